@@ -1,0 +1,43 @@
+/** The validated server configuration, after files are merged and the environment applied. */
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+
+export interface StorageConfig {
+  /** Backend type as written in `storage "<type>"`, e.g. "inmem", "file", "dynamodb", "s3". */
+  type: string;
+  /** The stanza's keys as strings, as Vault hands them to backends (map[string]string). */
+  options: Record<string, string>;
+}
+
+export interface ListenerConfig {
+  type: "tcp";
+  /** host:port the API listens on ("127.0.0.1:8200", "[::1]:8200", "0.0.0.0:8200"). */
+  address: string;
+  /** host:port for the cluster (forwarding) listener; defaults to `address` with port + 1. */
+  clusterAddress: string;
+  tlsDisable: boolean;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Bytes; Vault's default is 32 MiB. */
+  maxRequestSize: number;
+}
+
+export interface ServerConfig {
+  storage: StorageConfig;
+  haStorage?: StorageConfig;
+  listeners: ListenerConfig[];
+  /** Normalised full URL without trailing slash, e.g. "https://10.0.0.5:8200". */
+  apiAddr?: string;
+  /** Normalised https URL, e.g. "https://10.0.0.5:8201". */
+  clusterAddr?: string;
+  disableClustering: boolean;
+  logLevel: LogLevel;
+  ui: boolean;
+  /** The files the configuration was read from, for messages. */
+  files: string[];
+}
+
+/** A configuration problem. The message names the file, the key and what is allowed. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}

@@ -1,0 +1,69 @@
+/** What a secrets engine or the token store sees of a request and returns as a response. */
+
+export type Operation = "read" | "create" | "update" | "delete" | "list" | "patch";
+
+/** Plaintext storage below the barrier, scoped to one mount (keys are relative to it). */
+export interface Storage {
+  get(key: string): Promise<Uint8Array | null>;
+  put(key: string, value: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Immediate children of `prefix` ('' or ending in '/'), folders suffixed by '/', sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+export interface LogicalRequest {
+  operation: Operation;
+  /** Path relative to the mount, without leading '/', e.g. "data/foo" for secret/data/foo. */
+  path: string;
+  /** Parsed JSON body for create/update/patch; query parameters (strings) for read/list/delete. */
+  data: Record<string, unknown>;
+  storage: Storage;
+  /** The mount's configuration (KV v2 reads `options.version`, etc.). */
+  mount: MountEntry;
+}
+
+export interface LogicalResponse {
+  data?: Record<string, unknown> | null;
+  warnings?: string[] | null;
+  /** Token auth block (login, token create). */
+  auth?: Record<string, unknown> | null;
+  lease_duration?: number;
+  renewable?: boolean;
+  lease_id?: string;
+}
+
+/** Result of handling: a response body (200), or `null` meaning 204 No Content. */
+export type HandlerResult = LogicalResponse | null;
+
+/** A request error reported to the client as `{"errors":[message]}` with `status`. */
+export class LogicalError extends Error {
+  override name = "LogicalError";
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Extra body fields next to `errors` (KV v2 puts `data` on a 404 of a deleted version). */
+    readonly body?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export interface MountEntry {
+  /** Mount path with trailing slash, e.g. "secret/". */
+  path: string;
+  type: string;
+  description: string;
+  accessor: string;
+  uuid: string;
+  config: { default_lease_ttl: number; max_lease_ttl: number };
+  options: Record<string, string>;
+  local: boolean;
+  seal_wrap: boolean;
+}
+
+/** A secrets engine: one instance per engine type; state lives in the mount's storage. */
+export interface SecretsEngine {
+  /** Called once when the mount is enabled (KV v2 writes its config). */
+  initialize?(storage: Storage, mount: MountEntry): Promise<void>;
+  handle(request: LogicalRequest): Promise<HandlerResult>;
+}
