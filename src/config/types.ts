@@ -26,15 +26,20 @@ export interface ServerConfig {
   storage: StorageConfig;
   haStorage?: StorageConfig;
   listeners: ListenerConfig[];
-  /** Normalised full URL without trailing slash, e.g. "https://10.0.0.5:8200". */
-  apiAddr?: string;
-  /** Normalised https URL, e.g. "https://10.0.0.5:8201". */
-  clusterAddr?: string;
+  /**
+   * Normalised full URL without trailing slash, e.g. "https://10.0.0.5:8200" or "https://[::1]:8200".
+   * `VAULT_API_ADDR` wins over the file; when neither is set it is derived from the first listener.
+   */
+  apiAddr: string;
+  /** Normalised, always https, e.g. "https://10.0.0.5:8201". Env `VAULT_CLUSTER_ADDR` wins. */
+  clusterAddr: string;
   disableClustering: boolean;
   logLevel: LogLevel;
   ui: boolean;
   /** The files the configuration was read from, for messages. */
   files: string[];
+  /** Non-fatal findings (unknown keys, guessed addresses) for the server to log at startup. */
+  warnings: string[];
 }
 
 /** A configuration problem. The message names the file, the key and what is allowed. */
