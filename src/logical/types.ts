@@ -30,6 +30,8 @@ export interface LogicalResponse {
   lease_duration?: number;
   renewable?: boolean;
   lease_id?: string;
+  /** Set by the router: the type of the mount that answered. */
+  mount_type?: string;
 }
 
 /** Result of handling: a response body (200), or `null` meaning 204 No Content. */

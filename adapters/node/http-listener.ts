@@ -1,0 +1,67 @@
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { readFile } from "node:fs/promises";
+import { getRequestListener } from "@hono/node-server";
+import { ConfigError, type ListenerConfig } from "../../src/config/types.js";
+import { ListMethodSocket } from "./list-method.js";
+
+export interface RunningListener {
+  /** host:port actually bound (differs from the config when it asked for port 0). */
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Serves `fetch` on a listener "tcp" stanza: plain HTTP, or TLS ≥ 1.2 when it has a cert and key. */
+export async function startApiListener(config: ListenerConfig, fetch: FetchHandler): Promise<RunningListener> {
+  const http = createHttpServer(getRequestListener(fetch));
+  const inject = (socket: Socket) => http.emit("connection", new ListMethodSocket(socket));
+  const server: NetServer = config.tlsDisable
+    ? createNetServer(inject)
+    : createTlsServer({ ...(await readTlsFiles(config)), minVersion: "TLSv1.2", ALPNProtocols: ["http/1.1"] }, inject);
+  const { host, port } = splitHostPort(config.address);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? new Error(`listener address ${config.address} is already in use`) : error),
+    );
+    server.listen(port, host, resolve);
+  });
+  const bound = server.address();
+  const boundPort = typeof bound === "object" && bound ? bound.port : port;
+  return {
+    address: joinHostPort(host, boundPort),
+    port: boundPort,
+    close: () => closeServers(server, http),
+  };
+}
+
+async function readTlsFiles(config: ListenerConfig): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (file: string | undefined, key: string) => {
+    try {
+      return await readFile(file!);
+    } catch (error) {
+      throw new ConfigError(`listener "tcp" (${config.address}): cannot read ${key} ${JSON.stringify(file)}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: await read(config.tlsCertFile, "tls_cert_file"), key: await read(config.tlsKeyFile, "tls_key_file") };
+}
+
+function closeServers(server: NetServer, http: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    http.closeAllConnections();
+  });
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]*):(\d+)$/.exec(address);
+  if (!match) throw new ConfigError(`invalid listener address ${JSON.stringify(address)} (expected host:port)`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

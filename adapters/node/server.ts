@@ -1,0 +1,188 @@
+import { parseArgs } from "node:util";
+import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
+import { Core } from "../../src/core.js";
+import { createApp } from "../../src/http/app.js";
+import { createLogger, type Logger } from "../../src/logger.js";
+import { VERSION } from "../../src/version.js";
+import { nodeBackends } from "./backends.js";
+import { loadServerConfig } from "./config-file.js";
+import { joinHostPort, type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
+
+const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
+const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
+
+interface ServerFlags {
+  configPaths: string[];
+  dev: boolean;
+  devRootTokenId?: string;
+  devListenAddress: string;
+  logLevel?: LogLevel;
+}
+
+/** `strongbox server`: runs until SIGINT/SIGTERM; resolves with the process exit code. */
+export async function runServer(args: string[]): Promise<number> {
+  let flags: ServerFlags;
+  try {
+    flags = parseServerFlags(args);
+  } catch (error) {
+    process.stderr.write(`Error: ${(error as Error).message}\nUsage: strongbox server -config=FILE [-config=FILE ...] | -dev [-dev-root-token-id=ID] [-dev-listen-address=HOST:PORT]\n`);
+    return 2;
+  }
+  let running: Awaited<ReturnType<typeof startNode>>;
+  try {
+    running = await startNode(flags);
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : (error as Error).message;
+    process.stderr.write(`Error: ${message}\n`);
+    return 1;
+  }
+  return new Promise((resolve) => {
+    const shutdown = async (signal: string) => {
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigterm);
+      running.logger.info(`${signal} received, shutting down`);
+      await running.stop();
+      resolve(0);
+    };
+    const onSigint = () => void shutdown("SIGINT");
+    const onSigterm = () => void shutdown("SIGTERM");
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigterm);
+  });
+}
+
+function parseServerFlags(args: string[]): ServerFlags {
+  // Vault's flags take one dash; accept both spellings.
+  const normalised = args.map((arg) => (/^-[^-]/.test(arg) ? `-${arg}` : arg));
+  const { values, positionals } = parseArgs({
+    args: normalised,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", multiple: true },
+      dev: { type: "boolean" },
+      "dev-root-token-id": { type: "string" },
+      "dev-listen-address": { type: "string" },
+      "log-level": { type: "string" },
+    },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const configPaths = values.config ?? [];
+  if (!values.dev && configPaths.length === 0) throw new Error("-config is required (or use -dev for an in-memory development server)");
+  const logLevel = values["log-level"]?.toLowerCase();
+  if (logLevel !== undefined && !["trace", "debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new Error(`-log-level must be one of trace, debug, info, warn, error (got ${JSON.stringify(values["log-level"])})`);
+  }
+  return {
+    configPaths,
+    dev: values.dev ?? false,
+    devRootTokenId: values["dev-root-token-id"] ?? process.env.VAULT_DEV_ROOT_TOKEN_ID,
+    devListenAddress: values["dev-listen-address"] ?? process.env.VAULT_DEV_LISTEN_ADDRESS ?? DEV_LISTEN_ADDRESS,
+    logLevel: logLevel as LogLevel | undefined,
+  };
+}
+
+function devConfig(listenAddress: string): ServerConfig {
+  const { host, port } = splitHostPort(listenAddress);
+  const listener: ListenerConfig = {
+    type: "tcp",
+    address: listenAddress,
+    clusterAddress: joinHostPort(host, port === 0 ? 0 : port + 1),
+    tlsDisable: true,
+    maxRequestSize: DEFAULT_MAX_REQUEST_SIZE,
+  };
+  return {
+    storage: { type: "inmem", options: {} },
+    listeners: [listener],
+    apiAddr: `http://${listenAddress}`,
+    clusterAddr: `https://${listener.clusterAddress}`,
+    disableClustering: false,
+    logLevel: "info",
+    ui: false,
+    files: [],
+    warnings: [],
+  };
+}
+
+async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): Promise<void> }> {
+  const storageTypes = Object.fromEntries(Object.entries(nodeBackends).map(([type, factory]) => [type, { ha: factory.ha }]));
+  const config = flags.dev ? devConfig(flags.devListenAddress) : await loadServerConfig(flags.configPaths, process.env, storageTypes);
+  const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
+  const storageFactory = nodeBackends[config.storage.type]!;
+  const physical = await storageFactory.create(config.storage.options, process.env);
+  const core = new Core({ physical, storageType: config.storage.type, logger });
+  const app = createApp({ core, maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)), logger });
+
+  const listeners: RunningListener[] = [];
+  try {
+    for (const listener of config.listeners) listeners.push(await startApiListener(listener, app.fetch));
+  } catch (error) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw error;
+  }
+  if (flags.dev) {
+    // The dev listener may have asked for port 0: advertise the port actually bound.
+    const bound = listeners[0]!;
+    const { host } = splitHostPort(bound.address);
+    config.apiAddr = `http://${bound.address}`;
+    config.clusterAddr = `https://${joinHostPort(host, bound.port + 1)}`;
+    config.listeners[0]!.address = bound.address;
+    config.listeners[0]!.clusterAddress = joinHostPort(host, bound.port + 1);
+  }
+
+  printBanner(config, listeners);
+  for (const warning of config.warnings) logger.warn(warning);
+  if (flags.dev) await initialiseDevNode(core, config, flags.devRootTokenId);
+  process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
+
+  return {
+    logger,
+    async stop() {
+      await core.seal();
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
+}
+
+function printBanner(config: ServerConfig, listeners: RunningListener[]): void {
+  const rows: [string, string][] = [
+    ["Api Address", config.apiAddr],
+    ["Cluster Address", config.clusterAddr],
+    ...config.listeners.map((l, i): [string, string] => [
+      `Listener ${i + 1}`,
+      `tcp (addr: "${listeners[i]!.address}", cluster address: "${l.clusterAddress}", max_request_size: "${Number.isFinite(l.maxRequestSize) ? l.maxRequestSize : 0}", tls: "${l.tlsDisable ? "disabled" : "enabled"}")`,
+    ]),
+    ["Log Level", config.logLevel],
+    ["Storage", `${config.storage.type}${nodeBackends[config.storage.type]?.ha ? " (HA available)" : ""}`],
+  ];
+  if (config.haStorage) rows.push(["HA Storage", `${config.haStorage.type} (HA available)`]);
+  rows.push(["Version", `Strongbox v${VERSION}`]);
+  const width = Math.max(...rows.map(([k]) => k.length)) + 12;
+  process.stdout.write(`==> Strongbox server configuration:\n\n${rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n")}\n\n`);
+}
+
+async function initialiseDevNode(core: Core, config: ServerConfig, rootTokenId: string | undefined): Promise<void> {
+  const init = await core.initialize({ secret_shares: 1, secret_threshold: 1, rootTokenId });
+  await core.submitUnsealKey(Uint8Array.from(Buffer.from(init.keys_base64[0]!, "base64")));
+  await core.enableMount("secret/", { type: "kv", options: { version: "2" }, description: "key/value secret storage" });
+  process.stdout.write(
+    [
+      "WARNING! dev mode is enabled! In this mode, Strongbox runs entirely in-memory",
+      "and starts unsealed with a single unseal key.",
+      "",
+      "You may need to set the following environment variables:",
+      "",
+      `    $ export VAULT_ADDR='${config.apiAddr}'`,
+      `    $ export VAULT_TOKEN='${init.root_token}'`,
+      "",
+      "The unseal key and root token are displayed below in case you want to",
+      "seal/unseal the Vault or re-authenticate.",
+      "",
+      `Unseal Key: ${init.keys_base64[0]}`,
+      `Root Token: ${init.root_token}`,
+      "",
+      "Development mode should NOT be used in production installations!",
+      "",
+      "",
+    ].join("\n"),
+  );
+}

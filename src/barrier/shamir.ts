@@ -1,0 +1,58 @@
+import { combine, split } from "shamir-secret-sharing";
+
+/**
+ * Shamir secret sharing over GF(256) (the audited `shamir-secret-sharing` package, same field and
+ * share layout as Vault: one y byte per secret byte, then the share's x coordinate as the last byte).
+ */
+
+export const MAX_SHARES = 255;
+
+/**
+ * Vault's seal-configuration rule: 1 ≤ shares ≤ 255, 1 ≤ threshold ≤ shares, and threshold 1 only
+ * for a single share (one share that alone unlocks is the key itself; several such copies would
+ * only be the key handed out N times).
+ */
+export function validateShareParameters(shares: number, threshold: number): void {
+  if (!Number.isInteger(shares) || shares < 1) throw new RangeError("shares must be at least one");
+  if (shares > MAX_SHARES) throw new RangeError(`shares must be at most ${MAX_SHARES}`);
+  if (!Number.isInteger(threshold) || threshold < 1) throw new RangeError("threshold must be at least one");
+  if (threshold > shares) throw new RangeError("threshold cannot be larger than shares");
+  if (shares > 1 && threshold === 1) {
+    throw new RangeError("threshold must be greater than one for multiple shares");
+  }
+}
+
+/** Splits `secret` into `shares` shares, any `threshold` of which rebuild it. One share is the secret itself. */
+export async function splitSecret(secret: Uint8Array, shares: number, threshold: number): Promise<Uint8Array[]> {
+  validateShareParameters(shares, threshold);
+  if (!(secret instanceof Uint8Array) || secret.length === 0) {
+    throw new RangeError("secret must be a non-empty byte array");
+  }
+  // Copy: the package insists on exactly Uint8Array (a Node Buffer subclass is refused).
+  if (shares === 1) return [new Uint8Array(secret)];
+  return split(new Uint8Array(secret), shares, threshold);
+}
+
+/**
+ * Rebuilds the secret from shares. A single share is taken as the secret itself (the 1-of-1 case);
+ * with fewer shares than the threshold the result is simply a wrong secret, which the caller detects
+ * when it fails to unseal.
+ */
+export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
+  if (!Array.isArray(shares) || shares.length === 0) throw new Error("at least one share is required");
+  if (shares.length > MAX_SHARES) throw new Error(`at most ${MAX_SHARES} shares can be combined`);
+  if (!shares.every((share) => share instanceof Uint8Array)) throw new Error("every share must be a byte array");
+  if (shares.length === 1) return new Uint8Array(shares[0]!);
+
+  const length = shares[0]!.length;
+  const seenX = new Set<number>();
+  for (const share of shares) {
+    if (share.length < 2) throw new Error("share is too short (needs at least one data byte and its x coordinate)");
+    if (share.length !== length) throw new Error("shares have different lengths; they do not come from one split");
+    const x = share[share.length - 1]!;
+    if (x === 0) throw new Error("share has x coordinate 0, which no split produces");
+    if (seenX.has(x)) throw new Error("duplicate share: two shares have the same x coordinate");
+    seenX.add(x);
+  }
+  return combine(shares.map((share) => new Uint8Array(share)));
+}

@@ -1,0 +1,302 @@
+import { AesGcmBarrier } from "./barrier/aes-gcm-barrier.js";
+import { combineShares, splitSecret } from "./barrier/shamir.js";
+import type { SecurityBarrier } from "./barrier/types.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { isAllowed } from "./logical/acl.js";
+import { decodeJson, encodeJson, randomUuid, toBase64, toHex } from "./logical/encoding.js";
+import { MountTable } from "./logical/mounts.js";
+import { storageView } from "./logical/storage-view.js";
+import { handleTokenRequest } from "./logical/token-routes.js";
+import { type TokenEntry, TokenStore } from "./logical/token-store.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "./logical/types.js";
+import type { Backend } from "./physical/backend.js";
+
+/** Kept in plaintext (as Vault does) so a sealed node can report its threshold. */
+const SEAL_CONFIG_KEY = "core/seal-config";
+
+interface SealConfig {
+  type: "shamir";
+  secret_shares: number;
+  secret_threshold: number;
+}
+
+export interface CoreOptions {
+  physical: Backend;
+  /** Storage type name for seal-status and the banner. */
+  storageType: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface CoreRequest {
+  operation: Operation;
+  /** API path without "/v1/", e.g. "secret/data/foo". */
+  path: string;
+  data: Record<string, unknown>;
+  token: string;
+}
+
+export interface InitResult {
+  keys: string[];
+  keys_base64: string[];
+  root_token: string;
+}
+
+type CallerToken = TokenEntry & { hash: string };
+
+/** A node's unsealed state; rebuilt at every unseal, dropped at seal. */
+interface Unsealed {
+  tokens: TokenStore;
+  mounts: MountTable;
+}
+
+/**
+ * The node's state machine: sealed → unsealed (active; standby arrives with HA). Owns the
+ * barrier, the unseal progress, and request dispatch to the token store and the mounts.
+ */
+export class Core {
+  readonly storageType: string;
+  readonly clusterId = randomUuid();
+  readonly #physical: Backend;
+  readonly #barrier: SecurityBarrier;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #unsealShares: Uint8Array[] = [];
+  #unsealNonce = "";
+  #unsealed: Unsealed | null = null;
+  #sealConfig: SealConfig | null = null;
+
+  constructor(options: CoreOptions) {
+    this.#physical = options.physical;
+    this.#barrier = new AesGcmBarrier(options.physical);
+    this.storageType = options.storageType;
+    this.#logger = (options.logger ?? silentLogger).named("core");
+    this.#now = options.now ?? Date.now;
+  }
+
+  get sealed(): boolean {
+    return this.#unsealed === null;
+  }
+
+  async initialized(): Promise<boolean> {
+    return (await this.#readSealConfig()) !== null && (await this.#barrier.initialized());
+  }
+
+  async #readSealConfig(): Promise<SealConfig | null> {
+    if (!this.#sealConfig) {
+      const bytes = await this.#physical.get(SEAL_CONFIG_KEY);
+      this.#sealConfig = bytes ? decodeJson<SealConfig>(bytes) : null;
+    }
+    return this.#sealConfig;
+  }
+
+  /** Body of sys/seal-status (and of sys/unseal's answer). */
+  async sealStatus(): Promise<Record<string, unknown>> {
+    const config = await this.#readSealConfig();
+    const initialized = config !== null && (await this.#barrier.initialized());
+    return {
+      type: "shamir",
+      initialized,
+      sealed: this.sealed,
+      t: config?.secret_threshold ?? 0,
+      n: config?.secret_shares ?? 0,
+      progress: this.#unsealShares.length,
+      nonce: this.#unsealNonce,
+      migration: false,
+      recovery_seal: false,
+      storage_type: this.storageType,
+      cluster_id: initialized && !this.sealed ? this.clusterId : undefined,
+    };
+  }
+
+  async initialize(request: { secret_shares: number; secret_threshold: number; rootTokenId?: string }): Promise<InitResult> {
+    if (await this.initialized()) throw new LogicalError(400, "Vault is already initialized");
+    const { secret_shares: shares, secret_threshold: threshold } = request;
+    const unsealKey = crypto.getRandomValues(new Uint8Array(32));
+    let keyShares: Uint8Array[];
+    try {
+      keyShares = await splitSecret(unsealKey, shares, threshold);
+    } catch (error) {
+      throw new LogicalError(400, (error as Error).message);
+    }
+    await this.#barrier.initialize(unsealKey);
+    await this.#barrier.unseal(unsealKey);
+    try {
+      const tokens = await TokenStore.open(storageView(this.#barrier, "sys/token/"), this.#now);
+      const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
+      await MountTable.load(this.#barrier);
+      const config: SealConfig = { type: "shamir", secret_shares: shares, secret_threshold: threshold };
+      await this.#physical.put(SEAL_CONFIG_KEY, encodeJson(config));
+      this.#sealConfig = config;
+      this.#logger.info("security barrier initialized", { stored: 1, shares, threshold });
+      return { keys: keyShares.map(toHex), keys_base64: keyShares.map(toBase64), root_token: token };
+    } finally {
+      this.#barrier.seal();
+    }
+  }
+
+  /** Adds one unseal key share; unseals once the threshold is reached. */
+  async submitUnsealKey(share: Uint8Array): Promise<void> {
+    const config = await this.#readSealConfig();
+    if (!config || !(await this.#barrier.initialized())) throw new LogicalError(400, "Vault is not initialized");
+    if (!this.sealed) return;
+    if (this.#unsealShares.some((s) => s.length === share.length && s.every((b, i) => b === share[i]))) return;
+    if (this.#unsealShares.length === 0) this.#unsealNonce = randomUuid();
+    this.#unsealShares.push(share);
+    if (this.#unsealShares.length < config.secret_threshold) return;
+    const shares = this.#unsealShares;
+    this.resetUnseal();
+    let unsealKey: Uint8Array;
+    try {
+      unsealKey = config.secret_shares === 1 ? shares[0]! : await combineShares(shares);
+      await this.#barrier.unseal(unsealKey);
+    } catch (error) {
+      this.#logger.warn("unseal attempt failed", { reason: (error as Error).name });
+      throw new LogicalError(400, "failed to unseal: the combined key shares do not open the barrier (wrong or mismatched keys)");
+    }
+    await this.#postUnseal();
+  }
+
+  resetUnseal(): void {
+    this.#unsealShares = [];
+    this.#unsealNonce = "";
+  }
+
+  async #postUnseal(): Promise<void> {
+    const tokens = await TokenStore.open(storageView(this.#barrier, "sys/token/"), this.#now);
+    const mounts = await MountTable.load(this.#barrier);
+    this.#unsealed = { tokens, mounts };
+    this.#logger.info("vault is unsealed");
+  }
+
+  async seal(): Promise<void> {
+    if (this.sealed) return;
+    this.#unsealed = null;
+    this.#barrier.seal();
+    this.resetUnseal();
+    this.#logger.info("vault is sealed");
+  }
+
+  #state(): Unsealed {
+    if (!this.#unsealed) throw new LogicalError(503, "Vault is sealed");
+    return this.#unsealed;
+  }
+
+  /** Mounts a secrets engine (used by dev mode; the API goes through `handle`). */
+  async enableMount(path: string, data: Record<string, unknown>): Promise<void> {
+    await this.#state().mounts.enable(path, data);
+  }
+
+  /** Authenticates, authorises and dispatches a request that needs a token. */
+  async handle(request: CoreRequest): Promise<HandlerResult> {
+    const { tokens } = this.#state();
+    const caller = await tokens.lookup(request.token);
+    if (!caller || !isAllowed(caller.policies, request.path, request.operation)) {
+      throw new LogicalError(403, "permission denied");
+    }
+    const result = await this.#dispatch(request, caller);
+    await tokens.use(caller);
+    return result;
+  }
+
+  async #dispatch(request: CoreRequest, caller: CallerToken): Promise<HandlerResult> {
+    const { tokens, mounts } = this.#state();
+    const { path, operation, data } = request;
+    if (path.startsWith("auth/token/")) {
+      return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller);
+    }
+    if (path === "sys/seal") {
+      if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
+      await this.seal();
+      return null;
+    }
+    if (path === "sys/mounts" || path.startsWith("sys/mounts/")) return this.#handleMounts(mounts, path.slice("sys/mounts".length).replace(/^\//, ""), operation, data);
+    if (path.startsWith("sys/internal/ui/mounts/")) return this.#mountInfo(mounts, path.slice("sys/internal/ui/mounts/".length));
+    if (path.startsWith("sys/")) throw noHandler(path);
+    const route = mounts.route(path);
+    if (!route) throw noHandler(path);
+    const { mounted, relative } = route;
+    const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
+    return result && { ...result, mount_type: mounted.entry.type };
+  }
+
+  async #handleMounts(mounts: MountTable, mountPath: string, operation: Operation, data: Record<string, unknown>): Promise<HandlerResult> {
+    if (!mountPath) {
+      if (operation !== "read") throw unsupported("sys/mounts", operation);
+      const table: Record<string, unknown> = { "sys/": systemMountDescription() };
+      for (const entry of mounts.entries()) table[entry.path] = describeMount(entry);
+      return { data: table };
+    }
+    if (mountPath.endsWith("/tune")) {
+      const target = mountPath.slice(0, -"/tune".length);
+      if (operation === "read") {
+        const { entry } = mounts.find(target);
+        return { data: { ...tuneDescription(entry) } };
+      }
+      await mounts.tune(target, data);
+      return null;
+    }
+    switch (operation) {
+      case "create":
+      case "update":
+        await mounts.enable(mountPath, data);
+        return null;
+      case "delete":
+        await mounts.disable(mountPath);
+        return null;
+      case "read":
+        return { data: describeMount(mounts.find(mountPath).entry) };
+      default:
+        throw unsupported(`sys/mounts/${mountPath}`, operation);
+    }
+  }
+
+  /** What Vault's CLI asks to learn a path's mount and KV version. */
+  #mountInfo(mounts: MountTable, path: string): HandlerResult {
+    const route = mounts.route(path);
+    if (!route) throw new LogicalError(400, `preflight capability check returned 403, please ensure client's policies grant access to path "${path}/"`);
+    const { entry } = route.mounted;
+    return { data: { ...describeMount(entry), path: entry.path } };
+  }
+}
+
+function describeMount(entry: MountEntry): Record<string, unknown> {
+  return {
+    accessor: entry.accessor,
+    config: { ...entry.config, force_no_cache: false },
+    description: entry.description,
+    external_entropy_access: false,
+    local: entry.local,
+    options: entry.options,
+    plugin_version: "",
+    running_plugin_version: "",
+    running_sha256: "",
+    seal_wrap: entry.seal_wrap,
+    type: entry.type,
+    uuid: entry.uuid,
+  };
+}
+
+function tuneDescription(entry: MountEntry): Record<string, unknown> {
+  return { ...entry.config, description: entry.description, force_no_cache: false, options: entry.options };
+}
+
+function systemMountDescription(): Record<string, unknown> {
+  return {
+    accessor: "system",
+    config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false },
+    description: "system endpoints used for control, policy and debugging",
+    local: false,
+    options: null,
+    seal_wrap: true,
+    type: "system",
+  };
+}
+
+function noHandler(path: string): LogicalError {
+  return new LogicalError(404, `no handler for route "${path}". route entry not found.`);
+}
+
+export function unsupported(path: string, operation: Operation): LogicalError {
+  return new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+}

@@ -1,0 +1,38 @@
+import { SealedError } from "../barrier/types.js";
+import type { Logger } from "../logger.js";
+import { type HandlerResult, LogicalError } from "../logical/types.js";
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+}
+
+/** Vault's `{"errors":[...]}`; an empty message means an empty list (how Vault answers a missing secret). */
+export function errorResponse(status: number, message: string, extra?: Record<string, unknown>): Response {
+  return json({ ...extra, errors: message ? [message] : [] }, status);
+}
+
+/** Wraps a handler result in Vault's response envelope; `null` is 204. */
+export function envelope(result: HandlerResult): Response {
+  if (result === null) return new Response(null, { status: 204 });
+  return json({
+    request_id: crypto.randomUUID(),
+    lease_id: result.lease_id ?? "",
+    renewable: result.renewable ?? false,
+    lease_duration: result.lease_duration ?? 0,
+    data: result.data ?? null,
+    wrap_info: null,
+    warnings: result.warnings ?? null,
+    auth: result.auth ?? null,
+    mount_type: result.mount_type ?? "",
+  });
+}
+
+/** Maps any thrown error to Vault's error shape; unexpected ones are logged and hidden. */
+export function errorFromThrown(error: unknown, logger: Logger): Response {
+  if (error instanceof LogicalError) return errorResponse(error.status, error.message, error.body);
+  if (error instanceof SealedError) return errorResponse(503, "Vault is sealed");
+  logger.error("request failed", { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  return errorResponse(500, "internal error");
+}

@@ -1,0 +1,102 @@
+import type { Core } from "../core.js";
+import { decodeKey } from "../logical/encoding.js";
+import { LogicalError } from "../logical/types.js";
+import { VERSION } from "../version.js";
+import { json } from "./respond.js";
+
+/** Endpoints Vault serves without a token: init, seal status, unseal, health, leader. */
+export const UNAUTHENTICATED_PATHS = new Set(["sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"]);
+
+export async function handleUnauthenticated(core: Core, path: string, method: string, query: URLSearchParams, body: Record<string, unknown>): Promise<Response> {
+  const isWrite = method === "PUT" || method === "POST";
+  const isRead = method === "GET" || method === "HEAD";
+  switch (path) {
+    case "sys/init":
+      if (isRead) return json({ initialized: await core.initialized() });
+      if (isWrite) return json(await core.initialize(initRequest(body)));
+      break;
+    case "sys/seal-status":
+      if (isRead) return json(await sealStatus(core));
+      break;
+    case "sys/unseal":
+      if (isWrite) {
+        if (body.reset === true) {
+          core.resetUnseal();
+        } else {
+          if (typeof body.key !== "string" || body.key === "") {
+            throw new LogicalError(400, "'key' must be specified in request body as JSON, or 'reset' set to true");
+          }
+          const share = decodeKey(body.key.trim());
+          if (!share || share.length === 0) throw new LogicalError(400, "'key' must be a valid hex or base64 string");
+          await core.submitUnsealKey(share);
+        }
+        return json(await sealStatus(core));
+      }
+      break;
+    case "sys/health":
+      if (isRead) return health(core, query, method === "HEAD");
+      break;
+    case "sys/leader":
+      if (isRead) {
+        if (core.sealed) throw new LogicalError(503, "Vault is sealed");
+        return json({
+          ha_enabled: false,
+          is_self: false,
+          active_time: "0001-01-01T00:00:00Z",
+          leader_address: "",
+          leader_cluster_address: "",
+          performance_standby: false,
+          performance_standby_last_remote_wal: 0,
+        });
+      }
+      break;
+  }
+  throw new LogicalError(405, `unsupported operation "${method}" on path "${path}"`);
+}
+
+async function sealStatus(core: Core): Promise<Record<string, unknown>> {
+  return { ...(await core.sealStatus()), version: VERSION, build_date: "" };
+}
+
+function initRequest(body: Record<string, unknown>): { secret_shares: number; secret_threshold: number } {
+  for (const unsupported of ["pgp_keys", "root_token_pgp_key", "recovery_shares", "recovery_threshold", "recovery_pgp_keys"]) {
+    const value = body[unsupported];
+    if (value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0) && value !== 0) {
+      throw new LogicalError(400, `"${unsupported}" is not supported by Strongbox (Shamir seal only, keys returned in clear)`);
+    }
+  }
+  const count = (field: string) => {
+    const value = body[field];
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new LogicalError(400, `"${field}" must be an integer (got ${JSON.stringify(value ?? null)})`);
+    }
+    return value;
+  };
+  return { secret_shares: count("secret_shares"), secret_threshold: count("secret_threshold") };
+}
+
+/** Vault's health codes, overridable by query parameters so load balancers can choose. */
+async function health(core: Core, query: URLSearchParams, head: boolean): Promise<Response> {
+  const initialized = await core.initialized();
+  const code = (name: string, fallback: number) => {
+    const value = Number(query.get(name));
+    return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback;
+  };
+  const status = !initialized ? code("uninitcode", 501) : core.sealed ? code("sealedcode", 503) : code("activecode", 200);
+  const body = {
+    initialized,
+    sealed: core.sealed,
+    standby: false,
+    performance_standby: false,
+    replication_performance_mode: "disabled",
+    replication_dr_mode: "disabled",
+    server_time_utc: Math.floor(Date.now() / 1000),
+    version: VERSION,
+    enterprise: false,
+    cluster_name: "strongbox",
+    cluster_id: initialized && !core.sealed ? core.clusterId : "",
+    echo_duration_ms: 0,
+    clock_skew_ms: 0,
+  };
+  return head ? new Response(null, { status }) : json(body, status);
+}

@@ -1,0 +1,25 @@
+import { type LogicalResponse, LogicalError } from "../types.js";
+
+/**
+ * Vault answers a missing secret with 404 and `{"errors":[]}`. Convention shared with the HTTP
+ * layer: a LogicalError whose message is empty renders as `errors: []`, not `[""]`. `body` adds
+ * fields next to `errors` (KV v2 puts the version metadata of a deleted version in `data`).
+ */
+export function notFound(body?: Record<string, unknown>): LogicalError {
+  return new LogicalError(404, "", body);
+}
+
+export function unsupportedOperation(): LogicalError {
+  return new LogicalError(405, "unsupported operation");
+}
+
+/** Vault's HTTP layer turns a list with no keys into a 404 with `{"errors":[]}`. */
+export function listResponse(keys: string[]): LogicalResponse {
+  if (keys.length === 0) throw notFound();
+  return { data: { keys } };
+}
+
+/** Vault's HTTP layer lists `path/` even when the client asked for `path`. */
+export function listPrefix(path: string): string {
+  return path === "" || path.endsWith("/") ? path : `${path}/`;
+}

@@ -1,0 +1,156 @@
+import { parseDurationSeconds } from "./duration.js";
+import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
+import { kvEngine } from "./kv/index.js";
+import { storageView } from "./storage-view.js";
+import { LogicalError, type MountEntry, type SecretsEngine, type Storage } from "./types.js";
+
+const MOUNT_TABLE_KEY = "core/mounts";
+const MOUNT_DATA_PREFIX = "logical/";
+
+/** Paths the core owns; secrets engines cannot be mounted over them. */
+const PROTECTED_PREFIXES = ["sys/", "auth/", "cubbyhole/", "identity/"];
+
+interface Mounted {
+  entry: MountEntry;
+  engine: SecretsEngine;
+  storage: Storage;
+}
+
+/** Normalises a user-supplied mount path to "name/" form. */
+export function normaliseMountPath(path: string): string {
+  const trimmed = path.replace(/^\/+|\/+$/g, "");
+  return trimmed ? `${trimmed}/` : "";
+}
+
+/**
+ * The mount table (kept behind the barrier at core/mounts) and the router that finds the mount for
+ * a request path by longest prefix, as Vault's router does.
+ */
+export class MountTable {
+  readonly #barrier: Storage;
+  #mounts: Mounted[] = [];
+
+  private constructor(barrier: Storage) {
+    this.#barrier = barrier;
+  }
+
+  static async load(barrier: Storage): Promise<MountTable> {
+    const table = new MountTable(barrier);
+    const bytes = await barrier.get(MOUNT_TABLE_KEY);
+    const entries = bytes ? decodeJson<MountEntry[]>(bytes) : [];
+    table.#mounts = entries.map((entry) => table.#attach(entry));
+    return table;
+  }
+
+  entries(): MountEntry[] {
+    return this.#mounts.map((m) => m.entry);
+  }
+
+  /** The mount serving `path` and the path relative to it, or null. */
+  route(path: string): { mounted: Mounted; relative: string } | null {
+    let best: Mounted | null = null;
+    for (const mounted of this.#mounts) {
+      const prefix = mounted.entry.path;
+      if ((path.startsWith(prefix) || `${path}/` === prefix) && (!best || prefix.length > best.entry.path.length)) {
+        best = mounted;
+      }
+    }
+    return best ? { mounted: best, relative: path.slice(best.entry.path.length) } : null;
+  }
+
+  async enable(rawPath: string, data: Record<string, unknown>): Promise<void> {
+    const path = normaliseMountPath(rawPath);
+    if (!path) throw new LogicalError(400, "mount path cannot be empty");
+    if (PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new LogicalError(400, `cannot mount under reserved path "${path}"`);
+    const conflict = this.#mounts.find((m) => m.entry.path.startsWith(path) || path.startsWith(m.entry.path));
+    if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.entry.path}`);
+    let type = typeof data.type === "string" ? data.type : "";
+    const options = stringOptions(data.options);
+    if (type === "kv-v2") {
+      type = "kv";
+      options.version = "2";
+    }
+    if (type !== "kv") throw new LogicalError(400, `plugin not found in the catalog: ${type || "(no type given)"}`);
+    options.version ??= "1";
+    if (options.version !== "1" && options.version !== "2") throw new LogicalError(400, `kv "version" must be 1 or 2, got "${options.version}"`);
+    const entry: MountEntry = {
+      path,
+      type,
+      description: typeof data.description === "string" ? data.description : "",
+      accessor: `${type}_${randomBase62(8).toLowerCase()}`,
+      uuid: randomUuid(),
+      config: tuneConfig({ default_lease_ttl: 0, max_lease_ttl: 0 }, data.config),
+      options,
+      local: data.local === true,
+      seal_wrap: data.seal_wrap === true,
+    };
+    const mounted = this.#attach(entry);
+    await mounted.engine.initialize?.(mounted.storage, entry);
+    this.#mounts.push(mounted);
+    await this.#persist();
+  }
+
+  async disable(rawPath: string): Promise<void> {
+    const path = normaliseMountPath(rawPath);
+    const mounted = this.#mounts.find((m) => m.entry.path === path);
+    if (!mounted) return; // Vault treats disabling an absent mount as success.
+    this.#mounts = this.#mounts.filter((m) => m !== mounted);
+    await this.#persist();
+    await deleteTree(mounted.storage, "");
+  }
+
+  async tune(rawPath: string, data: Record<string, unknown>): Promise<void> {
+    const mounted = this.find(rawPath);
+    mounted.entry.config = tuneConfig(mounted.entry.config, data);
+    if (typeof data.description === "string") mounted.entry.description = data.description;
+    const options = stringOptions(data.options);
+    if (options.version && options.version !== mounted.entry.options.version) {
+      throw new LogicalError(400, "changing the kv version of a mount is not supported");
+    }
+    await this.#persist();
+  }
+
+  find(rawPath: string): Mounted {
+    const path = normaliseMountPath(rawPath);
+    const mounted = this.#mounts.find((m) => m.entry.path === path);
+    if (!mounted) throw new LogicalError(400, `no mount at "${path}"`);
+    return mounted;
+  }
+
+  #attach(entry: MountEntry): Mounted {
+    return { entry, engine: kvEngine(entry), storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
+  }
+
+  async #persist(): Promise<void> {
+    await this.#barrier.put(MOUNT_TABLE_KEY, encodeJson(this.#mounts.map((m) => m.entry)));
+  }
+}
+
+function stringOptions(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new LogicalError(400, `"options" must be an object`);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+}
+
+function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["config"] {
+  if (input === undefined || input === null) return current;
+  if (typeof input !== "object") throw new LogicalError(400, `"config" must be an object`);
+  const fields = input as Record<string, unknown>;
+  const read = (name: "default_lease_ttl" | "max_lease_ttl") => {
+    const value = fields[name];
+    if (value === undefined || value === "" || value === "system") return current[name];
+    try {
+      return parseDurationSeconds(value, name);
+    } catch (error) {
+      throw new LogicalError(400, (error as Error).message);
+    }
+  };
+  return { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
+}
+
+async function deleteTree(storage: Storage, prefix: string): Promise<void> {
+  for (const child of await storage.list(prefix)) {
+    if (child.endsWith("/")) await deleteTree(storage, prefix + child);
+    else await storage.delete(prefix + child);
+  }
+}

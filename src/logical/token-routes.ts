@@ -1,0 +1,113 @@
+import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
+import { type HandlerResult, LogicalError, type Operation } from "./types.js";
+
+type Caller = TokenEntry & { hash: string };
+
+interface TokenRequest {
+  operation: Operation;
+  /** Path below auth/token/, e.g. "create", "lookup-self". */
+  path: string;
+  data: Record<string, unknown>;
+  token: string;
+}
+
+const WRITE: Operation[] = ["create", "update"];
+
+/** Vault's auth/token/* endpoints. */
+export async function handleTokenRequest(tokens: TokenStore, request: TokenRequest, caller: Caller): Promise<HandlerResult> {
+  const { path, operation, data } = request;
+  const expect = (...allowed: Operation[]) => {
+    if (!allowed.includes(operation)) throw new LogicalError(405, `unsupported operation "${operation}" on path "auth/token/${path}"`);
+  };
+  switch (path) {
+    case "create":
+    case "create-orphan": {
+      expect(...WRITE);
+      return createToken(tokens, data, caller, path === "create-orphan" || data.no_parent === true);
+    }
+    case "lookup-self":
+      expect("read", ...WRITE);
+      return { data: tokens.describe(caller, request.token) };
+    case "lookup": {
+      expect("read", ...WRITE);
+      const token = requireString(data, "token");
+      const entry = await tokens.lookup(token);
+      if (!entry) throw new LogicalError(403, "bad token");
+      return { data: tokens.describe(entry, token) };
+    }
+    case "lookup-accessor": {
+      expect(...WRITE);
+      const entry = await tokens.lookupAccessor(requireString(data, "accessor"));
+      if (!entry) throw new LogicalError(400, "invalid accessor");
+      return { data: tokens.describe(entry) };
+    }
+    case "renew-self":
+    case "renew": {
+      expect(...WRITE);
+      const token = path === "renew-self" ? request.token : requireString(data, "token");
+      const entry = path === "renew-self" ? caller : await tokens.lookup(token);
+      if (!entry) throw new LogicalError(400, "invalid token");
+      const increment = tokenDurations({ ttl: data.increment }).ttl;
+      const renewed = await tokens.renew(entry, increment);
+      return { auth: tokens.authBlock(renewed, token) };
+    }
+    case "revoke-self":
+      expect(...WRITE);
+      await tokens.revoke(caller);
+      return null;
+    case "revoke": {
+      expect(...WRITE);
+      const entry = await tokens.lookup(requireString(data, "token"));
+      if (entry) await tokens.revoke(entry);
+      return null;
+    }
+    case "revoke-accessor": {
+      expect(...WRITE);
+      const entry = await tokens.lookupAccessor(requireString(data, "accessor"));
+      if (entry) await tokens.revoke(entry);
+      return null;
+    }
+    default:
+      throw new LogicalError(404, `no handler for route "auth/token/${path}". route entry not found.`);
+  }
+}
+
+async function createToken(tokens: TokenStore, data: Record<string, unknown>, caller: Caller, orphan: boolean): Promise<HandlerResult> {
+  const requested = data.policies === undefined ? caller.policies : data.policies;
+  if (!Array.isArray(requested) || requested.some((p) => typeof p !== "string")) {
+    throw new LogicalError(400, `"policies" must be a list of policy names`);
+  }
+  let policies = (requested as string[]).filter((p) => p !== "");
+  if (!caller.policies.includes("root") && policies.some((p) => !caller.policies.includes(p))) {
+    throw new LogicalError(400, "child policies must be subset of parent");
+  }
+  if (data.no_default_policy !== true && !policies.includes("root") && !policies.includes("default")) {
+    policies = [...policies, "default"];
+  }
+  const numUses = data.num_uses === undefined ? 0 : Number(data.num_uses);
+  if (!Number.isInteger(numUses) || numUses < 0) throw new LogicalError(400, `"num_uses" must be a non-negative integer`);
+  const meta = data.meta ?? null;
+  if (meta !== null && (typeof meta !== "object" || Array.isArray(meta) || Object.values(meta).some((v) => typeof v !== "string"))) {
+    throw new LogicalError(400, `"meta" must be a map of strings`);
+  }
+  if (data.id !== undefined && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);
+  if (data.id !== undefined && !caller.policies.includes("root")) throw new LogicalError(400, "root or sudo privileges required to specify token id");
+  const { token, entry } = await tokens.create({
+    id: data.id as string | undefined,
+    policies,
+    ...tokenDurations(data),
+    num_uses: numUses,
+    renewable: data.renewable === undefined ? true : data.renewable === true || data.renewable === "true",
+    display_name: typeof data.display_name === "string" ? data.display_name : undefined,
+    meta: meta as Record<string, string> | null,
+    parent: orphan ? undefined : caller,
+    orphan,
+  });
+  return { auth: tokens.authBlock(entry, token) };
+}
+
+function requireString(data: Record<string, unknown>, field: string): string {
+  const value = data[field];
+  if (typeof value !== "string" || value === "") throw new LogicalError(400, `missing required field "${field}"`);
+  return value;
+}

@@ -1,0 +1,237 @@
+import { parseDurationSeconds } from "./duration.js";
+import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
+import { LogicalError, type Storage } from "./types.js";
+
+/** Vault's system-wide default and maximum lease TTL: 768h. */
+export const SYSTEM_MAX_TTL_SECONDS = 768 * 3600;
+
+/** What is stored for a token. The token itself is never stored: entries are keyed by its salted hash. */
+export interface TokenEntry {
+  accessor: string;
+  policies: string[];
+  path: string;
+  meta: Record<string, string> | null;
+  display_name: string;
+  /** Remaining uses; 0 = unlimited. */
+  num_uses: number;
+  /** Unix seconds. */
+  creation_time: number;
+  /** Seconds; 0 = never expires. */
+  creation_ttl: number;
+  /** Epoch ms; null = never expires. */
+  expire_time: number | null;
+  explicit_max_ttl: number;
+  period: number;
+  renewable: boolean;
+  orphan: boolean;
+  /** Salted hash of the parent token, for revoke-tree; null for orphans. */
+  parent: string | null;
+}
+
+export interface CreateTokenOptions {
+  id?: string;
+  policies: string[];
+  ttl?: number;
+  explicit_max_ttl?: number;
+  period?: number;
+  num_uses?: number;
+  renewable?: boolean;
+  display_name?: string;
+  meta?: Record<string, string> | null;
+  path?: string;
+  parent?: TokenEntry & { hash: string };
+  orphan?: boolean;
+}
+
+const ENTRY_PREFIX = "id/";
+const ACCESSOR_PREFIX = "accessor/";
+const CHILD_PREFIX = "parent/";
+
+/**
+ * Service tokens ("hvs." + 24 base62 chars, as Vault ≥ 1.10) stored behind the barrier, keyed by an
+ * HMAC-SHA256 of the token under a per-cluster salt so a storage dump reveals no usable token.
+ */
+export class TokenStore {
+  readonly #storage: Storage;
+  readonly #saltKey: CryptoKey;
+  readonly #now: () => number;
+
+  private constructor(storage: Storage, saltKey: CryptoKey, now: () => number) {
+    this.#storage = storage;
+    this.#saltKey = saltKey;
+    this.#now = now;
+  }
+
+  /** Opens the store, creating its salt on first use. `storage` is a barrier view for the store. */
+  static async open(storage: Storage, now: () => number = Date.now): Promise<TokenStore> {
+    let salt = await storage.get("salt");
+    if (!salt) {
+      salt = crypto.getRandomValues(new Uint8Array(32));
+      await storage.put("salt", salt);
+    }
+    const key = await crypto.subtle.importKey("raw", new Uint8Array(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    return new TokenStore(storage, key, now);
+  }
+
+  async hash(value: string): Promise<string> {
+    const mac = await crypto.subtle.sign("HMAC", this.#saltKey, new TextEncoder().encode(value));
+    return toHex(new Uint8Array(mac));
+  }
+
+  async create(options: CreateTokenOptions): Promise<{ token: string; entry: TokenEntry }> {
+    const token = options.id ?? `hvs.${randomBase62(24)}`;
+    const hash = await this.hash(token);
+    if (await this.#storage.get(ENTRY_PREFIX + hash)) throw new LogicalError(400, "cannot create a token with a duplicate ID");
+    const nowMs = this.#now();
+    const isRoot = options.policies.includes("root");
+    const explicitMax = options.explicit_max_ttl ?? 0;
+    const period = options.period ?? 0;
+    let ttl = period || options.ttl || (isRoot ? 0 : SYSTEM_MAX_TTL_SECONDS);
+    if (explicitMax > 0 && (ttl === 0 || ttl > explicitMax)) ttl = explicitMax;
+    if (!isRoot && ttl > SYSTEM_MAX_TTL_SECONDS && period === 0) ttl = SYSTEM_MAX_TTL_SECONDS;
+    const orphan = options.orphan ?? !options.parent;
+    const entry: TokenEntry = {
+      accessor: randomBase62(24),
+      policies: [...new Set(options.policies)].sort(),
+      path: options.path ?? "auth/token/create",
+      meta: options.meta ?? null,
+      display_name: options.display_name ? `token-${options.display_name}` : isRoot && !options.parent ? "root" : "token",
+      num_uses: options.num_uses ?? 0,
+      creation_time: Math.floor(nowMs / 1000),
+      creation_ttl: ttl,
+      expire_time: ttl > 0 ? nowMs + ttl * 1000 : null,
+      explicit_max_ttl: explicitMax,
+      period,
+      renewable: ttl > 0 && (options.renewable ?? true),
+      orphan,
+      parent: orphan ? null : options.parent!.hash,
+    };
+    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(entry));
+    await this.#storage.put(ACCESSOR_PREFIX + (await this.hash(entry.accessor)), new TextEncoder().encode(hash));
+    if (entry.parent) await this.#storage.put(`${CHILD_PREFIX}${entry.parent}/${hash}`, new Uint8Array());
+    return { token, entry };
+  }
+
+  /** The live entry for a token, or null when unknown or expired (expired entries are removed). */
+  async lookup(token: string): Promise<(TokenEntry & { hash: string }) | null> {
+    if (!token) return null;
+    return this.#lookupHash(await this.hash(token));
+  }
+
+  async lookupAccessor(accessor: string): Promise<(TokenEntry & { hash: string }) | null> {
+    const hash = await this.#storage.get(ACCESSOR_PREFIX + (await this.hash(accessor)));
+    return hash ? this.#lookupHash(new TextDecoder().decode(hash)) : null;
+  }
+
+  async #lookupHash(hash: string): Promise<(TokenEntry & { hash: string }) | null> {
+    const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
+    if (!bytes) return null;
+    const entry = decodeJson<TokenEntry>(bytes);
+    if (entry.expire_time !== null && entry.expire_time <= this.#now()) {
+      await this.#revokeHash(hash);
+      return null;
+    }
+    return { ...entry, hash };
+  }
+
+  /** Counts one use of a limited-use token; the last use revokes it (after the request is served). */
+  async use(entry: TokenEntry & { hash: string }): Promise<void> {
+    if (entry.num_uses === 0) return;
+    if (entry.num_uses === 1) {
+      await this.#revokeHash(entry.hash);
+      return;
+    }
+    const { hash, ...stored } = entry;
+    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson({ ...stored, num_uses: entry.num_uses - 1 }));
+  }
+
+  async renew(entry: TokenEntry & { hash: string }, increment?: number): Promise<TokenEntry> {
+    if (!entry.renewable || entry.expire_time === null) throw new LogicalError(400, "lease is not renewable");
+    const nowMs = this.#now();
+    let ttl = entry.period || increment || entry.creation_ttl;
+    const maxSeconds = entry.explicit_max_ttl || (entry.period ? 0 : SYSTEM_MAX_TTL_SECONDS);
+    if (maxSeconds > 0) {
+      const remaining = entry.creation_time + maxSeconds - Math.floor(nowMs / 1000);
+      ttl = Math.max(0, Math.min(ttl, remaining));
+    }
+    const { hash, ...stored } = entry;
+    const renewed: TokenEntry = { ...stored, expire_time: nowMs + ttl * 1000 };
+    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(renewed));
+    return renewed;
+  }
+
+  /** Revokes a token and, as Vault does, every non-orphan descendant. */
+  async revoke(entry: { hash: string }): Promise<void> {
+    await this.#revokeHash(entry.hash);
+  }
+
+  async #revokeHash(hash: string): Promise<void> {
+    for (const child of await this.#storage.list(`${CHILD_PREFIX}${hash}/`)) {
+      await this.#revokeHash(child);
+      await this.#storage.delete(`${CHILD_PREFIX}${hash}/${child}`);
+    }
+    const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
+    if (!bytes) return;
+    const entry = decodeJson<TokenEntry>(bytes);
+    await this.#storage.delete(ACCESSOR_PREFIX + (await this.hash(entry.accessor)));
+    if (entry.parent) await this.#storage.delete(`${CHILD_PREFIX}${entry.parent}/${hash}`);
+    await this.#storage.delete(ENTRY_PREFIX + hash);
+  }
+
+  /** Vault's token lookup response body. */
+  describe(entry: TokenEntry, token?: string): Record<string, unknown> {
+    const nowMs = this.#now();
+    return {
+      accessor: entry.accessor,
+      creation_time: entry.creation_time,
+      creation_ttl: entry.creation_ttl,
+      display_name: entry.display_name,
+      entity_id: "",
+      expire_time: entry.expire_time === null ? null : rfc3339(new Date(entry.expire_time)),
+      explicit_max_ttl: entry.explicit_max_ttl,
+      id: token ?? "",
+      issue_time: rfc3339(new Date(entry.creation_time * 1000)),
+      meta: entry.meta,
+      num_uses: entry.num_uses,
+      orphan: entry.orphan,
+      path: entry.path,
+      period: entry.period || undefined,
+      policies: entry.policies,
+      renewable: entry.renewable,
+      ttl: entry.expire_time === null ? 0 : Math.max(0, Math.round((entry.expire_time - nowMs) / 1000)),
+      type: "service",
+    };
+  }
+
+  /** Vault's `auth` block returned on token creation and renewal. */
+  authBlock(entry: TokenEntry, token: string): Record<string, unknown> {
+    const nowMs = this.#now();
+    return {
+      client_token: token,
+      accessor: entry.accessor,
+      policies: entry.policies,
+      token_policies: entry.policies,
+      metadata: entry.meta,
+      lease_duration: entry.expire_time === null ? 0 : Math.max(0, Math.round((entry.expire_time - nowMs) / 1000)),
+      renewable: entry.renewable,
+      entity_id: "",
+      token_type: "service",
+      orphan: entry.orphan,
+      mfa_requirement: null,
+      num_uses: entry.num_uses,
+    };
+  }
+}
+
+/** Parses the optional TTL-ish fields of a token create request. */
+export function tokenDurations(data: Record<string, unknown>): { ttl?: number; explicit_max_ttl?: number; period?: number } {
+  const read = (field: string) => {
+    if (data[field] === undefined || data[field] === "") return undefined;
+    try {
+      return parseDurationSeconds(data[field], field);
+    } catch (error) {
+      throw new LogicalError(400, (error as Error).message);
+    }
+  };
+  return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };
+}
