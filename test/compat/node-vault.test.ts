@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nodeVault from "node-vault";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+
+/** Drives a real server process with the unchanged npm Vault client over real sockets. */
+describe("node-vault against a real Strongbox process (file storage)", () => {
+  let dir: string;
+  let server: ServerProcess;
+  let vault: ReturnType<typeof nodeVault>;
+  let unsealKeys: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "strongbox-compat-"));
+    const port = await freePort();
+    const config = join(dir, "server.hcl");
+    writeFileSync(
+      config,
+      [
+        `storage "file" {`,
+        `  path = "${join(dir, "data")}"`,
+        `}`,
+        `listener "tcp" {`,
+        `  address     = "127.0.0.1:${port}"`,
+        `  tls_disable = true`,
+        `}`,
+        `api_addr = "http://127.0.0.1:${port}"`,
+      ].join("\n"),
+    );
+    server = await startServerProcess([`-config=${config}`]);
+    vault = nodeVault({ endpoint: server.apiAddr });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("initialises and unseals", async () => {
+    expect(await vault.initialized()).toMatchObject({ initialized: false });
+    const init = await vault.init({ secret_shares: 3, secret_threshold: 2 });
+    expect(init.keys).toHaveLength(3);
+    unsealKeys = init.keys;
+    vault.token = init.root_token;
+    await vault.unseal({ key: init.keys[0] });
+    const status = await vault.unseal({ key: init.keys[2] });
+    expect(status.sealed).toBe(false);
+    expect((await vault.status()).sealed).toBe(false);
+    expect((await vault.health()).initialized).toBe(true);
+  });
+
+  it("writes and reads KV v1", async () => {
+    await vault.mount({ mount_point: "kv1", type: "kv", options: { version: "1" } });
+    await vault.write("kv1/app/db", { password: "s3cret", port: 5432 });
+    const read = await vault.read("kv1/app/db");
+    expect(read.data).toEqual({ password: "s3cret", port: 5432 });
+    const list = await vault.list("kv1/app");
+    expect(list.data.keys).toEqual(["db"]);
+    await vault.delete("kv1/app/db");
+    await expect(vault.read("kv1/app/db")).rejects.toMatchObject({ response: { statusCode: 404 } });
+  });
+
+  it("writes and reads KV v2 with versions", async () => {
+    await vault.mount({ mount_point: "kv2", type: "kv-v2" });
+    const first = await vault.write("kv2/data/app", { data: { v: 1 } });
+    expect(first.data.version).toBe(1);
+    await vault.write("kv2/data/app", { data: { v: 2 } });
+    expect((await vault.read("kv2/data/app")).data.data).toEqual({ v: 2 });
+    expect((await vault.read("kv2/data/app?version=1")).data.data).toEqual({ v: 1 });
+    expect((await vault.list("kv2/metadata/")).data.keys).toEqual(["app"]);
+  });
+
+  it("creates, uses and revokes a token", async () => {
+    const created = await vault.tokenCreate({ policies: ["root"], ttl: "1h" });
+    const token = created.auth.client_token;
+    const child = nodeVault({ endpoint: server.apiAddr, token });
+    expect((await child.tokenLookupSelf()).data.ttl).toBeGreaterThan(3500);
+    await vault.tokenRevoke({ token });
+    await expect(child.tokenLookupSelf()).rejects.toMatchObject({ response: { statusCode: 403 } });
+  });
+
+  it("restarts sealed and serves the same data once unsealed", async () => {
+    await server.stop();
+    server = await startServerProcess(server.child.spawnargs.slice(3));
+    vault = nodeVault({ endpoint: server.apiAddr, token: vault.token });
+    expect((await vault.status()).sealed).toBe(true);
+    await expect(vault.read("kv2/data/app")).rejects.toMatchObject({ response: { statusCode: 503 } });
+    await vault.unseal({ key: unsealKeys[1] });
+    await vault.unseal({ key: unsealKeys[0] });
+    expect((await vault.read("kv2/data/app")).data.data).toEqual({ v: 2 });
+  });
+
+  it("stores files with owner-only permissions", () => {
+    const mode = statSync(join(dir, "data")).mode & 0o777;
+    expect(mode & 0o077).toBe(0);
+  });
+});
