@@ -3,6 +3,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createTlsServer } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
+import { splitHostPort as parseHostPort } from "../../src/config/parse.js";
 import { ConfigError, type ListenerConfig } from "../../src/config/types.js";
 import { ListMethodSocket } from "./list-method.js";
 
@@ -56,10 +57,11 @@ function closeServers(server: NetServer, http: HttpServer): Promise<void> {
   });
 }
 
+/** host:port of a validated listener address (the config parser has already checked it). */
 export function splitHostPort(address: string): { host: string; port: number } {
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]*):(\d+)$/.exec(address);
-  if (!match) throw new ConfigError(`invalid listener address ${JSON.stringify(address)} (expected host:port)`);
-  return { host: match[1]!, port: Number(match[2]) };
+  const parts = parseHostPort(address);
+  if (!parts) throw new ConfigError(`invalid listener address ${JSON.stringify(address)} (expected host:port)`);
+  return parts;
 }
 
 export function joinHostPort(host: string, port: number): string {

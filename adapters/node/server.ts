@@ -119,16 +119,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     await Promise.all(listeners.map((l) => l.close()));
     throw error;
   }
-  if (flags.dev) {
-    // The dev listener may have asked for port 0: advertise the port actually bound.
-    const bound = listeners[0]!;
-    const { host } = splitHostPort(bound.address);
-    config.apiAddr = `http://${bound.address}`;
-    config.clusterAddr = `https://${joinHostPort(host, bound.port + 1)}`;
-    config.listeners[0]!.address = bound.address;
-    config.listeners[0]!.clusterAddress = joinHostPort(host, bound.port + 1);
-  }
-
+  resolveBoundPorts(config, listeners);
   printBanner(config, listeners);
   for (const warning of config.warnings) logger.warn(warning);
   if (flags.dev) await initialiseDevNode(core, config, flags.devRootTokenId);
@@ -141,6 +132,29 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       await Promise.all(listeners.map((l) => l.close()));
     },
   };
+}
+
+/** A listener that asked for port 0 got a real one: addresses derived from it must say which. */
+function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): void {
+  config.listeners.forEach((listener, i) => {
+    const bound = listeners[i]!;
+    if (splitHostPort(listener.address).port !== 0) return;
+    listener.address = bound.address;
+    if (splitHostPort(listener.clusterAddress).port === 0) {
+      listener.clusterAddress = joinHostPort(splitHostPort(listener.clusterAddress).host, bound.port + 1);
+    }
+  });
+  const first = config.listeners[0]!;
+  const api = new URL(config.apiAddr);
+  if (api.port === "0") {
+    api.port = String(listeners[0]!.port);
+    config.apiAddr = api.origin;
+  }
+  const cluster = new URL(config.clusterAddr);
+  if (cluster.port === "0") {
+    cluster.port = String(splitHostPort(first.clusterAddress).port);
+    config.clusterAddr = cluster.origin;
+  }
 }
 
 function printBanner(config: ServerConfig, listeners: RunningListener[]): void {

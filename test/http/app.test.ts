@@ -196,3 +196,50 @@ describe("HTTP edge cases", () => {
     expect((await small.call("GET", "sys/init")).body.initialized).toBe(false);
   });
 });
+
+describe("sys/mounts and KV through HTTP", () => {
+  it("enables, lists, tunes and disables KV mounts", async () => {
+    const h = await unsealed();
+    expect((await h.call("POST", "sys/mounts/team", { type: "kv", options: { version: "2" } }, h.rootToken)).status).toBe(204);
+    expect((await h.call("POST", "sys/mounts/team", { type: "kv" }, h.rootToken)).body.errors[0]).toMatch(/already in use/);
+    expect((await h.call("POST", "sys/mounts/x", { type: "nope" }, h.rootToken)).status).toBe(400);
+    expect((await h.call("POST", "sys/mounts/sys/evil", { type: "kv" }, h.rootToken)).status).toBe(400);
+    const mounts = (await h.call("GET", "sys/mounts", undefined, h.rootToken)).body;
+    expect(mounts.data["team/"]).toMatchObject({ type: "kv", options: { version: "2" } });
+    expect(mounts["team/"]).toMatchObject({ type: "kv" });
+    expect((await h.call("POST", "sys/mounts/team/tune", { default_lease_ttl: "1h" }, h.rootToken)).status).toBe(204);
+    expect((await h.call("GET", "sys/mounts/team/tune", undefined, h.rootToken)).body.data.default_lease_ttl).toBe(3600);
+    await h.call("POST", "team/data/a", { data: { k: "v" } }, h.rootToken);
+    expect((await h.call("DELETE", "sys/mounts/team", undefined, h.rootToken)).status).toBe(204);
+    expect((await h.call("GET", "team/data/a", undefined, h.rootToken)).status).toBe(404);
+    await h.call("POST", "sys/mounts/team", { type: "kv-v2" }, h.rootToken);
+    expect((await h.call("GET", "team/data/a", undefined, h.rootToken)).status).toBe(404);
+  });
+
+  it("serves KV v1 and v2 with Vault's envelope, and lists with ?list=true", async () => {
+    const h = await unsealed();
+    await h.call("POST", "sys/mounts/kv", { type: "kv" }, h.rootToken);
+    await h.call("POST", "sys/mounts/secret", { type: "kv-v2" }, h.rootToken);
+    expect((await h.call("PUT", "kv/app/one", { a: "1" }, h.rootToken)).status).toBe(204);
+    const v1 = await h.call("GET", "kv/app/one", undefined, h.rootToken);
+    expect(v1.body).toMatchObject({ data: { a: "1" }, lease_duration: 2764800, renewable: false, lease_id: "", wrap_info: null, auth: null });
+    expect(v1.body.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await h.call("GET", "kv/app?list=true", undefined, h.rootToken)).body.data.keys).toEqual(["one"]);
+    const missing = await h.call("GET", "kv/app/none", undefined, h.rootToken);
+    expect(missing).toEqual({ status: 404, body: { errors: [] } });
+    const written = await h.call("POST", "secret/data/db", { data: { pw: "x" } }, h.rootToken);
+    expect(written.body.data).toMatchObject({ version: 1, destroyed: false });
+    const cas = await h.call("POST", "secret/data/db", { data: { pw: "y" }, options: { cas: 0 } }, h.rootToken);
+    expect(cas.status).toBe(400);
+    expect(cas.body.errors[0]).toMatch(/check-and-set/);
+    expect((await h.call("GET", "secret/data/db", undefined, h.rootToken)).body.data.data).toEqual({ pw: "x" });
+    expect((await h.call("GET", "secret/metadata/?list=true", undefined, h.rootToken)).body.data.keys).toEqual(["db"]);
+  });
+
+  it("tells the CLI which mount and KV version serves a path", async () => {
+    const h = await unsealed();
+    await h.call("POST", "sys/mounts/secret", { type: "kv-v2" }, h.rootToken);
+    const info = await h.call("GET", "sys/internal/ui/mounts/secret/foo/bar", undefined, h.rootToken);
+    expect(info.body.data).toMatchObject({ path: "secret/", type: "kv", options: { version: "2" } });
+  });
+});

@@ -74,9 +74,6 @@ export function createKvV2(options: KvV2Options = {}): SecretsEngine {
   return new VersionedKv(options.now ?? (() => new Date()));
 }
 
-/** The engine with the real clock. */
-export const kvV2: SecretsEngine = createKvV2();
-
 /** Serialises async tasks per key: each task starts after the previous one for its key settles. */
 class KeyedLock {
   readonly #tails = new Map<string, Promise<void>>();
@@ -186,25 +183,26 @@ class VersionedKv implements SecretsEngine {
   }
 
   async #readData({ storage, data }: LogicalRequest, key: string): Promise<HandlerResult> {
-    const { versionNumber, view, value } = await this.#readVersion(storage, key, data.version);
-    return { data: { data: value, metadata: view(versionNumber) } };
+    const { metadata, value } = await this.#readVersion(storage, key, data.version, "data");
+    return { data: { data: value, metadata } };
   }
 
-  /** Loads a live version (latest when `requested` is absent or 0) or throws Vault's 404. */
-  async #readVersion(storage: Storage, key: string, requested: unknown) {
+  /**
+   * A live version (the latest when `requested` is absent or 0), or Vault's 404. For a deleted or
+   * destroyed version the 404 body carries `{[field]: null, metadata}` in `data`, as Vault does.
+   */
+  async #readVersion(storage: Storage, key: string, requested: unknown, field: "data" | "subkeys") {
     const versionParam = parseCount("version", requested) ?? 0;
     const meta = await loadMetadata(storage, key);
     if (!meta) throw notFound();
     const versionNumber = versionParam || meta.currentVersion;
     const state: VersionState | undefined = meta.versions[versionNumber];
     if (!state) throw notFound();
-    const view = (n: number) => versionView(meta, n, state);
-    if (state.destroyed || this.#isDeleted(state)) {
-      throw notFound({ data: { data: null, metadata: view(versionNumber) } });
-    }
+    const metadata = versionView(meta, versionNumber, state);
+    if (state.destroyed || this.#isDeleted(state)) throw notFound({ data: { [field]: null, metadata } });
     const bytes = await storage.get(versionKey(key, versionNumber));
     if (!bytes) throw notFound();
-    return { versionNumber, view, value: fromJsonBytes<Record<string, unknown>>(bytes) };
+    return { metadata, value: fromJsonBytes<Record<string, unknown>>(bytes) };
   }
 
   async #writeData({ storage, data, mount }: LogicalRequest, key: string): Promise<HandlerResult> {
@@ -354,13 +352,14 @@ class VersionedKv implements SecretsEngine {
   async #writeMetadata({ storage, data, mount }: LogicalRequest, key: string): Promise<HandlerResult> {
     requireKey(key);
     const settings = parseMetadataSettings(data);
-    const customMetadata = parseCustomMetadata(data.custom_metadata);
+    const parsedCustom = parseCustomMetadata(data.custom_metadata);
+    const customMetadata = parsedCustom && validCustomMetadata(parsedCustom);
     if (Object.keys(settings).length === 0 && customMetadata === undefined) return null;
     const warnings = await casRequiredWarnings(storage, settings.casRequired);
     await this.#lock.run(lockKey(mount, key), async () => {
       const meta = (await loadMetadata(storage, key)) ?? this.#newMetadata();
       Object.assign(meta, settings);
-      if (customMetadata !== undefined) meta.customMetadata = validCustomMetadata(customMetadata);
+      if (customMetadata !== undefined) meta.customMetadata = customMetadata;
       await saveMetadata(storage, key, meta);
     });
     return warnings.length > 0 ? { warnings } : null;
@@ -412,8 +411,8 @@ class VersionedKv implements SecretsEngine {
   /** The secret's structure with every leaf value replaced by null, down to `depth` (0 = all). */
   async #readSubkeys({ storage, data }: LogicalRequest, key: string): Promise<HandlerResult> {
     const depth = parseCount("depth", data.depth) ?? 0;
-    const { versionNumber, view, value } = await this.#readVersion(storage, key, data.version);
-    return { data: { subkeys: stripValues(value, depth, 1), metadata: view(versionNumber) } };
+    const { metadata, value } = await this.#readVersion(storage, key, data.version, "subkeys");
+    return { data: { subkeys: stripValues(value, depth, 1), metadata } };
   }
 
   // --- helpers that need the clock -------------------------------------------------------------
@@ -437,6 +436,9 @@ class VersionedKv implements SecretsEngine {
     };
   }
 }
+
+/** The engine with the real clock (after the class: classes are not hoisted). */
+export const kvV2: SecretsEngine = createKvV2();
 
 /** Per mount, so one engine instance can serve several mounts. */
 function lockKey(mount: MountEntry, key: string): string {
@@ -513,12 +515,15 @@ function requireSecretData(value: unknown): Record<string, unknown> {
 /** `options.cas`, or undefined when the write does not ask for check-and-set. */
 function parseCheckAndSet(options: unknown): number | undefined {
   if (options === undefined || options === null) return undefined;
-  if (!isPlainObject(options)) throw new LogicalError(400, `"options" must be a JSON object, got ${describe(options)}`);
+  if (!isPlainObject(options)) {
+    throw new LogicalError(400, `"options" must be a JSON object, got ${describe(options)}`);
+  }
   if (options.cas === undefined || options.cas === null) return undefined;
   try {
     return parseCount("cas", options.cas);
   } catch {
-    throw new LogicalError(400, `error parsing check-and-set parameter: ${JSON.stringify(options.cas)} is not a version number`);
+    const given = JSON.stringify(options.cas);
+    throw new LogicalError(400, `error parsing check-and-set parameter: ${given} is not a version number`);
   }
 }
 
@@ -534,8 +539,14 @@ function checkAndSet(cas: number | undefined, config: EngineConfig, meta: KeyMet
 
 /** `versions` as a JSON array of numbers/numeric strings, a number, or "1,2,3". */
 function parseVersionList(value: unknown): number[] {
-  const items =
-    typeof value === "string" ? value.split(",").filter((s) => s.trim() !== "") : Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  const items: unknown[] =
+    value === undefined || value === null
+      ? []
+      : typeof value === "string"
+        ? value.split(",").filter((part) => part.trim() !== "")
+        : Array.isArray(value)
+          ? value
+          : [value];
   if (items.length === 0) throw new LogicalError(400, "no version number provided");
   return items.map((item) => {
     const text = typeof item === "string" ? item.trim() : item;
@@ -646,7 +657,7 @@ function stripValues(value: Record<string, unknown>, maxDepth: number, depth: nu
 /** Vault's 404 for paths outside the v2 layout, with a warning that points to the right API. */
 function invalidPath(path: string, operation: Operation): never {
   if (["data", "metadata", "delete", "undelete", "destroy"].includes(path)) {
-    throw notFound({ warnings: [`Only listing is supported on the root of a K/V v2 mount's ${path}/ path.`] });
+    throw notFound({ warnings: [`"${path}/" needs a secret path after it; of the roots, only metadata/ can be listed.`] });
   }
   const command = { create: "put", update: "put", patch: "patch", read: "get", list: "list", delete: "delete" }[operation];
   throw notFound({

@@ -1,0 +1,143 @@
+/** `strongbox operator init | unseal | seal`. */
+import { attempt, CliError, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FORMAT_FLAG } from "./command.js";
+import { readSecret } from "./input.js";
+import { jsonText } from "./output.js";
+import { printSealStatus, sealStatusView } from "./status.js";
+
+const DEFAULT_KEY_SHARES = 5;
+const DEFAULT_KEY_THRESHOLD = 3;
+
+interface InitResponse {
+  keys?: string[];
+  keys_base64?: string[];
+  root_token?: string;
+}
+
+export const operatorInitCommand: Command = defineCommand({
+  name: "operator init",
+  synopsis: "Initialize a server: create the unseal key shares and the root token",
+  usage: `
+Usage: strongbox operator init [options]
+
+  Initializes a new server: generates the root key, splits it into key shares
+  (Shamir's secret sharing) and creates the initial root token. This happens
+  once per storage backend; the output is the only time the shares and the root
+  token are shown.
+
+      $ strongbox operator init -key-shares=5 -key-threshold=3
+
+  With -status, only reports whether the server is initialized:
+  exit code 0 initialized, 2 not initialized, 1 error.`,
+  flags: {
+    "key-shares": { kind: "int", usage: `Number of key shares to split the root key into (default ${DEFAULT_KEY_SHARES}).`, aliases: ["n"] },
+    "key-threshold": { kind: "int", usage: `Number of shares needed to unseal (default ${DEFAULT_KEY_THRESHOLD}).`, aliases: ["t"] },
+    status: { kind: "bool", usage: "Only print whether the server is initialized (exit 0 yes, 2 no)." },
+    ...FORMAT_FLAG,
+  },
+  async run({ flags, args, format, client, out }) {
+    expectArgs(args, 0, 0);
+    if (flags.status) {
+      const { body } = await attempt("checking init status", () => client().request("GET", "sys/init"), EXIT_LOCAL_ERROR);
+      const initialized = body?.initialized === true;
+      out(format === "json" ? jsonText({ initialized }) : `Strongbox is ${initialized ? "" : "not "}initialized`);
+      return initialized ? EXIT_OK : EXIT_REMOTE_ERROR;
+    }
+
+    const shares = flags["key-shares"] ?? DEFAULT_KEY_SHARES;
+    const threshold = flags["key-threshold"] ?? DEFAULT_KEY_THRESHOLD;
+    const { body } = await attempt("initializing", () => client().request("PUT", "sys/init", { body: { secret_shares: shares, secret_threshold: threshold } }));
+    const init = (body ?? {}) as InitResponse;
+    const hexKeys = init.keys ?? [];
+    const base64Keys = init.keys_base64 ?? [];
+
+    if (format === "json") {
+      // The shape of Vault's `operator init -format=json`, which scripts feed to jq.
+      out(
+        jsonText({
+          unseal_keys_b64: base64Keys,
+          unseal_keys_hex: hexKeys,
+          unseal_shares: shares,
+          unseal_threshold: threshold,
+          recovery_keys_b64: [],
+          recovery_keys_hex: [],
+          recovery_keys_shares: 0,
+          recovery_keys_threshold: 0,
+          root_token: init.root_token ?? "",
+        }),
+      );
+      return EXIT_OK;
+    }
+
+    const keys = base64Keys.length === hexKeys.length ? base64Keys : hexKeys;
+    out(
+      [
+        ...keys.map((key, i) => `Unseal Key ${i + 1}: ${key}`),
+        "",
+        `Initial Root Token: ${init.root_token ?? ""}`,
+        "",
+        `Strongbox initialized with ${shares} key shares and a key threshold of ${threshold}.`,
+        "Give each key share above to a different trusted person and store them apart.",
+        `Whenever the server restarts or is sealed, ${threshold} of these shares are needed`,
+        "to unseal it before it can serve requests.",
+        "",
+        "The server does not keep the root key: if fewer than",
+        `${threshold} shares survive, the data can never be unsealed again.`,
+      ].join("\n"),
+    );
+    return EXIT_OK;
+  },
+});
+
+export const operatorUnsealCommand: Command = defineCommand({
+  name: "operator unseal",
+  synopsis: "Provide one unseal key share",
+  usage: `
+Usage: strongbox operator unseal [options] [KEY]
+
+  Submits one unseal key share; once enough shares are in (the threshold), the
+  server unseals. Prints the seal status.
+
+  Without KEY, reads it from a hidden prompt on a terminal, or the first line of
+  stdin otherwise (keeps the key out of shell history and the process list):
+
+      $ strongbox operator unseal
+      Unseal Key (will be hidden):
+
+  -reset discards the shares submitted so far.`,
+  flags: {
+    reset: { kind: "bool", usage: "Discard the unseal key shares submitted so far." },
+    ...FORMAT_FLAG,
+  },
+  async run({ flags, args, io, format, client }) {
+    expectArgs(args, 0, 1);
+    let status;
+    if (flags.reset) {
+      status = await attempt("resetting unseal progress", () => client().request("PUT", "sys/unseal", { body: { reset: true } }));
+    } else {
+      const key = (args[0] ?? (await readSecret(io, "Unseal Key (will be hidden): "))).trim();
+      if (key === "") throw new CliError("no unseal key given", EXIT_LOCAL_ERROR);
+      status = await attempt("unsealing", () => client().request("PUT", "sys/unseal", { body: { key }, secrets: [key] }));
+    }
+    const view = await attempt("checking leader status", () => sealStatusView(client(), status.body ?? {}));
+    printSealStatus(io, format, view);
+    return EXIT_OK;
+  },
+});
+
+export const operatorSealCommand: Command = defineCommand({
+  name: "operator seal",
+  synopsis: "Seal the server",
+  usage: `
+Usage: strongbox operator seal [options]
+
+  Seals the server: it forgets the root key and stops serving requests until it
+  is unsealed again with enough key shares. In an HA cluster, sealing the active
+  node lets a standby take over. Needs a token allowed to update sys/seal.`,
+  flags: {},
+  async run({ args, client, out }) {
+    expectArgs(args, 0, 0);
+    await attempt("sealing", () => client().request("PUT", "sys/seal"));
+    out("Success! Strongbox is sealed.");
+    return EXIT_OK;
+  },
+});
