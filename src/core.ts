@@ -3,13 +3,19 @@ import { combineShares, splitSecret } from "./barrier/shamir.js";
 import type { SecurityBarrier } from "./barrier/types.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { isAllowed } from "./logical/acl.js";
-import { decodeJson, encodeJson, randomUuid, toBase64, toHex } from "./logical/encoding.js";
+import { decodeJson, encodeJson, randomUuid, rfc3339, toBase64, toHex } from "./logical/encoding.js";
 import { MountTable } from "./logical/mounts.js";
 import { storageView } from "./logical/storage-view.js";
 import { handleTokenRequest } from "./logical/token-routes.js";
 import { type TokenEntry, TokenStore } from "./logical/token-store.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
+import { type HABackend, isFenceable, type LockHold } from "./physical/ha.js";
+import { type Advertisement, readAdvertisement, writeAdvertisement } from "./ha/advertisement.js";
+import { Election } from "./ha/election.js";
+import { generateClusterIdentity } from "./ha/identity.js";
+import { SwitchableBackend } from "./ha/switchable-backend.js";
+import { VERSION } from "./version.js";
 
 /** Kept in plaintext (as Vault does) so a sealed node can report its threshold. */
 const SEAL_CONFIG_KEY = "core/seal-config";
@@ -20,8 +26,48 @@ interface SealConfig {
   secret_threshold: number;
 }
 
+/** The lock record's key; its value holds only public facts (an edge Worker reads it). */
+export const LOCK_KEY = "core/lock";
+
+export interface HAOptions {
+  backend: HABackend;
+  /** Random per process: a restarted node is a new member. */
+  nodeId: string;
+  /** Reported in sys/ha-status. */
+  hostname: string;
+  apiAddr: string;
+  clusterAddr: string;
+  /** How long a node that stepped down stays out of the election (Vault: 10 s). */
+  stepDownCooldownMs?: number;
+  /** Lifetime of each active term's cluster certificate. */
+  identityValidityMs?: number;
+  /** Told when this node starts or stops serving as active (the adapter runs cluster listeners). */
+  onActive?(advertisement: Advertisement): void;
+  onStandby?(): void;
+}
+
+/** What a node knows of the active node. */
+export interface LeaderView {
+  isSelf: boolean;
+  advertisement: Advertisement | null;
+}
+
+/** Thrown by `handle` on a node that is not (or no longer) active: the HTTP layer routes the request. */
+export class StandbyError extends Error {
+  override name = "StandbyError";
+  constructor() {
+    super("this node is a standby");
+  }
+}
+
+const DEFAULT_STEP_DOWN_COOLDOWN_MS = 10_000;
+const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
+/** How long a standby trusts its last look at the lock record before reading it again. */
+const LEADER_CACHE_MS = 250;
+
 export interface CoreOptions {
   physical: Backend;
+  ha?: HAOptions;
   /** Storage type name for seal-status and the banner. */
   storageType: string;
   logger?: Logger;
@@ -58,7 +104,12 @@ export class Core {
   readonly storageType: string;
   readonly clusterId = randomUuid();
   readonly #physical: Backend;
+  readonly #barrierStorage: SwitchableBackend;
   readonly #barrier: SecurityBarrier;
+  readonly #ha: HAOptions | undefined;
+  #election: Election | null = null;
+  #advertisement: Advertisement | null = null;
+  #leaderCache: { at: number; view: LeaderView } | null = null;
   readonly #logger: Logger;
   readonly #now: () => number;
   #unsealShares: Uint8Array[] = [];
@@ -68,7 +119,9 @@ export class Core {
 
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
-    this.#barrier = new AesGcmBarrier(options.physical);
+    this.#barrierStorage = new SwitchableBackend(options.physical);
+    this.#barrier = new AesGcmBarrier(this.#barrierStorage);
+    this.#ha = options.ha;
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#now = options.now ?? Date.now;
@@ -76,6 +129,22 @@ export class Core {
 
   get sealed(): boolean {
     return this.#unsealed === null;
+  }
+
+  get haEnabled(): boolean {
+    return this.#ha !== undefined;
+  }
+
+  /** Serving as active now: unsealed and, with HA, certainly still holding the lock. */
+  isActive(): boolean {
+    if (this.sealed) return false;
+    if (!this.#ha) return true;
+    return this.#election?.hold !== null && this.#election?.hold !== undefined && this.#advertisement !== null;
+  }
+
+  /** This node's advertisement while active. */
+  get advertisement(): Advertisement | null {
+    return this.isActive() ? this.#advertisement : null;
   }
 
   async initialized(): Promise<boolean> {
@@ -163,14 +232,113 @@ export class Core {
   }
 
   async #postUnseal(): Promise<void> {
+    this.#unsealed = await this.#loadUnsealedState();
+    this.#logger.info("vault is unsealed");
+    if (this.#ha) this.#startElection(this.#ha);
+  }
+
+  async #loadUnsealedState(): Promise<Unsealed> {
     const tokens = await TokenStore.open(storageView(this.#barrier, "sys/token/"), this.#now);
     const mounts = await MountTable.load(this.#barrier);
-    this.#unsealed = { tokens, mounts };
-    this.#logger.info("vault is unsealed");
+    return { tokens, mounts };
+  }
+
+  #startElection(ha: HAOptions): void {
+    const lockValue = JSON.stringify({ id: ha.nodeId, api_addr: ha.apiAddr });
+    this.#election = new Election(ha.backend.lockWith(LOCK_KEY, lockValue), {
+      becomeActive: (hold) => this.#becomeActive(ha, hold),
+      becomeStandby: (reason) => this.#becomeStandby(ha, reason),
+    }, this.#logger.named("ha"));
+    this.#logger.info("entering standby mode");
+    this.#election.start();
+  }
+
+  async #becomeActive(ha: HAOptions, hold: LockHold): Promise<void> {
+    // Same store for data and lock: make every write of this term conditional on our epoch.
+    if (isFenceable(this.#physical) && (this.#physical as unknown) === ha.backend) {
+      this.#barrierStorage.target = this.#physical.fencedBy(LOCK_KEY, hold.epoch);
+    }
+    // The previous active may have changed mounts and tokens: start from what storage says.
+    const state = await this.#loadUnsealedState();
+    const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, new Date(this.#now()));
+    const advertisement: Advertisement = {
+      node_id: ha.nodeId,
+      api_addr: ha.apiAddr,
+      cluster_addr: ha.clusterAddr,
+      cluster_cert: identity.certificatePem,
+      cluster_key: identity.privateKeyPem,
+      epoch: hold.epoch,
+      active_time: rfc3339(new Date(this.#now())),
+    };
+    await writeAdvertisement(this.#barrier, advertisement);
+    if (this.sealed) throw new Error("sealed while becoming active");
+    this.#unsealed = state;
+    this.#advertisement = advertisement;
+    this.#leaderCache = null;
+    this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
+    ha.onActive?.(advertisement);
+  }
+
+  #becomeStandby(ha: HAOptions, reason: string): void {
+    this.#advertisement = null;
+    this.#leaderCache = null;
+    this.#barrierStorage.target = this.#physical;
+    this.#logger.warn("stopped active operation, entering standby mode", { reason });
+    ha.onStandby?.();
+  }
+
+  /** Where the active node is, as this node sees it (standbys read the lock record and the advertisement). */
+  async leader(): Promise<LeaderView> {
+    const ha = this.#ha;
+    if (!ha || this.sealed) return { isSelf: false, advertisement: null };
+    if (this.isActive()) return { isSelf: true, advertisement: this.#advertisement };
+    const cached = this.#leaderCache;
+    if (cached && this.#now() - cached.at < LEADER_CACHE_MS) return cached.view;
+    const holder = await ha.backend.currentHolder(LOCK_KEY);
+    let advertisement: Advertisement | null = null;
+    if (holder) {
+      const { id } = JSON.parse(holder.value) as { id: string };
+      const previous = cached?.view.advertisement;
+      advertisement = previous && previous.node_id === id && previous.epoch === holder.epoch
+        ? previous
+        : await readAdvertisement(this.#barrier, id);
+      // An advertisement from an older term of the same node is not the current active's.
+      if (advertisement && advertisement.epoch !== holder.epoch) advertisement = null;
+    }
+    const view = { isSelf: false, advertisement };
+    this.#leaderCache = { at: this.#now(), view };
+    return view;
+  }
+
+  /** sys/ha-status, answered by the active node. */
+  #haNodes(): Record<string, unknown>[] {
+    const ha = this.#ha;
+    if (!ha) return [];
+    return [{
+      hostname: ha.hostname,
+      api_address: ha.apiAddr,
+      cluster_address: ha.clusterAddr,
+      active_node: true,
+      last_echo: null,
+      version: VERSION,
+      upgrade_version: VERSION,
+      redundancy_zone: "",
+    }];
+  }
+
+  /** Gives up active duty and stays out of the election for the cool-down. */
+  async stepDown(): Promise<void> {
+    if (!this.#ha || !this.#election) return;
+    this.#logger.info("stepping down from active duty");
+    await this.#election.stepDown(this.#ha.stepDownCooldownMs ?? DEFAULT_STEP_DOWN_COOLDOWN_MS);
   }
 
   async seal(): Promise<void> {
     if (this.sealed) return;
+    // Release the lock before sealing, so a standby takes over at once.
+    const election = this.#election;
+    this.#election = null;
+    await election?.stop();
     this.#unsealed = null;
     this.#barrier.seal();
     this.resetUnseal();
@@ -190,6 +358,7 @@ export class Core {
   /** Authenticates, authorises and dispatches a request that needs a token. */
   async handle(request: CoreRequest): Promise<HandlerResult> {
     const { tokens } = this.#state();
+    if (!this.isActive()) throw new StandbyError();
     const caller = await tokens.lookup(request.token);
     if (!caller || !isAllowed(caller.policies, request.path, request.operation)) {
       throw new LogicalError(403, "permission denied");
@@ -205,10 +374,14 @@ export class Core {
     if (path.startsWith("auth/token/")) {
       return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller);
     }
-    if (path === "sys/seal") {
+    if (path === "sys/seal" || path === "sys/step-down") {
       if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
-      await this.seal();
+      await (path === "sys/seal" ? this.seal() : this.stepDown());
       return null;
+    }
+    if (path === "sys/ha-status") {
+      if (operation !== "read") throw unsupported(path, operation);
+      return { data: { nodes: this.#haNodes() } };
     }
     if (path === "sys/mounts" || path.startsWith("sys/mounts/")) return this.#handleMounts(mounts, path.slice("sys/mounts".length).replace(/^\//, ""), operation, data);
     if (path.startsWith("sys/internal/ui/mounts/")) return this.#mountInfo(mounts, path.slice("sys/internal/ui/mounts/".length));

@@ -30,6 +30,9 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
     );
     server.listen(port, host, resolve);
   });
+  // The HTTP server never listens itself (connections are injected), so start Node's connection
+  // tracking — request/header timeouts and closeAllConnections — the way its own listen would.
+  http.emit("listening");
   const bound = server.address();
   const boundPort = typeof bound === "object" && bound ? bound.port : port;
   return {
@@ -53,6 +56,7 @@ async function readTlsFiles(config: ListenerConfig): Promise<{ cert: Buffer; key
 function closeServers(server: NetServer, http: HttpServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
+    http.close(); // stops the connection-tracking timer; it reports "not running", which is expected
     http.closeAllConnections();
   });
 }

@@ -42,6 +42,11 @@ export class ListMethodSocket extends Duplex {
     return this.#socket.localPort;
   }
 
+  /** Whether the connection is TLS: tells the HTTP layer the request's scheme. */
+  get encrypted(): boolean {
+    return (this.#socket as Socket & { encrypted?: boolean }).encrypted === true;
+  }
+
   /** The TLS socket underneath, when there is one (client certificates, ALPN). */
   get underlying(): Socket {
     return this.#socket;

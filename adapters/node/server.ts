@@ -1,8 +1,12 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
 import { Core } from "../../src/core.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger, type Logger } from "../../src/logger.js";
+import type { Backend } from "../../src/physical/backend.js";
+import { type HABackend, isHABackend } from "../../src/physical/ha.js";
 import { VERSION } from "../../src/version.js";
 import { nodeBackends } from "./backends.js";
 import { loadServerConfig } from "./config-file.js";
@@ -107,9 +111,20 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const storageTypes = Object.fromEntries(Object.entries(nodeBackends).map(([type, factory]) => [type, { ha: factory.ha }]));
   const config = flags.dev ? devConfig(flags.devListenAddress) : await loadServerConfig(flags.configPaths, process.env, storageTypes);
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
-  const storageFactory = nodeBackends[config.storage.type]!;
-  const physical = await storageFactory.create(config.storage.options, process.env);
-  const core = new Core({ physical, storageType: config.storage.type, logger });
+  const physical = await nodeBackends[config.storage.type]!.create(config.storage.options, process.env);
+  const haBackend = await selectHABackend(config, physical);
+  const core = new Core({
+    physical,
+    storageType: config.storage.type,
+    logger,
+    ha: haBackend && {
+      backend: haBackend,
+      nodeId: randomUUID(),
+      hostname: hostname(),
+      apiAddr: config.apiAddr,
+      clusterAddr: config.clusterAddr,
+    },
+  });
   const app = createApp({ core, maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)), logger });
 
   const listeners: RunningListener[] = [];
@@ -120,7 +135,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     throw error;
   }
   resolveBoundPorts(config, listeners);
-  printBanner(config, listeners);
+  printBanner(config, listeners, haBackend !== undefined);
   for (const warning of config.warnings) logger.warn(warning);
   if (flags.dev) await initialiseDevNode(core, config, flags.devRootTokenId);
   process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
@@ -157,7 +172,22 @@ function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): 
   }
 }
 
-function printBanner(config: ServerConfig, listeners: RunningListener[]): void {
+/**
+ * HA is on when `ha_storage` is given (it must be able to lock) or when `storage` itself can lock
+ * and its HA is enabled; off otherwise.
+ */
+async function selectHABackend(config: ServerConfig, physical: Backend): Promise<(Backend & HABackend) | undefined> {
+  if (config.haStorage) {
+    const backend = await nodeBackends[config.haStorage.type]!.create(config.haStorage.options, process.env);
+    if (!isHABackend(backend)) {
+      throw new ConfigError(`${config.files.join(", ")}: ha_storage "${config.haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
+    }
+    return backend;
+  }
+  return isHABackend(physical) ? physical : undefined;
+}
+
+function printBanner(config: ServerConfig, listeners: RunningListener[], haEnabled: boolean): void {
   const rows: [string, string][] = [
     ["Api Address", config.apiAddr],
     ["Cluster Address", config.clusterAddr],
@@ -166,12 +196,18 @@ function printBanner(config: ServerConfig, listeners: RunningListener[]): void {
       `tcp (addr: "${listeners[i]!.address}", cluster address: "${l.clusterAddress}", max_request_size: "${Number.isFinite(l.maxRequestSize) ? l.maxRequestSize : 0}", tls: "${l.tlsDisable ? "disabled" : "enabled"}")`,
     ]),
     ["Log Level", config.logLevel],
-    ["Storage", `${config.storage.type}${nodeBackends[config.storage.type]?.ha ? " (HA available)" : ""}`],
+    ["Storage", `${config.storage.type}${storageHANote(config, haEnabled)}`],
   ];
-  if (config.haStorage) rows.push(["HA Storage", `${config.haStorage.type} (HA available)`]);
+  if (config.haStorage) rows.push(["HA Storage", config.haStorage.type]);
   rows.push(["Version", `Strongbox v${VERSION}`]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 12;
   process.stdout.write(`==> Strongbox server configuration:\n\n${rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n")}\n\n`);
+}
+
+/** Vault's banner note: whether the data storage could also hold the HA lock. */
+function storageHANote(config: ServerConfig, haEnabled: boolean): string {
+  if (!nodeBackends[config.storage.type]?.ha) return "";
+  return haEnabled || config.haStorage ? " (HA available)" : " (HA disabled)";
 }
 
 async function initialiseDevNode(core: Core, config: ServerConfig, rootTokenId: string | undefined): Promise<void> {

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Core } from "../core.js";
+import { type Core, StandbyError } from "../core.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
+import { routeFromStandby } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 
 export interface AppOptions {
@@ -28,9 +29,12 @@ export function createApp(options: AppOptions): Hono {
       const url = new URL(c.req.url);
       const path = decodeURIComponent(url.pathname.slice("/v1/".length));
       const method = c.req.method.toUpperCase();
-      const body = await readBody(c.req.raw);
-      if (UNAUTHENTICATED_PATHS.has(path)) return await handleUnauthenticated(core, path, method, url.searchParams, body);
+      if (UNAUTHENTICATED_PATHS.has(path)) {
+        return await handleUnauthenticated(core, path, method, url.searchParams, await readBody(c.req.raw));
+      }
       if (core.sealed) return errorResponse(503, "Vault is sealed");
+      if (!core.isActive()) return await routeFromStandby(core, c.req.raw);
+      const body = await readBody(c.req.raw);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
       const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers) });
@@ -40,6 +44,8 @@ export function createApp(options: AppOptions): Hono {
       }
       return envelope(result);
     } catch (error) {
+      // Lost the lock while handling: the request was not served as active, so route it.
+      if (error instanceof StandbyError) return routeFromStandby(core, c.req.raw).catch((e) => errorFromThrown(e, logger));
       return errorFromThrown(error, logger);
     }
   });

@@ -37,21 +37,26 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
       if (isRead) return health(core, query, method === "HEAD");
       break;
     case "sys/leader":
-      if (isRead) {
-        if (core.sealed) throw new LogicalError(503, "Vault is sealed");
-        return json({
-          ha_enabled: false,
-          is_self: false,
-          active_time: "0001-01-01T00:00:00Z",
-          leader_address: "",
-          leader_cluster_address: "",
-          performance_standby: false,
-          performance_standby_last_remote_wal: 0,
-        });
-      }
+      if (isRead) return json(await leader(core));
       break;
   }
   throw new LogicalError(405, `unsupported operation "${method}" on path "${path}"`);
+}
+
+/** sys/leader: a standby answers from the lock record and the advertisement it reads through the barrier. */
+async function leader(core: Core): Promise<Record<string, unknown>> {
+  if (core.sealed) throw new LogicalError(503, "Vault is sealed");
+  const view = await core.leader();
+  const advertisement = view.advertisement;
+  return {
+    ha_enabled: core.haEnabled,
+    is_self: view.isSelf,
+    active_time: view.isSelf && advertisement ? advertisement.active_time : "0001-01-01T00:00:00Z",
+    leader_address: advertisement?.api_addr ?? "",
+    leader_cluster_address: advertisement?.cluster_addr ?? "",
+    performance_standby: false,
+    performance_standby_last_remote_wal: 0,
+  };
 }
 
 async function sealStatus(core: Core): Promise<Record<string, unknown>> {
@@ -82,11 +87,19 @@ async function health(core: Core, query: URLSearchParams, head: boolean): Promis
     const value = Number(query.get(name));
     return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback;
   };
-  const status = !initialized ? code("uninitcode", 501) : core.sealed ? code("sealedcode", 503) : code("activecode", 200);
+  const standby = initialized && !core.sealed && !core.isActive();
+  const standbyOk = ["", "true", "1"].includes(query.get("standbyok") ?? "false");
+  const status = !initialized
+    ? code("uninitcode", 501)
+    : core.sealed
+      ? code("sealedcode", 503)
+      : standby
+        ? standbyOk ? 200 : code("standbycode", 429)
+        : code("activecode", 200);
   const body = {
     initialized,
     sealed: core.sealed,
-    standby: false,
+    standby,
     performance_standby: false,
     replication_performance_mode: "disabled",
     replication_dr_mode: "disabled",

@@ -75,7 +75,7 @@ async function acquire(
   const deadlineMs = renewDeadlineMs(timings);
   // Our claims by version: a claim whose answer was lost may still have landed.
   const claims = new Map<string, { sentAt: number; epoch: number }>();
-  let seen: { version: string; since: number } | null = null;
+  let seen = null as { version: string; since: number } | null;
   for (;;) {
     signal?.throwIfAborted();
     let record: LeaseRecord | null;

@@ -11,6 +11,7 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
   let server: ServerProcess;
   let vault: ReturnType<typeof nodeVault>;
   let unsealKeys: string[] = [];
+  let rootToken = "";
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "strongbox-compat-"));
@@ -43,7 +44,8 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
     const init = await vault.init({ secret_shares: 3, secret_threshold: 2 });
     expect(init.keys).toHaveLength(3);
     unsealKeys = init.keys;
-    vault.token = init.root_token;
+    rootToken = init.root_token;
+    vault.token = rootToken;
     await vault.unseal({ key: init.keys[0] });
     const status = await vault.unseal({ key: init.keys[2] });
     expect(status.sealed).toBe(false);
@@ -75,6 +77,7 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
   it("creates, uses and revokes a token", async () => {
     const created = await vault.tokenCreate({ policies: ["root"], ttl: "1h" });
     const token = created.auth.client_token;
+    vault.token = rootToken; // node-vault adopts any token it creates
     const child = nodeVault({ endpoint: server.apiAddr, token });
     expect((await child.tokenLookupSelf()).data.ttl).toBeGreaterThan(3500);
     await vault.tokenRevoke({ token });
@@ -84,7 +87,7 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
   it("restarts sealed and serves the same data once unsealed", async () => {
     await server.stop();
     server = await startServerProcess(server.child.spawnargs.slice(3));
-    vault = nodeVault({ endpoint: server.apiAddr, token: vault.token });
+    vault = nodeVault({ endpoint: server.apiAddr, token: rootToken });
     expect((await vault.status()).sealed).toBe(true);
     await expect(vault.read("kv2/data/app")).rejects.toMatchObject({ response: { statusCode: 503 } });
     await vault.unseal({ key: unsealKeys[1] });

@@ -40,29 +40,6 @@ export function mapTable(data: Record<string, unknown>): string {
   return table(["Key", "Value"], keys.map((key) => [key, formatField(key, data[key])]));
 }
 
-export interface SecretLike {
-  lease_id?: string;
-  lease_duration?: number;
-  data?: Record<string, unknown> | null;
-  renewable?: boolean;
-}
-
-/** A secret as Vault prints one: lease (or `refresh_interval`) rows, then the data. */
-export function secretTable(secret: SecretLike): string {
-  const rows: string[][] = [];
-  const lease = secret.lease_duration ?? 0;
-  if (lease > 0) {
-    if (secret.lease_id) {
-      rows.push(["lease_id", secret.lease_id], ["lease_duration", humanDuration(lease)], ["lease_renewable", String(secret.renewable ?? false)]);
-    } else {
-      rows.push(["refresh_interval", humanDuration(lease)]);
-    }
-  }
-  const data = secret.data ?? {};
-  for (const key of Object.keys(data).sort(compare)) rows.push([key, formatField(key, data[key])]);
-  return rows.length === 0 ? "" : table(["Key", "Value"], rows);
-}
-
 /** The `Keys` table of a LIST answer, sorted. */
 export function listTable(keys: string[]): string {
   return table(["Keys"], [...keys].sort(compare).map((key) => [key]));

@@ -1,0 +1,38 @@
+import { decodeJson, encodeJson } from "../logical/encoding.js";
+import type { Storage } from "../logical/types.js";
+
+/**
+ * The active node's entry in encrypted storage (through the barrier), read by unsealed standbys:
+ * where to send clients, where to forward, and the cluster channel's certificate and key.
+ * It never leaves storage over the network.
+ */
+export interface Advertisement {
+  node_id: string;
+  api_addr: string;
+  cluster_addr: string;
+  cluster_cert: string;
+  cluster_key: string;
+  /** The lock epoch this node became active with. */
+  epoch: number;
+  /** RFC 3339. */
+  active_time: string;
+}
+
+const PREFIX = "core/leader/";
+
+export async function writeAdvertisement(barrier: Storage, advertisement: Advertisement): Promise<void> {
+  await barrier.put(PREFIX + advertisement.node_id, encodeJson(advertisement));
+  // Earlier actives' entries are stale now; removing them keeps their keys out of storage.
+  for (const nodeId of await barrier.list(PREFIX)) {
+    if (nodeId !== advertisement.node_id) await barrier.delete(PREFIX + nodeId);
+  }
+}
+
+export async function readAdvertisement(barrier: Storage, nodeId: string): Promise<Advertisement | null> {
+  const bytes = await barrier.get(PREFIX + nodeId);
+  return bytes ? decodeJson<Advertisement>(bytes) : null;
+}
+
+export async function removeAdvertisement(barrier: Storage, nodeId: string): Promise<void> {
+  await barrier.delete(PREFIX + nodeId);
+}

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { freePort } from "./free-port.js";
+
+export interface RunningDynamoDBLocal {
+  /** e.g. "http://127.0.0.1:41234" */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB Local (in memory, one shared database for every credential and region) on a
+ * free loopback port and resolves once it answers. Needs Java 17+ on PATH.
+ */
+export async function startDynamoDBLocal(): Promise<RunningDynamoDBLocal> {
+  const emulator = join(dirname(createRequire(import.meta.url).resolve("amplify-dynamodb-simulator/package.json")), "emulator");
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      "java",
+      [
+        `-Djava.library.path=${join(emulator, "DynamoDBLocal_lib")}`,
+        "-jar",
+        join(emulator, "DynamoDBLocal.jar"),
+        "-inMemory",
+        "-sharedDb",
+        "-disableTelemetry",
+        "-port",
+        String(port),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+    const endpoint = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntilAnswering(endpoint, child);
+      return { endpoint, stop: () => stopChild(child) };
+    } catch (error) {
+      await stopChild(child);
+      // Someone else may have taken the port between freePort() and the JVM binding it.
+      if (attempt < 3 && /Address already in use|BindException/.test(output)) continue;
+      throw new Error(`DynamoDB Local did not start: ${(error as Error).message}\n${output}`);
+    }
+  }
+}
+
+async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`java exited with code ${child.exitCode}`);
+    try {
+      await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
+      return; // any HTTP answer (it says 400 to a bare GET) means it is up
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error("no answer within 30 s");
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
