@@ -6,7 +6,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** DynamoDB Local, e.g. "http://127.0.0.1:41234" (any credentials, shared database). */
     dynamodbEndpoint: string;
-    /** s3rver with `s3Bucket` created; path-style addressing, credentials S3RVER/S3RVER. */
+    /** An S3 stand-in (test/helpers/s3-server.ts) with `s3Bucket` created; path-style, any credentials. */
     s3Endpoint: string;
     s3Bucket: string;
   }

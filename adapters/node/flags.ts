@@ -8,10 +8,10 @@
 export class UsageError extends Error {}
 
 export type FlagDef =
-  | { kind: "string"; usage: string; aliases?: string[]; placeholder?: string }
-  | { kind: "int"; usage: string; aliases?: string[] }
-  | { kind: "bool"; usage: string; aliases?: string[] }
-  | { kind: "list"; usage: string; aliases?: string[]; placeholder?: string };
+  | { kind: "string"; usage: string; aliases?: readonly string[]; placeholder?: string }
+  | { kind: "int"; usage: string; aliases?: readonly string[] }
+  | { kind: "bool"; usage: string; aliases?: readonly string[] }
+  | { kind: "list"; usage: string; aliases?: readonly string[]; placeholder?: string };
 
 export type FlagDefs = Record<string, FlagDef>;
 

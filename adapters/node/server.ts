@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
 import { Core } from "../../src/core.js";
 import { createApp } from "../../src/http/app.js";
@@ -10,6 +9,7 @@ import { type HABackend, isHABackend } from "../../src/physical/ha.js";
 import { VERSION } from "../../src/version.js";
 import { nodeBackends } from "./backends.js";
 import { loadServerConfig } from "./config-file.js";
+import { parseArgs, UsageError } from "./flags.js";
 import { joinHostPort, type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
 
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
@@ -30,7 +30,7 @@ export async function runServer(args: string[]): Promise<number> {
     flags = parseServerFlags(args);
   } catch (error) {
     process.stderr.write(`Error: ${(error as Error).message}\nUsage: strongbox server -config=FILE [-config=FILE ...] | -dev [-dev-root-token-id=ID] [-dev-listen-address=HOST:PORT]\n`);
-    return 2;
+    return 1;
   }
   let running: Awaited<ReturnType<typeof startNode>>;
   try {
@@ -55,32 +55,27 @@ export async function runServer(args: string[]): Promise<number> {
   });
 }
 
-function parseServerFlags(args: string[]): ServerFlags {
-  // Vault's flags take one dash; accept both spellings.
-  const normalised = args.map((arg) => (/^-[^-]/.test(arg) ? `-${arg}` : arg));
-  const { values, positionals } = parseArgs({
-    args: normalised,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", multiple: true },
-      dev: { type: "boolean" },
-      "dev-root-token-id": { type: "string" },
-      "dev-listen-address": { type: "string" },
-      "log-level": { type: "string" },
-    },
-  });
-  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const configPaths = values.config ?? [];
-  if (!values.dev && configPaths.length === 0) throw new Error("-config is required (or use -dev for an in-memory development server)");
-  const logLevel = values["log-level"]?.toLowerCase();
+const SERVER_FLAGS = {
+  config: { kind: "list", usage: "Path to a configuration file or directory (repeatable)", placeholder: "FILE" },
+  dev: { kind: "bool", usage: "In-memory, auto-initialised and unsealed development server" },
+  "dev-root-token-id": { kind: "string", usage: "Root token ID for -dev", placeholder: "ID" },
+  "dev-listen-address": { kind: "string", usage: "Address for -dev to listen on (default 127.0.0.1:8200)", placeholder: "HOST:PORT" },
+  "log-level": { kind: "string", usage: "trace, debug, info, warn or error", placeholder: "LEVEL" },
+} as const;
+
+function parseServerFlags(argv: string[]): ServerFlags {
+  const { flags, args } = parseArgs(argv, SERVER_FLAGS);
+  if (args.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args[0])}`);
+  if (!flags.dev && flags.config.length === 0) throw new UsageError("-config is required (or use -dev for an in-memory development server)");
+  const logLevel = flags["log-level"]?.toLowerCase();
   if (logLevel !== undefined && !["trace", "debug", "info", "warn", "error"].includes(logLevel)) {
-    throw new Error(`-log-level must be one of trace, debug, info, warn, error (got ${JSON.stringify(values["log-level"])})`);
+    throw new UsageError(`-log-level must be one of trace, debug, info, warn, error (got ${JSON.stringify(flags["log-level"])})`);
   }
   return {
-    configPaths,
-    dev: values.dev ?? false,
-    devRootTokenId: values["dev-root-token-id"] ?? process.env.VAULT_DEV_ROOT_TOKEN_ID,
-    devListenAddress: values["dev-listen-address"] ?? process.env.VAULT_DEV_LISTEN_ADDRESS ?? DEV_LISTEN_ADDRESS,
+    configPaths: flags.config,
+    dev: flags.dev ?? false,
+    devRootTokenId: flags["dev-root-token-id"] ?? process.env.VAULT_DEV_ROOT_TOKEN_ID,
+    devListenAddress: flags["dev-listen-address"] ?? process.env.VAULT_DEV_LISTEN_ADDRESS ?? DEV_LISTEN_ADDRESS,
     logLevel: logLevel as LogLevel | undefined,
   };
 }
@@ -178,7 +173,9 @@ function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): 
  */
 async function selectHABackend(config: ServerConfig, physical: Backend): Promise<(Backend & HABackend) | undefined> {
   if (config.haStorage) {
-    const backend = await nodeBackends[config.haStorage.type]!.create(config.haStorage.options, process.env);
+    // A stanza named ha_storage is there to hold the lock: HA defaults to on in it.
+    const options = { ha_enabled: "true", ...config.haStorage.options };
+    const backend = await nodeBackends[config.haStorage.type]!.create(options, process.env);
     if (!isHABackend(backend)) {
       throw new ConfigError(`${config.files.join(", ")}: ha_storage "${config.haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
     }

@@ -45,7 +45,8 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
 
 /** sys/leader: a standby answers from the lock record and the advertisement it reads through the barrier. */
 async function leader(core: Core): Promise<Record<string, unknown>> {
-  if (core.sealed) throw new LogicalError(503, "Vault is sealed");
+  // Without HA there is nothing to look up, sealed or not (Vault's CLI relies on this answer).
+  if (core.sealed && core.haEnabled) throw new LogicalError(503, "Vault is sealed");
   const view = await core.leader();
   const advertisement = view.advertisement;
   return {

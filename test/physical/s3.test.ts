@@ -10,8 +10,8 @@ const options = (extra: Record<string, string> = {}) => ({
   bucket,
   endpoint,
   s3_force_path_style: "true",
-  access_key: "S3RVER",
-  secret_key: "S3RVER",
+  access_key: "test",
+  secret_key: "test",
   ...extra,
 });
 // Each backend gets its own prefix in the one bucket.
@@ -69,5 +69,23 @@ describe("s3", () => {
     expect(() => s3Settings({ bucket: "b", max_parallel: "lots" }, {})).toThrow(/max_parallel = "lots".*positive integer/);
     expect(() => s3Settings({ bucket: "b", s3_force_path_style: "yes please" }, {})).toThrow(/s3_force_path_style.*"true" or "false"/);
     expect(() => s3Settings({ bucket: "b", access_key: "AKIA" }, {})).toThrow(/access_key and secret_key/);
+  });
+});
+
+describe("s3 encryption", () => {
+  it("asks for SSE-KMS with the configured key when kms_key_id is set", async () => {
+    const path = `run-${crypto.randomUUID()}`;
+    const backend = await createS3Backend(options({ path, kms_key_id: "alias/strongbox" }), {});
+    await backend.put("secret", new Uint8Array([1]));
+    const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+    const client = new S3Client({
+      endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${path}/secret` }));
+    expect(head.ServerSideEncryption).toBe("aws:kms");
+    expect(head.SSEKMSKeyId).toBe("alias/strongbox");
   });
 });

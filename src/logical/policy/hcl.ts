@@ -1,0 +1,225 @@
+/**
+ * A strict parser for the subset of HCL that policies use: attributes (`key = value`), labelled
+ * blocks (`path "secret/*" { ... }`), strings, numbers, booleans, lists and objects, and `#`, `//`
+ * and `/* *\/` comments. Heredocs and `${...}` interpolation are not part of it (interpolation stays
+ * literal text inside strings, as in HCL 1). Errors name the line and column.
+ */
+
+export type HclValue = string | number | boolean | HclValue[] | HclObject;
+
+export interface HclObject {
+  kind: "object";
+  items: HclItem[];
+}
+
+/** `key "label"... = value` or `key "label"... { body }` (then `value` is the body). */
+export interface HclItem {
+  key: string;
+  labels: string[];
+  value: HclValue;
+  line: number;
+}
+
+export class HclSyntaxError extends Error {
+  override name = "HclSyntaxError";
+}
+
+type TokenKind = "string" | "number" | "ident" | "punct" | "eof";
+
+interface Token {
+  kind: TokenKind;
+  text: string;
+  line: number;
+  column: number;
+}
+
+/** Parses a whole HCL document into its top-level items. */
+export function parseHcl(source: string): HclItem[] {
+  const parser = new Parser(tokenize(source));
+  const items = parser.body();
+  parser.expectEnd();
+  return items;
+}
+
+class Parser {
+  #position = 0;
+  constructor(readonly tokens: Token[]) {}
+
+  body(closing?: string): HclItem[] {
+    const items: HclItem[] = [];
+    for (;;) {
+      const token = this.#peek();
+      if (token.kind === "eof" || (closing && token.kind === "punct" && token.text === closing)) return items;
+      items.push(this.#item());
+      if (this.#peekPunct(",")) this.#next(); // HCL 1 allows commas between object items
+    }
+  }
+
+  expectEnd(): void {
+    const token = this.#peek();
+    if (token.kind !== "eof") throw syntax(token, `unexpected ${describe(token)}`);
+  }
+
+  #item(): HclItem {
+    const keyToken = this.#next();
+    if (keyToken.kind !== "ident" && keyToken.kind !== "string") throw syntax(keyToken, `expected a key, got ${describe(keyToken)}`);
+    const labels: string[] = [];
+    while (this.#peek().kind === "string") labels.push(this.#next().text);
+    const next = this.#peek();
+    if (next.kind === "punct" && next.text === "{") {
+      return { key: keyToken.text, labels, value: this.#object(), line: keyToken.line };
+    }
+    if (labels.length > 0) throw syntax(next, `expected "{" to open the "${keyToken.text}" block, got ${describe(next)}`);
+    this.#expectPunct("=", `after "${keyToken.text}"`);
+    return { key: keyToken.text, labels, value: this.#value(), line: keyToken.line };
+  }
+
+  #value(): HclValue {
+    const token = this.#peek();
+    if (token.kind === "punct" && token.text === "[") return this.#list();
+    if (token.kind === "punct" && token.text === "{") return this.#object();
+    this.#next();
+    switch (token.kind) {
+      case "string":
+        return token.text;
+      case "number":
+        return Number(token.text);
+      case "ident":
+        if (token.text === "true") return true;
+        if (token.text === "false") return false;
+        throw syntax(token, `unknown value ${token.text} (strings must be quoted)`);
+      default:
+        throw syntax(token, `expected a value, got ${describe(token)}`);
+    }
+  }
+
+  #list(): HclValue[] {
+    this.#expectPunct("[");
+    const values: HclValue[] = [];
+    while (!this.#peekPunct("]")) {
+      values.push(this.#value());
+      if (this.#peekPunct("]")) break;
+      this.#expectPunct(",", "between list elements");
+    }
+    this.#expectPunct("]");
+    return values;
+  }
+
+  #object(): HclObject {
+    this.#expectPunct("{");
+    const items = this.body("}");
+    this.#expectPunct("}", "to close the block");
+    return { kind: "object", items };
+  }
+
+  #peek(): Token {
+    return this.tokens[this.#position]!;
+  }
+
+  #peekPunct(text: string): boolean {
+    const token = this.#peek();
+    return token.kind === "punct" && token.text === text;
+  }
+
+  #next(): Token {
+    const token = this.tokens[this.#position]!;
+    if (token.kind !== "eof") this.#position++;
+    return token;
+  }
+
+  #expectPunct(text: string, where = ""): void {
+    const token = this.#next();
+    if (token.kind !== "punct" || token.text !== text) throw syntax(token, `expected "${text}"${where ? ` ${where}` : ""}, got ${describe(token)}`);
+  }
+}
+
+function tokenize(source: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  const here = (): Pick<Token, "line" | "column"> => ({ line, column: i - lineStart + 1 });
+  const fail = (message: string): never => {
+    throw new HclSyntaxError(`line ${line}, column ${i - lineStart + 1}: ${message}`);
+  };
+
+  while (i < source.length) {
+    const char = source[i]!;
+    if (char === "\n") {
+      i++;
+      line++;
+      lineStart = i;
+    } else if (/\s/.test(char)) {
+      i++;
+    } else if (char === "#" || source.startsWith("//", i)) {
+      while (i < source.length && source[i] !== "\n") i++;
+    } else if (source.startsWith("/*", i)) {
+      const end = source.indexOf("*/", i + 2);
+      if (end === -1) fail("unterminated /* comment");
+      for (; i < end + 2; i++) {
+        if (source[i] === "\n") {
+          line++;
+          lineStart = i + 1;
+        }
+      }
+    } else if (char === '"') {
+      const start = here();
+      i++;
+      let text = "";
+      for (;;) {
+        const c = source[i];
+        if (c === undefined || c === "\n") fail("unterminated string");
+        i++;
+        if (c === '"') break;
+        if (c !== "\\") {
+          text += c;
+          continue;
+        }
+        const escape = source[i++];
+        const simple: Record<string, string> = { n: "\n", t: "\t", r: "\r", '"': '"', "\\": "\\" };
+        if (escape !== undefined && simple[escape] !== undefined) {
+          text += simple[escape];
+        } else if (escape === "u" && /^[0-9a-fA-F]{4}$/.test(source.slice(i, i + 4))) {
+          text += String.fromCharCode(parseInt(source.slice(i, i + 4), 16));
+          i += 4;
+        } else {
+          fail(`invalid escape sequence \\${escape ?? ""} in string`);
+        }
+      }
+      tokens.push({ kind: "string", text, ...start });
+    } else if (source.startsWith("<<", i)) {
+      fail("heredoc strings are not supported in policies; use a quoted string");
+    } else if (/[-0-9]/.test(char)) {
+      const match = /^-?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(source.slice(i));
+      if (!match) fail(`unexpected "${char}"`);
+      tokens.push({ kind: "number", text: match![0], ...here() });
+      i += match![0].length;
+    } else if (/[A-Za-z_]/.test(char)) {
+      const match = /^[A-Za-z_][A-Za-z0-9_.-]*/.exec(source.slice(i))!;
+      tokens.push({ kind: "ident", text: match[0], ...here() });
+      i += match[0].length;
+    } else if ("={}[],".includes(char)) {
+      tokens.push({ kind: "punct", text: char, ...here() });
+      i++;
+    } else {
+      fail(`unexpected character ${JSON.stringify(char)}`);
+    }
+  }
+  tokens.push({ kind: "eof", text: "", ...here() });
+  return tokens;
+}
+
+function describe(token: Token): string {
+  switch (token.kind) {
+    case "eof":
+      return "end of input";
+    case "string":
+      return `string ${JSON.stringify(token.text)}`;
+    default:
+      return `"${token.text}"`;
+  }
+}
+
+function syntax(token: Token, message: string): HclSyntaxError {
+  return new HclSyntaxError(`line ${token.line}, column ${token.column}: ${message}`);
+}
