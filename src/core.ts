@@ -110,6 +110,8 @@ export class Core {
   #election: Election | null = null;
   #advertisement: Advertisement | null = null;
   #leaderCache: { at: number; view: LeaderView } | null = null;
+  /** The last advertisement read, reused while the lock's holder and epoch are unchanged. */
+  #lastAdvertisement: Advertisement | null = null;
   readonly #logger: Logger;
   readonly #now: () => number;
   #unsealShares: Uint8Array[] = [];
@@ -298,15 +300,17 @@ export class Core {
     let advertisement: Advertisement | null = null;
     if (holder) {
       const { id } = JSON.parse(holder.value) as { id: string };
-      const previous = cached?.view.advertisement;
+      const previous = this.#lastAdvertisement;
       advertisement = previous && previous.node_id === id && previous.epoch === holder.epoch
         ? previous
         : await readAdvertisement(this.#barrier, id);
       // An advertisement from an older term of the same node is not the current active's.
       if (advertisement && advertisement.epoch !== holder.epoch) advertisement = null;
+      this.#lastAdvertisement = advertisement ?? this.#lastAdvertisement;
     }
     const view = { isSelf: false, advertisement };
-    this.#leaderCache = { at: this.#now(), view };
+    // Remember only a found leader: a new active's advertisement appears moments after its lock.
+    this.#leaderCache = advertisement ? { at: this.#now(), view } : null;
     return view;
   }
 

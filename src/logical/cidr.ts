@@ -35,6 +35,11 @@ export function addressInBlocks(address: string | undefined, blocks: readonly Ci
   return blocks.some((block) => (parsed.value & mask(block.bits)) === block.network);
 }
 
+/** Whether every address of `inner` is also in `outer`. */
+export function blockWithin(inner: CidrBlock, outer: CidrBlock): boolean {
+  return inner.bits >= outer.bits && (inner.network & mask(outer.bits)) === outer.network;
+}
+
 /** Parses a list of CIDR strings, throwing a `RangeError` naming the first invalid one. */
 export function parseCidrList(values: readonly string[], field: string): CidrBlock[] {
   return values.map((value) => {

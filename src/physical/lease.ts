@@ -49,7 +49,7 @@ export const defaultLockTimings: LockTimings = { leaseMs: 1500, renewIntervalMs:
 
 /** The holder stops considering itself active this long after the write behind its current version. */
 export function renewDeadlineMs(timings: LockTimings): number {
-  return Math.floor((timings.leaseMs * 2) / 3);
+  return timings.leaseMs + 100;
 }
 
 /** Why `timings` cannot work, or null. Messages name the relation so config errors can cite keys. */

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../helpers/dev-server.js";
-import { CLI, freePort, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+import { freePort } from "../helpers/free-port.js";
+import { CLI, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
 interface CliResult {
   code: number;

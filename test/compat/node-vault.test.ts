@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nodeVault from "node-vault";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+import { freePort } from "../helpers/free-port.js";
+import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
 /** Drives a real server process with the unchanged npm Vault client over real sockets. */
 describe("node-vault against a real Strongbox process (file storage)", () => {

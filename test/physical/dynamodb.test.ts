@@ -3,6 +3,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { ConfigError } from "../../src/config/types.js";
 import { BackendInputError } from "../../src/physical/backend.js";
 import { createDynamoDBBackend, dynamodbSettings } from "../../src/physical/dynamodb.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { describeConformance } from "./conformance.js";
 
 const endpoint = inject("dynamodbEndpoint");
@@ -80,6 +81,29 @@ describe("dynamodb table", () => {
     await expect(backend.put(`a/${"k".repeat(1024)}`, new Uint8Array())).rejects.toThrow(/too long/);
     await backend.put(`a/${"k".repeat(1023)}`, new Uint8Array([1]));
     expect(await backend.list("a/")).toEqual(["k".repeat(1023)]);
+  });
+});
+
+describe("dynamodb folder markers", () => {
+  it("survive a put that lands between a delete's emptiness check and its marker removal", async () => {
+    const shared = options();
+    const direct = await createDynamoDBBackend(shared, {});
+    const proxy = await startFaultProxy(endpoint);
+    try {
+      const slow = await createDynamoDBBackend({ ...shared, endpoint: proxy.endpoint }, {});
+      await direct.put("f/old", new Uint8Array([1]));
+      // Each of the slow node's requests now takes 300 ms there and back: the delete runs its
+      // item delete, marker read, emptiness query and marker delete at about 150, 450, 750, 1050 ms.
+      proxy.setMode({ delayMs: 150 });
+      const deleting = slow.delete("f/old");
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      await direct.put("f/new", new Uint8Array([2]));
+      await deleting;
+      expect(await direct.list("")).toEqual(["f/"]);
+      expect(await direct.list("f/")).toEqual(["new"]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

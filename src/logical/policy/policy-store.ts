@@ -1,0 +1,132 @@
+/**
+ * ACL policies behind the barrier at `sys/policy/<name>`, with Vault's two built-ins: `default`
+ * (created on first open, editable, not deletable) and `root` (implicit, neither editable nor
+ * deletable). Parsed policies and the ACLs built from them are cached; every write or delete
+ * through this store invalidates the cache, and `invalidate()` drops it when another node may have
+ * changed storage (e.g. on becoming active).
+ */
+import { Acl } from "../acl.js";
+import { decodeJson, encodeJson } from "../encoding.js";
+import { LogicalError, type Storage } from "../types.js";
+import { type Policy, PolicyParseError, parsePolicy } from "./policy.js";
+
+const POLICY_PREFIX = "sys/policy/";
+
+/** What every token gets unless created with no_default_policy: managing itself, nothing else. */
+export const DEFAULT_POLICY_TEXT = `# Strongbox's built-in "default" policy, attached to every token unless it is
+# created without it. It lets a token look after itself; edit it to give every
+# token more.
+
+# Read the calling token's own properties.
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}
+
+# Extend the calling token's own lease.
+path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+
+# Revoke the calling token.
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}
+
+# Ask what the calling token may do on given paths.
+path "sys/capabilities-self" {
+  capabilities = ["update"]
+}
+`;
+
+interface StoredPolicy {
+  name: string;
+  policy: string;
+}
+
+export class PolicyStore {
+  readonly #storage: Storage;
+  #policies = new Map<string, Policy | null>();
+  #acls = new Map<string, Acl>();
+
+  private constructor(storage: Storage) {
+    this.#storage = storage;
+  }
+
+  /** Opens the store over the barrier, writing the `default` policy the first time. */
+  static async open(barrier: Storage): Promise<PolicyStore> {
+    const store = new PolicyStore(barrier);
+    if (!(await barrier.get(POLICY_PREFIX + "default"))) await store.#write("default", DEFAULT_POLICY_TEXT);
+    return store;
+  }
+
+  invalidate(): void {
+    this.#policies.clear();
+    this.#acls.clear();
+  }
+
+  /** A policy by name, or null; `root` reads as an empty policy, as in Vault. */
+  async get(rawName: string): Promise<Policy | null> {
+    const name = policyName(rawName);
+    if (name === "root") return { name, text: "", rules: [] };
+    if (this.#policies.has(name)) return this.#policies.get(name)!;
+    const bytes = await this.#storage.get(POLICY_PREFIX + name);
+    const policy = bytes ? parseStored(decodeJson<StoredPolicy>(bytes)) : null;
+    this.#policies.set(name, policy);
+    return policy;
+  }
+
+  /** Validates and stores a policy; 400 with the parser's message when the text is invalid. */
+  async put(rawName: string, text: string): Promise<void> {
+    const name = policyName(rawName);
+    if (name === "root") throw new LogicalError(400, "cannot update root policy");
+    try {
+      parsePolicy(name, text);
+    } catch (error) {
+      if (error instanceof PolicyParseError) throw new LogicalError(400, error.message);
+      throw error;
+    }
+    await this.#write(name, text);
+  }
+
+  async delete(rawName: string): Promise<void> {
+    const name = policyName(rawName);
+    if (name === "root" || name === "default") throw new LogicalError(400, `cannot delete ${name} policy`);
+    await this.#storage.delete(POLICY_PREFIX + name);
+    this.invalidate();
+  }
+
+  /** Stored policy names, sorted, then `root` (as Vault lists them). */
+  async list(): Promise<string[]> {
+    const names = (await this.#storage.list(POLICY_PREFIX)).filter((key) => !key.endsWith("/"));
+    return [...names.sort(), "root"];
+  }
+
+  /** The ACL of a token's policies; policies that do not exist grant nothing. */
+  async acl(names: readonly string[]): Promise<Acl> {
+    if (names.includes("root")) return Acl.root();
+    const key = [...names].sort().join("\n");
+    let acl = this.#acls.get(key);
+    if (!acl) {
+      const policies = await Promise.all(names.map((name) => this.get(name)));
+      acl = Acl.fromPolicies(policies.filter((p): p is Policy => p !== null));
+      this.#acls.set(key, acl);
+    }
+    return acl;
+  }
+
+  async #write(name: string, text: string): Promise<void> {
+    await this.#storage.put(POLICY_PREFIX + name, encodeJson({ name, policy: text } satisfies StoredPolicy));
+    this.invalidate();
+  }
+}
+
+/** Policy names are case-insensitive in Vault; stored lower-case. */
+export function policyName(raw: string): string {
+  const name = raw.trim().toLowerCase();
+  if (!name || name.includes("/")) throw new LogicalError(400, `invalid policy name ${JSON.stringify(raw)}`);
+  return name;
+}
+
+function parseStored(stored: StoredPolicy): Policy {
+  return parsePolicy(stored.name, stored.policy);
+}

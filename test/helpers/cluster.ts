@@ -1,0 +1,167 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.js";
+import { type ServerProcess, startServerProcess } from "./server-process.js";
+
+export interface ClusterStores {
+  dynamodbEndpoint: string;
+  s3Endpoint: string;
+  s3Bucket: string;
+}
+
+export interface ClusterNode {
+  index: number;
+  port: number;
+  apiAddr: string;
+  configFile: string;
+  process: ServerProcess | null;
+}
+
+export interface Cluster {
+  nodes: ClusterNode[];
+  rootToken: string;
+  unsealKeys: string[];
+  /** DynamoDB table holding the lock, and the S3 prefix holding the data (unique per cluster). */
+  table: string;
+  s3Prefix: string;
+  /** (Re)starts a node's process; `apiAddr` replaces the api_addr in its config. */
+  start(node: ClusterNode, overrides?: { apiAddr?: string }): Promise<void>;
+  unseal(node: ClusterNode): Promise<void>;
+  /** Waits until exactly one running node says it is active (sys/leader is_self); returns it. */
+  waitForActive(options?: { not?: ClusterNode; timeoutMs?: number }): Promise<ClusterNode>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  size: number;
+  /** Extra HCL appended to every node's config. */
+  extraConfig?: string;
+}
+
+/**
+ * N real `strongbox server` processes sharing S3 (data) and DynamoDB (HA lock): the split setup
+ * the design targets. Node 0 initialises the cluster; every node is unsealed.
+ */
+export async function startCluster(stores: ClusterStores, options: ClusterOptions): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), "strongbox-cluster-"));
+  const table = `strongbox-${randomUUID()}`;
+  const s3Prefix = `cluster-${randomUUID()}`;
+  const nodes: ClusterNode[] = [];
+  for (let index = 0; index < options.size; index++) {
+    const port = await freePort();
+    nodes.push({ index, port, apiAddr: `http://127.0.0.1:${port}`, configFile: join(dir, `node${index}.hcl`), process: null });
+  }
+
+  const writeConfig = (node: ClusterNode, apiAddr: string) => {
+    writeFileSync(
+      node.configFile,
+      `
+storage "s3" {
+  bucket              = "${stores.s3Bucket}"
+  endpoint            = "${stores.s3Endpoint}"
+  s3_force_path_style = "true"
+  region              = "us-east-1"
+  access_key          = "test"
+  secret_key          = "test"
+  path                = "${s3Prefix}"
+}
+ha_storage "dynamodb" {
+  table      = "${table}"
+  endpoint   = "${stores.dynamodbEndpoint}"
+  region     = "us-east-1"
+  access_key = "test"
+  secret_key = "test"
+}
+listener "tcp" {
+  address     = "127.0.0.1:${node.port}"
+  tls_disable = true
+}
+api_addr = "${apiAddr}"
+${options.extraConfig ?? ""}
+`,
+    );
+  };
+
+  const cluster: Cluster = {
+    nodes,
+    rootToken: "",
+    unsealKeys: [],
+    table,
+    s3Prefix,
+    async start(node, overrides = {}) {
+      writeConfig(node, overrides.apiAddr ?? node.apiAddr);
+      node.process = await startServerProcess([`-config=${node.configFile}`], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
+    },
+    async unseal(node) {
+      for (const key of cluster.unsealKeys) {
+        const status = await api(node, "PUT", "sys/unseal", { key });
+        if (status.body.sealed === false) return;
+      }
+      throw new Error(`node ${node.index} is still sealed after all keys`);
+    },
+    async waitForActive({ not, timeoutMs = 20_000 } = {}) {
+      return waitFor(async () => {
+        const actives: ClusterNode[] = [];
+        for (const node of nodes) {
+          if (!node.process || node === not || node.process.child.exitCode !== null || node.process.child.signalCode !== null) continue;
+          const leader = await api(node, "GET", "sys/leader").catch(() => null);
+          if (leader?.status === 200 && leader.body.is_self === true) actives.push(node);
+        }
+        return actives.length === 1 ? actives[0]! : null;
+      }, timeoutMs, "exactly one active node");
+    },
+    async stop() {
+      await Promise.all(nodes.map((node) => node.process?.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await Promise.all(nodes.map((node) => cluster.start(node)));
+    const init = await api(nodes[0]!, "PUT", "sys/init", { secret_shares: 3, secret_threshold: 2 });
+    if (init.status !== 200) throw new Error(`init failed: ${JSON.stringify(init.body)}`);
+    cluster.rootToken = init.body.root_token;
+    cluster.unsealKeys = init.body.keys_base64.slice(0, 2);
+    for (const node of nodes) await cluster.unseal(node);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** One request to a node, not following redirects. */
+export async function api(node: { apiAddr?: string; port: number }, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const response = await fetch(`http://127.0.0.1:${node.port}/v1/${path}`, {
+    method,
+    redirect: "manual",
+    headers: { ...headers, ...(token ? { "x-vault-token": token } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+/** Polls `probe` until it returns a value (not null), or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== null) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
