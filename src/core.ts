@@ -2,9 +2,14 @@ import { AesGcmBarrier } from "./barrier/aes-gcm-barrier.js";
 import { combineShares, splitSecret } from "./barrier/shamir.js";
 import type { SecurityBarrier } from "./barrier/types.js";
 import { type Logger, silentLogger } from "./logger.js";
-import { isAllowed } from "./logical/acl.js";
+import { type Acl, authorise, invalidToken, permissionDenied } from "./logical/acl.js";
+import { handleSysAuth, isSysAuthPath, issueLoginToken } from "./logical/auth/auth-routes.js";
+import { AuthTable, type MountedAuth } from "./logical/auth/auth-table.js";
+import { addressInBlocks, parseCidrList } from "./logical/cidr.js";
 import { decodeJson, encodeJson, randomUuid, rfc3339, toBase64, toHex } from "./logical/encoding.js";
 import { MountTable } from "./logical/mounts.js";
+import { handlePolicyRequest, isPolicyPath } from "./logical/policy/policy-routes.js";
+import { PolicyStore } from "./logical/policy/policy-store.js";
 import { storageView } from "./logical/storage-view.js";
 import { handleTokenRequest } from "./logical/token-routes.js";
 import { type TokenEntry, TokenStore } from "./logical/token-store.js";
@@ -80,6 +85,8 @@ export interface CoreRequest {
   path: string;
   data: Record<string, unknown>;
   token: string;
+  /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
+  clientAddress?: string;
 }
 
 export interface InitResult {
@@ -94,6 +101,8 @@ type CallerToken = TokenEntry & { hash: string };
 interface Unsealed {
   tokens: TokenStore;
   mounts: MountTable;
+  policies: PolicyStore;
+  auths: AuthTable;
 }
 
 /**
@@ -196,6 +205,8 @@ export class Core {
       const tokens = await TokenStore.open(storageView(this.#barrier, "sys/token/"), this.#now);
       const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
       await MountTable.load(this.#barrier);
+      await PolicyStore.open(this.#barrier);
+      await AuthTable.load(this.#barrier);
       const config: SealConfig = { type: "shamir", secret_shares: shares, secret_threshold: threshold };
       await this.#physical.put(SEAL_CONFIG_KEY, encodeJson(config));
       this.#sealConfig = config;
@@ -242,7 +253,9 @@ export class Core {
   async #loadUnsealedState(): Promise<Unsealed> {
     const tokens = await TokenStore.open(storageView(this.#barrier, "sys/token/"), this.#now);
     const mounts = await MountTable.load(this.#barrier);
-    return { tokens, mounts };
+    const policies = await PolicyStore.open(this.#barrier);
+    const auths = await AuthTable.load(this.#barrier);
+    return { tokens, mounts, policies, auths };
   }
 
   #startElection(ha: HAOptions): void {
@@ -359,25 +372,77 @@ export class Core {
     await this.#state().mounts.enable(path, data);
   }
 
-  /** Authenticates, authorises and dispatches a request that needs a token. */
+  /**
+   * Serves a request: a login goes straight to its auth method; anything else needs a live token
+   * whose policies (their union, by Vault's ACL rules) allow the request.
+   */
   async handle(request: CoreRequest): Promise<HandlerResult> {
-    const { tokens } = this.#state();
+    const state = this.#state();
     if (!this.isActive()) throw new StandbyError();
-    const caller = await tokens.lookup(request.token);
-    if (!caller || !isAllowed(caller.policies, request.path, request.operation)) {
-      throw new LogicalError(403, "permission denied");
+    const login = loginRoute(state, request.path);
+    if (login) return this.#login(state, login, request);
+    if (!request.token) throw permissionDenied();
+    const caller = await state.tokens.lookup(request.token);
+    if (!caller) throw invalidToken();
+    // Non-expiring tokens (root) are exempt from address binding, as in Vault.
+    if (caller.bound_cidrs && caller.expire_time !== null && !addressInBlocks(request.clientAddress, parseCidrList(caller.bound_cidrs, "bound_cidrs"))) {
+      throw permissionDenied();
     }
-    const result = await this.#dispatch(request, caller);
-    await tokens.use(caller);
-    return result;
+    // The use counts even when the request is then denied; the last use revokes the token afterwards.
+    const exhausted = await state.tokens.use(caller);
+    try {
+      const acl = await state.policies.acl(caller.policies);
+      await this.#authorise(state, acl, request);
+      return await this.#dispatch(request, caller, acl);
+    } finally {
+      if (exhausted) await state.tokens.revoke(caller);
+    }
   }
 
-  async #dispatch(request: CoreRequest, caller: CallerToken): Promise<HandlerResult> {
-    const { tokens, mounts } = this.#state();
+  async #login(state: Unsealed, { mounted, relative }: { mounted: MountedAuth; relative: string }, request: CoreRequest): Promise<HandlerResult> {
+    const { operation, data, clientAddress } = request;
+    if (operation !== "update" && operation !== "create") throw unsupported(request.path, operation);
+    const grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.#now(), clientAddress });
+    return issueLoginToken(state.tokens, mounted.entry, relative, grant);
+  }
+
+  async #authorise({ mounts, auths }: Unsealed, acl: Acl, request: CoreRequest): Promise<void> {
+    const { path, operation, data } = request;
+    if (path.startsWith(UI_MOUNTS_PREFIX)) {
+      // Any token may ask which mount serves a path, but only about a mount it has some access under.
+      const route = mounts.route(path.slice(UI_MOUNTS_PREFIX.length));
+      if (route && !acl.hasAccessUnder(route.mounted.entry.path)) throw permissionDenied();
+      return;
+    }
+    const exists = async (): Promise<boolean | null> => {
+      if (path.startsWith("auth/")) {
+        const route = auths.route(path.slice("auth/".length));
+        if (!route) return null;
+        const { mounted, relative } = route;
+        return mounted.method.exists({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.#now() });
+      }
+      const route = path.startsWith("sys/") ? null : mounts.route(path);
+      if (!route) return null;
+      const { mounted, relative } = route;
+      return (await mounted.engine.exists?.({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry })) ?? null;
+    };
+    await authorise(acl, { path, operation, exists });
+  }
+
+  async #dispatch(request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
+    const { tokens, mounts, policies, auths } = this.#state();
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
-      return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller);
+      return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
     }
+    if (path.startsWith("auth/")) {
+      const route = auths.route(path.slice("auth/".length));
+      if (!route) throw noHandler(path);
+      const { mounted, relative } = route;
+      return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.#now(), clientAddress: request.clientAddress });
+    }
+    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request, request);
+    if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
     if (path === "sys/seal" || path === "sys/step-down") {
       if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
       await (path === "sys/seal" ? this.seal() : this.stepDown());
@@ -388,7 +453,7 @@ export class Core {
       return { data: { nodes: this.#haNodes() } };
     }
     if (path === "sys/mounts" || path.startsWith("sys/mounts/")) return this.#handleMounts(mounts, path.slice("sys/mounts".length).replace(/^\//, ""), operation, data);
-    if (path.startsWith("sys/internal/ui/mounts/")) return this.#mountInfo(mounts, path.slice("sys/internal/ui/mounts/".length));
+    if (path.startsWith(UI_MOUNTS_PREFIX)) return this.#mountInfo(mounts, path.slice(UI_MOUNTS_PREFIX.length));
     if (path.startsWith("sys/")) throw noHandler(path);
     const route = mounts.route(path);
     if (!route) throw noHandler(path);
@@ -435,6 +500,15 @@ export class Core {
     const { entry } = route.mounted;
     return { data: { ...describeMount(entry), path: entry.path } };
   }
+}
+
+const UI_MOUNTS_PREFIX = "sys/internal/ui/mounts/";
+
+/** The auth method and path of a login request (e.g. auth/userpass/login/alice), or null. */
+function loginRoute({ auths }: Unsealed, path: string): { mounted: MountedAuth; relative: string } | null {
+  if (!path.startsWith("auth/") || path.startsWith("auth/token/")) return null;
+  const route = auths.route(path.slice("auth/".length));
+  return route && route.mounted.method.isLoginPath(route.relative) ? route : null;
 }
 
 function describeMount(entry: MountEntry): Record<string, unknown> {

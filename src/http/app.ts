@@ -37,11 +37,8 @@ export function createApp(options: AppOptions): Hono {
       const body = await readBody(c.req.raw);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
-      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers) });
-      if (path === "sys/mounts" && result?.data) {
-        // Vault repeats the mount table at the top level of this response; older clients read it there.
-        return envelopeWithTopLevel(result.data, envelope(result));
-      }
+      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: clientAddress(c.env) });
+      if (repeatsDataAtTopLevel(path) && result?.data) return envelopeWithTopLevel(result.data, envelope(result));
       return envelope(result);
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
@@ -93,6 +90,21 @@ function queryData(query: URLSearchParams): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const [key, value] of query) if (key !== "list") data[key] = value;
   return data;
+}
+
+/** Paths whose `data` Vault repeats at the top level of the response; older clients read it there. */
+function repeatsDataAtTopLevel(path: string): boolean {
+  if (["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor"].includes(path)) return true;
+  return ["sys/auth", "sys/mounts", "sys/policy"].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
+
+/**
+ * The client's IP address where the runtime exposes the socket: Node's adapter hands the app
+ * `{ incoming }` as its env. Other runtimes leave it undefined (CIDR-bound logins then fail closed).
+ */
+function clientAddress(env: unknown): string | undefined {
+  const address = (env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming?.socket?.remoteAddress;
+  return typeof address === "string" ? address : undefined;
 }
 
 /** `X-Vault-Token`, else `Authorization: Bearer`. */

@@ -43,9 +43,9 @@ export interface AuthorisationRequest {
   operation: Operation;
   /**
    * Whether the target of a write exists (Vault's existence check: creating needs "create",
-   * changing needs "update"). Omitted for paths without one; writes there need "update".
+   * changing needs "update"); null for paths without such a check, where writes need "update".
    */
-  exists?: () => Promise<boolean>;
+  exists?: () => Promise<boolean | null>;
 }
 
 /** The single authorisation check of the core; throws the 403 Vault gives. */
@@ -63,7 +63,7 @@ async function requiredCapability({ operation, exists }: AuthorisationRequest, g
   const canUpdate = (granted & CAPABILITY_BITS.update) !== 0;
   // Only look the target up when the answer changes the outcome.
   if (!exists || canCreate === canUpdate) return canUpdate ? CAPABILITY_BITS.update : CAPABILITY_BITS.create;
-  return (await exists()) ? CAPABILITY_BITS.update : CAPABILITY_BITS.create;
+  return (await exists()) === false ? CAPABILITY_BITS.create : CAPABILITY_BITS.update;
 }
 
 interface Candidate {
@@ -116,6 +116,11 @@ export class Acl {
     if (best) return best.capabilities;
     if (list && path.endsWith("/")) return this.#bestNonExact(path.slice(0, -1))?.capabilities ?? null;
     return null;
+  }
+
+  /** Whether the token holds root, or sudo on `path` (what token creation options require). */
+  hasSudo(path: string): boolean {
+    return this.isRoot || ((this.grantedAt(path, false) ?? 0) & CAPABILITY_BITS.sudo) !== 0;
   }
 
   /** Capability names on `path` as sys/capabilities reports them: sorted, "root", or ["deny"]. */

@@ -53,14 +53,13 @@ function mask(bits: number): bigint {
   return bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(128 - bits);
 }
 
-/** The address as a 128-bit value (IPv4 mapped into ::ffff:0:0/96) and whether it was IPv4. */
+/** The address as a 128-bit value (IPv4 mapped into ::ffff:0:0/96) and whether it was written as IPv4. */
 function parseAddress(text: string): { value: bigint; v4: boolean } | null {
   const unbracketed = text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""); // zone ids are irrelevant here
   const v4 = parseIpv4(unbracketed);
   if (v4 !== null) return { value: IPV4_MAPPED_PREFIX | v4, v4: true };
   const v6 = parseIpv6(unbracketed);
-  if (v6 === null) return null;
-  return { value: v6, v4: v6 >> 32n === 0xffffn };
+  return v6 === null ? null : { value: v6, v4: false };
 }
 
 function parseIpv4(text: string): bigint | null {

@@ -132,7 +132,7 @@ function stringOptions(value: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
 }
 
-function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["config"] {
+export function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["config"] {
   if (input === undefined || input === null) return current;
   if (typeof input !== "object") throw new LogicalError(400, `"config" must be an object`);
   const fields = input as Record<string, unknown>;
@@ -148,7 +148,7 @@ function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["
   return { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
 }
 
-async function deleteTree(storage: Storage, prefix: string): Promise<void> {
+export async function deleteTree(storage: Storage, prefix: string): Promise<void> {
   for (const child of await storage.list(prefix)) {
     if (child.endsWith("/")) await deleteTree(storage, prefix + child);
     else await storage.delete(prefix + child);

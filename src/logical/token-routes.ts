@@ -13,8 +13,12 @@ interface TokenRequest {
 
 const WRITE: Operation[] = ["create", "update"];
 
-/** Vault's auth/token/* endpoints. */
-export async function handleTokenRequest(tokens: TokenStore, request: TokenRequest, caller: Caller): Promise<HandlerResult> {
+/**
+ * Vault's auth/token/* endpoints. `sudo` says whether the caller holds root or sudo on the path,
+ * which unlocks what Vault reserves to it (orphans via no_parent, chosen IDs, periodic tokens,
+ * policies outside the caller's own).
+ */
+export async function handleTokenRequest(tokens: TokenStore, request: TokenRequest, caller: Caller, sudo: boolean): Promise<HandlerResult> {
   const { path, operation, data } = request;
   const expect = (...allowed: Operation[]) => {
     if (!allowed.includes(operation)) throw new LogicalError(405, `unsupported operation "${operation}" on path "auth/token/${path}"`);
@@ -23,7 +27,7 @@ export async function handleTokenRequest(tokens: TokenStore, request: TokenReque
     case "create":
     case "create-orphan": {
       expect(...WRITE);
-      return createToken(tokens, data, caller, path === "create-orphan" || data.no_parent === true);
+      return createToken(tokens, data, caller, sudo, path === "create-orphan");
     }
     case "lookup-self":
       expect("read", ...WRITE);
@@ -61,6 +65,12 @@ export async function handleTokenRequest(tokens: TokenStore, request: TokenReque
       if (entry) await tokens.revoke(entry);
       return null;
     }
+    case "revoke-orphan": {
+      expect(...WRITE);
+      const entry = await tokens.lookup(requireString(data, "token"));
+      if (entry) await tokens.revokeOrphan(entry);
+      return null;
+    }
     case "revoke-accessor": {
       expect(...WRITE);
       const entry = await tokens.lookupAccessor(requireString(data, "accessor"));
@@ -72,15 +82,24 @@ export async function handleTokenRequest(tokens: TokenStore, request: TokenReque
   }
 }
 
-async function createToken(tokens: TokenStore, data: Record<string, unknown>, caller: Caller, orphan: boolean): Promise<HandlerResult> {
+async function createToken(tokens: TokenStore, data: Record<string, unknown>, caller: Caller, sudo: boolean, orphanEndpoint: boolean): Promise<HandlerResult> {
   const requested = data.policies === undefined ? caller.policies : data.policies;
   if (!Array.isArray(requested) || requested.some((p) => typeof p !== "string")) {
     throw new LogicalError(400, `"policies" must be a list of policy names`);
   }
   let policies = (requested as string[]).filter((p) => p !== "");
-  if (!caller.policies.includes("root") && policies.some((p) => !caller.policies.includes(p))) {
+  const requireSudo = (what: string) => {
+    if (!sudo) throw new LogicalError(400, `root or sudo privileges required to ${what}`);
+  };
+  if (policies.includes("root") && !caller.policies.includes("root")) {
+    throw new LogicalError(400, "root tokens may not be created without parent token being root");
+  }
+  if (!sudo && policies.some((p) => !caller.policies.includes(p))) {
     throw new LogicalError(400, "child policies must be subset of parent");
   }
+  const noParent = data.no_parent === true || data.no_parent === "true";
+  if (noParent) requireSudo("create orphan token");
+  const orphan = orphanEndpoint || noParent;
   if (data.no_default_policy !== true && !policies.includes("root") && !policies.includes("default")) {
     policies = [...policies, "default"];
   }
@@ -91,14 +110,16 @@ async function createToken(tokens: TokenStore, data: Record<string, unknown>, ca
     throw new LogicalError(400, `"meta" must be a map of strings`);
   }
   if (data.id !== undefined && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);
-  if (data.id !== undefined && !caller.policies.includes("root")) throw new LogicalError(400, "root or sudo privileges required to specify token id");
+  if (data.id !== undefined) requireSudo("specify token id");
+  const durations = tokenDurations(data);
+  if (durations.period) requireSudo("create periodic token");
   const { token, entry } = await tokens.create({
     id: data.id as string | undefined,
     policies,
-    ...tokenDurations(data),
+    ...durations,
     num_uses: numUses,
     renewable: data.renewable === undefined ? true : data.renewable === true || data.renewable === "true",
-    display_name: typeof data.display_name === "string" ? data.display_name : undefined,
+    display_name: typeof data.display_name === "string" && data.display_name !== "" ? `token-${data.display_name}` : undefined,
     meta: meta as Record<string, string> | null,
     parent: orphan ? undefined : caller,
     orphan,

@@ -12,7 +12,7 @@ export interface TokenEntry {
   path: string;
   meta: Record<string, string> | null;
   display_name: string;
-  /** Remaining uses; 0 = unlimited. */
+  /** Remaining uses; 0 = unlimited; -1 = used up, revoked once the current request is done. */
   num_uses: number;
   /** Unix seconds. */
   creation_time: number;
@@ -21,11 +21,15 @@ export interface TokenEntry {
   /** Epoch ms; null = never expires. */
   expire_time: number | null;
   explicit_max_ttl: number;
+  /** Seconds; renewals never extend past creation + this (an auth method's token_max_ttl). 0/absent = system max. */
+  max_ttl?: number;
   period: number;
   renewable: boolean;
   orphan: boolean;
   /** Salted hash of the parent token, for revoke-tree; null for orphans. */
   parent: string | null;
+  /** CIDR blocks the token may be used from (token_bound_cidrs of the role or user that issued it). */
+  bound_cidrs?: string[];
 }
 
 export interface CreateTokenOptions {
@@ -36,8 +40,11 @@ export interface CreateTokenOptions {
   period?: number;
   num_uses?: number;
   renewable?: boolean;
+  /** Shown as is, e.g. "token-ci" or "userpass-alice". */
   display_name?: string;
   meta?: Record<string, string> | null;
+  max_ttl?: number;
+  bound_cidrs?: string[];
   path?: string;
   parent?: TokenEntry & { hash: string };
   orphan?: boolean;
@@ -88,6 +95,7 @@ export class TokenStore {
     const period = options.period ?? 0;
     let ttl = period || options.ttl || (isRoot ? 0 : SYSTEM_MAX_TTL_SECONDS);
     if (explicitMax > 0 && (ttl === 0 || ttl > explicitMax)) ttl = explicitMax;
+    if (options.max_ttl && period === 0 && ttl > options.max_ttl) ttl = options.max_ttl;
     if (!isRoot && ttl > SYSTEM_MAX_TTL_SECONDS && period === 0) ttl = SYSTEM_MAX_TTL_SECONDS;
     const orphan = options.orphan ?? !options.parent;
     const entry: TokenEntry = {
@@ -95,16 +103,18 @@ export class TokenStore {
       policies: [...new Set(options.policies)].sort(),
       path: options.path ?? "auth/token/create",
       meta: options.meta ?? null,
-      display_name: options.display_name ? `token-${options.display_name}` : isRoot && !options.parent ? "root" : "token",
+      display_name: options.display_name || (isRoot && !options.parent ? "root" : "token"),
       num_uses: options.num_uses ?? 0,
       creation_time: Math.floor(nowMs / 1000),
       creation_ttl: ttl,
       expire_time: ttl > 0 ? nowMs + ttl * 1000 : null,
       explicit_max_ttl: explicitMax,
+      ...(options.max_ttl ? { max_ttl: options.max_ttl } : {}),
       period,
       renewable: ttl > 0 && (options.renewable ?? true),
       orphan,
       parent: orphan ? null : options.parent!.hash,
+      ...(options.bound_cidrs?.length ? { bound_cidrs: options.bound_cidrs } : {}),
     };
     await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(entry));
     await this.#storage.put(ACCESSOR_PREFIX + (await this.hash(entry.accessor)), new TextEncoder().encode(hash));
@@ -112,7 +122,7 @@ export class TokenStore {
     return { token, entry };
   }
 
-  /** The live entry for a token, or null when unknown or expired (expired entries are removed). */
+  /** The live entry for a token, or null when unknown, used up or expired (expired entries are removed). */
   async lookup(token: string): Promise<(TokenEntry & { hash: string }) | null> {
     if (!token) return null;
     return this.#lookupHash(await this.hash(token));
@@ -131,25 +141,29 @@ export class TokenStore {
       await this.#revokeHash(hash);
       return null;
     }
+    if (entry.num_uses < 0) return null;
     return { ...entry, hash };
   }
 
-  /** Counts one use of a limited-use token; the last use revokes it (after the request is served). */
-  async use(entry: TokenEntry & { hash: string }): Promise<void> {
-    if (entry.num_uses === 0) return;
-    if (entry.num_uses === 1) {
-      await this.#revokeHash(entry.hash);
-      return;
-    }
+  /**
+   * Counts one use of a limited-use token, before its request runs (as Vault does, so a denied
+   * request counts too). Returns true when that was the last use: the caller revokes the token once
+   * the request is done, and meanwhile no other request can use it.
+   */
+  async use(entry: TokenEntry & { hash: string }): Promise<boolean> {
+    if (entry.num_uses <= 0) return false;
     const { hash, ...stored } = entry;
-    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson({ ...stored, num_uses: entry.num_uses - 1 }));
+    const remaining = entry.num_uses === 1 ? -1 : entry.num_uses - 1;
+    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson({ ...stored, num_uses: remaining }));
+    return remaining === -1;
   }
 
   async renew(entry: TokenEntry & { hash: string }, increment?: number): Promise<TokenEntry> {
     if (!entry.renewable || entry.expire_time === null) throw new LogicalError(400, "lease is not renewable");
     const nowMs = this.#now();
     let ttl = entry.period || increment || entry.creation_ttl;
-    const maxSeconds = entry.explicit_max_ttl || (entry.period ? 0 : SYSTEM_MAX_TTL_SECONDS);
+    const limits = [entry.explicit_max_ttl, entry.period ? 0 : (entry.max_ttl ?? 0)].filter((seconds) => seconds > 0);
+    const maxSeconds = limits.length > 0 ? Math.min(...limits) : entry.period ? 0 : SYSTEM_MAX_TTL_SECONDS;
     if (maxSeconds > 0) {
       const remaining = entry.creation_time + maxSeconds - Math.floor(nowMs / 1000);
       ttl = Math.max(0, Math.min(ttl, remaining));
@@ -163,6 +177,24 @@ export class TokenStore {
   /** Revokes a token and, as Vault does, every non-orphan descendant. */
   async revoke(entry: { hash: string }): Promise<void> {
     await this.#revokeHash(entry.hash);
+  }
+
+  /** Revokes only this token; its children become orphans (Vault's revoke-orphan). */
+  async revokeOrphan(entry: { hash: string }): Promise<void> {
+    for (const child of await this.#storage.list(`${CHILD_PREFIX}${entry.hash}/`)) {
+      const bytes = await this.#storage.get(ENTRY_PREFIX + child);
+      if (bytes) await this.#storage.put(ENTRY_PREFIX + child, encodeJson({ ...decodeJson<TokenEntry>(bytes), parent: null, orphan: true }));
+      await this.#storage.delete(`${CHILD_PREFIX}${entry.hash}/${child}`);
+    }
+    await this.#revokeHash(entry.hash);
+  }
+
+  /** Revokes every token whose path starts with `prefix` (all tokens of an auth mount being disabled). */
+  async revokeByPathPrefix(prefix: string): Promise<void> {
+    for (const hash of await this.#storage.list(ENTRY_PREFIX)) {
+      const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
+      if (bytes && decodeJson<TokenEntry>(bytes).path.startsWith(prefix)) await this.#revokeHash(hash);
+    }
   }
 
   async #revokeHash(hash: string): Promise<void> {
@@ -192,7 +224,7 @@ export class TokenStore {
       id: token ?? "",
       issue_time: rfc3339(new Date(entry.creation_time * 1000)),
       meta: entry.meta,
-      num_uses: entry.num_uses,
+      num_uses: Math.max(0, entry.num_uses),
       orphan: entry.orphan,
       path: entry.path,
       period: entry.period || undefined,
@@ -200,6 +232,7 @@ export class TokenStore {
       renewable: entry.renewable,
       ttl: entry.expire_time === null ? 0 : Math.max(0, Math.round((entry.expire_time - nowMs) / 1000)),
       type: "service",
+      ...(entry.bound_cidrs ? { bound_cidrs: entry.bound_cidrs } : {}),
     };
   }
 
@@ -218,7 +251,7 @@ export class TokenStore {
       token_type: "service",
       orphan: entry.orphan,
       mfa_requirement: null,
-      num_uses: entry.num_uses,
+      num_uses: Math.max(0, entry.num_uses),
     };
   }
 }

@@ -68,4 +68,9 @@ export interface SecretsEngine {
   /** Called once when the mount is enabled (KV v2 writes its config). */
   initialize?(storage: Storage, mount: MountEntry): Promise<void>;
   handle(request: LogicalRequest): Promise<HandlerResult>;
+  /**
+   * Vault's existence check: whether what a write targets exists (so the write needs the "update"
+   * capability rather than "create"); null (or no method) when the path has no such check.
+   */
+  exists?(request: LogicalRequest): Promise<boolean | null>;
 }

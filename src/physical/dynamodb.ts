@@ -12,12 +12,14 @@
  * exactly that partition with `dynamodb:LeadingKeys`. Attributes: `Value` (string, public facts),
  * `Epoch` (number), `RecordVersion` (string), `Released` (present once released).
  *
- * Lock timings (lease.ts has the algorithm). Crash failover ≈ lease + poll/2 − renew/2 + 2 round
- * trips, ≈1.5 s on average and under 1.8 s at worst with the defaults (lease 1.5 s, renew every
- * 300 ms, poll every 200 ms). The holder stops at two thirds of the lease (1 s) without a successful
- * renewal, which leaves each renewal round 700 ms and several attempts, far above DynamoDB's tail
- * latency, so normal hiccups do not flap leadership; the last third (500 ms) absorbs event-loop
- * delays on the holder. Standbys cost one strongly consistent read per poll.
+ * Lock timings (lease.ts has the algorithm). After a crash, the holder's last write is up to one
+ * renew interval old, a standby notices it up to one poll later and takes over a lease after
+ * noticing: failover ≈ lease − renew/2 + poll/2 + 2 round trips, ≈1.5 s on average and under
+ * 1.8 s at worst with the defaults (lease 1.5 s, renew every 300 ms, poll every 200 ms). The
+ * holder stops at two thirds of the lease (1 s) without a successful renewal, which leaves each
+ * renewal round 700 ms and several attempts, far above DynamoDB's tail latency, so normal hiccups
+ * do not flap leadership; the last third (500 ms) absorbs event-loop delays on the holder.
+ * Standbys cost one strongly consistent read per poll.
  */
 import type {
   AttributeValue,
@@ -158,7 +160,8 @@ async function ensureTable(sdk: Sdk, client: DynamoDBClient, settings: DynamoDBS
     // Another node created it at the same moment.
     if (!isNamed(error, "ResourceInUseException")) throw new Error(`${where}: cannot create it: ${messageOf(error)}`);
   }
-  await sdk.waitUntilTableExists({ client, maxWaitTime: 300 }, { TableName: table });
+  // The waiter's default first pause is 20 s; a new table is usually ACTIVE within seconds.
+  await sdk.waitUntilTableExists({ client, maxWaitTime: 300, minDelay: 1, maxDelay: 5 }, { TableName: table });
 }
 
 interface Fence {

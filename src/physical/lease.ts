@@ -44,12 +44,12 @@ export interface LeaseStore {
   release(expected: string[], next: string, signal: AbortSignal): Promise<boolean>;
 }
 
-/** Defaults: crash failover in about lease + poll/2 (≈1.6 s), see dynamodb.ts for the reasoning. */
+/** Defaults: crash failover in about lease − renew/2 + poll/2 (≈1.5 s); dynamodb.ts has the reasoning. */
 export const defaultLockTimings: LockTimings = { leaseMs: 1500, renewIntervalMs: 300, retryIntervalMs: 200 };
 
 /** The holder stops considering itself active this long after the write behind its current version. */
 export function renewDeadlineMs(timings: LockTimings): number {
-  return timings.leaseMs + 100;
+  return Math.floor((timings.leaseMs * 2) / 3);
 }
 
 /** Why `timings` cannot work, or null. Messages name the relation so config errors can cite keys. */
@@ -111,6 +111,7 @@ async function acquire(
         }
       } catch {
         signal?.throwIfAborted();
+        await clock.sleep(timings.retryIntervalMs, signal);
       }
       continue; // read again: someone else won, or we did and the next read says so
     }

@@ -28,6 +28,10 @@ export const kvV1: SecretsEngine = {
         throw unsupportedOperation();
     }
   },
+
+  async exists({ storage, path }: LogicalRequest): Promise<boolean> {
+    return (await storage.get(path)) !== null;
+  },
 };
 
 async function read({ storage, path, mount }: LogicalRequest): Promise<HandlerResult> {

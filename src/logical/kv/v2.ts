@@ -109,6 +109,12 @@ class VersionedKv implements SecretsEngine {
     if (!(await storage.get(CONFIG_KEY))) await storage.put(CONFIG_KEY, toJsonBytes(defaultConfig));
   }
 
+  /** Writes to data/ and metadata/ need "create" for a new key and "update" for an existing one. */
+  async exists({ storage, path }: LogicalRequest): Promise<boolean | null> {
+    const match = /^(?:data|metadata)\/(.+)$/.exec(path);
+    return match ? (await loadMetadata(storage, match[1]!)) !== null : null;
+  }
+
   async handle(request: LogicalRequest): Promise<HandlerResult> {
     const { operation } = request;
     const path = operation === "list" ? listPrefix(request.path) : request.path;

@@ -1,0 +1,121 @@
+/**
+ * The auth method table (behind the barrier at `core/auth`, as Vault keeps it) and the router that
+ * finds the method serving an `auth/<mount>/...` path. The token method is built in at `token/`;
+ * each other method's data lives under `auth/<uuid>/`.
+ */
+import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
+import { deleteTree, normaliseMountPath, tuneConfig } from "../mounts.js";
+import { storageView } from "../storage-view.js";
+import { LogicalError, type MountEntry, type Storage } from "../types.js";
+import { approle } from "./approle.js";
+import type { AuthMethod } from "./types.js";
+import { userpass } from "./userpass.js";
+
+const AUTH_TABLE_KEY = "core/auth";
+const AUTH_DATA_PREFIX = "auth/";
+const METHODS: Record<string, AuthMethod> = { userpass, approle };
+
+export interface MountedAuth {
+  entry: MountEntry;
+  method: AuthMethod;
+  storage: Storage;
+}
+
+export class AuthTable {
+  readonly #barrier: Storage;
+  #entries: MountEntry[] = [];
+
+  private constructor(barrier: Storage) {
+    this.#barrier = barrier;
+  }
+
+  /** Loads the table, recording the built-in token method the first time. */
+  static async load(barrier: Storage): Promise<AuthTable> {
+    const table = new AuthTable(barrier);
+    const bytes = await barrier.get(AUTH_TABLE_KEY);
+    table.#entries = bytes ? decodeJson<MountEntry[]>(bytes) : [];
+    if (!table.#entries.some((entry) => entry.type === "token")) {
+      table.#entries.unshift(newEntry("token/", "token", "token based credentials"));
+      await table.#persist();
+    }
+    return table;
+  }
+
+  entries(): MountEntry[] {
+    return [...this.#entries];
+  }
+
+  /** The method serving `path` (relative to "auth/", e.g. "userpass/login/alice"), or null. */
+  route(path: string): { mounted: MountedAuth; relative: string } | null {
+    let best: MountEntry | null = null;
+    for (const entry of this.#entries) {
+      if (entry.type === "token") continue;
+      if ((path.startsWith(entry.path) || `${path}/` === entry.path) && (!best || entry.path.length > best.path.length)) best = entry;
+    }
+    return best ? { mounted: this.#attach(best), relative: path.slice(best.path.length) } : null;
+  }
+
+  async enable(rawPath: string, data: Record<string, unknown>): Promise<void> {
+    const path = normaliseMountPath(rawPath);
+    if (!path) throw new LogicalError(400, "auth path cannot be empty");
+    const type = typeof data.type === "string" ? data.type : "";
+    if (type === "token") throw new LogicalError(400, "token credential backend cannot be instantiated");
+    if (!METHODS[type]) throw new LogicalError(400, `unknown auth method type "${type}" (Strongbox provides: ${Object.keys(METHODS).join(", ")})`);
+    const conflict = this.#entries.find((entry) => entry.path.startsWith(path) || path.startsWith(entry.path));
+    if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.path}`);
+    const entry = newEntry(path, type, typeof data.description === "string" ? data.description : "");
+    entry.config = tuneConfig(entry.config, data.config);
+    entry.local = data.local === true;
+    entry.seal_wrap = data.seal_wrap === true;
+    this.#entries.push(entry);
+    await this.#persist();
+  }
+
+  /** Removes a method and its data; returns its entry (null if nothing was mounted there). */
+  async disable(rawPath: string): Promise<MountEntry | null> {
+    const path = normaliseMountPath(rawPath);
+    const entry = this.#entries.find((e) => e.path === path);
+    if (!entry) return null;
+    if (entry.type === "token") throw new LogicalError(400, "token credential backend cannot be disabled");
+    this.#entries = this.#entries.filter((e) => e !== entry);
+    await this.#persist();
+    await deleteTree(this.#attach(entry).storage, "");
+    return entry;
+  }
+
+  async tune(rawPath: string, data: Record<string, unknown>): Promise<void> {
+    const entry = this.find(rawPath);
+    entry.config = tuneConfig(entry.config, data);
+    if (typeof data.description === "string") entry.description = data.description;
+    await this.#persist();
+  }
+
+  find(rawPath: string): MountEntry {
+    const path = normaliseMountPath(rawPath);
+    const entry = this.#entries.find((e) => e.path === path);
+    if (!entry) throw new LogicalError(400, `no auth method enabled at "${path}"`);
+    return entry;
+  }
+
+  #attach(entry: MountEntry): MountedAuth {
+    return { entry, method: METHODS[entry.type]!, storage: storageView(this.#barrier, `${AUTH_DATA_PREFIX}${entry.uuid}/`) };
+  }
+
+  async #persist(): Promise<void> {
+    await this.#barrier.put(AUTH_TABLE_KEY, encodeJson(this.#entries));
+  }
+}
+
+function newEntry(path: string, type: string, description: string): MountEntry {
+  return {
+    path,
+    type,
+    description,
+    accessor: `auth_${type}_${toHex(crypto.getRandomValues(new Uint8Array(4)))}`,
+    uuid: randomUuid(),
+    config: { default_lease_ttl: 0, max_lease_ttl: 0 },
+    options: {},
+    local: false,
+    seal_wrap: false,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Vault's policy endpoints: `sys/policies/acl[/<name>]` (fields `name`, `policy`), the legacy
+ * `sys/policy[/<name>]` (fields `name`, `rules`), and `sys/capabilities[-self|-accessor]`.
+ */
+import type { TokenEntry, TokenStore } from "../token-store.js";
+import { type HandlerResult, LogicalError, type Operation } from "../types.js";
+import type { PolicyStore } from "./policy-store.js";
+
+interface PolicyRequest {
+  operation: Operation;
+  /** Full API path, e.g. "sys/policies/acl/dev". */
+  path: string;
+  data: Record<string, unknown>;
+}
+
+const ACL_PREFIX = "sys/policies/acl";
+const LEGACY_PREFIX = "sys/policy";
+const CAPABILITIES_PATHS = new Set(["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor"]);
+
+export function isPolicyPath(path: string): boolean {
+  return [ACL_PREFIX, LEGACY_PREFIX].some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || CAPABILITIES_PATHS.has(path);
+}
+
+export async function handlePolicyRequest(
+  store: PolicyStore,
+  tokens: TokenStore,
+  request: PolicyRequest,
+  caller: { token: string },
+): Promise<HandlerResult> {
+  const { path, operation, data } = request;
+  if (CAPABILITIES_PATHS.has(path)) {
+    if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
+    return capabilities(store, tokens, path, data, caller.token);
+  }
+  const legacy = !path.startsWith(ACL_PREFIX);
+  const name = path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length).replace(/^\/+|\/+$/g, "");
+  const textField = legacy ? "rules" : "policy";
+
+  if (!name) {
+    // The legacy listing answers GET as well as LIST, under both `keys` and `policies`.
+    if (operation !== "list" && !(legacy && operation === "read")) throw unsupported(path, operation);
+    const keys = await store.list();
+    return { data: legacy ? { keys, policies: keys } : { keys } };
+  }
+  switch (operation) {
+    case "read": {
+      const policy = await store.get(name);
+      if (!policy) throw new LogicalError(404, "");
+      return { data: { name: policy.name, [textField]: policy.text } };
+    }
+    case "create":
+    case "update":
+      await store.put(name, policyText(data));
+      return null;
+    case "delete":
+      await store.delete(name);
+      return null;
+    default:
+      throw unsupported(path, operation);
+  }
+}
+
+/** The policy text of a write: `policy` or `rules`, optionally base64-encoded (Vault accepts both). */
+function policyText(data: Record<string, unknown>): string {
+  const raw = data.policy ?? data.rules;
+  if (typeof raw !== "string" || raw.trim() === "") throw new LogicalError(400, "'policy' parameter not supplied or empty");
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim())) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(raw.trim()), (c) => c.charCodeAt(0)));
+    } catch {
+      return raw; // not base64 after all: a one-word policy, which the parser will reject with a reason
+    }
+  }
+  return raw;
+}
+
+async function capabilities(store: PolicyStore, tokens: TokenStore, path: string, data: Record<string, unknown>, callerToken: string): Promise<HandlerResult> {
+  const paths = requestedPaths(data);
+  let entry: TokenEntry | null;
+  if (path === "sys/capabilities-accessor") {
+    if (typeof data.accessor !== "string" || data.accessor === "") throw new LogicalError(400, "missing accessor");
+    entry = await tokens.lookupAccessor(data.accessor);
+    if (!entry) throw new LogicalError(400, "invalid accessor");
+  } else {
+    const token = path === "sys/capabilities" ? data.token : (data.token ?? callerToken);
+    if (typeof token !== "string" || token === "") throw new LogicalError(400, "missing token");
+    entry = await tokens.lookup(token);
+    if (!entry) throw new LogicalError(400, "invalid token");
+  }
+  const acl = await store.acl(entry.policies);
+  const result: Record<string, unknown> = {};
+  for (const target of paths) result[target] = entry.policies.length === 0 ? ["deny"] : acl.capabilities(target);
+  // Kept for clients of the single-path form.
+  if (paths.length === 1) result.capabilities = result[paths[0]!];
+  return { data: result };
+}
+
+function requestedPaths(data: Record<string, unknown>): string[] {
+  const raw = data.paths ?? data.path;
+  const list = typeof raw === "string" ? raw.split(",") : Array.isArray(raw) ? raw : [];
+  const paths = list.filter((p): p is string => typeof p === "string").map((p) => p.trim().replace(/^\/+/, "")).filter((p) => p !== "");
+  if (paths.length === 0) throw new LogicalError(400, "missing path");
+  return paths;
+}
+
+function unsupported(path: string, operation: Operation): LogicalError {
+  return new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+}
