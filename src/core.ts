@@ -51,6 +51,21 @@ export interface HAOptions {
   onStandby?(): void;
 }
 
+/** What a standby tells the active over the cluster channel, periodically. */
+export interface Heartbeat {
+  node_id: string;
+  hostname: string;
+  api_address: string;
+  cluster_address: string;
+  version: string;
+  /** The standby's forwarding counters, so fallbacks to 307 are visible cluster-wide. */
+  forwarded_requests: number;
+  forwarding_fallbacks: number;
+}
+
+/** Standbys silent for longer than this drop out of sys/ha-status. */
+const HEARTBEAT_EXPIRY_MS = 30_000;
+
 /** What a node knows of the active node. */
 export interface LeaderView {
   isSelf: boolean;
@@ -119,6 +134,7 @@ export class Core {
   #election: Election | null = null;
   #advertisement: Advertisement | null = null;
   #leaderCache: { at: number; view: LeaderView } | null = null;
+  readonly #heartbeats = new Map<string, Heartbeat & { at: number }>();
   /** The last advertisement read, reused while the lock's holder and epoch are unchanged. */
   #lastAdvertisement: Advertisement | null = null;
   readonly #logger: Logger;
@@ -288,6 +304,7 @@ export class Core {
     await writeAdvertisement(this.#barrier, advertisement);
     if (this.sealed) throw new Error("sealed while becoming active");
     this.#unsealed = state;
+    this.#heartbeats.clear();
     this.#advertisement = advertisement;
     this.#leaderCache = null;
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
@@ -327,10 +344,26 @@ export class Core {
     return view;
   }
 
-  /** sys/ha-status, answered by the active node. */
+  /** Records a standby's heartbeat (the adapter calls this for the cluster channel only). */
+  recordHeartbeat(heartbeat: Heartbeat): void {
+    if (!this.isActive()) throw new StandbyError();
+    this.#heartbeats.set(heartbeat.node_id, { ...heartbeat, at: this.#now() });
+  }
+
+  /** sys/ha-status, answered by the active node: itself and every standby heard from recently. */
   #haNodes(): Record<string, unknown>[] {
     const ha = this.#ha;
     if (!ha) return [];
+    const now = this.#now();
+    const standbys = [...this.#heartbeats.values()]
+      .filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS)
+      .map(({ at, node_id: _, ...h }) => ({
+        ...h,
+        active_node: false,
+        last_echo: rfc3339(new Date(at)),
+        upgrade_version: h.version,
+        redundancy_zone: "",
+      }));
     return [{
       hostname: ha.hostname,
       api_address: ha.apiAddr,
@@ -340,7 +373,12 @@ export class Core {
       version: VERSION,
       upgrade_version: VERSION,
       redundancy_zone: "",
-    }];
+    }, ...standbys];
+  }
+
+  /** Drops the cached view of the active, so the next `leader()` reads storage. */
+  forgetLeader(): void {
+    this.#leaderCache = null;
   }
 
   /** Gives up active duty and stays out of the election for the cool-down. */

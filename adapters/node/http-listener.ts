@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { splitHostPort as parseHostPort } from "../../src/config/parse.js";
 import { ConfigError, type ListenerConfig } from "../../src/config/types.js";
+import type { RequestEnv } from "../../src/http/app.js";
 import { ListMethodSocket } from "./list-method.js";
 
 export interface RunningListener {
@@ -14,11 +15,13 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-type FetchHandler = (request: Request) => Response | Promise<Response>;
+type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
 
 /** Serves `fetch` on a listener "tcp" stanza: plain HTTP, or TLS ≥ 1.2 when it has a cert and key. */
 export async function startApiListener(config: ListenerConfig, fetch: FetchHandler): Promise<RunningListener> {
-  const http = createHttpServer(getRequestListener(fetch));
+  const http = createHttpServer(
+    getRequestListener((request, env) => fetch(request, { clientAddress: env.incoming.socket.remoteAddress })),
+  );
   const inject = (socket: Socket) => http.emit("connection", new ListMethodSocket(socket));
   const server: NetServer = config.tlsDisable
     ? createNetServer(inject)

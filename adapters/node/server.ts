@@ -1,19 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
-import { Core } from "../../src/core.js";
+import { Core, type Heartbeat } from "../../src/core.js";
 import { createApp } from "../../src/http/app.js";
+import type { ForwardingCounters } from "../../src/http/standby.js";
 import { createLogger, type Logger } from "../../src/logger.js";
 import type { Backend } from "../../src/physical/backend.js";
 import { type HABackend, isHABackend } from "../../src/physical/ha.js";
 import { VERSION } from "../../src/version.js";
 import { nodeBackends } from "./backends.js";
+import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
+import { ClusterForwarder } from "./forwarder.js";
 import { parseArgs, UsageError } from "./flags.js";
 import { joinHostPort, type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
 
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
+const HEARTBEAT_INTERVAL_MS = 1_000;
 
 interface ServerFlags {
   configPaths: string[];
@@ -108,19 +112,54 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
   const physical = await nodeBackends[config.storage.type]!.create(config.storage.options, process.env);
   const haBackend = await selectHABackend(config, physical);
+  const forwardingCounters: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
+  const clustering = haBackend !== undefined && !config.disableClustering;
+  const forwarder = clustering ? new ClusterForwarder() : undefined;
+  const nodeId = randomUUID();
+  const clusterLogger = logger.named("cluster");
+  let clusterListeners: ClusterListeners | undefined;
   const core = new Core({
     physical,
     storageType: config.storage.type,
     logger,
     ha: haBackend && {
       backend: haBackend,
-      nodeId: randomUUID(),
+      nodeId,
       hostname: hostname(),
       apiAddr: config.apiAddr,
       clusterAddr: config.clusterAddr,
+      onActive: (advertisement) => void clusterListeners?.start(advertisement).catch((error) => {
+        clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
+      }),
+      onStandby: () => void clusterListeners?.stop(),
     },
   });
-  const app = createApp({ core, maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)), logger });
+  const app = createApp({
+    core,
+    maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
+    logger,
+    forwarder,
+    forwardingCounters,
+  });
+  if (clustering) {
+    clusterListeners = new ClusterListeners(
+      config.listeners.map((l) => l.clusterAddress),
+      app.fetch,
+      (heartbeat) => core.recordHeartbeat(heartbeat),
+      clusterLogger,
+    );
+  }
+  const heartbeats = forwarder && setInterval(() => {
+    void sendHeartbeat(core, forwarder, {
+      node_id: nodeId,
+      hostname: hostname(),
+      api_address: config.apiAddr,
+      cluster_address: config.clusterAddr,
+      version: VERSION,
+      forwarded_requests: forwardingCounters.forwarded,
+      forwarding_fallbacks: forwardingCounters.fallbacks,
+    }).catch((error) => clusterLogger.debug("heartbeat to the active node failed", { error: String(error) }));
+  }, HEARTBEAT_INTERVAL_MS);
 
   const listeners: RunningListener[] = [];
   try {
@@ -138,7 +177,10 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   return {
     logger,
     async stop() {
-      await core.seal();
+      clearInterval(heartbeats);
+      await core.seal(); // releases the HA lock first, so a standby takes over at once
+      await clusterListeners?.stop();
+      forwarder?.close();
       await Promise.all(listeners.map((l) => l.close()));
     },
   };
@@ -165,6 +207,13 @@ function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): 
     cluster.port = String(splitHostPort(first.clusterAddress).port);
     config.clusterAddr = cluster.origin;
   }
+}
+
+/** A standby's heartbeat to the active node, when it has one. */
+async function sendHeartbeat(core: Core, forwarder: ClusterForwarder, heartbeat: Heartbeat): Promise<void> {
+  if (!core.haEnabled || core.sealed || core.isActive()) return;
+  const { advertisement } = await core.leader();
+  if (advertisement) await forwarder.heartbeat(advertisement, heartbeat);
 }
 
 /**

@@ -4,7 +4,7 @@ import { type Core, StandbyError } from "../core.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
-import { routeFromStandby } from "./standby.js";
+import { type Forwarder, type ForwardingCounters, routeFromStandby, type StandbyRouting } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 
 export interface AppOptions {
@@ -12,19 +12,39 @@ export interface AppOptions {
   /** Bytes; `Infinity` disables the limit. */
   maxRequestSize: number;
   logger?: Logger;
+  /** Forwards a standby's requests to the active; absent when clustering is disabled (standbys redirect). */
+  forwarder?: Forwarder;
+  /** Counts forwards and fall-backs to redirects; the adapter reports them in heartbeats. */
+  forwardingCounters?: ForwardingCounters;
+}
+
+/**
+ * What the runtime adapter passes as the fetch `env`: the client's address as the adapter knows it
+ * (the socket's peer, or for a request forwarded by a standby, the address that standby saw).
+ * Client-sent `X-Forwarded-For` is never trusted.
+ */
+export interface RequestEnv {
+  clientAddress?: string;
 }
 
 /** The Vault HTTP API as a Hono app; runtime adapters serve it. */
-export function createApp(options: AppOptions): Hono {
+export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   const { core } = options;
   const logger = (options.logger ?? silentLogger).named("http");
-  const app = new Hono();
+  const app = new Hono<{ Bindings: RequestEnv }>();
+  const routing: StandbyRouting = {
+    forwarder: options.forwarder,
+    counters: options.forwardingCounters ?? { forwarded: 0, fallbacks: 0 },
+    logger: logger.named("forwarding"),
+  };
 
   if (Number.isFinite(options.maxRequestSize)) {
     app.use("*", bodyLimit({ maxSize: options.maxRequestSize, onError: () => errorResponse(413, "http: request body too large") }));
   }
 
   app.all("/v1/*", async (c) => {
+    const client = c.env?.clientAddress;
+    let rawBody: Uint8Array | undefined;
     try {
       const url = new URL(c.req.url);
       const path = decodeURIComponent(url.pathname.slice("/v1/".length));
@@ -33,16 +53,19 @@ export function createApp(options: AppOptions): Hono {
         return await handleUnauthenticated(core, path, method, url.searchParams, await readBody(c.req.raw));
       }
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      if (!core.isActive()) return await routeFromStandby(core, c.req.raw);
-      const body = await readBody(c.req.raw);
+      if (!core.isActive()) return await routeFromStandby(core, c.req.raw, routing, client);
+      rawBody = new Uint8Array(await c.req.arrayBuffer());
+      const body = parseBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
-      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: clientAddress(c.env) });
+      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client });
       if (repeatsDataAtTopLevel(path) && result?.data) return envelopeWithTopLevel(result.data, envelope(result));
       return envelope(result);
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
-      if (error instanceof StandbyError) return routeFromStandby(core, c.req.raw).catch((e) => errorFromThrown(e, logger));
+      if (error instanceof StandbyError) {
+        return routeFromStandby(core, c.req.raw, routing, client, rawBody).catch((e) => errorFromThrown(e, logger));
+      }
       return errorFromThrown(error, logger);
     }
   });
@@ -72,7 +95,11 @@ function operationFor(method: string, query: URLSearchParams): Operation {
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
+  return parseBody(new Uint8Array(await request.arrayBuffer()));
+}
+
+function parseBody(bytes: Uint8Array): Record<string, unknown> {
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === "") return {};
   let parsed: unknown;
   try {
@@ -96,15 +123,6 @@ function queryData(query: URLSearchParams): Record<string, unknown> {
 function repeatsDataAtTopLevel(path: string): boolean {
   if (["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor"].includes(path)) return true;
   return ["sys/auth", "sys/mounts", "sys/policy"].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-}
-
-/**
- * The client's IP address where the runtime exposes the socket: Node's adapter hands the app
- * `{ incoming }` as its env. Other runtimes leave it undefined (CIDR-bound logins then fail closed).
- */
-function clientAddress(env: unknown): string | undefined {
-  const address = (env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming?.socket?.remoteAddress;
-  return typeof address === "string" ? address : undefined;
 }
 
 /** `X-Vault-Token`, else `Authorization: Bearer`. */

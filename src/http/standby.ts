@@ -1,20 +1,76 @@
 import type { Core } from "../core.js";
 import type { Advertisement } from "../ha/advertisement.js";
+import type { Logger } from "../logger.js";
 import { errorResponse } from "./respond.js";
+
+/** Sends a request to the active node over the cluster channel (the adapter provides it). */
+export interface Forwarder {
+  /** Resolves with the active's response unchanged; rejects on any failure to get one. */
+  forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined): Promise<Response>;
+}
+
+/** Counted so a silent fall-back to redirects (openbao#3899) shows in heartbeats and sys/ha-status. */
+export interface ForwardingCounters {
+  forwarded: number;
+  fallbacks: number;
+}
+
+export interface StandbyRouting {
+  /** Absent when clustering is disabled: standbys then always redirect. */
+  forwarder?: Forwarder;
+  counters: ForwardingCounters;
+  logger: Logger;
+}
 
 /**
  * What a standby does with a request it does not answer itself (../shared/ARCHITECTURE.md):
- * no active known → 503; otherwise 307 to the active's advertised `api_addr` with the original
- * path and query. The target comes only from the advertisement, never from request headers.
+ * no active known → 503; `X-Vault-No-Request-Forwarding` or no forwarder → 307 to the active's
+ * advertised `api_addr`; otherwise forward, retrying once if the active changed meanwhile, and
+ * fall back to the 307 when forwarding fails. Targets come only from the advertisement.
  */
-export async function routeFromStandby(core: Core, request: Request): Promise<Response> {
+export async function routeFromStandby(
+  core: Core,
+  request: Request,
+  routing: StandbyRouting,
+  clientAddress: string | undefined,
+  /** The body, when the caller has already read it from `request`. */
+  readBody?: Uint8Array,
+): Promise<Response> {
   const { advertisement } = await core.leader();
-  if (!advertisement) {
-    const response = errorResponse(503, "no active node is known: the HA lock is free or its holder has not advertised itself yet; retry shortly");
-    response.headers.set("retry-after", "1");
-    return response;
+  if (!advertisement) return noActiveKnown();
+  if (!routing.forwarder || request.headers.get("x-vault-no-request-forwarding")) return redirectToActive(request, advertisement);
+
+  const body = readBody ?? new Uint8Array(await request.arrayBuffer());
+  let target = advertisement;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await routing.forwarder.forward(request, body, target, clientAddress);
+      routing.counters.forwarded++;
+      return response;
+    } catch (error) {
+      // A graceful step-down makes forwards fail for a moment (vault#21473): look again, try the new active once.
+      core.forgetLeader();
+      const current = (await core.leader()).advertisement;
+      const changed = current && (current.node_id !== target.node_id || current.epoch !== target.epoch);
+      if (attempt === 1 && changed) {
+        target = current;
+        continue;
+      }
+      routing.counters.fallbacks++;
+      routing.logger.warn("request forwarding failed; redirecting the client instead", {
+        active: target.cluster_addr,
+        error: error instanceof Error ? error.message : String(error),
+        fallbacks: routing.counters.fallbacks,
+      });
+      return current ? redirectToActive(request, current) : noActiveKnown();
+    }
   }
-  return redirectToActive(request, advertisement);
+}
+
+function noActiveKnown(): Response {
+  const response = errorResponse(503, "no active node is known: the HA lock is free or its holder has not advertised itself yet; retry shortly");
+  response.headers.set("retry-after", "1");
+  return response;
 }
 
 export function redirectToActive(request: Request, advertisement: Advertisement): Response {

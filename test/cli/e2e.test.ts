@@ -107,7 +107,7 @@ describe("strongbox CLI against `strongbox server -dev`", () => {
   it("fails with exit 2 and the server's error for a bad token, without printing the token", async () => {
     const result = await strongbox(["kv", "get", "secret/e2e/app"], { ...env, VAULT_TOKEN: "not-a-real-token-8d2f" });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^Error: .*HTTP 403: permission denied\n$/);
+    expect(result.stderr).toMatch(/^Error: .*HTTP 403: 2 errors occurred:\n\t\* permission denied\n\t\* invalid token\n/);
     expect(result.stderr).not.toContain("not-a-real-token-8d2f");
   });
 

@@ -16,8 +16,8 @@ import {
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 
 const dynamodbEndpoint = inject("dynamodbEndpoint");
-const LEASE_MS = 900;
-const RENEW_MS = 150;
+const LEASE_MS = 1200;
+const RENEW_MS = 200;
 const POLL_MS = 100;
 const LOCK_KEY = "core/lock";
 
@@ -172,7 +172,7 @@ describe("dynamodb HA lock", () => {
 
     const contending = b!.acquire();
     // Renewals keep it held well past a lease.
-    expect(await settledWithin(contending, 3 * LEASE_MS)).toBe("pending");
+    expect(await settledWithin(contending, 2 * LEASE_MS)).toBe("pending");
     expect(holdA.held()).toBe(true);
 
     const pollsBefore = b!.clock.completedSleeps;

@@ -6,10 +6,15 @@
  */
 import { VERSION } from "../../../src/version.js";
 import { UsageError } from "../flags.js";
+import { authDisableCommand, authEnableCommand, authListCommand } from "./auth.js";
 import { CliError, type CliIO, type Command, EXIT_LOCAL_ERROR, EXIT_OK } from "./command.js";
+import { deleteCommand, listCommand, readCommand, writeCommand } from "./generic.js";
 import { kvDeleteCommand, kvGetCommand, kvListCommand, kvMetadataDeleteCommand, kvMetadataGetCommand, kvPutCommand } from "./kv.js";
+import { loginCommand } from "./login.js";
 import { operatorInitCommand, operatorSealCommand, operatorUnsealCommand } from "./operator.js";
+import { policyDeleteCommand, policyListCommand, policyReadCommand, policyWriteCommand } from "./policy.js";
 import { statusCommand } from "./status.js";
+import { tokenCreateCommand, tokenLookupCommand, tokenRevokeCommand } from "./token.js";
 
 export const EXIT_UNKNOWN_COMMAND = 127;
 
@@ -24,6 +29,21 @@ const COMMANDS: Command[] = [
   kvListCommand,
   kvMetadataGetCommand,
   kvMetadataDeleteCommand,
+  loginCommand,
+  policyWriteCommand,
+  policyReadCommand,
+  policyListCommand,
+  policyDeleteCommand,
+  authEnableCommand,
+  authDisableCommand,
+  authListCommand,
+  tokenCreateCommand,
+  tokenLookupCommand,
+  tokenRevokeCommand,
+  readCommand,
+  writeCommand,
+  listCommand,
+  deleteCommand,
 ];
 
 /** Words that only group subcommands. */
@@ -31,6 +51,9 @@ const GROUPS: Record<string, string> = {
   operator: "Initialize, unseal and seal a server",
   kv: "Read and write secrets in a KV secrets engine",
   "kv metadata": "Read and delete KV v2 metadata",
+  policy: "Write, read, list and delete ACL policies",
+  auth: "Enable, disable and list auth methods",
+  token: "Create, look up and revoke tokens",
 };
 
 const HELP_FLAGS = new Set(["-h", "-help", "--help"]);
@@ -43,6 +66,14 @@ Commands:
     status      Print seal and HA status
     operator    ${GROUPS.operator}
     kv          ${GROUPS.kv}
+    login       Authenticate and store the token for later commands
+    policy      ${GROUPS.policy}
+    auth        ${GROUPS.auth}
+    token       ${GROUPS.token}
+    read        Read data at a path
+    write       Write data to a path
+    list        List the keys under a path
+    delete      Delete data at a path
     version     Print the Strongbox version
 
 Client commands find the server and token as Vault's CLI does: VAULT_ADDR

@@ -1,0 +1,129 @@
+import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
+import { getRequestListener } from "@hono/node-server";
+import type { Heartbeat } from "../../src/core.js";
+import type { Advertisement } from "../../src/ha/advertisement.js";
+import type { RequestEnv } from "../../src/http/app.js";
+import type { Logger } from "../../src/logger.js";
+import { FORWARDED_CLIENT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
+import { splitHostPort } from "./http-listener.js";
+
+type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
+
+/** Handshakes that fail (load-balancer probes, port scans) are counted and logged once per interval. */
+const REJECTION_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * The active node's cluster listeners (one per API listener's `cluster_address`), started for
+ * each active term with that term's advertised certificate and stopped on standby or seal.
+ */
+export class ClusterListeners {
+  readonly #addresses: string[];
+  readonly #fetch: FetchHandler;
+  readonly #onHeartbeat: (heartbeat: Heartbeat) => void;
+  readonly #logger: Logger;
+  #running: { servers: TlsServer[]; sockets: Set<TLSSocket> } | null = null;
+  #rejected = 0;
+  #lastRejectionLog = 0;
+  /** Starts and stops run one after another: a term can end while its listeners still start. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(addresses: string[], fetch: FetchHandler, onHeartbeat: (heartbeat: Heartbeat) => void, logger: Logger) {
+    this.#addresses = addresses;
+    this.#fetch = fetch;
+    this.#onHeartbeat = onHeartbeat;
+    this.#logger = logger;
+  }
+
+  start(advertisement: Advertisement): Promise<void> {
+    return this.#enqueue(() => this.#start(advertisement));
+  }
+
+  stop(): Promise<void> {
+    return this.#enqueue(() => this.#stop());
+  }
+
+  #enqueue(step: () => Promise<void>): Promise<void> {
+    const next = this.#queue.then(step);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  async #start(advertisement: Advertisement): Promise<void> {
+    await this.#stop();
+    const sockets = new Set<TLSSocket>();
+    const running = { servers: [] as TlsServer[], sockets };
+    this.#running = running;
+    const h2 = createH2cServer(this.#handler());
+    const expectedPeer = sha256Fingerprint(advertisement.cluster_cert);
+    for (const address of this.#addresses) {
+      const server = createTlsServer(serverTlsOptions(advertisement), (socket) => {
+        // requestCert + ca already demand the advertised certificate; insist on exactly it.
+        if (socket.alpnProtocol !== FORWARDING_ALPN || socket.getPeerCertificate().fingerprint256 !== expectedPeer) {
+          this.#countRejection(`unexpected peer or protocol ${String(socket.alpnProtocol)}`);
+          socket.destroy();
+          return;
+        }
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+        h2.emit("connection", socket);
+      });
+      server.on("tlsClientError", (error) => this.#countRejection(error.message));
+      const { host, port } = splitHostPort(address);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      running.servers.push(server);
+      this.#logger.info("cluster listener started", { address });
+    }
+  }
+
+  async #stop(): Promise<void> {
+    const running = this.#running;
+    if (!running) return;
+    this.#running = null;
+    for (const socket of running.sockets) socket.destroy();
+    await Promise.all(running.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.#logger.info("cluster listeners stopped");
+  }
+
+  #handler(): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
+    const forwarded = getRequestListener((request) =>
+      this.#fetch(request, { clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined }),
+    );
+    return (request, response) => {
+      if (request.url === HEARTBEAT_PATH) {
+        void this.#heartbeat(request, response);
+        return;
+      }
+      void forwarded(request, response);
+    };
+  }
+
+  async #heartbeat(request: Http2ServerRequest, response: Http2ServerResponse): Promise<void> {
+    try {
+      let text = "";
+      for await (const chunk of request) text += chunk;
+      this.#onHeartbeat(JSON.parse(text) as Heartbeat);
+      response.writeHead(204).end();
+    } catch {
+      // Not active any more (or a malformed beat): the standby will look for the new active.
+      response.writeHead(503).end();
+    }
+  }
+
+  #countRejection(reason: string): void {
+    this.#rejected++;
+    const now = Date.now();
+    if (now - this.#lastRejectionLog < REJECTION_LOG_INTERVAL_MS) return;
+    this.#lastRejectionLog = now;
+    this.#logger.warn("rejected connections on the cluster port (only the advertised certificate is accepted)", {
+      total: this.#rejected,
+      last_reason: reason,
+    });
+  }
+}

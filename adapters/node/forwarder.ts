@@ -1,0 +1,89 @@
+import { type ClientHttp2Session, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
+import { connect as connectTls } from "node:tls";
+import type { Heartbeat } from "../../src/core.js";
+import type { Advertisement } from "../../src/ha/advertisement.js";
+import type { Forwarder } from "../../src/http/standby.js";
+import { clientTlsOptions, FORWARDED_CLIENT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS } from "./cluster-protocol.js";
+
+/** A forwarded request that gets no answer within this long falls back to a redirect. */
+const FORWARD_TIMEOUT_MS = 30_000;
+const HEARTBEAT_TIMEOUT_MS = 2_000;
+
+/**
+ * The standby's side of the cluster channel: one multiplexed HTTP/2 session to the active's
+ * advertised `cluster_addr`, rebuilt whenever the advertisement changes. Never connects anywhere
+ * the current advertisement does not name.
+ */
+export class ClusterForwarder implements Forwarder {
+  #current: { key: string; session: ClientHttp2Session } | null = null;
+
+  async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined): Promise<Response> {
+    const url = new URL(request.url);
+    const headers: OutgoingHttpHeaders = { ":method": request.method, ":path": url.pathname + url.search };
+    request.headers.forEach((value, name) => {
+      if (!HOP_BY_HOP_HEADERS.has(name) && name !== FORWARDED_CLIENT_HEADER) headers[name] = value;
+    });
+    if (clientAddress) headers[FORWARDED_CLIENT_HEADER] = clientAddress;
+    const { status, responseHeaders, responseBody } = await this.#exchange(advertisement, headers, body, FORWARD_TIMEOUT_MS);
+    const nullBody = status === 204 || status === 304 || request.method === "HEAD";
+    return new Response(nullBody ? null : new Uint8Array(responseBody), { status, headers: responseHeaders });
+  }
+
+  /** Tells the active this standby is alive (and how its forwarding goes); rejects if it did not take it. */
+  async heartbeat(advertisement: Advertisement, heartbeat: Heartbeat): Promise<void> {
+    const body = new TextEncoder().encode(JSON.stringify(heartbeat));
+    const headers = { ":method": "POST", ":path": HEARTBEAT_PATH, "content-type": "application/json" };
+    const { status } = await this.#exchange(advertisement, headers, body, HEARTBEAT_TIMEOUT_MS);
+    if (status !== 204) throw new Error(`heartbeat refused with status ${status}`);
+  }
+
+  close(): void {
+    this.#current?.session.destroy();
+    this.#current = null;
+  }
+
+  #session(advertisement: Advertisement): ClientHttp2Session {
+    const key = `${advertisement.node_id}/${advertisement.epoch}/${advertisement.cluster_addr}`;
+    const current = this.#current;
+    if (current && current.key === key && !current.session.closed && !current.session.destroyed) return current.session;
+    current?.session.destroy();
+    const tls = clientTlsOptions(advertisement);
+    // HTTP/2 runs inside our own TLS socket (own ALPN), so the session itself is "http:".
+    const session = connectH2("http://cluster.strongbox", { createConnection: () => connectTls(tls) });
+    session.on("error", () => session.destroy());
+    session.on("close", () => {
+      if (this.#current?.session === session) this.#current = null;
+    });
+    this.#current = { key, session };
+    return session;
+  }
+
+  #exchange(
+    advertisement: Advertisement,
+    headers: OutgoingHttpHeaders,
+    body: Uint8Array,
+    timeoutMs: number,
+  ): Promise<{ status: number; responseHeaders: Headers; responseBody: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const stream = this.#session(advertisement).request(headers, { endStream: body.length === 0 });
+      stream.setTimeout(timeoutMs, () => {
+        stream.close(constants.NGHTTP2_CANCEL);
+        reject(new Error(`no answer from the active node within ${timeoutMs} ms`));
+      });
+      stream.on("error", reject);
+      stream.on("close", () => reject(new Error(`the cluster stream closed without an answer (code ${stream.rstCode})`)));
+      stream.on("response", (raw) => {
+        const status = Number(raw[":status"]);
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(raw)) {
+          if (name.startsWith(":") || value === undefined || HOP_BY_HOP_HEADERS.has(name)) continue;
+          for (const item of Array.isArray(value) ? value : [String(value)]) responseHeaders.append(name, item);
+        }
+        const chunks: Buffer[] = [];
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+        stream.on("end", () => resolve({ status, responseHeaders, responseBody: Buffer.concat(chunks) }));
+      });
+      if (body.length > 0) stream.end(body);
+    });
+  }
+}
