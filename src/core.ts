@@ -42,8 +42,8 @@ export interface HAOptions {
   hostname: string;
   apiAddr: string;
   clusterAddr: string;
-  /** How long a node that stepped down stays out of the election (Vault: 10 s). */
-  stepDownCooldownMs?: number;
+  /** How long a node that stepped down stays out of the election. */
+  stepDownCooldownMs: number;
   /** Lifetime of each active term's cluster certificate. */
   identityValidityMs?: number;
   /** Told when this node starts or stops serving as active (the adapter runs cluster listeners). */
@@ -80,7 +80,6 @@ export class StandbyError extends Error {
   }
 }
 
-const DEFAULT_STEP_DOWN_COOLDOWN_MS = 10_000;
 const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 /** How long a standby trusts its last look at the lock record before reading it again. */
 const LEADER_CACHE_MS = 250;
@@ -385,7 +384,7 @@ export class Core {
   async stepDown(): Promise<void> {
     if (!this.#ha || !this.#election) return;
     this.#logger.info("stepping down from active duty");
-    await this.#election.stepDown(this.#ha.stepDownCooldownMs ?? DEFAULT_STEP_DOWN_COOLDOWN_MS);
+    await this.#election.stepDown(this.#ha.stepDownCooldownMs);
   }
 
   async seal(): Promise<void> {

@@ -52,24 +52,22 @@ export class LeaderTracker {
     const leader = this.#judge(record, readAt);
     // A holder judged gone must not come back as the fallback while DynamoDB is unreachable.
     this.#lastFound = leader.active ? { leader, readAt } : null;
-    this.#answer = leader;
-    this.#answerUntil = readAt + (leader.active ? this.timings.leaderCacheMs : Math.min(this.timings.leaderCacheMs, RECHECK_MS));
-    return leader;
+    return this.#remember(leader, readAt + (leader.active ? this.timings.leaderCacheMs : Math.min(this.timings.leaderCacheMs, RECHECK_MS)));
   }
 
   #unreadable(error: unknown): Leader {
-    const now = this.now();
     console.error(`strongbox edge: cannot read the HA lock record from DynamoDB: ${messageOf(error)}`);
+    const now = this.now();
     const found = this.#lastFound;
     const staleUntil = found ? found.readAt + this.timings.maxStaleMs : 0;
-    if (found && now < staleUntil) {
-      this.#answer = found.leader;
-      this.#answerUntil = Math.min(now + RECHECK_MS, staleUntil);
-    } else {
-      this.#answer = { active: false, reason: "cannot read the HA lock record from DynamoDB; retry shortly" };
-      this.#answerUntil = now + RECHECK_MS;
-    }
-    return this.#answer;
+    if (found && now < staleUntil) return this.#remember(found.leader, Math.min(now + RECHECK_MS, staleUntil));
+    return this.#remember({ active: false, reason: "cannot read the HA lock record from DynamoDB; retry shortly" }, now + RECHECK_MS);
+  }
+
+  #remember(answer: Leader, until: number): Leader {
+    this.#answer = answer;
+    this.#answerUntil = until;
+    return answer;
   }
 
   #judge(record: LockRecord | null, readAt: number): Leader {

@@ -7,6 +7,7 @@ import type { ForwardingCounters } from "../../src/http/standby.js";
 import { createLogger, type Logger } from "../../src/logger.js";
 import type { Backend } from "../../src/physical/backend.js";
 import { type HABackend, isHABackend } from "../../src/physical/ha.js";
+import { StorageOptions } from "../../src/physical/options.js";
 import { VERSION } from "../../src/version.js";
 import { nodeBackends } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
@@ -18,6 +19,8 @@ import { joinHostPort, type RunningListener, splitHostPort, startApiListener } f
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
 const HEARTBEAT_INTERVAL_MS = 1_000;
+/** Vault's manual step-down keeps the node out of the election for 10 s. */
+const DEFAULT_STEP_DOWN_COOLDOWN_MS = 10_000;
 
 interface ServerFlags {
   configPaths: string[];
@@ -128,6 +131,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       hostname: hostname(),
       apiAddr: config.apiAddr,
       clusterAddr: config.clusterAddr,
+      stepDownCooldownMs: stepDownCooldownMs(config),
       onActive: (advertisement) => void clusterListeners?.start(advertisement).catch((error) => {
         clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
       }),
@@ -209,6 +213,12 @@ function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): 
   }
 }
 
+/** `ha_step_down_cooldown` in the stanza that holds the lock: how long a node that stepped down stays out. */
+function stepDownCooldownMs(config: ServerConfig): number {
+  const stanza = config.haStorage ?? config.storage;
+  return new StorageOptions(stanza.type, stanza.options, process.env).durationMs("ha_step_down_cooldown", DEFAULT_STEP_DOWN_COOLDOWN_MS);
+}
+
 /** A standby's heartbeat to the active node, when it has one. */
 async function sendHeartbeat(core: Core, forwarder: ClusterForwarder, heartbeat: Heartbeat): Promise<void> {
   if (!core.haEnabled || core.sealed || core.isActive()) return;
@@ -222,9 +232,7 @@ async function sendHeartbeat(core: Core, forwarder: ClusterForwarder, heartbeat:
  */
 async function selectHABackend(config: ServerConfig, physical: Backend): Promise<(Backend & HABackend) | undefined> {
   if (config.haStorage) {
-    // A stanza named ha_storage is there to hold the lock: HA defaults to on in it.
-    const options = { ha_enabled: "true", ...config.haStorage.options };
-    const backend = await nodeBackends[config.haStorage.type]!.create(options, process.env);
+    const backend = await nodeBackends[config.haStorage.type]!.create(config.haStorage.options, process.env);
     if (!isHABackend(backend)) {
       throw new ConfigError(`${config.files.join(", ")}: ha_storage "${config.haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
     }

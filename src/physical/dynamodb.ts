@@ -91,7 +91,8 @@ export function dynamodbSettings(
     billingMode: o.oneOf("billing_mode", ["PAY_PER_REQUEST", "PROVISIONED"] as const, "PAY_PER_REQUEST", ["AWS_DYNAMODB_BILLING_MODE"]),
     readCapacity: o.positiveInt("read_capacity", 5, ["AWS_DYNAMODB_READ_CAPACITY"]),
     writeCapacity: o.positiveInt("write_capacity", 5, ["AWS_DYNAMODB_WRITE_CAPACITY"]),
-    haEnabled: o.bool("ha_enabled", false, ["DYNAMODB_HA_ENABLED"]),
+    // On unless turned off (Vault defaults to off): a store that can lock should, so HA needs no extra step.
+    haEnabled: o.bool("ha_enabled", true, ["DYNAMODB_HA_ENABLED"]),
     lock,
   };
 }

@@ -8,7 +8,7 @@ type Json = Record<string, any>;
 const PERMISSION_DENIED = { errors: ["1 error occurred:\n\t* permission denied\n\n"] };
 const INVALID_TOKEN = { errors: ["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"] };
 
-/** An unsealed in-process server; `from` sets the client address the way Node's adapter passes it. */
+/** An unsealed in-process server; `from` is the client address the runtime adapter reports. */
 async function unsealedServer() {
   let clock = Date.now();
   const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock });
@@ -16,7 +16,7 @@ async function unsealedServer() {
   const call = async (method: string, path: string, body?: unknown, token?: string, from = "127.0.0.1") => {
     const headers: Record<string, string> = token ? { "x-vault-token": token } : {};
     const request = new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const response = await app.fetch(request, { incoming: { socket: { remoteAddress: from } } });
+    const response = await app.fetch(request, { clientAddress: from });
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
   };

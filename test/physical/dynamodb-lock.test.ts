@@ -305,7 +305,7 @@ describe("dynamodb HA lock", () => {
 
   it("offers no lock when HA is not enabled", async () => {
     const backend = await createDynamoDBBackend(
-      { table: `lock-${crypto.randomUUID()}`, endpoint: dynamodbEndpoint, access_key: "test", secret_key: "test" },
+      { table: `lock-${crypto.randomUUID()}`, endpoint: dynamodbEndpoint, access_key: "test", secret_key: "test", ha_enabled: "false" },
       {},
     );
     expect(isHABackend(backend)).toBe(false);

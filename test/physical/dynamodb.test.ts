@@ -196,7 +196,7 @@ describe("dynamodb settings", () => {
       billingMode: "PAY_PER_REQUEST",
       readCapacity: 5,
       writeCapacity: 5,
-      haEnabled: false,
+      haEnabled: true,
       lock: { leaseMs: 1500, renewIntervalMs: 300, retryIntervalMs: 200 },
     });
   });

@@ -33,15 +33,15 @@ export function defaultTokenSettings(): TokenSettings {
   };
 }
 
-/** Legacy field → its `token_*` name. `bound_cidrs` is userpass's; AppRole's `bound_cidr_list` means something else. */
-const LEGACY_NAMES: Record<string, keyof TokenSettings> = { policies: "token_policies", ttl: "token_ttl", max_ttl: "token_max_ttl", period: "token_period" };
+/** The legacy name of a `token_*` field. (`bound_cidrs` is userpass's only; AppRole's `bound_cidr_list` means something else.) */
+const LEGACY_NAMES: Partial<Record<keyof TokenSettings, string>> = { token_policies: "policies", token_ttl: "ttl", token_max_ttl: "max_ttl", token_period: "period" };
 
 /** Applies the token fields present in `data` to `current`; 400 on invalid values. */
 export function updateTokenSettings(current: TokenSettings, data: Record<string, unknown>, legacyBoundCidrs = false): TokenSettings {
   const next = { ...current };
   const value = (name: keyof TokenSettings): unknown => {
     if (data[name] !== undefined) return data[name];
-    const legacy = Object.entries(LEGACY_NAMES).find(([, modern]) => modern === name)?.[0];
+    const legacy = LEGACY_NAMES[name];
     if (legacy && data[legacy] !== undefined) return data[legacy];
     if (name === "token_bound_cidrs" && legacyBoundCidrs) return data.bound_cidrs;
     return undefined;

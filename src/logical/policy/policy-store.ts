@@ -70,7 +70,8 @@ export class PolicyStore {
     if (name === "root") return { name, text: "", rules: [] };
     if (this.#policies.has(name)) return this.#policies.get(name)!;
     const bytes = await this.#storage.get(POLICY_PREFIX + name);
-    const policy = bytes ? parseStored(decodeJson<StoredPolicy>(bytes)) : null;
+    const stored = bytes ? decodeJson<StoredPolicy>(bytes) : null;
+    const policy = stored ? parsePolicy(stored.name, stored.policy) : null;
     this.#policies.set(name, policy);
     return policy;
   }
@@ -125,8 +126,4 @@ export function policyName(raw: string): string {
   const name = raw.trim().toLowerCase();
   if (!name || name.includes("/")) throw new LogicalError(400, `invalid policy name ${JSON.stringify(raw)}`);
   return name;
-}
-
-function parseStored(stored: StoredPolicy): Policy {
-  return parsePolicy(stored.name, stored.policy);
 }

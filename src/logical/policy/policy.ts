@@ -70,7 +70,7 @@ export function parsePolicy(name: string, text: string): Policy {
   return { name, text, rules: stanzas.map(pathRule) };
 }
 
-/** Capability names of a bitmask, in Vault's order of precedence for display. */
+/** The capability names a bitmask holds. */
 export function capabilityNames(bits: number): Capability[] {
   return (Object.keys(CAPABILITY_BITS) as Capability[]).filter((name) => (bits & CAPABILITY_BITS[name]) !== 0);
 }

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Core } from "../../src/core.js";
+import type { Advertisement } from "../../src/ha/advertisement.js";
+import { createApp } from "../../src/http/app.js";
+import type { Forwarder, ForwardingCounters } from "../../src/http/standby.js";
+import type { HABackend } from "../../src/physical/ha.js";
+import { InmemBackend } from "../../src/physical/inmem.js";
+import { waitFor } from "../helpers/cluster.js";
+import { inmemHABackend } from "../helpers/inmem-ha.js";
+
+const cores: Core[] = [];
+afterEach(async () => {
+  await Promise.all(cores.splice(0).map((core) => core.seal()));
+});
+
+function node(name: string, physical: InmemBackend, backend: HABackend): Core {
+  const core = new Core({
+    physical,
+    storageType: "inmem",
+    ha: {
+      backend,
+      nodeId: name,
+      hostname: name,
+      apiAddr: `http://${name}.example:8200`,
+      clusterAddr: `https://${name}.example:8201`,
+      stepDownCooldownMs: 60_000,
+    },
+  });
+  cores.push(core);
+  return core;
+}
+
+/** Node A active, node B standby, sharing one store and one lock. */
+async function pair() {
+  const physical = new InmemBackend();
+  const backend = inmemHABackend();
+  const a = node("a", physical, backend);
+  const b = node("b", physical, backend);
+  const init = await a.initialize({ secret_shares: 1, secret_threshold: 1 });
+  const key = Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0));
+  await a.submitUnsealKey(key);
+  await waitFor(async () => (a.isActive() ? true : null), 5_000, "node a active");
+  await b.submitUnsealKey(key);
+  return { a, b, token: init.root_token };
+}
+
+function request(url: string, token: string, headers: Record<string, string> = {}): Request {
+  return new Request(url, { headers: { "x-vault-token": token, ...headers } });
+}
+
+describe("standby routing", () => {
+  it("redirects to the advertised api_addr with the original path and query", async () => {
+    const { b, token } = await pair();
+    const app = createApp({ core: b, maxRequestSize: 1024 });
+    const response = await app.fetch(request("http://b.example:8200/v1/secret/data/x?version=3", token));
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe("http://a.example:8200/v1/secret/data/x?version=3");
+  });
+
+  it("answers 503 instead of redirecting to the address the request came in on", async () => {
+    const { b, token } = await pair();
+    const app = createApp({ core: b, maxRequestSize: 1024 });
+    const response = await app.fetch(request("http://a.example:8200/v1/secret/data/x", token));
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/would loop/);
+  });
+
+  it("forwards when it can, redirects on request or on failure, and counts both", async () => {
+    const { b, token } = await pair();
+    const seen: Advertisement[] = [];
+    let failing = false;
+    const forwarder: Forwarder = {
+      forward: async (_request, _body, advertisement) => {
+        seen.push(advertisement);
+        if (failing) throw new Error("connection refused");
+        return new Response("from the active", { status: 200 });
+      },
+    };
+    const counters: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
+    const app = createApp({ core: b, maxRequestSize: 1024, forwarder, forwardingCounters: counters });
+
+    const forwarded = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
+    expect(await forwarded.text()).toBe("from the active");
+    expect(seen[0]).toMatchObject({ node_id: "a", cluster_addr: "https://a.example:8201" });
+
+    const optedOut = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token, { "x-vault-no-request-forwarding": "1" }));
+    expect(optedOut.status).toBe(307);
+    expect(seen).toHaveLength(1);
+
+    failing = true;
+    const fallback = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
+    expect(fallback.status).toBe(307);
+    expect(counters).toEqual({ forwarded: 1, fallbacks: 1 });
+  });
+
+  it("answers 503 with Retry-After when no active node is known", async () => {
+    const physical = new InmemBackend();
+    const neverGranted: HABackend = {
+      haEnabled: true,
+      lockWith: () => ({ acquire: (signal) => new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason))) }),
+      currentHolder: async () => null,
+    };
+    const core = node("lonely", physical, neverGranted);
+    const init = await core.initialize({ secret_shares: 1, secret_threshold: 1 });
+    await core.submitUnsealKey(Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0)));
+    const app = createApp({ core, maxRequestSize: 1024 });
+    const response = await app.fetch(request("http://lonely.example:8200/v1/secret/data/x", init.root_token));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect((await app.fetch(new Request("http://lonely.example:8200/v1/sys/health"))).status).toBe(429);
+  });
+
+  it("hands over on step-down and stops serving as active at once", async () => {
+    const { a, b, token } = await pair();
+    const appA = createApp({ core: a, maxRequestSize: 1024 });
+    await a.stepDown();
+    expect(a.isActive()).toBe(false);
+    const redirected = await appA.fetch(request("http://a.example:8200/v1/secret/data/x", token));
+    expect([307, 503]).toContain(redirected.status);
+    await waitFor(async () => (b.isActive() ? true : null), 5_000, "node b active");
+    const now = await appA.fetch(request("http://a.example:8200/v1/secret/data/x", token));
+    expect(now.headers.get("location")).toBe("http://b.example:8200/v1/secret/data/x");
+  });
+});
