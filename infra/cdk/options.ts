@@ -1,0 +1,97 @@
+/**
+ * Stack options from CDK context: `-c key=value` on the command line (always strings) or the
+ * "context" object of cdk.json (typed values). Every mistake is reported with the key and what is
+ * allowed, before anything is synthesised.
+ */
+import type { StackProps } from "aws-cdk-lib";
+import type { StrongboxStackProps } from "./strongbox-stack.js";
+
+export type StackOptions = Omit<StrongboxStackProps, keyof StackProps> & { stackName: string };
+
+/** The context keys infra/README.md documents. */
+type ContextKey =
+  | "stackName"
+  | "taskCount"
+  | "cpu"
+  | "memoryMiB"
+  | "vpcId"
+  | "clientCidrs"
+  | "internetFacing"
+  | "tlsSecretArn"
+  | "edgeReader"
+  | "image";
+
+export function readOptions(context: (key: ContextKey) => unknown): StackOptions {
+  const options: StackOptions = { stackName: text(context, "stackName") ?? "Strongbox" };
+  const taskCount = integer(context, "taskCount", 1, 10);
+  if (taskCount !== undefined) options.taskCount = taskCount;
+  const cpu = integer(context, "cpu", 256, 16384);
+  if (cpu !== undefined) options.cpu = cpu;
+  const memoryMiB = integer(context, "memoryMiB", 512, 122880);
+  if (memoryMiB !== undefined) options.memoryMiB = memoryMiB;
+  const vpcId = text(context, "vpcId");
+  if (vpcId !== undefined) options.vpcId = matching(vpcId, "vpcId", /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0abc1234def567890"');
+  const clientCidrs = list(context, "clientCidrs");
+  if (clientCidrs !== undefined) {
+    options.clientCidrs = clientCidrs.map((cidr) => matching(cidr, "clientCidrs", /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'IPv4 CIDRs such as "10.0.0.0/16"'));
+  }
+  const internetFacing = bool(context, "internetFacing");
+  if (internetFacing !== undefined) options.internetFacing = internetFacing;
+  const tlsSecretArn = text(context, "tlsSecretArn");
+  if (tlsSecretArn !== undefined) {
+    options.tlsSecretArn = matching(
+      tlsSecretArn,
+      "tlsSecretArn",
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/,
+      "the secret's complete ARN, ending in its 6-character suffix (aws secretsmanager describe-secret shows it)",
+    );
+  }
+  const edgeReader = bool(context, "edgeReader");
+  if (edgeReader !== undefined) options.edgeReader = edgeReader;
+  const image = text(context, "image");
+  if (image !== undefined) options.image = image;
+  return options;
+}
+
+function text(context: (key: ContextKey) => unknown, key: ContextKey): string | undefined {
+  const value = context(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new OptionError(key, value, "a string");
+  return value.trim();
+}
+
+function integer(context: (key: ContextKey) => unknown, key: ContextKey, min: number, max: number): number | undefined {
+  const value = context(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  const number = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(number) || number < min || number > max) throw new OptionError(key, value, `a whole number from ${min} to ${max}`);
+  return number;
+}
+
+function bool(context: (key: ContextKey) => unknown, key: ContextKey): boolean | undefined {
+  const value = context(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new OptionError(key, value, "true or false");
+}
+
+function list(context: (key: ContextKey) => unknown, key: ContextKey): string[] | undefined {
+  const value = context(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : undefined;
+  if (!items || items.some((item) => typeof item !== "string")) throw new OptionError(key, value, "a comma-separated list");
+  return (items as string[]).map((item) => item.trim()).filter((item) => item !== "");
+}
+
+function matching(value: string, key: ContextKey, pattern: RegExp, allowed: string): string {
+  if (!pattern.test(value)) throw new OptionError(key, value, allowed);
+  return value;
+}
+
+export class OptionError extends Error {
+  constructor(key: ContextKey, value: unknown, allowed: string) {
+    super(`context "${key}" = ${JSON.stringify(value)} is not allowed: use ${allowed} (e.g. -c ${key}=...)`);
+    this.name = "OptionError";
+  }
+}
