@@ -29,6 +29,8 @@ interface SealConfig {
   type: "shamir";
   secret_shares: number;
   secret_threshold: number;
+  /** Shared by every node of the cluster (sys/health, sys/seal-status). */
+  cluster_id: string;
 }
 
 /** The lock record's key; its value holds only public facts (an edge Worker reads it). */
@@ -125,7 +127,6 @@ interface Unsealed {
  */
 export class Core {
   readonly storageType: string;
-  readonly clusterId = randomUuid();
   readonly #physical: Backend;
   readonly #barrierStorage: SwitchableBackend;
   readonly #barrier: SecurityBarrier;
@@ -157,6 +158,10 @@ export class Core {
     return this.#unsealed === null;
   }
 
+  get clusterId(): string {
+    return this.#sealConfig?.cluster_id ?? "";
+  }
+
   get haEnabled(): boolean {
     return this.#ha !== undefined;
   }
@@ -165,7 +170,7 @@ export class Core {
   isActive(): boolean {
     if (this.sealed) return false;
     if (!this.#ha) return true;
-    return this.#election?.hold !== null && this.#election?.hold !== undefined && this.#advertisement !== null;
+    return (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
   }
 
   /** This node's advertisement while active. */
@@ -222,7 +227,7 @@ export class Core {
       await MountTable.load(this.#barrier);
       await PolicyStore.open(this.#barrier);
       await AuthTable.load(this.#barrier);
-      const config: SealConfig = { type: "shamir", secret_shares: shares, secret_threshold: threshold };
+      const config: SealConfig = { type: "shamir", secret_shares: shares, secret_threshold: threshold, cluster_id: randomUuid() };
       await this.#physical.put(SEAL_CONFIG_KEY, encodeJson(config));
       this.#sealConfig = config;
       this.#logger.info("security barrier initialized", { stored: 1, shares, threshold });

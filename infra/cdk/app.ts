@@ -1,10 +1,18 @@
 /** The CDK app: one Strongbox stack, configured from context (infra/README.md lists the keys). */
 import { App } from "aws-cdk-lib";
-import { readOptions } from "./options.js";
+import { OptionError, readOptions, type StackOptions } from "./options.js";
 import { StrongboxStack } from "./strongbox-stack.js";
 
 const app = new App();
-const { stackName, ...options } = readOptions((key) => app.node.tryGetContext(key));
+let stackOptions: StackOptions;
+try {
+  stackOptions = readOptions((key) => app.node.tryGetContext(key));
+} catch (error) {
+  if (!(error instanceof OptionError)) throw error;
+  process.stderr.write(`Error: ${error.message}\n`);
+  process.exit(1);
+}
+const { stackName, ...options } = stackOptions;
 new StrongboxStack(app, stackName, {
   ...options,
   // The account and region of the deploying credentials: AZ and VPC lookups need them.

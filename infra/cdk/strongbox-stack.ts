@@ -256,7 +256,7 @@ export class StrongboxStack extends Stack {
 
     const registrar = this.#targetRegistrar(cluster, activeNode);
     // Tasks started before the rule exists would never be registered.
-    service.node.addDependency(registrar);
+    service.node.addDependency(...registrar);
 
     if (props.edgeReader) {
       const edgeReader = new iam.User(this, "EdgeLockReader");

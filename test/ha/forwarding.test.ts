@@ -86,6 +86,24 @@ describe("request forwarding over mutually-authenticated TLS", () => {
     expect((await api(a!, "GET", "secret/data/shared")).status).toBe(403);
   });
 
+  it("applies policies and auth methods to requests through a standby, forwarded or redirected", async () => {
+    const [a, b] = standbys();
+    const policy = 'path "secret/data/shared" { capabilities = ["read"] }';
+    expect((await api(a!, "PUT", "sys/policies/acl/reader", { policy }, cluster.rootToken)).status).toBe(204);
+    expect((await api(b!, "POST", "sys/auth/userpass", { type: "userpass" }, cluster.rootToken)).status).toBe(204);
+    expect((await api(a!, "POST", "auth/userpass/users/alice", { password: "correct horse", token_policies: "reader" }, cluster.rootToken)).status).toBe(204);
+    const login = await api(b!, "POST", "auth/userpass/login/alice", { password: "correct horse" });
+    expect(login.status).toBe(200);
+    const token = login.body.auth.client_token as string;
+    expect((await api(a!, "GET", "secret/data/shared", undefined, token)).status).toBe(200);
+    const denied = await api(a!, "POST", "secret/data/shared", { data: { x: 1 } }, token);
+    expect(denied).toMatchObject({ status: 403, body: { errors: ["1 error occurred:\n\t* permission denied\n\n"] } });
+    const redirected = await api(b!, "POST", "secret/data/shared", { data: { x: 1 } }, token, { "X-Vault-No-Request-Forwarding": "1" });
+    expect(redirected.status).toBe(307);
+    const followed = await fetch(redirected.headers.get("location")!, { method: "POST", headers: { "x-vault-token": token }, body: JSON.stringify({ data: { x: 1 } }) });
+    expect(followed.status).toBe(403);
+  });
+
   it("returns byte-identical bodies forwarded and direct", async () => {
     const [a] = standbys();
     const raw = async (node: ClusterNode, init: RequestInit & { path: string }) => {
