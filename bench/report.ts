@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -59,20 +59,32 @@ export function machineLine(machine: Machine): string {
   return `${machine.nproc} × ${machine.cpu}, Node ${machine.node}; load average (1/5/15 min) at the start ${machine.loadAverageStart.join(" / ")}${end}; ${machine.date}`;
 }
 
-/** Writes `<name>.json` for each report (with the machine) and `latest.md` with every table. */
-export function writeResults(reports: BenchReport[], machine: Machine): void {
+/**
+ * Writes `<name>.json` for each report, then rebuilds `latest.md` from every result file there, so
+ * running one benchmark (`npm run bench -- failover`) keeps the others' last tables.
+ */
+export function writeResults(reports: BenchReport[], machine: Machine, order: string[]): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   for (const report of reports) {
     const { name, title, columns, rows, notes, data } = report;
-    writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify({ title, machine, columns, rows, notes, data }, null, 2)}\n`);
+    writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify({ name, title, machine, columns, rows, notes, data }, null, 2)}\n`);
   }
+  const saved = readdirSync(RESULTS_DIR)
+    .filter((file) => file.endsWith(".json"))
+    .map((file) => JSON.parse(readFileSync(`${RESULTS_DIR}${file}`, "utf8")) as BenchReport & { machine: Machine })
+    .sort((a, b) => rank(order, a.name) - rank(order, b.name));
   const markdown = [
     "## Benchmarks",
     "",
-    `Machine: ${machineLine(machine)}.`,
-    "Loopback only; real `strongbox server` processes; DynamoDB Local (lock) and the in-memory S3 stand-in (data) from the test helpers.",
+    "`npm run bench` on loopback: real `strongbox server` processes, DynamoDB Local for the lock and the",
+    "in-memory S3 stand-in for data (both from the test helpers), load from autocannon.",
     "",
-    ...reports.map(formatReport),
+    ...saved.map((report) => `${formatReport(report)}\nMachine: ${machineLine(report.machine)}.\n`),
   ].join("\n");
   writeFileSync(`${RESULTS_DIR}latest.md`, markdown);
+}
+
+function rank(order: string[], name: string): number {
+  const index = order.indexOf(name);
+  return index === -1 ? order.length : index;
 }

@@ -7,7 +7,7 @@ import { handleSysAuth, isSysAuthPath, issueLoginToken } from "./logical/auth/au
 import { AuthTable, type MountedAuth } from "./logical/auth/auth-table.js";
 import { addressInBlocks, parseCidrList } from "./logical/cidr.js";
 import { decodeJson, encodeJson, randomUuid, rfc3339, toBase64, toHex } from "./logical/encoding.js";
-import { MountTable } from "./logical/mounts.js";
+import { describeMount, MountTable } from "./logical/mounts.js";
 import { handlePolicyRequest, isPolicyPath } from "./logical/policy/policy-routes.js";
 import { PolicyStore } from "./logical/policy/policy-store.js";
 import { storageView } from "./logical/storage-view.js";
@@ -19,6 +19,7 @@ import { type HABackend, isFenceable, type LockHold } from "./physical/ha.js";
 import { type Advertisement, readAdvertisement, writeAdvertisement } from "./ha/advertisement.js";
 import { Election } from "./ha/election.js";
 import { generateClusterIdentity } from "./ha/identity.js";
+import { LOCK_KEY } from "./ha/lock-key.js";
 import { SwitchableBackend } from "./ha/switchable-backend.js";
 import { VERSION } from "./version.js";
 
@@ -33,8 +34,7 @@ interface SealConfig {
   cluster_id: string;
 }
 
-/** The lock record's key; its value holds only public facts (an edge Worker reads it). */
-export const LOCK_KEY = "core/lock";
+export { LOCK_KEY } from "./ha/lock-key.js";
 
 export interface HAOptions {
   backend: HABackend;
@@ -551,23 +551,6 @@ function loginRoute({ auths }: Unsealed, path: string): { mounted: MountedAuth; 
   if (!path.startsWith("auth/") || path.startsWith("auth/token/")) return null;
   const route = auths.route(path.slice("auth/".length));
   return route && route.mounted.method.isLoginPath(route.relative) ? route : null;
-}
-
-function describeMount(entry: MountEntry): Record<string, unknown> {
-  return {
-    accessor: entry.accessor,
-    config: { ...entry.config, force_no_cache: false },
-    description: entry.description,
-    external_entropy_access: false,
-    local: entry.local,
-    options: entry.options,
-    plugin_version: "",
-    running_plugin_version: "",
-    running_sha256: "",
-    seal_wrap: entry.seal_wrap,
-    type: entry.type,
-    uuid: entry.uuid,
-  };
 }
 
 function tuneDescription(entry: MountEntry): Record<string, unknown> {

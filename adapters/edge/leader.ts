@@ -17,7 +17,7 @@ import type { EdgeConfig } from "./config.js";
 import type { LockRecord, LockRecordReader } from "./lock-record.js";
 
 export type Leader =
-  | { active: true; holderId: string; apiAddr: URL }
+  | { active: true; apiAddr: URL }
   | { active: false; reason: string };
 
 /** How soon an answer without an active node is reconsidered. */
@@ -81,20 +81,20 @@ export class LeaderTracker {
         reason: "no active node: the HA lock's holder stopped renewing it and is presumed down; a standby takes over shortly",
       };
     }
-    const holder = parseHolder(record.value);
-    if (!holder) {
+    const apiAddr = holderApiAddr(record.value);
+    if (!apiAddr) {
       if (this.#loggedBadValue !== record.value) {
         this.#loggedBadValue = record.value;
         console.error(`strongbox edge: the HA lock record's value is not {"id","api_addr"} with an http(s) api_addr: ${record.value.slice(0, 200)}`);
       }
       return { active: false, reason: "the active node's advertised address is unusable; see the edge's logs" };
     }
-    return { active: true, ...holder };
+    return { active: true, apiAddr };
   }
 }
 
-/** The holder's id and api_addr, or null unless api_addr is a plain http(s) URL. */
-function parseHolder(value: string): { holderId: string; apiAddr: URL } | null {
+/** The holder's api_addr from the lock value `{"id","api_addr"}`, or null unless it is a plain http(s) URL. */
+function holderApiAddr(value: string): URL | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
@@ -110,7 +110,7 @@ function parseHolder(value: string): { holderId: string; apiAddr: URL } | null {
     return null;
   }
   const plain = (apiAddr.protocol === "https:" || apiAddr.protocol === "http:") && apiAddr.hostname !== "" && !apiAddr.username && !apiAddr.password;
-  return plain ? { holderId: id, apiAddr } : null;
+  return plain ? apiAddr : null;
 }
 
 function messageOf(error: unknown): string {

@@ -1,8 +1,6 @@
 /**
- * Reads the HA lock record the servers write (src/physical/dynamodb.ts has the layout): item
- * `Path` = "/lock", `Key` = "core/lock" (src/core.ts `LOCK_KEY`), with `Value` (JSON
- * `{"id","api_addr"}`, removed on release), `RecordVersion` (changes on every renewal) and
- * `Released`. One strongly consistent GetItem, the only permission the Worker needs.
+ * Reads the HA lock record the servers write (layout in src/physical/dynamodb-lock-item.ts):
+ * one strongly consistent GetItem, the only permission the Worker needs.
  *
  * The AWS SDK runs in workerd without `nodejs_compat` (it picks its browser build: fetch and
  * WebCrypto) and adds about 90 KiB gzipped; using it rather than signing requests by hand keeps
@@ -10,6 +8,8 @@
  * for us because it accepts any signature.
  */
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { LOCK_KEY } from "../../src/ha/lock-key.js";
+import { leaseRecordFromItem, lockItemKey } from "../../src/physical/dynamodb-lock-item.js";
 import type { EdgeConfig } from "./config.js";
 
 export interface LockRecord {
@@ -21,8 +21,6 @@ export interface LockRecord {
 
 export type LockRecordReader = (signal: AbortSignal) => Promise<LockRecord | null>;
 
-const LOCK_ITEM_KEY = { Path: { S: "/lock" }, Key: { S: "core/lock" } };
-
 export function dynamoDBLockRecordReader(config: EdgeConfig): LockRecordReader {
   const client = new DynamoDBClient({
     region: config.region,
@@ -33,14 +31,9 @@ export function dynamoDBLockRecordReader(config: EdgeConfig): LockRecordReader {
   });
   return async (signal) => {
     const { Item } = await client.send(
-      new GetItemCommand({ TableName: config.table, Key: LOCK_ITEM_KEY, ConsistentRead: true }),
+      new GetItemCommand({ TableName: config.table, Key: lockItemKey(LOCK_KEY), ConsistentRead: true }),
       { abortSignal: signal },
     );
-    if (!Item) return null;
-    return {
-      version: Item.RecordVersion?.S ?? "",
-      released: Item.Released?.BOOL === true,
-      value: Item.Value?.S ?? "",
-    };
+    return Item ? leaseRecordFromItem(Item) : null;
   };
 }

@@ -154,3 +154,21 @@ export async function deleteTree(storage: Storage, prefix: string): Promise<void
     else await storage.delete(prefix + child);
   }
 }
+
+/** A mount as sys/mounts (and sys/auth) describe it. */
+export function describeMount(entry: MountEntry): Record<string, unknown> {
+  return {
+    accessor: entry.accessor,
+    config: { ...entry.config, force_no_cache: false },
+    description: entry.description,
+    external_entropy_access: false,
+    local: entry.local,
+    options: entry.options,
+    plugin_version: "",
+    running_plugin_version: "",
+    running_sha256: "",
+    seal_wrap: entry.seal_wrap,
+    type: entry.type,
+    uuid: entry.uuid,
+  };
+}

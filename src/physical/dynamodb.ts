@@ -40,13 +40,13 @@ import {
   monotonicClock,
 } from "./ha.js";
 import { type LeaseRecord, type LeaseStore, checkLockTimings, defaultLockTimings, leaseLock } from "./lease.js";
+import { leaseRecordFromItem, lockItemKey } from "./dynamodb-lock-item.js";
 import { StorageOptions } from "./options.js";
 import { Permits } from "./permits.js";
 
 type Sdk = typeof import("@aws-sdk/client-dynamodb");
 
 const ROOT_PATH = " ";
-const LOCK_PATH = "/lock";
 /** DynamoDB's item size limit (attribute names count too). */
 const ITEM_LIMIT_BYTES = 400 * 1024;
 const PARTITION_KEY_LIMIT_BYTES = 2048;
@@ -244,7 +244,7 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
     const { Item } = await this.#permits.run(() =>
       this.data.send(new this.sdk.GetItemCommand({ TableName: this.settings.table, Key: lockItemKey(key), ConsistentRead: true })),
     );
-    const record = Item ? leaseRecord(Item) : null;
+    const record = Item ? leaseRecordFromItem(Item) : null;
     return record && !record.released ? { value: record.value, epoch: record.epoch } : null;
   }
 
@@ -401,7 +401,7 @@ class DynamoDBLeaseStore implements LeaseStore {
       new this.sdk.GetItemCommand({ TableName: this.table, Key: this.#key, ConsistentRead: true }),
       { abortSignal: signal },
     );
-    return Item ? leaseRecord(Item) : null;
+    return Item ? leaseRecordFromItem(Item) : null;
   }
 
   claim(record: { version: string; epoch: number; value: string }, expected: string | null, signal: AbortSignal): Promise<boolean> {
@@ -467,14 +467,6 @@ class DynamoDBLeaseStore implements LeaseStore {
   }
 }
 
-function leaseRecord(item: Record<string, AttributeValue>): LeaseRecord {
-  return {
-    version: item.RecordVersion?.S ?? "",
-    epoch: Number(item.Epoch?.N ?? 0),
-    released: item.Released?.BOOL === true,
-    value: item.Value?.S ?? "",
-  };
-}
 
 /** Splits a storage key into the item's Path and Key, refusing what DynamoDB cannot hold. */
 function locate(key: string): { Path: string; Key: string } {
@@ -500,9 +492,6 @@ function itemKey(key: string): Record<string, AttributeValue> {
   return { Path: { S: Path }, Key: { S: Key } };
 }
 
-function lockItemKey(lockKey: string): Record<string, AttributeValue> {
-  return { Path: { S: LOCK_PATH }, Key: { S: lockKey } };
-}
 
 /** The marker that lists `folder` (a key prefix without trailing "/") in its parent. */
 function folderItemKey(folder: string): Record<string, AttributeValue> {

@@ -17,6 +17,20 @@ export interface ClusterNode {
   apiAddr: string;
   configFile: string;
   process: ServerProcess | null;
+  /** What `ClusterOptions.nodeSetup` chose for this node ({} without one). */
+  setup: NodeSetup;
+}
+
+/** Per-node wiring, e.g. fault proxies in front of DynamoDB and of the node's cluster listener. */
+export interface NodeSetup {
+  /** The DynamoDB endpoint this node uses (default: the shared one). */
+  dynamodbEndpoint?: string;
+  /** The cluster listener's own host:port (default: API port + 1). */
+  clusterAddress?: string;
+  /** The cluster_addr other nodes are told, e.g. a proxy in front of `clusterAddress`. */
+  clusterAddr?: string;
+  /** Extra environment for the node's process. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Cluster {
@@ -26,8 +40,8 @@ export interface Cluster {
   /** DynamoDB table holding the lock, and the S3 prefix holding the data (unique per cluster). */
   table: string;
   s3Prefix: string;
-  /** (Re)starts a node's process; `apiAddr` replaces the api_addr in its config. */
-  start(node: ClusterNode, overrides?: { apiAddr?: string }): Promise<void>;
+  /** (Re)starts a node's process; `apiAddr` replaces the api_addr in its config, `env` adds to its setup's. */
+  start(node: ClusterNode, overrides?: { apiAddr?: string; env?: NodeJS.ProcessEnv }): Promise<void>;
   unseal(node: ClusterNode): Promise<void>;
   /** Waits until exactly one running node says it is active (sys/leader is_self); returns it. */
   waitForActive(options?: { not?: ClusterNode; timeoutMs?: number }): Promise<ClusterNode>;
@@ -38,11 +52,19 @@ export interface ClusterOptions {
   size: number;
   /** Extra HCL appended to every node's config. */
   extraConfig?: string;
+  /**
+   * "s3" (default): data in S3, the lock in DynamoDB. "dynamodb": data and lock in one table, so
+   * the active's writes are fenced on its lock epoch.
+   */
+  storage?: "s3" | "dynamodb";
+  /** Called once per node before its first start. */
+  nodeSetup?(node: { index: number; port: number }): NodeSetup | Promise<NodeSetup>;
 }
 
 /**
- * N real `strongbox server` processes sharing S3 (data) and DynamoDB (HA lock): the split setup
- * the design targets. Node 0 initialises the cluster; every node is unsealed.
+ * N real `strongbox server` processes sharing S3 (data) and DynamoDB (HA lock) — the split setup
+ * the design targets — or one DynamoDB table for both. Node 0 initialises the cluster; every node
+ * is unsealed.
  */
 export async function startCluster(stores: ClusterStores, options: ClusterOptions): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), "strongbox-cluster-"));
@@ -51,14 +73,23 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
   const nodes: ClusterNode[] = [];
   for (let index = 0; index < options.size; index++) {
     const port = await freePort();
-    nodes.push({ index, port, apiAddr: `http://127.0.0.1:${port}`, configFile: join(dir, `node${index}.hcl`), process: null });
+    const setup = (await options.nodeSetup?.({ index, port })) ?? {};
+    nodes.push({ index, port, apiAddr: `http://127.0.0.1:${port}`, configFile: join(dir, `node${index}.hcl`), process: null, setup });
   }
 
   const writeConfig = (node: ClusterNode, apiAddr: string) => {
-    writeFileSync(
-      node.configFile,
-      `
-storage "s3" {
+    const { setup } = node;
+    const dynamodb = `
+  table      = "${table}"
+  endpoint   = "${setup.dynamodbEndpoint ?? stores.dynamodbEndpoint}"
+  region     = "us-east-1"
+  access_key = "test"
+  secret_key = "test"`;
+    const storage = options.storage === "dynamodb"
+      ? `storage "dynamodb" {${dynamodb}
+  ha_enabled = "true"
+}`
+      : `storage "s3" {
   bucket              = "${stores.s3Bucket}"
   endpoint            = "${stores.s3Endpoint}"
   s3_force_path_style = "true"
@@ -67,19 +98,18 @@ storage "s3" {
   secret_key          = "test"
   path                = "${s3Prefix}"
 }
-ha_storage "dynamodb" {
-  table      = "${table}"
-  endpoint   = "${stores.dynamodbEndpoint}"
-  region     = "us-east-1"
-  access_key = "test"
-  secret_key = "test"
-}
+ha_storage "dynamodb" {${dynamodb}
+}`;
+    writeFileSync(
+      node.configFile,
+      `
+${storage}
 listener "tcp" {
   address     = "127.0.0.1:${node.port}"
   tls_disable = true
-}
+${setup.clusterAddress ? `  cluster_address = "${setup.clusterAddress}"\n` : ""}}
 api_addr = "${apiAddr}"
-${options.extraConfig ?? ""}
+${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.extraConfig ?? ""}
 `,
     );
   };
@@ -92,7 +122,11 @@ ${options.extraConfig ?? ""}
     s3Prefix,
     async start(node, overrides = {}) {
       writeConfig(node, overrides.apiAddr ?? node.apiAddr);
-      node.process = await startServerProcess([`-config=${node.configFile}`], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
+      node.process = await startServerProcess([`-config=${node.configFile}`], {
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        ...node.setup.env,
+        ...overrides.env,
+      });
     },
     async unseal(node) {
       for (const key of cluster.unsealKeys) {

@@ -8,7 +8,11 @@ export interface RunningDynamoDBServer {
   stop(): Promise<void>;
 }
 
-/** Starts dynalite on loopback, keeping its tables in `dataDir`. */
+/**
+ * Starts dynalite on loopback, keeping its tables in `dataDir`. One process at a time per folder:
+ * LevelDB locks it, and dynalite fails on a locked folder with an uncaught error, so the launcher
+ * checks that no other launcher uses the state folder first.
+ */
 export async function startDynamoDBServer(dataDir: string, port = 0): Promise<RunningDynamoDBServer> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // Tables ACTIVE at once: nodes wait for the lock table before they start.

@@ -1,6 +1,7 @@
 /** `sys/auth[/<path>[/tune]]`, and the token a successful login is issued. */
 import { SYSTEM_MAX_TTL_SECONDS, type TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "../types.js";
+import { describeMount } from "../mounts.js";
 import type { AuthTable } from "./auth-table.js";
 import type { LoginGrant } from "./types.js";
 
@@ -77,18 +78,10 @@ export async function issueLoginToken(tokens: TokenStore, mount: MountEntry, rel
 }
 
 function describeAuthMount(entry: MountEntry): Record<string, unknown> {
+  const described = describeMount(entry);
   return {
-    accessor: entry.accessor,
-    config: { ...entry.config, force_no_cache: false, token_type: "default-service" },
-    description: entry.description,
-    external_entropy_access: false,
-    local: entry.local,
+    ...described,
+    config: { ...(described.config as object), token_type: "default-service" },
     options: entry.type === "token" ? null : entry.options,
-    plugin_version: "",
-    running_plugin_version: "",
-    running_sha256: "",
-    seal_wrap: entry.seal_wrap,
-    type: entry.type,
-    uuid: entry.uuid,
   };
 }

@@ -5,7 +5,7 @@
 
 import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalError } from "../types.js";
 import { durationSeconds, isPlainObject } from "./fields.js";
-import { fromJsonBytes, toJsonBytes } from "./json-bytes.js";
+import { decodeJson, encodeJson } from "../encoding.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
 
 /** Vault's system default lease TTL (768h), shown when neither the mount nor the secret sets one. */
@@ -37,7 +37,7 @@ export const kvV1: SecretsEngine = {
 async function read({ storage, path, mount }: LogicalRequest): Promise<HandlerResult> {
   const bytes = await storage.get(path);
   if (!bytes) throw notFound();
-  const data = fromJsonBytes<Record<string, unknown>>(bytes);
+  const data = decodeJson<Record<string, unknown>>(bytes);
   // A "ttl" (or legacy "lease") field is only a hint to readers about when to re-read.
   const hint = durationSeconds(data.ttl ?? data.lease);
   const leaseSeconds = hint ?? (mount.config.default_lease_ttl || SYSTEM_DEFAULT_LEASE_SECONDS);
@@ -51,6 +51,6 @@ async function write({ storage, path, data }: LogicalRequest): Promise<HandlerRe
   if (!isPlainObject(data) || Object.keys(data).length === 0) {
     throw new LogicalError(400, "missing data fields");
   }
-  await storage.put(path, toJsonBytes(data));
+  await storage.put(path, encodeJson(data));
   return null;
 }

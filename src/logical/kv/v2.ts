@@ -24,7 +24,7 @@ import {
   LogicalError,
 } from "../types.js";
 import { formatDuration, formatTime, isPlainObject, parseCount, parseDuration, parseFlag } from "./fields.js";
-import { fromJsonBytes, toJsonBytes } from "./json-bytes.js";
+import { decodeJson, encodeJson } from "../encoding.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
 
 /** Versions kept per key when neither the engine config nor the key sets `max_versions`. */
@@ -106,7 +106,7 @@ class VersionedKv implements SecretsEngine {
   }
 
   async initialize(storage: Storage): Promise<void> {
-    if (!(await storage.get(CONFIG_KEY))) await storage.put(CONFIG_KEY, toJsonBytes(defaultConfig));
+    if (!(await storage.get(CONFIG_KEY))) await storage.put(CONFIG_KEY, encodeJson(defaultConfig));
   }
 
   /** Writes to data/ and metadata/ need "create" for a new key and "update" for an existing one. */
@@ -165,7 +165,7 @@ class VersionedKv implements SecretsEngine {
     if (maxVersions !== undefined) config.maxVersions = maxVersions;
     if (casRequired !== undefined) config.casRequired = casRequired;
     if (deleteAfter !== undefined) config.deleteVersionAfterSeconds = Math.max(deleteAfter, DELETION_DISABLED);
-    await storage.put(CONFIG_KEY, toJsonBytes(config));
+    await storage.put(CONFIG_KEY, encodeJson(config));
     return null;
   }
 
@@ -208,7 +208,7 @@ class VersionedKv implements SecretsEngine {
     if (state.destroyed || this.#isDeleted(state)) throw notFound({ data: { [field]: null, metadata } });
     const bytes = await storage.get(versionKey(key, versionNumber));
     if (!bytes) throw notFound();
-    return { metadata, value: fromJsonBytes<Record<string, unknown>>(bytes) };
+    return { metadata, value: decodeJson<Record<string, unknown>>(bytes) };
   }
 
   async #writeData({ storage, data, mount }: LogicalRequest, key: string): Promise<HandlerResult> {
@@ -238,7 +238,7 @@ class VersionedKv implements SecretsEngine {
       }
       const bytes = await storage.get(versionKey(key, meta.currentVersion));
       if (!bytes) throw notFound();
-      const patched = mergePatch(fromJsonBytes<Record<string, unknown>>(bytes), patch);
+      const patched = mergePatch(decodeJson<Record<string, unknown>>(bytes), patch);
       return this.#appendVersion(storage, key, meta, config, patched as Record<string, unknown>);
     });
   }
@@ -252,7 +252,7 @@ class VersionedKv implements SecretsEngine {
   ): Promise<LogicalResponse> {
     const now = this.#now();
     const version = meta.currentVersion + 1;
-    await storage.put(versionKey(key, version), toJsonBytes(secret));
+    await storage.put(versionKey(key, version), encodeJson(secret));
 
     const state: VersionState = {
       createdMillis: now,
@@ -453,17 +453,17 @@ function lockKey(mount: MountEntry, key: string): string {
 
 async function loadConfig(storage: Storage): Promise<EngineConfig> {
   const bytes = await storage.get(CONFIG_KEY);
-  return bytes ? { ...defaultConfig, ...fromJsonBytes<Partial<EngineConfig>>(bytes) } : { ...defaultConfig };
+  return bytes ? { ...defaultConfig, ...decodeJson<Partial<EngineConfig>>(bytes) } : { ...defaultConfig };
 }
 
 async function loadMetadata(storage: Storage, key: string): Promise<KeyMetadata | null> {
   if (key === "") return null;
   const bytes = await storage.get(metadataKey(key));
-  return bytes ? fromJsonBytes<KeyMetadata>(bytes) : null;
+  return bytes ? decodeJson<KeyMetadata>(bytes) : null;
 }
 
 async function saveMetadata(storage: Storage, key: string, meta: KeyMetadata): Promise<void> {
-  await storage.put(metadataKey(key), toJsonBytes(meta));
+  await storage.put(metadataKey(key), encodeJson(meta));
 }
 
 /** The per-version metadata block of data reads and writes. */

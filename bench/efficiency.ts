@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import { startServerProcess } from "../test/helpers/server-process.js";
+import type { LoadPlan } from "./forwarding.js";
+import { type LoadResult, medianOf, runLoad } from "./load.js";
+import type { MemoryRecorder } from "./memory.js";
+import { rssMegabytes, sampleRss, startTsChild } from "./processes.js";
+import type { BenchReport } from "./report.js";
+import { READ_PATH, prepareReadToken } from "./setup.js";
+import { round } from "./stats.js";
+
+const TARGET_RATIO = 0.5;
+
+/**
+ * KV v2 reads on one `server -dev` node (in-memory storage) against a bare Hono hello-world served
+ * the same way (same @hono/node-server and listener wrapper, one process): how much of what the
+ * HTTP stack could serve the server keeps once it does its real work.
+ */
+export async function benchEfficiency(plan: LoadPlan, memory: MemoryRecorder): Promise<BenchReport> {
+  const rootToken = `bench-root-${randomUUID()}`;
+  const dev = await startServerProcess(["-dev", "-dev-listen-address=127.0.0.1:0", `-dev-root-token-id=${rootToken}`]);
+  const hello = await startTsChild<{ address: string }>("./hello-server.ts");
+  try {
+    const devPort = Number(new URL(dev.apiAddr).port);
+    const token = await prepareReadToken({ port: devPort }, rootToken);
+    memory.idle("dev node (inmem)", rssMegabytes(dev.child.pid!));
+    const kv = { url: `http://127.0.0.1:${devPort}/v1/${READ_PATH}`, headers: { "x-vault-token": token }, connections: plan.connections };
+    const bare = { url: `http://${hello.info.address}/`, connections: plan.connections };
+    await runLoad({ ...kv, durationSeconds: plan.warmupSeconds });
+    await runLoad({ ...bare, durationSeconds: plan.warmupSeconds });
+
+    const runs: { kv: LoadResult[]; bare: LoadResult[] } = { kv: [], bare: [] };
+    let peakRss = 0;
+    for (let round = 1; round <= plan.rounds; round++) {
+      const sampler = sampleRss({ dev: dev.child.pid! });
+      runs.kv.push(await runLoad({ ...kv, durationSeconds: plan.durationSeconds }));
+      peakRss = Math.max(peakRss, sampler.stop().dev!);
+      runs.bare.push(await runLoad({ ...bare, durationSeconds: plan.durationSeconds }));
+      process.stderr.write(`  efficiency #${round}: KV ${runs.kv.at(-1)!.requestsPerSecond} req/s, hello ${runs.bare.at(-1)!.requestsPerSecond} req/s\n`);
+    }
+    memory.loaded("dev node (inmem)", peakRss, "KV v2 reads");
+    const k = medianOf(runs.kv);
+    const b = medianOf(runs.bare);
+    if (k.failures + b.failures > 0) throw new Error(`non-2xx answers or errors under load: KV ${k.failures}, hello ${b.failures}`);
+    const ratio = round(k.requestsPerSecond / b.requestsPerSecond, 2);
+    return {
+      name: "efficiency",
+      title: "Stack efficiency: KV v2 reads on one dev node (inmem) vs. a bare Hono hello-world on the same listener",
+      columns: ["server", "req/s", "p50 (ms)", "p99 (ms)"],
+      rows: [
+        ["strongbox server -dev, KV v2 read", k.requestsPerSecond, k.p50, k.p99],
+        ["Hono hello-world, startApiListener", b.requestsPerSecond, b.p50, b.p99],
+        ["KV ÷ hello-world (target ≥ 0.5)", ratio, "", ""],
+        ["met", ratio >= TARGET_RATIO ? "yes" : "**no**", "", ""],
+      ],
+      notes: [
+        `autocannon, ${plan.connections} connections, ${plan.durationSeconds} s per run, ${plan.rounds} runs each interleaved after a ${plan.warmupSeconds} s warm-up; medians. Each server is one Node process.`,
+        "The KV read uses a policy-bound token (token lookup, ACL check, barrier decrypt of the metadata and the version).",
+      ],
+      data: { plan, kv: runs.kv, hello: runs.bare, medians: { kv: k, hello: b } },
+    };
+  } finally {
+    await Promise.all([dev.stop(), hello.stop()]);
+  }
+}

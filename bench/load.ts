@@ -1,0 +1,58 @@
+import autocannon from "autocannon";
+import { median, percentile, round } from "./stats.js";
+
+export interface LoadOptions {
+  url: string;
+  headers?: Record<string, string>;
+  connections: number;
+  durationSeconds: number;
+}
+
+export interface LoadResult {
+  /** 2xx answers per second over the whole run. */
+  requestsPerSecond: number;
+  /** Latency percentiles in ms, from every response's own timing (autocannon's histogram keeps whole ms only). */
+  p50: number;
+  p99: number;
+  mean: number;
+  requests: number;
+  /** Connection errors plus non-2xx answers: any makes the run invalid. */
+  failures: number;
+}
+
+/** One closed-loop autocannon run (fixed connections, no pipelining). */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      { url: options.url, headers: options.headers, connections: options.connections, pipelining: 1, duration: options.durationSeconds },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    );
+    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+  const ok = result["2xx"];
+  if (ok === 0) throw new Error(`no 2xx answers from ${options.url} (errors ${result.errors}, non-2xx ${result.non2xx})`);
+  return {
+    requestsPerSecond: round(ok / result.duration, 0),
+    p50: round(percentile(latencies, 50), 3),
+    p99: round(percentile(latencies, 99), 3),
+    mean: round(latencies.reduce((sum, value) => sum + value, 0) / latencies.length, 3),
+    requests: ok,
+    failures: result.errors + result.non2xx,
+  };
+}
+
+/** The median of each figure over several runs of one target. */
+export function medianOf(runs: LoadResult[]): LoadResult {
+  const pick = (field: keyof LoadResult) => median(runs.map((run) => run[field]));
+  return {
+    requestsPerSecond: pick("requestsPerSecond"),
+    p50: pick("p50"),
+    p99: pick("p99"),
+    mean: pick("mean"),
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    failures: runs.reduce((sum, run) => sum + run.failures, 0),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
+ * forwarding, efficiency, memory, edge), prints each table and writes bench/results/<name>.json and
+ * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
+ */
+import { startCluster } from "../test/helpers/cluster.js";
+import { startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
+import { benchEdge } from "./edge.js";
+import { benchEfficiency } from "./efficiency.js";
+import { benchFailover } from "./failover.js";
+import { benchForwarding, type LoadPlan } from "./forwarding.js";
+import { MemoryRecorder } from "./memory.js";
+import { startTsChild } from "./processes.js";
+import { type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
+import { mountKvV2 } from "./setup.js";
+
+const ORDER = ["failover", "forwarding", "efficiency", "memory", "edge"];
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const unknown = args.filter((arg) => arg !== "--quick" && !ORDER.includes(arg));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ${unknown.join(", ")}; choose from ${ORDER.join(", ")} (and --quick)\n`);
+  process.exit(2);
+}
+const selected = new Set(args.filter((arg) => ORDER.includes(arg)));
+const wanted = (name: string) => selected.size === 0 || selected.has(name) || (name === "memory" && (selected.has("forwarding") || selected.has("efficiency")));
+
+const plan: LoadPlan = quick
+  ? { connections: 10, durationSeconds: 3, rounds: 1, warmupSeconds: 1 }
+  : { connections: 10, durationSeconds: 10, rounds: 3, warmupSeconds: 3 };
+const failoverTrials = quick ? 2 : 10;
+
+const machine = describeMachine();
+process.stderr.write(`benchmarks on ${machine.nproc} × ${machine.cpu}, Node ${machine.node}, load average ${machine.loadAverageStart.join(" / ")}\n`);
+
+const reports: BenchReport[] = [];
+const memory = new MemoryRecorder();
+const needsCluster = wanted("failover") || wanted("forwarding") || wanted("edge");
+const dynamodb = needsCluster ? await startDynamoDBLocal() : null;
+const s3 = needsCluster ? await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts") : null;
+try {
+  if (dynamodb && s3) {
+    const cluster = await startCluster({ dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.info.endpoint, s3Bucket: s3.info.bucket }, { size: 3 });
+    try {
+      const active = await cluster.waitForActive();
+      await mountKvV2(active, cluster.rootToken);
+      if (wanted("failover")) reports.push(await benchFailover(cluster, failoverTrials));
+      if (wanted("forwarding")) reports.push(await benchForwarding(cluster, plan, memory));
+      if (wanted("edge")) reports.push(await benchEdge(cluster, dynamodb.endpoint, quick));
+    } finally {
+      await cluster.stop();
+    }
+  }
+  if (wanted("efficiency")) reports.push(await benchEfficiency(plan, memory));
+  if (memory.samples.length > 0) reports.push(memory.report());
+} finally {
+  await s3?.stop();
+  await dynamodb?.stop();
+}
+
+machine.loadAverageEnd = describeMachine().loadAverageStart;
+writeResults(reports, machine, ORDER);
+for (const report of reports) process.stdout.write(`\n${formatReport(report)}`);
+process.stdout.write(`\nload average at the end: ${machine.loadAverageEnd.join(" / ")}; tables written to bench/results/latest.md\n`);

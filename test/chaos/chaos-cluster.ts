@@ -1,0 +1,186 @@
+import { type Cluster, type ClusterNode, type ClusterStores, startCluster } from "../helpers/cluster.js";
+import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
+import { freePort } from "../helpers/free-port.js";
+import type { Incarnation } from "./transitions.js";
+
+const SKEW_PRELOAD = new URL("../helpers/skew-clock.mjs", import.meta.url).href;
+const PROBE_TIMEOUT_MS = 1_000;
+
+/** Environment that shifts a node's wall clock (`Date`) by `skewMs`; its monotonic clock is untouched. */
+export function skewedClockEnv(skewMs: number): NodeJS.ProcessEnv {
+  if (skewMs === 0) return {};
+  return {
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${SKEW_PRELOAD}`].filter(Boolean).join(" "),
+    STRONGBOX_TEST_CLOCK_SKEW_MS: String(skewMs),
+  };
+}
+
+/** One node process, as the checkers see it. */
+interface Life {
+  node: number;
+  output: () => string;
+  skewMs: number;
+  exitedAt: number | null;
+  frozen: [number, number | null][];
+}
+
+export interface ChaosNode {
+  node: ClusterNode;
+  /** Between this node and DynamoDB Local (data and lock traffic). */
+  dynamodb: FaultProxy;
+  /** In front of this node's cluster listener: what other nodes dial to forward to it. */
+  clusterPort: FaultProxy;
+  state: "running" | "frozen" | "dead";
+  life: Life;
+}
+
+export interface ChaosClusterOptions {
+  storage: "s3" | "dynamodb";
+  size: number;
+  /** Wall-clock skew of each node at its first start. */
+  skewsMs?: number[];
+}
+
+/**
+ * A cluster of real node processes with a fault proxy between each node and DynamoDB and in
+ * front of each node's cluster port, and process faults (kill -9, SIGSTOP/SIGCONT, restart).
+ * Keeps every process's log and fault windows for the checkers.
+ */
+export class ChaosCluster {
+  readonly #lives: Life[] = [];
+
+  private constructor(
+    readonly cluster: Cluster,
+    readonly nodes: ChaosNode[],
+    /** DynamoDB Local itself, behind no proxy. */
+    readonly dynamodbEndpoint: string,
+  ) {
+    for (const n of nodes) this.#watch(n);
+  }
+
+  static async start(stores: ClusterStores, options: ChaosClusterOptions): Promise<ChaosCluster> {
+    const proxies: { dynamodb: FaultProxy; clusterPort: FaultProxy }[] = [];
+    const skews = options.skewsMs ?? [];
+    let cluster: Cluster;
+    try {
+      cluster = await startCluster(stores, {
+        size: options.size,
+        storage: options.storage,
+        async nodeSetup({ index }) {
+          const clusterListenerPort = await freePort();
+          const dynamodb = await startFaultProxy(stores.dynamodbEndpoint);
+          const clusterPort = await startFaultProxy(`http://127.0.0.1:${clusterListenerPort}`);
+          proxies[index] = { dynamodb, clusterPort };
+          return {
+            dynamodbEndpoint: dynamodb.endpoint,
+            clusterAddress: `127.0.0.1:${clusterListenerPort}`,
+            clusterAddr: `https://127.0.0.1:${new URL(clusterPort.endpoint).port}`,
+            env: skewedClockEnv(skews[index] ?? 0),
+          };
+        },
+      });
+    } catch (error) {
+      await Promise.all(proxies.flatMap((p) => [p.dynamodb.close(), p.clusterPort.close()]));
+      throw error;
+    }
+    const nodes = cluster.nodes.map((node, i): ChaosNode => ({
+      node,
+      ...proxies[i]!,
+      state: "running",
+      life: { node: i, output: () => "", skewMs: skews[i] ?? 0, exitedAt: null, frozen: [] },
+    }));
+    return new ChaosCluster(cluster, nodes, stores.dynamodbEndpoint);
+  }
+
+  #watch(n: ChaosNode, skewMs = n.life.skewMs): void {
+    const server = n.node.process!;
+    const life: Life = { node: n.node.index, output: () => server.output(), skewMs, exitedAt: null, frozen: [] };
+    server.child.once("exit", () => (life.exitedAt = Date.now()));
+    n.life = life;
+    n.state = "running";
+    this.#lives.push(life);
+  }
+
+  get rootToken(): string {
+    return this.cluster.rootToken;
+  }
+
+  /** Every node's API address: clients do not know which are down. */
+  apiAddrs(): string[] {
+    return this.nodes.map((n) => n.node.apiAddr);
+  }
+
+  running(): ChaosNode[] {
+    return this.nodes.filter((n) => n.state === "running");
+  }
+
+  async kill(n: ChaosNode): Promise<void> {
+    const { child } = n.node.process!;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    if (n.state === "frozen") this.thaw(n);
+    child.kill("SIGKILL");
+    await exited;
+    n.state = "dead";
+  }
+
+  freeze(n: ChaosNode): void {
+    n.node.process!.child.kill("SIGSTOP");
+    n.life.frozen.push([Date.now(), null]);
+    n.state = "frozen";
+  }
+
+  thaw(n: ChaosNode): void {
+    n.life.frozen.at(-1)![1] = Date.now();
+    n.node.process!.child.kill("SIGCONT");
+    n.state = "running";
+  }
+
+  /** Starts a dead node's process again (optionally with another clock skew) and unseals it. */
+  async restart(n: ChaosNode, skewMs = n.life.skewMs): Promise<void> {
+    await this.cluster.start(n.node, { env: skewedClockEnv(skewMs) });
+    this.#watch(n, skewMs);
+    await this.cluster.unseal(n.node);
+  }
+
+  /**
+   * Waits until every node runs, is unsealed, exactly one says it is active and every other names
+   * it as the leader; returns the active.
+   */
+  async waitHealthy(timeoutMs: number): Promise<ChaosNode> {
+    const deadline = performance.now() + timeoutMs;
+    let last = "";
+    while (performance.now() < deadline) {
+      const views = await Promise.all(this.nodes.map((n) => (n.state === "running" ? leaderView(n.node) : null)));
+      const actives = this.nodes.filter((_, i) => views[i]?.is_self === true);
+      if (actives.length === 1 && views.every((v) => v && v.leader_address === actives[0]!.node.apiAddr)) return actives[0]!;
+      last = JSON.stringify(views.map((v) => v && { is_self: v.is_self, leader: v.leader_address }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`cluster not healthy within ${timeoutMs} ms: ${last}`);
+  }
+
+  /** Every process so far, for the transition checker. */
+  incarnations(): Incarnation[] {
+    return this.#lives.map((life) => ({ node: life.node, log: life.output(), skewMs: life.skewMs, exitedAt: life.exitedAt, frozen: life.frozen }));
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) {
+      if (n.state === "frozen") this.thaw(n);
+      n.dynamodb.setMode("pass");
+      n.clusterPort.setMode("pass");
+    }
+    await this.cluster.stop();
+    await Promise.all(this.nodes.flatMap((n) => [n.dynamodb.close(), n.clusterPort.close()]));
+  }
+}
+
+/** A node's sys/leader, or null when it does not answer in time. */
+async function leaderView(node: ClusterNode): Promise<{ is_self: boolean; leader_address: string } | null> {
+  try {
+    const response = await fetch(`${node.apiAddr}/v1/sys/leader`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    return response.status === 200 ? ((await response.json()) as { is_self: boolean; leader_address: string }) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,116 @@
+import type { ChaosCluster, ChaosNode } from "./chaos-cluster.js";
+
+/** One round's fault, injected into a healthy cluster whose active is `active`. */
+export interface RoundFault {
+  /** Nodes that clients must be served through again (within the bound) for the round to recover. */
+  probe: ChaosNode[];
+  /** The fault stays at least this long (ms after injection), and at least a moment after recovery. */
+  minHoldMs: number;
+  heal(): Promise<void>;
+  /** What the fault was exactly, for the report. */
+  note?: string;
+}
+
+export interface Scenario {
+  name: string;
+  what: string;
+  storage: "s3" | "dynamodb";
+  /** Wall-clock skew per node at its first start. */
+  skewsMs?: number[];
+  inject(chaos: ChaosCluster, active: ChaosNode, round: number): Promise<RoundFault>;
+}
+
+/** Twice the default lease (1.5 s): long enough that another node must have taken over. */
+const PAST_THE_LEASE_MS = 3_000;
+/** "Normal" DynamoDB latency is at least this (real DynamoDB: single-digit ms), so ×20 means something on loopback. */
+const MIN_NORMAL_LATENCY_MS = 5;
+const SKEW_MS = 30_000;
+
+const others = (chaos: ChaosCluster, node: ChaosNode) => chaos.nodes.filter((n) => n !== node);
+
+/** Median round trip of a bare HTTP request to DynamoDB Local (it answers 400 to a GET). */
+async function dynamodbLatencyMs(endpoint: string): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const start = performance.now();
+    await (await fetch(endpoint, { signal: AbortSignal.timeout(5_000) })).arrayBuffer();
+    samples.push(performance.now() - start);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: "active-killed",
+    what: "kill -9 the active; restart it and unseal",
+    storage: "s3",
+    async inject(chaos, active) {
+      await chaos.kill(active);
+      return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active) };
+    },
+  },
+  {
+    name: "active-paused",
+    what: "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)",
+    storage: "dynamodb",
+    async inject(chaos, active) {
+      chaos.freeze(active);
+      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
+    },
+  },
+  {
+    name: "active-paused-s3",
+    what: "as active-paused, with data in S3 (no storage-side fencing)",
+    storage: "s3",
+    async inject(chaos, active) {
+      chaos.freeze(active);
+      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
+    },
+  },
+  {
+    name: "active-cut-from-dynamodb",
+    what: "blackhole the active's DynamoDB proxy; clients still reach it",
+    storage: "dynamodb",
+    async inject(chaos, active) {
+      active.dynamodb.setMode("blackhole");
+      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.dynamodb.setMode("pass") };
+    },
+  },
+  {
+    name: "dynamodb-slow",
+    what: "every node's DynamoDB round trip ×20",
+    storage: "s3",
+    async inject(chaos) {
+      const normal = Math.max(MIN_NORMAL_LATENCY_MS, await dynamodbLatencyMs(chaos.dynamodbEndpoint));
+      // Each direction is delayed, so the round trip grows by twice the delay.
+      const delayMs = Math.round((normal * 19) / 2);
+      for (const n of chaos.nodes) n.dynamodb.setMode({ delayMs });
+      return {
+        probe: chaos.nodes,
+        minHoldMs: PAST_THE_LEASE_MS,
+        heal: async () => chaos.nodes.forEach((n) => n.dynamodb.setMode("pass")),
+        note: `DynamoDB delayed ${delayMs} ms each way (normal round trip ${normal.toFixed(1)} ms)`,
+      };
+    },
+  },
+  {
+    name: "cluster-port-cut",
+    what: "blackhole the active's cluster port: standbys cannot forward and must redirect",
+    storage: "s3",
+    async inject(chaos, active) {
+      active.clusterPort.setMode("blackhole");
+      return { probe: chaos.nodes, minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.clusterPort.setMode("pass") };
+    },
+  },
+  {
+    name: "clock-skew",
+    what: "wall clocks at -30 s, 0, +30 s; kill -9 the active; it restarts with the next skew",
+    storage: "dynamodb",
+    skewsMs: [-SKEW_MS, 0, SKEW_MS],
+    async inject(chaos, active, round) {
+      await chaos.kill(active);
+      const skewMs = [SKEW_MS, -SKEW_MS, 0][round % 3]!;
+      return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active, skewMs) };
+    },
+  },
+];
