@@ -1,0 +1,229 @@
+import type { ClusterStores } from "../helpers/cluster.js";
+import { ChaosCluster } from "./chaos-cluster.js";
+import { checkFinal, checkReads, type ReadRecord, type Violation, type WriteRecord } from "./checker.js";
+import { type ClientOptions, PermanentError, readValue, wallNow, writeValue } from "./client.js";
+import type { Scenario } from "./scenarios.js";
+import { activeTerms, checkTerms, type DualActive, fencedWrites } from "./transitions.js";
+
+export interface ChaosOptions {
+  rounds: number;
+  /** Each round must serve clients again within this long after the fault (ms). */
+  boundMs: number;
+  clients: number;
+  keysPerClient: number;
+  /** Progress lines. */
+  log?(line: string): void;
+}
+
+export const defaultChaosOptions: ChaosOptions = { rounds: 20, boundMs: 5_000, clients: 4, keysPerClient: 2 };
+
+export interface RoundResult {
+  round: number;
+  /** ms from the fault until every probed node served a write again; null: not within the bound. */
+  recoveryMs: number | null;
+  note?: string;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  what: string;
+  storage: "s3" | "dynamodb";
+  rounds: number;
+  ackedWrites: number;
+  /** Writes whose retries ran out: they may or may not have landed. */
+  unknownWrites: number;
+  reads: number;
+  failedReads: number;
+  lost: number;
+  stale: number;
+  dualActive: DualActive[];
+  epochProblems: string[];
+  fencedWrites: number;
+  activeTerms: number;
+  recoveryP50Ms: number | null;
+  recoveryMaxMs: number | null;
+  /** Rounds that did not recover within the bound. */
+  slowRounds: number;
+  roundResults: RoundResult[];
+  /** The first few violations and errors, in words. */
+  violations: string[];
+  errors: string[];
+  durationMs: number;
+}
+
+const MOUNT = "secret";
+const OP_BUDGET_MS = 30_000;
+const ATTEMPT_TIMEOUT_MS = 10_000;
+const HEALTHY_TIMEOUT_MS = 30_000;
+const WARMUP_MS = 300;
+/** Clients keep going this long after the cluster is healthy again, to meet a woken or restarted node. */
+const SETTLE_MS = 500;
+/** The fault stays this long after recovery, so clients work against the degraded cluster too. */
+const HOLD_AFTER_RECOVERY_MS = 500;
+const THINK_MS = 20;
+const REPORTED_VIOLATIONS = 20;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Concurrent clients: each writes increasing values to its own keys and reads everyone's, through random nodes. */
+class Workload {
+  readonly writes: WriteRecord[] = [];
+  readonly reads: ReadRecord[] = [];
+  readonly errors: string[] = [];
+  failedReads = 0;
+  readonly keys: string[][];
+  readonly #lastValue = new Map<string, number>();
+  #running: Promise<void>[] = [];
+  #stopping = false;
+
+  constructor(
+    private readonly client: ClientOptions,
+    clients: number,
+    keysPerClient: number,
+  ) {
+    this.keys = Array.from({ length: clients }, (_, c) => Array.from({ length: keysPerClient }, (_, k) => `chaos/c${c}k${k}`));
+  }
+
+  get allKeys(): string[] {
+    return this.keys.flat();
+  }
+
+  start(): void {
+    this.#stopping = false;
+    this.#running = this.keys.map((own) => this.#loop(own));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(this.#running);
+  }
+
+  async #loop(own: string[]): Promise<void> {
+    const all = this.allKeys;
+    while (!this.#stopping) {
+      try {
+        if (Math.random() < 0.5) await this.write(own[Math.floor(Math.random() * own.length)]!);
+        else await this.read(all[Math.floor(Math.random() * all.length)]!, this.reads);
+      } catch (error) {
+        this.errors.push(error instanceof PermanentError ? error.message : String(error));
+        await sleep(200);
+      }
+      await sleep(THINK_MS * Math.random());
+    }
+  }
+
+  async write(key: string): Promise<void> {
+    const value = (this.#lastValue.get(key) ?? 0) + 1;
+    this.#lastValue.set(key, value);
+    const result = await writeValue(this.client, MOUNT, key, value);
+    this.writes.push({ key, value, start: result.firstStart, end: result.result === null ? null : result.end });
+  }
+
+  async read(key: string, into: ReadRecord[]): Promise<void> {
+    const result = await readValue(this.client, MOUNT, key);
+    if (result.result === null) this.failedReads++;
+    else into.push({ key, value: result.result, start: result.lastStart, end: result.end });
+  }
+}
+
+/** ms from `t0` until a write through each of `nodes` succeeded; null if one did not by the bound. */
+async function measureRecovery(nodes: string[], t0: number, boundMs: number, token: string): Promise<number | null> {
+  const times = await Promise.all(
+    nodes.map(async (apiAddr, i) => {
+      const budgetMs = t0 + boundMs - wallNow();
+      const client = { nodes: () => [apiAddr], token, budgetMs, attemptTimeoutMs: budgetMs };
+      const result = await writeValue(client, MOUNT, `chaos-probe/${i}`, Date.now());
+      return result.result === null ? null : result.end - t0;
+    }),
+  );
+  return times.some((t) => t === null) ? null : Math.max(...(times as number[]));
+}
+
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** Runs `scenario` for `options.rounds` rounds on a fresh 3-node cluster and checks the history. */
+export async function runScenario(stores: ClusterStores, scenario: Scenario, options: ChaosOptions): Promise<ScenarioResult> {
+  const started = performance.now();
+  const log = (line: string) => options.log?.(`[${scenario.name}] ${line}`);
+  const chaos = await ChaosCluster.start(stores, { storage: scenario.storage, size: 3, skewsMs: scenario.skewsMs });
+  const client: ClientOptions = { nodes: () => chaos.apiAddrs(), token: chaos.rootToken, budgetMs: OP_BUDGET_MS, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS };
+  const workload = new Workload(client, options.clients, options.keysPerClient);
+  const finalReads: ReadRecord[] = [];
+  const roundResults: RoundResult[] = [];
+  const errors: string[] = [];
+  try {
+    const active = await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
+    const mount = await fetch(`${active.node.apiAddr}/v1/sys/mounts/${MOUNT}`, {
+      method: "POST",
+      headers: { "x-vault-token": chaos.rootToken },
+      body: JSON.stringify({ type: "kv-v2" }),
+    });
+    if (mount.status !== 204) throw new Error(`mounting kv-v2 failed: ${mount.status} ${await mount.text()}`);
+
+    for (let round = 1; round <= options.rounds; round++) {
+      const active = await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
+      workload.start();
+      try {
+        await sleep(WARMUP_MS);
+        const t0 = wallNow();
+        const fault = await scenario.inject(chaos, active, round);
+        const recoveryMs = await measureRecovery(fault.probe.map((n) => n.node.apiAddr), t0, options.boundMs, chaos.rootToken);
+        await sleep(Math.max(t0 + fault.minHoldMs, t0 + (recoveryMs ?? options.boundMs) + HOLD_AFTER_RECOVERY_MS) - wallNow());
+        await fault.heal();
+        await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
+        await sleep(SETTLE_MS);
+        roundResults.push({ round, recoveryMs, ...(fault.note && { note: fault.note }) });
+        log(`round ${round}: recovered in ${recoveryMs === null ? `more than ${options.boundMs}` : Math.round(recoveryMs)} ms`);
+      } finally {
+        await workload.stop();
+      }
+      // With the clients quiet, every key must read at least its last acknowledged value.
+      await Promise.all(workload.allKeys.map((key) => workload.read(key, finalReads)));
+    }
+  } catch (error) {
+    errors.push(`round ${roundResults.length + 1} failed: ${error instanceof Error ? error.message : String(error)}`);
+    log(errors.at(-1)!);
+  } finally {
+    await chaos.stop().catch((error) => errors.push(`stopping the cluster failed: ${String(error)}`));
+  }
+
+  const readViolations = checkReads(workload.writes, workload.reads);
+  const lost = checkFinal(workload.writes, finalReads);
+  const incarnations = chaos.incarnations();
+  const terms = incarnations.flatMap((incarnation) => activeTerms(incarnation, wallNow()));
+  const { dualActive, epochProblems } = checkTerms(terms);
+  const recoveries = roundResults.map((r) => r.recoveryMs);
+  const recovered = recoveries.filter((r): r is number => r !== null);
+  const violations = [
+    ...[...lost, ...readViolations].map((v: Violation) => `${v.kind} ${v.key}: ${v.detail}`),
+    ...dualActive.map((d) => `dual-active: nodes ${d.nodes.join(" and ")} (epochs ${d.epochs.join(", ")}) for ${d.overlapMs} ms from ${d.from}`),
+    ...epochProblems,
+  ];
+  return {
+    scenario: scenario.name,
+    what: scenario.what,
+    storage: scenario.storage,
+    rounds: roundResults.length,
+    ackedWrites: workload.writes.filter((w) => w.end !== null).length,
+    unknownWrites: workload.writes.filter((w) => w.end === null).length,
+    reads: workload.reads.length,
+    failedReads: workload.failedReads,
+    lost: lost.length,
+    stale: readViolations.length,
+    dualActive,
+    epochProblems,
+    fencedWrites: incarnations.reduce((sum, i) => sum + fencedWrites(i.log), 0),
+    activeTerms: terms.length,
+    recoveryP50Ms: percentile(recovered, 0.5),
+    recoveryMaxMs: recovered.length === recoveries.length ? percentile(recovered, 1) : null,
+    slowRounds: recoveries.filter((r) => r === null || r > options.boundMs).length,
+    roundResults,
+    violations: violations.slice(0, REPORTED_VIOLATIONS),
+    errors: [...errors, ...workload.errors].slice(0, REPORTED_VIOLATIONS),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
