@@ -16,9 +16,11 @@ import {
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 
 const dynamodbEndpoint = inject("dynamodbEndpoint");
-const LEASE_MS = 1200;
-const RENEW_MS = 200;
-const POLL_MS = 100;
+// Roomy enough that a renewal round (deadline: 2/3 of the lease) survives a loaded 2-core CI
+// machine running DynamoDB Local and node processes beside these tests.
+const LEASE_MS = 2400;
+const RENEW_MS = 300;
+const POLL_MS = 150;
 const LOCK_KEY = "core/lock";
 
 /** Real time plus a fixed skew; its sleeps can be held (a paused process) and are counted. */
