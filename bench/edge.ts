@@ -12,10 +12,14 @@ interface Timing {
   mean: number;
 }
 
-/** `count` requests one after another on one keep-alive connection; each must answer `status`. */
-async function timeRequests(url: string, status: number, count: number, warmup: number): Promise<Timing> {
+/**
+ * `count` rounds of requests one after another on one keep-alive connection, each round asking
+ * every target once (so slow moments of a busy machine hit all targets alike); every answer must
+ * have its target's status.
+ */
+async function timeRequests(targets: { url: string; status: number }[], count: number, warmup: number): Promise<Timing[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const once = () =>
+  const once = ({ url, status }: { url: string; status: number }) =>
     new Promise<number>((resolve, reject) => {
       const started = performance.now();
       const req = request(url, { agent }, (response) => {
@@ -29,14 +33,14 @@ async function timeRequests(url: string, status: number, count: number, warmup: 
       req.end();
     });
   try {
-    for (let i = 0; i < warmup; i++) await once();
-    const times: number[] = [];
-    for (let i = 0; i < count; i++) times.push(await once());
-    return {
-      p50: round(percentile(times, 50), 3),
-      p99: round(percentile(times, 99), 3),
-      mean: round(times.reduce((sum, t) => sum + t, 0) / times.length, 3),
-    };
+    for (let i = 0; i < warmup; i++) for (const target of targets) await once(target);
+    const times: number[][] = targets.map(() => []);
+    for (let i = 0; i < count; i++) for (const [index, target] of targets.entries()) times[index]!.push(await once(target));
+    return times.map((sample) => ({
+      p50: round(percentile(sample, 50), 3),
+      p99: round(percentile(sample, 99), 3),
+      mean: round(sample.reduce((sum, t) => sum + t, 0) / sample.length, 3),
+    }));
   } finally {
     agent.destroy();
   }
@@ -60,9 +64,8 @@ export async function benchEdge(cluster: Cluster, dynamodbEndpoint: string, quic
   const measure = async (leaderCacheMs: number) => {
     const edge = await startWranglerDev({ ...vars, LEADER_CACHE_MS: String(leaderCacheMs) });
     try {
-      const floor = await timeRequests(`${edge.url}/`, 404, count, warmup);
-      const redirect = await timeRequests(`${edge.url}/v1/secret/data/bench`, 307, count, warmup);
-      return { floor, redirect };
+      const [floor, redirect] = await timeRequests([{ url: `${edge.url}/`, status: 404 }, { url: `${edge.url}/v1/secret/data/bench`, status: 307 }], count, warmup);
+      return { floor: floor!, redirect: redirect! };
     } finally {
       await edge.stop();
     }
@@ -84,7 +87,7 @@ export async function benchEdge(cluster: Cluster, dynamodbEndpoint: string, quic
       ["DynamoDB look-up on a cache miss (p50 difference)", lookupCost, "", ""],
     ],
     notes: [
-      `${count} sequential requests per row on one keep-alive connection after ${warmup} warm-up requests; timed by the client, so each figure is the whole loopback round trip through wrangler's local proxy and workerd.`,
+      `${count} requests per row, one at a time on one keep-alive connection, the 404 and the 307 alternating, after ${warmup} warm-up rounds; timed by the client, so each figure is the whole loopback round trip through wrangler's local proxy and workerd.`,
       "A cache miss here reads DynamoDB Local on loopback; against real DynamoDB add the network round trip from the edge location to the table's region.",
     ],
     data: { count, warmup, cached, uncached },

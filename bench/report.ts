@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -61,7 +61,7 @@ export function machineLine(machine: Machine): string {
 
 /**
  * Writes `<name>.json` for each report, then rebuilds `latest.md` from every result file there, so
- * running one benchmark (`npm run bench -- failover`) keeps the others' last tables.
+ * running one benchmark (`npm run bench -- failover`) keeps the others' last tables, in `order`.
  */
 export function writeResults(reports: BenchReport[], machine: Machine, order: string[]): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -69,10 +69,10 @@ export function writeResults(reports: BenchReport[], machine: Machine, order: st
     const { name, title, columns, rows, notes, data } = report;
     writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify({ name, title, machine, columns, rows, notes, data }, null, 2)}\n`);
   }
-  const saved = readdirSync(RESULTS_DIR)
-    .filter((file) => file.endsWith(".json"))
-    .map((file) => JSON.parse(readFileSync(`${RESULTS_DIR}${file}`, "utf8")) as BenchReport & { machine: Machine })
-    .sort((a, b) => rank(order, a.name) - rank(order, b.name));
+  // Only our own files: other tools (the chaos runs) write their results here too.
+  const saved = order
+    .filter((name) => existsSync(`${RESULTS_DIR}${name}.json`))
+    .map((name) => JSON.parse(readFileSync(`${RESULTS_DIR}${name}.json`, "utf8")) as BenchReport & { machine: Machine });
   const markdown = [
     "## Benchmarks",
     "",
@@ -82,9 +82,4 @@ export function writeResults(reports: BenchReport[], machine: Machine, order: st
     ...saved.map((report) => `${formatReport(report)}\nMachine: ${machineLine(report.machine)}.\n`),
   ].join("\n");
   writeFileSync(`${RESULTS_DIR}latest.md`, markdown);
-}
-
-function rank(order: string[], name: string): number {
-  const index = order.indexOf(name);
-  return index === -1 ? order.length : index;
 }

@@ -69,7 +69,7 @@ export async function prepare(env) {
  * @param {string | undefined} metadataUri
  * @returns {Promise<string>}
  */
-export async function taskIPv4(metadataUri) {
+async function taskIPv4(metadataUri) {
   if (!metadataUri) {
     throw new EntrypointError(
       "VAULT_API_ADDR and VAULT_CLUSTER_ADDR are not both set, and ECS_CONTAINER_METADATA_URI_V4 is missing " +

@@ -20,7 +20,7 @@ import { type Advertisement, readAdvertisement, writeAdvertisement } from "./ha/
 import { Election } from "./ha/election.js";
 import { generateClusterIdentity } from "./ha/identity.js";
 import { LOCK_KEY } from "./ha/lock-key.js";
-import { SwitchableBackend } from "./ha/switchable-backend.js";
+import { SwitchableBackend, writableWhileHeld } from "./ha/switchable-backend.js";
 import { VERSION } from "./version.js";
 
 /** Kept in plaintext (as Vault does) so a sealed node can report its threshold. */
@@ -290,9 +290,10 @@ export class Core {
 
   async #becomeActive(ha: HAOptions, hold: LockHold): Promise<void> {
     // Same store for data and lock: make every write of this term conditional on our epoch.
-    if (isFenceable(this.#physical) && (this.#physical as unknown) === ha.backend) {
-      this.#barrierStorage.target = this.#physical.fencedBy(LOCK_KEY, hold.epoch);
-    }
+    // Otherwise check the hold before each write. Either way a handler that outlives the term cannot write.
+    this.#barrierStorage.target = isFenceable(this.#physical) && (this.#physical as unknown) === ha.backend
+      ? this.#physical.fencedBy(LOCK_KEY, hold.epoch)
+      : writableWhileHeld(this.#physical, hold);
     // The previous active may have changed mounts and tokens: start from what storage says.
     const state = await this.#loadUnsealedState();
     const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, new Date(this.#now()));
@@ -318,7 +319,7 @@ export class Core {
   #becomeStandby(ha: HAOptions, reason: string): void {
     this.#advertisement = null;
     this.#leaderCache = null;
-    this.#barrierStorage.target = this.#physical;
+    // The term's storage view stays: handlers still running from the term must not write unfenced.
     this.#logger.warn("stopped active operation, entering standby mode", { reason });
     ha.onStandby?.();
   }

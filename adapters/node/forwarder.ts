@@ -33,7 +33,16 @@ export class ClusterForwarder implements Forwarder {
   async heartbeat(advertisement: Advertisement, heartbeat: Heartbeat): Promise<void> {
     const body = new TextEncoder().encode(JSON.stringify(heartbeat));
     const headers = { ":method": "POST", ":path": HEARTBEAT_PATH, "content-type": "application/json" };
-    const { status } = await this.#exchange(advertisement, headers, body, HEARTBEAT_TIMEOUT_MS);
+    const session = this.#session(advertisement);
+    let status: number;
+    try {
+      ({ status } = await this.#exchange(advertisement, headers, body, HEARTBEAT_TIMEOUT_MS));
+    } catch (error) {
+      // No answer: the session is dead (a partition, a frozen active). Dropping it fails the forwards
+      // waiting on it now, so they fall back to a redirect instead of waiting for their own timeout.
+      session.destroy();
+      throw error;
+    }
     if (status !== 204) throw new Error(`heartbeat refused with status ${status}`);
   }
 

@@ -132,9 +132,13 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       apiAddr: config.apiAddr,
       clusterAddr: config.clusterAddr,
       stepDownCooldownMs: stepDownCooldownMs(config),
-      onActive: (advertisement) => void clusterListeners?.start(advertisement).catch((error) => {
-        clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
-      }),
+      onActive: (advertisement) => {
+        // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
+        forwarder?.close();
+        void clusterListeners?.start(advertisement).catch((error) => {
+          clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
+        });
+      },
       onStandby: () => void clusterListeners?.stop(),
     },
   });

@@ -24,10 +24,10 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { strongboxImage } from "./image.js";
 
-export const API_PORT = 8200;
-export const CLUSTER_PORT = 8201;
+const API_PORT = 8200;
+const CLUSTER_PORT = 8201;
 
-/** The partition key of the lock records (src/physical/dynamodb.ts `LOCK_PATH`). */
+/** The partition holding the HA lock records (src/physical/dynamodb-lock-item.ts `LOCK_PARTITION`). */
 export const LOCK_PARTITION = "/lock";
 
 type Grantee = "table" | "bucket" | "objects";
@@ -91,10 +91,6 @@ export interface StrongboxStackProps extends StackProps {
 }
 
 export class StrongboxStack extends Stack {
-  readonly table: dynamodb.Table;
-  readonly bucket: s3.Bucket;
-  readonly taskRole: iam.Role;
-
   constructor(scope: Construct, id: string, props: StrongboxStackProps) {
     super(scope, id, props);
     const taskCount = props.taskCount ?? 3;
@@ -117,7 +113,7 @@ export class StrongboxStack extends Stack {
         });
     const clientPeers = (props.clientCidrs ?? [vpc.vpcCidrBlock]).map((cidr) => ec2.Peer.ipv4(cidr));
 
-    this.table = new dynamodb.Table(this, "LockTable", {
+    const table = new dynamodb.Table(this, "LockTable", {
       // Exactly the schema src/physical/dynamodb.ts checks for.
       partitionKey: { name: "Path", type: dynamodb.AttributeType.STRING },
       sortKey: { name: "Key", type: dynamodb.AttributeType.STRING },
@@ -132,7 +128,7 @@ export class StrongboxStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.bucket = new s3.Bucket(this, "DataBucket", {
+    const bucket = new s3.Bucket(this, "DataBucket", {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: dataKey,
       bucketKeyEnabled: true,
@@ -145,20 +141,20 @@ export class StrongboxStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.taskRole = new iam.Role(this, "TaskRole", {
+    const taskRole = new iam.Role(this, "TaskRole", {
       assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
       description: "Strongbox nodes: the data bucket, its key and the lock table, nothing else",
     });
     const resources: Record<Grantee, string> = {
-      table: this.table.tableArn,
-      bucket: this.bucket.bucketArn,
-      objects: this.bucket.arnForObjects("*"),
+      table: table.tableArn,
+      bucket: bucket.bucketArn,
+      objects: bucket.arnForObjects("*"),
     };
     for (const on of Object.keys(resources) as Grantee[]) {
       const actions = [...new Set(Object.values(BACKEND_PERMISSIONS).filter((p) => p.on === on).flatMap((p) => p.actions))];
-      this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: actions.sort(), resources: [resources[on]] }));
+      taskRole.addToPolicy(new iam.PolicyStatement({ actions: actions.sort(), resources: [resources[on]] }));
     }
-    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: KMS_ACTIONS, resources: [dataKey.keyArn] }));
+    taskRole.addToPolicy(new iam.PolicyStatement({ actions: KMS_ACTIONS, resources: [dataKey.keyArn] }));
 
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -167,7 +163,7 @@ export class StrongboxStack extends Stack {
     const taskDefinition = new ecs.FargateTaskDefinition(this, "Task", {
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryMiB ?? 1024,
-      taskRole: this.taskRole,
+      taskRole,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     const tlsSecret = props.tlsSecretArn
@@ -177,8 +173,8 @@ export class StrongboxStack extends Stack {
       image: strongboxImage(this, props.image),
       essential: true,
       environment: {
-        AWS_S3_BUCKET: this.bucket.bucketName,
-        AWS_DYNAMODB_TABLE: this.table.tableName,
+        AWS_S3_BUCKET: bucket.bucketName,
+        AWS_DYNAMODB_TABLE: table.tableName,
         AWS_REGION: this.region,
       },
       // The entrypoint writes these to files for the listener (infra/entrypoint.mjs).
@@ -220,7 +216,7 @@ export class StrongboxStack extends Stack {
       securityGroups: [taskGroup],
       assignPublicIp: false,
       platformVersion: ecs.FargatePlatformVersion.LATEST,
-      // New tasks start sealed: keep every old task running until the new ones are up.
+      // Start new tasks before stopping old ones: the new ones start sealed, the old ones keep serving.
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
@@ -263,7 +259,7 @@ export class StrongboxStack extends Stack {
       edgeReader.addToPolicy(
         new iam.PolicyStatement({
           actions: ["dynamodb:GetItem"],
-          resources: [this.table.tableArn],
+          resources: [table.tableArn],
           conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [LOCK_PARTITION] } },
         }),
       );
@@ -275,8 +271,8 @@ export class StrongboxStack extends Stack {
 
     const scheme = tls ? "https" : "http";
     new CfnOutput(this, "ApiUrl", { value: `${scheme}://${loadBalancer.loadBalancerDnsName}:${API_PORT}`, description: "VAULT_ADDR (the active node)" });
-    new CfnOutput(this, "TableName", { value: this.table.tableName, description: "DynamoDB table holding the HA lock" });
-    new CfnOutput(this, "BucketName", { value: this.bucket.bucketName, description: "S3 bucket holding the encrypted data" });
+    new CfnOutput(this, "TableName", { value: table.tableName, description: "DynamoDB table holding the HA lock" });
+    new CfnOutput(this, "BucketName", { value: bucket.bucketName, description: "S3 bucket holding the encrypted data" });
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
     new CfnOutput(this, "ServiceName", { value: service.serviceName });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });

@@ -1,9 +1,11 @@
 import type { Backend } from "../physical/backend.js";
+import { FencedError, type LockHold } from "../physical/ha.js";
 
 /**
  * The barrier's view of physical storage. While active on a fenceable backend it points at a view
  * whose writes are conditional on our lock epoch, so a deposed active's late write is refused by
- * storage itself; otherwise it points at the plain backend.
+ * storage itself; on other storage, at a view that checks the hold before each write. Until the
+ * first term it points at the plain backend.
  */
 export class SwitchableBackend implements Backend {
   target: Backend;
@@ -27,4 +29,26 @@ export class SwitchableBackend implements Backend {
   list(prefix: string) {
     return this.target.list(prefix);
   }
+}
+
+/**
+ * `target` for storage that cannot fence: each write first checks that `hold` is still ours, so a
+ * request handler that outlived its term (the process was paused mid-request) writes nothing.
+ */
+export function writableWhileHeld(target: Backend, hold: LockHold): Backend {
+  const check = () => {
+    if (!hold.held()) throw new FencedError(`write refused: this node's hold on the HA lock (epoch ${hold.epoch}) has ended`);
+  };
+  return {
+    get: (key) => target.get(key),
+    list: (prefix) => target.list(prefix),
+    put: async (key, value) => {
+      check();
+      await target.put(key, value);
+    },
+    delete: async (key) => {
+      check();
+      await target.delete(key);
+    },
+  };
 }

@@ -39,7 +39,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   };
 
   if (Number.isFinite(options.maxRequestSize)) {
-    app.use("*", bodyLimit({ maxSize: options.maxRequestSize, onError: () => errorResponse(413, "http: request body too large") }));
+    const limit = bodyLimit({ maxSize: options.maxRequestSize, onError: () => errorResponse(413, "http: request body too large") });
+    app.use("*", (c, next) => (hasNoBody(c.req.raw) ? next() : limit(c, next)));
   }
 
   app.all("/v1/*", async (c) => {
@@ -53,8 +54,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         return await handleUnauthenticated(core, path, method, url.searchParams, await readBody(c.req.raw));
       }
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      if (!core.isActive()) return await routeFromStandby(core, c.req.raw, routing, client);
-      rawBody = new Uint8Array(await c.req.arrayBuffer());
+      if (!core.isActive()) return await routeFromStandby(core, c.req.raw, routing, client, hasNoBody(c.req.raw) ? new Uint8Array(0) : undefined);
+      rawBody = hasNoBody(c.req.raw) ? new Uint8Array(0) : new Uint8Array(await c.req.arrayBuffer());
       const body = parseBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
@@ -73,6 +74,15 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   app.notFound(() => errorResponse(404, "not found"));
   app.onError((error) => errorFromThrown(error, logger));
   return app;
+}
+
+/**
+ * A GET or HEAD without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3). Not
+ * touching the body of such a request spares the Node adapter building a full `Request` for it:
+ * a third of a KV read's cost on a dev node.
+ */
+function hasNoBody(request: Request): boolean {
+  return (request.method === "GET" || request.method === "HEAD") && !request.headers.has("content-length") && !request.headers.has("transfer-encoding");
 }
 
 function operationFor(method: string, query: URLSearchParams): Operation {

@@ -149,8 +149,10 @@ class LeaseHold implements LockHold {
 
   held(): boolean {
     if (this.#lost.signal.aborted) return false;
-    if (this.clock.now() < this.#deadline) return true;
-    this.#lose("the lock's renewal deadline passed");
+    const now = this.clock.now();
+    if (now < this.#deadline) return true;
+    // How long ago: noticed late means the process was paused or its event loop blocked.
+    this.#lose(`the lock's renewal deadline passed ${Math.round(now - this.#deadline)} ms ago`);
     return false;
   }
 
@@ -183,7 +185,7 @@ class LeaseHold implements LockHold {
         for (;;) {
           const remaining = this.#deadline - clock.now();
           if (remaining <= 0) {
-            return this.#lose("could not renew the lock before its deadline: storage unreachable, failing or slow");
+            return this.#lose(`could not renew the lock before its deadline (passed ${Math.round(-remaining)} ms ago): storage unreachable, failing or slow`);
           }
           // Half the remaining time per attempt leaves room to retry on a fresh connection.
           const attemptMs = remaining > 100 ? remaining / 2 : remaining;

@@ -40,7 +40,7 @@ interface Answer {
 
 /** One attempt: a request to `base` that follows redirects; rejects on transport failure or timeout. */
 async function attempt(base: string, method: string, path: string, body: unknown, token: string, timeoutMs: number): Promise<Answer> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.timeout(Math.ceil(timeoutMs));
   let url = `${base}/v1/${path}`;
   for (let hop = 0; ; hop++) {
     const response = await fetch(url, {

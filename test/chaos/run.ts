@@ -11,6 +11,8 @@ export interface ChaosOptions {
   boundMs: number;
   clients: number;
   keysPerClient: number;
+  /** No round starts after this (performance.now() ms). */
+  deadline?: number;
   /** Progress lines. */
   log?(line: string): void;
 }
@@ -21,6 +23,8 @@ export interface RoundResult {
   round: number;
   /** ms from the fault until every probed node served a write again; null: not within the bound. */
   recoveryMs: number | null;
+  /** Why a probe still failed at the bound. */
+  unrecovered?: string;
   note?: string;
 }
 
@@ -119,24 +123,31 @@ class Workload {
     this.writes.push({ key, value, start: result.firstStart, end: result.result === null ? null : result.end });
   }
 
-  async read(key: string, into: ReadRecord[]): Promise<void> {
+  /** Reads `key` into `into`; the failure reason when retries ran out. */
+  async read(key: string, into: ReadRecord[]): Promise<string | null> {
     const result = await readValue(this.client, MOUNT, key);
-    if (result.result === null) this.failedReads++;
-    else into.push({ key, value: result.result, start: result.lastStart, end: result.end });
+    if (result.result === null) {
+      this.failedReads++;
+      return result.lastError;
+    }
+    into.push({ key, value: result.result, start: result.lastStart, end: result.end });
+    return null;
   }
 }
 
 /** ms from `t0` until a write through each of `nodes` succeeded; null if one did not by the bound. */
-async function measureRecovery(nodes: string[], t0: number, boundMs: number, token: string): Promise<number | null> {
-  const times = await Promise.all(
+async function measureRecovery(nodes: string[], t0: number, boundMs: number, token: string): Promise<Pick<RoundResult, "recoveryMs" | "unrecovered">> {
+  const probes = await Promise.all(
     nodes.map(async (apiAddr, i) => {
-      const budgetMs = t0 + boundMs - wallNow();
+      const budgetMs = Math.max(1, t0 + boundMs - wallNow());
       const client = { nodes: () => [apiAddr], token, budgetMs, attemptTimeoutMs: budgetMs };
       const result = await writeValue(client, MOUNT, `chaos-probe/${i}`, Date.now());
-      return result.result === null ? null : result.end - t0;
+      return { apiAddr, ...result };
     }),
   );
-  return times.some((t) => t === null) ? null : Math.max(...(times as number[]));
+  const failed = probes.find((p) => p.result === null);
+  if (failed) return { recoveryMs: null, unrecovered: `through ${failed.apiAddr}: ${failed.lastError}` };
+  return { recoveryMs: Math.max(...probes.map((p) => p.end - t0)) };
 }
 
 function percentile(values: number[], p: number): number | null {
@@ -164,25 +175,26 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
     });
     if (mount.status !== 204) throw new Error(`mounting kv-v2 failed: ${mount.status} ${await mount.text()}`);
 
-    for (let round = 1; round <= options.rounds; round++) {
+    for (let round = 1; round <= options.rounds && performance.now() < (options.deadline ?? Infinity); round++) {
       const active = await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
       workload.start();
       try {
         await sleep(WARMUP_MS);
         const t0 = wallNow();
         const fault = await scenario.inject(chaos, active, round);
-        const recoveryMs = await measureRecovery(fault.probe.map((n) => n.node.apiAddr), t0, options.boundMs, chaos.rootToken);
+        const { recoveryMs, unrecovered } = await measureRecovery(fault.probe.map((n) => n.node.apiAddr), t0, options.boundMs, chaos.rootToken);
         await sleep(Math.max(t0 + fault.minHoldMs, t0 + (recoveryMs ?? options.boundMs) + HOLD_AFTER_RECOVERY_MS) - wallNow());
         await fault.heal();
         await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
         await sleep(SETTLE_MS);
-        roundResults.push({ round, recoveryMs, ...(fault.note && { note: fault.note }) });
-        log(`round ${round}: recovered in ${recoveryMs === null ? `more than ${options.boundMs}` : Math.round(recoveryMs)} ms`);
+        roundResults.push({ round, recoveryMs, ...(unrecovered && { unrecovered }), ...(fault.note && { note: fault.note }) });
+        log(`round ${round}: ${recoveryMs === null ? `not recovered within ${options.boundMs} ms (${unrecovered})` : `recovered in ${Math.round(recoveryMs)} ms`}`);
       } finally {
         await workload.stop();
       }
       // With the clients quiet, every key must read at least its last acknowledged value.
-      await Promise.all(workload.allKeys.map((key) => workload.read(key, finalReads)));
+      const unreadable = await Promise.all(workload.allKeys.map((key) => workload.read(key, finalReads)));
+      unreadable.forEach((reason, i) => reason && errors.push(`round ${round}: ${workload.allKeys[i]} unreadable after recovery: ${reason}`));
     }
   } catch (error) {
     errors.push(`round ${roundResults.length + 1} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -5,9 +5,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { App } from "aws-cdk-lib";
+import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import * as ecs from "aws-cdk-lib/aws-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { strongboxImage } from "../../infra/cdk/image.js";
 import { OptionError, readOptions } from "../../infra/cdk/options.js";
 import { StrongboxStack } from "../../infra/cdk/strongbox-stack.js";
 import { type Json, onlyResource, referencedId, resourcesOfType, roleStatements, wildcardResourceStatements } from "./template.js";
@@ -175,5 +177,34 @@ describe("image built from source", () => {
       CpuArchitecture: "X86_64",
       OperatingSystemFamily: "LINUX",
     });
+  });
+});
+
+describe("prebuilt image", () => {
+  /** A bare task definition running `name`: enough to see what the image brings with it. */
+  function taskWith(name: string): Json {
+    const stack = new Stack(new App(), "Images", { env: { account: "111122223333", region: "eu-west-1" } });
+    new ecs.FargateTaskDefinition(stack, "Task").addContainer("strongbox", { image: strongboxImage(stack, name) });
+    return Template.fromStack(stack).toJSON();
+  }
+
+  it("from private ECR, may pull from that repository only", () => {
+    const task = taskWith("111122223333.dkr.ecr.eu-west-1.amazonaws.com/strongbox:1.0.0");
+    const definition = onlyResource(task, "AWS::ECS::TaskDefinition").Properties;
+    expect(JSON.stringify(definition.ContainerDefinitions[0].Image)).toContain(".dkr.ecr.eu-west-1.");
+    const statements = roleStatements(task, referencedId(definition.ExecutionRoleArn)!);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+        Resource: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":ecr:eu-west-1:111122223333:repository/strongbox"]] },
+      }),
+    );
+  });
+
+  it("from any other registry, is pulled by name", () => {
+    const task = taskWith("ghcr.io/example/strongbox@sha256:" + "0".repeat(64));
+    const definition = onlyResource(task, "AWS::ECS::TaskDefinition").Properties;
+    expect(definition.ContainerDefinitions[0].Image).toBe("ghcr.io/example/strongbox@sha256:" + "0".repeat(64));
+    expect(definition.ExecutionRoleArn).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
  * The local HA cluster: an embedded S3 (data) and DynamoDB (HA lock) in this process, and three
  * `strongbox server` processes using them. First run initialises and keeps the keys in the state
  * folder; every run unseals every node; a node that dies is restarted and unsealed; SIGINT/SIGTERM
- * stop the active node first (it releases the lock), then the standbys, then the embedded servers.
+ * stop the standbys, then the active node (it releases the lock), then the embedded servers.
  */
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
@@ -150,7 +150,7 @@ export class LocalCluster {
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     for (const timer of this.#restartTimers.values()) clearTimeout(timer);
     await this.#polling;
-    if (this.#state === "running") this.#options.out.write("\n==> Stopping: the active node first (it releases the HA lock), then the standbys\n");
+    if (this.#state === "running") this.#options.out.write("\n==> Stopping: the standbys, then the active node (it releases the HA lock), then the embedded S3 and DynamoDB\n");
     await this.#stopNodes();
     // A start under way gives up once its nodes are gone; then stop whatever it got to start.
     await this.#startup?.catch(() => {});
@@ -161,11 +161,15 @@ export class LocalCluster {
     await this.#save();
   }
 
+  /**
+   * Standbys first: stopped after the active, each would take the released lock in turn, and a
+   * SIGTERM that lands while a node is becoming active is not acted on until its lease runs out.
+   */
   async #stopNodes(): Promise<void> {
     const running = this.#nodes.filter((node) => node.running);
     const active = await findActive(running);
-    if (active) await active.stop();
     await Promise.all(running.filter((node) => node !== active).map((node) => node.stop()));
+    await active?.stop();
   }
 
   /** Starts a node's process; ports taken since they were chosen are swapped for free ones. */

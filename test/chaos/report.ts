@@ -1,0 +1,24 @@
+import type { ScenarioResult } from "./run.js";
+
+const ms = (value: number | null) => (value === null ? "—" : `${(value / 1000).toFixed(2)} s`);
+
+/** The per-scenario table, as Markdown. */
+export function resultTable(results: ScenarioResult[], boundMs: number): string {
+  const header = ["scenario", "storage", "rounds", "acked writes", "reads", "lost", "stale reads", "dual-active", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
+  const rows = results.map((r) => [
+    r.scenario,
+    r.storage === "s3" ? "S3 + DynamoDB lock" : "DynamoDB (fenced)",
+    String(r.rounds),
+    String(r.ackedWrites),
+    String(r.reads),
+    String(r.lost),
+    String(r.stale),
+    r.dualActive.length === 0 && r.epochProblems.length === 0 ? "0" : `${r.dualActive.length + r.epochProblems.length}`,
+    String(r.fencedWrites),
+    ms(r.recoveryP50Ms),
+    r.recoveryMaxMs === null && r.rounds > 0 ? `> ${ms(boundMs)}` : ms(r.recoveryMaxMs),
+    String(r.slowRounds),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
