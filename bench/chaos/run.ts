@@ -1,7 +1,8 @@
 /**
- * `npm run chaos [-- --rounds N] [--bound-ms MS] [--minutes M] [--scenarios a,b]`: runs every chaos
- * scenario (test/chaos/scenarios.ts) for N rounds (default 20) on fresh 3-node clusters, prints the
- * table and writes bench/results/chaos-<date>.json and bench/results/chaos-latest.md. Stays within
+ * `npm run chaos [-- --rounds N] [--bound-ms MS] [--minutes M] [--scenarios a,b] [--history FILE]`:
+ * runs every chaos scenario (test/chaos/scenarios.ts) for N rounds (default 20) on fresh 3-node
+ * clusters, prints the table and writes bench/results/chaos-<date>.json and
+ * bench/results/chaos-latest.md (--history: also every operation and active term). Stays within
  * --minutes (default 15): each scenario gets an equal share of the time left and stops starting
  * rounds when its share is used. Exits 1 on any lost write, stale read, dual active, slow recovery
  * or error.
@@ -27,6 +28,7 @@ function option(name: string, fallback: string): string {
 const rounds = Number(option("rounds", String(defaultChaosOptions.rounds)));
 const boundMs = Number(option("bound-ms", String(defaultChaosOptions.boundMs)));
 const minutes = Number(option("minutes", "15"));
+const historyFile = option("history", "");
 const names = option("scenarios", scenarios.map((s) => s.name).join(",")).split(",");
 const selected = names.map((name) => scenarios.find((s) => s.name === name));
 if (![rounds, boundMs, minutes].every((n) => Number.isFinite(n) && n > 0) || selected.includes(undefined)) {
@@ -58,8 +60,9 @@ const command = `npm run chaos -- ${process.argv.slice(2).join(" ")}`.trim().rep
 mkdirSync(RESULTS_DIR, { recursive: true });
 writeFileSync(
   new URL(`chaos-${date.slice(0, 10)}.json`, RESULTS_DIR),
-  `${JSON.stringify({ date, command, boundMs, durationMs: Math.round(performance.now() - started), results }, null, 2)}\n`,
+  `${JSON.stringify({ date, command, boundMs, durationMs: Math.round(performance.now() - started), results: results.map(({ history: _, ...r }) => r) }, null, 2)}\n`,
 );
+if (historyFile) writeFileSync(historyFile, JSON.stringify(Object.fromEntries(results.map((r) => [r.scenario, r.history]))));
 writeFileSync(
   new URL("chaos-latest.md", RESULTS_DIR),
   [

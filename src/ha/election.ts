@@ -84,7 +84,8 @@ export class Election {
       this.#logger.info("acquired the HA lock", { epoch: hold.epoch });
       try {
         await this.#hooks.becomeActive(hold);
-        if (hold.held()) this.#hold = hold;
+        // Stopped meanwhile (SIGTERM, seal): stop() found nothing to release, so give it up here.
+        if (hold.held() && !stopping.aborted) this.#hold = hold;
       } catch (error) {
         this.#logger.error("could not become active; giving up the lock", { error: String(error) });
       }

@@ -241,8 +241,13 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
   }
 
   async currentHolder(key: string): Promise<LockHolder | null> {
+    // Bounded: a standby routing requests must answer, not hang, when DynamoDB stops answering it;
+    // an answer older than a lease would be out of date anyway.
     const { Item } = await this.#permits.run(() =>
-      this.data.send(new this.sdk.GetItemCommand({ TableName: this.settings.table, Key: lockItemKey(key), ConsistentRead: true })),
+      this.data.send(
+        new this.sdk.GetItemCommand({ TableName: this.settings.table, Key: lockItemKey(key), ConsistentRead: true }),
+        { abortSignal: AbortSignal.timeout(this.settings.lock.leaseMs) },
+      ),
     );
     const record = Item ? leaseRecordFromItem(Item) : null;
     return record && !record.released ? { value: record.value, epoch: record.epoch } : null;

@@ -4,7 +4,7 @@ const ms = (value: number | null) => (value === null ? "—" : `${(value / 1000)
 
 /** The per-scenario table, as Markdown. */
 export function resultTable(results: ScenarioResult[], boundMs: number): string {
-  const header = ["scenario", "storage", "rounds", "acked writes", "reads", "lost", "stale reads", "dual-active", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
+  const header = ["scenario", "storage", "rounds", "acked writes", "reads", "lost", "stale reads", "dual-active", "closest handover", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
   const rows = results.map((r) => [
     r.scenario,
     r.storage === "s3" ? "S3 + DynamoDB lock" : "DynamoDB (fenced)",
@@ -14,6 +14,7 @@ export function resultTable(results: ScenarioResult[], boundMs: number): string 
     String(r.lost),
     String(r.stale),
     r.dualActive.length === 0 && r.epochProblems.length === 0 ? "0" : `${r.dualActive.length + r.epochProblems.length}`,
+    ms(r.closestHandoverMs),
     String(r.fencedWrites),
     ms(r.recoveryP50Ms),
     r.recoveryMaxMs === null && r.rounds > 0 ? `> ${ms(boundMs)}` : ms(r.recoveryMaxMs),

@@ -3,7 +3,7 @@ import { ChaosCluster } from "./chaos-cluster.js";
 import { checkFinal, checkReads, type ReadRecord, type Violation, type WriteRecord } from "./checker.js";
 import { type ClientOptions, PermanentError, readValue, wallNow, writeValue } from "./client.js";
 import type { Scenario } from "./scenarios.js";
-import { activeTerms, checkTerms, type DualActive, fencedWrites } from "./transitions.js";
+import { type ActiveTerm, activeTerms, checkTerms, closestHandoverMs, type DualActive, fencedWrites } from "./transitions.js";
 
 export interface ChaosOptions {
   rounds: number;
@@ -44,6 +44,10 @@ export interface ScenarioResult {
   epochProblems: string[];
   fencedWrites: number;
   activeTerms: number;
+  /** Least time from one active term's end to the next term's start, in ms (negative: overlap). */
+  closestHandoverMs: number | null;
+  /** Each node's wall-clock skew at the start, as its sys/health reported it (s). */
+  observedSkewsS: number[];
   recoveryP50Ms: number | null;
   recoveryMaxMs: number | null;
   /** Rounds that did not recover within the bound. */
@@ -53,6 +57,8 @@ export interface ScenarioResult {
   violations: string[];
   errors: string[];
   durationMs: number;
+  /** Everything the checks read: every client operation with its time window, and each node's active terms. */
+  history: { writes: WriteRecord[]; reads: ReadRecord[]; finalReads: ReadRecord[]; terms: ActiveTerm[] };
 }
 
 const MOUNT = "secret";
@@ -150,6 +156,13 @@ async function measureRecovery(nodes: string[], t0: number, boundMs: number, tok
   return { recoveryMs: Math.max(...probes.map((p) => p.end - t0)) };
 }
 
+/** How far a node's wall clock is off, from the server time its sys/health reports. */
+async function observedSkewS(apiAddr: string): Promise<number> {
+  const before = Date.now();
+  const health = (await (await fetch(`${apiAddr}/v1/sys/health?standbyok=true`)).json()) as { server_time_utc: number };
+  return Math.round(health.server_time_utc - (before + Date.now()) / 2000);
+}
+
 function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -166,8 +179,10 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
   const finalReads: ReadRecord[] = [];
   const roundResults: RoundResult[] = [];
   const errors: string[] = [];
+  let observedSkewsS: number[] = [];
   try {
     const active = await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
+    observedSkewsS = await Promise.all(chaos.nodes.map((n) => observedSkewS(n.node.apiAddr)));
     const mount = await fetch(`${active.node.apiAddr}/v1/sys/mounts/${MOUNT}`, {
       method: "POST",
       headers: { "x-vault-token": chaos.rootToken },
@@ -208,6 +223,10 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
   const incarnations = chaos.incarnations();
   const terms = incarnations.flatMap((incarnation) => activeTerms(incarnation, wallNow()));
   const { dualActive, epochProblems } = checkTerms(terms);
+  // The terms come from log lines: none (or too few) means the lines changed, not that all is well.
+  if (terms.length === 0 || (scenario.failsOver && terms.length < roundResults.length + 1)) {
+    errors.push(`only ${terms.length} active terms found in the node logs for ${roundResults.length} rounds that each move leadership`);
+  }
   const recoveries = roundResults.map((r) => r.recoveryMs);
   const recovered = recoveries.filter((r): r is number => r !== null);
   const violations = [
@@ -230,6 +249,8 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
     epochProblems,
     fencedWrites: incarnations.reduce((sum, i) => sum + fencedWrites(i.log), 0),
     activeTerms: terms.length,
+    closestHandoverMs: closestHandoverMs(terms),
+    observedSkewsS,
     recoveryP50Ms: percentile(recovered, 0.5),
     recoveryMaxMs: recovered.length === recoveries.length ? percentile(recovered, 1) : null,
     slowRounds: recoveries.filter((r) => r === null || r > options.boundMs).length,
@@ -237,5 +258,6 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
     violations: violations.slice(0, REPORTED_VIOLATIONS),
     errors: [...errors, ...workload.errors].slice(0, REPORTED_VIOLATIONS),
     durationMs: Math.round(performance.now() - started),
+    history: { writes: workload.writes, reads: workload.reads, finalReads, terms },
   };
 }

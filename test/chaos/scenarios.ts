@@ -17,6 +17,8 @@ export interface Scenario {
   storage: "s3" | "dynamodb";
   /** Wall-clock skew per node at its first start. */
   skewsMs?: number[];
+  /** Every round's fault must move leadership (checked: one more active term than rounds at least). */
+  failsOver?: boolean;
   inject(chaos: ChaosCluster, active: ChaosNode, round: number): Promise<RoundFault>;
 }
 
@@ -42,6 +44,7 @@ async function dynamodbLatencyMs(endpoint: string): Promise<number> {
 export const scenarios: Scenario[] = [
   {
     name: "active-killed",
+    failsOver: true,
     what: "kill -9 the active; restart it and unseal",
     storage: "s3",
     async inject(chaos, active) {
@@ -51,6 +54,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "active-paused",
+    failsOver: true,
     what: "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)",
     storage: "dynamodb",
     async inject(chaos, active) {
@@ -60,6 +64,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "active-paused-s3",
+    failsOver: true,
     what: "as active-paused, with data in S3 (no storage-side fencing)",
     storage: "s3",
     async inject(chaos, active) {
@@ -69,6 +74,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "active-cut-from-dynamodb",
+    failsOver: true,
     what: "blackhole the active's DynamoDB proxy; clients still reach it",
     storage: "dynamodb",
     async inject(chaos, active) {
@@ -104,6 +110,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "clock-skew",
+    failsOver: true,
     what: "wall clocks at -30 s, 0, +30 s; kill -9 the active; it restarts with the next skew",
     storage: "dynamodb",
     skewsMs: [-SKEW_MS, 0, SKEW_MS],

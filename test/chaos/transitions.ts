@@ -115,7 +115,22 @@ export function checkTerms(terms: ActiveTerm[]): { dualActive: DualActive[]; epo
   return { dualActive, epochProblems };
 }
 
-/** Writes that storage refused because the writer's lock epoch was no longer current. */
+/**
+ * The closest handover: the least time between a term's start and the end of every term before
+ * it (negative: an overlap). Null with fewer than two terms.
+ */
+export function closestHandoverMs(terms: ActiveTerm[]): number | null {
+  const byStart = [...terms].sort((a, b) => a.start - b.start);
+  let closest: number | null = null;
+  let latestEnd = -Infinity;
+  for (const term of byStart) {
+    if (latestEnd > -Infinity) closest = Math.min(closest ?? Infinity, term.start - latestEnd);
+    latestEnd = Math.max(latestEnd, term.segments.at(-1)?.[1] ?? term.start);
+  }
+  return closest === null ? null : Math.round(closest);
+}
+
+/** Writes refused because the writer's hold on the lock had ended: by storage (fenced) or by the node itself. */
 export function fencedWrites(log: string): number {
   return log.split("\n").filter((line) => line.includes("FencedError")).length;
 }

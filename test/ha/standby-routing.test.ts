@@ -122,3 +122,29 @@ describe("standby routing", () => {
     expect(now.headers.get("location")).toBe("http://b.example:8200/v1/secret/data/x");
   });
 });
+
+describe("election", () => {
+  it("gives the lock up when stopped while becoming active", async () => {
+    const physical = new InmemBackend();
+    const backend = inmemHABackend();
+    const a = node("a", physical, backend);
+    const init = await a.initialize({ secret_shares: 1, secret_threshold: 1 });
+    // Seal the moment the lock is granted, before activation completes.
+    const lockWith = backend.lockWith.bind(backend);
+    let sealing: Promise<void> | undefined;
+    backend.lockWith = (key, value) => {
+      const lock = lockWith(key, value);
+      return { acquire: async (signal) => {
+        const hold = await lock.acquire(signal);
+        sealing = a.seal();
+        return hold;
+      } };
+    };
+    await a.submitUnsealKey(Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0)));
+    await waitFor(async () => (sealing ? true : null), 5_000, "the lock granted");
+    await sealing;
+    await waitFor(async () => ((await backend.currentHolder("core/lock")) === null ? true : null), 5_000, "the lock released");
+    expect(a.isActive()).toBe(false);
+    expect(a.sealed).toBe(true);
+  });
+});

@@ -65,9 +65,13 @@ async function main(argv: string[]): Promise<number> {
 
   // Handlers stay for the whole run: under `npm start` a Ctrl-C arrives twice (from the terminal
   // and forwarded by npm), and the second must not kill the launcher halfway through stopping.
-  const stopRequested = new Promise<string>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => resolve(signal));
+  const stopRequested = new Promise<void>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => resolve());
+    // Output closed (`npm start | head`, a terminal gone): nobody is watching; stop as on SIGPIPE.
+    process.stdout.on("error", () => resolve());
   });
+  // Should the launcher die of a bug, its nodes die with it rather than serve on without storage.
+  process.on("exit", () => cluster.killNodes());
   const started = cluster.start().then(
     () => null,
     (error: unknown) => error,

@@ -94,10 +94,12 @@ export class LocalCluster {
   #polling: Promise<void> | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   #saving: Promise<void> = Promise.resolve();
-  /** Nodes the launcher is bringing up (or back): their exits are its to handle. */
+  #lastSaved = "";
+  /** Nodes the launcher is bringing back: their exits are the restart's to handle. */
   readonly #starting = new Set<ClusterNode>();
   readonly #notes = new Map<ClusterNode, string>();
   readonly #restartTimers = new Map<ClusterNode, NodeJS.Timeout>();
+  readonly #restarts = new Set<Promise<void>>();
   readonly #restartTimes = new Map<ClusterNode, number[]>();
 
   constructor(paths: StatePaths, options: LauncherOptions) {
@@ -115,17 +117,17 @@ export class LocalCluster {
     const paths = this.#paths;
     this.#s3 = await startS3Server({ bucket: S3_BUCKET, dataDir: paths.s3Dir });
     this.#dynamodb = await startDynamoDBServer(paths.dynamodbDir);
-    const stores = {
+    this.#stores = {
       s3Endpoint: this.#s3.endpoint,
       s3Bucket: S3_BUCKET,
       dynamodbEndpoint: this.#dynamodb.endpoint,
       dynamodbTable: LOCK_TABLE,
     };
-    this.#stores = stores;
     const ports = await chooseNodePorts(this.#options.basePort, NODE_COUNT);
     this.#nodes = ports.map((p, i) => new ClusterNode(`node${i + 1}`, p, paths.nodesDir, (node, exit) => this.#onNodeExit(node, exit)));
     await this.#save();
     await Promise.all(this.#nodes.map((node) => this.#startNode(node)));
+    await this.#save();
 
     const { keys, initialisedNow } = await this.#initialiseOrLoadKeys();
     this.#keys = keys;
@@ -143,7 +145,7 @@ export class LocalCluster {
     this.#runStatusView();
   }
 
-  /** Stops the nodes (active first), then the embedded servers; safe to call during start. */
+  /** Stops the nodes (standbys first), then the embedded servers; safe to call during a start or restart. */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -152,13 +154,18 @@ export class LocalCluster {
     await this.#polling;
     if (this.#state === "running") this.#options.out.write("\n==> Stopping: the standbys, then the active node (it releases the HA lock), then the embedded S3 and DynamoDB\n");
     await this.#stopNodes();
-    // A start under way gives up once its nodes are gone; then stop whatever it got to start.
-    await this.#startup?.catch(() => {});
+    // A start or restart under way gives up once its nodes are gone; then stop whatever it got to start.
+    await Promise.all([this.#startup?.catch(() => {}), ...this.#restarts]);
     await this.#stopNodes();
     await this.#dynamodb?.stop();
     await this.#s3?.stop();
     this.#state = "stopped";
     await this.#save();
+  }
+
+  /** SIGKILL to every node still running: the last resort when the launcher itself exits. */
+  killNodes(): void {
+    for (const node of this.#nodes) node.kill();
   }
 
   /**
@@ -174,23 +181,17 @@ export class LocalCluster {
 
   /** Starts a node's process; ports taken since they were chosen are swapped for free ones. */
   async #startNode(node: ClusterNode): Promise<void> {
-    this.#starting.add(node);
-    try {
-      for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
+      this.#throwIfStopping();
+      try {
+        await node.start(this.#stores!);
         this.#throwIfStopping();
-        try {
-          await node.start(this.#stores!);
-          this.#throwIfStopping();
-          return;
-        } catch (error) {
-          if (!(error instanceof NodeStartError) || !error.portInUse || attempt === PORT_ATTEMPTS) throw error;
-          const ports = await freeNodePorts();
-          node.movePorts({ ...ports, fallbackNote: `its ports were taken while it started, so it uses ${ports.api} and ${ports.cluster}` });
-        }
+        return;
+      } catch (error) {
+        if (!(error instanceof NodeStartError) || !error.portInUse || attempt === PORT_ATTEMPTS) throw error;
+        const ports = await freeNodePorts();
+        node.movePorts({ ...ports, fallbackNote: `its ports were taken while it started, so it uses ${ports.api} and ${ports.cluster}` });
       }
-    } finally {
-      this.#starting.delete(node);
-      void this.#save();
     }
   }
 
@@ -262,7 +263,11 @@ export class LocalCluster {
     }
     this.#restartTimes.set(node, [...recent, now]);
     this.#notes.set(node, `${why} at ${clock(new Date(now))}; restarting in ${RESTART_DELAY_MS / 1000} s`);
-    this.#restartTimers.set(node, setTimeout(() => void this.#restart(node, why), RESTART_DELAY_MS));
+    const restartLater = () => {
+      const restart = this.#restart(node, why).finally(() => this.#restarts.delete(restart));
+      this.#restarts.add(restart);
+    };
+    this.#restartTimers.set(node, setTimeout(restartLater, RESTART_DELAY_MS));
   }
 
   async #restart(node: ClusterNode, why: string): Promise<void> {
@@ -274,8 +279,8 @@ export class LocalCluster {
       await this.#unseal(node);
       this.#notes.set(node, `restarted and unsealed at ${clock(new Date())} after being ${why}`);
     } catch (error) {
-      if (this.#stopping) return;
       await node.stop();
+      if (this.#stopping) return;
       this.#scheduleRestart(node, `failed to restart (${(error as Error).message.split("\n")[0]})`);
     } finally {
       this.#starting.delete(node);
@@ -335,9 +340,17 @@ export class LocalCluster {
     out.write(`${lines.join("\n")}\n`);
   }
 
-  /** cluster.json, so scripts and tests can find the processes; writes one at a time, latest state. */
+  /** cluster.json, so scripts and tests can find the processes: one write at a time, when it changed. */
   #save(): Promise<void> {
-    this.#saving = this.#saving.then(() => writeClusterRecord(this.#paths, this.#record())).catch(() => {});
+    this.#saving = this.#saving
+      .then(async () => {
+        const record = this.#record();
+        const text = JSON.stringify(record);
+        if (text === this.#lastSaved) return;
+        await writeClusterRecord(this.#paths, record);
+        this.#lastSaved = text;
+      })
+      .catch(() => {}); // the next change writes it again
     return this.#saving;
   }
 

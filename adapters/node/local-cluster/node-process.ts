@@ -43,6 +43,7 @@ export class ClusterNode {
   readonly logFile: string;
   /** Every process started for this node, restarts included. */
   readonly pids: number[] = [];
+  /** How its latest process ended (the failover time is measured from it). */
   lastExit: NodeExit | null = null;
   #ports: NodePorts;
   #child: ChildProcess | null = null;
@@ -96,7 +97,7 @@ export class ClusterNode {
         env: serverEnvironment(),
         stdio: ["ignore", log, log],
         // Its own process group: the terminal's Ctrl-C reaches only the launcher, which stops
-        // the nodes in order (active first).
+        // the nodes in order (standbys, then the active).
         detached: true,
       });
     } finally {
@@ -129,8 +130,13 @@ export class ClusterNode {
     clearTimeout(timer);
   }
 
-  /** The last lines of the node's log, from byte offset `from` on. */
-  async logTail(from = 0): Promise<string> {
+  /** SIGKILL, for when the launcher itself is going down and cannot wait. */
+  kill(): void {
+    if (this.running) this.#child!.kill("SIGKILL");
+  }
+
+  /** The last lines of the node's log, from byte offset `from` (where this start began) on. */
+  async #logTail(from: number): Promise<string> {
     const bytes = await readFile(this.logFile).catch(() => Buffer.alloc(0));
     return bytes.subarray(from).toString().trimEnd().split("\n").slice(-LOG_TAIL_LINES).join("\n");
   }
@@ -139,14 +145,14 @@ export class ClusterNode {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (!this.running) {
-        const tail = await this.logTail(logStart);
+        const tail = await this.#logTail(logStart);
         throw new NodeStartError(`${this.name} exited while starting (its log: ${this.logFile})`, tail, /already in use|EADDRINUSE/.test(tail));
       }
       const answered = await callNode(this.apiAddr, "GET", "sys/seal-status", { timeoutMs: 1_000 }).then(() => true, () => false);
       if (answered) return;
       if (Date.now() > deadline) {
         await this.stop();
-        throw new NodeStartError(`${this.name} did not answer on ${this.apiAddr} within ${START_TIMEOUT_MS / 1000} s (its log: ${this.logFile})`, await this.logTail(logStart), false);
+        throw new NodeStartError(`${this.name} did not answer on ${this.apiAddr} within ${START_TIMEOUT_MS / 1000} s (its log: ${this.logFile})`, await this.#logTail(logStart), false);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -81,7 +81,8 @@ export class ClusterMonitor {
   }
 
   async #observeActive(active: ClusterNode, polledAt: number): Promise<void> {
-    const pid = active.pid!;
+    const pid = active.pid;
+    if (pid === null) return; // died since the probe; the next poll sees who took over
     const previous = this.#lastActive;
     this.#lastActive = { name: active.name, pid, seenAt: polledAt };
     await this.#readForwardingCounts(active).catch(() => {}); // shown as before until the next poll
