@@ -82,10 +82,13 @@ async function runTrial(cluster: Cluster, departure: Departure, trial: number): 
   const child = active.process!.child;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const t0 = performance.now();
+  let stepDown: Promise<{ status: number }> | null = null;
   if (departure === "kill -9") child.kill("SIGKILL");
   else if (departure === "SIGTERM") child.kill("SIGTERM");
-  else void api(active, "PUT", "sys/step-down", undefined, cluster.rootToken);
+  else stepDown = api(active, "PUT", "sys/step-down", undefined, cluster.rootToken);
   const { ms, via, failedWrites } = await firstSuccessfulWrite(others, cluster.rootToken, t0, trial);
+  const stepDownStatus = (await stepDown)?.status;
+  if (stepDownStatus !== undefined && stepDownStatus !== 204) throw new Error(`trial ${trial}: sys/step-down answered ${stepDownStatus}`);
   const newActive = await cluster.waitForActive({ not: departure === "sys/step-down" ? undefined : active });
   if (departure !== "sys/step-down") {
     await exited;

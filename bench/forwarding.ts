@@ -74,6 +74,7 @@ export async function benchForwarding(cluster: Cluster, plan: LoadPlan, memory: 
       `autocannon, ${plan.connections} connections, ${plan.durationSeconds} s per run, ${plan.rounds} runs per target interleaved (direct, forwarded, …) after a ${plan.warmupSeconds} s warm-up each; medians.`,
       "Each read: a policy-bound token (token lookup + ACL) reading one KV v2 secret; data in the S3 stand-in, so every read costs the active several S3 GETs.",
       "Latencies come from every response's own timing (sub-millisecond), not autocannon's whole-millisecond histogram.",
+      "All processes share the machine's cores: forwarded, the standby's work competes with the active's for CPU, which separate hosts would not.",
     ],
     data: { plan, direct: runs.direct, forwarded: runs.forwarded, medians: { direct: d, forwarded: f } },
   };

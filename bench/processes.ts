@@ -15,8 +15,8 @@ export interface TsChild<T> {
  * Runs a bench TypeScript file in its own Node process (so it does not share an event loop with
  * the load generator) and waits for the JSON line it prints once ready.
  */
-export async function startTsChild<T>(file: string, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<TsChild<T>> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", REGISTER_TS, fileURLToPath(new URL(file, import.meta.url))], {
+export async function startTsChild<T>(file: string, timeoutMs = 30_000): Promise<TsChild<T>> {
+  const child = spawn(process.execPath, ["--import", REGISTER_TS, fileURLToPath(new URL(file, import.meta.url))], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -56,6 +56,16 @@ export function rssMegabytes(pid: number): number {
   if (kilobytes === undefined) throw new Error(`no VmRSS for process ${pid}`);
   return Number(kilobytes) / 1024;
 }
+
+/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
+export function cpuMicroseconds(pid: number): number {
+  // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are fields 14 and 15.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ: what Linux counts /proc/<pid>/stat times in (100 on every mainstream architecture). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Samples the RSS of some processes every `intervalMs` until stopped; returns each one's peak. */
 export function sampleRss(pids: Record<string, number>, intervalMs = 200): { stop(): Record<string, number> } {

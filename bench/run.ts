@@ -4,13 +4,13 @@
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
-import { startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
+import { type RunningDynamoDBLocal, startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
 import { benchEdge } from "./edge.js";
 import { benchEfficiency } from "./efficiency.js";
 import { benchFailover } from "./failover.js";
 import { benchForwarding, type LoadPlan } from "./forwarding.js";
 import { MemoryRecorder } from "./memory.js";
-import { startTsChild } from "./processes.js";
+import { startTsChild, type TsChild } from "./processes.js";
 import { type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
 import { mountKvV2 } from "./setup.js";
 
@@ -36,11 +36,12 @@ process.stderr.write(`benchmarks on ${machine.nproc} × ${machine.cpu}, Node ${m
 
 const reports: BenchReport[] = [];
 const memory = new MemoryRecorder();
-const needsCluster = wanted("failover") || wanted("forwarding") || wanted("edge");
-const dynamodb = needsCluster ? await startDynamoDBLocal() : null;
-const s3 = needsCluster ? await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts") : null;
+let dynamodb: RunningDynamoDBLocal | null = null;
+let s3: TsChild<{ endpoint: string; bucket: string }> | null = null;
 try {
-  if (dynamodb && s3) {
+  if (wanted("failover") || wanted("forwarding") || wanted("edge")) {
+    dynamodb = await startDynamoDBLocal();
+    s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
     const cluster = await startCluster({ dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.info.endpoint, s3Bucket: s3.info.bucket }, { size: 3 });
     try {
       const active = await cluster.waitForActive();

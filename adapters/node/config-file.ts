@@ -1,7 +1,6 @@
 import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { parse as parseHcl } from "@cdktf/hcl2json";
 import { parseServerConfig, type ConfigSource, type Env, type StorageTypes } from "../../src/config/parse.js";
 import { ConfigError, type ServerConfig } from "../../src/config/types.js";
 
@@ -55,6 +54,8 @@ async function readConfigFile(file: string): Promise<unknown> {
       throw new ConfigError(`${file}: invalid JSON: ${reason(error)}`);
     }
   }
+  // Loaded only for HCL: its parser (Go compiled to WebAssembly) stays resident, ~50 MB, for the life of the process.
+  const { parse: parseHcl } = await import("@cdktf/hcl2json");
   try {
     return await parseHcl(file, text);
   } catch (error) {

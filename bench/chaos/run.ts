@@ -73,6 +73,13 @@ writeFileSync(
     "",
     ...results.map((r) => `- **${r.scenario}**: ${r.what}.`),
     "",
+    "Lost: a key read after recovery (clients quiet) older than its last acknowledged write. Stale: a read older than a value",
+    "acknowledged or read before it began, or a value never written. Dual-active: overlapping active terms of two processes,",
+    "from each node's own log (a term ends at its renewal deadline when the node noticed late; frozen time does not count).",
+    "Closest handover: least time between one term's end and the next one's start. Fenced writes: writes refused after the",
+    "writer's term ended, by DynamoDB's epoch condition or, on S3, by the node's own hold check. Recovery: from the fault",
+    "until a write through every node not itself faulted succeeded again.",
+    "",
   ].join("\n"),
 );
 process.stdout.write(`\n${table}\n`);

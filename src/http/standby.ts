@@ -36,7 +36,14 @@ export async function routeFromStandby(
   /** The body, when the caller has already read it from `request`. */
   readBody?: Uint8Array,
 ): Promise<Response> {
-  const { advertisement } = await core.leader();
+  let advertisement: Advertisement | null;
+  try {
+    ({ advertisement } = await core.leader());
+  } catch (error) {
+    // The lock store does not answer this node: it cannot know the active, clients should retry.
+    routing.logger.warn("cannot look up the active node", { error: error instanceof Error ? error.message : String(error) });
+    return noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
+  }
   if (!advertisement) return noActiveKnown();
   if (!routing.forwarder || request.headers.get("x-vault-no-request-forwarding")) return redirectToActive(request, advertisement);
 
@@ -67,8 +74,10 @@ export async function routeFromStandby(
   }
 }
 
-function noActiveKnown(): Response {
-  const response = errorResponse(503, "no active node is known: the HA lock is free or its holder has not advertised itself yet; retry shortly");
+function noActiveKnown(
+  reason = "no active node is known: the HA lock is free or its holder has not advertised itself yet; retry shortly",
+): Response {
+  const response = errorResponse(503, reason);
   response.headers.set("retry-after", "1");
   return response;
 }

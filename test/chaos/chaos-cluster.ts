@@ -5,10 +5,13 @@ import type { Incarnation } from "./transitions.js";
 
 const SKEW_PRELOAD = new URL("../helpers/skew-clock.mjs", import.meta.url).href;
 const PROBE_TIMEOUT_MS = 1_000;
+/** sys/health reports whole seconds. */
+const SKEW_TOLERANCE_MS = 2_000;
 
 /** Environment that shifts a node's wall clock (`Date`) by `skewMs`; its monotonic clock is untouched. */
 export function skewedClockEnv(skewMs: number): NodeJS.ProcessEnv {
-  if (skewMs === 0) return {};
+  // Zero still says so: a restart's environment adds to the node's first one, which may carry a skew.
+  if (skewMs === 0) return { STRONGBOX_TEST_CLOCK_SKEW_MS: "0" };
   return {
     NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${SKEW_PRELOAD}`].filter(Boolean).join(" "),
     STRONGBOX_TEST_CLOCK_SKEW_MS: String(skewMs),
@@ -55,7 +58,7 @@ export class ChaosCluster {
     /** DynamoDB Local itself, behind no proxy. */
     readonly dynamodbEndpoint: string,
   ) {
-    for (const n of nodes) this.#watch(n);
+    this.#lives.push(...nodes.map((n) => n.life));
   }
 
   static async start(stores: ClusterStores, options: ChaosClusterOptions): Promise<ChaosCluster> {
@@ -83,22 +86,8 @@ export class ChaosCluster {
       await Promise.all(proxies.flatMap((p) => [p.dynamodb.close(), p.clusterPort.close()]));
       throw error;
     }
-    const nodes = cluster.nodes.map((node, i): ChaosNode => ({
-      node,
-      ...proxies[i]!,
-      state: "running",
-      life: { node: i, output: () => "", skewMs: skews[i] ?? 0, exitedAt: null, frozen: [] },
-    }));
+    const nodes = cluster.nodes.map((node, i): ChaosNode => ({ node, ...proxies[i]!, state: "running", life: lifeOf(node, skews[i] ?? 0) }));
     return new ChaosCluster(cluster, nodes, stores.dynamodbEndpoint);
-  }
-
-  #watch(n: ChaosNode, skewMs = n.life.skewMs): void {
-    const server = n.node.process!;
-    const life: Life = { node: n.node.index, output: () => server.output(), skewMs, exitedAt: null, frozen: [] };
-    server.child.once("exit", () => (life.exitedAt = Date.now()));
-    n.life = life;
-    n.state = "running";
-    this.#lives.push(life);
   }
 
   get rootToken(): string {
@@ -108,10 +97,6 @@ export class ChaosCluster {
   /** Every node's API address: clients do not know which are down. */
   apiAddrs(): string[] {
     return this.nodes.map((n) => n.node.apiAddr);
-  }
-
-  running(): ChaosNode[] {
-    return this.nodes.filter((n) => n.state === "running");
   }
 
   async kill(n: ChaosNode): Promise<void> {
@@ -138,8 +123,13 @@ export class ChaosCluster {
   /** Starts a dead node's process again (optionally with another clock skew) and unseals it. */
   async restart(n: ChaosNode, skewMs = n.life.skewMs): Promise<void> {
     await this.cluster.start(n.node, { env: skewedClockEnv(skewMs) });
-    this.#watch(n, skewMs);
+    n.life = lifeOf(n.node, skewMs);
+    n.state = "running";
+    this.#lives.push(n.life);
     await this.cluster.unseal(n.node);
+    // The transition checker takes this skew off the node's log timestamps: it must be the real one.
+    const observed = await observedSkewMs(n.node.apiAddr);
+    if (Math.abs(observed - skewMs) > SKEW_TOLERANCE_MS) throw new Error(`node ${n.node.index} restarted with its clock ${observed} ms off, not ${skewMs}`);
   }
 
   /**
@@ -173,6 +163,22 @@ export class ChaosCluster {
     await this.cluster.stop();
     await Promise.all(this.nodes.flatMap((n) => [n.dynamodb.close(), n.clusterPort.close()]));
   }
+}
+
+/** The record of a node's current process; times are this machine's wall clock, as in the node logs. */
+function lifeOf(node: ClusterNode, skewMs: number): Life {
+  const server = node.process!;
+  const life: Life = { node: node.index, output: () => server.output(), skewMs, exitedAt: null, frozen: [] };
+  server.child.once("exit", () => (life.exitedAt = Date.now()));
+  return life;
+}
+
+/** How far a node's wall clock is off, from the server time (whole seconds) its sys/health reports. */
+export async function observedSkewMs(apiAddr: string): Promise<number> {
+  const before = Date.now();
+  const response = await fetch(`${apiAddr}/v1/sys/health?standbyok=true`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+  const { server_time_utc: serverTime } = (await response.json()) as { server_time_utc: number };
+  return Math.round(serverTime * 1000 - (before + Date.now()) / 2);
 }
 
 /** A node's sys/leader, or null when it does not answer in time. */

@@ -4,7 +4,7 @@
  * budget runs out. Retrying a write resends the same value, so a retry can never reorder a key.
  */
 
-/** Wall-clock milliseconds with sub-millisecond precision (comparable with node log timestamps). */
+/** Wall-clock-like ms for the client history: sub-millisecond, and steady even if the clock is stepped. */
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();
 }

@@ -1,5 +1,5 @@
 import type { ClusterStores } from "../helpers/cluster.js";
-import { ChaosCluster } from "./chaos-cluster.js";
+import { ChaosCluster, observedSkewMs } from "./chaos-cluster.js";
 import { checkFinal, checkReads, type ReadRecord, type Violation, type WriteRecord } from "./checker.js";
 import { type ClientOptions, PermanentError, readValue, wallNow, writeValue } from "./client.js";
 import type { Scenario } from "./scenarios.js";
@@ -156,13 +156,6 @@ async function measureRecovery(nodes: string[], t0: number, boundMs: number, tok
   return { recoveryMs: Math.max(...probes.map((p) => p.end - t0)) };
 }
 
-/** How far a node's wall clock is off, from the server time its sys/health reports. */
-async function observedSkewS(apiAddr: string): Promise<number> {
-  const before = Date.now();
-  const health = (await (await fetch(`${apiAddr}/v1/sys/health?standbyok=true`)).json()) as { server_time_utc: number };
-  return Math.round(health.server_time_utc - (before + Date.now()) / 2000);
-}
-
 function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -173,16 +166,18 @@ function percentile(values: number[], p: number): number | null {
 export async function runScenario(stores: ClusterStores, scenario: Scenario, options: ChaosOptions): Promise<ScenarioResult> {
   const started = performance.now();
   const log = (line: string) => options.log?.(`[${scenario.name}] ${line}`);
-  const chaos = await ChaosCluster.start(stores, { storage: scenario.storage, size: 3, skewsMs: scenario.skewsMs });
-  const client: ClientOptions = { nodes: () => chaos.apiAddrs(), token: chaos.rootToken, budgetMs: OP_BUDGET_MS, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS };
+  let chaos: ChaosCluster | undefined;
+  const client: ClientOptions = { nodes: () => chaos!.apiAddrs(), token: "", budgetMs: OP_BUDGET_MS, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS };
   const workload = new Workload(client, options.clients, options.keysPerClient);
   const finalReads: ReadRecord[] = [];
   const roundResults: RoundResult[] = [];
   const errors: string[] = [];
   let observedSkewsS: number[] = [];
   try {
+    chaos = await ChaosCluster.start(stores, { storage: scenario.storage, size: 3, skewsMs: scenario.skewsMs });
+    client.token = chaos.rootToken;
     const active = await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
-    observedSkewsS = await Promise.all(chaos.nodes.map((n) => observedSkewS(n.node.apiAddr)));
+    observedSkewsS = await Promise.all(chaos.nodes.map(async (n) => Math.round((await observedSkewMs(n.node.apiAddr)) / 1000)));
     const mount = await fetch(`${active.node.apiAddr}/v1/sys/mounts/${MOUNT}`, {
       method: "POST",
       headers: { "x-vault-token": chaos.rootToken },
@@ -215,12 +210,12 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
     errors.push(`round ${roundResults.length + 1} failed: ${error instanceof Error ? error.message : String(error)}`);
     log(errors.at(-1)!);
   } finally {
-    await chaos.stop().catch((error) => errors.push(`stopping the cluster failed: ${String(error)}`));
+    await chaos?.stop().catch((error) => errors.push(`stopping the cluster failed: ${String(error)}`));
   }
 
   const readViolations = checkReads(workload.writes, workload.reads);
   const lost = checkFinal(workload.writes, finalReads);
-  const incarnations = chaos.incarnations();
+  const incarnations = chaos?.incarnations() ?? [];
   const terms = incarnations.flatMap((incarnation) => activeTerms(incarnation, wallNow()));
   const { dualActive, epochProblems } = checkTerms(terms);
   // The terms come from log lines: none (or too few) means the lines changed, not that all is well.

@@ -84,8 +84,8 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "dynamodb-slow",
-    what: "every node's DynamoDB round trip ×20",
-    storage: "s3",
+    what: "every node's DynamoDB round trip ×20 (data and lock)",
+    storage: "dynamodb",
     async inject(chaos) {
       const normal = Math.max(MIN_NORMAL_LATENCY_MS, await dynamodbLatencyMs(chaos.dynamodbEndpoint));
       // Each direction is delayed, so the round trip grows by twice the delay.
