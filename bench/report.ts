@@ -73,13 +73,16 @@ export function writeResults(reports: BenchReport[], machine: Machine, order: st
   const saved = order
     .filter((name) => existsSync(`${RESULTS_DIR}${name}.json`))
     .map((name) => JSON.parse(readFileSync(`${RESULTS_DIR}${name}.json`, "utf8")) as BenchReport & { machine: Machine });
+  // One machine line when every table comes from one run; else one under each table.
+  const oneRun = new Set(saved.map((report) => report.machine.date)).size === 1;
   const markdown = [
     "## Benchmarks",
     "",
     "`npm run bench` on loopback: real `strongbox server` processes, DynamoDB Local for the lock and the",
     "in-memory S3 stand-in for data (both from the test helpers), load from autocannon.",
+    ...(oneRun ? ["", `Machine: ${machineLine(saved[0]!.machine)}.`] : []),
     "",
-    ...saved.map((report) => `${formatReport(report)}\nMachine: ${machineLine(report.machine)}.\n`),
+    ...saved.map((report) => (oneRun ? formatReport(report) : `${formatReport(report)}\nMachine: ${machineLine(report.machine)}.\n`)),
   ].join("\n");
   writeFileSync(`${RESULTS_DIR}latest.md`, markdown);
 }

@@ -1,5 +1,7 @@
 import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { extname, join } from "node:path";
 import { parseServerConfig, type ConfigSource, type Env, type StorageTypes } from "../../src/config/parse.js";
 import { ConfigError, type ServerConfig } from "../../src/config/types.js";
@@ -54,15 +56,41 @@ async function readConfigFile(file: string): Promise<unknown> {
       throw new ConfigError(`${file}: invalid JSON: ${reason(error)}`);
     }
   }
-  // Loaded only for HCL: its parser (Go compiled to WebAssembly) stays resident, ~50 MB, for the life of the process.
-  const { parse: parseHcl } = await import("@cdktf/hcl2json");
   try {
-    return await parseHcl(file, text);
+    return await parseHclInChild(file, text);
   } catch (error) {
     // The converter reports "parse config: [<file>:<line>,<col>: <problem>]"; keep the location, drop the wrapper.
     const detail = reason(error).replace(/^parse config: \[(.*)\]$/s, "$1");
     throw new ConfigError(`${file}: invalid HCL: ${detail}`);
   }
+}
+
+/**
+ * The HCL parser is Go compiled to WebAssembly: once loaded it stays resident (~50 MB) for the life
+ * of the process, for a file read once at startup. A short-lived child process parses instead.
+ */
+const HCL_CHILD_SCRIPT = `
+const { parse } = require(process.argv[1]);
+let text = "";
+process.stdin.setEncoding("utf8").on("data", (chunk) => (text += chunk)).on("end", () =>
+  parse(process.argv[2], text).then(
+    (json) => process.stdout.write(JSON.stringify(json)),
+    (error) => { process.stderr.write(String(error && error.message || error)); process.exitCode = 2; },
+  ));
+`;
+
+function parseHclInChild(file: string, text: string): Promise<unknown> {
+  const parserModule = createRequire(import.meta.url).resolve("@cdktf/hcl2json");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", HCL_CHILD_SCRIPT, parserModule, file], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(stderr.trim() || `HCL parser exited with ${code}`))));
+    child.stdin.end(text);
+  });
 }
 
 function reason(error: unknown): string {
