@@ -8,7 +8,7 @@
  * - anything else: 404.
  */
 import { Hono } from "hono";
-import { VERSION } from "../../src/version.js";
+import { healthBody, leaderBody, NEVER_ACTIVE, sameHostAndPort } from "../../src/http/vault-shapes.js";
 import { type EdgeEnv, EdgeConfigError, readEdgeConfig } from "./config.js";
 import { type Leader, LeaderTracker } from "./leader.js";
 import { dynamoDBLockRecordReader } from "./lock-record.js";
@@ -31,15 +31,13 @@ export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
   app.get("/v1/sys/leader", async (c) => {
     const leader = await leaderFor(c.env);
     return c.json(
-      {
-        ha_enabled: true,
-        is_self: false,
-        active_time: "0001-01-01T00:00:00Z",
-        leader_address: leader.active ? leader.apiAddr.origin : "",
-        leader_cluster_address: "",
-        performance_standby: false,
-        performance_standby_last_remote_wal: 0,
-      },
+      leaderBody({
+        haEnabled: true,
+        isSelf: false,
+        activeTime: NEVER_ACTIVE,
+        leaderAddress: leader.active ? leader.apiAddr.origin : "",
+        leaderClusterAddress: "",
+      }),
       200,
       NO_STORE,
     );
@@ -49,25 +47,7 @@ export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
     const leader = await leaderFor(c.env);
     if (!leader.active) return unavailable(leader.reason);
     // A node holds the lock only while unsealed (sealed nodes never contend), hence initialized.
-    return c.json(
-      {
-        initialized: true,
-        sealed: false,
-        standby: false,
-        performance_standby: false,
-        replication_performance_mode: "disabled",
-        replication_dr_mode: "disabled",
-        server_time_utc: Math.floor(Date.now() / 1000),
-        version: VERSION,
-        enterprise: false,
-        cluster_name: "strongbox",
-        cluster_id: "",
-        echo_duration_ms: 0,
-        clock_skew_ms: 0,
-      },
-      200,
-      NO_STORE,
-    );
+    return c.json(healthBody({ initialized: true, sealed: false, standby: false, clusterId: "" }), 200, NO_STORE);
   });
 
   app.all("/v1/*", async (c) => {
@@ -107,9 +87,4 @@ function unavailable(reason: string): Response {
 
 function errorJson(status: number, errors: string[]): Response {
   return new Response(JSON.stringify({ errors }), { status, headers: { "content-type": "application/json", ...NO_STORE } });
-}
-
-function sameHostAndPort(a: URL, b: URL): boolean {
-  const port = (u: URL) => u.port || (u.protocol === "https:" ? "443" : "80");
-  return a.hostname.toLowerCase() === b.hostname.toLowerCase() && port(a) === port(b);
 }

@@ -6,10 +6,11 @@
  * file in the same directory and are renamed into place; files are 0600, directories 0700.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rmdir, unlink } from "node:fs/promises";
+import { mkdir, readFile, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { type Backend, BackendInputError } from "../../src/physical/backend.js";
 import { StorageOptions } from "../../src/physical/options.js";
+import { writeFileAtomically } from "./atomic-file.js";
 
 const NAME_LIMIT_BYTES = 255;
 /** Names this backend writes; anything else in the tree (temp files, strays) is not listed. */
@@ -37,20 +38,11 @@ export class FileBackend implements Backend {
   async put(key: string, value: Uint8Array): Promise<void> {
     const { dir, file } = this.#locate(key);
     for (let attempt = 1; ; attempt++) {
-      const temp = join(dir, `~${randomUUID()}`);
       try {
         await mkdir(dir, { recursive: true, mode: 0o700 });
-        const handle = await open(temp, "wx", 0o600);
-        try {
-          await handle.writeFile(value);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, file);
+        await writeFileAtomically(file, value, join(dir, `~${randomUUID()}`));
         return;
       } catch (error) {
-        await unlink(temp).catch(() => {});
         // A concurrent delete removed a directory, empty at that moment, during or after our mkdir.
         if (codeOf(error) === "ENOENT" && attempt < 5) continue;
         throw error;

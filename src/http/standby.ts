@@ -2,6 +2,7 @@ import type { Core } from "../core.js";
 import type { Advertisement } from "../ha/advertisement.js";
 import type { Logger } from "../logger.js";
 import { errorResponse } from "./respond.js";
+import { sameHostAndPort } from "./vault-shapes.js";
 
 /** Sends a request to the active node over the cluster channel (the adapter provides it). */
 export interface Forwarder {
@@ -96,9 +97,4 @@ export function redirectToActive(request: Request, advertisement: Advertisement)
   }
   const location = `${target.origin}${url.pathname}${url.search}`;
   return new Response(null, { status: 307, headers: { location, "cache-control": "no-store" } });
-}
-
-function sameHostAndPort(a: URL, b: URL): boolean {
-  const port = (u: URL) => u.port || (u.protocol === "https:" ? "443" : "80");
-  return a.hostname.toLowerCase() === b.hostname.toLowerCase() && port(a) === port(b);
 }

@@ -3,6 +3,7 @@ import { decodeKey } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import { VERSION } from "../version.js";
 import { json } from "./respond.js";
+import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
 
 /** Endpoints Vault serves without a token: init, seal status, unseal, health, leader. */
 export const UNAUTHENTICATED_PATHS = new Set(["sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"]);
@@ -49,15 +50,13 @@ async function leader(core: Core): Promise<Record<string, unknown>> {
   if (core.sealed && core.haEnabled) throw new LogicalError(503, "Vault is sealed");
   const view = await core.leader();
   const advertisement = view.advertisement;
-  return {
-    ha_enabled: core.haEnabled,
-    is_self: view.isSelf,
-    active_time: view.isSelf && advertisement ? advertisement.active_time : "0001-01-01T00:00:00Z",
-    leader_address: advertisement?.api_addr ?? "",
-    leader_cluster_address: advertisement?.cluster_addr ?? "",
-    performance_standby: false,
-    performance_standby_last_remote_wal: 0,
-  };
+  return leaderBody({
+    haEnabled: core.haEnabled,
+    isSelf: view.isSelf,
+    activeTime: view.isSelf && advertisement ? advertisement.active_time : NEVER_ACTIVE,
+    leaderAddress: advertisement?.api_addr ?? "",
+    leaderClusterAddress: advertisement?.cluster_addr ?? "",
+  });
 }
 
 async function sealStatus(core: Core): Promise<Record<string, unknown>> {
@@ -97,20 +96,6 @@ async function health(core: Core, query: URLSearchParams, head: boolean): Promis
       : standby
         ? standbyOk ? 200 : code("standbycode", 429)
         : code("activecode", 200);
-  const body = {
-    initialized,
-    sealed: core.sealed,
-    standby,
-    performance_standby: false,
-    replication_performance_mode: "disabled",
-    replication_dr_mode: "disabled",
-    server_time_utc: Math.floor(Date.now() / 1000),
-    version: VERSION,
-    enterprise: false,
-    cluster_name: "strongbox",
-    cluster_id: initialized && !core.sealed ? core.clusterId : "",
-    echo_duration_ms: 0,
-    clock_skew_ms: 0,
-  };
+  const body = healthBody({ initialized, sealed: core.sealed, standby, clusterId: initialized && !core.sealed ? core.clusterId : "" });
   return head ? new Response(null, { status }) : json(body, status);
 }

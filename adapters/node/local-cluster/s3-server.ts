@@ -16,8 +16,9 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomically } from "../atomic-file.js";
 
 export interface S3ServerOptions {
   /** A bucket to create at start (default "strongbox-test"). */
@@ -125,7 +126,7 @@ class FolderStore extends MemoryStore {
   override put(bucket: string, key: string, object: StoredObject): Promise<void> {
     return this.#queue(bucket, key, async () => {
       const header: ObjectHeader = { key, etag: object.etag, modified: object.modified.toISOString(), encryption: object.encryption };
-      await this.#writeAtomically(bucket, key, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), object.body]));
+      await writeFileAtomically(this.#objectFile(bucket, key), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), object.body]), join(this.#bucketDir(bucket), `~${randomUUID()}`));
       await super.put(bucket, key, object);
     });
   }
@@ -159,23 +160,6 @@ class FolderStore extends MemoryStore {
       });
     }
     this.buckets.set(name, objects);
-  }
-
-  async #writeAtomically(bucket: string, key: string, contents: Buffer): Promise<void> {
-    const temp = join(this.#bucketDir(bucket), `~${randomUUID()}`);
-    try {
-      const handle = await open(temp, "wx", 0o600);
-      try {
-        await handle.writeFile(contents);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.#objectFile(bucket, key));
-    } catch (error) {
-      await unlink(temp).catch(() => {});
-      throw error;
-    }
   }
 
   /** Runs `change` after every earlier change to the same object has finished. */

@@ -8,11 +8,11 @@
  *   dynamodb/      the embedded DynamoDB's tables: the HA lock
  *   nodes/         each node's config (nodeN.hcl) and log (nodeN.log)
  */
-import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { VERSION } from "../../../src/version.js";
+import { writeFileAtomically } from "../atomic-file.js";
 
 /** Bumped when the folder's layout or contents change incompatibly. */
 const STATE_LAYOUT = 1;
@@ -136,20 +136,3 @@ export function writeClusterRecord(paths: StatePaths, record: ClusterRecord): Pr
   return writeFileAtomically(paths.clusterFile, `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** Readers see the old file or the new one, never half of it; the file is 0600 from the start. */
-async function writeFileAtomically(file: string, contents: string): Promise<void> {
-  const temp = `${file}.${randomUUID()}.tmp`;
-  try {
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(contents);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
-}
