@@ -1,4 +1,5 @@
 import { SealedError } from "../barrier/types.js";
+import { FencedError } from "../physical/ha.js";
 import type { Logger } from "../logger.js";
 import { type HandlerResult, LogicalError } from "../logical/types.js";
 
@@ -33,6 +34,12 @@ export function envelope(result: HandlerResult): Response {
 export function errorFromThrown(error: unknown, logger: Logger): Response {
   if (error instanceof LogicalError) return errorResponse(error.status, error.message, error.body);
   if (error instanceof SealedError) return errorResponse(503, "Vault is sealed");
+  if (error instanceof FencedError) {
+    // This node lost active duty mid-request and storage refused its write: the client should retry.
+    const response = errorResponse(503, "this node stopped being the active node during the request; retry it");
+    response.headers.set("retry-after", "1");
+    return response;
+  }
   logger.error("request failed", { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
   return errorResponse(500, "internal error");
 }
