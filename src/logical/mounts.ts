@@ -1,4 +1,4 @@
-import { parseDurationSeconds } from "./duration.js";
+import { invalidDuration, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
 import { kvEngine } from "./kv/index.js";
 import { storageView } from "./storage-view.js";
@@ -138,12 +138,9 @@ export function tuneConfig(current: MountEntry["config"], input: unknown): Mount
   const fields = input as Record<string, unknown>;
   const read = (name: "default_lease_ttl" | "max_lease_ttl") => {
     const value = fields[name];
+    if (value === null) throw invalidDuration(name, value);
     if (value === undefined || value === "" || value === "system") return current[name];
-    try {
-      return parseDurationSeconds(value, name);
-    } catch (error) {
-      throw new LogicalError(400, (error as Error).message);
-    }
+    return parseNonNegativeDuration(name, value)!;
   };
   return { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
 }

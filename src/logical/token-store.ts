@@ -1,4 +1,4 @@
-import { parseDurationSeconds } from "./duration.js";
+import { invalidDuration, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
 import { LogicalError, type Storage } from "./types.js";
 
@@ -210,9 +210,13 @@ export class TokenStore {
     await this.#storage.delete(ENTRY_PREFIX + hash);
   }
 
+  /** Seconds until the token expires; 0 for tokens that never do. */
+  #remainingSeconds(entry: TokenEntry): number {
+    return entry.expire_time === null ? 0 : Math.max(0, Math.round((entry.expire_time - this.#now()) / 1000));
+  }
+
   /** Vault's token lookup response body. */
   describe(entry: TokenEntry, token?: string): Record<string, unknown> {
-    const nowMs = this.#now();
     return {
       accessor: entry.accessor,
       creation_time: entry.creation_time,
@@ -230,7 +234,7 @@ export class TokenStore {
       period: entry.period || undefined,
       policies: entry.policies,
       renewable: entry.renewable,
-      ttl: entry.expire_time === null ? 0 : Math.max(0, Math.round((entry.expire_time - nowMs) / 1000)),
+      ttl: this.#remainingSeconds(entry),
       type: "service",
       ...(entry.bound_cidrs ? { bound_cidrs: entry.bound_cidrs } : {}),
     };
@@ -238,14 +242,13 @@ export class TokenStore {
 
   /** Vault's `auth` block returned on token creation and renewal. */
   authBlock(entry: TokenEntry, token: string): Record<string, unknown> {
-    const nowMs = this.#now();
     return {
       client_token: token,
       accessor: entry.accessor,
       policies: entry.policies,
       token_policies: entry.policies,
       metadata: entry.meta,
-      lease_duration: entry.expire_time === null ? 0 : Math.max(0, Math.round((entry.expire_time - nowMs) / 1000)),
+      lease_duration: this.#remainingSeconds(entry),
       renewable: entry.renewable,
       entity_id: "",
       token_type: "service",
@@ -259,12 +262,9 @@ export class TokenStore {
 /** Parses the optional TTL-ish fields of a token create request. */
 export function tokenDurations(data: Record<string, unknown>): { ttl?: number; explicit_max_ttl?: number; period?: number } {
   const read = (field: string) => {
-    if (data[field] === undefined || data[field] === "") return undefined;
-    try {
-      return parseDurationSeconds(data[field], field);
-    } catch (error) {
-      throw new LogicalError(400, (error as Error).message);
-    }
+    const value = data[field];
+    if (value === null) throw invalidDuration(field, value);
+    return value === "" ? undefined : parseNonNegativeDuration(field, value);
   };
   return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };
 }

@@ -10,7 +10,7 @@
  */
 import { addressInBlocks, blockWithin, parseCidrList } from "../cidr.js";
 import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
-import { isPlainObject, parseCount, parseDuration, parseFlag } from "../kv/fields.js";
+import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration } from "../fields.js";
 import { type HandlerResult, LogicalError, type Storage } from "../types.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
@@ -159,7 +159,7 @@ async function handleRole(request: AuthRequest, name: string): Promise<HandlerRe
         bind_secret_id: parseFlag("bind_secret_id", data.bind_secret_id) ?? role?.bind_secret_id ?? true,
         secret_id_bound_cidrs: boundCidrs === undefined ? (role?.secret_id_bound_cidrs ?? []) : cidrList("secret_id_bound_cidrs", boundCidrs),
         secret_id_num_uses: parseCount("secret_id_num_uses", data.secret_id_num_uses) ?? role?.secret_id_num_uses ?? 0,
-        secret_id_ttl: nonNegative("secret_id_ttl", parseDuration("secret_id_ttl", data.secret_id_ttl)) ?? role?.secret_id_ttl ?? 0,
+        secret_id_ttl: parseNonNegativeDuration("secret_id_ttl", data.secret_id_ttl) ?? role?.secret_id_ttl ?? 0,
         local_secret_ids: role?.local_secret_ids ?? parseFlag("local_secret_ids", data.local_secret_ids) ?? false,
       };
       if (!updated.bind_secret_id && updated.secret_id_bound_cidrs.length === 0 && updated.token_bound_cidrs.length === 0) {
@@ -195,7 +195,7 @@ async function generateSecretId({ data, storage, now }: AuthRequest, keys: Index
   if (role.secret_id_num_uses > 0 && (numUses === 0 || numUses > role.secret_id_num_uses)) {
     throw new LogicalError(400, "num_uses cannot be higher than the role's secret_id_num_uses");
   }
-  const ttl = nonNegative("ttl", parseDuration("ttl", data.ttl)) || role.secret_id_ttl;
+  const ttl = parseNonNegativeDuration("ttl", data.ttl) || role.secret_id_ttl;
   if (role.secret_id_ttl > 0 && ttl > role.secret_id_ttl) throw new LogicalError(400, "ttl cannot be longer than the role's secret_id_ttl");
 
   const secretId = randomUuid();
@@ -326,9 +326,4 @@ function requireString(data: Record<string, unknown>, field: string): string {
   const value = data[field];
   if (typeof value !== "string" || value.trim() === "") throw new LogicalError(400, `missing ${field}`);
   return value.trim();
-}
-
-function nonNegative(field: string, value: number | undefined): number | undefined {
-  if (value !== undefined && value < 0) throw new LogicalError(400, `"${field}" cannot be negative`);
-  return value;
 }

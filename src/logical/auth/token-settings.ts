@@ -3,7 +3,7 @@
  * with the legacy names Vault still accepts (`policies`, `ttl`, `max_ttl`, `period`, `bound_cidrs`).
  */
 import { parseCidrList } from "../cidr.js";
-import { parseCount, parseDuration, parseFlag } from "../kv/fields.js";
+import { parseCount, parseNonNegativeDuration, parseFlag } from "../fields.js";
 import { LogicalError } from "../types.js";
 
 export interface TokenSettings {
@@ -49,11 +49,8 @@ export function updateTokenSettings(current: TokenSettings, data: Record<string,
   const policies = value("token_policies");
   if (policies !== undefined) next.token_policies = policyList(stringList("token_policies", policies));
   for (const field of ["token_ttl", "token_max_ttl", "token_explicit_max_ttl", "token_period"] as const) {
-    const seconds = parseDuration(field, value(field));
-    if (seconds !== undefined) {
-      if (seconds < 0) throw new LogicalError(400, `"${field}" cannot be negative`);
-      next[field] = seconds;
-    }
+    const seconds = parseNonNegativeDuration(field, value(field));
+    if (seconds !== undefined) next[field] = seconds;
   }
   next.token_num_uses = parseCount("token_num_uses", value("token_num_uses")) ?? next.token_num_uses;
   next.token_no_default_policy = parseFlag("token_no_default_policy", value("token_no_default_policy")) ?? next.token_no_default_policy;

@@ -4,7 +4,7 @@
  */
 
 import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalError } from "../types.js";
-import { durationSeconds, isPlainObject } from "./fields.js";
+import { durationSeconds, isPlainObject } from "../fields.js";
 import { decodeJson, encodeJson } from "../encoding.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
 

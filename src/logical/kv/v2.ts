@@ -23,7 +23,7 @@ import {
   type Storage,
   LogicalError,
 } from "../types.js";
-import { formatDuration, formatTime, isPlainObject, parseCount, parseDuration, parseFlag } from "./fields.js";
+import { formatDuration, formatTime, isPlainObject, parseCount, parseDuration, parseFlag } from "../fields.js";
 import { decodeJson, encodeJson } from "../encoding.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
 

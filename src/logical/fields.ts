@@ -3,7 +3,7 @@
  * text), and formatting of durations and times the way Vault (Go) prints them.
  */
 
-import { LogicalError } from "../types.js";
+import { LogicalError } from "./types.js";
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -67,9 +67,18 @@ export function durationSeconds(value: unknown): number | undefined {
 export function parseDuration(field: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   const seconds = durationSeconds(value);
-  if (seconds === undefined) {
-    throw new LogicalError(400, `invalid ${field} ${JSON.stringify(value)}: expected seconds or a duration such as "1h30m"`);
-  }
+  if (seconds === undefined) throw invalidDuration(field, value);
+  return seconds;
+}
+
+export function invalidDuration(field: string, value: unknown): LogicalError {
+  return new LogicalError(400, `invalid ${field} ${JSON.stringify(value)}: expected seconds or a duration such as "1h30m"`);
+}
+
+/** Like {@link parseDuration}, for fields that cannot be negative (TTLs). */
+export function parseNonNegativeDuration(field: string, value: unknown): number | undefined {
+  const seconds = parseDuration(field, value);
+  if (seconds !== undefined && seconds < 0) throw new LogicalError(400, `"${field}" cannot be negative`);
   return seconds;
 }
 
