@@ -133,10 +133,12 @@ export class Core {
   readonly #ha: HAOptions | undefined;
   #election: Election | null = null;
   #advertisement: Advertisement | null = null;
-  #leaderCache: { at: number; view: LeaderView } | null = null;
   readonly #heartbeats = new Map<string, Heartbeat & { at: number }>();
-  /** The last advertisement read, reused while the lock's holder and epoch are unchanged. */
-  #lastAdvertisement: Advertisement | null = null;
+  /**
+   * The active's advertisement as a standby last read it, and when: trusted as is for
+   * LEADER_CACHE_MS, then reused without a storage read while the lock's holder and epoch match.
+   */
+  #seenLeader: { advertisement: Advertisement; readAt: number } | null = null;
   readonly #logger: Logger;
   readonly #now: () => number;
   #unsealShares: Uint8Array[] = [];
@@ -173,11 +175,6 @@ export class Core {
     return (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
   }
 
-  /** This node's advertisement while active. */
-  get advertisement(): Advertisement | null {
-    return this.isActive() ? this.#advertisement : null;
-  }
-
   async initialized(): Promise<boolean> {
     return (await this.#readSealConfig()) !== null && (await this.#barrier.initialized());
   }
@@ -192,8 +189,8 @@ export class Core {
 
   /** Body of sys/seal-status (and of sys/unseal's answer). */
   async sealStatus(): Promise<Record<string, unknown>> {
-    const config = await this.#readSealConfig();
-    const initialized = config !== null && (await this.#barrier.initialized());
+    const initialized = await this.initialized();
+    const config = this.#sealConfig;
     return {
       type: "shamir",
       initialized,
@@ -222,11 +219,9 @@ export class Core {
     await this.#barrier.initialize(unsealKey);
     await this.#barrier.unseal(unsealKey);
     try {
-      const tokens = await TokenStore.open(storageView(this.#barrier, "sys/token/"), this.#now);
+      // Opening the stores writes their initial entries (salt, default policy, tables).
+      const { tokens } = await this.#loadUnsealedState();
       const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
-      await MountTable.load(this.#barrier);
-      await PolicyStore.open(this.#barrier);
-      await AuthTable.load(this.#barrier);
       const config: SealConfig = { type: "shamir", secret_shares: shares, secret_threshold: threshold, cluster_id: randomUuid() };
       await this.#physical.put(SEAL_CONFIG_KEY, encodeJson(config));
       this.#sealConfig = config;
@@ -311,14 +306,14 @@ export class Core {
     this.#unsealed = state;
     this.#heartbeats.clear();
     this.#advertisement = advertisement;
-    this.#leaderCache = null;
+    this.forgetLeader();
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
     ha.onActive?.(advertisement);
   }
 
   #becomeStandby(ha: HAOptions, reason: string): void {
     this.#advertisement = null;
-    this.#leaderCache = null;
+    this.forgetLeader();
     // The term's storage view stays: handlers still running from the term must not write unfenced.
     this.#logger.warn("stopped active operation, entering standby mode", { reason });
     ha.onStandby?.();
@@ -329,24 +324,19 @@ export class Core {
     const ha = this.#ha;
     if (!ha || this.sealed) return { isSelf: false, advertisement: null };
     if (this.isActive()) return { isSelf: true, advertisement: this.#advertisement };
-    const cached = this.#leaderCache;
-    if (cached && this.#now() - cached.at < LEADER_CACHE_MS) return cached.view;
+    const seen = this.#seenLeader;
+    if (seen && this.#now() - seen.readAt < LEADER_CACHE_MS) return { isSelf: false, advertisement: seen.advertisement };
     const holder = await ha.backend.currentHolder(LOCK_KEY);
-    let advertisement: Advertisement | null = null;
-    if (holder) {
-      const { id } = JSON.parse(holder.value) as { id: string };
-      const previous = this.#lastAdvertisement;
-      advertisement = previous && previous.node_id === id && previous.epoch === holder.epoch
-        ? previous
-        : await readAdvertisement(this.#barrier, id);
-      // An advertisement from an older term of the same node is not the current active's.
-      if (advertisement && advertisement.epoch !== holder.epoch) advertisement = null;
-      this.#lastAdvertisement = advertisement ?? this.#lastAdvertisement;
-    }
-    const view = { isSelf: false, advertisement };
+    if (!holder) return { isSelf: false, advertisement: null };
+    const { id } = JSON.parse(holder.value) as { id: string };
+    let advertisement = seen && seen.advertisement.node_id === id && seen.advertisement.epoch === holder.epoch
+      ? seen.advertisement
+      : await readAdvertisement(this.#barrier, id);
+    // An advertisement from an older term of the same node is not the current active's.
+    if (advertisement && advertisement.epoch !== holder.epoch) advertisement = null;
     // Remember only a found leader: a new active's advertisement appears moments after its lock.
-    this.#leaderCache = advertisement ? { at: this.#now(), view } : null;
-    return view;
+    if (advertisement) this.#seenLeader = { advertisement, readAt: this.#now() };
+    return { isSelf: false, advertisement };
   }
 
   /** Records a standby's heartbeat (the adapter calls this for the cluster channel only). */
@@ -383,7 +373,7 @@ export class Core {
 
   /** Drops the cached view of the active, so the next `leader()` reads storage. */
   forgetLeader(): void {
-    this.#leaderCache = null;
+    if (this.#seenLeader) this.#seenLeader.readAt = Number.NEGATIVE_INFINITY;
   }
 
   /** Gives up active duty and stays out of the election for the cool-down. */
@@ -436,7 +426,7 @@ export class Core {
     try {
       const acl = await state.policies.acl(caller.policies);
       await this.#authorise(state, acl, request);
-      return await this.#dispatch(request, caller, acl);
+      return await this.#dispatch(state, request, caller, acl);
     } finally {
       if (exhausted) await state.tokens.revoke(caller);
     }
@@ -472,8 +462,8 @@ export class Core {
     await authorise(acl, { path, operation, exists });
   }
 
-  async #dispatch(request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
-    const { tokens, mounts, policies, auths } = this.#state();
+  async #dispatch(state: Unsealed, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
+    const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
       return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
@@ -484,7 +474,7 @@ export class Core {
       const { mounted, relative } = route;
       return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.#now(), clientAddress: request.clientAddress });
     }
-    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request, request);
+    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request);
     if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
     if (path === "sys/seal" || path === "sys/step-down") {
       if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
@@ -516,7 +506,7 @@ export class Core {
       const target = mountPath.slice(0, -"/tune".length);
       if (operation === "read") {
         const { entry } = mounts.find(target);
-        return { data: { ...tuneDescription(entry) } };
+        return { data: tuneDescription(entry) };
       }
       await mounts.tune(target, data);
       return null;

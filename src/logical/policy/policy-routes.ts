@@ -11,6 +11,8 @@ interface PolicyRequest {
   /** Full API path, e.g. "sys/policies/acl/dev". */
   path: string;
   data: Record<string, unknown>;
+  /** The caller's token (sys/capabilities-self asks about it). */
+  token: string;
 }
 
 const ACL_PREFIX = "sys/policies/acl";
@@ -25,12 +27,11 @@ export async function handlePolicyRequest(
   store: PolicyStore,
   tokens: TokenStore,
   request: PolicyRequest,
-  caller: { token: string },
 ): Promise<HandlerResult> {
   const { path, operation, data } = request;
   if (CAPABILITIES_PATHS.has(path)) {
     if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
-    return capabilities(store, tokens, path, data, caller.token);
+    return capabilities(store, tokens, path, data, request.token);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
   const name = path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length).replace(/^\/+|\/+$/g, "");
