@@ -14,10 +14,14 @@ export function errorResponse(status: number, message: string, extra?: Record<st
   return json({ ...extra, errors: message ? [message] : [] }, status);
 }
 
-/** Wraps a handler result in Vault's response envelope; `null` is 204. */
-export function envelope(result: HandlerResult): Response {
+/**
+ * Wraps a handler result in Vault's response envelope; `null` is 204. `topLevel` fields are
+ * repeated beside the envelope (Vault does so for sys/mounts and friends; older clients read them there).
+ */
+export function envelope(result: HandlerResult, topLevel?: Record<string, unknown>): Response {
   if (result === null) return new Response(null, { status: 204 });
   return json({
+    ...topLevel,
     request_id: crypto.randomUUID(),
     lease_id: result.lease_id ?? "",
     renewable: result.renewable ?? false,

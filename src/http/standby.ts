@@ -1,6 +1,7 @@
 import type { Core } from "../core.js";
 import type { Advertisement } from "../ha/advertisement.js";
 import type { Logger } from "../logger.js";
+import { requestBytes } from "./request-body.js";
 import { errorResponse } from "./respond.js";
 import { sameHostAndPort } from "./vault-shapes.js";
 
@@ -48,7 +49,7 @@ export async function routeFromStandby(
   if (!advertisement) return noActiveKnown();
   if (!routing.forwarder || request.headers.get("x-vault-no-request-forwarding")) return redirectToActive(request, advertisement);
 
-  const body = readBody ?? new Uint8Array(await request.arrayBuffer());
+  const body = readBody ?? (await requestBytes(request));
   let target = advertisement;
   for (let attempt = 1; ; attempt++) {
     try {
