@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
-import { Core, type Heartbeat } from "../../src/core.js";
+import { Core, type HAOptions, type Heartbeat } from "../../src/core.js";
 import { createApp } from "../../src/http/app.js";
 import type { ForwardingCounters } from "../../src/http/standby.js";
 import { createLogger, type Logger } from "../../src/logger.js";
@@ -119,29 +119,26 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const clustering = haBackend !== undefined && !config.disableClustering;
   const forwarder = clustering ? new ClusterForwarder() : undefined;
   const nodeId = randomUUID();
+  const nodeHostname = hostname();
   const clusterLogger = logger.named("cluster");
   let clusterListeners: ClusterListeners | undefined;
-  const core = new Core({
-    physical,
-    storageType: config.storage.type,
-    logger,
-    ha: haBackend && {
-      backend: haBackend,
-      nodeId,
-      hostname: hostname(),
-      apiAddr: config.apiAddr,
-      clusterAddr: config.clusterAddr,
-      stepDownCooldownMs: stepDownCooldownMs(config),
-      onActive: (advertisement) => {
-        // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
-        forwarder?.close();
-        void clusterListeners?.start(advertisement).catch((error) => {
-          clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
-        });
-      },
-      onStandby: () => void clusterListeners?.stop(),
+  const haOptions: HAOptions | undefined = haBackend && {
+    backend: haBackend,
+    nodeId,
+    hostname: nodeHostname,
+    apiAddr: config.apiAddr,
+    clusterAddr: config.clusterAddr,
+    stepDownCooldownMs: stepDownCooldownMs(config),
+    onActive: (advertisement) => {
+      // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
+      forwarder?.close();
+      void clusterListeners?.start(advertisement).catch((error) => {
+        clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
+      });
     },
-  });
+    onStandby: () => void clusterListeners?.stop(),
+  };
+  const core = new Core({ physical, storageType: config.storage.type, logger, ha: haOptions });
   const app = createApp({
     core,
     maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
@@ -160,7 +157,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const heartbeats = forwarder && setInterval(() => {
     void sendHeartbeat(core, forwarder, {
       node_id: nodeId,
-      hostname: hostname(),
+      hostname: nodeHostname,
       api_address: config.apiAddr,
       cluster_address: config.clusterAddr,
       version: VERSION,
@@ -177,6 +174,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     throw error;
   }
   resolveBoundPorts(config, listeners);
+  // The core reads its addresses when it first contends (at unseal): give it the resolved ones.
+  if (haOptions) Object.assign(haOptions, { apiAddr: config.apiAddr, clusterAddr: config.clusterAddr });
   printBanner(config, listeners, haBackend !== undefined);
   for (const warning of config.warnings) logger.warn(warning);
   if (flags.dev) await initialiseDevNode(core, config, flags.devRootTokenId);
