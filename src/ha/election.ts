@@ -1,6 +1,9 @@
 import type { Logger } from "../logger.js";
 import { type Clock, type HALock, type LockHold, monotonicClock } from "../physical/ha.js";
 
+/** Pause before contending again after a failed activation (others may try meanwhile). */
+const ACTIVATION_RETRY_MS = 1_000;
+
 export interface ElectionHooks {
   /** Prepares the node to serve as active under `hold`; throwing gives the term up. */
   becomeActive(hold: LockHold): Promise<void>;
@@ -88,6 +91,8 @@ export class Election {
         if (hold.held() && !stopping.aborted) this.#hold = hold;
       } catch (error) {
         this.#logger.error("could not become active; giving up the lock", { error: String(error) });
+        // Storage refusing activation will likely refuse it again: don't spin on acquire → fail → release.
+        this.#cooldownUntil = this.#clock.now() + ACTIVATION_RETRY_MS;
       }
       if (this.#hold !== hold) {
         await hold.release().catch(() => {});

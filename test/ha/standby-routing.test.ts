@@ -164,3 +164,29 @@ describe("standby routing when the lock store is unreachable", () => {
     expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/lock store cannot be reached/);
   });
 });
+
+describe("a node whose activation fails", () => {
+  it("backs off instead of spinning on the lock", async () => {
+    const physical = new InmemBackend();
+    const backend = inmemHABackend();
+    const core = node("a", physical, backend);
+    const init = await core.initialize({ secret_shares: 1, secret_threshold: 1 });
+    // Storage refuses the advertisement, so every activation fails.
+    const put = physical.put.bind(physical);
+    physical.put = async (key, value) => {
+      if (key.startsWith("core/leader/")) throw new Error("write refused");
+      return put(key, value);
+    };
+    let acquisitions = 0;
+    const lockWith = backend.lockWith.bind(backend);
+    backend.lockWith = (key, value) => {
+      const lock = lockWith(key, value);
+      return { acquire: (signal) => lock.acquire(signal).then((hold) => (acquisitions++, hold)) };
+    };
+    await core.submitUnsealKey(Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0)));
+    await waitFor(async () => (acquisitions > 0 ? true : null), 5_000, "a first acquisition");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(core.isActive()).toBe(false);
+    expect(acquisitions).toBe(1);
+  });
+});
