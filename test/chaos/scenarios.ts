@@ -41,6 +41,20 @@ async function dynamodbLatencyMs(endpoint: string): Promise<number> {
   return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 }
 
+/** SIGSTOP the active past its lease, then SIGCONT: on DynamoDB the storage fences it, on S3 its own hold check does. */
+function pausedActive(name: string, what: string, storage: Scenario["storage"]): Scenario {
+  return {
+    name,
+    failsOver: true,
+    what,
+    storage,
+    async inject(chaos, active) {
+      chaos.freeze(active);
+      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
+    },
+  };
+}
+
 export const scenarios: Scenario[] = [
   {
     name: "active-killed",
@@ -52,26 +66,8 @@ export const scenarios: Scenario[] = [
       return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active) };
     },
   },
-  {
-    name: "active-paused",
-    failsOver: true,
-    what: "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)",
-    storage: "dynamodb",
-    async inject(chaos, active) {
-      chaos.freeze(active);
-      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
-    },
-  },
-  {
-    name: "active-paused-s3",
-    failsOver: true,
-    what: "as active-paused, with data in S3 (no storage-side fencing)",
-    storage: "s3",
-    async inject(chaos, active) {
-      chaos.freeze(active);
-      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
-    },
-  },
+  pausedActive("active-paused", "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)", "dynamodb"),
+  pausedActive("active-paused-s3", "as active-paused, with data in S3 (no storage-side fencing)", "s3"),
   {
     name: "active-cut-from-dynamodb",
     failsOver: true,
