@@ -22,6 +22,16 @@ export function normaliseMountPath(path: string): string {
   return trimmed ? `${trimmed}/` : "";
 }
 
+/** The item whose mount path ("name/") is the longest prefix of `path`, as Vault's router picks. */
+export function longestMountPrefix<T>(items: Iterable<T>, path: string, mountPath: (item: T) => string): T | null {
+  let best: T | null = null;
+  for (const item of items) {
+    const prefix = mountPath(item);
+    if ((path.startsWith(prefix) || `${path}/` === prefix) && (!best || prefix.length > mountPath(best).length)) best = item;
+  }
+  return best;
+}
+
 /**
  * The mount table (kept behind the barrier at core/mounts) and the router that finds the mount for
  * a request path by longest prefix, as Vault's router does.
@@ -48,13 +58,7 @@ export class MountTable {
 
   /** The mount serving `path` and the path relative to it, or null. */
   route(path: string): { mounted: Mounted; relative: string } | null {
-    let best: Mounted | null = null;
-    for (const mounted of this.#mounts) {
-      const prefix = mounted.entry.path;
-      if ((path.startsWith(prefix) || `${path}/` === prefix) && (!best || prefix.length > best.entry.path.length)) {
-        best = mounted;
-      }
-    }
+    const best = longestMountPrefix(this.#mounts, path, (mounted) => mounted.entry.path);
     return best ? { mounted: best, relative: path.slice(best.entry.path.length) } : null;
   }
 

@@ -4,7 +4,7 @@
  * each other method's data lives under `auth/<uuid>/`.
  */
 import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
-import { deleteTree, normaliseMountPath, tuneConfig } from "../mounts.js";
+import { deleteTree, longestMountPrefix, normaliseMountPath, tuneConfig } from "../mounts.js";
 import { storageView } from "../storage-view.js";
 import { LogicalError, type MountEntry, type Storage } from "../types.js";
 import { approle } from "./approle.js";
@@ -47,11 +47,8 @@ export class AuthTable {
 
   /** The method serving `path` (relative to "auth/", e.g. "userpass/login/alice"), or null. */
   route(path: string): { mounted: MountedAuth; relative: string } | null {
-    let best: MountEntry | null = null;
-    for (const entry of this.#entries) {
-      if (entry.type === "token") continue;
-      if ((path.startsWith(entry.path) || `${path}/` === entry.path) && (!best || entry.path.length > best.path.length)) best = entry;
-    }
+    const methods = this.#entries.filter((entry) => entry.type !== "token");
+    const best = longestMountPrefix(methods, path, (entry) => entry.path);
     return best ? { mounted: this.#attach(best), relative: path.slice(best.path.length) } : null;
   }
 
