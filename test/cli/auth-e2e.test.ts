@@ -1,27 +1,11 @@
 /** The built CLI's policy, auth, login, token and generic commands against `strongbox server -dev`. */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../helpers/dev-server.js";
-import { CLI } from "../helpers/server-process.js";
+import { runCli as strongbox } from "../helpers/server-process.js";
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function strongbox(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") reject(error);
-      else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-    child.stdin!.end(input);
-  });
-}
 
 const POLICY = `path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n`;
 

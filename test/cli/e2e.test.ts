@@ -1,29 +1,12 @@
 /** The built `strongbox` CLI, as a user runs it, against real server processes. */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../helpers/dev-server.js";
 import { freePort } from "../helpers/free-port.js";
-import { CLI, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+import { runCli as strongbox, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `strongbox ...args` with only the given environment (plus PATH), so nothing leaks in from the developer's shell. */
-function strongbox(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") reject(error);
-      else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-    child.stdin!.end(input);
-  });
-}
 
 let home: string;
 beforeAll(() => {
