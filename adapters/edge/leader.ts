@@ -13,6 +13,7 @@
  * Only plain data is shared between requests: each request that finds the cache expired does its
  * own read, since workerd ties a pending fetch to the request that started it.
  */
+import { parseLockValue } from "../../src/ha/lock-value.js";
 import type { EdgeConfig } from "./config.js";
 import type { LockRecord, LockRecordReader } from "./lock-record.js";
 
@@ -81,36 +82,16 @@ export class LeaderTracker {
         reason: "no active node: the HA lock's holder stopped renewing it and is presumed down; a standby takes over shortly",
       };
     }
-    const apiAddr = holderApiAddr(record.value);
-    if (!apiAddr) {
+    const holder = parseLockValue(record.value);
+    if (!holder) {
       if (this.#loggedBadValue !== record.value) {
         this.#loggedBadValue = record.value;
         console.error(`strongbox edge: the HA lock record's value is not {"id","api_addr"} with an http(s) api_addr: ${record.value.slice(0, 200)}`);
       }
       return { active: false, reason: "the active node's advertised address is unusable; see the edge's logs" };
     }
-    return { active: true, apiAddr };
+    return { active: true, apiAddr: holder.apiAddr };
   }
-}
-
-/** The holder's api_addr from the lock value `{"id","api_addr"}`, or null unless it is a plain http(s) URL. */
-function holderApiAddr(value: string): URL | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return null;
-  }
-  const { id, api_addr } = (parsed ?? {}) as { id?: unknown; api_addr?: unknown };
-  if (typeof id !== "string" || typeof api_addr !== "string") return null;
-  let apiAddr: URL;
-  try {
-    apiAddr = new URL(api_addr);
-  } catch {
-    return null;
-  }
-  const plain = (apiAddr.protocol === "https:" || apiAddr.protocol === "http:") && apiAddr.hostname !== "" && !apiAddr.username && !apiAddr.password;
-  return plain ? apiAddr : null;
 }
 
 function messageOf(error: unknown): string {

@@ -8,7 +8,7 @@
  * for us because it accepts any signature.
  */
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { LOCK_KEY } from "../../src/ha/lock-key.js";
+import { LOCK_KEY } from "../../src/ha/lock-value.js";
 import { leaseRecordFromItem, lockItemKey } from "../../src/physical/dynamodb-lock-item.js";
 import type { EdgeConfig } from "./config.js";
 

@@ -1,7 +1,7 @@
 import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
-import type { Heartbeat } from "../../src/core.js";
+import type { Heartbeat } from "../../src/ha/forwarding.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import type { Logger } from "../../src/logger.js";

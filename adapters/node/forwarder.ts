@@ -1,8 +1,7 @@
 import { type ClientHttp2Session, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
 import { connect as connectTls } from "node:tls";
-import type { Heartbeat } from "../../src/core.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
-import type { Forwarder } from "../../src/http/standby.js";
+import type { Forwarder, Heartbeat } from "../../src/ha/forwarding.js";
 import { clientTlsOptions, FORWARDED_CLIENT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */

@@ -1,15 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
-import { Core, type HAOptions, type Heartbeat } from "../../src/core.js";
+import { Core } from "../../src/core.js";
+import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";
-import type { ForwardingCounters } from "../../src/http/standby.js";
 import { createLogger, type Logger } from "../../src/logger.js";
-import type { Backend } from "../../src/physical/backend.js";
-import { type HABackend, isHABackend } from "../../src/physical/ha.js";
-import { StorageOptions } from "../../src/physical/options.js";
+import { selectHABackend } from "../../src/physical/registry.js";
 import { VERSION } from "../../src/version.js";
-import { nodeBackends } from "./backends.js";
+import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
 import { ClusterForwarder } from "./forwarder.js";
@@ -18,9 +16,6 @@ import { joinHostPort, type RunningListener, splitHostPort, startApiListener } f
 
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
-const HEARTBEAT_INTERVAL_MS = 1_000;
-/** Vault's manual step-down keeps the node out of the election for 10 s. */
-const DEFAULT_STEP_DOWN_COOLDOWN_MS = 10_000;
 
 interface ServerFlags {
   configPaths: string[];
@@ -110,61 +105,34 @@ function devConfig(listenAddress: string): ServerConfig {
 }
 
 async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): Promise<void> }> {
-  const storageTypes = Object.fromEntries(Object.entries(nodeBackends).map(([type, factory]) => [type, { ha: factory.ha }]));
+  const storageTypes = Object.fromEntries(Object.entries(nodeDrivers).map(([type, driver]) => [type, { ha: driver.ha }]));
   const config = flags.dev ? devConfig(flags.devListenAddress) : await loadServerConfig(flags.configPaths, process.env, storageTypes);
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
-  const physical = await nodeBackends[config.storage.type]!.create(config.storage.options, process.env);
-  const haBackend = await selectHABackend(config, physical);
-  const forwardingCounters: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
-  const clustering = haBackend !== undefined && !config.disableClustering;
-  const forwarder = clustering ? new ClusterForwarder() : undefined;
-  const nodeId = randomUUID();
-  const nodeHostname = hostname();
+  const physical = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
+  const haBackend = await selectHABackend(nodeDrivers, config, physical, process.env);
+  const forwarder = haBackend && !config.disableClustering ? new ClusterForwarder() : undefined;
   const clusterLogger = logger.named("cluster");
+  const addresses = new BoundAddresses();
   let clusterListeners: ClusterListeners | undefined;
-  const haOptions: HAOptions | undefined = haBackend && {
-    backend: haBackend,
-    nodeId,
-    hostname: nodeHostname,
-    apiAddr: config.apiAddr,
-    clusterAddr: config.clusterAddr,
-    stepDownCooldownMs: stepDownCooldownMs(config),
-    onActive: (advertisement) => {
-      // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
-      forwarder?.close();
-      void clusterListeners?.start(advertisement).catch((error) => {
-        clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
-      });
-    },
-    onStandby: () => void clusterListeners?.stop(),
-  };
-  const core = new Core({ physical, storageType: config.storage.type, logger, ha: haOptions });
-  const app = createApp({
-    core,
-    maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
+  const core = new Core({
+    physical,
+    storageType: config.storage.type,
     logger,
-    forwarder,
-    forwardingCounters,
+    ha: haBackend && {
+      backend: haBackend,
+      nodeId: randomUUID(),
+      hostname: hostname(),
+      addresses,
+      forwarder,
+      onActive: (advertisement) => {
+        void clusterListeners?.start(advertisement).catch((error) => {
+          clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
+        });
+      },
+      onStandby: () => void clusterListeners?.stop(),
+    },
   });
-  if (clustering) {
-    clusterListeners = new ClusterListeners(
-      config.listeners.map((l) => l.clusterAddress),
-      app.fetch,
-      (heartbeat) => core.recordHeartbeat(heartbeat),
-      clusterLogger,
-    );
-  }
-  const heartbeats = forwarder && setInterval(() => {
-    void sendHeartbeat(core, forwarder, {
-      node_id: nodeId,
-      hostname: nodeHostname,
-      api_address: config.apiAddr,
-      cluster_address: config.clusterAddr,
-      version: VERSION,
-      forwarded_requests: forwardingCounters.forwarded,
-      forwarding_fallbacks: forwardingCounters.fallbacks,
-    }).catch((error) => clusterLogger.debug("heartbeat to the active node failed", { error: String(error) }));
-  }, HEARTBEAT_INTERVAL_MS);
+  const app = createApp({ core, maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)), logger });
 
   const listeners: RunningListener[] = [];
   try {
@@ -173,18 +141,20 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     await Promise.all(listeners.map((l) => l.close()));
     throw error;
   }
-  resolveBoundPorts(config, listeners);
-  // The core reads its addresses when it first contends (at unseal): give it the resolved ones.
-  if (haOptions) Object.assign(haOptions, { apiAddr: config.apiAddr, clusterAddr: config.clusterAddr });
-  printBanner(config, listeners, haBackend !== undefined);
+  const bound = boundAddresses(config, listeners);
+  addresses.bind(bound);
+  const leadership = core.leadership;
+  if (forwarder && leadership) {
+    clusterListeners = new ClusterListeners(bound.clusterListenAddresses, app.fetch, (heartbeat) => leadership.recordHeartbeat(heartbeat), clusterLogger);
+  }
+  printBanner(config, bound, haBackend !== undefined);
   for (const warning of config.warnings) logger.warn(warning);
-  if (flags.dev) await initialiseDevNode(core, config, flags.devRootTokenId);
+  if (flags.dev) await initialiseDevNode(core, bound.apiAddr, flags.devRootTokenId);
   process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
 
   return {
     logger,
     async stop() {
-      clearInterval(heartbeats);
       await core.seal(); // releases the HA lock first, so a standby takes over at once
       await clusterListeners?.stop();
       forwarder?.close();
@@ -193,64 +163,40 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   };
 }
 
-/** A listener that asked for port 0 got a real one: addresses derived from it must say which. */
-function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): void {
-  config.listeners.forEach((listener, i) => {
-    const bound = listeners[i]!;
-    if (splitHostPort(listener.address).port !== 0) return;
-    listener.address = bound.address;
-    if (splitHostPort(listener.clusterAddress).port === 0) {
-      listener.clusterAddress = joinHostPort(splitHostPort(listener.clusterAddress).host, bound.port + 1);
-    }
+interface BoundNodeAddresses extends NodeAddresses {
+  /** Per listener, the address it is bound to and its cluster listener's address. */
+  listenAddresses: string[];
+  clusterListenAddresses: string[];
+}
+
+/** The configured addresses with every port 0 replaced by the port its listener was given. */
+function boundAddresses(config: ServerConfig, listeners: RunningListener[]): BoundNodeAddresses {
+  const clusterListenAddresses = config.listeners.map((listener, i) => {
+    const { host, port } = splitHostPort(listener.clusterAddress);
+    return port === 0 ? joinHostPort(host, listeners[i]!.port + 1) : listener.clusterAddress;
   });
-  const first = config.listeners[0]!;
-  const api = new URL(config.apiAddr);
-  if (api.port === "0") {
-    api.port = String(listeners[0]!.port);
-    config.apiAddr = api.origin;
-  }
-  const cluster = new URL(config.clusterAddr);
-  if (cluster.port === "0") {
-    cluster.port = String(splitHostPort(first.clusterAddress).port);
-    config.clusterAddr = cluster.origin;
-  }
+  return {
+    apiAddr: withPort(config.apiAddr, listeners[0]!.port),
+    clusterAddr: withPort(config.clusterAddr, splitHostPort(clusterListenAddresses[0]!).port),
+    listenAddresses: listeners.map((l) => l.address),
+    clusterListenAddresses,
+  };
 }
 
-/** `ha_step_down_cooldown` in the stanza that holds the lock: how long a node that stepped down stays out. */
-function stepDownCooldownMs(config: ServerConfig): number {
-  const stanza = config.haStorage ?? config.storage;
-  return new StorageOptions(stanza.type, stanza.options, process.env).durationMs("ha_step_down_cooldown", DEFAULT_STEP_DOWN_COOLDOWN_MS);
+function withPort(address: string, boundPort: number): string {
+  const url = new URL(address);
+  if (url.port !== "0") return address;
+  url.port = String(boundPort);
+  return url.origin;
 }
 
-/** A standby's heartbeat to the active node, when it has one. */
-async function sendHeartbeat(core: Core, forwarder: ClusterForwarder, heartbeat: Heartbeat): Promise<void> {
-  if (!core.haEnabled || core.sealed || core.isActive()) return;
-  const { advertisement } = await core.leader();
-  if (advertisement) await forwarder.heartbeat(advertisement, heartbeat);
-}
-
-/**
- * HA is on when `ha_storage` is given (it must be able to lock) or when `storage` itself can lock
- * and its HA is enabled; off otherwise.
- */
-async function selectHABackend(config: ServerConfig, physical: Backend): Promise<(Backend & HABackend) | undefined> {
-  if (config.haStorage) {
-    const backend = await nodeBackends[config.haStorage.type]!.create(config.haStorage.options, process.env);
-    if (!isHABackend(backend)) {
-      throw new ConfigError(`${config.files.join(", ")}: ha_storage "${config.haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
-    }
-    return backend;
-  }
-  return isHABackend(physical) ? physical : undefined;
-}
-
-function printBanner(config: ServerConfig, listeners: RunningListener[], haEnabled: boolean): void {
+function printBanner(config: ServerConfig, bound: BoundNodeAddresses, haEnabled: boolean): void {
   const rows: [string, string][] = [
-    ["Api Address", config.apiAddr],
-    ["Cluster Address", config.clusterAddr],
+    ["Api Address", bound.apiAddr],
+    ["Cluster Address", bound.clusterAddr],
     ...config.listeners.map((l, i): [string, string] => [
       `Listener ${i + 1}`,
-      `tcp (addr: "${listeners[i]!.address}", cluster address: "${l.clusterAddress}", max_request_size: "${Number.isFinite(l.maxRequestSize) ? l.maxRequestSize : 0}", tls: "${l.tlsDisable ? "disabled" : "enabled"}")`,
+      `tcp (addr: "${bound.listenAddresses[i]}", cluster address: "${bound.clusterListenAddresses[i]}", max_request_size: "${Number.isFinite(l.maxRequestSize) ? l.maxRequestSize : 0}", tls: "${l.tlsDisable ? "disabled" : "enabled"}")`,
     ]),
     ["Log Level", config.logLevel],
     ["Storage", `${config.storage.type}${storageHANote(config, haEnabled)}`],
@@ -263,11 +209,11 @@ function printBanner(config: ServerConfig, listeners: RunningListener[], haEnabl
 
 /** Vault's banner note: whether the data storage could also hold the HA lock. */
 function storageHANote(config: ServerConfig, haEnabled: boolean): string {
-  if (!nodeBackends[config.storage.type]?.ha) return "";
+  if (!nodeDrivers[config.storage.type]?.ha) return "";
   return haEnabled || config.haStorage ? " (HA available)" : " (HA disabled)";
 }
 
-async function initialiseDevNode(core: Core, config: ServerConfig, rootTokenId: string | undefined): Promise<void> {
+async function initialiseDevNode(core: Core, apiAddr: string, rootTokenId: string | undefined): Promise<void> {
   const init = await core.initialize({ secret_shares: 1, secret_threshold: 1, rootTokenId });
   await core.submitUnsealKey(Uint8Array.from(Buffer.from(init.keys_base64[0]!, "base64")));
   await core.enableMount("secret/", { type: "kv", options: { version: "2" }, description: "key/value secret storage" });
@@ -278,7 +224,7 @@ async function initialiseDevNode(core: Core, config: ServerConfig, rootTokenId: 
       "",
       "You may need to set the following environment variables:",
       "",
-      `    $ export VAULT_ADDR='${config.apiAddr}'`,
+      `    $ export VAULT_ADDR='${apiAddr}'`,
       `    $ export VAULT_TOKEN='${init.root_token}'`,
       "",
       "The unseal key and root token are displayed below in case you want to",

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { type Core, StandbyError } from "../core.js";
+import type { Core } from "../core.js";
+import { StandbyError } from "../ha/leadership.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { hasNoBody, requestBytes } from "./request-body.js";
-import { type Forwarder, type ForwardingCounters, routeFromStandby, type StandbyRouting } from "./standby.js";
+import { routeFromStandby } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 
 export interface AppOptions {
@@ -13,10 +14,6 @@ export interface AppOptions {
   /** Bytes; `Infinity` disables the limit. */
   maxRequestSize: number;
   logger?: Logger;
-  /** Forwards a standby's requests to the active; absent when clustering is disabled (standbys redirect). */
-  forwarder?: Forwarder;
-  /** Counts forwards and fall-backs to redirects; the adapter reports them in heartbeats. */
-  forwardingCounters?: ForwardingCounters;
 }
 
 /**
@@ -33,11 +30,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   const { core } = options;
   const logger = (options.logger ?? silentLogger).named("http");
   const app = new Hono<{ Bindings: RequestEnv }>();
-  const routing: StandbyRouting = {
-    forwarder: options.forwarder,
-    counters: options.forwardingCounters ?? { forwarded: 0, fallbacks: 0 },
-    logger: logger.named("forwarding"),
-  };
+  const forwardingLogger = logger.named("forwarding");
 
   if (Number.isFinite(options.maxRequestSize)) {
     const limit = bodyLimit({ maxSize: options.maxRequestSize, onError: () => errorResponse(413, "http: request body too large") });
@@ -55,7 +48,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         return await handleUnauthenticated(core, path, method, url.searchParams, parseBody(await requestBytes(c.req.raw)));
       }
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      if (!core.isActive()) return await routeFromStandby(core, c.req.raw, routing, client);
+      if (core.leadership && !core.isActive()) return await routeFromStandby(core.leadership, c.req.raw, forwardingLogger, client);
       rawBody = await requestBytes(c.req.raw);
       const body = parseBody(rawBody);
       const operation = operationFor(method, url.searchParams);
@@ -64,8 +57,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       return envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
-      if (error instanceof StandbyError) {
-        return routeFromStandby(core, c.req.raw, routing, client, rawBody).catch((e) => errorFromThrown(e, logger));
+      if (error instanceof StandbyError && core.leadership) {
+        return routeFromStandby(core.leadership, c.req.raw, forwardingLogger, client, rawBody).catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);
     }

@@ -1,75 +1,57 @@
-import type { Core } from "../core.js";
 import type { Advertisement } from "../ha/advertisement.js";
+import type { Leadership } from "../ha/leadership.js";
 import type { Logger } from "../logger.js";
 import { requestBytes } from "./request-body.js";
 import { errorResponse } from "./respond.js";
 import { sameHostAndPort } from "./vault-shapes.js";
 
-/** Sends a request to the active node over the cluster channel (the adapter provides it). */
-export interface Forwarder {
-  /** Resolves with the active's response unchanged; rejects on any failure to get one. */
-  forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined): Promise<Response>;
-}
-
-/** Counted so a silent fall-back to redirects (openbao#3899) shows in heartbeats and sys/ha-status. */
-export interface ForwardingCounters {
-  forwarded: number;
-  fallbacks: number;
-}
-
-export interface StandbyRouting {
-  /** Absent when clustering is disabled: standbys then always redirect. */
-  forwarder?: Forwarder;
-  counters: ForwardingCounters;
-  logger: Logger;
-}
-
 /**
- * What a standby does with a request it does not answer itself (../shared/ARCHITECTURE.md):
+ * What a standby does with a request it does not answer itself:
  * no active known → 503; `X-Vault-No-Request-Forwarding` or no forwarder → 307 to the active's
  * advertised `api_addr`; otherwise forward, retrying once if the active changed meanwhile, and
  * fall back to the 307 when forwarding fails. Targets come only from the advertisement.
  */
 export async function routeFromStandby(
-  core: Core,
+  leadership: Leadership,
   request: Request,
-  routing: StandbyRouting,
+  logger: Logger,
   clientAddress: string | undefined,
   /** The body, when the caller has already read it from `request`. */
   readBody?: Uint8Array,
 ): Promise<Response> {
   let advertisement: Advertisement | null;
   try {
-    ({ advertisement } = await core.leader());
+    ({ advertisement } = await leadership.leader());
   } catch (error) {
     // The lock store does not answer this node: it cannot know the active, clients should retry.
-    routing.logger.warn("cannot look up the active node", { error: error instanceof Error ? error.message : String(error) });
+    logger.warn("cannot look up the active node", { error: error instanceof Error ? error.message : String(error) });
     return noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
   }
   if (!advertisement) return noActiveKnown();
-  if (!routing.forwarder || request.headers.get("x-vault-no-request-forwarding")) return redirectToActive(request, advertisement);
+  const { forwarder, forwarding: counters } = leadership;
+  if (!forwarder || request.headers.get("x-vault-no-request-forwarding")) return redirectToActive(request, advertisement);
 
   const body = readBody ?? (await requestBytes(request));
   let target = advertisement;
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await routing.forwarder.forward(request, body, target, clientAddress);
-      routing.counters.forwarded++;
+      const response = await forwarder.forward(request, body, target, clientAddress);
+      counters.forwarded++;
       return response;
     } catch (error) {
       // A graceful step-down makes forwards fail for a moment (vault#21473): look again, try the new active once.
-      core.forgetLeader();
-      const current = (await core.leader()).advertisement;
+      leadership.forgetLeader();
+      const current = (await leadership.leader()).advertisement;
       const changed = current && (current.node_id !== target.node_id || current.epoch !== target.epoch);
       if (attempt === 1 && changed) {
         target = current;
         continue;
       }
-      routing.counters.fallbacks++;
-      routing.logger.warn("request forwarding failed; redirecting the client instead", {
+      counters.fallbacks++;
+      logger.warn("request forwarding failed; redirecting the client instead", {
         active: target.cluster_addr,
         error: error instanceof Error ? error.message : String(error),
-        fallbacks: routing.counters.fallbacks,
+        fallbacks: counters.fallbacks,
       });
       return current ? redirectToActive(request, current) : noActiveKnown();
     }

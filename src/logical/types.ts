@@ -74,3 +74,11 @@ export interface SecretsEngine {
    */
   exists?(request: LogicalRequest): Promise<boolean | null>;
 }
+
+export function unsupportedOperation(path: string, operation: Operation): LogicalError {
+  return new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+}
+
+export function noHandler(path: string): LogicalError {
+  return new LogicalError(404, `no handler for route "${path}". route entry not found.`);
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { LOCK_KEY } from "../../src/ha/lock-key.js";
+import { LOCK_KEY } from "../../src/ha/lock-value.js";
 import { type Clock, type LockHold, monotonicClock } from "../../src/physical/ha.js";
 import { type DynamoDBBackend, createDynamoDBBackend } from "../../src/physical/dynamodb.js";
 import { waitFor } from "../helpers/cluster.js";

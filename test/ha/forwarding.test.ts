@@ -1,7 +1,7 @@
 import { connect as connectTls, type ConnectionOptions } from "node:tls";
 import { connect as connectH2 } from "node:http2";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { combineShares } from "../../src/barrier/shamir.js";
+import { combineShares } from "../../src/seal/shamir.js";
 import { AesGcmBarrier } from "../../src/barrier/aes-gcm-barrier.js";
 import { type Advertisement, readAdvertisement } from "../../src/ha/advertisement.js";
 import { generateClusterIdentity } from "../../src/ha/identity.js";

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Core } from "../../src/core.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { createApp } from "../../src/http/app.js";
-import type { Forwarder, ForwardingCounters } from "../../src/http/standby.js";
+import { BoundAddresses } from "../../src/ha/addresses.js";
+import type { Forwarder } from "../../src/ha/forwarding.js";
 import type { HABackend } from "../../src/physical/ha.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 import { waitFor } from "../helpers/cluster.js";
@@ -13,7 +14,7 @@ afterEach(async () => {
   await Promise.all(cores.splice(0).map((core) => core.seal()));
 });
 
-function node(name: string, physical: InmemBackend, backend: HABackend): Core {
+function node(name: string, physical: InmemBackend, backend: HABackend, forwarder?: Forwarder): Core {
   const core = new Core({
     physical,
     storageType: "inmem",
@@ -21,9 +22,8 @@ function node(name: string, physical: InmemBackend, backend: HABackend): Core {
       backend,
       nodeId: name,
       hostname: name,
-      apiAddr: `http://${name}.example:8200`,
-      clusterAddr: `https://${name}.example:8201`,
-      stepDownCooldownMs: 60_000,
+      addresses: BoundAddresses.of({ apiAddr: `http://${name}.example:8200`, clusterAddr: `https://${name}.example:8201` }),
+      forwarder,
     },
   });
   cores.push(core);
@@ -31,11 +31,11 @@ function node(name: string, physical: InmemBackend, backend: HABackend): Core {
 }
 
 /** Node A active, node B standby, sharing one store and one lock. */
-async function pair() {
+async function pair(forwarder?: Forwarder) {
   const physical = new InmemBackend();
   const backend = inmemHABackend();
   const a = node("a", physical, backend);
-  const b = node("b", physical, backend);
+  const b = node("b", physical, backend, forwarder);
   const init = await a.initialize({ secret_shares: 1, secret_threshold: 1 });
   const key = Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0));
   await a.submitUnsealKey(key);
@@ -66,7 +66,6 @@ describe("standby routing", () => {
   });
 
   it("forwards when it can, redirects on request or on failure, and counts both", async () => {
-    const { b, token } = await pair();
     const seen: Advertisement[] = [];
     let failing = false;
     const forwarder: Forwarder = {
@@ -75,9 +74,11 @@ describe("standby routing", () => {
         if (failing) throw new Error("connection refused");
         return new Response("from the active", { status: 200 });
       },
+      heartbeat: async () => {},
+      close: () => {},
     };
-    const counters: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
-    const app = createApp({ core: b, maxRequestSize: 1024, forwarder, forwardingCounters: counters });
+    const { b, token } = await pair(forwarder);
+    const app = createApp({ core: b, maxRequestSize: 1024 });
 
     const forwarded = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
     expect(await forwarded.text()).toBe("from the active");
@@ -90,7 +91,7 @@ describe("standby routing", () => {
     failing = true;
     const fallback = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
     expect(fallback.status).toBe(307);
-    expect(counters).toEqual({ forwarded: 1, fallbacks: 1 });
+    expect(b.leadership?.forwarding).toEqual({ forwarded: 1, fallbacks: 1 });
   });
 
   it("answers 503 with Retry-After when no active node is known", async () => {
@@ -99,6 +100,7 @@ describe("standby routing", () => {
       haEnabled: true,
       lockWith: () => ({ acquire: (signal) => new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason))) }),
       currentHolder: async () => null,
+      stepDownCooldownMs: 10_000,
     };
     const core = node("lonely", physical, neverGranted);
     const init = await core.initialize({ secret_shares: 1, secret_threshold: 1 });

@@ -1,4 +1,8 @@
 import { combine, split } from "shamir-secret-sharing";
+import { randomUuid, toBase64, toHex } from "../logical/encoding.js";
+import { LogicalError } from "../logical/types.js";
+import type { Backend } from "../physical/backend.js";
+import { type InitKeys, type InitRequest, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
 
 /**
  * Shamir secret sharing over GF(256) (the audited `shamir-secret-sharing` package, same field and
@@ -55,4 +59,63 @@ export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
     seenX.add(x);
   }
   return combine(shares.map((share) => new Uint8Array(share)));
+}
+
+/** The barrier key split among key holders: unsealing takes `secret_threshold` of the shares. */
+export class ShamirSeal implements Seal {
+  readonly type = "shamir";
+  readonly recoverySeal = false;
+  readonly #configs: SealConfigStore;
+  #shares: Uint8Array[] = [];
+  #nonce = "";
+
+  constructor(physical: Backend) {
+    this.#configs = new SealConfigStore(physical);
+  }
+
+  checkInit(request: InitRequest): void {
+    try {
+      validateShareParameters(request.secret_shares, request.secret_threshold);
+    } catch (error) {
+      throw new LogicalError(400, (error as Error).message);
+    }
+  }
+
+  async initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys> {
+    const shares = await splitSecret(barrierKey, request.secret_shares, request.secret_threshold);
+    await this.#configs.write({ type: this.type, secret_shares: request.secret_shares, secret_threshold: request.secret_threshold, cluster_id: clusterId });
+    return { keys: shares.map(toHex), keys_base64: shares.map(toBase64) };
+  }
+
+  config(): Promise<SealConfig | null> {
+    return this.#configs.read();
+  }
+
+  async submitKey(share: Uint8Array): Promise<Uint8Array | null> {
+    const config = await this.#configs.read();
+    if (!config) throw new LogicalError(400, "Vault is not initialized");
+    // Constant time: how far a submitted share matches an earlier one must not show in timing.
+    if (this.#shares.some((given) => equalInConstantTime(given, share))) return null;
+    if (this.#shares.length === 0) this.#nonce = randomUuid();
+    this.#shares.push(share);
+    if (this.#shares.length < config.secret_threshold) return null;
+    const shares = this.#shares;
+    this.reset();
+    return config.secret_shares === 1 ? shares[0]! : combineShares(shares);
+  }
+
+  reset(): void {
+    this.#shares = [];
+    this.#nonce = "";
+  }
+
+  progress(): { progress: number; nonce: string } {
+    return { progress: this.#shares.length, nonce: this.#nonce };
+  }
+}
+
+function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { combineShares, splitSecret, validateShareParameters } from "../../src/barrier/shamir.js";
+import { combineShares, splitSecret, validateShareParameters } from "../../src/seal/shamir.js";
 
 function subsets<T>(items: T[], size: number): T[][] {
   if (size === 0) return [[]];

@@ -1,0 +1,254 @@
+import type { Logger } from "../logger.js";
+import { rfc3339 } from "../logical/encoding.js";
+import type { Storage } from "../logical/types.js";
+import type { Backend } from "../physical/backend.js";
+import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
+import { VERSION } from "../version.js";
+import type { BoundAddresses } from "./addresses.js";
+import { type Advertisement, readAdvertisement, writeAdvertisement } from "./advertisement.js";
+import { Election } from "./election.js";
+import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
+import { generateClusterIdentity } from "./identity.js";
+import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
+import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
+
+export interface HAOptions {
+  backend: HABackend;
+  /** Random per process: a restarted node is a new member. */
+  nodeId: string;
+  /** Reported in sys/ha-status. */
+  hostname: string;
+  /** Filled by the adapter once its listeners are bound; the node contends only after that. */
+  addresses: BoundAddresses;
+  /** The cluster channel to the active node; absent when clustering is disabled (standbys redirect). */
+  forwarder?: Forwarder;
+  /** Lifetime of each active term's cluster certificate. */
+  identityValidityMs?: number;
+  /** Told when this node starts or stops serving as active (the adapter runs cluster listeners). */
+  onActive?(advertisement: Advertisement): void;
+  onStandby?(): void;
+}
+
+/** What a node knows of the active node. */
+export interface LeaderView {
+  isSelf: boolean;
+  advertisement: Advertisement | null;
+}
+
+/** Thrown on a node that is not (or no longer) active: the HTTP layer routes the request. */
+export class StandbyError extends Error {
+  override name = "StandbyError";
+  constructor() {
+    super("this node is a standby");
+  }
+}
+
+/** What leadership needs from the node it runs in. */
+export interface LeadershipHost {
+  physical: Backend;
+  /** The barrier's storage, pointed at a fenced view for each active term. */
+  barrierStorage: SwitchableBackend;
+  /** Encrypted storage: the advertisement lives there. */
+  barrier: Storage;
+  /** Reloads the node's state from storage (the previous active may have changed it). */
+  prepareActive(): Promise<void>;
+  sealed(): boolean;
+  logger: Logger;
+  now(): number;
+}
+
+const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
+/** How long a standby trusts its last look at the lock record before reading it again. */
+const LEADER_CACHE_MS = 250;
+const HEARTBEAT_INTERVAL_MS = 1_000;
+/** Standbys silent for longer than this drop out of sys/ha-status. */
+const HEARTBEAT_EXPIRY_MS = 30_000;
+
+/**
+ * The node's role while unsealed with HA: contends for the lock, becomes active (advertisement,
+ * fenced storage) or standby, tells standbys where the active is, and keeps the heartbeats that
+ * sys/ha-status reports. Runs from unseal to seal.
+ */
+export class Leadership {
+  readonly forwarding: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
+  readonly #ha: HAOptions;
+  readonly #host: LeadershipHost;
+  readonly #logger: Logger;
+  #election: Election | null = null;
+  #starting: Promise<void> = Promise.resolve();
+  #stopped = true;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #advertisement: Advertisement | null = null;
+  readonly #heartbeats = new Map<string, Heartbeat & { at: number }>();
+  /**
+   * The active's advertisement as a standby last read it, and when: trusted as is for
+   * LEADER_CACHE_MS, then reused without a storage read while the lock's holder and epoch match.
+   */
+  #seenLeader: { advertisement: Advertisement; readAt: number } | null = null;
+
+  constructor(ha: HAOptions, host: LeadershipHost) {
+    this.#ha = ha;
+    this.#host = host;
+    this.#logger = host.logger.named("ha");
+  }
+
+  get forwarder(): Forwarder | undefined {
+    return this.#ha.forwarder;
+  }
+
+  /** Serving as active now: certainly still holding the lock, advertisement written. */
+  isActive(): boolean {
+    return (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
+  }
+
+  /** Starts contending (once the node's addresses are bound) and, as a standby, sending heartbeats. */
+  start(): void {
+    const ha = this.#ha;
+    this.#stopped = false;
+    this.#starting = ha.addresses.ready.then(({ apiAddr }) => {
+      if (this.#stopped) return;
+      const election = new Election(ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)), {
+        becomeActive: (hold) => this.#becomeActive(hold),
+        becomeStandby: (reason) => this.#becomeStandby(reason),
+      }, this.#logger);
+      this.#election = election;
+      this.#logger.info("entering standby mode");
+      election.start();
+      if (ha.forwarder) this.#heartbeatTimer = setInterval(() => void this.#sendHeartbeat(), HEARTBEAT_INTERVAL_MS);
+    });
+  }
+
+  /** Stops contending and releases the lock first, so a standby takes over at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#starting;
+    clearInterval(this.#heartbeatTimer);
+    const election = this.#election;
+    this.#election = null;
+    await election?.stop();
+  }
+
+  /** Gives up active duty and stays out of the election for the store's step-down cool-down. */
+  async stepDown(): Promise<void> {
+    if (!this.#election) return;
+    this.#logger.info("stepping down from active duty");
+    await this.#election.stepDown(this.#ha.backend.stepDownCooldownMs);
+  }
+
+  async #becomeActive(hold: LockHold): Promise<void> {
+    const { physical, barrierStorage, barrier } = this.#host;
+    const ha = this.#ha;
+    // Same store for data and lock: make every write of this term conditional on our epoch.
+    // Otherwise check the hold before each write. Either way a handler that outlives the term cannot write.
+    barrierStorage.target = isFenceable(physical) && (physical as unknown) === ha.backend
+      ? physical.fencedBy(LOCK_KEY, hold.epoch)
+      : writableWhileHeld(physical, hold);
+    await this.#host.prepareActive();
+    const now = new Date(this.#host.now());
+    const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
+    const { apiAddr, clusterAddr } = ha.addresses.current;
+    const advertisement: Advertisement = {
+      node_id: ha.nodeId,
+      api_addr: apiAddr,
+      cluster_addr: clusterAddr,
+      cluster_cert: identity.certificatePem,
+      cluster_key: identity.privateKeyPem,
+      epoch: hold.epoch,
+      active_time: rfc3339(now),
+    };
+    await writeAdvertisement(barrier, advertisement);
+    if (this.#host.sealed()) throw new Error("sealed while becoming active");
+    this.#heartbeats.clear();
+    this.#advertisement = advertisement;
+    this.forgetLeader();
+    // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
+    ha.forwarder?.close();
+    this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
+    ha.onActive?.(advertisement);
+  }
+
+  #becomeStandby(reason: string): void {
+    this.#advertisement = null;
+    this.forgetLeader();
+    // The term's storage view stays: handlers still running from the term must not write unfenced.
+    this.#logger.warn("stopped active operation, entering standby mode", { reason });
+    this.#ha.onStandby?.();
+  }
+
+  /** Where the active node is, as this node sees it (standbys read the lock record and the advertisement). */
+  async leader(): Promise<LeaderView> {
+    if (this.isActive()) return { isSelf: true, advertisement: this.#advertisement };
+    const now = this.#host.now();
+    const seen = this.#seenLeader;
+    if (seen && now - seen.readAt < LEADER_CACHE_MS) return { isSelf: false, advertisement: seen.advertisement };
+    const holder = await this.#ha.backend.currentHolder(LOCK_KEY);
+    const id = holder && parseLockValue(holder.value)?.id;
+    if (!holder || !id) return { isSelf: false, advertisement: null };
+    let advertisement = seen && seen.advertisement.node_id === id && seen.advertisement.epoch === holder.epoch
+      ? seen.advertisement
+      : await readAdvertisement(this.#host.barrier, id);
+    // An advertisement from an older term of the same node is not the current active's.
+    if (advertisement && advertisement.epoch !== holder.epoch) advertisement = null;
+    // Remember only a found leader: a new active's advertisement appears moments after its lock.
+    if (advertisement) this.#seenLeader = { advertisement, readAt: now };
+    return { isSelf: false, advertisement };
+  }
+
+  /** Drops the cached view of the active, so the next `leader()` reads storage. */
+  forgetLeader(): void {
+    if (this.#seenLeader) this.#seenLeader.readAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Records a standby's heartbeat (the adapter calls this for the cluster channel only). */
+  recordHeartbeat(heartbeat: Heartbeat): void {
+    if (!this.isActive()) throw new StandbyError();
+    this.#heartbeats.set(heartbeat.node_id, { ...heartbeat, at: this.#host.now() });
+  }
+
+  /** sys/ha-status, answered by the active node: itself and every standby heard from recently. */
+  status(): Record<string, unknown>[] {
+    const now = this.#host.now();
+    const { apiAddr, clusterAddr } = this.#ha.addresses.current;
+    const standbys = [...this.#heartbeats.values()]
+      .filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS)
+      .map(({ at, node_id: _, ...h }) => ({
+        ...h,
+        active_node: false,
+        last_echo: rfc3339(new Date(at)),
+        upgrade_version: h.version,
+        redundancy_zone: "",
+      }));
+    return [{
+      hostname: this.#ha.hostname,
+      api_address: apiAddr,
+      cluster_address: clusterAddr,
+      active_node: true,
+      last_echo: null,
+      version: VERSION,
+      upgrade_version: VERSION,
+      redundancy_zone: "",
+    }, ...standbys];
+  }
+
+  /** A standby's heartbeat to the active node, when it knows one. */
+  async #sendHeartbeat(): Promise<void> {
+    const forwarder = this.#ha.forwarder;
+    if (!forwarder || this.isActive() || this.#host.sealed()) return;
+    try {
+      const { advertisement } = await this.leader();
+      if (!advertisement) return;
+      const { apiAddr, clusterAddr } = this.#ha.addresses.current;
+      await forwarder.heartbeat(advertisement, {
+        node_id: this.#ha.nodeId,
+        hostname: this.#ha.hostname,
+        api_address: apiAddr,
+        cluster_address: clusterAddr,
+        version: VERSION,
+        forwarded_requests: this.forwarding.forwarded,
+        forwarding_fallbacks: this.forwarding.fallbacks,
+      });
+    } catch (error) {
+      this.#logger.debug("heartbeat to the active node failed", { error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { type Acl, authorise, invalidToken, permissionDenied } from "../logical/acl.js";
+import { handleSysAuth, isSysAuthPath, issueLoginToken } from "../logical/auth/auth-routes.js";
+import type { MountedAuth } from "../logical/auth/auth-table.js";
+import { addressInBlocks, parseCidrList } from "../logical/cidr.js";
+import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-routes.js";
+import type { LogicalState } from "../logical/state.js";
+import { handleTokenRequest } from "../logical/token-routes.js";
+import type { TokenEntry } from "../logical/token-store.js";
+import { type HandlerResult, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
+import { StandbyError } from "../ha/leadership.js";
+import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
+
+export interface CoreRequest {
+  operation: Operation;
+  /** API path without "/v1/", e.g. "secret/data/foo". */
+  path: string;
+  data: Record<string, unknown>;
+  token: string;
+  /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
+  clientAddress?: string;
+}
+
+/** What the router needs from the node: its state, its role, and the node-level operations. */
+export interface RouterNode {
+  /** The unsealed state; throws 503 when sealed. */
+  state(): LogicalState;
+  isActive(): boolean;
+  now(): number;
+  seal(): Promise<void>;
+  stepDown(): Promise<void>;
+  /** sys/ha-status's node list. */
+  haStatus(): Record<string, unknown>[];
+}
+
+type CallerToken = TokenEntry & { hash: string };
+
+/**
+ * The one place where a request becomes a response: a login goes straight to its auth method;
+ * anything else needs a live token whose policies (their union, by Vault's ACL rules) allow the
+ * request, then goes to the token store, a sys handler or the mount that serves the path.
+ */
+export class Router {
+  constructor(private readonly node: RouterNode) {}
+
+  async handle(request: CoreRequest): Promise<HandlerResult> {
+    const state = this.node.state();
+    if (!this.node.isActive()) throw new StandbyError();
+    const login = loginRoute(state, request.path);
+    if (login) return this.#login(state, login, request);
+    if (!request.token) throw permissionDenied();
+    const caller = await state.tokens.lookup(request.token);
+    if (!caller) throw invalidToken();
+    // Non-expiring tokens (root) are exempt from address binding, as in Vault.
+    if (caller.bound_cidrs && caller.expire_time !== null && !addressInBlocks(request.clientAddress, parseCidrList(caller.bound_cidrs, "bound_cidrs"))) {
+      throw permissionDenied();
+    }
+    // The use counts even when the request is then denied; the last use revokes the token afterwards.
+    const exhausted = await state.tokens.use(caller);
+    try {
+      const acl = await state.policies.acl(caller.policies);
+      await this.#authorise(state, acl, request);
+      return await this.#dispatch(state, request, caller, acl);
+    } finally {
+      if (exhausted) await state.tokens.revoke(caller);
+    }
+  }
+
+  async #login(state: LogicalState, { mounted, relative }: { mounted: MountedAuth; relative: string }, request: CoreRequest): Promise<HandlerResult> {
+    const { operation, data, clientAddress } = request;
+    if (operation !== "update" && operation !== "create") throw unsupportedOperation(request.path, operation);
+    const grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress });
+    return issueLoginToken(state.tokens, mounted.entry, relative, grant);
+  }
+
+  async #authorise({ mounts, auths }: LogicalState, acl: Acl, request: CoreRequest): Promise<void> {
+    const { path, operation, data } = request;
+    if (path.startsWith(UI_MOUNTS_PREFIX)) {
+      // Any token may ask which mount serves a path, but only about a mount it has some access under.
+      const route = mounts.route(path.slice(UI_MOUNTS_PREFIX.length));
+      if (route && !acl.hasAccessUnder(route.mounted.entry.path)) throw permissionDenied();
+      return;
+    }
+    const exists = async (): Promise<boolean | null> => {
+      if (path.startsWith("auth/")) {
+        const route = auths.route(path.slice("auth/".length));
+        if (!route) return null;
+        const { mounted, relative } = route;
+        return mounted.method.exists({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now() });
+      }
+      const route = path.startsWith("sys/") ? null : mounts.route(path);
+      if (!route) return null;
+      const { mounted, relative } = route;
+      return (await mounted.engine.exists?.({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry })) ?? null;
+    };
+    await authorise(acl, { path, operation, exists });
+  }
+
+  async #dispatch(state: LogicalState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
+    const { tokens, mounts, policies, auths } = state;
+    const { path, operation, data } = request;
+    if (path.startsWith("auth/token/")) {
+      return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
+    }
+    if (path.startsWith("auth/")) {
+      const route = auths.route(path.slice("auth/".length));
+      if (!route) throw noHandler(path);
+      const { mounted, relative } = route;
+      return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress: request.clientAddress });
+    }
+    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request);
+    if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
+    if (path === "sys/seal" || path === "sys/step-down") {
+      if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
+      await (path === "sys/seal" ? this.node.seal() : this.node.stepDown());
+      return null;
+    }
+    if (path === "sys/ha-status") {
+      if (operation !== "read") throw unsupportedOperation(path, operation);
+      return { data: { nodes: this.node.haStatus() } };
+    }
+    if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
+    if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
+    if (path.startsWith("sys/")) throw noHandler(path);
+    const route = mounts.route(path);
+    if (!route) throw noHandler(path);
+    const { mounted, relative } = route;
+    const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
+    return result && { ...result, mount_type: mounted.entry.type };
+  }
+}
+
+/** The auth method and path of a login request (e.g. auth/userpass/login/alice), or null. */
+function loginRoute({ auths }: LogicalState, path: string): { mounted: MountedAuth; relative: string } | null {
+  if (!path.startsWith("auth/") || path.startsWith("auth/token/")) return null;
+  const route = auths.route(path.slice("auth/".length));
+  return route && route.mounted.method.isLoginPath(route.relative) ? route : null;
+}

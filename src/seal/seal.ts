@@ -1,0 +1,68 @@
+import type { Backend } from "../physical/backend.js";
+import { decodeJson, encodeJson } from "../logical/encoding.js";
+
+/**
+ * A seal guards the barrier key: the core asks it for the key at unseal and never needs to know
+ * how it is protected (split among key holders, or wrapped by a KMS).
+ */
+export interface Seal {
+  /** Reported as seal-status `type`. */
+  readonly type: string;
+  /** True for seals that unseal by themselves and hand out recovery keys instead of unseal keys. */
+  readonly recoverySeal: boolean;
+  /** Rejects (400) an init request the seal cannot honour, before anything is written. */
+  checkInit(request: InitRequest): void;
+  /**
+   * Protects a new barrier key and stores the seal's configuration (in plaintext, so a sealed node
+   * can report it). Called last in init: a node is initialized once the configuration exists.
+   */
+  initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys>;
+  /** The stored configuration, or null before init. */
+  config(): Promise<SealConfig | null>;
+  /** Takes one operator key; resolves the barrier key once enough have been given, else null. */
+  submitKey(key: Uint8Array): Promise<Uint8Array | null>;
+  /** Forgets keys given so far. */
+  reset(): void;
+  /** The unseal progress: keys given so far and the attempt's nonce. */
+  progress(): { progress: number; nonce: string };
+}
+
+export interface InitRequest {
+  secret_shares: number;
+  secret_threshold: number;
+}
+
+export interface InitKeys {
+  keys: string[];
+  keys_base64: string[];
+}
+
+/** Stored in plaintext; the cluster id is shared by every node (sys/health, sys/seal-status). */
+export interface SealConfig {
+  type: string;
+  secret_shares: number;
+  secret_threshold: number;
+  cluster_id: string;
+}
+
+const SEAL_CONFIG_KEY = "core/seal-config";
+
+/** Reads and writes the seal configuration, caching it once read (it never changes after init). */
+export class SealConfigStore {
+  #config: SealConfig | null = null;
+
+  constructor(private readonly physical: Backend) {}
+
+  async read(): Promise<SealConfig | null> {
+    if (!this.#config) {
+      const bytes = await this.physical.get(SEAL_CONFIG_KEY);
+      this.#config = bytes ? decodeJson<SealConfig>(bytes) : null;
+    }
+    return this.#config;
+  }
+
+  async write(config: SealConfig): Promise<void> {
+    await this.physical.put(SEAL_CONFIG_KEY, encodeJson(config));
+    this.#config = config;
+  }
+}
