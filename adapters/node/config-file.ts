@@ -3,7 +3,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { extname, join } from "node:path";
-import { parseServerConfig, type ConfigSource, type Env, type StorageTypes } from "../../src/config/parse.js";
+import { parseServerConfig, type ConfigSource, type StorageTypes } from "../../src/config/parse.js";
+import type { Env } from "../../src/config/values.js";
 import { ConfigError, type ServerConfig } from "../../src/config/types.js";
 
 const CONFIG_EXTENSIONS = new Set([".hcl", ".json"]);

@@ -3,7 +3,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createTlsServer } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
-import { splitHostPort as parseHostPort } from "../../src/config/parse.js";
+import { splitHostPort as parseHostPort } from "../../src/config/listener.js";
 import { ConfigError, type ListenerConfig } from "../../src/config/types.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import { ListMethodSocket } from "./list-method.js";

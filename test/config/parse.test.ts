@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseServerConfig, splitHostPort, type ConfigSource } from "../../src/config/parse.js";
+import { splitHostPort } from "../../src/config/listener.js";
+import { parseServerConfig, type ConfigSource } from "../../src/config/parse.js";
 import { ConfigError, type ServerConfig } from "../../src/config/types.js";
 
 const storageTypes = { inmem: { ha: false }, file: { ha: false }, dynamodb: { ha: true }, s3: { ha: false } };
