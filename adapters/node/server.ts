@@ -11,7 +11,7 @@ import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
 import { ClusterForwarder } from "./forwarder.js";
-import { parseArgs, UsageError } from "./flags.js";
+import { parseArgs, UsageError } from "./commands/flags.js";
 import { joinHostPort, type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
 
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";

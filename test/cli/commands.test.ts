@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CliIO } from "../../adapters/node/commands/command.js";
 import { runCli } from "../../adapters/node/commands/index.js";
 import { addPrefixToKvPath, parseKvData } from "../../adapters/node/commands/kv.js";
-import { UsageError } from "../../adapters/node/flags.js";
+import { UsageError } from "../../adapters/node/commands/flags.js";
 import { generateClusterIdentity } from "../../src/ha/identity.js";
 
 interface StubRequest {

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { join } from "node:path";
-import { type FlagDefs, type FlagValues, parseBool, UsageError } from "../flags.js";
+import { type FlagDefs, type FlagValues, parseBool, UsageError } from "./flags.js";
 
 export const DEFAULT_ADDRESS = "https://127.0.0.1:8200";
 const DEFAULT_TIMEOUT_MS = 60_000;

@@ -3,7 +3,7 @@
  * flags, output format, and turning failures into one `Error: ...` line and Vault's exit codes:
  * 0 success, 1 local error (bad flags or arguments), 2 remote error (API error, unreachable).
  */
-import { describeFlags, type FlagDefs, type FlagValues, parseArgs, UsageError } from "../flags.js";
+import { describeFlags, type FlagDefs, type FlagValues, parseArgs, UsageError } from "./flags.js";
 import { ApiError, clientConfig, HTTP_FLAGS, TransportError, VaultClient } from "./client.js";
 import { formatValue, jsonText } from "./output.js";
 

@@ -5,7 +5,7 @@
  * subcommand prints its subcommands and exits 1; bad flags or arguments exit 1; API errors exit 2.
  */
 import { VERSION } from "../../../src/version.js";
-import { UsageError } from "../flags.js";
+import { UsageError } from "./flags.js";
 import { authDisableCommand, authEnableCommand, authListCommand } from "./auth.js";
 import { CliError, type CliIO, type Command, EXIT_LOCAL_ERROR, EXIT_OK } from "./command.js";
 import { deleteCommand, listCommand, readCommand, writeCommand } from "./generic.js";

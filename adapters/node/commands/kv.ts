@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import { type FlagDefs, UsageError } from "../flags.js";
+import { type FlagDefs, UsageError } from "./flags.js";
 import type { VaultClient } from "./client.js";
 import {
   attempt,

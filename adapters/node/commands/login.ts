@@ -8,7 +8,7 @@
  */
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../flags.js";
+import { UsageError } from "./flags.js";
 import { VaultClient } from "./client.js";
 import { attempt, CliError, type CliIO, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, FIELD_FLAG, FORMAT_FLAG } from "./command.js";
 import { readLine, readSecret } from "./input.js";

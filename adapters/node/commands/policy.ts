@@ -1,6 +1,6 @@
 /** `strongbox policy write | read | list | delete`: ACL policies at sys/policies/acl. */
 import { readFileSync } from "node:fs";
-import { UsageError } from "../flags.js";
+import { UsageError } from "./flags.js";
 import { attempt, CliError, type Command, defineCommand, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FORMAT_FLAG } from "./command.js";
 import { readAll } from "./input.js";
 import { jsonText } from "./output.js";

@@ -1,5 +1,5 @@
 /** `strongbox token create | lookup | revoke`: the token auth method at auth/token. */
-import { UsageError } from "../flags.js";
+import { UsageError } from "./flags.js";
 import { attempt, type Command, defineCommand, EXIT_OK, expectArgs, FIELD_FLAG, FORMAT_FLAG } from "./command.js";
 import { printSecret } from "./secret-output.js";
 

@@ -2,7 +2,7 @@
 /** `npm start`: a local 3-node HA cluster (see launcher.ts). Exit 0 after Ctrl-C/SIGTERM, 1 on failure. */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, UsageError } from "../flags.js";
+import { parseArgs, UsageError } from "../commands/flags.js";
 import { checkStateDirIsFree, LauncherError, LocalCluster } from "./launcher.js";
 import { NodeStartError } from "./node-process.js";
 import { prepareStateDir, StateDirError } from "./state-dir.js";
