@@ -1,4 +1,5 @@
 import { AesGcmBarrier } from "./barrier/aes-gcm-barrier.js";
+import { KeyRotation } from "./barrier/key-rotation.js";
 import type { SecurityBarrier } from "./barrier/types.js";
 import { type HAOptions, Leadership, type LeaderView } from "./ha/leadership.js";
 import { SwitchableBackend } from "./ha/switchable-backend.js";
@@ -41,6 +42,7 @@ export class Core {
   readonly #barrierStorage: SwitchableBackend;
   readonly #barrier: SecurityBarrier;
   readonly #seal: Seal;
+  readonly #keys: KeyRotation;
   readonly #leadership: Leadership | null;
   readonly #router: Router;
   readonly #logger: Logger;
@@ -53,6 +55,7 @@ export class Core {
     this.#barrierStorage = new SwitchableBackend(options.physical);
     this.#barrier = new AesGcmBarrier(this.#barrierStorage);
     this.#seal = options.seal ?? sealTypes.shamir!(options.physical, {});
+    this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#now = options.now ?? Date.now;
@@ -63,6 +66,9 @@ export class Core {
           barrier: this.#barrier,
           // The previous active may have changed mounts and tokens: start from what storage says.
           prepareActive: async () => {
+            // The previous active may have rotated the barrier key: write with the newest term.
+            await this.#barrier.reloadKeyring();
+            this.#keys.reset();
             const state = await loadLogicalState(this.#barrier, this.#now);
             if (!this.sealed) this.#state = state;
           },
@@ -78,6 +84,7 @@ export class Core {
       seal: () => this.seal(),
       stepDown: () => this.stepDown(),
       haStatus: () => this.#leadership?.status() ?? [],
+      keys: this.#keys,
     });
   }
 
@@ -139,6 +146,7 @@ export class Core {
       // Opening the stores writes their initial entries (salt, default policy, tables).
       const { tokens } = await loadLogicalState(this.#barrier, this.#now);
       const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
+      await this.#keys.initialize();
       const keys = await this.#seal.initialize(barrierKey, request, randomUuid());
       await this.initialized();
       this.#logger.info("security barrier initialized", { stored: 1, shares: request.secret_shares, threshold: request.secret_threshold });
@@ -162,6 +170,7 @@ export class Core {
       throw new LogicalError(400, "failed to unseal: the combined key shares do not open the barrier (wrong or mismatched keys)");
     }
     this.#state = await loadLogicalState(this.#barrier, this.#now);
+    this.#keys.reset();
     this.#logger.info("vault is unsealed");
     this.#leadership?.start();
   }

@@ -2,7 +2,7 @@ import { type ClientHttp2Session, connect as connectH2, constants, type Outgoing
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { Forwarder, Heartbeat } from "../../src/ha/forwarding.js";
-import { clientTlsOptions, FORWARDED_CLIENT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS } from "./cluster-protocol.js";
+import { clientTlsOptions, FORWARDED_CLIENT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, sha256Fingerprint } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
@@ -51,7 +51,8 @@ export class ClusterForwarder implements Forwarder {
   }
 
   #session(advertisement: Advertisement): ClientHttp2Session {
-    const key = `${advertisement.node_id}/${advertisement.epoch}/${advertisement.cluster_addr}`;
+    // The certificate too: the active re-issues it within a term, and a session pins the one it was built for.
+    const key = `${advertisement.node_id}/${advertisement.epoch}/${advertisement.cluster_addr}/${sha256Fingerprint(advertisement.cluster_cert)}`;
     const current = this.#current;
     if (current && current.key === key && !current.session.closed && !current.session.destroyed) return current.session;
     current?.session.destroy();

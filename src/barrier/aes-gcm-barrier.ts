@@ -43,6 +43,8 @@ export class AesGcmBarrier implements SecurityBarrier {
   #keyringWrites: Promise<unknown> = Promise.resolve();
   /** Counts seal() calls, so an unseal that was in flight during one does not reopen the barrier. */
   #seals = 0;
+  /** Encryptions with the active term since the last `takeEncryptions()`. */
+  #encryptions = 0;
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -124,6 +126,21 @@ export class AesGcmBarrier implements SecurityBarrier {
     return this.#state().activeTerm;
   }
 
+  takeEncryptions(): number {
+    const count = this.#encryptions;
+    this.#encryptions = 0;
+    return count;
+  }
+
+  async reloadKeyring(): Promise<void> {
+    const state = this.#state();
+    const sealsBefore = this.#seals;
+    const keyring = await this.#readKeyring(state.rootKey);
+    const imported = await importKeyring(keyring);
+    for (const key of keyring.keys.values()) key.fill(0);
+    this.#install(sealsBefore, imported);
+  }
+
   rotate(): Promise<number> {
     const rotation = this.#keyringWrites.then(() => this.#rotate());
     this.#keyringWrites = rotation.catch(() => undefined);
@@ -148,6 +165,7 @@ export class AesGcmBarrier implements SecurityBarrier {
     checkLogicalKey(key);
     const termKey = state.termKeys.get(state.activeTerm)!;
     await this.#backend.put(key, await encrypt(termKey, state.activeTerm, key, value));
+    this.#encryptions++;
   }
 
   async delete(key: string): Promise<void> {

@@ -20,6 +20,10 @@ export interface SecurityBarrier extends Storage {
   rotate(): Promise<number>;
   /** Active keyring term (1 after initialize). */
   activeTerm(): number;
+  /** Encryptions made since the last call (for sys/key-status and automatic rotation). */
+  takeEncryptions(): number;
+  /** Reads the stored keyring again: another node may have rotated since this one unsealed. */
+  reloadKeyring(): Promise<void>;
 }
 
 export class SealedError extends Error {

@@ -61,6 +61,8 @@ const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 /** How long a standby trusts its last look at the lock record before reading it again. */
 const LEADER_CACHE_MS = 250;
 const HEARTBEAT_INTERVAL_MS = 1_000;
+/** setTimeout's longest delay (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Standbys silent for longer than this drop out of sys/ha-status. */
 const HEARTBEAT_EXPIRY_MS = 30_000;
 
@@ -78,6 +80,7 @@ export class Leadership {
   #starting: Promise<void> = Promise.resolve();
   #stopped = true;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #renewalTimer: ReturnType<typeof setTimeout> | undefined;
   #advertisement: Advertisement | null = null;
   readonly #heartbeats = new Map<string, Heartbeat & { at: number }>();
   /**
@@ -123,6 +126,7 @@ export class Leadership {
     this.#stopped = true;
     await this.#starting;
     clearInterval(this.#heartbeatTimer);
+    clearTimeout(this.#renewalTimer);
     const election = this.#election;
     this.#election = null;
     await election?.stop();
@@ -165,9 +169,37 @@ export class Leadership {
     ha.forwarder?.close();
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
     ha.onActive?.(advertisement);
+    this.#scheduleIdentityRenewal(advertisement);
+  }
+
+  /** A term can outlast its certificate: re-issue and re-advertise at two thirds of its lifetime. */
+  #scheduleIdentityRenewal(advertisement: Advertisement): void {
+    clearTimeout(this.#renewalTimer);
+    const validityMs = this.#ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS;
+    this.#renewalTimer = setTimeout(() => {
+      void this.#renewIdentity(advertisement).catch((error) => {
+        // Standbys fall back to redirects once the old certificate expires; try again soon.
+        this.#logger.error("could not renew the cluster certificate", { error: String(error) });
+        if (this.#advertisement === advertisement) this.#scheduleIdentityRenewal(advertisement);
+      });
+    }, Math.min(Math.floor((validityMs * 2) / 3), MAX_TIMER_MS));
+  }
+
+  async #renewIdentity(current: Advertisement): Promise<void> {
+    if (this.#advertisement !== current || !this.isActive()) return;
+    const identity = await generateClusterIdentity(this.#ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, new Date(this.#host.now()));
+    const renewed: Advertisement = { ...current, cluster_cert: identity.certificatePem, cluster_key: identity.privateKeyPem };
+    await writeAdvertisement(this.#host.barrier, renewed);
+    // The term may have ended while we wrote: then the next active advertises itself.
+    if (this.#advertisement !== current || !this.isActive()) return;
+    this.#advertisement = renewed;
+    this.#logger.info("renewed the cluster certificate", { epoch: renewed.epoch, not_after: identity.notAfter.toISOString() });
+    this.#ha.onActive?.(renewed);
+    this.#scheduleIdentityRenewal(renewed);
   }
 
   #becomeStandby(reason: string): void {
+    clearTimeout(this.#renewalTimer);
     this.#advertisement = null;
     this.forgetLeader();
     // The term's storage view stays: handlers still running from the term must not write unfenced.
@@ -194,9 +226,9 @@ export class Leadership {
     return { isSelf: false, advertisement };
   }
 
-  /** Drops the cached view of the active, so the next `leader()` reads storage. */
+  /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */
   forgetLeader(): void {
-    if (this.#seenLeader) this.#seenLeader.readAt = Number.NEGATIVE_INFINITY;
+    this.#seenLeader = null;
   }
 
   /** Records a standby's heartbeat (the adapter calls this for the cluster channel only). */
@@ -248,6 +280,8 @@ export class Leadership {
         forwarding_fallbacks: this.forwarding.fallbacks,
       });
     } catch (error) {
+      // The active may have changed, or re-issued its certificate: look again next time.
+      this.forgetLeader();
       this.#logger.debug("heartbeat to the active node failed", { error: String(error) });
     }
   }

@@ -111,7 +111,7 @@ function queryData(query: URLSearchParams): Record<string, unknown> {
 
 /** Paths whose `data` Vault repeats at the top level of the response; older clients read it there. */
 function repeatsDataAtTopLevel(path: string): boolean {
-  if (["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor"].includes(path)) return true;
+  if (["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor", "sys/key-status"].includes(path)) return true;
   return ["sys/auth", "sys/mounts", "sys/policy"].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 

@@ -39,10 +39,11 @@ export async function routeFromStandby(
       counters.forwarded++;
       return response;
     } catch (error) {
-      // A graceful step-down makes forwards fail for a moment (vault#21473): look again, try the new active once.
+      // A graceful step-down (vault#21473) or a re-issued cluster certificate makes forwards fail for a
+      // moment: look again, try the new active (or the new certificate) once.
       leadership.forgetLeader();
       const current = (await leadership.leader()).advertisement;
-      const changed = current && (current.node_id !== target.node_id || current.epoch !== target.epoch);
+      const changed = current && (current.node_id !== target.node_id || current.epoch !== target.epoch || current.cluster_cert !== target.cluster_cert);
       if (attempt === 1 && changed) {
         target = current;
         continue;

@@ -8,6 +8,7 @@ import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
 import { type HandlerResult, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
 import { StandbyError } from "../ha/leadership.js";
+import type { KeyRotation } from "../barrier/key-rotation.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 
 export interface CoreRequest {
@@ -30,6 +31,8 @@ export interface RouterNode {
   stepDown(): Promise<void>;
   /** sys/ha-status's node list. */
   haStatus(): Record<string, unknown>[];
+  /** The barrier's active term: sys/key-status, sys/rotate, and the encryption count. */
+  keys: KeyRotation;
 }
 
 type CallerToken = TokenEntry & { hash: string };
@@ -62,6 +65,15 @@ export class Router {
       return await this.#dispatch(state, request, caller, acl);
     } finally {
       if (exhausted) await state.tokens.revoke(caller);
+      if (request.operation !== "read" && request.operation !== "list") await this.#countEncryptions();
+    }
+  }
+
+  async #countEncryptions(): Promise<void> {
+    try {
+      await this.node.keys.countEncryptions();
+    } catch {
+      // An estimate: the count stays in memory and is persisted with a later write.
     }
   }
 
@@ -113,6 +125,15 @@ export class Router {
       if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
       await (path === "sys/seal" ? this.node.seal() : this.node.stepDown());
       return null;
+    }
+    if (path === "sys/rotate") {
+      if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
+      await this.node.keys.rotate();
+      return null;
+    }
+    if (path === "sys/key-status") {
+      if (operation !== "read") throw unsupportedOperation(path, operation);
+      return { data: { ...(await this.node.keys.status()) } };
     }
     if (path === "sys/ha-status") {
       if (operation !== "read") throw unsupportedOperation(path, operation);
