@@ -83,6 +83,8 @@ export async function handleTokenRequest(tokens: TokenStore, request: TokenReque
 }
 
 async function createToken(tokens: TokenStore, data: Record<string, unknown>, caller: Caller, sudo: boolean, orphanEndpoint: boolean): Promise<HandlerResult> {
+  // Each child would be a fresh set of uses: the limit would mean nothing.
+  if (caller.num_uses !== 0) throw new LogicalError(400, "restricted use token cannot generate child tokens");
   const requested = data.policies === undefined ? caller.policies : data.policies;
   if (!Array.isArray(requested) || requested.some((p) => typeof p !== "string")) {
     throw new LogicalError(400, `"policies" must be a list of policy names`);
@@ -121,7 +123,7 @@ async function createToken(tokens: TokenStore, data: Record<string, unknown>, ca
     renewable: data.renewable === undefined ? true : data.renewable === true || data.renewable === "true",
     display_name: typeof data.display_name === "string" && data.display_name !== "" ? `token-${data.display_name}` : undefined,
     meta: meta as Record<string, string> | null,
-    parent: orphan ? undefined : caller,
+    parent: caller,
     orphan,
   });
   return { auth: tokens.authBlock(entry, token) };

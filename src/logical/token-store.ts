@@ -1,5 +1,7 @@
+import { invalidToken } from "./acl.js";
 import { invalidDuration, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
+import { KeyedLock } from "./keyed-lock.js";
 import { LogicalError, type Storage } from "./types.js";
 
 /** Vault's system-wide default and maximum lease TTL: 768h. */
@@ -44,15 +46,26 @@ export interface CreateTokenOptions {
   display_name?: string;
   meta?: Record<string, string> | null;
   max_ttl?: number;
+  /** Address binding of a token with no parent (a login's token_bound_cidrs); children inherit their parent's. */
   bound_cidrs?: string[];
   path?: string;
+  /** The token asking for this one: it becomes the parent unless `orphan`. */
   parent?: TokenEntry & { hash: string };
   orphan?: boolean;
 }
 
+type LiveEntry = TokenEntry & { hash: string };
+
 const ENTRY_PREFIX = "id/";
 const ACCESSOR_PREFIX = "accessor/";
 const CHILD_PREFIX = "parent/";
+/**
+ * `expiry/<hour>/<minute>/<hash>` (hours and minutes since the epoch, zero-padded so they sort):
+ * the sweep lists only the buckets already due instead of reading every token.
+ */
+const EXPIRY_PREFIX = "expiry/";
+/** Present once every stored token with an expiry has its `expiry/` entry (tokens from before the index get one in the first sweep). */
+const EXPIRY_INDEXED_MARKER = "expiry-indexed";
 
 /**
  * Service tokens ("hvs." + 24 base62 chars, as Vault ≥ 1.10) stored behind the barrier, keyed by an
@@ -62,6 +75,13 @@ export class TokenStore {
   readonly #storage: Storage;
   readonly #saltKey: CryptoKey;
   readonly #now: () => number;
+  /**
+   * Serialises each token's read-modify-write (use counts, renewals, revocation) by its hash. An
+   * in-process lock is enough: only the active node serves token requests, and its storage writes
+   * are fenced by the HA lock epoch, so no other node writes token entries meanwhile.
+   */
+  readonly #entryLocks = new KeyedLock();
+  #expiryIndexed = false;
 
   private constructor(storage: Storage, saltKey: CryptoKey, now: () => number) {
     this.#storage = storage;
@@ -75,6 +95,7 @@ export class TokenStore {
     if (!salt) {
       salt = crypto.getRandomValues(new Uint8Array(32));
       await storage.put("salt", salt);
+      await storage.put(EXPIRY_INDEXED_MARKER, new Uint8Array());
     }
     const key = await crypto.subtle.importKey("raw", new Uint8Array(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     return new TokenStore(storage, key, now);
@@ -97,7 +118,14 @@ export class TokenStore {
     if (explicitMax > 0 && (ttl === 0 || ttl > explicitMax)) ttl = explicitMax;
     if (options.max_ttl && period === 0 && ttl > options.max_ttl) ttl = options.max_ttl;
     if (!isRoot && ttl > SYSTEM_MAX_TTL_SECONDS && period === 0) ttl = SYSTEM_MAX_TTL_SECONDS;
+    // Otherwise a root token given a TTL could outlive it through a child that never expires.
+    if (ttl === 0 && options.parent && options.parent.expire_time !== null) {
+      throw new LogicalError(400, "expiring root tokens cannot create non-expiring root tokens");
+    }
     const orphan = options.orphan ?? !options.parent;
+    // As in Vault, a child is bound to its parent's addresses (token create takes no bound_cidrs of its
+    // own, so a child cannot widen them), and a non-expiring token is never address-bound.
+    const boundCidrs = ttl === 0 ? undefined : orphan ? options.bound_cidrs : options.parent!.bound_cidrs;
     const entry: TokenEntry = {
       accessor: randomBase62(24),
       policies: [...new Set(options.policies)].sort(),
@@ -114,64 +142,105 @@ export class TokenStore {
       renewable: ttl > 0 && (options.renewable ?? true),
       orphan,
       parent: orphan ? null : options.parent!.hash,
-      ...(options.bound_cidrs?.length ? { bound_cidrs: options.bound_cidrs } : {}),
+      ...(boundCidrs?.length ? { bound_cidrs: boundCidrs } : {}),
     };
     await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(entry));
     await this.#storage.put(ACCESSOR_PREFIX + (await this.hash(entry.accessor)), new TextEncoder().encode(hash));
     if (entry.parent) await this.#storage.put(`${CHILD_PREFIX}${entry.parent}/${hash}`, new Uint8Array());
+    if (entry.expire_time !== null) await this.#storage.put(expiryKey(entry.expire_time, hash), new Uint8Array());
     return { token, entry };
   }
 
-  /** The live entry for a token, or null when unknown, used up or expired (expired entries are removed). */
-  async lookup(token: string): Promise<(TokenEntry & { hash: string }) | null> {
+  /**
+   * The live entry for a token, or null when unknown, used up or expired, or when its parent or any
+   * ancestor is expired or gone (expired tokens are revoked here, with their descendants).
+   */
+  async lookup(token: string): Promise<LiveEntry | null> {
     if (!token) return null;
     return this.#lookupHash(await this.hash(token));
   }
 
-  async lookupAccessor(accessor: string): Promise<(TokenEntry & { hash: string }) | null> {
+  async lookupAccessor(accessor: string): Promise<LiveEntry | null> {
     const hash = await this.#storage.get(ACCESSOR_PREFIX + (await this.hash(accessor)));
     return hash ? this.#lookupHash(new TextDecoder().decode(hash)) : null;
   }
 
-  async #lookupHash(hash: string): Promise<(TokenEntry & { hash: string }) | null> {
-    const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
-    if (!bytes) return null;
-    const entry = decodeJson<TokenEntry>(bytes);
-    if (entry.expire_time !== null && entry.expire_time <= this.#now()) {
+  async #lookupHash(hash: string): Promise<LiveEntry | null> {
+    const entry = await this.#read(hash);
+    if (!entry) return null;
+    if (this.#isExpired(entry)) {
       await this.#revokeHash(hash);
       return null;
     }
     if (entry.num_uses < 0) return null;
+    if (!(await this.#ancestorsLive(hash, entry))) return null;
     return { ...entry, hash };
+  }
+
+  /**
+   * Whether every ancestor of a token is live, so a child never outlives its parent even before the
+   * expiry sweep has run. An expired ancestor is revoked with its tree; a missing one (its revocation
+   * was interrupted, or raced this token's creation) takes down the subtree left below it.
+   */
+  async #ancestorsLive(hash: string, entry: TokenEntry): Promise<boolean> {
+    let topmost = hash;
+    let parentHash = entry.parent;
+    while (parentHash) {
+      const parent = await this.#read(parentHash);
+      if (!parent) {
+        await this.#revokeHash(topmost);
+        return false;
+      }
+      if (this.#isExpired(parent)) {
+        await this.#revokeHash(parentHash);
+        return false;
+      }
+      // A used-up ancestor is being revoked, with this token, by the request that used it up.
+      if (parent.num_uses < 0) return false;
+      topmost = parentHash;
+      parentHash = parent.parent;
+    }
+    return true;
   }
 
   /**
    * Counts one use of a limited-use token, before its request runs (as Vault does, so a denied
    * request counts too). Returns true when that was the last use: the caller revokes the token once
-   * the request is done, and meanwhile no other request can use it.
+   * the request is done, and meanwhile no other request can use it. The count is re-read under the
+   * token's lock, so concurrent requests cannot spend the same use twice: the losers get 403.
    */
-  async use(entry: TokenEntry & { hash: string }): Promise<boolean> {
-    if (entry.num_uses <= 0) return false;
-    const { hash, ...stored } = entry;
-    const remaining = entry.num_uses === 1 ? -1 : entry.num_uses - 1;
-    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson({ ...stored, num_uses: remaining }));
-    return remaining === -1;
+  async use(entry: LiveEntry): Promise<boolean> {
+    if (entry.num_uses === 0) return false; // unlimited stays unlimited: no write, no lock
+    return this.#entryLocks.run(entry.hash, async () => {
+      const current = await this.#read(entry.hash);
+      if (!current || current.num_uses <= 0) throw invalidToken();
+      const remaining = current.num_uses === 1 ? -1 : current.num_uses - 1;
+      await this.#storage.put(ENTRY_PREFIX + entry.hash, encodeJson({ ...current, num_uses: remaining }));
+      return remaining === -1;
+    });
   }
 
-  async renew(entry: TokenEntry & { hash: string }, increment?: number): Promise<TokenEntry> {
+  async renew(entry: LiveEntry, increment?: number): Promise<TokenEntry> {
     if (!entry.renewable || entry.expire_time === null) throw new LogicalError(400, "lease is not renewable");
-    const nowMs = this.#now();
-    let ttl = entry.period || increment || entry.creation_ttl;
-    const limits = [entry.explicit_max_ttl, entry.period ? 0 : (entry.max_ttl ?? 0)].filter((seconds) => seconds > 0);
-    const maxSeconds = limits.length > 0 ? Math.min(...limits) : entry.period ? 0 : SYSTEM_MAX_TTL_SECONDS;
-    if (maxSeconds > 0) {
-      const remaining = entry.creation_time + maxSeconds - Math.floor(nowMs / 1000);
-      ttl = Math.max(0, Math.min(ttl, remaining));
-    }
-    const { hash, ...stored } = entry;
-    const renewed: TokenEntry = { ...stored, expire_time: nowMs + ttl * 1000 };
-    await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(renewed));
-    return renewed;
+    // Re-read under the lock so a renewal never writes back a stale use count.
+    return this.#entryLocks.run(entry.hash, async () => {
+      const current = await this.#read(entry.hash);
+      if (!current || current.expire_time === null) throw new LogicalError(400, "invalid token");
+      const nowMs = this.#now();
+      let ttl = current.period || increment || current.creation_ttl;
+      const limits = [current.explicit_max_ttl, current.period ? 0 : (current.max_ttl ?? 0)].filter((seconds) => seconds > 0);
+      const maxSeconds = limits.length > 0 ? Math.min(...limits) : current.period ? 0 : SYSTEM_MAX_TTL_SECONDS;
+      if (maxSeconds > 0) {
+        const remaining = current.creation_time + maxSeconds - Math.floor(nowMs / 1000);
+        ttl = Math.max(0, Math.min(ttl, remaining));
+      }
+      const renewed: TokenEntry = { ...current, expire_time: nowMs + ttl * 1000 };
+      const [previousKey, nextKey] = [expiryKey(current.expire_time, entry.hash), expiryKey(renewed.expire_time!, entry.hash)];
+      await this.#storage.put(nextKey, new Uint8Array());
+      await this.#storage.put(ENTRY_PREFIX + entry.hash, encodeJson(renewed));
+      if (previousKey !== nextKey) await this.#storage.delete(previousKey);
+      return renewed;
+    });
   }
 
   /** Revokes a token and, as Vault does, every non-orphan descendant. */
@@ -182,8 +251,10 @@ export class TokenStore {
   /** Revokes only this token; its children become orphans (Vault's revoke-orphan). */
   async revokeOrphan(entry: { hash: string }): Promise<void> {
     for (const child of await this.#storage.list(`${CHILD_PREFIX}${entry.hash}/`)) {
-      const bytes = await this.#storage.get(ENTRY_PREFIX + child);
-      if (bytes) await this.#storage.put(ENTRY_PREFIX + child, encodeJson({ ...decodeJson<TokenEntry>(bytes), parent: null, orphan: true }));
+      await this.#entryLocks.run(child, async () => {
+        const current = await this.#read(child);
+        if (current) await this.#storage.put(ENTRY_PREFIX + child, encodeJson({ ...current, parent: null, orphan: true }));
+      });
       await this.#storage.delete(`${CHILD_PREFIX}${entry.hash}/${child}`);
     }
     await this.#revokeHash(entry.hash);
@@ -192,22 +263,76 @@ export class TokenStore {
   /** Revokes every token whose path starts with `prefix` (all tokens of an auth mount being disabled). */
   async revokeByPathPrefix(prefix: string): Promise<void> {
     for (const hash of await this.#storage.list(ENTRY_PREFIX)) {
-      const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
-      if (bytes && decodeJson<TokenEntry>(bytes).path.startsWith(prefix)) await this.#revokeHash(hash);
+      const entry = await this.#read(hash);
+      if (entry?.path.startsWith(prefix)) await this.#revokeHash(hash);
     }
   }
 
-  async #revokeHash(hash: string): Promise<void> {
+  /**
+   * Vault's expiration manager for tokens: revokes every expired token with its descendants and
+   * returns how many tokens were revoked. Meant to run every few seconds on the active node; it
+   * lists only the expiry buckets already due, so its cost follows the number of expired tokens.
+   */
+  async revokeExpired(): Promise<number> {
+    await this.#indexUnindexedExpiries();
+    const nowMs = this.#now();
+    const [dueHour, dueMinute] = expiryBuckets(nowMs);
+    let revoked = 0;
+    for (const hourFolder of await this.#storage.list(EXPIRY_PREFIX)) {
+      if (hourFolder.slice(0, -1) > dueHour) break;
+      for (const minuteFolder of await this.#storage.list(EXPIRY_PREFIX + hourFolder)) {
+        if (minuteFolder.slice(0, -1) > dueMinute) break;
+        const folder = EXPIRY_PREFIX + hourFolder + minuteFolder;
+        for (const hash of await this.#storage.list(folder)) {
+          const entry = await this.#read(hash);
+          if (entry && this.#isExpired(entry)) revoked += await this.#revokeHash(hash);
+          // A renewed token's old bucket entry, or one whose token is already gone.
+          else if (!entry || entry.expire_time === null || expiryKey(entry.expire_time, hash) !== folder + hash) await this.#storage.delete(folder + hash);
+        }
+      }
+    }
+    return revoked;
+  }
+
+  /** Gives tokens stored before the expiry index existed their index entry, once per store. */
+  async #indexUnindexedExpiries(): Promise<void> {
+    if (this.#expiryIndexed) return;
+    if (!(await this.#storage.get(EXPIRY_INDEXED_MARKER))) {
+      for (const hash of await this.#storage.list(ENTRY_PREFIX)) {
+        const entry = await this.#read(hash);
+        if (entry && entry.expire_time !== null) await this.#storage.put(expiryKey(entry.expire_time, hash), new Uint8Array());
+      }
+      await this.#storage.put(EXPIRY_INDEXED_MARKER, new Uint8Array());
+    }
+    this.#expiryIndexed = true;
+  }
+
+  /** Revokes a token and its descendants; returns how many entries were removed. */
+  async #revokeHash(hash: string): Promise<number> {
+    let removed = 0;
     for (const child of await this.#storage.list(`${CHILD_PREFIX}${hash}/`)) {
-      await this.#revokeHash(child);
+      removed += await this.#revokeHash(child);
       await this.#storage.delete(`${CHILD_PREFIX}${hash}/${child}`);
     }
+    const removedSelf = await this.#entryLocks.run(hash, async () => {
+      const entry = await this.#read(hash);
+      if (!entry) return false;
+      await this.#storage.delete(ACCESSOR_PREFIX + (await this.hash(entry.accessor)));
+      if (entry.parent) await this.#storage.delete(`${CHILD_PREFIX}${entry.parent}/${hash}`);
+      await this.#storage.delete(ENTRY_PREFIX + hash);
+      if (entry.expire_time !== null) await this.#storage.delete(expiryKey(entry.expire_time, hash));
+      return true;
+    });
+    return removed + (removedSelf ? 1 : 0);
+  }
+
+  async #read(hash: string): Promise<TokenEntry | null> {
     const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
-    if (!bytes) return;
-    const entry = decodeJson<TokenEntry>(bytes);
-    await this.#storage.delete(ACCESSOR_PREFIX + (await this.hash(entry.accessor)));
-    if (entry.parent) await this.#storage.delete(`${CHILD_PREFIX}${entry.parent}/${hash}`);
-    await this.#storage.delete(ENTRY_PREFIX + hash);
+    return bytes ? decodeJson<TokenEntry>(bytes) : null;
+  }
+
+  #isExpired(entry: TokenEntry): boolean {
+    return entry.expire_time !== null && entry.expire_time <= this.#now();
   }
 
   /** Seconds until the token expires; 0 for tokens that never do. */
@@ -257,6 +382,17 @@ export class TokenStore {
       num_uses: Math.max(0, entry.num_uses),
     };
   }
+}
+
+/** The hour and minute buckets (since the epoch, zero-padded to sort as text) of an instant. */
+function expiryBuckets(epochMs: number): [string, string] {
+  const minutes = Math.floor(epochMs / 60_000);
+  return [String(Math.floor(minutes / 60)).padStart(8, "0"), String(minutes).padStart(10, "0")];
+}
+
+function expiryKey(expireMs: number, hash: string): string {
+  const [hour, minute] = expiryBuckets(expireMs);
+  return `${EXPIRY_PREFIX}${hour}/${minute}/${hash}`;
 }
 
 /** Parses the optional TTL-ish fields of a token create request. */

@@ -10,8 +10,9 @@
  */
 import { addressInBlocks, blockWithin, parseCidrList } from "../cidr.js";
 import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
+import { KeyedLock } from "../keyed-lock.js";
 import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration } from "../fields.js";
-import { type HandlerResult, LogicalError, type Storage } from "../types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../types.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
 import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
@@ -62,28 +63,19 @@ export const approle: AuthMethod = {
     const role = name ? await readRole(storage, name) : null;
     if (!role || role.role_id !== roleId) throw new LogicalError(400, INVALID_CREDENTIALS);
 
+    // Before the secret ID is consumed: a login from the wrong address must not spend one of its uses.
+    if (role.secret_id_bound_cidrs.length > 0 && !addressInBlocks(clientAddress, parseCidrList(role.secret_id_bound_cidrs, "secret_id_bound_cidrs"))) {
+      throw new LogicalError(400, `source address "${clientAddress ?? ""}" unauthorized by CIDR restrictions on the role`);
+    }
     let metadata: Record<string, string> = {};
     let tokenBoundCidrs = role.token_bound_cidrs;
     if (role.bind_secret_id) {
       const secretId = typeof data.secret_id === "string" ? data.secret_id.trim() : "";
       if (!secretId) throw new LogicalError(400, "missing secret_id");
       const key = await keys.secretIdKey(name, secretId);
-      const entry = await readSecretId(storage, key);
-      if (!entry) throw new LogicalError(400, INVALID_CREDENTIALS);
-      if (entry.expiration_time !== 0 && entry.expiration_time <= now) {
-        await destroySecretId(storage, keys, key, entry);
-        throw new LogicalError(400, INVALID_CREDENTIALS);
-      }
-      if (entry.cidr_list.length > 0 && !addressInBlocks(clientAddress, parseCidrList(entry.cidr_list, "cidr_list"))) {
-        throw new LogicalError(400, `source address "${clientAddress ?? ""}" unauthorized through CIDR restrictions on the secret ID`);
-      }
-      if (entry.secret_id_num_uses === 1) await destroySecretId(storage, keys, key, entry);
-      else if (entry.secret_id_num_uses > 1) await storage.put(key, encodeJson({ ...entry, secret_id_num_uses: entry.secret_id_num_uses - 1, last_updated_time: now }));
+      const entry = await secretIdLocks.run(secretIdLockKey(request.mount, key), () => consumeSecretId(storage, keys, key, now, clientAddress));
       metadata = { ...entry.metadata };
       if (entry.token_bound_cidrs.length > 0) tokenBoundCidrs = entry.token_bound_cidrs;
-    }
-    if (role.secret_id_bound_cidrs.length > 0 && !addressInBlocks(clientAddress, parseCidrList(role.secret_id_bound_cidrs, "secret_id_bound_cidrs"))) {
-      throw new LogicalError(400, `source address "${clientAddress ?? ""}" unauthorized by CIDR restrictions on the role`);
     }
     return { settings: { ...tokenSettingsOf(role), token_bound_cidrs: tokenBoundCidrs }, metadata: { ...metadata, role_name: name }, displayName: "" };
   },
@@ -121,7 +113,7 @@ export const approle: AuthMethod = {
         const entry = await readSecretId(storage, key);
         if (!entry) return null;
         if (action === "secret-id/lookup") return { data: describeSecretId(entry) };
-        await destroySecretId(storage, keys, key, entry);
+        await secretIdLocks.run(secretIdLockKey(request.mount, key), () => destroySecretId(storage, keys, key, entry));
         return null;
       }
       default: {
@@ -132,12 +124,42 @@ export const approle: AuthMethod = {
         const entry = key.startsWith(`secret_id/${await keys.hmac(name)}/`) ? await readSecretId(storage, key) : null;
         if (!entry) throw new LogicalError(400, `failed to find accessor entry for secret_id_accessor: "${accessor}"`);
         if (action === "secret-id-accessor/lookup") return { data: describeSecretId(entry) };
-        await destroySecretId(storage, keys, key, entry);
+        await secretIdLocks.run(secretIdLockKey(request.mount, key), () => destroySecretId(storage, keys, key, entry));
         return null;
       }
     }
   },
 };
+
+/**
+ * Serialises logins with the same secret ID so that each use is spent once. In-process is enough:
+ * only the active node serves logins, and its storage writes are fenced by the HA lock epoch.
+ */
+const secretIdLocks = new KeyedLock();
+
+/** Secret-ID keys are per mount: the mount's UUID keeps two mounts' keys apart. */
+function secretIdLockKey(mount: MountEntry, key: string): string {
+  return `${mount.uuid}/${key}`;
+}
+
+/**
+ * Checks a secret ID (still there, not expired, used from an allowed address) and spends one of its
+ * uses; the caller holds its lock, so the entry read here is the latest.
+ */
+async function consumeSecretId(storage: Storage, keys: Indexes, key: string, now: number, clientAddress: string | undefined): Promise<SecretIdEntry> {
+  const entry = await readSecretId(storage, key);
+  if (!entry) throw new LogicalError(400, INVALID_CREDENTIALS);
+  if (entry.expiration_time !== 0 && entry.expiration_time <= now) {
+    await destroySecretId(storage, keys, key, entry);
+    throw new LogicalError(400, INVALID_CREDENTIALS);
+  }
+  if (entry.cidr_list.length > 0 && !addressInBlocks(clientAddress, parseCidrList(entry.cidr_list, "cidr_list"))) {
+    throw new LogicalError(400, `source address "${clientAddress ?? ""}" unauthorized through CIDR restrictions on the secret ID`);
+  }
+  if (entry.secret_id_num_uses === 1) await destroySecretId(storage, keys, key, entry);
+  else if (entry.secret_id_num_uses > 1) await storage.put(key, encodeJson({ ...entry, secret_id_num_uses: entry.secret_id_num_uses - 1, last_updated_time: now }));
+  return entry;
+}
 
 async function handleRole(request: AuthRequest, name: string): Promise<HandlerResult> {
   const { operation, data, storage } = request;
