@@ -14,6 +14,9 @@ import { sealTypes } from "./seal/registry.js";
 
 export type { CoreRequest } from "./request/router.js";
 
+/** How often the active node revokes expired tokens (and their children). */
+const EXPIRY_SWEEP_INTERVAL_MS = 5_000;
+
 export interface CoreOptions {
   physical: Backend;
   ha?: HAOptions;
@@ -49,6 +52,7 @@ export class Core {
   readonly #now: () => number;
   #state: LogicalState | null = null;
   #clusterId = "";
+  #expirySweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
@@ -173,6 +177,7 @@ export class Core {
     this.#keys.reset();
     this.#logger.info("vault is unsealed");
     this.#leadership?.start();
+    this.#expirySweep = setInterval(() => void this.#revokeExpiredTokens(), EXPIRY_SWEEP_INTERVAL_MS);
   }
 
   resetUnseal(): void {
@@ -193,11 +198,24 @@ export class Core {
   async seal(): Promise<void> {
     if (this.sealed) return;
     // Release the lock before sealing, so a standby takes over at once.
+    clearInterval(this.#expirySweep);
     await this.#leadership?.stop();
     this.#state = null;
     this.#barrier.seal();
     this.resetUnseal();
     this.#logger.info("vault is sealed");
+  }
+
+  /** Vault's expiration manager: an expired token takes its whole tree with it, used or not. */
+  async #revokeExpiredTokens(): Promise<void> {
+    const state = this.#state;
+    if (!state || !this.isActive()) return;
+    try {
+      const revoked = await state.tokens.revokeExpired();
+      if (revoked > 0) this.#logger.info("revoked expired tokens", { count: revoked });
+    } catch (error) {
+      this.#logger.warn("could not revoke expired tokens; trying again at the next sweep", { error: String(error) });
+    }
   }
 
   #unsealedState(): LogicalState {
