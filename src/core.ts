@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from "./logger.js";
 import { type Acl, authorise, invalidToken, permissionDenied } from "./logical/acl.js";
 import { handleSysAuth, isSysAuthPath, issueLoginToken } from "./logical/auth/auth-routes.js";
 import { AuthTable, type MountedAuth } from "./logical/auth/auth-table.js";
+import { canonicalRequestPath } from "./logical/canonical-path.js";
 import { addressInBlocks, parseCidrList } from "./logical/cidr.js";
 import { decodeJson, encodeJson, randomUuid, rfc3339, toBase64, toHex } from "./logical/encoding.js";
 import { describeMount, MountTable } from "./logical/mounts.js";
@@ -409,9 +410,10 @@ export class Core {
    * Serves a request: a login goes straight to its auth method; anything else needs a live token
    * whose policies (their union, by Vault's ACL rules) allow the request.
    */
-  async handle(request: CoreRequest): Promise<HandlerResult> {
+  async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
     const state = this.#state();
     if (!this.isActive()) throw new StandbyError();
+    const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
     const login = loginRoute(state, request.path);
     if (login) return this.#login(state, login, request);
     if (!request.token) throw permissionDenied();

@@ -52,6 +52,15 @@ export class AuthTable {
     return best ? { mounted: this.#attach(best), relative: path.slice(best.path.length) } : null;
   }
 
+  /**
+   * `path` (relative to "auth/") with the name an auth method's path targets in canonical form;
+   * unchanged when no method serves it.
+   */
+  canonicalPath(path: string): string {
+    const route = this.route(path);
+    return route ? route.mounted.entry.path + route.mounted.method.canonicalPath(route.relative) : path;
+  }
+
   async enable(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const path = normaliseMountPath(rawPath);
     if (!path) throw new LogicalError(400, "auth path cannot be empty");

@@ -25,6 +25,11 @@ export interface LoginGrant {
 }
 
 export interface AuthMethod {
+  /**
+   * `path` (relative to the mount) with the name it targets in canonical form (see names.ts); 400
+   * for a name that has none. The core applies it before the ACL check.
+   */
+  canonicalPath(path: string): string;
   /** Whether `path` (relative to the mount) is a login endpoint, which needs no token. */
   isLoginPath(path: string): boolean;
   login(request: AuthRequest): Promise<LoginGrant>;
