@@ -13,6 +13,7 @@ import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
 import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration } from "../fields.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
 import { type HandlerResult, LogicalError, type Storage } from "../types.js";
+import { InvalidCredentials } from "./lockout.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
 import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
@@ -57,6 +58,9 @@ export const approle: AuthMethod = {
 
   isLoginPath: (path) => path === "login",
 
+  // As in Vault, an AppRole login is locked out by role ID; only a wrong secret ID for a known role counts.
+  lockoutAlias: ({ data }) => (typeof data.role_id === "string" && data.role_id.trim() !== "" ? data.role_id.trim() : null),
+
   async exists(request) {
     const match = /^role\/([^/]+)$/.exec(request.path);
     return match ? (await request.storage.get(`role/${requireCanonicalName(match[1]!, ROLE_NAME)}`)) !== null : null;
@@ -79,7 +83,7 @@ export const approle: AuthMethod = {
       if (!secretId) throw new LogicalError(400, "missing secret_id");
       const key = await keys.secretIdKey(name, secretId);
       const entry = await readSecretId(storage, key);
-      if (!entry) throw new LogicalError(400, INVALID_CREDENTIALS);
+      if (!entry) throw new InvalidCredentials(INVALID_CREDENTIALS);
       if (entry.expiration_time !== 0 && entry.expiration_time <= now) {
         await destroySecretId(storage, keys, key, entry);
         throw new LogicalError(400, INVALID_CREDENTIALS);

@@ -32,6 +32,11 @@ export interface AuthMethod {
   canonicalPath(path: string): string;
   /** Whether `path` (relative to the mount) is a login endpoint, which needs no token. */
   isLoginPath(path: string): boolean;
+  /**
+   * Who a login is for, as user lockout counts it (a username, a role ID), or null when the
+   * request names nobody. Wrong credentials are reported by throwing `InvalidCredentials`.
+   */
+  lockoutAlias(request: AuthRequest): string | null;
   login(request: AuthRequest): Promise<LoginGrant>;
   handle(request: AuthRequest): Promise<HandlerResult>;
   /**

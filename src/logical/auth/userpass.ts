@@ -8,6 +8,7 @@ import { addressInBlocks, parseCidrList } from "../cidr.js";
 import { decodeJson, encodeJson } from "../encoding.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
 import { type HandlerResult, LogicalError } from "../types.js";
+import { InvalidCredentials } from "./lockout.js";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
@@ -35,6 +36,8 @@ export const userpass: AuthMethod = {
 
   isLoginPath: (path) => path.startsWith("login/"),
 
+  lockoutAlias: ({ path }) => canonicalName(path.slice("login/".length), USERNAME),
+
   async exists({ path, storage }) {
     const match = /^users\/([^/]+)$/.exec(path);
     return match ? (await storage.get(USER_PREFIX + requireCanonicalName(match[1]!, USERNAME))) !== null : null;
@@ -46,7 +49,7 @@ export const userpass: AuthMethod = {
     if (typeof data.password !== "string" || data.password === "") throw new LogicalError(400, "missing password");
     const user = await readUser(storage, name);
     const valid = await verifyPassword(data.password, user?.password_hash ?? (await (decoyHash ??= hashPassword(""))));
-    if (!user || !valid) throw new LogicalError(400, "invalid username or password");
+    if (!user || !valid) throw new InvalidCredentials("invalid username or password");
     if (user.token_bound_cidrs.length > 0 && !addressInBlocks(clientAddress, parseCidrList(user.token_bound_cidrs, "token_bound_cidrs"))) {
       throw permissionDenied();
     }
