@@ -1,6 +1,7 @@
 import { type Acl, authorise, invalidToken, permissionDenied } from "../logical/acl.js";
 import { handleSysAuth, isSysAuthPath, issueLoginToken } from "../logical/auth/auth-routes.js";
 import type { MountedAuth } from "../logical/auth/auth-table.js";
+import { canonicalRequestPath } from "../logical/canonical-path.js";
 import { addressInBlocks, parseCidrList } from "../logical/cidr.js";
 import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-routes.js";
 import type { LogicalState } from "../logical/state.js";
@@ -45,9 +46,11 @@ type CallerToken = TokenEntry & { hash: string };
 export class Router {
   constructor(private readonly node: RouterNode) {}
 
-  async handle(request: CoreRequest): Promise<HandlerResult> {
+  async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
     const state = this.node.state();
     if (!this.node.isActive()) throw new StandbyError();
+    // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
+    const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
     const login = loginRoute(state, request.path);
     if (login) return this.#login(state, login, request);
     if (!request.token) throw permissionDenied();

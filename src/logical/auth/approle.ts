@@ -1,6 +1,6 @@
 /**
  * The AppRole auth method: a role has a public role ID and issues secret IDs; a machine logs in
- * with both. Layout in the mount's storage (role names lower-cased, as Vault does):
+ * with both. Layout in the mount's storage (role names in the canonical form of names.ts: lower-cased):
  *
  *     salt                                  HMAC key for the indexes below
  *     role/<name>                           the role
@@ -12,7 +12,9 @@ import { addressInBlocks, blockWithin, parseCidrList } from "../cidr.js";
 import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
 import { KeyedLock } from "../keyed-lock.js";
 import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration } from "../fields.js";
+import { canonicalName, requireCanonicalName } from "../names.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../types.js";
+import { InvalidCredentials } from "./lockout.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
 import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
@@ -45,12 +47,24 @@ interface SecretIdEntry {
 const INVALID_CREDENTIALS = "invalid role or secret ID";
 const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
 
+const ROLE_NAME = "role_name";
+
 export const approle: AuthMethod = {
+  /** `role/<name>...` with the name canonical and no trailing "/" (which would dodge a policy on the exact path). */
+  canonicalPath(path) {
+    const match = /^role\/([^/]*)(\/.*)?$/.exec(path);
+    if (!match || (match[1] === "" && match[2] === undefined)) return path;
+    return `role/${canonicalName(match[1]!, ROLE_NAME)}${(match[2] ?? "").replace(/\/+$/, "")}`;
+  },
+
   isLoginPath: (path) => path === "login",
+
+  // As in Vault, an AppRole login is locked out by role ID; only a wrong secret ID for a known role counts.
+  lockoutAlias: ({ data }) => (typeof data.role_id === "string" && data.role_id.trim() !== "" ? data.role_id.trim() : null),
 
   async exists(request) {
     const match = /^role\/([^/]+)$/.exec(request.path);
-    return match ? (await request.storage.get(`role/${roleName(match[1]!)}`)) !== null : null;
+    return match ? (await request.storage.get(`role/${requireCanonicalName(match[1]!, ROLE_NAME)}`)) !== null : null;
   },
 
   async login(request): Promise<LoginGrant> {
@@ -86,9 +100,9 @@ export const approle: AuthMethod = {
       if (operation !== "list") throw unsupportedOperation(request);
       return { data: { keys: (await storage.list("role/")).filter((key) => !key.endsWith("/")) } };
     }
-    const match = /^role\/([^/]+)(?:\/(role-id|secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?\/?$/.exec(path);
+    const match = /^role\/([^/]+)(?:\/(role-id|secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?$/.exec(path);
     if (!match) throw noRoute(request);
-    const name = roleName(match[1]!);
+    const name = requireCanonicalName(match[1]!, ROLE_NAME);
     const action = match[2];
     if (!action) return handleRole(request, name);
 
@@ -148,7 +162,8 @@ function secretIdLockKey(mount: MountEntry, key: string): string {
  */
 async function consumeSecretId(storage: Storage, keys: Indexes, key: string, now: number, clientAddress: string | undefined): Promise<SecretIdEntry> {
   const entry = await readSecretId(storage, key);
-  if (!entry) throw new LogicalError(400, INVALID_CREDENTIALS);
+  // A wrong secret ID for an existing role counts towards the role's lockout.
+  if (!entry) throw new InvalidCredentials(INVALID_CREDENTIALS);
   if (entry.expiration_time !== 0 && entry.expiration_time <= now) {
     await destroySecretId(storage, keys, key, entry);
     throw new LogicalError(400, INVALID_CREDENTIALS);
@@ -336,12 +351,6 @@ function requireWithin(cidrs: string[], allowed: string[], field: string, roleFi
   for (const block of parseCidrList(cidrs, field)) {
     if (!outer.some((o) => blockWithin(block, o))) throw new LogicalError(400, `"${field}" entry ${block.text} is not within the role's "${roleField}"`);
   }
-}
-
-function roleName(raw: string): string {
-  const name = raw.trim().toLowerCase();
-  if (!name) throw new LogicalError(400, "missing role_name");
-  return name;
 }
 
 function requireString(data: Record<string, unknown>, field: string): string {

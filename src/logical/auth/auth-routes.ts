@@ -1,23 +1,30 @@
-/** `sys/auth[/<path>[/tune]]`, and the token a successful login is issued. */
+/** `sys/auth[/<path>[/tune]]`, `sys/locked-users[/<accessor>/unlock/<alias>]`, and the token a successful login is issued. */
 import { SYSTEM_MAX_TTL_SECONDS, type TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "../types.js";
 import { describeMount } from "../mounts.js";
-import type { AuthTable } from "./auth-table.js";
+import { type AuthTable, supportsLockout } from "./auth-table.js";
+import { describeLockoutConfig } from "./lockout.js";
 import type { LoginGrant } from "./types.js";
 
 interface SysAuthRequest {
   operation: Operation;
-  /** Full API path: "sys/auth", "sys/auth/userpass", "sys/auth/userpass/tune". */
+  /** Full API path: "sys/auth", "sys/auth/userpass", "sys/auth/userpass/tune", "sys/locked-users". */
   path: string;
   data: Record<string, unknown>;
 }
 
+const LOCKED_USERS = "sys/locked-users";
+
+/** The sys endpoints of auth methods: the auth table and user lockout. */
 export function isSysAuthPath(path: string): boolean {
-  return path === "sys/auth" || path.startsWith("sys/auth/");
+  return ["sys/auth", LOCKED_USERS].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
 export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { operation, path, data }: SysAuthRequest): Promise<HandlerResult> {
   const unsupported = () => new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+  if (path === LOCKED_USERS || path.startsWith(`${LOCKED_USERS}/`)) {
+    return handleLockedUsers(auths, { operation, path, data }, unsupported);
+  }
   const mountPath = path.slice("sys/auth".length).replace(/^\//, "");
   if (!mountPath) {
     if (operation !== "read") throw unsupported();
@@ -27,7 +34,8 @@ export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { oper
     const target = mountPath.slice(0, -"/tune".length);
     if (operation === "read") {
       const entry = auths.find(target);
-      return { data: { ...entry.config, description: entry.description, force_no_cache: false, options: entry.options, token_type: "default-service" } };
+      const lockout = supportsLockout(entry) ? { user_lockout_config: describeLockoutConfig(entry.user_lockout_config) } : {};
+      return { data: { ...entry.config, description: entry.description, force_no_cache: false, options: entry.options, token_type: "default-service", ...lockout } };
     }
     if (operation !== "update" && operation !== "create") throw unsupported();
     await auths.tune(target, data);
@@ -49,6 +57,30 @@ export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { oper
     default:
       throw unsupported();
   }
+}
+
+/**
+ * `sys/locked-users` (read; optional `mount_accessor` filter) in Vault's shape, with this server's
+ * single (root) namespace; `sys/locked-users/<accessor>/unlock/<alias>` (write) frees one user,
+ * succeeding whether or not it was locked, as in Vault. Both go through the ACL like any sys path.
+ */
+function handleLockedUsers(auths: AuthTable, { operation, path, data }: SysAuthRequest, unsupported: () => LogicalError): HandlerResult {
+  if (path === LOCKED_USERS) {
+    if (operation !== "read") throw unsupported();
+    const only = typeof data.mount_accessor === "string" && data.mount_accessor !== "" ? data.mount_accessor : null;
+    const mounts = [...auths.lockedUsers(Date.now())]
+      .filter(([accessor]) => only === null || accessor === only)
+      .map(([accessor, aliases]) => ({ mount_accessor: accessor, counts: aliases.length, alias_identifiers: aliases.sort() }))
+      .sort((a, b) => b.counts - a.counts);
+    const total = mounts.reduce((sum, mount) => sum + mount.counts, 0);
+    const namespaces = total === 0 ? [] : [{ namespace_id: "root", namespace_path: "", counts: total, mount_accessors: mounts }];
+    return { data: { by_namespace: namespaces, total } };
+  }
+  const match = /^sys\/locked-users\/([^/]+)\/unlock\/(.+)$/.exec(path);
+  if (!match) throw new LogicalError(404, `no handler for route "${path}". route entry not found.`);
+  if (operation !== "update" && operation !== "create") throw unsupported();
+  auths.unlockUser(match[1]!, match[2]!);
+  return null;
 }
 
 /**

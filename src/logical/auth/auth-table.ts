@@ -8,6 +8,7 @@ import { deleteTree, longestMountPrefix, normaliseMountPath, tuneConfig } from "
 import { storageView } from "../storage-view.js";
 import { LogicalError, type MountEntry, type Storage } from "../types.js";
 import { approle } from "./approle.js";
+import { effectiveLockoutConfig, InvalidCredentials, type StoredLockoutConfig, tuneLockoutConfig, UserLockout } from "./lockout.js";
 import type { AuthMethod } from "./types.js";
 import { userpass } from "./userpass.js";
 
@@ -15,15 +16,22 @@ const AUTH_TABLE_KEY = "core/auth";
 const AUTH_DATA_PREFIX = "auth/";
 const METHODS: Record<string, AuthMethod> = { userpass, approle };
 
+/** An auth table entry: a mount entry, plus the lockout settings tuned on it. */
+export interface AuthMountEntry extends MountEntry {
+  user_lockout_config?: StoredLockoutConfig;
+}
+
 export interface MountedAuth {
-  entry: MountEntry;
+  entry: AuthMountEntry;
   method: AuthMethod;
   storage: Storage;
 }
 
 export class AuthTable {
   readonly #barrier: Storage;
-  #entries: MountEntry[] = [];
+  #entries: AuthMountEntry[] = [];
+  /** Lockouts of this node's term as active (see lockout.ts for why in memory). */
+  readonly #lockout = new UserLockout();
 
   private constructor(barrier: Storage) {
     this.#barrier = barrier;
@@ -33,7 +41,7 @@ export class AuthTable {
   static async load(barrier: Storage): Promise<AuthTable> {
     const table = new AuthTable(barrier);
     const bytes = await barrier.get(AUTH_TABLE_KEY);
-    table.#entries = bytes ? decodeJson<MountEntry[]>(bytes) : [];
+    table.#entries = bytes ? decodeJson<AuthMountEntry[]>(bytes) : [];
     if (!table.#entries.some((entry) => entry.type === "token")) {
       table.#entries.unshift(newEntry("token/", "token", "token based credentials"));
       await table.#persist();
@@ -41,7 +49,7 @@ export class AuthTable {
     return table;
   }
 
-  entries(): MountEntry[] {
+  entries(): AuthMountEntry[] {
     return [...this.#entries];
   }
 
@@ -50,6 +58,15 @@ export class AuthTable {
     const methods = this.#entries.filter((entry) => entry.type !== "token");
     const best = longestMountPrefix(methods, path, (entry) => entry.path);
     return best ? { mounted: this.#attach(best), relative: path.slice(best.path.length) } : null;
+  }
+
+  /**
+   * `path` (relative to "auth/") with the name an auth method's path targets in canonical form;
+   * unchanged when no method serves it.
+   */
+  canonicalPath(path: string): string {
+    const route = this.route(path);
+    return route ? route.mounted.entry.path + route.mounted.method.canonicalPath(route.relative) : path;
   }
 
   async enable(rawPath: string, data: Record<string, unknown>): Promise<void> {
@@ -77,6 +94,7 @@ export class AuthTable {
     this.#entries = this.#entries.filter((e) => e !== entry);
     await this.#persist();
     await deleteTree(this.#attach(entry).storage, "");
+    this.#lockout.forgetMount(entry.accessor);
     return entry;
   }
 
@@ -84,23 +102,63 @@ export class AuthTable {
     const entry = this.find(rawPath);
     entry.config = tuneConfig(entry.config, data);
     if (typeof data.description === "string") entry.description = data.description;
+    if (data.user_lockout_config !== undefined) {
+      if (!supportsLockout(entry)) throw new LogicalError(400, `user lockout is supported by userpass and approle auth methods, not "${entry.type}"`);
+      entry.user_lockout_config = tuneLockoutConfig(entry.user_lockout_config, data.user_lockout_config);
+    }
     await this.#persist();
   }
 
-  find(rawPath: string): MountEntry {
+  /** The aliases locked out now, by mount accessor (sys/locked-users). */
+  lockedUsers(now: number): Map<string, string[]> {
+    return this.#lockout.locked(now);
+  }
+
+  unlockUser(accessor: string, alias: string): void {
+    this.#lockout.unlock(accessor, alias);
+  }
+
+  find(rawPath: string): AuthMountEntry {
     const path = normaliseMountPath(rawPath);
     const entry = this.#entries.find((e) => e.path === path);
     if (!entry) throw new LogicalError(400, `no auth method enabled at "${path}"`);
     return entry;
   }
 
-  #attach(entry: MountEntry): MountedAuth {
-    return { entry, method: METHODS[entry.type]!, storage: storageView(this.#barrier, `${AUTH_DATA_PREFIX}${entry.uuid}/`) };
+  #attach(entry: AuthMountEntry): MountedAuth {
+    return { entry, method: this.#withLockout(entry, METHODS[entry.type]!), storage: storageView(this.#barrier, `${AUTH_DATA_PREFIX}${entry.uuid}/`) };
+  }
+
+  /** The method with its logins subject to user lockout: a locked-out login never reaches the method. */
+  #withLockout(entry: AuthMountEntry, method: AuthMethod): AuthMethod {
+    const lockout = this.#lockout;
+    return {
+      ...method,
+      async login(request) {
+        const config = effectiveLockoutConfig(entry.user_lockout_config);
+        const alias = method.lockoutAlias(request);
+        if (config.disabled || alias === null) return method.login(request);
+        const attempt = lockout.begin(entry.accessor, alias, config, request.now);
+        try {
+          const grant = await method.login(request);
+          attempt.succeeded();
+          return grant;
+        } catch (error) {
+          if (error instanceof InvalidCredentials) attempt.failed(request.now);
+          else attempt.abandoned();
+          throw error;
+        }
+      },
+    };
   }
 
   async #persist(): Promise<void> {
     await this.#barrier.put(AUTH_TABLE_KEY, encodeJson(this.#entries));
   }
+}
+
+export function supportsLockout(entry: MountEntry): boolean {
+  return entry.type === "userpass" || entry.type === "approle";
 }
 
 function newEntry(path: string, type: string, description: string): MountEntry {

@@ -25,8 +25,18 @@ export interface LoginGrant {
 }
 
 export interface AuthMethod {
+  /**
+   * `path` (relative to the mount) with the name it targets in canonical form (see names.ts); 400
+   * for a name that has none. The core applies it before the ACL check.
+   */
+  canonicalPath(path: string): string;
   /** Whether `path` (relative to the mount) is a login endpoint, which needs no token. */
   isLoginPath(path: string): boolean;
+  /**
+   * Who a login is for, as user lockout counts it (a username, a role ID), or null when the
+   * request names nobody. Wrong credentials are reported by throwing `InvalidCredentials`.
+   */
+  lockoutAlias(request: AuthRequest): string | null;
   login(request: AuthRequest): Promise<LoginGrant>;
   handle(request: AuthRequest): Promise<HandlerResult>;
   /**

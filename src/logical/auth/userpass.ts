@@ -1,11 +1,14 @@
 /**
  * The userpass auth method: users with a password and token settings, kept in the mount's storage
- * at `user/<name>` (names lower-cased, as Vault does), passwords as PBKDF2 hashes.
+ * at `user/<name>` (names in the canonical form of names.ts: lower-cased, as Vault does), passwords
+ * as PBKDF2 hashes.
  */
 import { permissionDenied } from "../acl.js";
 import { addressInBlocks, parseCidrList } from "../cidr.js";
 import { decodeJson, encodeJson } from "../encoding.js";
+import { canonicalName, requireCanonicalName } from "../names.js";
 import { type HandlerResult, LogicalError } from "../types.js";
+import { InvalidCredentials } from "./lockout.js";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
@@ -16,24 +19,37 @@ interface UserEntry extends TokenSettings {
 }
 
 const USER_PREFIX = "user/";
+const USERNAME = "username";
 
 /** Verified against when the user does not exist, so a login takes as long either way. */
 let decoyHash: Promise<PasswordHash> | undefined;
 
+/** `users/<name>...` and `login/<name>`: the segment after the first is a username. */
+const NAMED_PATH = /^(users|login)\/([^/]*)(\/.*)?$/;
+
 export const userpass: AuthMethod = {
+  canonicalPath(path) {
+    const match = NAMED_PATH.exec(path);
+    if (!match || (match[1] === "users" && match[2] === "" && match[3] === undefined)) return path;
+    return `${match[1]}/${canonicalName(match[2]!, USERNAME)}${match[3] ?? ""}`;
+  },
+
   isLoginPath: (path) => path.startsWith("login/"),
+
+  lockoutAlias: ({ path }) => canonicalName(path.slice("login/".length), USERNAME),
 
   async exists({ path, storage }) {
     const match = /^users\/([^/]+)$/.exec(path);
-    return match ? (await storage.get(USER_PREFIX + normaliseName(match[1]!))) !== null : null;
+    return match ? (await storage.get(USER_PREFIX + requireCanonicalName(match[1]!, USERNAME))) !== null : null;
   },
 
   async login({ path, data, storage, clientAddress }): Promise<LoginGrant> {
-    const name = normaliseName(path.slice("login/".length));
+    // Logins are not ACL-checked, so any case may log in (as in Vault); the name is still validated.
+    const name = canonicalName(path.slice("login/".length), USERNAME);
     if (typeof data.password !== "string" || data.password === "") throw new LogicalError(400, "missing password");
     const user = await readUser(storage, name);
     const valid = await verifyPassword(data.password, user?.password_hash ?? (await (decoyHash ??= hashPassword(""))));
-    if (!user || !valid) throw new LogicalError(400, "invalid username or password");
+    if (!user || !valid) throw new InvalidCredentials("invalid username or password");
     if (user.token_bound_cidrs.length > 0 && !addressInBlocks(clientAddress, parseCidrList(user.token_bound_cidrs, "token_bound_cidrs"))) {
       throw permissionDenied();
     }
@@ -49,7 +65,7 @@ export const userpass: AuthMethod = {
     }
     const match = /^users\/([^/]+)(?:\/(password|policies))?$/.exec(path);
     if (!match) throw noRoute(request);
-    const name = normaliseName(match[1]!);
+    const name = requireCanonicalName(match[1]!, USERNAME);
     const action = match[2];
     const user = await readUser(storage, name);
 
@@ -91,12 +107,6 @@ export const userpass: AuthMethod = {
 async function readUser(storage: AuthRequest["storage"], name: string): Promise<UserEntry | null> {
   const bytes = await storage.get(USER_PREFIX + name);
   return bytes ? decodeJson<UserEntry>(bytes) : null;
-}
-
-function normaliseName(raw: string): string {
-  const name = raw.trim().toLowerCase();
-  if (!name || name.includes("/")) throw new LogicalError(400, "missing username");
-  return name;
 }
 
 function requirePassword(data: Record<string, unknown>): string {

@@ -4,7 +4,8 @@
  */
 import type { TokenEntry, TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type Operation } from "../types.js";
-import type { PolicyStore } from "./policy-store.js";
+import { canonicalName } from "../names.js";
+import { POLICY_NAME, type PolicyStore } from "./policy-store.js";
 
 interface PolicyRequest {
   operation: Operation;
@@ -23,6 +24,21 @@ export function isPolicyPath(path: string): boolean {
   return [ACL_PREFIX, LEGACY_PREFIX].some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || CAPABILITIES_PATHS.has(path);
 }
 
+/**
+ * A policy path with the policy name in canonical form (names.ts), so the ACL judges the path of
+ * the policy that is read or written: "sys/policies/acl/Admin" and "sys/policies/acl/admin/" become
+ * "sys/policies/acl/admin"; " admin" is a 400. Other paths are returned unchanged.
+ */
+export function canonicalPolicyPath(path: string): string {
+  for (const prefix of [ACL_PREFIX, LEGACY_PREFIX]) {
+    if (!path.startsWith(`${prefix}/`)) continue;
+    const rest = path.slice(prefix.length + 1);
+    if (rest === "") return path;
+    return `${prefix}/${canonicalName(rest.replace(/\/+$/, ""), POLICY_NAME)}`;
+  }
+  return path;
+}
+
 export async function handlePolicyRequest(
   store: PolicyStore,
   tokens: TokenStore,
@@ -34,7 +50,7 @@ export async function handlePolicyRequest(
     return capabilities(store, tokens, path, data, request.token);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
-  const name = path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length).replace(/^\/+|\/+$/g, "");
+  const name = path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length).replace(/^\//, "");
   const textField = legacy ? "rules" : "policy";
 
   if (!name) {

@@ -1,12 +1,15 @@
 /**
  * ACL policies behind the barrier at `sys/policy/<name>`, with Vault's two built-ins: `default`
  * (created on first open, editable, not deletable) and `root` (implicit, neither editable nor
- * deletable). Parsed policies and the ACLs built from them are cached; every write or delete
+ * deletable). Parsed policies (and misses) and the ACLs built from them are cached in bounded LRUs, so
+ * looking up many distinct names cannot grow memory without limit; every write or delete
  * through this store invalidates the cache, and `invalidate()` drops it when another node may have
  * changed storage (e.g. on becoming active).
  */
 import { Acl } from "../acl.js";
 import { decodeJson, encodeJson } from "../encoding.js";
+import { LruCache } from "../lru.js";
+import { requireCanonicalName } from "../names.js";
 import { LogicalError, type Storage } from "../types.js";
 import { type Policy, PolicyParseError, parsePolicy } from "./policy.js";
 
@@ -38,6 +41,9 @@ path "sys/capabilities-self" {
 }
 `;
 
+/** Entries kept by each of the policy and ACL caches (Vault's policy cache holds as many). */
+export const POLICY_CACHE_SIZE = 1024;
+
 interface StoredPolicy {
   name: string;
   policy: string;
@@ -45,8 +51,8 @@ interface StoredPolicy {
 
 export class PolicyStore {
   readonly #storage: Storage;
-  #policies = new Map<string, Policy | null>();
-  #acls = new Map<string, Acl>();
+  readonly #policies = new LruCache<string, Policy | null>(POLICY_CACHE_SIZE);
+  readonly #acls = new LruCache<string, Acl>(POLICY_CACHE_SIZE);
 
   private constructor(storage: Storage) {
     this.#storage = storage;
@@ -64,10 +70,14 @@ export class PolicyStore {
     this.#acls.clear();
   }
 
-  /** A policy by name, or null; `root` reads as an empty policy, as in Vault. */
+  /**
+   * A policy by name, or null; `root` reads as an empty policy, as in Vault. Names are matched
+   * case-insensitively: tokens may carry policy names in any case.
+   */
   async get(rawName: string): Promise<Policy | null> {
-    const name = policyName(rawName);
+    const name = rawName.trim().toLowerCase();
     if (name === "root") return { name, text: "", rules: [] };
+    if (name === "" || name.includes("/")) return null;
     if (this.#policies.has(name)) return this.#policies.get(name)!;
     const bytes = await this.#storage.get(POLICY_PREFIX + name);
     const stored = bytes ? decodeJson<StoredPolicy>(bytes) : null;
@@ -121,9 +131,9 @@ export class PolicyStore {
   }
 }
 
-/** Policy names are case-insensitive in Vault; stored lower-case. */
-export function policyName(raw: string): string {
-  const name = raw.trim().toLowerCase();
-  if (!name || name.includes("/")) throw new LogicalError(400, `invalid policy name ${JSON.stringify(raw)}`);
-  return name;
+export const POLICY_NAME = "policy name";
+
+/** Policy names are case-insensitive in Vault and stored lower-case; callers pass the canonical form (names.ts). */
+function policyName(raw: string): string {
+  return requireCanonicalName(raw, POLICY_NAME);
 }

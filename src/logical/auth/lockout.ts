@@ -1,0 +1,161 @@
+/**
+ * Vault's user lockout for userpass and AppRole: after `threshold` failed logins for one user (or
+ * role ID), within `counterReset` of each other, its logins are refused for `duration` without
+ * checking the credentials (no PBKDF2). A successful login clears the count.
+ *
+ * The state lives in memory on the active node, not in storage: counting through the barrier
+ * would add a (fenced) storage write to every failed login, the very request a flood multiplies,
+ * and failures for names that do not exist must be counted too (or a lockout would tell which
+ * users exist) and would fill storage. A new active starts with no lockouts; an attacker gains
+ * at most `threshold` guesses per user per leadership change, which they cannot cause.
+ */
+import { durationSeconds, isPlainObject, parseCount, parseFlag } from "../fields.js";
+import { LogicalError } from "../types.js";
+
+export interface LockoutConfig {
+  threshold: number;
+  durationSeconds: number;
+  counterResetSeconds: number;
+  disabled: boolean;
+}
+
+/** Vault's defaults: 5 attempts, 15 minutes locked, count forgotten after 15 minutes without failures. */
+export const DEFAULT_LOCKOUT: LockoutConfig = { threshold: 5, durationSeconds: 900, counterResetSeconds: 900, disabled: false };
+
+/** Users tracked at once per node; beyond it the least recently failing are forgotten. */
+const MAX_TRACKED = 10_000;
+
+/** Thrown by a method's login for wrong credentials: the failure counts toward a lockout. */
+export class InvalidCredentials extends LogicalError {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+/** Vault's answer to a locked-out user. */
+function lockedOut(): LogicalError {
+  return new LogicalError(400, "permission denied");
+}
+
+interface Tracked {
+  accessor: string;
+  alias: string;
+  /** Failed attempts plus attempts in flight (counted when they start, so a burst cannot overshoot). */
+  attempts: number;
+  lastAttemptAt: number;
+  /** Epoch ms; 0 = not locked. */
+  lockedUntil: number;
+}
+
+/** The outcome of one login, reported back to the lockout. */
+export interface LoginAttempt {
+  succeeded(): void;
+  failed(now: number): void;
+  /** The login failed for another reason than its credentials (missing field, CIDR, storage): not counted. */
+  abandoned(): void;
+}
+
+export class UserLockout {
+  readonly #tracked = new Map<string, Tracked>();
+
+  /** Starts a login for `alias` on the mount `accessor`; a 400 "permission denied" if it is locked out. */
+  begin(accessor: string, alias: string, config: LockoutConfig, now: number): LoginAttempt {
+    const key = `${accessor}\n${alias}`;
+    let entry = this.#tracked.get(key);
+    if (entry && (entry.lockedUntil ? entry.lockedUntil <= now : entry.lastAttemptAt + config.counterResetSeconds * 1000 <= now)) {
+      this.#tracked.delete(key);
+      entry = undefined;
+    }
+    if (entry && (entry.lockedUntil > now || entry.attempts >= config.threshold)) throw lockedOut();
+    entry ??= { accessor, alias, attempts: 0, lastAttemptAt: now, lockedUntil: 0 };
+    entry.attempts++;
+    entry.lastAttemptAt = now;
+    this.#remember(key, entry);
+    const tracked = entry;
+    const forget = () => {
+      if (this.#tracked.get(key) === tracked) this.#tracked.delete(key);
+    };
+    return {
+      succeeded: forget,
+      failed: (at) => {
+        if (tracked.attempts >= config.threshold) tracked.lockedUntil = at + config.durationSeconds * 1000;
+      },
+      abandoned: () => {
+        tracked.attempts--;
+        if (tracked.attempts === 0) forget();
+      },
+    };
+  }
+
+  /** The aliases locked out now, by mount accessor. */
+  locked(now: number): Map<string, string[]> {
+    const byAccessor = new Map<string, string[]>();
+    for (const entry of this.#tracked.values()) {
+      if (entry.lockedUntil <= now) continue;
+      byAccessor.set(entry.accessor, [...(byAccessor.get(entry.accessor) ?? []), entry.alias]);
+    }
+    return byAccessor;
+  }
+
+  unlock(accessor: string, alias: string): void {
+    this.#tracked.delete(`${accessor}\n${alias}`);
+  }
+
+  /** Forgets a mount's users (the mount was disabled). */
+  forgetMount(accessor: string): void {
+    for (const [key, entry] of this.#tracked) if (entry.accessor === accessor) this.#tracked.delete(key);
+  }
+
+  #remember(key: string, entry: Tracked): void {
+    this.#tracked.delete(key);
+    this.#tracked.set(key, entry);
+    if (this.#tracked.size > MAX_TRACKED) this.#tracked.delete(this.#tracked.keys().next().value!);
+  }
+}
+
+/** The mount's `user_lockout_config` as stored: Vault's API field names, durations in seconds. */
+export interface StoredLockoutConfig {
+  lockout_threshold?: number;
+  lockout_duration?: number;
+  lockout_counter_reset_duration?: number;
+  lockout_disable?: boolean;
+}
+
+/** Applies a tune request's `user_lockout_config` to the stored one; 400 for a malformed value. */
+export function tuneLockoutConfig(current: StoredLockoutConfig | undefined, input: unknown): StoredLockoutConfig {
+  if (!isPlainObject(input)) throw new LogicalError(400, `"user_lockout_config" must be an object`);
+  const duration = (field: keyof StoredLockoutConfig): number | undefined => {
+    const value = input[field];
+    if (value === undefined || value === "") return current?.[field] as number | undefined;
+    const seconds = durationSeconds(value);
+    if (seconds === undefined || seconds < 0) throw new LogicalError(400, `invalid duration for "user_lockout_config.${field}": ${JSON.stringify(value)}`);
+    return seconds;
+  };
+  return {
+    lockout_threshold: parseCount("user_lockout_config.lockout_threshold", input.lockout_threshold) ?? current?.lockout_threshold,
+    lockout_duration: duration("lockout_duration"),
+    lockout_counter_reset_duration: duration("lockout_counter_reset_duration"),
+    lockout_disable: parseFlag("user_lockout_config.lockout_disable", input.lockout_disable) ?? current?.lockout_disable,
+  };
+}
+
+/** The settings in force on a mount: its own where set (a zero threshold or duration means "default"), else the defaults. */
+export function effectiveLockoutConfig(stored: StoredLockoutConfig | undefined): LockoutConfig {
+  return {
+    threshold: stored?.lockout_threshold || DEFAULT_LOCKOUT.threshold,
+    durationSeconds: stored?.lockout_duration || DEFAULT_LOCKOUT.durationSeconds,
+    counterResetSeconds: stored?.lockout_counter_reset_duration || DEFAULT_LOCKOUT.counterResetSeconds,
+    disabled: stored?.lockout_disable ?? DEFAULT_LOCKOUT.disabled,
+  };
+}
+
+/** The tune read's `user_lockout_config`, as Vault reports it. */
+export function describeLockoutConfig(stored: StoredLockoutConfig | undefined): Record<string, unknown> {
+  const config = effectiveLockoutConfig(stored);
+  return {
+    user_lockout_threshold: config.threshold,
+    user_lockout_duration: config.durationSeconds,
+    user_lockout_counter_reset_duration: config.counterResetSeconds,
+    user_lockout_disable: config.disabled,
+  };
+}

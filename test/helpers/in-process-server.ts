@@ -1,0 +1,34 @@
+import { Core } from "../../src/core.js";
+import { createApp } from "../../src/http/app.js";
+import { InmemBackend } from "../../src/physical/inmem.js";
+
+export type Json = Record<string, any>;
+
+export const PERMISSION_DENIED = { errors: ["1 error occurred:\n\t* permission denied\n\n"] };
+
+/** An initialised, unsealed Core behind `createApp`, on in-memory storage, with a clock the test moves. */
+export async function unsealedServer() {
+  let clock = Date.now();
+  const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock });
+  const app = createApp({ core, maxRequestSize: 1024 * 1024 });
+  /** `path` is sent as written, so tests can put percent-escapes in it. */
+  const call = async (method: string, path: string, body?: unknown, token?: string) => {
+    const headers: Record<string, string> = token ? { "x-vault-token": token } : {};
+    const request = new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await app.fetch(request, { clientAddress: "127.0.0.1" });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
+  };
+  const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
+  await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
+  const root = init.body.root_token as string;
+  const advance = (seconds: number) => (clock += seconds * 1000);
+  const tokenWith = async (policies: string[]): Promise<string> => (await call("POST", "auth/token/create", { policies }, root)).body.auth.client_token;
+  const writePolicy = async (name: string, policy: string) => {
+    const written = await call("PUT", `sys/policies/acl/${name}`, { policy }, root);
+    if (written.status !== 204) throw new Error(`writing policy ${name}: ${JSON.stringify(written)}`);
+  };
+  return { core, call, root, advance, tokenWith, writePolicy };
+}
+
+export type InProcessServer = Awaited<ReturnType<typeof unsealedServer>>;
