@@ -5,11 +5,9 @@ import { Core, type HAOptions, type Heartbeat } from "../../src/core.js";
 import { createApp } from "../../src/http/app.js";
 import type { ForwardingCounters } from "../../src/http/standby.js";
 import { createLogger, type Logger } from "../../src/logger.js";
-import type { Backend } from "../../src/physical/backend.js";
-import { type HABackend, isHABackend } from "../../src/physical/ha.js";
-import { StorageOptions } from "../../src/physical/options.js";
+import { selectHABackend } from "../../src/physical/registry.js";
 import { VERSION } from "../../src/version.js";
-import { nodeBackends } from "./backends.js";
+import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
 import { ClusterForwarder } from "./forwarder.js";
@@ -19,8 +17,6 @@ import { joinHostPort, type RunningListener, splitHostPort, startApiListener } f
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
 const HEARTBEAT_INTERVAL_MS = 1_000;
-/** Vault's manual step-down keeps the node out of the election for 10 s. */
-const DEFAULT_STEP_DOWN_COOLDOWN_MS = 10_000;
 
 interface ServerFlags {
   configPaths: string[];
@@ -110,11 +106,11 @@ function devConfig(listenAddress: string): ServerConfig {
 }
 
 async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): Promise<void> }> {
-  const storageTypes = Object.fromEntries(Object.entries(nodeBackends).map(([type, factory]) => [type, { ha: factory.ha }]));
+  const storageTypes = Object.fromEntries(Object.entries(nodeDrivers).map(([type, driver]) => [type, { ha: driver.ha }]));
   const config = flags.dev ? devConfig(flags.devListenAddress) : await loadServerConfig(flags.configPaths, process.env, storageTypes);
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
-  const physical = await nodeBackends[config.storage.type]!.create(config.storage.options, process.env);
-  const haBackend = await selectHABackend(config, physical);
+  const physical = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
+  const haBackend = await selectHABackend(nodeDrivers, config, physical, process.env);
   const forwardingCounters: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
   const clustering = haBackend !== undefined && !config.disableClustering;
   const forwarder = clustering ? new ClusterForwarder() : undefined;
@@ -128,7 +124,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     hostname: nodeHostname,
     apiAddr: config.apiAddr,
     clusterAddr: config.clusterAddr,
-    stepDownCooldownMs: stepDownCooldownMs(config),
+    stepDownCooldownMs: haBackend.stepDownCooldownMs,
     onActive: (advertisement) => {
       // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
       forwarder?.close();
@@ -216,32 +212,11 @@ function resolveBoundPorts(config: ServerConfig, listeners: RunningListener[]): 
   }
 }
 
-/** `ha_step_down_cooldown` in the stanza that holds the lock: how long a node that stepped down stays out. */
-function stepDownCooldownMs(config: ServerConfig): number {
-  const stanza = config.haStorage ?? config.storage;
-  return new StorageOptions(stanza.type, stanza.options, process.env).durationMs("ha_step_down_cooldown", DEFAULT_STEP_DOWN_COOLDOWN_MS);
-}
-
 /** A standby's heartbeat to the active node, when it has one. */
 async function sendHeartbeat(core: Core, forwarder: ClusterForwarder, heartbeat: Heartbeat): Promise<void> {
   if (!core.haEnabled || core.sealed || core.isActive()) return;
   const { advertisement } = await core.leader();
   if (advertisement) await forwarder.heartbeat(advertisement, heartbeat);
-}
-
-/**
- * HA is on when `ha_storage` is given (it must be able to lock) or when `storage` itself can lock
- * and its HA is enabled; off otherwise.
- */
-async function selectHABackend(config: ServerConfig, physical: Backend): Promise<(Backend & HABackend) | undefined> {
-  if (config.haStorage) {
-    const backend = await nodeBackends[config.haStorage.type]!.create(config.haStorage.options, process.env);
-    if (!isHABackend(backend)) {
-      throw new ConfigError(`${config.files.join(", ")}: ha_storage "${config.haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
-    }
-    return backend;
-  }
-  return isHABackend(physical) ? physical : undefined;
 }
 
 function printBanner(config: ServerConfig, listeners: RunningListener[], haEnabled: boolean): void {
@@ -263,7 +238,7 @@ function printBanner(config: ServerConfig, listeners: RunningListener[], haEnabl
 
 /** Vault's banner note: whether the data storage could also hold the HA lock. */
 function storageHANote(config: ServerConfig, haEnabled: boolean): string {
-  if (!nodeBackends[config.storage.type]?.ha) return "";
+  if (!nodeDrivers[config.storage.type]?.ha) return "";
   return haEnabled || config.haStorage ? " (HA available)" : " (HA disabled)";
 }
 
