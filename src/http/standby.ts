@@ -25,7 +25,7 @@ export interface StandbyRouting {
 }
 
 /**
- * What a standby does with a request it does not answer itself (../shared/ARCHITECTURE.md):
+ * What a standby does with a request it does not answer itself:
  * no active known → 503; `X-Vault-No-Request-Forwarding` or no forwarder → 307 to the active's
  * advertised `api_addr`; otherwise forward, retrying once if the active changed meanwhile, and
  * fall back to the 307 when forwarding fails. Targets come only from the advertisement.
