@@ -1,10 +1,6 @@
-import { type BackendFactory, coreBackends } from "../../src/physical/registry.js";
+import type { StorageDriver } from "../../src/physical/driver.js";
+import { coreDrivers, driversByType } from "../../src/physical/registry.js";
+import { fileDriver } from "./file-backend.js";
 
-/** Everything the Node server can store on: the core backends plus the filesystem. */
-export const nodeBackends: Record<string, BackendFactory> = {
-  ...coreBackends,
-  file: {
-    ha: false,
-    create: async (options) => (await import("./file-backend.js")).createFileBackend(options),
-  },
-};
+/** Everything the Node server can store on: the core stores plus the filesystem. */
+export const nodeDrivers: Record<string, StorageDriver> = driversByType([...coreDrivers, fileDriver]);

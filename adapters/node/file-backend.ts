@@ -9,12 +9,16 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { type Backend, BackendInputError } from "../../src/physical/backend.js";
+import type { StorageDriver } from "../../src/physical/driver.js";
 import { StorageOptions } from "../../src/physical/options.js";
 import { writeFileAtomically } from "./atomic-file.js";
 
 const NAME_LIMIT_BYTES = 255;
 /** Names this backend writes; anything else in the tree (temp files, strays) is not listed. */
 const ENCODED = /^(%|([A-Za-z0-9.-]|%[0-9A-F]{2})+)$/;
+
+/** `storage "file"`: a directory tree on this machine; no HA lock. */
+export const fileDriver: StorageDriver = { type: "file", ha: false, create: (options) => createFileBackend(options) };
 
 export async function createFileBackend(options: Record<string, string>): Promise<FileBackend> {
   const root = resolve(new StorageOptions("file", options, {}).required("path"));

@@ -35,11 +35,11 @@ import {
   type HABackend,
   type HALock,
   type LockHolder,
-  type LockTimings,
   FencedError,
   monotonicClock,
 } from "./ha.js";
-import { type LeaseRecord, type LeaseStore, checkLockTimings, defaultLockTimings, leaseLock } from "./lease.js";
+import type { StorageDriver } from "./driver.js";
+import { type HATimings, type LeaseRecord, type LeaseStore, haTimingsFrom, leaseLock } from "./lease.js";
 import { leaseRecordFromItem, lockItemKey } from "./dynamodb-lock-item.js";
 import { StorageOptions } from "./options.js";
 import { Permits } from "./permits.js";
@@ -63,7 +63,7 @@ export interface DynamoDBSettings {
   readCapacity: number;
   writeCapacity: number;
   haEnabled: boolean;
-  lock: LockTimings;
+  lock: HATimings;
 }
 
 /** Reads a `storage "dynamodb"` stanza; environment variables win over options, as in Vault. */
@@ -72,15 +72,7 @@ export function dynamodbSettings(
   env: Record<string, string | undefined>,
 ): DynamoDBSettings {
   const o = new StorageOptions("dynamodb", options, env);
-  const lock: LockTimings = {
-    leaseMs: o.durationMs("ha_lease_duration", defaultLockTimings.leaseMs),
-    renewIntervalMs: o.durationMs("ha_renew_interval", defaultLockTimings.renewIntervalMs),
-    retryIntervalMs: o.durationMs("ha_retry_interval", defaultLockTimings.retryIntervalMs),
-  };
-  const timingProblem = checkLockTimings(lock);
-  if (timingProblem) {
-    throw o.error(`ha_lease_duration, ha_renew_interval and ha_retry_interval do not fit together: ${timingProblem}`);
-  }
+  const lock = haTimingsFrom(o);
   return {
     table: o.string("table", ["AWS_DYNAMODB_TABLE"]) ?? "vault-dynamodb-backend",
     region: awsRegion(o),
@@ -96,6 +88,13 @@ export function dynamodbSettings(
     lock,
   };
 }
+
+/** `storage "dynamodb"`: data and the HA lock in one table. The SDK loads on first create. */
+export const dynamodbDriver: StorageDriver = {
+  type: "dynamodb",
+  ha: true,
+  create: (options, env) => createDynamoDBBackend(options, env),
+};
 
 /** Connects, creating the table if it is missing. `clock` drives the lock (tests inject their own). */
 export async function createDynamoDBBackend(
@@ -172,6 +171,7 @@ interface Fence {
 
 export class DynamoDBBackend implements Backend, HABackend, Fenceable {
   readonly haEnabled: boolean;
+  readonly stepDownCooldownMs: number;
   readonly #permits: Permits;
 
   constructor(
@@ -182,6 +182,7 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
     private readonly clock: Clock,
   ) {
     this.haEnabled = settings.haEnabled;
+    this.stepDownCooldownMs = settings.lock.stepDownCooldownMs;
     this.#permits = new Permits(settings.maxParallel);
   }
 

@@ -8,6 +8,8 @@ import type { Backend } from "./backend.js";
 export interface HABackend {
   /** False when the backend type could lock but the configuration did not enable HA. */
   readonly haEnabled: boolean;
+  /** How long a node that stepped down stays out of the election (`ha_step_down_cooldown`). */
+  readonly stepDownCooldownMs: number;
   /** A lock on `key` whose record will carry `value` while held: public facts only (holder id, api_addr). */
   lockWith(key: string, value: string): HALock;
   /** Who holds `key` now, as far as the record says; null when free or released. */

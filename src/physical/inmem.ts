@@ -1,4 +1,8 @@
 import { type Backend, childrenOf } from "./backend.js";
+import type { StorageDriver } from "./driver.js";
+
+/** `storage "inmem"`: nothing survives the process; no HA lock (that is `inmem_ha`). */
+export const inmemDriver: StorageDriver = { type: "inmem", ha: false, create: async () => new InmemBackend() };
 
 /** Process-memory storage: `server --dev` and tests. Values are copied so callers cannot alias them. */
 export class InmemBackend implements Backend {

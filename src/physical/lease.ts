@@ -22,6 +22,7 @@ import {
   type LockTimings,
   LockLostError,
 } from "./ha.js";
+import type { StorageOptions } from "./options.js";
 
 export interface LeaseRecord {
   version: string;
@@ -46,6 +47,32 @@ export interface LeaseStore {
 
 /** Defaults: crash failover in about lease − renew/2 + poll/2 (≈1.5 s); dynamodb.ts has the reasoning. */
 export const defaultLockTimings: LockTimings = { leaseMs: 1500, renewIntervalMs: 300, retryIntervalMs: 200 };
+
+/** A lock-holding stanza's timings: the lease's, and how long a node that stepped down stays out. */
+export interface HATimings extends LockTimings {
+  stepDownCooldownMs: number;
+}
+
+/** The lease defaults; Vault's manual step-down keeps the node out of the election for 10 s. */
+export const defaultHATimings: HATimings = { ...defaultLockTimings, stepDownCooldownMs: 10_000 };
+
+/**
+ * Reads `ha_lease_duration`, `ha_renew_interval`, `ha_retry_interval` and `ha_step_down_cooldown`
+ * from a stanza, so every store that can lock accepts the same keys with the same checks.
+ */
+export function haTimingsFrom(options: StorageOptions): HATimings {
+  const timings: HATimings = {
+    leaseMs: options.durationMs("ha_lease_duration", defaultHATimings.leaseMs),
+    renewIntervalMs: options.durationMs("ha_renew_interval", defaultHATimings.renewIntervalMs),
+    retryIntervalMs: options.durationMs("ha_retry_interval", defaultHATimings.retryIntervalMs),
+    stepDownCooldownMs: options.durationMs("ha_step_down_cooldown", defaultHATimings.stepDownCooldownMs),
+  };
+  const problem = checkLockTimings(timings);
+  if (problem) {
+    throw options.error(`ha_lease_duration, ha_renew_interval and ha_retry_interval do not fit together: ${problem}`);
+  }
+  return timings;
+}
 
 /** The holder stops considering itself active this long after the write behind its current version. */
 export function renewDeadlineMs(timings: LockTimings): number {

@@ -1,23 +1,46 @@
+import { ConfigError, type StorageConfig } from "../config/types.js";
 import type { Backend } from "./backend.js";
-import { InmemBackend } from "./inmem.js";
+import type { StorageDriver } from "./driver.js";
+import { dynamodbDriver } from "./dynamodb.js";
+import { type HABackend, isHABackend } from "./ha.js";
+import { inmemDriver } from "./inmem.js";
+import { inmemHADriver } from "./inmem-ha.js";
+import { s3Driver } from "./s3.js";
 
-export { isHABackend } from "./ha.js";
+/** The runtime-agnostic stores. Their SDKs load when a backend is created, not when listed here. */
+export const coreDrivers: readonly StorageDriver[] = [
+  inmemDriver,
+  inmemHADriver,
+  dynamodbDriver,
+  s3Driver,
+];
 
-/** How a `storage "<type>"` stanza becomes a Backend. `ha`: whether the type can hold the HA lock. */
-export interface BackendFactory {
-  ha: boolean;
-  create(options: Record<string, string>, env: Record<string, string | undefined>): Promise<Backend>;
+/** Drivers keyed by stanza name. */
+export function driversByType(drivers: readonly StorageDriver[]): Record<string, StorageDriver> {
+  return Object.fromEntries(drivers.map((driver) => [driver.type, driver]));
 }
 
-/** The runtime-agnostic backends. SDKs load on first use, so inmem users never load them. */
-export const coreBackends: Record<string, BackendFactory> = {
-  inmem: { ha: false, create: async () => new InmemBackend() },
-  dynamodb: {
-    ha: true,
-    create: async (options, env) => (await import("./dynamodb.js")).createDynamoDBBackend(options, env),
-  },
-  s3: {
-    ha: false,
-    create: async (options, env) => (await import("./s3.js")).createS3Backend(options, env),
-  },
-};
+/**
+ * HA is on when `ha_storage` is given (it must be able to lock, with HA enabled) or when `storage`
+ * itself can lock and its HA is enabled; off otherwise. Creates the ha_storage backend.
+ */
+export async function selectHABackend(
+  drivers: Record<string, StorageDriver>,
+  config: { storage: StorageConfig; haStorage?: StorageConfig; files: string[] },
+  physical: Backend,
+  env: Record<string, string | undefined>,
+): Promise<(Backend & HABackend) | undefined> {
+  const { haStorage } = config;
+  if (haStorage) {
+    const driver = Object.hasOwn(drivers, haStorage.type) ? drivers[haStorage.type] : undefined;
+    if (!driver?.ha) {
+      throw new ConfigError(`${config.files.join(", ")}: ha_storage "${haStorage.type}" cannot hold the HA lock`);
+    }
+    const backend = await driver.create(haStorage.options, env);
+    if (!isHABackend(backend)) {
+      throw new ConfigError(`${config.files.join(", ")}: ha_storage "${haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
+    }
+    return backend;
+  }
+  return isHABackend(physical) ? physical : undefined;
+}

@@ -5,6 +5,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { type AwsCredentials, awsCredentials, awsRegion, endpointUrl } from "./aws.js";
 import { type Backend, BackendInputError } from "./backend.js";
+import type { StorageDriver } from "./driver.js";
 import { StorageOptions } from "./options.js";
 import { Permits } from "./permits.js";
 
@@ -39,6 +40,9 @@ export function s3Settings(options: Record<string, string>, env: Record<string, 
     maxParallel: o.positiveInt("max_parallel", 128),
   };
 }
+
+/** `storage "s3"`: data only, no HA lock. The SDK loads on first create. */
+export const s3Driver: StorageDriver = { type: "s3", ha: false, create: (options, env) => createS3Backend(options, env) };
 
 /** Connects and checks that the bucket exists and is reachable. */
 export async function createS3Backend(

@@ -6,8 +6,11 @@ import { BoundAddresses } from "../../src/ha/addresses.js";
 import type { Forwarder } from "../../src/ha/forwarding.js";
 import type { HABackend } from "../../src/physical/ha.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
+import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { waitFor } from "../helpers/cluster.js";
-import { inmemHABackend } from "../helpers/inmem-ha.js";
+
+/** Short lease so elections settle quickly in-process. */
+const fastTimings = { leaseMs: 600, renewIntervalMs: 100, retryIntervalMs: 50, stepDownCooldownMs: 60_000 };
 
 const cores: Core[] = [];
 afterEach(async () => {
@@ -33,7 +36,7 @@ function node(name: string, physical: InmemBackend, backend: HABackend, forwarde
 /** Node A active, node B standby, sharing one store and one lock. */
 async function pair(forwarder?: Forwarder) {
   const physical = new InmemBackend();
-  const backend = inmemHABackend();
+  const backend = new InmemHABackend(fastTimings);
   const a = node("a", physical, backend);
   const b = node("b", physical, backend, forwarder);
   const init = await a.initialize({ secret_shares: 1, secret_threshold: 1 });
@@ -128,7 +131,7 @@ describe("standby routing", () => {
 describe("election", () => {
   it("gives the lock up when stopped while becoming active", async () => {
     const physical = new InmemBackend();
-    const backend = inmemHABackend();
+    const backend = new InmemHABackend(fastTimings);
     const a = node("a", physical, backend);
     const init = await a.initialize({ secret_shares: 1, secret_threshold: 1 });
     // Seal the moment the lock is granted, before activation completes.
@@ -170,7 +173,7 @@ describe("standby routing when the lock store is unreachable", () => {
 describe("a node whose activation fails", () => {
   it("backs off instead of spinning on the lock", async () => {
     const physical = new InmemBackend();
-    const backend = inmemHABackend();
+    const backend = new InmemHABackend(fastTimings);
     const core = node("a", physical, backend);
     const init = await core.initialize({ secret_shares: 1, secret_threshold: 1 });
     // Storage refuses the advertisement, so every activation fails.

@@ -197,7 +197,7 @@ describe("dynamodb settings", () => {
       readCapacity: 5,
       writeCapacity: 5,
       haEnabled: true,
-      lock: { leaseMs: 1500, renewIntervalMs: 300, retryIntervalMs: 200 },
+      lock: { leaseMs: 1500, renewIntervalMs: 300, retryIntervalMs: 200, stepDownCooldownMs: 10_000 },
     });
   });
 
@@ -232,10 +232,12 @@ describe("dynamodb settings", () => {
   });
 
   it("reads lock timings as durations", () => {
-    expect(dynamodbSettings({ ha_lease_duration: "3s", ha_renew_interval: "500ms", ha_retry_interval: "0.25" }, {}).lock).toEqual({
+    const options = { ha_lease_duration: "3s", ha_renew_interval: "500ms", ha_retry_interval: "0.25", ha_step_down_cooldown: "1m" };
+    expect(dynamodbSettings(options, {}).lock).toEqual({
       leaseMs: 3000,
       renewIntervalMs: 500,
       retryIntervalMs: 250,
+      stepDownCooldownMs: 60_000,
     });
     expect(dynamodbSettings({ ha_lease_duration: "1m30s", ha_renew_interval: "10s" }, {}).lock.leaseMs).toBe(90_000);
   });
@@ -250,6 +252,7 @@ describe("dynamodb settings", () => {
     [{ ha_renew_interval: "-3s" }, /ha_renew_interval = "-3s"/],
     [{ ha_lease_duration: "1s", ha_renew_interval: "500ms" }, /ha_lease_duration, ha_renew_interval.*at most a third of the lease/],
     [{ ha_retry_interval: "5s" }, /retry interval must not exceed the lease/],
+    [{ ha_step_down_cooldown: "later" }, /ha_step_down_cooldown = "later".*positive duration/],
     [{ secret_key: "s" }, /access_key and secret_key must be set together/],
   ])("refuses %o, naming the key and what is allowed", (bad, message) => {
     expect(() => dynamodbSettings(bad, {})).toThrow(ConfigError);
