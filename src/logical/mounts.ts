@@ -1,4 +1,4 @@
-import { invalidDuration, parseNonNegativeDuration } from "./fields.js";
+import { invalidDuration, parseNonNegativeDuration, trimSlashes } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
 import { kvEngine } from "./kv/index.js";
 import { storageView } from "./storage-view.js";
@@ -18,7 +18,7 @@ interface Mounted {
 
 /** Normalises a user-supplied mount path to "name/" form. */
 export function normaliseMountPath(path: string): string {
-  const trimmed = path.replace(/^\/+|\/+$/g, "");
+  const trimmed = trimSlashes(path);
   return trimmed ? `${trimmed}/` : "";
 }
 

@@ -2,6 +2,7 @@
  * Vault's policy endpoints: `sys/policies/acl[/<name>]` (fields `name`, `policy`), the legacy
  * `sys/policy[/<name>]` (fields `name`, `rules`), and `sys/capabilities[-self|-accessor]`.
  */
+import { trimSlashes } from "../fields.js";
 import type { TokenEntry, TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type Operation } from "../types.js";
 import type { PolicyStore } from "./policy-store.js";
@@ -34,7 +35,7 @@ export async function handlePolicyRequest(
     return capabilities(store, tokens, path, data, request.token);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
-  const name = path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length).replace(/^\/+|\/+$/g, "");
+  const name = trimSlashes(path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length));
   const textField = legacy ? "rules" : "policy";
 
   if (!name) {

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { durationSeconds, goDurationNanos, MAX_DURATION_SECONDS, parseDuration } from "../../src/logical/fields.js";
+import { unsealedApp } from "../helpers/app-harness.js";
+
+/** Generous bound for requests the issue saw stall the event loop for seconds. */
+const STALL_BOUND_MS = 1000;
+
+async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await work();
+  return { result, ms: performance.now() - started };
+}
+
+describe("durations from request input", () => {
+  it("parses in linear time, even text the length cap would not let through", () => {
+    const started = performance.now();
+    expect(goDurationNanos(`${"1".repeat(200_000)}x`)).toBeUndefined();
+    expect(goDurationNanos(`${"1".repeat(100_000)}.${"1".repeat(100_000)}`)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(STALL_BOUND_MS);
+  });
+
+  it("keeps Go's duration syntax", () => {
+    expect(goDurationNanos("1h30m")).toBe(5400e9);
+    expect(goDurationNanos(".5s")).toBe(0.5e9);
+    expect(goDurationNanos("-1.5m")).toBe(-90e9);
+    expect(goDurationNanos("2d")).toBe(172_800e9);
+    expect(goDurationNanos("1m30")).toBeUndefined();
+    expect(goDurationNanos("h")).toBeUndefined();
+    expect(goDurationNanos(".s")).toBeUndefined();
+    expect(goDurationNanos("-")).toBeUndefined();
+    expect(durationSeconds("90")).toBe(90);
+    expect(durationSeconds("1.5")).toBeUndefined();
+  });
+
+  it("refuses over-long and out-of-range durations with a 400 naming the field", () => {
+    expect(() => parseDuration("ttl", "1".repeat(65))).toThrow(/invalid ttl: more than 64 characters/);
+    expect(() => parseDuration("ttl", 1e300)).toThrow(/invalid ttl: longer than the maximum duration 2562047h47m16s/);
+    expect(() => parseDuration("ttl", "999999999999h")).toThrow(/maximum duration/);
+    expect(parseDuration("ttl", MAX_DURATION_SECONDS)).toBe(MAX_DURATION_SECONDS);
+    expect(() => parseDuration("ttl", MAX_DURATION_SECONDS + 1)).toThrow(/maximum duration/);
+  });
+
+  it("answers a 30 KB renew-self increment with a 400 without stalling", async () => {
+    const h = await unsealedApp();
+    const token = (await h.call("POST", "auth/token/create", { policies: ["default"] }, h.rootToken)).body.auth.client_token;
+    const { result, ms } = await timed(() => h.call("POST", "auth/token/renew-self", { increment: `${"1".repeat(30_000)}x` }, token));
+    expect(result.status).toBe(400);
+    expect(result.body.errors[0]).toMatch(/increment|ttl/);
+    expect(ms).toBeLessThan(STALL_BOUND_MS);
+  });
+
+  it("reads a KV v1 secret whose stored ttl is 30k digits quickly, with the mount's default lease", async () => {
+    const h = await unsealedApp();
+    await h.call("POST", "sys/mounts/kv1", { type: "kv" }, h.rootToken);
+    expect((await h.call("PUT", "kv1/slow", { ttl: `${"1".repeat(30_000)}x` }, h.rootToken)).status).toBe(204);
+    const { result, ms } = await timed(() => h.call("GET", "kv1/slow", undefined, h.rootToken));
+    expect(result.status).toBe(200);
+    expect(result.body.lease_duration).toBe(2_764_800);
+    expect(ms).toBeLessThan(STALL_BOUND_MS);
+  });
+
+  it("refuses absurd token TTLs and periods, so later lookups cannot fail", async () => {
+    const h = await unsealedApp();
+    for (const fields of [{ ttl: 1e300 }, { period: "999999999999h" }, { explicit_max_ttl: "1e400" }]) {
+      const created = await h.call("POST", "auth/token/create", { policies: ["default"], ...fields }, h.rootToken);
+      expect(created.status, JSON.stringify(fields)).toBe(400);
+      expect(created.body.errors[0]).toMatch(/invalid (ttl|period|explicit_max_ttl)/);
+    }
+    const longest = await h.call("POST", "auth/token/create", { policies: ["default"], period: MAX_DURATION_SECONDS }, h.rootToken);
+    expect(longest.status).toBe(200);
+    const lookup = await h.call("POST", "auth/token/lookup", { token: longest.body.auth.client_token }, h.rootToken);
+    expect(lookup.status).toBe(200);
+    expect(lookup.body.data.period).toBe(MAX_DURATION_SECONDS);
+  });
+
+  it("trims slashes around mount paths and policy names without quadratic backtracking", async () => {
+    const h = await unsealedApp();
+    const slashes = "/".repeat(50_000);
+    for (const path of [`sys/mounts/a${slashes}b`, `sys/policies/acl/a${slashes}b`]) {
+      const { result, ms } = await timed(() => h.call("GET", path, undefined, h.rootToken));
+      expect(result.status, path.slice(0, 20)).toBeLessThan(500);
+      expect(ms).toBeLessThan(STALL_BOUND_MS);
+    }
+  });
+});
