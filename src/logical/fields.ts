@@ -3,10 +3,11 @@
  * text), and formatting of durations and times the way Vault (Go) prints them.
  */
 
+import { ExactNumber } from "./encoding.js";
 import { LogicalError } from "./types.js";
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof ExactNumber);
 }
 
 /** A non-negative integer given as a JSON number or as decimal text; `undefined` when absent. */
@@ -68,6 +69,7 @@ export const MAX_DURATION_TEXT_LENGTH = 64;
 type DurationReading = { seconds: number } | { error: "invalid" | "too large" | "too long" };
 
 function readDuration(value: unknown): DurationReading {
+  if (value instanceof ExactNumber) value = Number(value.text);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return { error: "too large" };
     return withinRange(Math.trunc(value));

@@ -28,5 +28,5 @@ export async function unsealedApp(maxRequestSize = 1024 * 1024) {
   };
   const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
   await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
-  return { core, call, rootToken: init.body.root_token as string };
+  return { core, app, call, rootToken: init.body.root_token as string };
 }

@@ -83,3 +83,79 @@ describe("durations from request input", () => {
     }
   });
 });
+
+describe("malformed input is the client's error", () => {
+  it("answers malformed percent-escapes in the path with a 400", async () => {
+    const h = await unsealedApp();
+    for (const escape of ["%ZZ", "%", "%C0%AF", "%FF"]) {
+      const response = await h.call("GET", `secret/${escape}`, undefined, h.rootToken);
+      expect(response.status, escape).toBe(400);
+      expect(response.body.errors[0]).toMatch(/malformed percent-encoding/);
+    }
+  });
+
+  it("answers a JSON body nested 5000 deep with a 400", async () => {
+    const h = await unsealedApp();
+    await h.call("POST", "sys/mounts/kv1", { type: "kv" }, h.rootToken);
+    const deep = `{"a":${"[".repeat(5000)}${"]".repeat(5000)}}`;
+    const response = await h.call("PUT", "kv1/deep", deep, h.rootToken);
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0]).toMatch(/failed to parse JSON input: nested deeper than 128 levels/);
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+    expect((await h.call("PUT", "kv1/deep", `{"v":${nested(100)}}`, h.rootToken)).status).toBe(204);
+  });
+
+  it("answers deeply nested HCL and JSON policies with a 400", async () => {
+    const h = await unsealedApp();
+    const policies = [
+      `path "secret/*" { capabilities = ${"[".repeat(5000)}${"]".repeat(5000)} }`,
+      `path "secret/*" ${"{ a = ".repeat(5000)}1${" }".repeat(5000)}`,
+      `{"path": {"secret/*": {"capabilities": ${"[".repeat(5000)}${"]".repeat(5000)}}}}`,
+    ];
+    for (const policy of policies) {
+      const response = await h.call("PUT", "sys/policies/acl/deep", { policy }, h.rootToken);
+      expect(response.status, policy.slice(0, 30)).toBe(400);
+      expect(response.body.errors[0]).toMatch(/nested deeper than 128 levels/);
+    }
+  });
+});
+
+describe("secret numbers round-trip exactly", () => {
+  const body = '{"big":12345678901234567890,"huge":1e400,"tiny":1e-400,"precise":0.10000000000000000555,"plain":42,"list":[98765432109876543210]}';
+
+  it("through KV v1 and KV v2, as written", async () => {
+    const h = await unsealedApp();
+    await h.call("POST", "sys/mounts/kv1", { type: "kv" }, h.rootToken);
+    await h.call("POST", "sys/mounts/kv2", { type: "kv-v2" }, h.rootToken);
+    expect((await h.call("PUT", "kv1/n", body, h.rootToken)).status).toBe(204);
+    const v1 = await h.call("GET", "kv1/n", undefined, h.rootToken);
+    expect(v1.text).toContain(`"data":${body}`);
+    expect((await h.call("PUT", "kv2/data/n", `{"data":${body}}`, h.rootToken)).status).toBe(200);
+    const v2 = await h.call("GET", "kv2/data/n", undefined, h.rootToken);
+    expect(v2.text).toContain(`"data":{"data":${body}`);
+  });
+
+  it("through a KV v2 patch that leaves them alone", async () => {
+    const h = await unsealedApp();
+    await h.call("POST", "sys/mounts/kv2", { type: "kv-v2" }, h.rootToken);
+    await h.call("PUT", "kv2/data/n", `{"data":${body}}`, h.rootToken);
+    const patch = new Request("http://strongbox.test/v1/kv2/data/n", {
+      method: "PATCH",
+      headers: { "x-vault-token": h.rootToken, "content-type": "application/merge-patch+json" },
+      body: '{"data":{"plain":43}}',
+    });
+    expect((await h.app.fetch(patch)).status).toBe(200);
+    const read = await h.call("GET", "kv2/data/n", undefined, h.rootToken);
+    expect(read.text).toContain('"big":12345678901234567890,"huge":1e400');
+    expect(read.body.data.data.plain).toBe(43);
+  });
+
+  it("and a field that needs a number still refuses one it cannot hold", async () => {
+    const h = await unsealedApp();
+    const created = await h.call("POST", "auth/token/create", '{"ttl":1e400}', h.rootToken);
+    expect(created.status).toBe(400);
+    expect(created.body.errors[0]).toMatch(/invalid ttl: longer than the maximum duration/);
+    const meta = await h.call("POST", "auth/token/create", '{"meta":1e400}', h.rootToken);
+    expect(meta.status).toBe(400);
+  });
+});
