@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { durationSeconds, goDurationNanos, MAX_DURATION_SECONDS, parseDuration } from "../../src/logical/fields.js";
+import { ExactNumber, JsonSyntaxError, parseJson, stringifyJson } from "../../src/logical/encoding.js";
 import { unsealedApp } from "../helpers/app-harness.js";
 
 /** Generous bound for requests the issue saw stall the event loop for seconds. */
@@ -157,5 +158,26 @@ describe("secret numbers round-trip exactly", () => {
     expect(created.body.errors[0]).toMatch(/invalid ttl: longer than the maximum duration/);
     const meta = await h.call("POST", "auth/token/create", '{"meta":1e400}', h.rootToken);
     expect(meta.status).toBe(400);
+  });
+});
+
+describe("parseJson and stringifyJson", () => {
+  it("keep a __proto__ key an ordinary field on the exact-number path too", () => {
+    const parsed = parseJson('{"__proto__":{"admin":true},"n":12345678901234567890}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.keys(parsed)).toEqual(["__proto__", "n"]);
+    expect(stringifyJson(parsed)).toBe('{"__proto__":{"admin":true},"n":12345678901234567890}');
+  });
+
+  it("write numbers that survive a double as JSON.stringify does, and refuse what JSON.parse refuses", () => {
+    expect(stringifyJson(parseJson('{"a":1.50,"b":-0.1e1,"c":[1e300]}'))).toBe('{"a":1.5,"b":-1,"c":[1e+300]}');
+    for (const bad of ['{"a":1,}', "[01]", '{"a":"\\x"}', '{"a":1.}', "[1e400 1]", '"\t"']) {
+      expect(() => parseJson(bad), bad).toThrow(JsonSyntaxError);
+    }
+  });
+
+  it("replace only their own placeholders, not client strings that look like one's index", () => {
+    const value = { text: "0", n: new ExactNumber("1e400"), also: "\"0\"" };
+    expect(JSON.parse(stringifyJson(value).replace("1e400", "0"))).toEqual({ text: "0", n: 0, also: "\"0\"" });
   });
 });
