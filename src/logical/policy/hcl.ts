@@ -159,7 +159,7 @@ function tokenize(source: string): Token[] {
   let i = 0;
   let line = 1;
   let lineStart = 0;
-  const here = (): Pick<Token, "line" | "column"> => ({ line, column: i - lineStart + 1 });
+  const token = (kind: TokenKind, text: string, column = i - lineStart + 1): Token => ({ kind, text, line, column });
   const fail = (message: string): never => {
     throw new HclSyntaxError(`line ${line}, column ${i - lineStart + 1}: ${message}`);
   };
@@ -184,7 +184,7 @@ function tokenize(source: string): Token[] {
         }
       }
     } else if (char === '"') {
-      const start = here();
+      const column = i - lineStart + 1;
       i++;
       let text = "";
       for (;;) {
@@ -207,26 +207,26 @@ function tokenize(source: string): Token[] {
           fail(`invalid escape sequence \\${escape ?? ""} in string`);
         }
       }
-      tokens.push({ kind: "string", text, ...start });
+      tokens.push(token("string", text, column));
     } else if (source.startsWith("<<", i)) {
       fail("heredoc strings are not supported in policies; use a quoted string");
     } else if (/[-0-9]/.test(char)) {
       const text = stickyMatch(NUMBER, source, i);
       if (text === undefined) fail(`unexpected "${char}"`);
-      tokens.push({ kind: "number", text: text!, ...here() });
+      tokens.push(token("number", text!));
       i += text!.length;
     } else if (/[A-Za-z_]/.test(char)) {
       const text = stickyMatch(IDENTIFIER, source, i)!;
-      tokens.push({ kind: "ident", text, ...here() });
+      tokens.push(token("ident", text));
       i += text.length;
     } else if ("={}[],".includes(char)) {
-      tokens.push({ kind: "punct", text: char, ...here() });
+      tokens.push(token("punct", char));
       i++;
     } else {
       fail(`unexpected character ${JSON.stringify(char)}`);
     }
   }
-  tokens.push({ kind: "eof", text: "", ...here() });
+  tokens.push(token("eof", ""));
   return tokens;
 }
 
