@@ -5,7 +5,7 @@ import { StandbyError } from "../ha/leadership.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
-import { hasNoBody, requestBytes } from "./request-body.js";
+import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
 import { routeFromStandby } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 
@@ -42,15 +42,15 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
     let rawBody: Uint8Array | undefined;
     try {
       const url = new URL(c.req.url);
-      const path = decodeURIComponent(url.pathname.slice("/v1/".length));
+      const path = decodeRequestPath(url.pathname);
       const method = c.req.method.toUpperCase();
       if (UNAUTHENTICATED_PATHS.has(path)) {
-        return await handleUnauthenticated(core, path, method, url.searchParams, parseBody(await requestBytes(c.req.raw)));
+        return await handleUnauthenticated(core, path, method, url.searchParams, parseRequestBody(await requestBytes(c.req.raw)));
       }
       if (core.sealed) return errorResponse(503, "Vault is sealed");
       if (core.leadership && !core.isActive()) return await routeFromStandby(core.leadership, c.req.raw, forwardingLogger, client);
       rawBody = await requestBytes(c.req.raw);
-      const body = parseBody(rawBody);
+      const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
       const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client });
@@ -86,21 +86,6 @@ function operationFor(method: string, query: URLSearchParams): Operation {
     default:
       throw new LogicalError(405, `unsupported HTTP method ${method}`);
   }
-}
-
-function parseBody(bytes: Uint8Array): Record<string, unknown> {
-  const text = new TextDecoder().decode(bytes);
-  if (text.trim() === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new LogicalError(400, `failed to parse JSON input: ${(error as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new LogicalError(400, "failed to parse JSON input: the body must be a JSON object");
-  }
-  return parsed as Record<string, unknown>;
 }
 
 function queryData(query: URLSearchParams): Record<string, unknown> {

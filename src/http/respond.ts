@@ -1,12 +1,13 @@
 import { SealedError } from "../barrier/types.js";
 import { FencedError } from "../physical/ha.js";
 import type { Logger } from "../logger.js";
+import { stringifyJson } from "../logical/encoding.js";
 import { type HandlerResult, LogicalError } from "../logical/types.js";
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
 export function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+  return new Response(stringifyJson(body), { status, headers: JSON_HEADERS });
 }
 
 /** Vault's `{"errors":[...]}`; an empty message means an empty list (how Vault answers a missing secret). */

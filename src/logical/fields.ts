@@ -3,10 +3,11 @@
  * text), and formatting of durations and times the way Vault (Go) prints them.
  */
 
+import { ExactNumber } from "./encoding.js";
 import { LogicalError } from "./types.js";
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof ExactNumber);
 }
 
 /** A non-negative integer given as a JSON number or as decimal text; `undefined` when absent. */
@@ -17,6 +18,18 @@ export function parseCount(field: string, value: unknown): number | undefined {
     throw new LogicalError(400, `invalid ${field} ${JSON.stringify(value)}: expected a non-negative integer`);
   }
   return number;
+}
+
+/**
+ * `path` without leading and trailing slashes. A loop rather than `/^\/+|\/+$/g`, which
+ * backtracks quadratically over a long run of slashes inside the text.
+ */
+export function trimSlashes(path: string): string {
+  let start = 0;
+  let end = path.length;
+  while (start < end && path[start] === "/") start++;
+  while (end > start && path[end - 1] === "/") end--;
+  return path.slice(start, end);
 }
 
 const trueWords = new Set(["1", "t", "T", "true", "TRUE", "True"]);
@@ -42,33 +55,92 @@ const nanosPerUnit: Record<string, number> = {
   h: 3600e9,
   d: 86400e9,
 };
-const durationTerm = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g;
-const durationText = /^[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$/;
+
+/**
+ * The longest duration accepted: what Go's time.Duration can hold (about 292 years), so Vault
+ * could not have stored more either, and `now + duration` stays a valid Date with room to spare.
+ */
+export const MAX_DURATION_SECONDS = 9_223_372_036;
+
+/** No real duration is longer than this many characters; refusing longer text bounds the work. */
+export const MAX_DURATION_TEXT_LENGTH = 64;
+
+/** The outcome of reading a duration: seconds, or why it was refused. */
+type DurationReading = { seconds: number } | { error: "invalid" | "too large" | "too long" };
+
+function readDuration(value: unknown): DurationReading {
+  if (value instanceof ExactNumber) value = Number(value.text);
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return { error: "too large" };
+    return withinRange(Math.trunc(value));
+  }
+  if (typeof value !== "string") return { error: "invalid" };
+  const text = value.trim();
+  if (text === "") return { seconds: 0 };
+  if (text.length > MAX_DURATION_TEXT_LENGTH) return { error: "too long" };
+  if (/^[-+]?\d+$/.test(text)) return withinRange(Number(text));
+  const nanos = goDurationNanos(text);
+  if (nanos === undefined) return { error: "invalid" };
+  return withinRange(Math.trunc(nanos / 1e9));
+}
+
+function withinRange(seconds: number): DurationReading {
+  // `|| 0` turns -0 (from "-0s") into 0.
+  return Math.abs(seconds) > MAX_DURATION_SECONDS ? { error: "too large" } : { seconds: seconds || 0 };
+}
+
+/**
+ * Nanoseconds in a Go duration ("1h30m", ".5s", "-2m", plus "d" for days as Vault's parseutil
+ * allows); `undefined` when the text is not one. One pass without regular expressions, so the
+ * work is linear in the text's length whatever the text.
+ */
+export function goDurationNanos(text: string): number | undefined {
+  const negative = text.startsWith("-");
+  let i = negative || text.startsWith("+") ? 1 : 0;
+  if (i === text.length) return undefined;
+  const isDigit = (index: number) => text.charCodeAt(index) >= 48 && text.charCodeAt(index) <= 57;
+  let nanos = 0;
+  while (i < text.length) {
+    const amountStart = i;
+    while (isDigit(i)) i++;
+    let digits = i - amountStart;
+    if (text[i] === ".") {
+      i++;
+      const fractionStart = i;
+      while (isDigit(i)) i++;
+      digits += i - fractionStart;
+    }
+    if (digits === 0) return undefined;
+    const amount = Number(text.slice(amountStart, i));
+    const unitStart = i;
+    while (i < text.length && !isDigit(i) && text[i] !== ".") i++;
+    const perUnit = nanosPerUnit[text.slice(unitStart, i)];
+    if (perUnit === undefined) return undefined;
+    nanos += Math.round(amount * perUnit);
+  }
+  return negative ? -nanos : nanos;
+}
 
 /**
  * Whole seconds from a number of seconds, decimal text of seconds, or a Go duration ("1h30m",
- * plus "d" for days as Vault's parseutil allows). Empty text is 0; `undefined` when unparseable.
+ * plus "d" for days as Vault's parseutil allows). Empty text is 0; `undefined` when unparseable
+ * or longer than {@link MAX_DURATION_SECONDS}.
  */
 export function durationSeconds(value: unknown): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : undefined;
-  if (typeof value !== "string") return undefined;
-  const text = value.trim();
-  if (text === "") return 0;
-  if (/^[-+]?\d+$/.test(text)) return Number(text);
-  if (!durationText.test(text)) return undefined;
-  let nanos = 0;
-  for (const [, amount, unit] of text.matchAll(durationTerm)) {
-    nanos += Math.round(Number(amount) * nanosPerUnit[unit!]!);
-  }
-  return Math.trunc((text.startsWith("-") ? -nanos : nanos) / 1e9);
+  const reading = readDuration(value);
+  return "seconds" in reading ? reading.seconds : undefined;
 }
 
-/** Like {@link durationSeconds} but for a request field: absent → `undefined`, garbage → 400. */
+/** Like {@link durationSeconds} but for a request field: absent → `undefined`, garbage or too long → 400. */
 export function parseDuration(field: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  const seconds = durationSeconds(value);
-  if (seconds === undefined) throw invalidDuration(field, value);
-  return seconds;
+  const reading = readDuration(value);
+  if ("seconds" in reading) return reading.seconds;
+  if (reading.error === "too large") {
+    throw new LogicalError(400, `invalid ${field}: longer than the maximum duration ${formatDuration(MAX_DURATION_SECONDS)} (${MAX_DURATION_SECONDS} seconds)`);
+  }
+  if (reading.error === "too long") throw new LogicalError(400, `invalid ${field}: more than ${MAX_DURATION_TEXT_LENGTH} characters`);
+  throw invalidDuration(field, value);
 }
 
 export function invalidDuration(field: string, value: unknown): LogicalError {

@@ -1,4 +1,4 @@
-import { invalidDuration, parseNonNegativeDuration } from "./fields.js";
+import { invalidDuration, isPlainObject, parseNonNegativeDuration, trimSlashes } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
 import { kvEngine } from "./kv/index.js";
 import { storageView } from "./storage-view.js";
@@ -18,7 +18,7 @@ interface Mounted {
 
 /** Normalises a user-supplied mount path to "name/" form. */
 export function normaliseMountPath(path: string): string {
-  const trimmed = path.replace(/^\/+|\/+$/g, "");
+  const trimmed = trimSlashes(path);
   return trimmed ? `${trimmed}/` : "";
 }
 
@@ -132,13 +132,13 @@ export class MountTable {
 
 function stringOptions(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new LogicalError(400, `"options" must be an object`);
+  if (!isPlainObject(value)) throw new LogicalError(400, `"options" must be an object`);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
 }
 
 export function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["config"] {
   if (input === undefined || input === null) return current;
-  if (typeof input !== "object") throw new LogicalError(400, `"config" must be an object`);
+  if (!isPlainObject(input)) throw new LogicalError(400, `"config" must be an object`);
   const fields = input as Record<string, unknown>;
   const read = (name: "default_lease_ttl" | "max_lease_ttl") => {
     const value = fields[name];

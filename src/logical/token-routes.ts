@@ -1,3 +1,4 @@
+import { isPlainObject } from "./fields.js";
 import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
 import { type HandlerResult, LogicalError, type Operation } from "./types.js";
 
@@ -108,7 +109,7 @@ async function createToken(tokens: TokenStore, data: Record<string, unknown>, ca
   const numUses = data.num_uses === undefined ? 0 : Number(data.num_uses);
   if (!Number.isInteger(numUses) || numUses < 0) throw new LogicalError(400, `"num_uses" must be a non-negative integer`);
   const meta = data.meta ?? null;
-  if (meta !== null && (typeof meta !== "object" || Array.isArray(meta) || Object.values(meta).some((v) => typeof v !== "string"))) {
+  if (meta !== null && (!isPlainObject(meta) || Object.values(meta).some((v) => typeof v !== "string"))) {
     throw new LogicalError(400, `"meta" must be a map of strings`);
   }
   if (data.id !== undefined && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);

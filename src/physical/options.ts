@@ -1,4 +1,5 @@
 import { ConfigError } from "../config/types.js";
+import { goDurationNanos } from "../logical/fields.js";
 
 /**
  * A `storage` stanza's options with the environment applied. As in Vault, a non-empty environment
@@ -75,11 +76,8 @@ export class StorageOptions {
   }
 }
 
-const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
+/** Milliseconds in decimal seconds ("1.5") or a Go duration ("1500ms", "2s", "1m"); null when neither. */
 function parseDurationMs(text: string): number | null {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) return null;
-  return Math.round(parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * unitMs[unit!]!, 0));
+  const nanos = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1e9 : goDurationNanos(text);
+  return nanos === undefined ? null : Math.round(nanos / 1e6);
 }

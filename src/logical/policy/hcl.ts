@@ -5,6 +5,8 @@
  * literal text inside strings, as in HCL 1). Errors name the line and column.
  */
 
+import { MAX_JSON_DEPTH } from "../encoding.js";
+
 export type HclValue = string | number | boolean | HclValue[] | HclObject;
 
 export interface HclObject {
@@ -43,6 +45,7 @@ export function parseHcl(source: string): HclItem[] {
 
 class Parser {
   #position = 0;
+  #depth = 0;
   constructor(readonly tokens: Token[]) {}
 
   body(closing?: string): HclItem[] {
@@ -94,6 +97,7 @@ class Parser {
   }
 
   #list(): HclValue[] {
+    this.#enter();
     this.#expectPunct("[");
     const values: HclValue[] = [];
     while (!this.#peekPunct("]")) {
@@ -102,14 +106,22 @@ class Parser {
       this.#expectPunct(",", "between list elements");
     }
     this.#expectPunct("]");
+    this.#depth--;
     return values;
   }
 
   #object(): HclObject {
+    this.#enter();
     this.#expectPunct("{");
     const items = this.body("}");
     this.#expectPunct("}", "to close the block");
+    this.#depth--;
     return { kind: "object", items };
+  }
+
+  /** Bounds the recursion: deeper input would overflow the stack instead of getting an error. */
+  #enter(): void {
+    if (++this.#depth > MAX_JSON_DEPTH) throw syntax(this.#peek(), `nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
 
   #peek(): Token {
@@ -133,12 +145,21 @@ class Parser {
   }
 }
 
+// Sticky, so each match starts at the cursor without copying the rest of the source.
+const NUMBER = /-?\d+(\.\d+)?([eE][-+]?\d+)?/y;
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+
+function stickyMatch(pattern: RegExp, source: string, at: number): string | undefined {
+  pattern.lastIndex = at;
+  return pattern.exec(source)?.[0];
+}
+
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   let line = 1;
   let lineStart = 0;
-  const here = (): Pick<Token, "line" | "column"> => ({ line, column: i - lineStart + 1 });
+  const token = (kind: TokenKind, text: string, column = i - lineStart + 1): Token => ({ kind, text, line, column });
   const fail = (message: string): never => {
     throw new HclSyntaxError(`line ${line}, column ${i - lineStart + 1}: ${message}`);
   };
@@ -163,7 +184,7 @@ function tokenize(source: string): Token[] {
         }
       }
     } else if (char === '"') {
-      const start = here();
+      const column = i - lineStart + 1;
       i++;
       let text = "";
       for (;;) {
@@ -186,26 +207,26 @@ function tokenize(source: string): Token[] {
           fail(`invalid escape sequence \\${escape ?? ""} in string`);
         }
       }
-      tokens.push({ kind: "string", text, ...start });
+      tokens.push(token("string", text, column));
     } else if (source.startsWith("<<", i)) {
       fail("heredoc strings are not supported in policies; use a quoted string");
     } else if (/[-0-9]/.test(char)) {
-      const match = /^-?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(source.slice(i));
-      if (!match) fail(`unexpected "${char}"`);
-      tokens.push({ kind: "number", text: match![0], ...here() });
-      i += match![0].length;
+      const text = stickyMatch(NUMBER, source, i);
+      if (text === undefined) fail(`unexpected "${char}"`);
+      tokens.push(token("number", text!));
+      i += text!.length;
     } else if (/[A-Za-z_]/.test(char)) {
-      const match = /^[A-Za-z_][A-Za-z0-9_.-]*/.exec(source.slice(i))!;
-      tokens.push({ kind: "ident", text: match[0], ...here() });
-      i += match[0].length;
+      const text = stickyMatch(IDENTIFIER, source, i)!;
+      tokens.push(token("ident", text));
+      i += text.length;
     } else if ("={}[],".includes(char)) {
-      tokens.push({ kind: "punct", text: char, ...here() });
+      tokens.push(token("punct", char));
       i++;
     } else {
       fail(`unexpected character ${JSON.stringify(char)}`);
     }
   }
-  tokens.push({ kind: "eof", text: "", ...here() });
+  tokens.push(token("eof", ""));
   return tokens;
 }
 

@@ -50,6 +50,7 @@ export async function handlePolicyRequest(
     return capabilities(store, tokens, path, data, request.token);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
+  // Only the separator goes: a trailing "/" makes a non-canonical name, refused below, never trimmed.
   const name = path.slice((legacy ? LEGACY_PREFIX : ACL_PREFIX).length).replace(/^\//, "");
   const textField = legacy ? "rules" : "policy";
 

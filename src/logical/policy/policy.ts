@@ -8,6 +8,8 @@
  * Parsing is strict: features Strongbox does not enforce (parameter constraints, wrapping TTLs,
  * templating) are rejected rather than silently ignored, since ignoring them would widen access.
  */
+import { JsonSyntaxError, parseJson } from "../encoding.js";
+import { isPlainObject } from "../fields.js";
 import { type HclItem, type HclValue, HclSyntaxError, parseHcl } from "./hcl.js";
 
 export const CAPABILITY_BITS = {
@@ -106,20 +108,21 @@ function hclStanzas(text: string): PathStanza[] {
 function jsonStanzas(text: string): PathStanza[] {
   let document: unknown;
   try {
-    document = JSON.parse(text);
+    document = parseJson(text);
   } catch (error) {
-    throw new PolicyParseError(`failed to parse policy: invalid JSON: ${(error as Error).message}`);
+    if (error instanceof JsonSyntaxError) throw new PolicyParseError(`failed to parse policy: invalid JSON: ${error.message}`);
+    throw error;
   }
-  if (!isRecord(document)) throw new PolicyParseError("failed to parse policy: a JSON policy must be an object");
+  if (!isPlainObject(document)) throw new PolicyParseError("failed to parse policy: a JSON policy must be an object");
   const stanzas: PathStanza[] = [];
   for (const [key, value] of Object.entries(document)) {
     if (key === "name") continue;
     if (key !== "path") throw new PolicyParseError(`failed to parse policy: invalid key "${key}"`);
     // HCL's JSON form allows the path map itself or a list of such maps.
     for (const group of Array.isArray(value) ? value : [value]) {
-      if (!isRecord(group)) throw new PolicyParseError(`failed to parse policy: "path" must map paths to objects`);
+      if (!isPlainObject(group)) throw new PolicyParseError(`failed to parse policy: "path" must map paths to objects`);
       for (const [path, body] of Object.entries(group)) {
-        if (!isRecord(body)) throw new PolicyParseError(`failed to parse policy: path "${path}" must be an object`);
+        if (!isPlainObject(body)) throw new PolicyParseError(`failed to parse policy: path "${path}" must be an object`);
         stanzas.push({ path, body, where: `path "${path}"` });
       }
     }
@@ -175,8 +178,4 @@ function plain(value: HclValue): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === "object") return Object.fromEntries(value.items.map((item) => [item.key, plain(item.value)]));
   return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
