@@ -21,49 +21,41 @@ import {
   type Operation,
   type SecretsEngine,
   type Storage,
-  LogicalError,
 } from "../types.js";
-import { formatDuration, formatTime, isPlainObject, parseCount, parseDuration, parseFlag } from "../fields.js";
+import { formatDuration, formatTime, parseCount, parseDuration, parseFlag } from "../fields.js";
 import { decodeJson, encodeJson } from "../encoding.js";
+import { KeyedLock } from "../keyed-lock.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
+import {
+  casRequiredWarnings,
+  checkAndSet,
+  mergePatch,
+  parseCheckAndSet,
+  parseCustomMetadata,
+  parseMetadataSettings,
+  parseVersionList,
+  requireKey,
+  requireSecretData,
+  stripValues,
+  validCustomMetadata,
+} from "./v2-fields.js";
+import {
+  CONFIG_KEY,
+  defaultConfig,
+  DELETION_DISABLED,
+  type EngineConfig,
+  type KeyMetadata,
+  loadConfig,
+  loadMetadata,
+  metadataKey,
+  pruneVersions,
+  saveMetadata,
+  scheduledDeletion,
+  versionKey,
+  versionView,
+  type VersionState,
+} from "./v2-metadata.js";
 
-/** Versions kept per key when neither the engine config nor the key sets `max_versions`. */
-export const DEFAULT_MAX_VERSIONS = 10;
-
-const CONFIG_KEY = "config";
-/** Engine config `delete_version_after` below zero switches automatic deletion off everywhere. */
-const DELETION_DISABLED = -1;
-
-const MAX_CUSTOM_METADATA_KEYS = 64;
-const MAX_CUSTOM_METADATA_KEY_BYTES = 128;
-const MAX_CUSTOM_METADATA_VALUE_BYTES = 512;
-
-interface EngineConfig {
-  maxVersions: number;
-  casRequired: boolean;
-  deleteVersionAfterSeconds: number;
-}
-
-interface VersionState {
-  createdMillis: number;
-  deletionMillis: number | null;
-  destroyed: boolean;
-}
-
-interface KeyMetadata {
-  createdMillis: number;
-  updatedMillis: number;
-  currentVersion: number;
-  /** 0 until the first version is pruned, as Vault reports it. */
-  oldestVersion: number;
-  maxVersions: number;
-  casRequired: boolean;
-  deleteVersionAfterSeconds: number;
-  customMetadata: Record<string, string> | null;
-  versions: Record<string, VersionState>;
-}
-
-const defaultConfig: EngineConfig = { maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0 };
 
 export interface KvV2Options {
   /** Clock for created/deletion times and for deciding whether a deletion has taken effect. */
@@ -73,29 +65,6 @@ export interface KvV2Options {
 export function createKvV2(options: KvV2Options = {}): SecretsEngine {
   return new VersionedKv(options.now ?? (() => new Date()));
 }
-
-/** Serialises async tasks per key: each task starts after the previous one for its key settles. */
-class KeyedLock {
-  readonly #tails = new Map<string, Promise<void>>();
-
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => done);
-    this.#tails.set(key, tail);
-    await previous;
-    try {
-      return await task();
-    } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
-  }
-}
-
-const metadataKey = (key: string) => `metadata/${key}`;
-const versionKey = (key: string, version: number) => `versions/${key}/${version}`;
 
 class VersionedKv implements SecretsEngine {
   readonly #now: () => number;
@@ -451,215 +420,6 @@ function lockKey(mount: MountEntry, key: string): string {
   return `${mount.uuid}\u0000${key}`;
 }
 
-async function loadConfig(storage: Storage): Promise<EngineConfig> {
-  const bytes = await storage.get(CONFIG_KEY);
-  return bytes ? { ...defaultConfig, ...decodeJson<Partial<EngineConfig>>(bytes) } : { ...defaultConfig };
-}
-
-async function loadMetadata(storage: Storage, key: string): Promise<KeyMetadata | null> {
-  if (key === "") return null;
-  const bytes = await storage.get(metadataKey(key));
-  return bytes ? decodeJson<KeyMetadata>(bytes) : null;
-}
-
-async function saveMetadata(storage: Storage, key: string, meta: KeyMetadata): Promise<void> {
-  await storage.put(metadataKey(key), encodeJson(meta));
-}
-
-/** The per-version metadata block of data reads and writes. */
-function versionView(meta: KeyMetadata, version: number, state: VersionState): Record<string, unknown> {
-  return {
-    created_time: formatTime(state.createdMillis),
-    custom_metadata: meta.customMetadata,
-    deletion_time: state.deletionMillis === null ? "" : formatTime(state.deletionMillis),
-    destroyed: state.destroyed,
-    version,
-  };
-}
-
-/**
- * Vault's rule: the shortest non-zero of the engine's and the key's `delete_version_after`, unless
- * the engine switched automatic deletion off.
- */
-function scheduledDeletion(fromMillis: number, config: EngineConfig, meta: KeyMetadata): number | null {
-  if (config.deleteVersionAfterSeconds < 0) return null;
-  const delays = [config.deleteVersionAfterSeconds, meta.deleteVersionAfterSeconds].filter((s) => s > 0);
-  return delays.length > 0 ? fromMillis + Math.min(...delays) * 1000 : null;
-}
-
-/**
- * Drops the versions beyond the limit from `meta` and returns their numbers. As Vault does, the
- * limit is the larger of the engine's and the key's `max_versions` (10 when both are 0), and
- * `oldest_version` only moves once something has been pruned.
- */
-function pruneVersions(meta: KeyMetadata, config: EngineConfig): number[] {
-  const limit = Math.max(meta.maxVersions, config.maxVersions) || DEFAULT_MAX_VERSIONS;
-  if (meta.currentVersion - meta.oldestVersion < limit) return [];
-  const newestPruned = meta.currentVersion - limit;
-  const pruned: number[] = [];
-  for (let n = Math.max(meta.oldestVersion, 1); n <= newestPruned; n++) {
-    delete meta.versions[n];
-    pruned.push(n);
-  }
-  meta.oldestVersion = newestPruned + 1;
-  return pruned;
-}
-
-function requireKey(key: string): void {
-  if (key === "") throw new LogicalError(400, "missing path");
-  if (key.endsWith("/")) throw new LogicalError(400, `invalid path "${key}": must not end with '/'`);
-}
-
-function requireSecretData(value: unknown): Record<string, unknown> {
-  if (value === undefined || value === null) throw new LogicalError(400, "no data provided");
-  if (!isPlainObject(value)) {
-    throw new LogicalError(400, `"data" must be a JSON object of the secret's fields, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** `options.cas`, or undefined when the write does not ask for check-and-set. */
-function parseCheckAndSet(options: unknown): number | undefined {
-  if (options === undefined || options === null) return undefined;
-  if (!isPlainObject(options)) {
-    throw new LogicalError(400, `"options" must be a JSON object, got ${describe(options)}`);
-  }
-  if (options.cas === undefined || options.cas === null) return undefined;
-  try {
-    return parseCount("cas", options.cas);
-  } catch {
-    const given = JSON.stringify(options.cas);
-    throw new LogicalError(400, `error parsing check-and-set parameter: ${given} is not a version number`);
-  }
-}
-
-function checkAndSet(cas: number | undefined, config: EngineConfig, meta: KeyMetadata): void {
-  if (cas === undefined) {
-    if (config.casRequired || meta.casRequired) {
-      throw new LogicalError(400, "check-and-set parameter required for this call");
-    }
-  } else if (cas !== meta.currentVersion) {
-    throw new LogicalError(400, "check-and-set parameter did not match the current version");
-  }
-}
-
-/** `versions` as a JSON array of numbers/numeric strings, a number, or "1,2,3". */
-function parseVersionList(value: unknown): number[] {
-  const items: unknown[] =
-    value === undefined || value === null
-      ? []
-      : typeof value === "string"
-        ? value.split(",").filter((part) => part.trim() !== "")
-        : Array.isArray(value)
-          ? value
-          : [value];
-  if (items.length === 0) throw new LogicalError(400, "no version number provided");
-  return items.map((item) => {
-    const text = typeof item === "string" ? item.trim() : item;
-    const number = typeof text === "string" && /^\d+$/.test(text) ? Number(text) : text;
-    if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) {
-      throw new LogicalError(400, `invalid version ${JSON.stringify(item)} in "versions": expected positive integers`);
-    }
-    return number;
-  });
-}
-
-type MetadataSettings = Partial<Pick<KeyMetadata, "maxVersions" | "casRequired" | "deleteVersionAfterSeconds">>;
-
-function parseMetadataSettings(data: Record<string, unknown>): MetadataSettings {
-  const settings: MetadataSettings = {};
-  const maxVersions = parseCount("max_versions", data.max_versions);
-  const casRequired = parseFlag("cas_required", data.cas_required);
-  const deleteAfter = parseDuration("delete_version_after", data.delete_version_after);
-  if (deleteAfter !== undefined && deleteAfter < 0) {
-    throw new LogicalError(400, "invalid delete_version_after: a key's delete_version_after cannot be negative");
-  }
-  if (maxVersions !== undefined) settings.maxVersions = maxVersions;
-  if (casRequired !== undefined) settings.casRequired = casRequired;
-  if (deleteAfter !== undefined) settings.deleteVersionAfterSeconds = deleteAfter;
-  return settings;
-}
-
-async function casRequiredWarnings(storage: Storage, casRequired: boolean | undefined): Promise<string[]> {
-  if (casRequired !== false || !(await loadConfig(storage)).casRequired) return [];
-  return ['"cas_required" is false here, but the engine config requires check-and-set on every key, so it still applies.'];
-}
-
-/**
- * `custom_metadata` as string values (numbers and booleans are converted, as Vault does);
- * `allowNull` keeps null values, which a patch uses to remove keys.
- */
-function parseCustomMetadata(
-  value: unknown,
-  { allowNull = false } = {},
-): Record<string, string | null> | undefined {
-  if (value === undefined || (value === null && !allowNull)) return undefined;
-  if (!isPlainObject(value)) {
-    throw new LogicalError(400, `custom_metadata validation failed: expected a JSON object, got ${describe(value)}`);
-  }
-  const parsed: Record<string, string | null> = {};
-  for (const [name, item] of Object.entries(value)) {
-    if (item === null && allowNull) {
-      parsed[name] = null;
-    } else if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
-      parsed[name] = String(item);
-    } else {
-      throw new LogicalError(400, `custom_metadata validation failed: value of "${name}" must be a string, got ${describe(item)}`);
-    }
-  }
-  return parsed;
-}
-
-const utf8 = new TextEncoder();
-/** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
-const unprintable = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/u;
-
-function validCustomMetadata(entries: Record<string, string | null>): Record<string, string> {
-  const names = Object.keys(entries);
-  if (names.length > MAX_CUSTOM_METADATA_KEYS) {
-    throw new LogicalError(
-      400,
-      `custom_metadata validation failed: at most ${MAX_CUSTOM_METADATA_KEYS} keys are allowed, got ${names.length}`,
-    );
-  }
-  const problems: string[] = [];
-  for (const [name, value] of Object.entries(entries)) {
-    const keyBytes = utf8.encode(name).length;
-    const valueBytes = utf8.encode(value ?? "").length;
-    if (keyBytes === 0 || keyBytes > MAX_CUSTOM_METADATA_KEY_BYTES) {
-      problems.push(`key "${name}" is ${keyBytes} bytes long, must be 1 to ${MAX_CUSTOM_METADATA_KEY_BYTES}`);
-    }
-    if (valueBytes === 0 || valueBytes > MAX_CUSTOM_METADATA_VALUE_BYTES) {
-      problems.push(`value of "${name}" is ${valueBytes} bytes long, must be 1 to ${MAX_CUSTOM_METADATA_VALUE_BYTES}`);
-    }
-    if (unprintable.test(name)) problems.push(`key "${name}" contains unprintable characters`);
-    if (unprintable.test(value ?? "")) problems.push(`value of "${name}" contains unprintable characters`);
-  }
-  if (problems.length > 0) throw new LogicalError(400, `custom_metadata validation failed: ${problems.join("; ")}`);
-  return entries as Record<string, string>;
-}
-
-/** RFC 7396: objects merge recursively, null removes a field, anything else replaces. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch)) return patch;
-  // A Map (not property assignment) so a "__proto__" field stays an ordinary field.
-  const merged = new Map(Object.entries(isPlainObject(target) ? target : {}));
-  for (const [name, value] of Object.entries(patch)) {
-    if (value === null) merged.delete(name);
-    else merged.set(name, mergePatch(merged.get(name), value));
-  }
-  return Object.fromEntries(merged);
-}
-
-function stripValues(value: Record<string, unknown>, maxDepth: number, depth: number): Record<string, unknown> {
-  const stripped = new Map<string, unknown>();
-  for (const [name, item] of Object.entries(value)) {
-    const descend = isPlainObject(item) && Object.keys(item).length > 0 && (maxDepth === 0 || depth < maxDepth);
-    stripped.set(name, descend ? stripValues(item, maxDepth, depth + 1) : null);
-  }
-  return Object.fromEntries(stripped);
-}
-
 /** Vault's 404 for paths outside the v2 layout, with a warning that points to the right API. */
 function invalidPath(path: string, operation: Operation): never {
   if (["data", "metadata", "delete", "undelete", "destroy"].includes(path)) {
@@ -674,6 +434,3 @@ function invalidPath(path: string, operation: Operation): never {
   });
 }
 
-function describe(value: unknown): string {
-  return Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`;
-}
