@@ -158,12 +158,13 @@ describe("standby routing when the lock store is unreachable", () => {
   it("answers 503 with Retry-After instead of an internal error", async () => {
     const { b, token } = await pair();
     const app = createApp({ core: b, maxRequestSize: 1024 });
-    const leader = b.leader.bind(b);
-    b.leader = async () => {
+    const leadership = b.leadership!;
+    const leader = leadership.leader.bind(leadership);
+    leadership.leader = async () => {
       throw new Error("connect ETIMEDOUT");
     };
     const response = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
-    b.leader = leader;
+    leadership.leader = leader;
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/lock store cannot be reached/);
