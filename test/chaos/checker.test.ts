@@ -31,7 +31,7 @@ describe("chaos history checker", () => {
 describe("transition log checker", () => {
   const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
   const acquired = (ms: number, epoch: number) => `${at(ms)} [INFO]  core.ha: acquired the HA lock: epoch=${epoch}`;
-  const stopped = (ms: number, reason: string) => `${at(ms)} [WARN]  core: stopped active operation, entering standby mode: reason=${reason}`;
+  const stopped = (ms: number, reason: string) => `${at(ms)} [WARN]  core.ha: stopped active operation, entering standby mode: reason=${reason}`;
   const life = (node: number, lines: string[], extra: Partial<Incarnation> = {}): Incarnation => ({
     node, log: lines.join("\n"), skewMs: 0, exitedAt: null, frozen: [], ...extra,
   });

@@ -2,7 +2,7 @@
  * Each node's own record of when it acted as active, read from its log:
  *   `<ISO time> [INFO]  core.ha: acquired the HA lock: epoch=N` starts a term (before the node
  *   loads state and writes its advertisement, so before anything it does as active), and
- *   `<ISO time> [WARN]  core: stopped active operation, entering standby mode: reason=…` ends it,
+ *   `<ISO time> [WARN]  core.ha: stopped active operation, entering standby mode: reason=…` ends it,
  *   or ends it earlier when the reason says the renewal deadline "passed N ms ago": the node checks
  *   its hold before serving each request and before each write (fenced storage refuses them too),
  *   so it acted on nothing after the deadline even if it noticed late (it was paused).
@@ -59,7 +59,7 @@ export function activeTerms(incarnation: Incarnation, observedUntil: number): Ac
     if (logger === "core.ha" && message!.startsWith("acquired the HA lock")) {
       close(at, "acquired again without a stop");
       open = { epoch: Number(/epoch=(\d+)/.exec(message!)?.[1] ?? NaN), start: at };
-    } else if (logger === "core" && message!.startsWith("stopped active operation")) {
+    } else if (logger === "core.ha" && message!.startsWith("stopped active operation")) {
       const lapsedMsAgo = Number(/passed (\d+) ms ago/.exec(message!)?.[1] ?? 0);
       close(at - lapsedMsAgo, /reason=(.*)$/.exec(message!)?.[1] ?? "stopped");
     }
