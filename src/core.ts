@@ -10,7 +10,7 @@ import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
 import { type CoreRequest, Router } from "./request/router.js";
 import type { InitRequest, Seal } from "./seal/seal.js";
-import { sealTypes } from "./seal/registry.js";
+import { defaultSeal } from "./seal/registry.js";
 
 export type { CoreRequest } from "./request/router.js";
 
@@ -20,7 +20,7 @@ const EXPIRY_SWEEP_INTERVAL_MS = 5_000;
 export interface CoreOptions {
   physical: Backend;
   ha?: HAOptions;
-  /** Guards the barrier key; Shamir unless the configuration names another seal. */
+  /** Guards the barrier key; the registry's default seal unless the configuration names another. */
   seal?: Seal;
   /** Storage type name for seal-status and the banner. */
   storageType: string;
@@ -58,7 +58,7 @@ export class Core {
     this.#physical = options.physical;
     this.#barrierStorage = new SwitchableBackend(options.physical);
     this.#barrier = new AesGcmBarrier(this.#barrierStorage);
-    this.#seal = options.seal ?? sealTypes.shamir!(options.physical, {});
+    this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");

@@ -2,7 +2,12 @@ import type { Backend } from "../physical/backend.js";
 import type { Seal } from "./seal.js";
 import { ShamirSeal } from "./shamir.js";
 
-/** How a `seal "<type>"` stanza becomes a Seal; Shamir when the configuration names none. */
+/** How a `seal "<type>"` stanza becomes a Seal. */
 export const sealTypes: Record<string, (physical: Backend, options: Record<string, string>) => Seal> = {
   shamir: (physical) => new ShamirSeal(physical),
 };
+
+/** Vault's seal when the configuration names none: unseal keys split among key holders. */
+export function defaultSeal(physical: Backend): Seal {
+  return sealTypes.shamir!(physical, {});
+}
