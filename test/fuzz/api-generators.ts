@@ -4,7 +4,8 @@
  */
 import type { Random } from "./random.js";
 
-export type TokenKind = "root" | "default" | "narrow" | "garbage" | "none";
+/** `minted`: one of the tokens earlier fuzz requests created or logged in with (odd TTLs and all). */
+export type TokenKind = "root" | "default" | "narrow" | "minted" | "garbage" | "none";
 
 export interface FuzzRequest {
   method: string;
@@ -15,6 +16,8 @@ export interface FuzzRequest {
   tokenKind: TokenKind;
   /** A garbage token; the other kinds are filled in by the test. */
   garbageToken?: string;
+  /** Which minted token, as a fraction of the pool the test holds. */
+  mintedPick: number;
   /** Send the token as `Authorization: Bearer` instead of `X-Vault-Token`. */
   bearer: boolean;
 }
@@ -22,13 +25,26 @@ export interface FuzzRequest {
 /** Mounts, users and roles the test creates first so requests reach the deep handlers. */
 export const STATE = { kvV1: "kv1", user: "alice", role: "builder", policy: "narrow" } as const;
 
-const METHODS = ["GET", "POST", "PUT", "DELETE", "LIST", "PATCH", "HEAD", "OPTIONS"];
+/** Writes weigh more: they are what carries a body into the handlers. */
+const METHODS = ["POST", "POST", "POST", "PUT", "PUT", "GET", "GET", "LIST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 const JUNK_METHODS = ["FOO", "GETS", "get", "Post", "MKCOL", "PROPFIND", "BREW", "X".repeat(200)];
 
 const NAMES = ["a", "app", "team/x", "deep/er/path", "alice", "builder", "narrow", "default", "root", "kv1", "secret"];
 
-/** Path templates; `{n}` is a name, which may be replaced by a hostile segment. */
+/**
+ * Path templates; `{n}` is a name, which may be replaced by a hostile segment. Handlers with the
+ * most input to get wrong are listed more than once, to be drawn more often.
+ */
 const PATHS = [
+  ...Array<string>(6).fill("auth/token/create"),
+  ...Array<string>(2).fill("auth/token/renew-self"),
+  ...Array<string>(2).fill("auth/token/lookup-self"),
+  ...Array<string>(3).fill("auth/userpass/users/{n}"),
+  ...Array<string>(3).fill("auth/approle/role/{n}"),
+  ...Array<string>(3).fill("secret/data/{n}"),
+  ...Array<string>(3).fill("kv1/{n}"),
+  ...Array<string>(2).fill("sys/policies/acl/{n}"),
+  ...Array<string>(2).fill("sys/mounts/{n}"),
   "sys/health",
   "sys/seal-status",
   "sys/leader",
@@ -105,6 +121,11 @@ export function isForbidden(path: string): boolean {
   return FORBIDDEN.test(decoded.replace(/\/+/g, "/").replace(/^\//, ""));
 }
 
+/** Whether the request makes the server hash a password (a userpass login or user write). */
+export function hashesPassword(request: FuzzRequest): boolean {
+  return ["POST", "PUT"].includes(request.method) && /^auth\/userpass\/(login|users)\//.test(request.path);
+}
+
 function hostileSegment(random: Random): string {
   return random.weighted<string>([
     [3, () => random.pick(["..", ".", "%2e%2e", "%2E%2E", "%2e", "..%2f..", "%2f", "%5c", "\\"])],
@@ -148,7 +169,7 @@ function duration(random: Random): unknown {
     [2, () => random.pick([3600, 0, -1, 1.5, 1e300, -1e300, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER])],
     [1, () => random.pick(["999999999999h", "9999999999999999999s", "1e300", "1e300h", "Infinity", "NaN"])],
     [1, () => "1h".repeat(random.pick([100, 5_000, 50_000]))],
-    [1, () => "1".repeat(random.pick([100, 5_000, 50_000])) + "s"],
+    [1, () => "1".repeat(random.pick([100, 5_000, 50_000])) + random.pick(["s", "x", "h!", "."])],
   ]);
 }
 
@@ -274,9 +295,10 @@ export function randomRequest(random: Random): FuzzRequest {
     [4, () => "root"],
     [2, () => "default"],
     [2, () => "narrow"],
+    [2, () => "minted"],
     [1, () => "garbage"],
     [1, () => "none"],
   ]);
   const garbageToken = tokenKind === "garbage" ? random.pick(["s.", "hvs.x", "x".repeat(5000), "root", random.string(26), "%00", "a\tb"]) : undefined;
-  return { method, path, body, tokenKind, garbageToken, bearer: random.chance(0.2) };
+  return { method, path, body, tokenKind, garbageToken, mintedPick: random.next(), bearer: random.chance(0.2) };
 }
