@@ -5,7 +5,8 @@
  * still be alive, healthy and of bounded size at the end.
  *
  * Replay: FUZZ_SEED=<seed printed on failure> npx vitest run test/fuzz/api-fuzz.test.ts
- * (request #i is drawn from its own PRNG derived from the seed, so it is the same in every run).
+ * (request #i is drawn from its own PRNG derived from the seed, so it is the same in every run;
+ * the server's state, and so some answers, also depend on the order concurrent requests finish in).
  */
 import { readFileSync } from "node:fs";
 import { Agent, METHODS, request as httpRequest } from "node:http";
