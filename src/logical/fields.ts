@@ -26,10 +26,15 @@ export function parseCount(field: string, value: unknown): number | undefined {
  */
 export function trimSlashes(path: string): string {
   let start = 0;
+  while (start < path.length && path[start] === "/") start++;
+  return trimTrailingSlashes(path.slice(start));
+}
+
+/** `path` without trailing slashes, in linear time (`/\/+$/` is quadratic on "a////…b"). */
+export function trimTrailingSlashes(path: string): string {
   let end = path.length;
-  while (start < end && path[start] === "/") start++;
-  while (end > start && path[end - 1] === "/") end--;
-  return path.slice(start, end);
+  while (end > 0 && path[end - 1] === "/") end--;
+  return path.slice(0, end);
 }
 
 const trueWords = new Set(["1", "t", "T", "true", "TRUE", "True"]);

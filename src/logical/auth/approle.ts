@@ -11,7 +11,7 @@
 import { addressInBlocks, blockWithin, parseCidrList } from "../cidr.js";
 import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
 import { KeyedLock } from "../keyed-lock.js";
-import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration } from "../fields.js";
+import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration, trimTrailingSlashes } from "../fields.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../types.js";
 import { InvalidCredentials } from "./lockout.js";
@@ -54,7 +54,7 @@ export const approle: AuthMethod = {
   canonicalPath(path) {
     const match = /^role\/([^/]*)(\/.*)?$/.exec(path);
     if (!match || (match[1] === "" && match[2] === undefined)) return path;
-    return `role/${canonicalName(match[1]!, ROLE_NAME)}${(match[2] ?? "").replace(/\/+$/, "")}`;
+    return `role/${canonicalName(match[1]!, ROLE_NAME)}${trimTrailingSlashes(match[2] ?? "")}`;
   },
 
   isLoginPath: (path) => path === "login",

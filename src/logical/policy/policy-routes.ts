@@ -2,6 +2,7 @@
  * Vault's policy endpoints: `sys/policies/acl[/<name>]` (fields `name`, `policy`), the legacy
  * `sys/policy[/<name>]` (fields `name`, `rules`), and `sys/capabilities[-self|-accessor]`.
  */
+import { trimTrailingSlashes } from "../fields.js";
 import type { TokenEntry, TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type Operation } from "../types.js";
 import { canonicalName } from "../names.js";
@@ -34,7 +35,7 @@ export function canonicalPolicyPath(path: string): string {
     if (!path.startsWith(`${prefix}/`)) continue;
     const rest = path.slice(prefix.length + 1);
     if (rest === "") return path;
-    return `${prefix}/${canonicalName(rest.replace(/\/+$/, ""), POLICY_NAME)}`;
+    return `${prefix}/${canonicalName(trimTrailingSlashes(rest), POLICY_NAME)}`;
   }
   return path;
 }
