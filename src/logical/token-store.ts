@@ -1,5 +1,5 @@
 import { invalidToken } from "./acl.js";
-import { invalidDuration, parseNonNegativeDuration } from "./fields.js";
+import { invalidDuration, MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { LogicalError, type Storage } from "./types.js";
@@ -328,7 +328,7 @@ export class TokenStore {
 
   async #read(hash: string): Promise<TokenEntry | null> {
     const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
-    return bytes ? decodeJson<TokenEntry>(bytes) : null;
+    return bytes ? withCappedDurations(decodeJson<TokenEntry>(bytes)) : null;
   }
 
   #isExpired(entry: TokenEntry): boolean {
@@ -403,4 +403,21 @@ export function tokenDurations(data: Record<string, unknown>): { ttl?: number; e
     return value === "" ? undefined : parseNonNegativeDuration(field, value);
   };
   return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };
+}
+
+/**
+ * Entries written before durations were capped may hold values no date can show (a `ttl` of 1e300):
+ * read them capped at the longest duration, so their lookups answer instead of failing.
+ */
+function withCappedDurations(entry: TokenEntry): TokenEntry {
+  const cap = (seconds: number) => (Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_DURATION_SECONDS) : MAX_DURATION_SECONDS);
+  const latestExpiry = entry.creation_time * 1000 + MAX_DURATION_SECONDS * 1000;
+  return {
+    ...entry,
+    creation_ttl: cap(entry.creation_ttl),
+    explicit_max_ttl: cap(entry.explicit_max_ttl),
+    period: cap(entry.period),
+    ...(entry.max_ttl !== undefined && { max_ttl: cap(entry.max_ttl) }),
+    expire_time: entry.expire_time === null ? null : Math.min(entry.expire_time, latestExpiry),
+  };
 }

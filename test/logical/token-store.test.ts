@@ -95,3 +95,18 @@ describe("TokenStore.lookup", () => {
     expect(await store.lookup(child)).toBeNull();
   });
 });
+
+describe("entries stored before durations were capped", () => {
+  it("read with capped durations, so a lookup can still format them", async () => {
+    const token = await issue({ ttl: 60 });
+    const [hash] = await storage.list("id/");
+    const key = `id/${hash}`;
+    const stored = JSON.parse(new TextDecoder().decode((await storage.get(key))!));
+    await storage.put(key, new TextEncoder().encode(JSON.stringify({ ...stored, creation_ttl: 1e300, period: 3.6e15, expire_time: 1e303 })));
+    const entry = (await store.lookup(token))!;
+    expect(entry).not.toBeNull();
+    expect(() => new Date(entry.expire_time!).toISOString()).not.toThrow();
+    expect(entry.creation_ttl).toBe(9_223_372_036);
+    expect(entry.period).toBe(9_223_372_036);
+  });
+});
