@@ -5,19 +5,26 @@ import { InmemBackend } from "../../src/physical/inmem.js";
 export type Json = Record<string, any>;
 
 export const PERMISSION_DENIED = { errors: ["1 error occurred:\n\t* permission denied\n\n"] };
+export const INVALID_TOKEN = { errors: ["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"] };
 
 /** An initialised, unsealed Core behind `createApp`, on in-memory storage, with a clock the test moves. */
-export async function unsealedServer() {
+export async function unsealedServer({ maxRequestSize = 1024 * 1024 } = {}) {
   let clock = Date.now();
   const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock });
-  const app = createApp({ core, maxRequestSize: 1024 * 1024 });
-  /** `path` is sent as written, so tests can put percent-escapes in it. */
-  const call = async (method: string, path: string, body?: unknown, token?: string) => {
+  const app = createApp({ core, maxRequestSize });
+  /**
+   * `path` is sent as written, so tests can put percent-escapes in it; a string body is sent as is;
+   * `from` is the client address the runtime adapter reports. The raw text keeps exact number spellings.
+   */
+  const callText = async (method: string, path: string, body?: unknown, token?: string, from = "127.0.0.1") => {
     const headers: Record<string, string> = token ? { "x-vault-token": token } : {};
-    const request = new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const response = await app.fetch(request, { clientAddress: "127.0.0.1" });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: payload }), { clientAddress: from });
+    return { status: response.status, text: await response.text() };
+  };
+  const call = async (method: string, path: string, body?: unknown, token?: string, from?: string) => {
+    const { status, text } = await callText(method, path, body, token, from);
+    return { status, body: (text ? JSON.parse(text) : null) as Json };
   };
   const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
   await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
@@ -28,7 +35,7 @@ export async function unsealedServer() {
     const written = await call("PUT", `sys/policies/acl/${name}`, { policy }, root);
     if (written.status !== 204) throw new Error(`writing policy ${name}: ${JSON.stringify(written)}`);
   };
-  return { core, call, root, advance, tokenWith, writePolicy };
+  return { core, app, call, callText, root, advance, tokenWith, writePolicy };
 }
 
 export type InProcessServer = Awaited<ReturnType<typeof unsealedServer>>;

@@ -1,31 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { Core } from "../../src/core.js";
-import { createApp } from "../../src/http/app.js";
-import { InmemBackend } from "../../src/physical/inmem.js";
-
-type Json = Record<string, any>;
-
-const PERMISSION_DENIED = { errors: ["1 error occurred:\n\t* permission denied\n\n"] };
-const INVALID_TOKEN = { errors: ["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"] };
-
-/** An unsealed in-process server; `from` is the client address the runtime adapter reports. */
-async function unsealedServer() {
-  let clock = Date.now();
-  const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock });
-  const app = createApp({ core, maxRequestSize: 1024 * 1024 });
-  const call = async (method: string, path: string, body?: unknown, token?: string, from = "127.0.0.1") => {
-    const headers: Record<string, string> = token ? { "x-vault-token": token } : {};
-    const request = new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const response = await app.fetch(request, { clientAddress: from });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
-  };
-  const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
-  await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
-  const root = init.body.root_token as string;
-  const advance = (seconds: number) => (clock += seconds * 1000);
-  return { call, root, advance };
-}
+import { INVALID_TOKEN, type Json, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
 
 type Server = Awaited<ReturnType<typeof unsealedServer>>;
 

@@ -1,36 +1,16 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { Core } from "../../src/core.js";
-import { createApp } from "../../src/http/app.js";
-import { InmemBackend } from "../../src/physical/inmem.js";
+import { INVALID_TOKEN, type Json, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
 
-type Json = Record<string, any>;
-
-const INVALID_TOKEN = { errors: ["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"] };
-const PERMISSION_DENIED = { errors: ["1 error occurred:\n\t* permission denied\n\n"] };
-
-/** An unsealed in-process server with a settable clock; `from` is the client address the adapter reports. */
-async function unsealedServer() {
-  let clock = Date.now();
-  const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock });
-  const app = createApp({ core, maxRequestSize: 1024 * 1024 });
-  const call = async (method: string, path: string, body?: unknown, token?: string, from = "127.0.0.1") => {
-    const headers: Record<string, string> = token ? { "x-vault-token": token } : {};
-    const request = new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const response = await app.fetch(request, { clientAddress: from });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
-  };
-  const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
-  await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
-  const root = init.body.root_token as string;
-  const advance = (seconds: number) => (clock += seconds * 1000);
-  await call("POST", "sys/mounts/secret", { type: "kv" }, root);
-  await call("PUT", "secret/app", { db: "x" }, root);
-  await call("PUT", "sys/policies/acl/app", { policy: `path "secret/app" { capabilities = ["read"] }\npath "auth/token/create" { capabilities = ["update"] }` }, root);
-  return { call, root, advance };
+/** The shared in-process server with a kv mount, a secret, and an `app` policy that reads it and creates tokens. */
+async function appServer() {
+  const h = await unsealedServer();
+  await h.call("POST", "sys/mounts/secret", { type: "kv" }, h.root);
+  await h.call("PUT", "secret/app", { db: "x" }, h.root);
+  await h.call("PUT", "sys/policies/acl/app", { policy: `path "secret/app" { capabilities = ["read"] }\npath "auth/token/create" { capabilities = ["update"] }` }, h.root);
+  return h;
 }
 
-type Server = Awaited<ReturnType<typeof unsealedServer>>;
+type Server = Awaited<ReturnType<typeof appServer>>;
 
 async function createToken(h: Server, body: Json, as: string, from?: string): Promise<string> {
   const created = await h.call("POST", "auth/token/create", body, as, from);
@@ -47,7 +27,7 @@ function countStatuses(responses: { status: number }[]): Record<number, number> 
 describe("use-limited tokens", () => {
   let h: Server;
   beforeEach(async () => {
-    h = await unsealedServer();
+    h = await appServer();
   });
 
   it("serve exactly num_uses requests however many arrive at once", async () => {
@@ -78,7 +58,7 @@ describe("use-limited tokens", () => {
 describe("token tree", () => {
   let h: Server;
   beforeEach(async () => {
-    h = await unsealedServer();
+    h = await appServer();
   });
 
   it("children and grandchildren stop working the moment their parent expires", async () => {
@@ -114,7 +94,7 @@ async function loginBound(h: Server, cidrs: string[]): Promise<string> {
 
 describe("root tokens with a TTL", () => {
   it("cannot create root tokens that never expire", async () => {
-    const h = await unsealedServer();
+    const h = await appServer();
     const expiringRoot = await createToken(h, { policies: ["root"], ttl: "1h" }, h.root);
     const refused = { status: 400, body: { errors: ["expiring root tokens cannot create non-expiring root tokens"] } };
     expect(await h.call("POST", "auth/token/create", { policies: ["root"] }, expiringRoot)).toEqual(refused);
@@ -129,7 +109,7 @@ describe("root tokens with a TTL", () => {
 describe("AppRole secret ID uses", () => {
   let h: Server;
   beforeEach(async () => {
-    h = await unsealedServer();
+    h = await appServer();
     await h.call("POST", "sys/auth/approle", { type: "approle" }, h.root);
   });
 
