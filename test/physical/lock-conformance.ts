@@ -203,7 +203,9 @@ export function lockConformance(name: string, createNode: LockNodeFactory, { tim
       expect(holdA.held()).toBe(false);
       expect(holdA.lost.reason).toBeInstanceOf(LockLostError);
       const holdB = await contending;
-      expect(b!.clock.completedSleeps - pollsBefore).toBeLessThanOrEqual(1);
+      // The poll under way when the release was sent may still read the held record (its read can
+      // start before the release lands); the next one claims. Waiting out a lease would take ~16 polls.
+      expect(b!.clock.completedSleeps - pollsBefore).toBeLessThanOrEqual(2);
       expect(holdB.epoch).toBe(2);
       expect((await b!.backend.currentHolder(lockKey))?.epoch).toBe(2);
 
