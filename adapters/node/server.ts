@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { DEFAULT_STANDBY_HOLD_MS } from "../../src/config/parse.js";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
 import { Core } from "../../src/core.js";
 import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
@@ -99,6 +100,8 @@ function devConfig(listenAddress: string): ServerConfig {
     disableClustering: false,
     logLevel: "info",
     ui: false,
+    standbyHoldMs: DEFAULT_STANDBY_HOLD_MS,
+    shutdownDelayMs: 0,
     files: [],
     warnings: [],
   };
@@ -132,7 +135,12 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       onStandby: () => void clusterListeners?.stop(),
     },
   });
-  const app = createApp({ core, maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)), logger });
+  const app = createApp({
+    core,
+    maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
+    logger,
+    standbyHoldMs: config.standbyHoldMs,
+  });
 
   const listeners: RunningListener[] = [];
   try {
@@ -155,7 +163,14 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   return {
     logger,
     async stop() {
-      await core.seal(); // releases the HA lock first, so a standby takes over at once
+      // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
+      core.beginDraining();
+      if (config.shutdownDelayMs > 0) {
+        logger.info("draining: sys/health reports it while load balancers stop sending", { shutdown_delay_ms: config.shutdownDelayMs });
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
+      // Lets the requests inside finish, then releases the HA lock, so a standby takes over at once.
+      await core.seal();
       await clusterListeners?.stop();
       forwarder?.close();
       await Promise.all(listeners.map((l) => l.close()));
