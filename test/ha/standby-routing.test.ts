@@ -104,11 +104,12 @@ describe("standby routing", () => {
       lockWith: () => ({ acquire: (signal) => new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason))) }),
       currentHolder: async () => null,
       stepDownCooldownMs: 10_000,
+      leaseMs: 600,
     };
     const core = node("lonely", physical, neverGranted);
     const init = await core.initialize({ secret_shares: 1, secret_threshold: 1 });
     await core.submitUnsealKey(Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0)));
-    const app = createApp({ core, maxRequestSize: 1024 });
+    const app = createApp({ core, maxRequestSize: 1024, standbyHoldMs: 100 });
     const response = await app.fetch(request("http://lonely.example:8200/v1/secret/data/x", init.root_token));
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
@@ -158,12 +159,13 @@ describe("standby routing when the lock store is unreachable", () => {
   it("answers 503 with Retry-After instead of an internal error", async () => {
     const { b, token } = await pair();
     const app = createApp({ core: b, maxRequestSize: 1024 });
-    const leader = b.leader.bind(b);
-    b.leader = async () => {
+    const leadership = b.leadership!;
+    const leader = leadership.leader.bind(leadership);
+    leadership.leader = async () => {
       throw new Error("connect ETIMEDOUT");
     };
     const response = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
-    b.leader = leader;
+    leadership.leader = leader;
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/lock store cannot be reached/);
