@@ -75,8 +75,18 @@ describe("hold, don't fail", () => {
     await a!.stepDown();
     await waitFor(async () => ((await holderId(backend)) === "b" ? true : null), 5_000, "b holding the lock");
     await advertised.arrived;
+    // Open the gate only once a has looked for the active and found none.
+    const leadership = a!.leadership!;
+    const leader = leadership.leader.bind(leadership);
+    const foundNone = gate();
+    leadership.leader = async () => {
+      const view = await leader();
+      if (!view.advertisement) void foundNone.enter();
+      return view;
+    };
     const app = createApp({ core: a!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
     const held = app.fetch(new Request("http://a.example:8200/v1/secret/data/x", { headers: { "x-vault-token": token } }));
+    await foundNone.arrived;
     advertised.open();
     const response = await held;
     expect(response.status).toBe(307);
