@@ -48,8 +48,14 @@ export async function runServer(args: string[]): Promise<number> {
       process.off("SIGINT", onSigint);
       process.off("SIGTERM", onSigterm);
       running.logger.info(`${signal} received, shutting down`);
-      await running.stop();
-      resolve(0);
+      try {
+        await running.stop();
+        resolve(0);
+      } catch (error) {
+        // The handlers are gone: without this the process would neither finish stopping nor exit.
+        running.logger.error("shutdown failed", { error: String(error) });
+        resolve(1);
+      }
     };
     const onSigint = () => void shutdown("SIGINT");
     const onSigterm = () => void shutdown("SIGTERM");

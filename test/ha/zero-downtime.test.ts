@@ -4,6 +4,11 @@ import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../h
 const CLIENTS = 4;
 /** Short enough to space three step-downs past it quickly. */
 const COOLDOWN_MS = 4_000;
+/**
+ * A longer lease than the default 1.5 s: on a loaded machine an event-loop stall past two thirds of
+ * the lease ends the active's term mid-request (a lost lock, not the handover under test).
+ */
+const LOCK_TIMINGS = { ha_lease_duration: "3s", ha_renew_interval: "500ms" };
 
 /**
  * Clients as an operator's would be: each writes increasing values to its own key, round-robin
@@ -105,7 +110,7 @@ describe("leadership changes that no client notices", () => {
   beforeAll(async () => {
     cluster = await startCluster(
       { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      { size: 3, lockOptions: { ha_step_down_cooldown: `${COOLDOWN_MS}ms` } },
+      { size: 3, lockOptions: { ...LOCK_TIMINGS, ha_step_down_cooldown: `${COOLDOWN_MS}ms` } },
     );
     const active = await cluster.waitForActive();
     expect((await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken)).status).toBe(204);
@@ -162,8 +167,8 @@ describe("leadership changes that no client notices", () => {
     for (let round = 0; round < 3; round++) {
       expect((await api(active, "PUT", "sys/step-down", undefined, cluster.rootToken)).status).toBe(204);
       // Every node stepped down within its 60 s cool-down after the third: the lock must not stay free.
-      // The lease is 1.5 s; the bound leaves slack for a loaded machine and stays far below the cool-down.
-      active = await cluster.waitForActive({ timeoutMs: 8_000 });
+      // The lease is 3 s; the bound leaves slack for a loaded machine and stays far below the cool-down.
+      active = await cluster.waitForActive({ timeoutMs: 12_000 });
     }
   }, 40_000);
 });
