@@ -1,4 +1,4 @@
-import { type ClientHttp2Session, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
@@ -81,7 +81,14 @@ export class ClusterForwarder implements Forwarder {
   ): Promise<{ status: number; responseHeaders: Headers; responseBody: Buffer }> {
     return new Promise((resolve, reject) => {
       const session = this.#session(advertisement);
-      const stream = session.request(headers, { endStream: body.length === 0 });
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(headers, { endStream: body.length === 0 });
+      } catch (error) {
+        // The session refused to open a stream (closing after a GOAWAY): nothing was sent.
+        reject(new NotDeliveredError(`not delivered to the active node: ${(error as Error).message}`));
+        return;
+      }
       /*
        * Whether the request provably never reached the active's handler, so the standby may send it
        * again (writes included) without applying it twice: the stream was refused (REFUSED_STREAM,

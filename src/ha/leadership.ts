@@ -83,7 +83,7 @@ export class Leadership {
   #renewalTimer: ReturnType<typeof setTimeout> | undefined;
   #advertisement: Advertisement | null = null;
   /** Stepping down or stopping: still holding the lock while the requests inside finish, taking no new ones. */
-  #handingOver = false;
+  #handingOver: Promise<void> | null = null;
   readonly #heartbeats = new Map<string, Heartbeat & { at: number }>();
   /**
    * The active's advertisement as a standby last read it, and when: trusted as is for
@@ -103,7 +103,7 @@ export class Leadership {
 
   /** Serving as active now: certainly still holding the lock, advertisement written. */
   isActive(): boolean {
-    return !this.#handingOver && (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
+    return this.#handingOver === null && (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
   }
 
   /** Starts contending (once the node's addresses are bound) and, as a standby, sending heartbeats. */
@@ -158,13 +158,18 @@ export class Leadership {
    * kept until the ones already inside have finished, so fencing cuts none of them off.
    */
   async #handOver(settled: () => Promise<void>, release: () => Promise<void>): Promise<void> {
+    // One at a time: a second step-down (or a SIGTERM during one) must not release before the drain ends.
+    while (this.#handingOver) await this.#handingOver.catch(() => {});
     const wasActive = this.isActive();
-    this.#handingOver = true;
-    try {
+    const handingOver = (async () => {
       if (wasActive) await settled();
       await release();
+    })();
+    this.#handingOver = handingOver;
+    try {
+      await handingOver;
     } finally {
-      this.#handingOver = false;
+      if (this.#handingOver === handingOver) this.#handingOver = null;
     }
   }
 

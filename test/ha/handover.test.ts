@@ -145,7 +145,8 @@ describe("the departing active drains", () => {
     const appA = createApp({ core: a!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
     const inFlight = appA.fetch(write("http://a.example:8200/v1/secret/data/x", token, 42));
     await inside.arrived;
-    const steppingDown = a!.stepDown();
+    // A second step-down meanwhile (a repeated call, a SIGTERM) must wait for the same drain.
+    const steppingDown = Promise.all([a!.stepDown(), a!.stepDown()]);
     // New requests already see a standby, but the lock stays with a while the write is inside.
     await waitFor(async () => (a!.isActive() ? null : true), 5_000, "a no longer serving new requests");
     expect(await holderId(backend)).toBe("a");
