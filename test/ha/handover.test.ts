@@ -94,6 +94,37 @@ describe("hold, don't fail", () => {
     expect(b!.isActive()).toBe(true);
   });
 
+  it("serves a held request itself when this node becomes the active meanwhile", async () => {
+    const { cores: [a, b], physical, backend, token } = await nodes(["a", "b"]);
+    const advertised = gate();
+    const put = physical.put.bind(physical);
+    physical.put = async (key, value) => {
+      if (key.startsWith("core/leader/")) await advertised.enter();
+      return put(key, value);
+    };
+    // a leaves (sealing, so no cool-down applies); b takes the lock but has not advertised yet.
+    const sealing = a!.seal();
+    await waitFor(async () => ((await holderId(backend)) === "b" ? true : null), 5_000, "b holding the lock");
+    await advertised.arrived;
+    const leadership = b!.leadership!;
+    const leader = leadership.leader.bind(leadership);
+    const foundNone = gate();
+    leadership.leader = async () => {
+      const view = await leader();
+      if (!view.advertisement) void foundNone.enter();
+      return view;
+    };
+    const app = createApp({ core: b!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
+    const held = app.fetch(write("http://b.example:8200/v1/secret/data/y", token, 7));
+    await foundNone.arrived;
+    physical.put = put;
+    advertised.open();
+    expect((await held).status).toBe(200);
+    await sealing;
+    const read = await app.fetch(new Request("http://b.example:8200/v1/secret/data/y", { headers: { "x-vault-token": token } }));
+    expect(((await read.json()) as { data: { data: unknown } }).data.data).toEqual({ value: 7 });
+  });
+
   it("sends a write again after a forward that provably never reached the active, and only then", async () => {
     const sent: Advertisement[] = [];
     let refusals = 1;
