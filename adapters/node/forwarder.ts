@@ -27,7 +27,7 @@ export class ClusterForwarder implements Forwarder {
     if (clientAddress) headers[FORWARDED_CLIENT_HEADER] = clientAddress;
     const { status, responseHeaders, responseBody } = await this.#exchange(advertisement, headers, body, FORWARD_TIMEOUT_MS);
     if (status === NOT_SERVED_STATUS && responseHeaders.has(NOT_SERVED_HEADER)) {
-      throw new NotDeliveredError("the node is no longer active and did not serve the request");
+      throw new NotDeliveredError("the node is no longer active and did not serve the request", true);
     }
     const nullBody = status === 204 || status === 304 || request.method === "HEAD";
     return new Response(nullBody ? null : new Uint8Array(responseBody), { status, headers: responseHeaders });
@@ -86,7 +86,7 @@ export class ClusterForwarder implements Forwarder {
         stream = session.request(headers, { endStream: body.length === 0 });
       } catch (error) {
         // The session refused to open a stream (closing after a GOAWAY): nothing was sent.
-        reject(new NotDeliveredError(`not delivered to the active node: ${(error as Error).message}`));
+        reject(new NotDeliveredError(`not delivered to the active node: ${(error as Error).message}`, true));
         return;
       }
       /*
@@ -96,8 +96,9 @@ export class ClusterForwarder implements Forwarder {
        * nothing was written. A timeout or a reset after sending proves nothing.
        */
       const fail = (error: Error) => {
-        const undelivered = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || !this.#connected.has(session);
-        reject(undelivered ? new NotDeliveredError(`not delivered to the active node: ${error.message}`) : error);
+        const refused = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM;
+        const undelivered = refused || !this.#connected.has(session);
+        reject(undelivered ? new NotDeliveredError(`not delivered to the active node: ${error.message}`, refused) : error);
       };
       stream.setTimeout(timeoutMs, () => {
         stream.close(constants.NGHTTP2_CANCEL);

@@ -42,4 +42,15 @@ export const NOT_SERVED_HEADER = "x-strongbox-not-served";
  */
 export class NotDeliveredError extends Error {
   override name = "NotDeliveredError";
+  constructor(
+    message: string,
+    /**
+     * The target answered but refused the request (not-served marker, refused stream): it is handing
+     * over, so the request waits for the next active. Otherwise no connection came up, which may
+     * as well be a broken channel (firewall, version mismatch) as a restarting node.
+     */
+    readonly handingOver: boolean,
+  ) {
+    super(message);
+  }
 }

@@ -46,8 +46,9 @@ export async function routeFromStandby(
   const optedOut = !forwarder || request.headers.get("x-vault-no-request-forwarding") !== null;
   let redirectOnly = optedOut;
   let changedRetries = 0;
-  /** Where the last forward failed, and whether it provably was not delivered there. */
-  let failed: { target: Advertisement; undelivered: boolean } | null = null;
+  /** Where the last forward failed, and whether that target may serve it after a pause. */
+  let failed: { target: Advertisement; retryable: boolean; error: unknown } | null = null;
+  let unconnectedRetries = 0;
   for (let first = true; ; first = false) {
     if (!first) leadership.forgetLeader();
     const view = await lookUp(leadership, logger);
@@ -63,27 +64,26 @@ export async function routeFromStandby(
     if (failed && sameTerm(target, failed.target)) {
       // Failed in transit: only a new active (or certificate) is worth a retry. Not delivered: the
       // target is handing over or restarting its listener; try again shortly, within the bound.
-      if (!failed.undelivered || Date.now() >= deadline) return fallBack(request, target, counters, logger);
+      if (!failed.retryable || Date.now() >= deadline) return fallBack(request, target, counters, logger, failed.error);
       await pause();
     }
-    if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger);
+    if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
     try {
       const response = await forwarder!.forward(request, body, target, clientAddress);
       counters.forwarded++;
       return response;
     } catch (error) {
-      const undelivered = error instanceof NotDeliveredError;
-      failed = { target, undelivered };
-      if (undelivered) continue;
+      if (error instanceof NotDeliveredError) {
+        // Refused while handing over: wait for the next active. No connection: try once more, then
+        // redirect, so a broken channel costs a client no more than one pause.
+        failed = { target, retryable: error.handingOver || unconnectedRetries++ === 0, error };
+        continue;
+      }
+      failed = { target, retryable: false, error };
       // A read is safe to repeat once on a new active (or a re-issued certificate); a write may
       // have been applied, so it is redirected rather than sent again.
       if (IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && changedRetries++ === 0) continue;
-      logger.warn("request forwarding failed; redirecting the client instead", {
-        active: target.cluster_addr,
-        error: error instanceof Error ? error.message : String(error),
-      });
       redirectOnly = true;
-      failed = null;
     }
   }
 }
@@ -107,9 +107,13 @@ function sameTerm(a: Advertisement, b: Advertisement): boolean {
   return a.node_id === b.node_id && a.epoch === b.epoch && a.cluster_cert === b.cluster_cert;
 }
 
-function fallBack(request: Request, target: Advertisement, counters: Leadership["forwarding"], logger: Logger): Response {
+function fallBack(request: Request, target: Advertisement, counters: Leadership["forwarding"], logger: Logger, error: unknown): Response {
   counters.fallbacks++;
-  logger.debug("redirecting the client to the active node", { active: target.api_addr, fallbacks: counters.fallbacks });
+  logger.warn("request forwarding failed; redirecting the client instead", {
+    active: target.cluster_addr,
+    error: error instanceof Error ? error.message : String(error),
+    fallbacks: counters.fallbacks,
+  });
   return redirectToActive(request, target);
 }
 

@@ -131,7 +131,7 @@ describe("hold, don't fail", () => {
     const forwarder: Forwarder = {
       forward: async (_request, _body, advertisement) => {
         sent.push(advertisement);
-        if (refusals-- > 0) throw new NotDeliveredError("refused stream");
+        if (refusals-- > 0) throw new NotDeliveredError("refused stream", true);
         return new Response("applied once", { status: 200 });
       },
       heartbeat: async () => {},
@@ -152,6 +152,17 @@ describe("hold, don't fail", () => {
     expect(redirected.status).toBe(307);
     expect(redirected.headers.get("location")).toBe("http://a.example:8200/v1/secret/data/x");
     expect(sent).toHaveLength(3);
+
+    // No connection comes up (a broken channel as much as a restart): one more try, then the 307,
+    // rather than holding every request for the whole bound.
+    forwarder.forward = async (_request, _body, advertisement) => {
+      sent.push(advertisement);
+      throw new NotDeliveredError("connect ECONNREFUSED", false);
+    };
+    const unreachable = await app.fetch(write("http://b.example:8200/v1/secret/data/x", token, 3));
+    expect(unreachable.status).toBe(307);
+    expect(sent).toHaveLength(5);
+    expect(b!.leadership!.forwarding).toEqual({ forwarded: 1, fallbacks: 2 });
   });
 
   it("answers a request forwarded to a node that is not active with the cluster channel's not-served marker", async () => {
