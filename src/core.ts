@@ -1,6 +1,7 @@
 import { AesGcmBarrier } from "./barrier/aes-gcm-barrier.js";
 import { KeyRotation } from "./barrier/key-rotation.js";
 import type { SecurityBarrier } from "./barrier/types.js";
+import { DRAIN_TIMEOUT_MS, InFlightRequests } from "./ha/drain.js";
 import { type HAOptions, Leadership, type LeaderView } from "./ha/leadership.js";
 import { SwitchableBackend } from "./ha/switchable-backend.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -50,7 +51,9 @@ export class Core {
   readonly #router: Router;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #inFlight = new InFlightRequests();
   #state: LogicalState | null = null;
+  #draining = false;
   #clusterId = "";
   #expirySweep: ReturnType<typeof setInterval> | undefined;
 
@@ -85,8 +88,8 @@ export class Core {
       state: () => this.#unsealedState(),
       isActive: () => this.isActive(),
       now: this.#now,
-      seal: () => this.seal(),
-      stepDown: () => this.stepDown(),
+      seal: () => this.seal({ fromRequest: true }),
+      stepDown: () => this.stepDown({ fromRequest: true }),
       haStatus: () => this.#leadership?.status() ?? [],
       keys: this.#keys,
     });
@@ -94,6 +97,15 @@ export class Core {
 
   get sealed(): boolean {
     return this.#state === null;
+  }
+
+  /** Shutting down: sys/health says so, so load balancers stop sending before the node goes. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  beginDraining(): void {
+    this.#draining = true;
   }
 
   get clusterId(): string {
@@ -190,20 +202,28 @@ export class Core {
     return this.#leadership.leader();
   }
 
-  /** Gives up active duty and stays out of the election for the cool-down. */
-  async stepDown(): Promise<void> {
-    await this.#leadership?.stepDown();
+  /**
+   * Gives up active duty once the requests inside have finished, and stays out of the election for
+   * the cool-down. `fromRequest`: asked for over the API, so that request is one of those inside.
+   */
+  async stepDown({ fromRequest = false } = {}): Promise<void> {
+    await this.#leadership?.stepDown(() => this.#settled(fromRequest));
   }
 
-  async seal(): Promise<void> {
+  async seal({ fromRequest = false } = {}): Promise<void> {
     if (this.sealed) return;
-    // Release the lock before sealing, so a standby takes over at once.
+    // Let the requests inside finish, then release the lock before sealing, so a standby takes over at once.
     clearInterval(this.#expirySweep);
-    await this.#leadership?.stop();
+    await this.#leadership?.stop(() => this.#settled(fromRequest));
     this.#state = null;
     this.#barrier.seal();
     this.resetUnseal();
     this.#logger.info("vault is sealed");
+  }
+
+  async #settled(fromRequest: boolean): Promise<void> {
+    if (await this.#inFlight.settled(DRAIN_TIMEOUT_MS, fromRequest ? 1 : 0)) return;
+    this.#logger.warn("requests still running when the lock is released; fencing stops their writes", { requests: this.#inFlight.count });
   }
 
   /** Vault's expiration manager: an expired token takes its whole tree with it, used or not. */
@@ -230,6 +250,6 @@ export class Core {
 
   /** Serves a request as the active node (throws StandbyError on a standby). */
   handle(request: CoreRequest): Promise<HandlerResult> {
-    return this.#router.handle(request);
+    return this.#inFlight.track(() => this.#router.handle(request));
   }
 }

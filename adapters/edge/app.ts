@@ -4,7 +4,8 @@
  * - `GET /v1/sys/leader`: Vault's shape from the lock record (`is_self` is always false);
  * - `GET /v1/sys/health`: 200 with an active node's status while one is known, else 503;
  * - any other `/v1/*` request, any method: 307 to the active's `api_addr` + path + query (307 keeps
- *   the method and body), or 503 `{"errors":[…]}` with `Retry-After` when no active is known;
+ *   the method and body), or 503 `{"errors":[…]}` with `Retry-After` when no active is known —
+ *   during a leadership change only after re-reading the record for up to `LEADER_WAIT_MS`;
  * - anything else: 404.
  */
 import { Hono } from "hono";
@@ -17,13 +18,14 @@ const NO_STORE = { "cache-control": "no-store" };
 
 export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
   // Built on the first request, when the bindings are known; lives as long as the isolate.
-  let tracker: LeaderTracker | undefined;
-  const leaderFor = (env: EdgeEnv): Promise<Leader> => {
+  let tracker: { leader: LeaderTracker; waitMs: number } | undefined;
+  /** `wait`: a request to redirect waits out a leadership change; status endpoints answer at once. */
+  const leaderFor = (env: EdgeEnv, wait = false): Promise<Leader> => {
     if (!tracker) {
       const config = readEdgeConfig(env);
-      tracker = new LeaderTracker(dynamoDBLockRecordReader(config), config);
+      tracker = { leader: new LeaderTracker(dynamoDBLockRecordReader(config), config), waitMs: config.leaderWaitMs };
     }
-    return tracker.current();
+    return wait ? tracker.leader.settled(tracker.waitMs) : tracker.leader.current();
   };
 
   const app = new Hono<{ Bindings: EdgeEnv }>();
@@ -51,7 +53,7 @@ export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
   });
 
   app.all("/v1/*", async (c) => {
-    const leader = await leaderFor(c.env);
+    const leader = await leaderFor(c.env, true);
     if (!leader.active) return unavailable(leader.reason);
     const url = new URL(c.req.url);
     const target = leader.apiAddr;

@@ -15,6 +15,7 @@ export interface EdgeEnv {
   LEADER_CACHE_MS?: string | number;
   HOLDER_TIMEOUT_MS?: string | number;
   MAX_STALE_MS?: string | number;
+  LEADER_WAIT_MS?: string | number;
 }
 
 export interface EdgeConfig {
@@ -28,6 +29,8 @@ export interface EdgeConfig {
   holderTimeoutMs: number;
   /** How long the last known active is still used while DynamoDB cannot be read. */
   maxStaleMs: number;
+  /** During a leadership change, how long a request waits for the new holder before the 503; 0 turns it off. */
+  leaderWaitMs: number;
 }
 
 export class EdgeConfigError extends Error {
@@ -58,10 +61,12 @@ export function readEdgeConfig(env: EdgeEnv): EdgeConfig {
     // The servers' default lease (ha_lease_duration, 1.5 s) plus a margin for DynamoDB latency.
     holderTimeoutMs: milliseconds(env, "HOLDER_TIMEOUT_MS", 2000),
     maxStaleMs: milliseconds(env, "MAX_STALE_MS", 5000),
+    // As the servers' standby_hold_timeout: a change takes well under 2 s, clients wait far longer.
+    leaderWaitMs: milliseconds(env, "LEADER_WAIT_MS", 5000),
   };
 }
 
-function milliseconds(env: EdgeEnv, name: "LEADER_CACHE_MS" | "HOLDER_TIMEOUT_MS" | "MAX_STALE_MS", fallback: number): number {
+function milliseconds(env: EdgeEnv, name: "LEADER_CACHE_MS" | "HOLDER_TIMEOUT_MS" | "MAX_STALE_MS" | "LEADER_WAIT_MS", fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

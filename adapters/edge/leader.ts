@@ -19,10 +19,13 @@ import type { LockRecord, LockRecordReader } from "./lock-record.js";
 
 export type Leader =
   | { active: true; apiAddr: URL }
-  | { active: false; reason: string };
+  /** `changing`: the lock was released or its holder presumed down, so a new holder is expected shortly. */
+  | { active: false; reason: string; changing?: boolean };
 
 /** How soon an answer without an active node is reconsidered. */
 const RECHECK_MS = 250;
+/** How often a request waiting out a leadership change reads the lock record again. */
+const CHANGE_POLL_MS = 100;
 /** A read that takes longer is abandoned (its retry included); the cached leader may then serve. */
 const READ_TIMEOUT_MS = 1000;
 
@@ -56,6 +59,20 @@ export class LeaderTracker {
     return this.#remember(leader, readAt + (leader.active ? this.timings.leaderCacheMs : Math.min(this.timings.leaderCacheMs, RECHECK_MS)));
   }
 
+  /**
+   * As `current()`, but during a leadership change (record released, holder presumed down) reads
+   * the record again until a new holder appears or `waitMs` passes.
+   */
+  async settled(waitMs: number): Promise<Leader> {
+    const deadline = this.now() + waitMs;
+    for (;;) {
+      const leader = await this.current();
+      if (leader.active || !leader.changing || this.now() >= deadline) return leader;
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_POLL_MS));
+      this.#answerUntil = 0;
+    }
+  }
+
   #unreadable(error: unknown): Leader {
     console.error(`strongbox edge: cannot read the HA lock record from DynamoDB: ${messageOf(error)}`);
     const now = this.now();
@@ -73,12 +90,13 @@ export class LeaderTracker {
 
   #judge(record: LockRecord | null, readAt: number): Leader {
     if (!record) return { active: false, reason: "no active node: no node has taken the HA lock yet" };
-    if (record.released) return { active: false, reason: "no active node: the HA lock was released and no node has taken it yet" };
+    if (record.released) return { active: false, changing: true, reason: "no active node: the HA lock was released and no node has taken it yet" };
     if (this.#version?.version !== record.version) {
       this.#version = { version: record.version, since: readAt };
     } else if (this.timings.holderTimeoutMs > 0 && readAt - this.#version.since > this.timings.holderTimeoutMs) {
       return {
         active: false,
+        changing: true,
         reason: "no active node: the HA lock's holder stopped renewing it and is presumed down; a standby takes over shortly",
       };
     }

@@ -1,4 +1,4 @@
-import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import type { Heartbeat } from "../../src/ha/forwarding.js";
@@ -9,6 +9,9 @@ import { FORWARDED_CLIENT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOpti
 import { splitHostPort } from "./http-listener.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
+
+/** On stop, how long streams already inside may take to finish after GOAWAY before their sockets are cut. */
+const CLOSE_GRACE_MS = 2_000;
 
 /** Handshakes that fail (load-balancer probes, port scans) are counted and logged once per interval. */
 const REJECTION_LOG_INTERVAL_MS = 60_000;
@@ -22,7 +25,7 @@ export class ClusterListeners {
   readonly #fetch: FetchHandler;
   readonly #onHeartbeat: (heartbeat: Heartbeat) => void;
   readonly #logger: Logger;
-  #running: { servers: TlsServer[]; sockets: Set<TLSSocket> } | null = null;
+  #running: { servers: TlsServer[]; sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> } | null = null;
   #rejected = 0;
   #lastRejectionLog = 0;
   /** Starts and stops run one after another: a term can end while its listeners still start. */
@@ -52,9 +55,14 @@ export class ClusterListeners {
   async #start(advertisement: Advertisement): Promise<void> {
     await this.#stop();
     const sockets = new Set<TLSSocket>();
-    const running = { servers: [] as TlsServer[], sockets };
+    const sessions = new Set<ServerHttp2Session>();
+    const running = { servers: [] as TlsServer[], sockets, sessions };
     this.#running = running;
     const h2 = createH2cServer(this.#handler());
+    h2.on("session", (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
     const expectedPeer = sha256Fingerprint(advertisement.cluster_cert);
     for (const address of this.#addresses) {
       const server = createTlsServer(serverTlsOptions(advertisement), (socket) => {
@@ -86,14 +94,21 @@ export class ClusterListeners {
     const running = this.#running;
     if (!running) return;
     this.#running = null;
+    const closed = Promise.all(running.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    // GOAWAY: streams already inside finish; streams the standbys open after it are refused, which
+    // tells them the request was not delivered and may go to the next active, writes included.
+    const sessionsDone = Promise.all([...running.sessions].map((session) => new Promise<void>((resolve) => session.close(resolve))));
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([sessionsDone, new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(grace);
     for (const socket of running.sockets) socket.destroy();
-    await Promise.all(running.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await closed;
     this.#logger.info("cluster listeners stopped");
   }
 
   #handler(): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
     const forwarded = getRequestListener((request) =>
-      this.#fetch(request, { clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined }),
+      this.#fetch(request, { clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined, forwarded: true }),
     );
     return (request, response) => {
       if (request.url === HEARTBEAT_PATH) {

@@ -1,7 +1,7 @@
-import { type ClientHttp2Session, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
-import type { Forwarder, Heartbeat } from "../../src/ha/forwarding.js";
+import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
 import { clientTlsOptions, FORWARDED_CLIENT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, sha256Fingerprint } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
@@ -15,6 +15,8 @@ const HEARTBEAT_TIMEOUT_MS = 2_000;
  */
 export class ClusterForwarder implements Forwarder {
   #current: { key: string; session: ClientHttp2Session } | null = null;
+  /** Sessions whose connection was established: only on those can a request have been sent. */
+  readonly #connected = new WeakSet<ClientHttp2Session>();
 
   async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined): Promise<Response> {
     const url = new URL(request.url);
@@ -24,6 +26,9 @@ export class ClusterForwarder implements Forwarder {
     });
     if (clientAddress) headers[FORWARDED_CLIENT_HEADER] = clientAddress;
     const { status, responseHeaders, responseBody } = await this.#exchange(advertisement, headers, body, FORWARD_TIMEOUT_MS);
+    if (status === NOT_SERVED_STATUS && responseHeaders.has(NOT_SERVED_HEADER)) {
+      throw new NotDeliveredError("the node is no longer active and did not serve the request", true);
+    }
     const nullBody = status === 204 || status === 304 || request.method === "HEAD";
     return new Response(nullBody ? null : new Uint8Array(responseBody), { status, headers: responseHeaders });
   }
@@ -59,6 +64,7 @@ export class ClusterForwarder implements Forwarder {
     const tls = clientTlsOptions(advertisement);
     // HTTP/2 runs inside our own TLS socket (own ALPN), so the session itself is "http:".
     const session = connectH2("http://cluster.strongbox", { createConnection: () => connectTls(tls) });
+    session.once("connect", () => this.#connected.add(session));
     session.on("error", () => session.destroy());
     session.on("close", () => {
       if (this.#current?.session === session) this.#current = null;
@@ -74,13 +80,32 @@ export class ClusterForwarder implements Forwarder {
     timeoutMs: number,
   ): Promise<{ status: number; responseHeaders: Headers; responseBody: Buffer }> {
     return new Promise((resolve, reject) => {
-      const stream = this.#session(advertisement).request(headers, { endStream: body.length === 0 });
+      const session = this.#session(advertisement);
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(headers, { endStream: body.length === 0 });
+      } catch (error) {
+        // The session refused to open a stream (closing after a GOAWAY): nothing was sent.
+        reject(new NotDeliveredError(`not delivered to the active node: ${(error as Error).message}`, true));
+        return;
+      }
+      /*
+       * Whether the request provably never reached the active's handler, so the standby may send it
+       * again (writes included) without applying it twice: the stream was refused (REFUSED_STREAM,
+       * also how a GOAWAY below our stream id closes it), or the connection never came up, so
+       * nothing was written. A timeout or a reset after sending proves nothing.
+       */
+      const fail = (error: Error) => {
+        const refused = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM;
+        const undelivered = refused || !this.#connected.has(session);
+        reject(undelivered ? new NotDeliveredError(`not delivered to the active node: ${error.message}`, refused) : error);
+      };
       stream.setTimeout(timeoutMs, () => {
         stream.close(constants.NGHTTP2_CANCEL);
         reject(new Error(`no answer from the active node within ${timeoutMs} ms`));
       });
-      stream.on("error", reject);
-      stream.on("close", () => reject(new Error(`the cluster stream closed without an answer (code ${stream.rstCode})`)));
+      stream.on("error", fail);
+      stream.on("close", () => fail(new Error(`the cluster stream closed without an answer (code ${stream.rstCode})`)));
       stream.on("response", (raw) => {
         const status = Number(raw[":status"]);
         const responseHeaders = new Headers();

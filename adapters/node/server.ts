@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { DEFAULT_STANDBY_HOLD_MS } from "../../src/config/parse.js";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
 import { Core } from "../../src/core.js";
 import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
@@ -47,8 +48,14 @@ export async function runServer(args: string[]): Promise<number> {
       process.off("SIGINT", onSigint);
       process.off("SIGTERM", onSigterm);
       running.logger.info(`${signal} received, shutting down`);
-      await running.stop();
-      resolve(0);
+      try {
+        await running.stop();
+        resolve(0);
+      } catch (error) {
+        // The handlers are gone: without this the process would neither finish stopping nor exit.
+        running.logger.error("shutdown failed", { error: String(error) });
+        resolve(1);
+      }
     };
     const onSigint = () => void shutdown("SIGINT");
     const onSigterm = () => void shutdown("SIGTERM");
@@ -99,6 +106,8 @@ function devConfig(listenAddress: string): ServerConfig {
     disableClustering: false,
     logLevel: "info",
     ui: false,
+    standbyHoldMs: DEFAULT_STANDBY_HOLD_MS,
+    shutdownDelayMs: 0,
     files: [],
     warnings: [],
   };
@@ -132,7 +141,12 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       onStandby: () => void clusterListeners?.stop(),
     },
   });
-  const app = createApp({ core, maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)), logger });
+  const app = createApp({
+    core,
+    maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
+    logger,
+    standbyHoldMs: config.standbyHoldMs,
+  });
 
   const listeners: RunningListener[] = [];
   try {
@@ -155,7 +169,14 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   return {
     logger,
     async stop() {
-      await core.seal(); // releases the HA lock first, so a standby takes over at once
+      // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
+      core.beginDraining();
+      if (config.shutdownDelayMs > 0) {
+        logger.info("draining: sys/health reports it while load balancers stop sending", { shutdown_delay_ms: config.shutdownDelayMs });
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
+      // Lets the requests inside finish, then releases the HA lock, so a standby takes over at once.
+      await core.seal();
       await clusterListeners?.stop();
       forwarder?.close();
       await Promise.all(listeners.map((l) => l.close()));

@@ -6,6 +6,7 @@ import {
   type StorageConfig,
 } from "./types.js";
 import { resolveApiAddr, resolveClusterAddr } from "./addresses.js";
+import { requireDurationMs } from "./duration.js";
 import { parseListener } from "./listener.js";
 import { type Block, describe, type Env, envValue, type FromFile, isObject, quote, requireBool, requireString } from "./values.js";
 
@@ -17,6 +18,13 @@ export interface ConfigSource {
 
 /** The storage backends this build knows, and whether each can hold the HA lock. */
 export type StorageTypes = Record<string, { ha: boolean }>;
+
+/**
+ * How long a standby holds a request while no active node is known, by default: a leadership
+ * change takes well under 2 s, and 5 s stays below the timeouts clients commonly use (Vault's
+ * CLI and SDKs wait 60 s, most HTTP clients 30 s or more), so the hold never outlasts the client.
+ */
+export const DEFAULT_STANDBY_HOLD_MS = 5_000;
 
 const LOG_LEVELS: Record<string, LogLevel> = {
   trace: "trace",
@@ -81,6 +89,8 @@ interface Merged {
   logLevel?: FromFile<string>;
   disableClustering?: boolean;
   ui?: boolean;
+  standbyHoldMs?: number;
+  shutdownDelayMs?: number;
 }
 
 /**
@@ -122,6 +132,8 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     disableClustering,
     logLevel: resolveLogLevel(env, merged.logLevel),
     ui: merged.ui ?? false,
+    standbyHoldMs: merged.standbyHoldMs ?? DEFAULT_STANDBY_HOLD_MS,
+    shutdownDelayMs: merged.shutdownDelayMs ?? 0,
     files,
     warnings,
   };
@@ -162,6 +174,12 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "ui":
         merged.ui = requireBool(value, at);
+        break;
+      case "standby_hold_timeout":
+        merged.standbyHoldMs = requireDurationMs(value, at);
+        break;
+      case "shutdown_delay":
+        merged.shutdownDelayMs = requireDurationMs(value, at);
         break;
       default:
         warnings.push(

@@ -36,6 +36,10 @@ export interface ServerConfig {
   disableClustering: boolean;
   logLevel: LogLevel;
   ui: boolean;
+  /** How long a standby holds a request while no active node is known (`standby_hold_timeout`); 0 = off. */
+  standbyHoldMs: number;
+  /** After SIGTERM, how long health reports draining before the node stops taking requests (`shutdown_delay`). */
+  shutdownDelayMs: number;
   /** The files the configuration was read from, for messages. */
   files: string[];
   /** Non-fatal findings (unknown keys, guessed addresses) for the server to log at startup. */

@@ -4,6 +4,14 @@ import { type Clock, type HALock, type LockHold, monotonicClock } from "../physi
 /** Pause before contending again after a failed activation (others may try meanwhile). */
 const ACTIVATION_RETRY_MS = 1_000;
 
+/** What a node in its step-down cool-down watches, so the cluster is never left without an active. */
+export interface LockWatch {
+  /** The lease: how long the lock must look free before the cool-down is cut short. */
+  leaseMs: number;
+  /** Whether the lock record is free (released or never taken) right now. */
+  lockFree(): Promise<boolean>;
+}
+
 export interface ElectionHooks {
   /** Prepares the node to serve as active under `hold`; throwing gives the term up. */
   becomeActive(hold: LockHold): Promise<void>;
@@ -14,20 +22,23 @@ export interface ElectionHooks {
 /**
  * Contends for the HA lock while the node is unsealed: acquire → active → (lock lost, step-down)
  * → standby → contend again. After a step-down the node waits `cooldownMs` before contending, so
- * leadership actually moves.
+ * leadership actually moves — unless the lock stays free for a full lease meanwhile: then every
+ * node may be cooling down (several step-downs in a row), and it contends anyway.
  */
 export class Election {
   readonly #lock: HALock;
   readonly #hooks: ElectionHooks;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #watch: LockWatch;
   readonly #stopping = new AbortController();
   #hold: LockHold | null = null;
   #cooldownUntil = 0;
   #loop: Promise<void> | null = null;
 
-  constructor(lock: HALock, hooks: ElectionHooks, logger: Logger, clock: Clock = monotonicClock) {
+  constructor(lock: HALock, hooks: ElectionHooks, watch: LockWatch, logger: Logger, clock: Clock = monotonicClock) {
     this.#lock = lock;
+    this.#watch = watch;
     this.#hooks = hooks;
     this.#logger = logger;
     this.#clock = clock;
@@ -67,11 +78,32 @@ export class Election {
     }
   }
 
+  /**
+   * Waits until the cool-down ends, or until this node has seen the lock free for a full lease on
+   * its own clock (looking at it a few times per lease): nobody else is taking it.
+   */
+  async #sitOutCooldown(stopping: AbortSignal): Promise<void> {
+    const clock = this.#clock;
+    const { leaseMs } = this.#watch;
+    let freeSince: number | null = null;
+    for (;;) {
+      const now = clock.now();
+      if (now >= this.#cooldownUntil) return;
+      if (freeSince !== null && now - freeSince >= leaseMs) {
+        this.#logger.info("the HA lock stayed free for a full lease; contending before the step-down cool-down ends");
+        return;
+      }
+      await clock.sleep(Math.min(leaseMs / 4, this.#cooldownUntil - now), stopping);
+      // A store that does not answer tells us nothing: start counting again.
+      const free = await this.#watch.lockFree().catch(() => false);
+      freeSince = free ? (freeSince ?? clock.now()) : null;
+    }
+  }
+
   async #run(): Promise<void> {
     const stopping = this.#stopping.signal;
     while (!stopping.aborted) {
-      const wait = this.#cooldownUntil - this.#clock.now();
-      if (wait > 0) await this.#clock.sleep(wait, stopping);
+      await this.#sitOutCooldown(stopping);
       const hold = await this.#lock.acquire(stopping);
       const lost = new Promise<void>((resolve) => {
         const onLost = () => {

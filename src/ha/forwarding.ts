@@ -27,3 +27,30 @@ export interface ForwardingCounters {
   forwarded: number;
   fallbacks: number;
 }
+
+/**
+ * How a node's cluster listener answers a forwarded request it did not hand to its router (it is
+ * not, or no longer, active): a status plus a header that only the cluster channel produces. The
+ * forwarder turns it into a NotDeliveredError; it never reaches a client.
+ */
+export const NOT_SERVED_STATUS = 421;
+export const NOT_SERVED_HEADER = "x-strongbox-not-served";
+
+/**
+ * A forward that provably never reached the target's router (refused stream, GOAWAY below our
+ * stream, no connection, or the not-served marker): safe to send again, writes included.
+ */
+export class NotDeliveredError extends Error {
+  override name = "NotDeliveredError";
+  constructor(
+    message: string,
+    /**
+     * The target answered but refused the request (not-served marker, refused stream): it is handing
+     * over, so the request waits for the next active. Otherwise no connection came up, which may
+     * as well be a broken channel (firewall, version mismatch) as a restarting node.
+     */
+    readonly handingOver: boolean,
+  ) {
+    super(message);
+  }
+}

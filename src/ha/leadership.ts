@@ -82,6 +82,8 @@ export class Leadership {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #renewalTimer: ReturnType<typeof setTimeout> | undefined;
   #advertisement: Advertisement | null = null;
+  /** Stepping down or stopping: still holding the lock while the requests inside finish, taking no new ones. */
+  #handingOver: Promise<void> | null = null;
   readonly #heartbeats = new Map<string, Heartbeat & { at: number }>();
   /**
    * The active's advertisement as a standby last read it, and when: trusted as is for
@@ -101,7 +103,7 @@ export class Leadership {
 
   /** Serving as active now: certainly still holding the lock, advertisement written. */
   isActive(): boolean {
-    return (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
+    return this.#handingOver === null && (this.#election?.hold ?? null) !== null && this.#advertisement !== null;
   }
 
   /** Starts contending (once the node's addresses are bound) and, as a standby, sending heartbeats. */
@@ -113,6 +115,9 @@ export class Leadership {
       const election = new Election(ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)), {
         becomeActive: (hold) => this.#becomeActive(hold),
         becomeStandby: (reason) => this.#becomeStandby(reason),
+      }, {
+        leaseMs: ha.backend.leaseMs,
+        lockFree: async () => (await ha.backend.currentHolder(LOCK_KEY)) === null,
       }, this.#logger);
       this.#election = election;
       this.#logger.info("entering standby mode");
@@ -121,22 +126,51 @@ export class Leadership {
     });
   }
 
-  /** Stops contending and releases the lock first, so a standby takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops contending and releases the lock, so a standby takes over at once; an active first lets
+   * the requests inside it finish (`settled`), taking no new ones meanwhile.
+   */
+  async stop(settled: () => Promise<void> = async () => {}): Promise<void> {
     this.#stopped = true;
     await this.#starting;
     clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#renewalTimer);
-    const election = this.#election;
-    this.#election = null;
-    await election?.stop();
+    await this.#handOver(settled, async () => {
+      const election = this.#election;
+      this.#election = null;
+      await election?.stop();
+    });
   }
 
-  /** Gives up active duty and stays out of the election for the store's step-down cool-down. */
-  async stepDown(): Promise<void> {
-    if (!this.#election) return;
+  /**
+   * Gives up active duty, after the requests inside have finished (`settled`), and stays out of
+   * the election for the store's step-down cool-down.
+   */
+  async stepDown(settled: () => Promise<void>): Promise<void> {
+    const election = this.#election;
+    if (!election) return;
     this.#logger.info("stepping down from active duty");
-    await this.#election.stepDown(this.#ha.backend.stepDownCooldownMs);
+    await this.#handOver(settled, () => election.stepDown(this.#ha.backend.stepDownCooldownMs));
+  }
+
+  /**
+   * New requests see a standby at once (held, then forwarded to the next active); the lock is
+   * kept until the ones already inside have finished, so fencing cuts none of them off.
+   */
+  async #handOver(settled: () => Promise<void>, release: () => Promise<void>): Promise<void> {
+    // One at a time: a second step-down (or a SIGTERM during one) must not release before the drain ends.
+    while (this.#handingOver) await this.#handingOver.catch(() => {});
+    const wasActive = this.isActive();
+    const handingOver = (async () => {
+      if (wasActive) await settled();
+      await release();
+    })();
+    this.#handingOver = handingOver;
+    try {
+      await handingOver;
+    } finally {
+      if (this.#handingOver === handingOver) this.#handingOver = null;
+    }
   }
 
   async #becomeActive(hold: LockHold): Promise<void> {
@@ -215,7 +249,9 @@ export class Leadership {
     if (seen && now - seen.readAt < LEADER_CACHE_MS) return { isSelf: false, advertisement: seen.advertisement };
     const holder = await this.#ha.backend.currentHolder(LOCK_KEY);
     const id = holder && parseLockValue(holder.value)?.id;
-    if (!holder || !id) return { isSelf: false, advertisement: null };
+    // Our own lock while not serving: handing over, or still becoming active. Either way the
+    // active to forward to is not known yet (forwarding to ourselves would loop).
+    if (!holder || !id || id === this.#ha.nodeId) return { isSelf: false, advertisement: null };
     let advertisement = seen && seen.advertisement.node_id === id && seen.advertisement.epoch === holder.epoch
       ? seen.advertisement
       : await readAdvertisement(this.#host.barrier, id);

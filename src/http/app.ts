@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from "../logger.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
-import { routeFromStandby } from "./standby.js";
+import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 
 export interface AppOptions {
@@ -14,6 +14,11 @@ export interface AppOptions {
   /** Bytes; `Infinity` disables the limit. */
   maxRequestSize: number;
   logger?: Logger;
+  /**
+   * How long a standby holds a request while no active node is known (`standby_hold_timeout`);
+   * the server passes its configured value, other embedders get no hold.
+   */
+  standbyHoldMs?: number;
 }
 
 /**
@@ -23,6 +28,8 @@ export interface AppOptions {
  */
 export interface RequestEnv {
   clientAddress?: string;
+  /** Set by the cluster listener: the request was forwarded by a standby to this node as the active. */
+  forwarded?: boolean;
 }
 
 /** The Vault HTTP API as a Hono app; runtime adapters serve it. */
@@ -30,7 +37,13 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   const { core } = options;
   const logger = (options.logger ?? silentLogger).named("http");
   const app = new Hono<{ Bindings: RequestEnv }>();
-  const forwardingLogger = logger.named("forwarding");
+  const standbyRouting = (leadership: NonNullable<Core["leadership"]>, request: Request, env: RequestEnv | undefined): StandbyRouting => ({
+    leadership,
+    logger: logger.named("forwarding"),
+    holdMs: options.standbyHoldMs ?? 0,
+    // Became active while the request was held: serve it as any request to the active.
+    serveHere: async (body) => app.fetch(rebuildRequest(request, body), env),
+  });
 
   if (Number.isFinite(options.maxRequestSize)) {
     const limit = bodyLimit({ maxSize: options.maxRequestSize, onError: () => errorResponse(413, "http: request body too large") });
@@ -47,8 +60,10 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       if (UNAUTHENTICATED_PATHS.has(path)) {
         return await handleUnauthenticated(core, path, method, url.searchParams, parseRequestBody(await requestBytes(c.req.raw)));
       }
+      // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
+      if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      if (core.leadership && !core.isActive()) return await routeFromStandby(core.leadership, c.req.raw, forwardingLogger, client);
+      if (core.leadership && !core.isActive()) return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client);
       rawBody = await requestBytes(c.req.raw);
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
@@ -58,7 +73,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
       if (error instanceof StandbyError && core.leadership) {
-        return routeFromStandby(core.leadership, c.req.raw, forwardingLogger, client, rawBody).catch((e) => errorFromThrown(e, logger));
+        if (c.env?.forwarded) return notServedHere();
+        return routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, rawBody).catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);
     }
@@ -67,6 +83,12 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   app.notFound(() => errorResponse(404, "not found"));
   app.onError((error) => errorFromThrown(error, logger));
   return app;
+}
+
+/** The same request with its body (already read) attached again. */
+function rebuildRequest(request: Request, body: Uint8Array): Request {
+  const hasBody = body.length > 0 && request.method !== "GET" && request.method !== "HEAD";
+  return new Request(request.url, { method: request.method, headers: request.headers, body: hasBody ? body.slice() : undefined });
 }
 
 function operationFor(method: string, query: URLSearchParams): Operation {

@@ -1,62 +1,120 @@
 import type { Advertisement } from "../ha/advertisement.js";
-import type { Leadership } from "../ha/leadership.js";
+import { NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../ha/forwarding.js";
+import type { Leadership, LeaderView } from "../ha/leadership.js";
 import type { Logger } from "../logger.js";
 import { requestBytes } from "./request-body.js";
 import { errorResponse } from "./respond.js";
 import { sameHostAndPort } from "./vault-shapes.js";
 
+/** How often a held request looks for the new active again (the leader view's cache is dropped first). */
+const HOLD_POLL_MS = 50;
+
+/** Methods that change nothing: sending one twice is harmless, so any failed forward may be retried. */
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "LIST", "OPTIONS"]);
+
+export interface StandbyRouting {
+  leadership: Leadership;
+  logger: Logger;
+  /** How long a request waits for an active node to be known before the 503; 0 answers at once. */
+  holdMs: number;
+  /** Serves the request here: this node became active while the request waited. */
+  serveHere(body: Uint8Array): Promise<Response>;
+}
+
 /**
- * What a standby does with a request it does not answer itself:
- * no active known → 503; `X-Vault-No-Request-Forwarding` or no forwarder → 307 to the active's
- * advertised `api_addr`; otherwise forward, retrying once if the active changed meanwhile, and
- * fall back to the 307 when forwarding fails. Targets come only from the advertisement.
+ * What a standby does with a request it does not answer itself: find the active, holding the
+ * request while none is known (lock free, being taken over, advertisement not yet written, the
+ * target just left) for at most `holdMs`, then 503 with Retry-After. `X-Vault-No-Request-Forwarding`
+ * or no forwarder → 307 to the active's advertised `api_addr`; otherwise forward.
+ *
+ * A failed forward is sent again only when that cannot apply it twice: the forwarder proved the
+ * request never reached the target's router (NotDeliveredError), or the method changes nothing.
+ * Any other failure of a write (timeout, stream reset after sending) may have been applied, so the
+ * client gets the 307 and decides, as before. Targets come only from the advertisement.
  */
 export async function routeFromStandby(
-  leadership: Leadership,
+  routing: StandbyRouting,
   request: Request,
-  logger: Logger,
   clientAddress: string | undefined,
   /** The body, when the caller has already read it from `request`. */
   readBody?: Uint8Array,
 ): Promise<Response> {
-  let advertisement: Advertisement | null;
-  try {
-    ({ advertisement } = await leadership.leader());
-  } catch (error) {
-    // The lock store does not answer this node: it cannot know the active, clients should retry.
-    logger.warn("cannot look up the active node", { error: error instanceof Error ? error.message : String(error) });
-    return noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
-  }
-  if (!advertisement) return noActiveKnown();
+  const { leadership, logger, holdMs } = routing;
   const { forwarder, forwarding: counters } = leadership;
-  if (!forwarder || request.headers.get("x-vault-no-request-forwarding")) return redirectToActive(request, advertisement);
-
   const body = readBody ?? (await requestBytes(request));
-  let target = advertisement;
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + holdMs;
+  const optedOut = !forwarder || request.headers.get("x-vault-no-request-forwarding") !== null;
+  let redirectOnly = optedOut;
+  let changedRetries = 0;
+  /** Where the last forward failed, and whether that target may serve it after a pause. */
+  let failed: { target: Advertisement; retryable: boolean; error: unknown } | null = null;
+  let unconnectedRetries = 0;
+  for (let first = true; ; first = false) {
+    if (!first) leadership.forgetLeader();
+    const view = await lookUp(leadership, logger);
+    if (view?.isSelf) return routing.serveHere(body);
+    const target = view?.advertisement ?? null;
+    if (!target) {
+      if (Date.now() >= deadline) {
+        return view ? noActiveKnown() : noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
+      }
+      await pause();
+      continue;
+    }
+    if (failed && sameTerm(target, failed.target)) {
+      // Failed in transit: only a new active (or certificate) is worth a retry. Not delivered: the
+      // target is handing over or restarting its listener; try again shortly, within the bound.
+      if (!failed.retryable || Date.now() >= deadline) return fallBack(request, target, counters, logger, failed.error);
+      await pause();
+    }
+    if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
     try {
-      const response = await forwarder.forward(request, body, target, clientAddress);
+      const response = await forwarder!.forward(request, body, target, clientAddress);
       counters.forwarded++;
       return response;
     } catch (error) {
-      // A graceful step-down (vault#21473) or a re-issued cluster certificate makes forwards fail for a
-      // moment: look again, try the new active (or the new certificate) once.
-      leadership.forgetLeader();
-      const current = (await leadership.leader()).advertisement;
-      const changed = current && (current.node_id !== target.node_id || current.epoch !== target.epoch || current.cluster_cert !== target.cluster_cert);
-      if (attempt === 1 && changed) {
-        target = current;
+      if (error instanceof NotDeliveredError) {
+        // Refused while handing over: wait for the next active. No connection: try once more, then
+        // redirect, so a broken channel costs a client no more than one pause.
+        failed = { target, retryable: error.handingOver || unconnectedRetries++ === 0, error };
         continue;
       }
-      counters.fallbacks++;
-      logger.warn("request forwarding failed; redirecting the client instead", {
-        active: target.cluster_addr,
-        error: error instanceof Error ? error.message : String(error),
-        fallbacks: counters.fallbacks,
-      });
-      return current ? redirectToActive(request, current) : noActiveKnown();
+      failed = { target, retryable: false, error };
+      // A read is safe to repeat once on a new active (or a re-issued certificate); a write may
+      // have been applied, so it is redirected rather than sent again.
+      if (IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && changedRetries++ === 0) continue;
+      redirectOnly = true;
     }
   }
+}
+
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+}
+
+/** The leader view, or null when the lock store does not answer this node (held like no active). */
+async function lookUp(leadership: Leadership, logger: Logger): Promise<LeaderView | null> {
+  try {
+    return await leadership.leader();
+  } catch (error) {
+    logger.warn("cannot look up the active node", { error: error instanceof Error ? error.message : String(error) });
+    return null;
+  }
+}
+
+/** Same node, term and certificate: a forward that just failed there would fail again. */
+function sameTerm(a: Advertisement, b: Advertisement): boolean {
+  return a.node_id === b.node_id && a.epoch === b.epoch && a.cluster_cert === b.cluster_cert;
+}
+
+function fallBack(request: Request, target: Advertisement, counters: Leadership["forwarding"], logger: Logger, error: unknown): Response {
+  counters.fallbacks++;
+  logger.warn("request forwarding failed; redirecting the client instead", {
+    active: target.cluster_addr,
+    error: error instanceof Error ? error.message : String(error),
+    fallbacks: counters.fallbacks,
+  });
+  return redirectToActive(request, target);
 }
 
 function noActiveKnown(
@@ -81,4 +139,9 @@ export function redirectToActive(request: Request, advertisement: Advertisement)
   }
   const location = `${target.origin}${url.pathname}${url.search}`;
   return new Response(null, { status: 307, headers: { location, "cache-control": "no-store" } });
+}
+
+/** The cluster channel's "not served here" answer (see NOT_SERVED_STATUS): the standby sends the request again elsewhere. */
+export function notServedHere(): Response {
+  return new Response(null, { status: NOT_SERVED_STATUS, headers: { [NOT_SERVED_HEADER]: "1" } });
 }

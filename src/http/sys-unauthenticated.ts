@@ -93,9 +93,14 @@ async function health(core: Core, query: URLSearchParams, head: boolean): Promis
     ? code("uninitcode", 501)
     : core.sealed
       ? code("sealedcode", 503)
-      : standby
-        ? standbyOk ? 200 : code("standbycode", 429)
-        : code("activecode", 200);
-  const body = healthBody({ initialized, sealed: core.sealed, standby, clusterId: initialized && !core.sealed ? core.clusterId : "" });
+      : core.draining
+        ? code("drainingcode", 503)
+        : standby
+          ? standbyOk ? 200 : code("standbycode", 429)
+          : code("activecode", 200);
+  const body = {
+    ...healthBody({ initialized, sealed: core.sealed, standby, clusterId: initialized && !core.sealed ? core.clusterId : "" }),
+    draining: core.draining,
+  };
   return head ? new Response(null, { status }) : json(body, status);
 }

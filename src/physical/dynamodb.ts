@@ -173,6 +173,7 @@ interface Fence {
 export class DynamoDBBackend implements Backend, HABackend, Fenceable {
   readonly haEnabled: boolean;
   readonly stepDownCooldownMs: number;
+  readonly leaseMs: number;
   readonly #permits: Permits;
 
   constructor(
@@ -184,6 +185,7 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
   ) {
     this.haEnabled = settings.haEnabled;
     this.stepDownCooldownMs = settings.lock.stepDownCooldownMs;
+    this.leaseMs = settings.lock.leaseMs;
     this.#permits = new Permits(settings.maxParallel);
   }
 

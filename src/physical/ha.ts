@@ -10,6 +10,8 @@ export interface HABackend {
   readonly haEnabled: boolean;
   /** How long a node that stepped down stays out of the election (`ha_step_down_cooldown`). */
   readonly stepDownCooldownMs: number;
+  /** How long a contender must see the record unchanged before taking over (`ha_lease_duration`). */
+  readonly leaseMs: number;
   /** A lock on `key` whose record will carry `value` while held: public facts only (holder id, api_addr). */
   lockWith(key: string, value: string): HALock;
   /** Who holds `key` now, as far as the record says; null when free or released. */

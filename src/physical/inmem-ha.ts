@@ -25,6 +25,7 @@ interface SharedState {
 export class InmemHABackend implements Backend, HABackend {
   readonly haEnabled = true;
   readonly stepDownCooldownMs: number;
+  readonly leaseMs: number;
   // Set again by node(), which joins a new instance to this one's store.
   #shared: SharedState = { data: new InmemBackend(), records: new Map() };
   #via: (store: LeaseStore) => LeaseStore = (store) => store;
@@ -34,6 +35,7 @@ export class InmemHABackend implements Backend, HABackend {
     private readonly clock: Clock = monotonicClock,
   ) {
     this.stepDownCooldownMs = timings.stepDownCooldownMs;
+    this.leaseMs = timings.leaseMs;
   }
 
   /**

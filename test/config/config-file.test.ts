@@ -84,6 +84,8 @@ describe("loadServerConfig", () => {
       disableClustering: false,
       logLevel: "warn",
       ui: true,
+      standbyHoldMs: 5000,
+      shutdownDelayMs: 0,
       files: [file],
       // The HCL converter sorts keys, so warnings come in key order.
       warnings: [

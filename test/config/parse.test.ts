@@ -64,6 +64,8 @@ describe("parseServerConfig: shapes", () => {
     disableClustering: false,
     logLevel: "debug",
     ui: true,
+    standbyHoldMs: 5000,
+    shutdownDelayMs: 0,
     files: ["config.hcl"],
     warnings: [],
   };
@@ -535,6 +537,26 @@ describe("parseServerConfig: log_level", () => {
       'VAULT_LOG_LEVEL must be one of trace, debug, info, warn, error; got "loud"',
     );
     expect(errorOf({ log_level: 3 })).toBe('config.hcl: "log_level" must be a string, got 3');
+  });
+});
+
+describe("parseServerConfig: standby_hold_timeout and shutdown_delay", () => {
+  it("default to a 5 s hold and no shutdown delay", () => {
+    expect(parse({})).toMatchObject({ standbyHoldMs: 5000, shutdownDelayMs: 0 });
+  });
+
+  it("read Go-style durations, bare numbers as seconds, and 0 as off", () => {
+    expect(parse({ standby_hold_timeout: "1m30s", shutdown_delay: "250ms" })).toMatchObject({ standbyHoldMs: 90_000, shutdownDelayMs: 250 });
+    expect(parse({ standby_hold_timeout: 2, shutdown_delay: "15" })).toMatchObject({ standbyHoldMs: 2000, shutdownDelayMs: 15_000 });
+    expect(parse({ standby_hold_timeout: 0 })).toMatchObject({ standbyHoldMs: 0 });
+  });
+
+  it("reject anything else, naming the file, the key and what is allowed", () => {
+    for (const [key, value] of [["standby_hold_timeout", "5 seconds"], ["shutdown_delay", -1], ["shutdown_delay", true]] as const) {
+      expect(errorOf({ [key]: value })).toBe(
+        `config.hcl: "${key}" must be a duration such as "500ms", "5s" or "1m", or 0 for off; got ${JSON.stringify(value)}`,
+      );
+    }
   });
 });
 

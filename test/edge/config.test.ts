@@ -13,6 +13,7 @@ describe("edge config", () => {
       leaderCacheMs: 1000,
       holderTimeoutMs: 2000,
       maxStaleMs: 5000,
+      leaderWaitMs: 5000,
     });
   });
 

@@ -16,6 +16,7 @@ import { type WranglerDev, startWranglerDev } from "../helpers/wrangler-dev.js";
 const LEADER_CACHE_MS = 300;
 const HOLDER_TIMEOUT_MS = 1000;
 const MAX_STALE_MS = 1500;
+const LEADER_WAIT_MS = 3000;
 /** Slack for a condition that must hold within a cache period: DynamoDB round trips, polling. */
 const SLACK_MS = 1500;
 
@@ -78,6 +79,7 @@ describe("edge Worker", () => {
       LEADER_CACHE_MS: String(LEADER_CACHE_MS),
       HOLDER_TIMEOUT_MS: String(HOLDER_TIMEOUT_MS),
       MAX_STALE_MS: String(MAX_STALE_MS),
+      LEADER_WAIT_MS: String(LEADER_WAIT_MS),
     });
   });
 
@@ -168,6 +170,23 @@ describe("edge Worker", () => {
     await unavailable(/released/, LEADER_CACHE_MS + SLACK_MS);
     await take(lockValue("node-b", nodeB.url));
     await redirectsTo(nodeB, LEADER_CACHE_MS + SLACK_MS);
+  });
+
+  it("holds a request during a leadership change and redirects it to the node that takes the lock", async () => {
+    await Promise.all(holds.map((hold) => hold.release()));
+    await take(lockValue("node-a", nodeA.url));
+    await redirectsTo(nodeA, LEADER_CACHE_MS + SLACK_MS);
+    await Promise.all(holds.map((hold) => hold.release()));
+    // sys/leader never waits: once it reports no leader, the edge has seen the release.
+    await waitFor(async () => {
+      const leader = await edgeRequest("/v1/sys/leader");
+      return ((await leader.json()) as { leader_address: string }).leader_address === "" ? true : null;
+    }, LEADER_CACHE_MS + SLACK_MS, "the edge to see the release");
+    const held = edgeRequest("/v1/secret/data/app?version=2");
+    await take(lockValue("node-b", nodeB.url));
+    const response = await held;
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe(`${nodeB.url}/v1/secret/data/app?version=2`);
   });
 
   it("presumes a holder that stopped renewing is down, then follows the node that takes over", async () => {

@@ -104,11 +104,12 @@ describe("standby routing", () => {
       lockWith: () => ({ acquire: (signal) => new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason))) }),
       currentHolder: async () => null,
       stepDownCooldownMs: 10_000,
+      leaseMs: 600,
     };
     const core = node("lonely", physical, neverGranted);
     const init = await core.initialize({ secret_shares: 1, secret_threshold: 1 });
     await core.submitUnsealKey(Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0)));
-    const app = createApp({ core, maxRequestSize: 1024 });
+    const app = createApp({ core, maxRequestSize: 1024, standbyHoldMs: 100 });
     const response = await app.fetch(request("http://lonely.example:8200/v1/secret/data/x", init.root_token));
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");

@@ -40,6 +40,8 @@ export interface Cluster {
   /** DynamoDB table holding the lock, and the S3 prefix holding the data (unique per cluster). */
   table: string;
   s3Prefix: string;
+  /** Extra keys for the lock's dynamodb stanza (e.g. `ha_step_down_cooldown`), read at each (re)start. */
+  lockOptions: Record<string, string>;
   /** (Re)starts a node's process; `apiAddr` replaces the api_addr in its config, `env` adds to its setup's. */
   start(node: ClusterNode, overrides?: { apiAddr?: string; env?: NodeJS.ProcessEnv }): Promise<void>;
   unseal(node: ClusterNode): Promise<void>;
@@ -57,6 +59,8 @@ export interface ClusterOptions {
    * the active's writes are fenced on its lock epoch.
    */
   storage?: "s3" | "dynamodb";
+  /** Initial `Cluster.lockOptions`. */
+  lockOptions?: Record<string, string>;
   /** Called once per node before its first start. */
   nodeSetup?(node: { index: number; port: number }): NodeSetup | Promise<NodeSetup>;
 }
@@ -84,7 +88,7 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
   endpoint   = "${setup.dynamodbEndpoint ?? stores.dynamodbEndpoint}"
   region     = "us-east-1"
   access_key = "test"
-  secret_key = "test"`;
+  secret_key = "test"${Object.entries(cluster.lockOptions).map(([key, value]) => `\n  ${key} = "${value}"`).join("")}`;
     const storage = options.storage === "dynamodb"
       ? `storage "dynamodb" {${dynamodb}
   ha_enabled = "true"
@@ -118,6 +122,7 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.e
     nodes,
     rootToken: "",
     unsealKeys: [],
+    lockOptions: { ...options.lockOptions },
     table,
     s3Prefix,
     async start(node, overrides = {}) {
