@@ -32,13 +32,11 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 // typos, so people can reuse their Vault config as is.
 const VAULT_KEYS_NOT_USED = new Set([
   "administrative_namespace_path",
-  "cache_size",
   "cluster_cipher_suites",
   "cluster_name",
   "default_lease_ttl",
   "default_max_request_duration",
   "detect_deadlocks",
-  "disable_cache",
   "disable_mlock",
   "disable_performance_standby",
   "disable_printable_check",
@@ -81,6 +79,8 @@ interface Merged {
   logLevel?: FromFile<string>;
   disableClustering?: boolean;
   ui?: boolean;
+  cacheSize?: number;
+  disableCache?: boolean;
 }
 
 /**
@@ -122,6 +122,8 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     disableClustering,
     logLevel: resolveLogLevel(env, merged.logLevel),
     ui: merged.ui ?? false,
+    ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
+    ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
     files,
     warnings,
   };
@@ -163,6 +165,12 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
       case "ui":
         merged.ui = requireBool(value, at);
         break;
+      case "cache_size":
+        merged.cacheSize = requireCacheSize(value, at);
+        break;
+      case "disable_cache":
+        merged.disableCache = requireBool(value, at);
+        break;
       default:
         warnings.push(
           VAULT_KEYS_NOT_USED.has(key)
@@ -171,6 +179,15 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         );
     }
   }
+}
+
+/** Vault's `cache_size`: a whole number of entries, as a number or a string of digits. */
+function requireCacheSize(value: unknown, at: string): number {
+  const size = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new ConfigError(`${at} must be a whole number of entries of at least 1 (default 131072; to turn the cache off use disable_cache = true), got ${describe(value)}`);
+  }
+  return size;
 }
 
 /**
