@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
- * forwarding, efficiency, memory, edge), prints each table and writes bench/results/<name>.json and
+ * forwarding, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
 import { type RunningDynamoDBLocal, startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
+import { benchCache } from "./cache.js";
 import { benchEdge } from "./edge.js";
 import { benchEfficiency } from "./efficiency.js";
 import { benchFailover } from "./failover.js";
@@ -14,7 +15,7 @@ import { startTsChild, type TsChild } from "./processes.js";
 import { type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
 import { mountKvV2 } from "./setup.js";
 
-const ORDER = ["failover", "forwarding", "efficiency", "memory", "edge"];
+const ORDER = ["failover", "forwarding", "efficiency", "memory", "edge", "cache"];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -24,7 +25,7 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = new Set(args.filter((arg) => ORDER.includes(arg)));
-const wanted = (name: string) => selected.size === 0 || selected.has(name) || (name === "memory" && (selected.has("forwarding") || selected.has("efficiency")));
+const wanted = (name: string) => selected.size === 0 || selected.has(name) || (name === "memory" && (selected.has("forwarding") || selected.has("efficiency"))) || (name === "efficiency" && selected.has("cache"));
 
 const plan: LoadPlan = quick
   ? { connections: 10, durationSeconds: 3, rounds: 1, warmupSeconds: 1 }
@@ -39,20 +40,23 @@ const memory = new MemoryRecorder();
 let dynamodb: RunningDynamoDBLocal | null = null;
 let s3: TsChild<{ endpoint: string; bucket: string }> | null = null;
 try {
-  if (wanted("failover") || wanted("forwarding") || wanted("edge")) {
+  if (wanted("failover") || wanted("forwarding") || wanted("edge") || wanted("cache")) {
     dynamodb = await startDynamoDBLocal();
     s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
-    const cluster = await startCluster({ dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.info.endpoint, s3Bucket: s3.info.bucket }, { size: 3 });
+  }
+  if (wanted("failover") || wanted("forwarding") || wanted("edge")) {
+    const cluster = await startCluster({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, { size: 3 });
     try {
       const active = await cluster.waitForActive();
       await mountKvV2(active, cluster.rootToken);
       if (wanted("failover")) reports.push(await benchFailover(cluster, failoverTrials));
       if (wanted("forwarding")) reports.push(await benchForwarding(cluster, plan, memory));
-      if (wanted("edge")) reports.push(await benchEdge(cluster, dynamodb.endpoint, quick));
+      if (wanted("edge")) reports.push(await benchEdge(cluster, dynamodb!.endpoint, quick));
     } finally {
       await cluster.stop();
     }
   }
+  if (wanted("cache")) reports.push(await benchCache({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, plan));
   if (wanted("efficiency")) reports.push(await benchEfficiency(plan, memory));
   if (memory.samples.length > 0) reports.push(memory.report());
 } finally {

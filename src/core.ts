@@ -9,6 +9,7 @@ import { randomUuid } from "./logical/encoding.js";
 import { loadLogicalState, type LogicalState } from "./logical/state.js";
 import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
+import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
 import { type CoreRequest, Router } from "./request/router.js";
 import type { InitRequest, Seal } from "./seal/seal.js";
 import { defaultSeal } from "./seal/registry.js";
@@ -25,6 +26,8 @@ export interface CoreOptions {
   seal?: Seal;
   /** Storage type name for seal-status and the banner. */
   storageType: string;
+  /** The active node's storage read cache (Vault's `cache_size`, `disable_cache`); on by default. */
+  cache?: Partial<CacheLimits> & { disabled?: boolean };
   logger?: Logger;
   now?: () => number;
 }
@@ -44,6 +47,7 @@ export class Core {
   readonly storageType: string;
   readonly #physical: Backend;
   readonly #barrierStorage: SwitchableBackend;
+  readonly #cache: CachedBackend | null;
   readonly #barrier: SecurityBarrier;
   readonly #seal: Seal;
   readonly #keys: KeyRotation;
@@ -60,7 +64,10 @@ export class Core {
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
     this.#barrierStorage = new SwitchableBackend(options.physical);
-    this.#barrier = new AesGcmBarrier(this.#barrierStorage);
+    // Below the barrier, so it holds ciphertext and every read is still authenticated.
+    const { disabled, entries = DEFAULT_CACHE_ENTRIES, bytes = DEFAULT_CACHE_BYTES } = options.cache ?? {};
+    this.#cache = disabled ? null : new CachedBackend(this.#barrierStorage, { entries, bytes });
+    this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
     this.storageType = options.storageType;
@@ -72,7 +79,9 @@ export class Core {
           barrierStorage: this.#barrierStorage,
           barrier: this.#barrier,
           // The previous active may have changed mounts and tokens: start from what storage says.
-          prepareActive: async () => {
+          prepareActive: async (hold) => {
+            // Cache only for this term, from empty: the previous active may have written anything.
+            this.#cache?.begin(hold);
             // The previous active may have rotated the barrier key: write with the newest term.
             await this.#barrier.reloadKeyring();
             this.#keys.reset();
@@ -187,6 +196,8 @@ export class Core {
     }
     this.#state = await loadLogicalState(this.#barrier, this.#now);
     this.#keys.reset();
+    // Without HA this node is the only writer for as long as it is unsealed.
+    if (!this.#leadership) this.#cache?.begin();
     this.#logger.info("vault is unsealed");
     this.#leadership?.start();
     this.#expirySweep = setInterval(() => void this.#revokeExpiredTokens(), EXPIRY_SWEEP_INTERVAL_MS);
@@ -216,6 +227,7 @@ export class Core {
     clearInterval(this.#expirySweep);
     await this.#leadership?.stop(() => this.#settled(fromRequest));
     this.#state = null;
+    this.#cache?.end();
     this.#barrier.seal();
     this.resetUnseal();
     this.#logger.info("vault is sealed");

@@ -126,6 +126,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const core = new Core({
     physical,
     storageType: config.storage.type,
+    cache: { disabled: config.disableCache, entries: config.cacheSize },
     logger,
     ha: haBackend && {
       backend: haBackend,

@@ -1,4 +1,5 @@
 import type { Backend } from "../physical/backend.js";
+import { SizedLru } from "../physical/cache.js";
 import { InvalidKeyError, SealedError, type SecurityBarrier, TamperedError } from "./types.js";
 
 /** Entries the barrier keeps for itself; unreachable through its `Storage` methods. */
@@ -19,6 +20,9 @@ const HEADER_BYTES = NONCE_OFFSET + NONCE_BYTES;
 const NON_KEYRING_TERM = 0;
 
 const textEncoder = new TextEncoder();
+/** Bounds of the decrypted-entry memo: hot entries only, small ones only. */
+const MEMO_LIMITS = { entries: 8192, bytes: 16 * 1024 * 1024 };
+const MEMO_MAX_ENTRY_BYTES = 16 * 1024;
 
 interface Unsealed {
   rootKey: CryptoKey;
@@ -45,6 +49,12 @@ export class AesGcmBarrier implements SecurityBarrier {
   #seals = 0;
   /** Encryptions with the active term since the last `takeEncryptions()`. */
   #encryptions = 0;
+  /**
+   * Path → the stored entry and its plaintext, so reading an unchanged entry again skips AES-GCM.
+   * Used only when storage returns exactly the bytes decrypted before, which authenticate to the same
+   * plaintext under the same path and term key; so it needs no invalidation and serves standbys too.
+   */
+  readonly #decrypted = new SizedLru<{ entry: Uint8Array; plaintext: Uint8Array }>(MEMO_LIMITS);
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -119,6 +129,7 @@ export class AesGcmBarrier implements SecurityBarrier {
 
   seal(): void {
     this.#unsealed = null;
+    this.#decrypted.clear();
     this.#seals++;
   }
 
@@ -152,26 +163,39 @@ export class AesGcmBarrier implements SecurityBarrier {
     checkLogicalKey(key);
     const entry = await this.#backend.get(key);
     if (entry === null) return null;
+    const known = this.#decrypted.get(key);
+    if (known && sameBytes(known.entry, entry)) return known.plaintext.slice();
     const term = entryTerm(entry, key);
     const termKey = state.termKeys.get(term) ?? (await this.#termAddedElsewhere(state, term));
     if (termKey === undefined) {
       throw new TamperedError(`entry at "${key}" names unknown keyring term ${term}`);
     }
-    return decrypt(termKey, entry, key);
+    const plaintext = await decrypt(termKey, entry, key);
+    this.#remember(key, entry, plaintext);
+    return plaintext;
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {
     const state = this.#state();
     checkLogicalKey(key);
     const termKey = state.termKeys.get(state.activeTerm)!;
-    await this.#backend.put(key, await encrypt(termKey, state.activeTerm, key, value));
+    const entry = await encrypt(termKey, state.activeTerm, key, value);
+    this.#decrypted.delete(key);
+    await this.#backend.put(key, entry);
     this.#encryptions++;
+    this.#remember(key, entry, value);
   }
 
   async delete(key: string): Promise<void> {
     this.#state();
     checkLogicalKey(key);
+    this.#decrypted.delete(key);
     await this.#backend.delete(key);
+  }
+
+  #remember(key: string, entry: Uint8Array, plaintext: Uint8Array): void {
+    if (this.sealed || entry.length > MEMO_MAX_ENTRY_BYTES) return;
+    this.#decrypted.set(key, { entry, plaintext: plaintext.slice() }, entry.length + plaintext.length + key.length * 2 + 64);
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -242,6 +266,12 @@ export class AesGcmBarrier implements SecurityBarrier {
     this.#install(sealsBefore, imported);
     return imported.termKeys.get(term);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function newestTerm(keys: Map<number, unknown>): number {

@@ -40,13 +40,11 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 // typos, so people can reuse their Vault config as is.
 const VAULT_KEYS_NOT_USED = new Set([
   "administrative_namespace_path",
-  "cache_size",
   "cluster_cipher_suites",
   "cluster_name",
   "default_lease_ttl",
   "default_max_request_duration",
   "detect_deadlocks",
-  "disable_cache",
   "disable_mlock",
   "disable_performance_standby",
   "disable_printable_check",
@@ -91,6 +89,8 @@ interface Merged {
   ui?: boolean;
   standbyHoldMs?: number;
   shutdownDelayMs?: number;
+  cacheSize?: number;
+  disableCache?: boolean;
 }
 
 /**
@@ -134,6 +134,8 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     ui: merged.ui ?? false,
     standbyHoldMs: merged.standbyHoldMs ?? DEFAULT_STANDBY_HOLD_MS,
     shutdownDelayMs: merged.shutdownDelayMs ?? 0,
+    ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
+    ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
     files,
     warnings,
   };
@@ -181,6 +183,12 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
       case "shutdown_delay":
         merged.shutdownDelayMs = requireDurationMs(value, at);
         break;
+      case "cache_size":
+        merged.cacheSize = requireCacheSize(value, at);
+        break;
+      case "disable_cache":
+        merged.disableCache = requireBool(value, at);
+        break;
       default:
         warnings.push(
           VAULT_KEYS_NOT_USED.has(key)
@@ -189,6 +197,15 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         );
     }
   }
+}
+
+/** Vault's `cache_size`: a whole number of entries, as a number or a string of digits. */
+function requireCacheSize(value: unknown, at: string): number {
+  const size = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new ConfigError(`${at} must be a whole number of entries of at least 1 (default 131072; to turn the cache off use disable_cache = true), got ${describe(value)}`);
+  }
+  return size;
 }
 
 /**

@@ -40,6 +40,10 @@ export interface ServerConfig {
   standbyHoldMs: number;
   /** After SIGTERM, how long health reports draining before the node stops taking requests (`shutdown_delay`). */
   shutdownDelayMs: number;
+  /** Entries in the active node's storage read cache (`cache_size`); the default when absent. */
+  cacheSize?: number;
+  /** `disable_cache = true`: every read goes to storage. */
+  disableCache?: boolean;
   /** The files the configuration was read from, for messages. */
   files: string[];
   /** Non-fatal findings (unknown keys, guessed addresses) for the server to log at startup. */

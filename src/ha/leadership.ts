@@ -51,7 +51,7 @@ export interface LeadershipHost {
   /** Encrypted storage: the advertisement lives there. */
   barrier: Storage;
   /** Reloads the node's state from storage (the previous active may have changed it). */
-  prepareActive(): Promise<void>;
+  prepareActive(hold: LockHold): Promise<void>;
   sealed(): boolean;
   logger: Logger;
   now(): number;
@@ -181,7 +181,7 @@ export class Leadership {
     barrierStorage.target = isFenceable(physical) && (physical as unknown) === ha.backend
       ? physical.fencedBy(LOCK_KEY, hold.epoch)
       : writableWhileHeld(physical, hold);
-    await this.#host.prepareActive();
+    await this.#host.prepareActive(hold);
     const now = new Date(this.#host.now());
     const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
     const { apiAddr, clusterAddr } = ha.addresses.current;

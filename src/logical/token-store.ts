@@ -2,7 +2,11 @@ import { invalidToken } from "./acl.js";
 import { invalidDuration, MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
 import { KeyedLock } from "./keyed-lock.js";
+import { LruCache } from "./lru.js";
 import { LogicalError, type Storage } from "./types.js";
+
+/** Tokens (and accessors) whose HMAC is remembered. */
+const HASH_MEMO_ENTRIES = 4096;
 
 /** Vault's system-wide default and maximum lease TTL: 768h. */
 export const SYSTEM_MAX_TTL_SECONDS = 768 * 3600;
@@ -74,6 +78,11 @@ const EXPIRY_INDEXED_MARKER = "expiry-indexed";
 export class TokenStore {
   readonly #storage: Storage;
   readonly #saltKey: CryptoKey;
+  /**
+   * Recent HMACs, so a client's every request does not cost a WebCrypto call. The salt never changes
+   * while the store is open; the store (and this memo) goes when the node seals or changes role.
+   */
+  readonly #hashes = new LruCache<string, string>(HASH_MEMO_ENTRIES);
   readonly #now: () => number;
   /**
    * Serialises each token's read-modify-write (use counts, renewals, revocation) by its hash. An
@@ -102,8 +111,12 @@ export class TokenStore {
   }
 
   async hash(value: string): Promise<string> {
+    const known = this.#hashes.get(value);
+    if (known !== undefined) return known;
     const mac = await crypto.subtle.sign("HMAC", this.#saltKey, new TextEncoder().encode(value));
-    return toHex(new Uint8Array(mac));
+    const hash = toHex(new Uint8Array(mac));
+    this.#hashes.set(value, hash);
+    return hash;
   }
 
   async create(options: CreateTokenOptions): Promise<{ token: string; entry: TokenEntry }> {

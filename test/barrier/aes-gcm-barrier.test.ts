@@ -211,3 +211,37 @@ describe("AesGcmBarrier", () => {
     expect(barrier.sealed).toBe(true);
   });
 });
+
+describe("AesGcmBarrier: decrypted-entry memo", () => {
+  it("serves a remembered plaintext only for the exact bytes it came from", async () => {
+    const backend = new InmemBackend();
+    const mine = new AesGcmBarrier(backend);
+    await mine.initialize(unsealKey());
+    await mine.unseal(unsealKey());
+    const other = new AesGcmBarrier(backend);
+    await other.unseal(unsealKey());
+
+    await mine.put("secret/a", encoder.encode("mine"));
+    expect(decoder.decode((await mine.get("secret/a"))!)).toBe("mine");
+    // Another node (same keys) writes the path: the stored bytes change, so the memo must not answer.
+    await other.put("secret/a", encoder.encode("theirs"));
+    expect(decoder.decode((await mine.get("secret/a"))!)).toBe("theirs");
+
+    const stored = (await backend.get("secret/a"))!;
+    stored[stored.length - 1]! ^= 1;
+    await backend.put("secret/a", stored);
+    await expect(mine.get("secret/a")).rejects.toThrow(TamperedError);
+  });
+
+  it("hands out copies and forgets everything on seal", async () => {
+    const backend = new InmemBackend();
+    const barrier = new AesGcmBarrier(backend);
+    await barrier.initialize(unsealKey());
+    await barrier.unseal(unsealKey());
+    await barrier.put("secret/a", encoder.encode("abc"));
+    (await barrier.get("secret/a"))![0] = 0;
+    expect(decoder.decode((await barrier.get("secret/a"))!)).toBe("abc");
+    barrier.seal();
+    await expect(barrier.get("secret/a")).rejects.toThrow(SealedError);
+  });
+});

@@ -633,3 +633,29 @@ describe("splitHostPort", () => {
     expect(splitHostPort("host")).toBeUndefined();
   });
 });
+
+describe("parseServerConfig: storage cache", () => {
+  it("reads cache_size (number or digits) and disable_cache; both absent by default", () => {
+    expect(parse({})).not.toHaveProperty("cacheSize");
+    expect(parse({})).not.toHaveProperty("disableCache");
+    expect(parse({ cache_size: 5000 })).toMatchObject({ cacheSize: 5000 });
+    expect(parse({ cache_size: "262144", disable_cache: "true" })).toMatchObject({ cacheSize: 262144, disableCache: true });
+    expect(parse({ disable_cache: false }).warnings).toEqual([]);
+  });
+
+  it.each([
+    [0, "0"],
+    [-1, "-1"],
+    [1.5, "1.5"],
+    ["lots", '"lots"'],
+    [true, "true"],
+  ])("rejects cache_size %j, naming the key and what is allowed", (value, shown) => {
+    expect(errorOf({ cache_size: value })).toBe(
+      `config.hcl: "cache_size" must be a whole number of entries of at least 1 (default 131072; to turn the cache off use disable_cache = true), got ${shown}`,
+    );
+  });
+
+  it("rejects a disable_cache that is not a boolean", () => {
+    expect(errorOf({ disable_cache: "sometimes" })).toBe('config.hcl: "disable_cache" must be true or false, got "sometimes"');
+  });
+});
