@@ -1,10 +1,12 @@
 import type { Backend } from "../physical/backend.js";
+import { AwsKmsSeal, awsKmsSettings } from "./awskms.js";
 import type { Seal } from "./seal.js";
 import { ShamirSeal } from "./shamir.js";
 
 /** How a `seal "<type>"` stanza becomes a Seal. */
 export const sealTypes: Record<string, (physical: Backend, options: Record<string, string>) => Seal> = {
   shamir: (physical) => new ShamirSeal(physical),
+  awskms: (physical, options) => new AwsKmsSeal(physical, awsKmsSettings(options)),
 };
 
 /** Vault's seal when the configuration names none: unseal keys split among key holders. */
