@@ -6,7 +6,9 @@ import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger, type Logger } from "../../src/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
+import { configuredSeal } from "../../src/seal/registry.js";
 import { VERSION } from "../../src/version.js";
+import { startAutoUnseal } from "./auto-unseal.js";
 import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
@@ -116,6 +118,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   let clusterListeners: ClusterListeners | undefined;
   const core = new Core({
     physical,
+    seal: configuredSeal(config.seals, physical),
     storageType: config.storage.type,
     logger,
     ha: haBackend && {
@@ -151,10 +154,13 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   for (const warning of config.warnings) logger.warn(warning);
   if (flags.dev) await initialiseDevNode(core, bound.apiAddr, flags.devRootTokenId);
   process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
+  // After the listeners are up, so a node waiting on KMS still answers health (503) and seal-status.
+  const autoUnseal = core.unsealsItself ? startAutoUnseal(core, logger.named("seal")) : undefined;
 
   return {
     logger,
     async stop() {
+      autoUnseal?.stop();
       await core.seal(); // releases the HA lock first, so a standby takes over at once
       await clusterListeners?.stop();
       forwarder?.close();

@@ -1,3 +1,4 @@
+import type { SealStanza } from "../config/types.js";
 import type { Backend } from "../physical/backend.js";
 import { AwsKmsSeal, awsKmsSettings } from "./awskms.js";
 import type { Seal } from "./seal.js";
@@ -12,4 +13,10 @@ export const sealTypes: Record<string, (physical: Backend, options: Record<strin
 /** Vault's seal when the configuration names none: unseal keys split among key holders. */
 export function defaultSeal(physical: Backend): Seal {
   return sealTypes.shamir!(physical, {});
+}
+
+/** The enabled `seal` stanza's seal, or the default without one. */
+export function configuredSeal(stanzas: SealStanza[] | undefined, physical: Backend): Seal {
+  const enabled = stanzas?.find((stanza) => !stanza.disabled);
+  return enabled ? sealTypes[enabled.type]!(physical, enabled.options) : defaultSeal(physical);
 }
