@@ -180,6 +180,7 @@ export class Core {
     if (!this.#seal.storedBarrierKey) throw new LogicalError(400, `the ${this.#seal.type} seal needs operator keys to unseal`);
     if (!this.sealed) return "unsealed";
     if (!(await this.initialized())) return "uninitialized";
+    await this.#checkSealType();
     await this.#openBarrier(() => this.#seal.storedBarrierKey!());
     return "unsealed";
   }
@@ -188,7 +189,16 @@ export class Core {
   async submitUnsealKey(share: Uint8Array): Promise<void> {
     if (!(await this.initialized())) throw new LogicalError(400, "Vault is not initialized");
     if (!this.sealed) return;
+    await this.#checkSealType();
     await this.#openBarrier(() => this.#seal.submitKey(share));
+  }
+
+  /** The configured seal must be the one that protected the key at init (no seal migration yet). */
+  async #checkSealType(): Promise<void> {
+    const stored = (await this.#seal.config())?.type;
+    if (stored && stored !== this.#seal.type) {
+      throw new LogicalError(400, `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${this.#seal.type}" seal; configure the "${stored}" seal (seal migration is not supported yet)`);
+    }
   }
 
   /** Unseals with the key the seal gives (none yet: more operator keys are needed). */

@@ -146,6 +146,18 @@ describe('seal "awskms" (against moto)', () => {
     expect(restarted.core.sealed).toBe(true);
   });
 
+  it("a node configured with another seal than the one used at init refuses to unseal, naming both", async () => {
+    const { physical, init } = await initializedKmsNode();
+    const shamirNode = new Core({ physical, storageType: "inmem" });
+    const key = Uint8Array.from(atob(init.recovery_keys_base64[0]), (c) => c.charCodeAt(0));
+    await expect(shamirNode.submitUnsealKey(key)).rejects.toThrow(/initialized with the "awskms" seal, but this node is configured with the "shamir" seal/);
+
+    const shamirStorage = new InmemBackend();
+    await new Core({ physical: shamirStorage, storageType: "inmem" }).initialize({ secret_shares: 1, secret_threshold: 1 });
+    const kmsOnShamir = kmsNode(shamirStorage, await createKmsKey());
+    await expect(kmsOnShamir.core.unsealWithStoredKey()).rejects.toThrow(/initialized with the "shamir" seal, but this node is configured with the "awskms" seal/);
+  });
+
   it("the Shamir seal refuses recovery parameters (they need an auto-unseal seal)", async () => {
     const core = new Core({ physical: new InmemBackend(), storageType: "inmem" });
     await expect(core.initialize({ secret_shares: 1, secret_threshold: 1, recovery_shares: 5, recovery_threshold: 3 })).rejects.toThrow(/auto-unseal/);
