@@ -10,10 +10,10 @@ export interface RunningMotoServer {
 export const MOTO_INSTALL_HINT = "moto's server is needed for the KMS tests: pip install 'moto[server]' (Python moto 5.x, run as `python3 -m moto.server`)";
 
 /** Starts `python3 -m moto.server` on a free loopback port and resolves once it answers. */
-export async function startMotoServer(): Promise<RunningMotoServer> {
+export async function startMotoServer(python = "python3"): Promise<RunningMotoServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
