@@ -13,6 +13,7 @@ import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { defaultSeal } from "./seal/registry.js";
 
 export type { CoreRequest } from "./request/router.js";
+export type { InitRequest } from "./seal/seal.js";
 
 /** How often the active node revokes expired tokens (and their children). */
 const EXPIRY_SWEEP_INTERVAL_MS = 5_000;

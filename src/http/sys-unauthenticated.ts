@@ -1,7 +1,6 @@
-import type { Core } from "../core.js";
+import type { Core, InitRequest } from "../core.js";
 import { decodeKey } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
-import type { InitRequest } from "../seal/seal.js";
 import { VERSION } from "../version.js";
 import { json } from "./respond.js";
 import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
