@@ -21,6 +21,9 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
       break;
     case "sys/unseal":
       if (isWrite) {
+        if (body.migrate === true) {
+          throw new LogicalError(400, "seal migration (\"migrate\") is not supported by Strongbox yet; configure the seal the cluster was initialized with");
+        }
         if (body.reset === true) {
           core.resetUnseal();
         } else {
