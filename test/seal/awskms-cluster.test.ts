@@ -29,6 +29,15 @@ async function waitUnsealedStandby(node: ClusterNode): Promise<void> {
   }, 20_000, `node ${node.index} unsealed and standing by`);
 }
 
+/** The secret written at the start, read through `node` once it serves (right after a failover it may still answer 503). */
+async function readSecretThrough(node: ClusterNode, rootToken: string): Promise<unknown> {
+  return waitFor(async () => {
+    const read = await api(node, "GET", "kv/app", undefined, rootToken);
+    if (read.status !== 200) throw new Error(`HTTP ${read.status}: ${JSON.stringify(read.body)}`);
+    return read.body.data;
+  }, 10_000, `node ${node.index} to serve kv/app`);
+}
+
 function killHard(node: ClusterNode): Promise<void> {
   const child = node.process!.child;
   return new Promise((resolve) => {
@@ -75,14 +84,14 @@ describe("awskms cluster: 3 nodes, S3 + DynamoDB Local + moto", () => {
     const next = await cluster.waitForActive({ not: active });
     await cluster.start(active);
     await waitUnsealedStandby(active);
-    expect((await api(next, "GET", "kv/app", undefined, cluster.rootToken)).body.data).toEqual({ password: "s3cret" });
+    expect(await readSecretThrough(next, cluster.rootToken)).toEqual({ password: "s3cret" });
   });
 
   it("all three restarted: the cluster serves again with no human", async () => {
     await Promise.all(cluster.nodes.map((node) => node.process!.stop()));
     await Promise.all(cluster.nodes.map((node) => cluster.start(node)));
     const active = await cluster.waitForActive();
-    expect((await api(active, "GET", "kv/app", undefined, cluster.rootToken)).body.data).toEqual({ password: "s3cret" });
+    expect(await readSecretThrough(active, cluster.rootToken)).toEqual({ password: "s3cret" });
     for (const node of cluster.nodes) if (node !== active) await waitUnsealedStandby(node);
   });
 
