@@ -11,10 +11,11 @@ import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
 import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
 import { type CoreRequest, Router } from "./request/router.js";
-import type { InitRequest, Seal } from "./seal/seal.js";
+import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { defaultSeal } from "./seal/registry.js";
 
 export type { CoreRequest } from "./request/router.js";
+export type { InitRequest } from "./seal/seal.js";
 
 /** How often the active node revokes expired tokens (and their children). */
 const EXPIRY_SWEEP_INTERVAL_MS = 5_000;
@@ -32,9 +33,7 @@ export interface CoreOptions {
   now?: () => number;
 }
 
-export interface InitResult {
-  keys: string[];
-  keys_base64: string[];
+export interface InitResult extends InitKeys {
   root_token: string;
 }
 
@@ -161,10 +160,16 @@ export class Core {
     };
   }
 
+  /** True when the seal can give the barrier key without operator input (auto-unseal). */
+  get unsealsItself(): boolean {
+    return this.#seal.storedBarrierKey !== undefined;
+  }
+
   async initialize(request: InitRequest & { rootTokenId?: string }): Promise<InitResult> {
     if (await this.initialized()) throw new LogicalError(400, "Vault is already initialized");
-    this.#seal.checkInit(request);
+    await this.#seal.checkInit(request);
     const barrierKey = crypto.getRandomValues(new Uint8Array(32));
+    let result: InitResult;
     await this.#barrier.initialize(barrierKey);
     await this.#barrier.unseal(barrierKey);
     try {
@@ -173,20 +178,55 @@ export class Core {
       const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
       await this.#keys.initialize();
       const keys = await this.#seal.initialize(barrierKey, request, randomUuid());
+      const config = await this.#seal.config();
       await this.initialized();
-      this.#logger.info("security barrier initialized", { stored: 1, shares: request.secret_shares, threshold: request.secret_threshold });
-      return { ...keys, root_token: token };
+      this.#logger.info("security barrier initialized", { seal: this.#seal.type, shares: config?.secret_shares, threshold: config?.secret_threshold });
+      result = { ...keys, root_token: token };
     } finally {
       this.#barrier.seal();
     }
+    // As Vault: a node whose seal keeps the key unseals right after init.
+    if (this.unsealsItself) {
+      await this.unsealWithStoredKey().catch((error: unknown) => {
+        this.#logger.warn("initialized, but could not unseal with the seal's stored key", { error: (error as Error).message });
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Auto-unseal: unseals with the key the seal keeps. "uninitialized" while there is nothing to
+   * unseal yet (another node may initialize); rejects when the seal cannot give the key now.
+   */
+  async unsealWithStoredKey(): Promise<"unsealed" | "uninitialized"> {
+    if (!this.#seal.storedBarrierKey) throw new LogicalError(400, `the ${this.#seal.type} seal needs operator keys to unseal`);
+    if (!this.sealed) return "unsealed";
+    if (!(await this.initialized())) return "uninitialized";
+    await this.#checkSealType();
+    await this.#openBarrier(() => this.#seal.storedBarrierKey!());
+    return "unsealed";
   }
 
   /** Adds one unseal key share; unseals once the seal has enough. */
   async submitUnsealKey(share: Uint8Array): Promise<void> {
     if (!(await this.initialized())) throw new LogicalError(400, "Vault is not initialized");
     if (!this.sealed) return;
+    await this.#checkSealType();
+    await this.#openBarrier(() => this.#seal.submitKey(share));
+  }
+
+  /** The configured seal must be the one that protected the key at init (no seal migration yet). */
+  async #checkSealType(): Promise<void> {
+    const stored = (await this.#seal.config())?.type;
+    if (stored && stored !== this.#seal.type) {
+      throw new LogicalError(400, `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${this.#seal.type}" seal; configure the "${stored}" seal (seal migration is not supported yet)`);
+    }
+  }
+
+  /** Unseals with the key the seal gives (none yet: more operator keys are needed). */
+  async #openBarrier(barrierKeyFromSeal: () => Promise<Uint8Array | null>): Promise<void> {
     try {
-      const barrierKey = await this.#seal.submitKey(share);
+      const barrierKey = await barrierKeyFromSeal();
       if (!barrierKey) return;
       await this.#barrier.unseal(barrierKey);
     } catch (error) {
@@ -194,7 +234,9 @@ export class Core {
       this.#logger.warn("unseal attempt failed", { reason: (error as Error).name });
       throw new LogicalError(400, "failed to unseal: the combined key shares do not open the barrier (wrong or mismatched keys)");
     }
-    this.#state = await loadLogicalState(this.#barrier, this.#now);
+    const state = await loadLogicalState(this.#barrier, this.#now);
+    if (!this.sealed) return; // unsealed meanwhile by the other path (operator key or stored key)
+    this.#state = state;
     this.#keys.reset();
     // Without HA this node is the only writer for as long as it is unsealed.
     if (!this.#leadership) this.#cache?.begin();

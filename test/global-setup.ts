@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { startDynamoDBLocal } from "./helpers/dynamodb-local.js";
+import { startMotoServer } from "./helpers/moto-server.js";
 import { startS3Server } from "./helpers/s3-server.js";
 
 declare module "vitest" {
@@ -9,6 +10,9 @@ declare module "vitest" {
     /** An S3 stand-in (test/helpers/s3-server.ts) with `s3Bucket` created; path-style, any credentials. */
     s3Endpoint: string;
     s3Bucket: string;
+    /** moto's server (KMS emulator), or "" when it could not start: then `kmsUnavailable` says why and how to install it. */
+    kmsEndpoint: string;
+    kmsUnavailable: string;
   }
 }
 
@@ -16,11 +20,18 @@ declare module "vitest" {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [dynamodb, s3] = await Promise.all([startDynamoDBLocal(), startS3Server()]);
+  // moto missing fails only the KMS tests (test/helpers/kms.ts), with the install hint.
+  const [dynamodb, s3, moto] = await Promise.all([
+    startDynamoDBLocal(),
+    startS3Server(),
+    startMotoServer().catch((error: Error) => error),
+  ]);
   project.provide("dynamodbEndpoint", dynamodb.endpoint);
   project.provide("s3Endpoint", s3.endpoint);
   project.provide("s3Bucket", s3.bucket);
+  project.provide("kmsEndpoint", moto instanceof Error ? "" : moto.endpoint);
+  project.provide("kmsUnavailable", moto instanceof Error ? moto.message : "");
   return async () => {
-    await Promise.all([dynamodb.stop(), s3.stop()]);
+    await Promise.all([dynamodb.stop(), s3.stop(), moto instanceof Error ? undefined : moto.stop()]);
   };
 }

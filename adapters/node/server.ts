@@ -7,7 +7,9 @@ import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger, type Logger } from "../../src/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
+import { configuredSeal } from "../../src/seal/registry.js";
 import { VERSION } from "../../src/version.js";
+import { startAutoUnseal } from "./auto-unseal.js";
 import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
@@ -125,6 +127,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   let clusterListeners: ClusterListeners | undefined;
   const core = new Core({
     physical,
+    seal: configuredSeal(config.seals, physical),
     storageType: config.storage.type,
     cache: { disabled: config.disableCache, entries: config.cacheSize },
     logger,
@@ -166,10 +169,13 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   for (const warning of config.warnings) logger.warn(warning);
   if (flags.dev) await initialiseDevNode(core, bound.apiAddr, flags.devRootTokenId);
   process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
+  // After the listeners are up, so a node waiting on KMS still answers health (503) and seal-status.
+  const autoUnseal = core.unsealsItself ? startAutoUnseal(core, logger.named("seal")) : undefined;
 
   return {
     logger,
     async stop() {
+      autoUnseal?.stop();
       // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
       core.beginDraining();
       if (config.shutdownDelayMs > 0) {

@@ -62,6 +62,8 @@ export const COMMANDS_NOT_GRANTED: Record<string, string> = {
 
 /** S3 calls KMS on the node's behalf for the bucket's default encryption: PutObject and GetObject. */
 export const KMS_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"];
+/** What `seal "awskms"` does with its key (src/seal/awskms.ts): describe it, encrypt at init, decrypt at unseal. */
+export const SEAL_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"];
 
 export interface StrongboxStackProps extends StackProps {
   /**
@@ -156,6 +158,17 @@ export class StrongboxStack extends Stack {
     }
     taskRole.addToPolicy(new iam.PolicyStatement({ actions: KMS_ACTIONS, resources: [dataKey.keyArn] }));
 
+    // Auto-unseal: the barrier key is encrypted under this key. Granted in the key policy only, to
+    // the task role only, so no IAM policy elsewhere in the account can widen it by accident.
+    const sealKey = new kms.Key(this, "SealKey", {
+      description: "Strongbox: auto-unseal (seal \"awskms\") encrypts the barrier key",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    sealKey.addToResourcePolicy(
+      new iam.PolicyStatement({ sid: "StrongboxTasksSeal", principals: [taskRole], actions: SEAL_KEY_ACTIONS, resources: ["*"] }),
+    );
+
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -176,6 +189,8 @@ export class StrongboxStack extends Stack {
         AWS_S3_BUCKET: bucket.bucketName,
         AWS_DYNAMODB_TABLE: table.tableName,
         AWS_REGION: this.region,
+        // The `seal "awskms"` stanza in infra/strongbox.hcl takes its key from here.
+        VAULT_AWSKMS_SEAL_KEY_ID: sealKey.keyArn,
       },
       // The entrypoint writes these to files for the listener (infra/entrypoint.mjs).
       secrets: tlsSecret && {

@@ -8,6 +8,7 @@ import {
 import { resolveApiAddr, resolveClusterAddr } from "./addresses.js";
 import { requireDurationMs } from "./duration.js";
 import { parseListener } from "./listener.js";
+import { parseSeals, type SealBlock } from "./seal.js";
 import { type Block, describe, type Env, envValue, type FromFile, isObject, quote, requireBool, requireString } from "./values.js";
 
 /** One configuration file, already turned into a JSON-shaped value (by JSON.parse or an HCL converter). */
@@ -72,7 +73,6 @@ const VAULT_KEYS_NOT_USED = new Set([
   "plugin_tmpdir",
   "raw_storage_endpoint",
   "reporting",
-  "seal",
   "service_registration",
   "telemetry",
   "user_lockout",
@@ -82,6 +82,7 @@ interface Merged {
   storage?: FromFile<StorageConfig>;
   haStorage?: FromFile<StorageConfig>;
   listeners: ListenerConfig[];
+  seals: SealBlock[];
   apiAddr?: FromFile<string>;
   clusterAddr?: FromFile<string>;
   logLevel?: FromFile<string>;
@@ -100,7 +101,7 @@ interface Merged {
  */
 export function parseServerConfig(sources: ConfigSource[], env: Env, storageTypes: StorageTypes): ServerConfig {
   const warnings: string[] = [];
-  const merged: Merged = { listeners: [] };
+  const merged: Merged = { listeners: [], seals: [] };
   for (const source of sources) readSource(source, merged, storageTypes, warnings);
 
   const files = sources.map((source) => source.file);
@@ -127,6 +128,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     storage: merged.storage.value,
     ...(merged.haStorage && { haStorage: merged.haStorage.value }),
     listeners: merged.listeners,
+    ...(merged.seals.length > 0 && { seals: parseSeals(merged.seals, env, warnings) }),
     apiAddr: apiAddr.origin,
     clusterAddr: clusterAddr.origin,
     disableClustering,
@@ -161,6 +163,9 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
           listenerNumber += 1;
           merged.listeners.push(parseListener(block, `${file}: listener "${block.type}" #${listenerNumber}`, warnings));
         }
+        break;
+      case "seal":
+        for (const block of blocks("seal", value, file)) merged.seals.push({ ...block, file });
         break;
       case "api_addr":
         merged.apiAddr = { value: requireString(value, at), file };

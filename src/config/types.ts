@@ -44,6 +44,8 @@ export interface ServerConfig {
   cacheSize?: number;
   /** `disable_cache = true`: every read goes to storage. */
   disableCache?: boolean;
+  /** `seal` stanzas; absent means Vault's default, the Shamir seal. At most one is enabled. */
+  seals?: SealStanza[];
   /** The files the configuration was read from, for messages. */
   files: string[];
   /** Non-fatal findings (unknown keys, guessed addresses) for the server to log at startup. */
@@ -53,4 +55,16 @@ export interface ServerConfig {
 /** A configuration problem. The message names the file, the key and what is allowed. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** A `seal "<type>"` stanza, with the environment already applied as Vault applies it. */
+export interface SealStanza {
+  /** "shamir" or "awskms". */
+  type: string;
+  /** `disabled = "true"`: the seal the data is migrating away from (`operator unseal -migrate`). */
+  disabled: boolean;
+  /** The stanza's keys as strings, env-resolved; `disabled` is not among them. */
+  options: Record<string, string>;
+  /** The file that defined it, for messages. */
+  file: string;
 }

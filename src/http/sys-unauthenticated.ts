@@ -1,4 +1,4 @@
-import type { Core } from "../core.js";
+import type { Core, InitRequest } from "../core.js";
 import { decodeKey } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import { VERSION } from "../version.js";
@@ -21,6 +21,9 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
       break;
     case "sys/unseal":
       if (isWrite) {
+        if (body.migrate === true) {
+          throw new LogicalError(400, "seal migration (\"migrate\") is not supported by Strongbox yet; configure the seal the cluster was initialized with");
+        }
         if (body.reset === true) {
           core.resetUnseal();
         } else {
@@ -63,21 +66,24 @@ async function sealStatus(core: Core): Promise<Record<string, unknown>> {
   return { ...(await core.sealStatus()), version: VERSION, build_date: "" };
 }
 
-function initRequest(body: Record<string, unknown>): { secret_shares: number; secret_threshold: number } {
-  for (const unsupported of ["pgp_keys", "root_token_pgp_key", "recovery_shares", "recovery_threshold", "recovery_pgp_keys"]) {
+/** Which of the counts a seal needs (and whether they fit) is the seal's call, in Core.initialize. */
+function initRequest(body: Record<string, unknown>): InitRequest {
+  for (const unsupported of ["pgp_keys", "root_token_pgp_key", "recovery_pgp_keys"]) {
     const value = body[unsupported];
-    if (value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0) && value !== 0) {
-      throw new LogicalError(400, `"${unsupported}" is not supported by Strongbox (Shamir seal only, keys returned in clear)`);
+    if (value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0)) {
+      throw new LogicalError(400, `"${unsupported}" is not supported by Strongbox (keys are returned in clear)`);
     }
   }
-  const count = (field: string) => {
+  const request: InitRequest = {};
+  for (const field of ["secret_shares", "secret_threshold", "recovery_shares", "recovery_threshold"] as const) {
     const value = body[field];
+    if (value === undefined || value === null) continue;
     if (typeof value !== "number" || !Number.isInteger(value)) {
-      throw new LogicalError(400, `"${field}" must be an integer (got ${JSON.stringify(value ?? null)})`);
+      throw new LogicalError(400, `"${field}" must be an integer (got ${JSON.stringify(value)})`);
     }
-    return value;
-  };
-  return { secret_shares: count("secret_shares"), secret_threshold: count("secret_threshold") };
+    request[field] = value;
+  }
+  return request;
 }
 
 /** Vault's health codes, overridable by query parameters so load balancers can choose. */

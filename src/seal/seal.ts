@@ -10,8 +10,8 @@ export interface Seal {
   readonly type: string;
   /** True for seals that unseal by themselves and hand out recovery keys instead of unseal keys. */
   readonly recoverySeal: boolean;
-  /** Rejects (400) an init request the seal cannot honour, before anything is written. */
-  checkInit(request: InitRequest): void;
+  /** Rejects (4xx) an init request the seal cannot honour, or a seal it cannot use, before anything is written. */
+  checkInit(request: InitRequest): void | Promise<void>;
   /**
    * Protects a new barrier key and stores the seal's configuration (in plaintext, so a sealed node
    * can report it). Called last in init: a node is initialized once the configuration exists.
@@ -19,7 +19,12 @@ export interface Seal {
   initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys>;
   /** The stored configuration, or null before init. */
   config(): Promise<SealConfig | null>;
-  /** Takes one operator key; resolves the barrier key once enough have been given, else null. */
+  /**
+   * Auto-unseal: the barrier key, obtained without operator input. Only seals that keep the key
+   * themselves (wrapped by a KMS) have it; rejects when the key cannot be unwrapped now.
+   */
+  storedBarrierKey?(): Promise<Uint8Array>;
+  /** Takes one operator key (an unseal key, or a recovery key for a recovery seal); resolves the barrier key once enough have been given, else null. */
   submitKey(key: Uint8Array): Promise<Uint8Array | null>;
   /** Forgets keys given so far. */
   reset(): void;
@@ -27,17 +32,26 @@ export interface Seal {
   progress(): { progress: number; nonce: string };
 }
 
+/** sys/init's parameters; which ones a seal needs is its own business (checkInit). */
 export interface InitRequest {
-  secret_shares: number;
-  secret_threshold: number;
+  secret_shares?: number;
+  secret_threshold?: number;
+  recovery_shares?: number;
+  recovery_threshold?: number;
 }
 
 export interface InitKeys {
   keys: string[];
   keys_base64: string[];
+  recovery_keys?: string[];
+  recovery_keys_base64?: string[];
 }
 
-/** Stored in plaintext; the cluster id is shared by every node (sys/health, sys/seal-status). */
+/**
+ * Stored in plaintext; the cluster id is shared by every node (sys/health, sys/seal-status).
+ * `secret_shares`/`secret_threshold` count the key shares operators hold: unseal keys, or recovery
+ * keys for a recovery seal (seal-status reports them as n and t either way, as Vault does).
+ */
 export interface SealConfig {
   type: string;
   secret_shares: number;
@@ -48,20 +62,20 @@ export interface SealConfig {
 const SEAL_CONFIG_KEY = "core/seal-config";
 
 /** Reads and writes the seal configuration, caching it once read (it never changes after init). */
-export class SealConfigStore {
-  #config: SealConfig | null = null;
+export class SealConfigStore<C extends SealConfig = SealConfig> {
+  #config: C | null = null;
 
   constructor(private readonly physical: Backend) {}
 
-  async read(): Promise<SealConfig | null> {
+  async read(): Promise<C | null> {
     if (!this.#config) {
       const bytes = await this.physical.get(SEAL_CONFIG_KEY);
-      this.#config = bytes ? decodeJson<SealConfig>(bytes) : null;
+      this.#config = bytes ? decodeJson<C>(bytes) : null;
     }
     return this.#config;
   }
 
-  async write(config: SealConfig): Promise<void> {
+  async write(config: C): Promise<void> {
     await this.physical.put(SEAL_CONFIG_KEY, encodeJson(config));
     this.#config = config;
   }

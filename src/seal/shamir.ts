@@ -61,47 +61,34 @@ export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
   return combine(shares.map((share) => new Uint8Array(share)));
 }
 
-/** The barrier key split among key holders: unsealing takes `secret_threshold` of the shares. */
-export class ShamirSeal implements Seal {
-  readonly type = "shamir";
-  readonly recoverySeal = false;
-  readonly #configs: SealConfigStore;
+/** Checks sys/init's `<kind>_shares` and `<kind>_threshold` as Vault does; a 400 otherwise. */
+export function checkShareParameters(request: InitRequest, kind: "secret" | "recovery"): void {
+  const shares = request[`${kind}_shares`];
+  const threshold = request[`${kind}_threshold`];
+  if (shares === undefined) throw new LogicalError(400, `"${kind}_shares" is required`);
+  if (threshold === undefined) throw new LogicalError(400, `"${kind}_threshold" is required`);
+  try {
+    validateShareParameters(shares, threshold);
+  } catch (error) {
+    throw new LogicalError(400, `invalid ${kind === "secret" ? "seal" : "recovery"} configuration: ${(error as Error).message}`);
+  }
+}
+
+/** Operator key shares given so far in one unseal attempt, and the attempt's nonce. */
+export class ShareCollector {
   #shares: Uint8Array[] = [];
   #nonce = "";
 
-  constructor(physical: Backend) {
-    this.#configs = new SealConfigStore(physical);
-  }
-
-  checkInit(request: InitRequest): void {
-    try {
-      validateShareParameters(request.secret_shares, request.secret_threshold);
-    } catch (error) {
-      throw new LogicalError(400, (error as Error).message);
-    }
-  }
-
-  async initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys> {
-    const shares = await splitSecret(barrierKey, request.secret_shares, request.secret_threshold);
-    await this.#configs.write({ type: this.type, secret_shares: request.secret_shares, secret_threshold: request.secret_threshold, cluster_id: clusterId });
-    return { keys: shares.map(toHex), keys_base64: shares.map(toBase64) };
-  }
-
-  config(): Promise<SealConfig | null> {
-    return this.#configs.read();
-  }
-
-  async submitKey(share: Uint8Array): Promise<Uint8Array | null> {
-    const config = await this.#configs.read();
-    if (!config) throw new LogicalError(400, "Vault is not initialized");
+  /** Adds a share; returns the secret they rebuild once `threshold` distinct shares are in, else null. */
+  async add(share: Uint8Array, shares: number, threshold: number): Promise<Uint8Array | null> {
     // Constant time: how far a submitted share matches an earlier one must not show in timing.
     if (this.#shares.some((given) => equalInConstantTime(given, share))) return null;
     if (this.#shares.length === 0) this.#nonce = randomUuid();
     this.#shares.push(share);
-    if (this.#shares.length < config.secret_threshold) return null;
-    const shares = this.#shares;
+    if (this.#shares.length < threshold) return null;
+    const given = this.#shares;
     this.reset();
-    return config.secret_shares === 1 ? shares[0]! : combineShares(shares);
+    return shares === 1 ? given[0]! : combineShares(given);
   }
 
   reset(): void {
@@ -114,7 +101,50 @@ export class ShamirSeal implements Seal {
   }
 }
 
-function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+/** The barrier key split among key holders: unsealing takes `secret_threshold` of the shares. */
+export class ShamirSeal implements Seal {
+  readonly type = "shamir";
+  readonly recoverySeal = false;
+  readonly #configs: SealConfigStore;
+  readonly #shares = new ShareCollector();
+
+  constructor(physical: Backend) {
+    this.#configs = new SealConfigStore(physical);
+  }
+
+  checkInit(request: InitRequest): void {
+    for (const recovery of ["recovery_shares", "recovery_threshold"] as const) {
+      if (request[recovery]) throw new LogicalError(400, `"${recovery}" needs an auto-unseal seal (seal "awskms"); this node uses the Shamir seal`);
+    }
+    checkShareParameters(request, "secret");
+  }
+
+  async initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys> {
+    const shares = await splitSecret(barrierKey, request.secret_shares!, request.secret_threshold!);
+    await this.#configs.write({ type: this.type, secret_shares: request.secret_shares!, secret_threshold: request.secret_threshold!, cluster_id: clusterId });
+    return { keys: shares.map(toHex), keys_base64: shares.map(toBase64) };
+  }
+
+  config(): Promise<SealConfig | null> {
+    return this.#configs.read();
+  }
+
+  async submitKey(share: Uint8Array): Promise<Uint8Array | null> {
+    const config = await this.#configs.read();
+    if (!config) throw new LogicalError(400, "Vault is not initialized");
+    return this.#shares.add(share, config.secret_shares, config.secret_threshold);
+  }
+
+  reset(): void {
+    this.#shares.reset();
+  }
+
+  progress(): { progress: number; nonce: string } {
+    return this.#shares.progress();
+  }
+}
+
+export function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   let difference = a.length ^ b.length;
   for (let i = 0; i < Math.max(a.length, b.length); i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return difference === 0;

@@ -199,6 +199,34 @@ describe("operator init", () => {
     });
   });
 
+  it("with an auto-unseal seal, asks for recovery keys and prints them as Vault does", async () => {
+    const stub = await startStub((request) =>
+      request.path === "/v1/sys/seal-status"
+        ? { body: { type: "awskms", recovery_seal: true, initialized: false } }
+        : request.path === "/v1/sys/init" && request.method === "PUT"
+          ? { body: { keys: [], keys_base64: [], recovery_keys: ["0a0b", "0c0d"], recovery_keys_base64: ["Cgs=", "DA0="], root_token: "s.root" } }
+          : undefined,
+    );
+    const { code, stdout } = await run(["operator", "init", "-recovery-shares=2", "-recovery-threshold=2"], { env: envFor(stub) });
+    expect(code).toBe(0);
+    expect(stub.requests.at(-1)).toMatchObject({ method: "PUT", body: { recovery_shares: 2, recovery_threshold: 2 } });
+    expect(stdout).toMatch(/^Recovery Key 1: Cgs=\nRecovery Key 2: DA0=\n\nInitial Root Token: s\.root\n\nSuccess! Strongbox is initialized\n\nRecovery key initialized with 2 key shares and a key threshold of 2\./);
+    expect(stdout).not.toContain("Unseal Key");
+    const json = await run(["operator", "init", "-format=json"], { env: envFor(stub) });
+    expect(stub.requests.at(-1)!.body).toEqual({ recovery_shares: 5, recovery_threshold: 3 });
+    expect(JSON.parse(json.stdout)).toEqual({
+      unseal_keys_b64: [],
+      unseal_keys_hex: [],
+      unseal_shares: 1,
+      unseal_threshold: 1,
+      recovery_keys_b64: ["Cgs=", "DA0="],
+      recovery_keys_hex: ["0a0b", "0c0d"],
+      recovery_keys_shares: 5,
+      recovery_keys_threshold: 3,
+      root_token: "s.root",
+    });
+  });
+
   it("-status exits 2 when not initialized, 0 when initialized, 1 on error", async () => {
     const stub = await startStub(reply);
     expect(await run(["operator", "init", "-status"], { env: envFor(stub) })).toMatchObject({ code: 2, stdout: "Strongbox is not initialized\n" });

@@ -564,7 +564,7 @@ describe("parseServerConfig: unknown keys", () => {
   it("warns about Vault settings it ignores and about unknown keys", () => {
     const config = parse({
       telemetry: [{ statsd_address: "x" }],
-      seal: { awskms: [{ region: "x" }] },
+      service_registration: { consul: [{ address: "x" }] },
       max_lease_ttl: "10h",
       stroage: {},
       listener: {
@@ -576,7 +576,7 @@ describe("parseServerConfig: unknown keys", () => {
       'config.hcl: listener "tcp" #1: "proxy_protocol_behavior" is a Vault listener setting Strongbox does not use; ignored',
       'config.hcl: listener "tcp" #1: "adress" is not a known listener setting; ignored',
       'config.hcl: "telemetry" is a Vault setting Strongbox does not use; ignored',
-      'config.hcl: "seal" is a Vault setting Strongbox does not use; ignored',
+      'config.hcl: "service_registration" is a Vault setting Strongbox does not use; ignored',
       'config.hcl: "max_lease_ttl" is a Vault setting Strongbox does not use; ignored',
       'config.hcl: "stroage" is not a known setting; ignored',
     ]);

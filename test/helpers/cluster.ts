@@ -37,6 +37,8 @@ export interface Cluster {
   nodes: ClusterNode[];
   rootToken: string;
   unsealKeys: string[];
+  /** With an auto-unseal seal: the recovery keys init returned (no unseal keys then). */
+  recoveryKeys: string[];
   /** DynamoDB table holding the lock, and the S3 prefix holding the data (unique per cluster). */
   table: string;
   s3Prefix: string;
@@ -61,6 +63,8 @@ export interface ClusterOptions {
   storage?: "s3" | "dynamodb";
   /** Initial `Cluster.lockOptions`. */
   lockOptions?: Record<string, string>;
+  /** sys/init's body (default: 3 shares, threshold 2). With an auto-unseal seal, nodes unseal themselves. */
+  initRequest?: Record<string, unknown>;
   /** Called once per node before its first start. */
   nodeSetup?(node: { index: number; port: number }): NodeSetup | Promise<NodeSetup>;
 }
@@ -123,6 +127,7 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.e
     rootToken: "",
     unsealKeys: [],
     lockOptions: { ...options.lockOptions },
+    recoveryKeys: [],
     table,
     s3Prefix,
     async start(node, overrides = {}) {
@@ -159,11 +164,15 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.e
 
   try {
     await Promise.all(nodes.map((node) => cluster.start(node)));
-    const init = await api(nodes[0]!, "PUT", "sys/init", { secret_shares: 3, secret_threshold: 2 });
+    const init = await api(nodes[0]!, "PUT", "sys/init", options.initRequest ?? { secret_shares: 3, secret_threshold: 2 });
     if (init.status !== 200) throw new Error(`init failed: ${JSON.stringify(init.body)}`);
     cluster.rootToken = init.body.root_token;
     cluster.unsealKeys = init.body.keys_base64.slice(0, 2);
-    for (const node of nodes) await cluster.unseal(node);
+    cluster.recoveryKeys = init.body.recovery_keys_base64 ?? [];
+    for (const node of nodes) {
+      if (cluster.unsealKeys.length > 0) await cluster.unseal(node);
+      else await waitFor(async () => ((await api(node, "GET", "sys/seal-status")).body.sealed === false ? true : null), 20_000, `node ${node.index} to unseal itself`);
+    }
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -55,14 +55,17 @@ beforeEach(() => {
 
 afterEach(() => rmSync(runtimeDir, { recursive: true, force: true }));
 
+/** What the CDK stack puts in the task's environment for the seal stanza. */
+const SEAL_KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
 function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { ECS_CONTAINER_METADATA_URI_V4: metadataUri, STRONGBOX_RUNTIME_DIR: runtimeDir, STRONGBOX_CONFIG: "infra/strongbox.hcl", ...extra };
+  return { ECS_CONTAINER_METADATA_URI_V4: metadataUri, STRONGBOX_RUNTIME_DIR: runtimeDir, STRONGBOX_CONFIG: "infra/strongbox.hcl", VAULT_AWSKMS_SEAL_KEY_ID: SEAL_KEY_ARN, ...extra };
 }
 
-/** What `strongbox server` makes of the prepared arguments and environment. */
+/** What `strongbox server` makes of the prepared arguments and environment (the task's, plus what the entrypoint adds). */
 async function serverConfig(prepared: Awaited<ReturnType<Entrypoint["prepare"]>>) {
   const configPaths = prepared.args.filter((arg) => arg.startsWith("-config=")).map((arg) => arg.slice("-config=".length));
-  return loadServerConfig(configPaths, prepared.env, STORAGE_TYPES);
+  return loadServerConfig(configPaths, { VAULT_AWSKMS_SEAL_KEY_ID: SEAL_KEY_ARN, ...prepared.env }, STORAGE_TYPES);
 }
 
 describe("without TLS", () => {
@@ -77,6 +80,7 @@ describe("without TLS", () => {
     const config = await serverConfig(await entrypoint.prepare(baseEnv()));
     expect(config.storage).toEqual({ type: "s3", options: {} });
     expect(config.haStorage).toEqual({ type: "dynamodb", options: {} });
+    expect(config.seals).toEqual([{ type: "awskms", disabled: false, options: { kms_key_id: SEAL_KEY_ARN, region: "us-east-1" }, file: "infra/strongbox.hcl" }]);
     expect(config.listeners).toEqual([expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201", tlsDisable: true })]);
     expect(config.apiAddr).toBe(`http://${TASK_IP}:8200`);
     expect(config.clusterAddr).toBe(`https://${TASK_IP}:8201`);

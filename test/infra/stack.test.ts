@@ -10,6 +10,7 @@ import {
   COMMANDS_NOT_GRANTED,
   KMS_ACTIONS,
   LOCK_PARTITION,
+  SEAL_KEY_ACTIONS,
   StrongboxStack,
   TARGET_REGISTRAR_SOURCE,
 } from "../../infra/cdk/strongbox-stack.js";
@@ -25,6 +26,13 @@ import {
 } from "./template.js";
 
 let template: Json;
+
+/** The stack's two KMS keys, told apart by their description. */
+function kmsKey(purpose: "bucket" | "seal") {
+  const keys = resourcesOfType(template, "AWS::KMS::Key");
+  expect(keys).toHaveLength(2);
+  return keys.find((key) => key.Properties.Description.includes(purpose === "seal" ? "auto-unseal" : "data bucket"))!;
+}
 
 beforeAll(() => {
   const app = new App({ context: JSON.parse(readFileSync("infra/cdk/cdk.json", "utf8")).context });
@@ -64,7 +72,7 @@ describe("lock table", () => {
 describe("data bucket", () => {
   it("is encrypted with the stack's KMS key, versioned, private and retained", () => {
     const bucket = onlyResource(template, "AWS::S3::Bucket");
-    const key = onlyResource(template, "AWS::KMS::Key");
+    const key = kmsKey("bucket");
     expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
       { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: { "Fn::GetAtt": [key.id, "Arn"] } } },
     ]);
@@ -123,7 +131,7 @@ describe("task role", () => {
   it("grants them on the table, the bucket, its objects and its key only", () => {
     const table = onlyResource(template, "AWS::DynamoDB::Table").id;
     const bucket = onlyResource(template, "AWS::S3::Bucket").id;
-    const key = onlyResource(template, "AWS::KMS::Key").id;
+    const key = kmsKey("bucket").id;
     const grants = roleStatements(template, taskRoleId()).map((s) => ({ actions: [s.Action].flat().sort(), resource: s.Resource }));
     expect(grants).toEqual(
       expect.arrayContaining([
@@ -134,6 +142,27 @@ describe("task role", () => {
       ]),
     );
     expect(grants).toHaveLength(4);
+  });
+});
+
+describe("seal key", () => {
+  it("is a rotated, retained key whose policy lets the task role Encrypt, Decrypt and DescribeKey, nothing else", () => {
+    const key = kmsKey("seal");
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(template.Resources[key.id].DeletionPolicy).toBe("Retain");
+    const taskRole = referencedId(onlyResource(template, "AWS::ECS::TaskDefinition").Properties.TaskRoleArn)!;
+    const forTaskRole = (key.Properties.KeyPolicy.Statement as Json[]).filter((statement) => referencedId(statement.Principal?.AWS) === taskRole);
+    expect(forTaskRole).toEqual([{ Sid: "StrongboxTasksSeal", Effect: "Allow", Principal: { AWS: { "Fn::GetAtt": [taskRole, "Arn"] } }, Action: SEAL_KEY_ACTIONS, Resource: "*" }]);
+    expect(SEAL_KEY_ACTIONS).toEqual(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"]);
+    // Nothing in the task role's own IAM policy names the seal key.
+    expect(JSON.stringify(roleStatements(template, taskRole))).not.toContain(key.id);
+  });
+
+  it("is what the container's seal stanza uses (VAULT_AWSKMS_SEAL_KEY_ID)", () => {
+    const [container] = onlyResource(template, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions as Json[];
+    const env = Object.fromEntries((container!.Environment as Json[]).map((e) => [e.Name, e.Value]));
+    expect(env.VAULT_AWSKMS_SEAL_KEY_ID).toEqual({ "Fn::GetAtt": [kmsKey("seal").id, "Arn"] });
+    expect(readFileSync("infra/strongbox.hcl", "utf8")).toMatch(/^seal "awskms" \{\}$/m);
   });
 });
 
@@ -166,6 +195,7 @@ describe("service", () => {
       AWS_S3_BUCKET: { Ref: onlyResource(template, "AWS::S3::Bucket").id },
       AWS_DYNAMODB_TABLE: { Ref: onlyResource(template, "AWS::DynamoDB::Table").id },
       AWS_REGION: "eu-west-1",
+      VAULT_AWSKMS_SEAL_KEY_ID: { "Fn::GetAtt": [kmsKey("seal").id, "Arn"] },
     });
     expect(container!.Secrets).toBeUndefined();
     expect(container!.Image).toBe("public.ecr.aws/example/strongbox:1.0.0");

@@ -1,5 +1,6 @@
 /** `strongbox operator init | unseal | seal`. */
-import { attempt, CliError, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FORMAT_FLAG } from "./command.js";
+import { attempt, CliError, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FORMAT_FLAG, type OutputFormat } from "./command.js";
+import type { VaultClient } from "./client.js";
 import { readSecret } from "./input.js";
 import { jsonText } from "./output.js";
 import { printSealStatus, sealStatusView } from "./status.js";
@@ -10,6 +11,8 @@ const DEFAULT_KEY_THRESHOLD = 3;
 interface InitResponse {
   keys?: string[];
   keys_base64?: string[];
+  recovery_keys?: string[];
+  recovery_keys_base64?: string[];
   root_token?: string;
 }
 
@@ -26,11 +29,18 @@ Usage: strongbox operator init [options]
 
       $ strongbox operator init -key-shares=5 -key-threshold=3
 
+  With an auto-unseal seal (seal "awskms"), the server keeps the root key
+  encrypted by KMS and unseals itself; init then prints recovery keys instead
+  (-recovery-shares, -recovery-threshold), which authorize operator actions
+  such as \`operator unseal\` after \`operator seal\` but decrypt nothing.
+
   With -status, only reports whether the server is initialized:
   exit code 0 initialized, 2 not initialized, 1 error.`,
   flags: {
     "key-shares": { kind: "int", usage: `Number of key shares to split the root key into (default ${DEFAULT_KEY_SHARES}).`, aliases: ["n"] },
     "key-threshold": { kind: "int", usage: `Number of shares needed to unseal (default ${DEFAULT_KEY_THRESHOLD}).`, aliases: ["t"] },
+    "recovery-shares": { kind: "int", usage: `Number of recovery key shares, with an auto-unseal seal (default ${DEFAULT_KEY_SHARES}).` },
+    "recovery-threshold": { kind: "int", usage: `Number of recovery key shares needed to authorize, with an auto-unseal seal (default ${DEFAULT_KEY_THRESHOLD}).` },
     status: { kind: "bool", usage: "Only print whether the server is initialized (exit 0 yes, 2 no)." },
     ...FORMAT_FLAG,
   },
@@ -42,6 +52,10 @@ Usage: strongbox operator init [options]
       out(format === "json" ? jsonText({ initialized }) : `Strongbox is ${initialized ? "" : "not "}initialized`);
       return initialized ? EXIT_OK : EXIT_REMOTE_ERROR;
     }
+
+    // Which keys to ask for depends on the server's seal; a server that cannot say gets the Shamir request.
+    const recoverySeal = await client().request("GET", "sys/seal-status").then((status) => status.body?.recovery_seal === true, () => false);
+    if (recoverySeal) return printRecoveryInit(flags, await initRecovery(client(), flags), format, out);
 
     const shares = flags["key-shares"] ?? DEFAULT_KEY_SHARES;
     const threshold = flags["key-threshold"] ?? DEFAULT_KEY_THRESHOLD;
@@ -87,6 +101,54 @@ Usage: strongbox operator init [options]
     return EXIT_OK;
   },
 });
+
+type InitFlags = { "recovery-shares"?: number; "recovery-threshold"?: number };
+
+async function initRecovery(client: VaultClient, flags: InitFlags): Promise<InitResponse> {
+  const body = { recovery_shares: flags["recovery-shares"] ?? DEFAULT_KEY_SHARES, recovery_threshold: flags["recovery-threshold"] ?? DEFAULT_KEY_THRESHOLD };
+  const { body: init } = await attempt("initializing", () => client.request("PUT", "sys/init", { body }));
+  return (init ?? {}) as InitResponse;
+}
+
+/** Vault's output for an auto-unseal seal: recovery keys and the root token, no unseal keys. */
+function printRecoveryInit(flags: InitFlags, init: InitResponse, format: OutputFormat, out: (text: string) => void): number {
+  const shares = flags["recovery-shares"] ?? DEFAULT_KEY_SHARES;
+  const threshold = flags["recovery-threshold"] ?? DEFAULT_KEY_THRESHOLD;
+  const hexKeys = init.recovery_keys ?? [];
+  const base64Keys = init.recovery_keys_base64 ?? [];
+  if (format === "json") {
+    out(
+      jsonText({
+        unseal_keys_b64: [],
+        unseal_keys_hex: [],
+        unseal_shares: 1,
+        unseal_threshold: 1,
+        recovery_keys_b64: base64Keys,
+        recovery_keys_hex: hexKeys,
+        recovery_keys_shares: shares,
+        recovery_keys_threshold: threshold,
+        root_token: init.root_token ?? "",
+      }),
+    );
+    return EXIT_OK;
+  }
+  const keys = base64Keys.length === hexKeys.length ? base64Keys : hexKeys;
+  out(
+    [
+      ...keys.map((key, i) => `Recovery Key ${i + 1}: ${key}`),
+      "",
+      `Initial Root Token: ${init.root_token ?? ""}`,
+      "",
+      "Success! Strongbox is initialized",
+      "",
+      `Recovery key initialized with ${shares} key shares and a key threshold of ${threshold}.`,
+      "Give each recovery key share above to a different trusted person and store them apart.",
+      "Every node unseals itself with the seal's KMS key; recovery keys cannot decrypt",
+      `anything, they authorize operations such as unsealing after \`operator seal\` (${threshold} needed).`,
+    ].join("\n"),
+  );
+  return EXIT_OK;
+}
 
 export const operatorUnsealCommand: Command = defineCommand({
   name: "operator unseal",
