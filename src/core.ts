@@ -6,6 +6,7 @@ import { type HAOptions, Leadership, type LeaderView } from "./ha/leadership.js"
 import { SwitchableBackend } from "./ha/switchable-backend.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { randomUuid } from "./logical/encoding.js";
+import { ExpirySweep } from "./logical/expiry-sweep.js";
 import { loadLogicalState, type LogicalState } from "./logical/state.js";
 import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
@@ -16,9 +17,6 @@ import { defaultSeal } from "./seal/registry.js";
 
 export type { CoreRequest } from "./request/router.js";
 export type { InitRequest } from "./seal/seal.js";
-
-/** How often the active node revokes expired tokens (and their children). */
-const EXPIRY_SWEEP_INTERVAL_MS = 5_000;
 
 export interface CoreOptions {
   physical: Backend;
@@ -58,7 +56,7 @@ export class Core {
   #state: LogicalState | null = null;
   #draining = false;
   #clusterId = "";
-  #expirySweep: ReturnType<typeof setInterval> | undefined;
+  readonly #expirySweep: ExpirySweep;
 
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
@@ -72,6 +70,7 @@ export class Core {
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#now = options.now ?? Date.now;
+    this.#expirySweep = new ExpirySweep(() => (this.isActive() ? this.#state?.tokens ?? null : null), this.#logger);
     this.#leadership = options.ha
       ? new Leadership(options.ha, {
           physical: this.#physical,
@@ -242,7 +241,7 @@ export class Core {
     if (!this.#leadership) this.#cache?.begin();
     this.#logger.info("vault is unsealed");
     this.#leadership?.start();
-    this.#expirySweep = setInterval(() => void this.#revokeExpiredTokens(), EXPIRY_SWEEP_INTERVAL_MS);
+    this.#expirySweep.start();
   }
 
   resetUnseal(): void {
@@ -266,7 +265,7 @@ export class Core {
   async seal({ fromRequest = false } = {}): Promise<void> {
     if (this.sealed) return;
     // Let the requests inside finish, then release the lock before sealing, so a standby takes over at once.
-    clearInterval(this.#expirySweep);
+    this.#expirySweep.stop();
     await this.#leadership?.stop(() => this.#settled(fromRequest));
     this.#state = null;
     this.#cache?.end();
@@ -278,18 +277,6 @@ export class Core {
   async #settled(fromRequest: boolean): Promise<void> {
     if (await this.#inFlight.settled(DRAIN_TIMEOUT_MS, fromRequest ? 1 : 0)) return;
     this.#logger.warn("requests still running when the lock is released; fencing stops their writes", { requests: this.#inFlight.count });
-  }
-
-  /** Vault's expiration manager: an expired token takes its whole tree with it, used or not. */
-  async #revokeExpiredTokens(): Promise<void> {
-    const state = this.#state;
-    if (!state || !this.isActive()) return;
-    try {
-      const revoked = await state.tokens.revokeExpired();
-      if (revoked > 0) this.#logger.info("revoked expired tokens", { count: revoked });
-    } catch (error) {
-      this.#logger.warn("could not revoke expired tokens; trying again at the next sweep", { error: String(error) });
-    }
   }
 
   #unsealedState(): LogicalState {
