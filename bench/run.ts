@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
- * forwarding, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
+ * handover, forwarding, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
@@ -10,12 +10,13 @@ import { benchEdge } from "./edge.js";
 import { benchEfficiency } from "./efficiency.js";
 import { benchFailover } from "./failover.js";
 import { benchForwarding, type LoadPlan } from "./forwarding.js";
+import { benchHandover, type HandoverPlan } from "./handover.js";
 import { MemoryRecorder } from "./memory.js";
 import { startTsChild, type TsChild } from "./processes.js";
 import { type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
 import { mountKvV2 } from "./setup.js";
 
-const ORDER = ["failover", "forwarding", "efficiency", "memory", "edge", "cache"];
+const ORDER = ["failover", "handover", "forwarding", "efficiency", "memory", "edge", "cache"];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -31,6 +32,7 @@ const plan: LoadPlan = quick
   ? { connections: 10, durationSeconds: 3, rounds: 1, warmupSeconds: 1 }
   : { connections: 10, durationSeconds: 10, rounds: 3, warmupSeconds: 3 };
 const failoverTrials = quick ? 2 : 10;
+const handoverPlan: HandoverPlan = quick ? { stepDowns: 2, sigterms: 1, rollingRestarts: 1 } : { stepDowns: 5, sigterms: 3, rollingRestarts: 2 };
 
 const machine = describeMachine();
 process.stderr.write(`benchmarks on ${machine.nproc} × ${machine.cpu}, Node ${machine.node}, load average ${machine.loadAverageStart.join(" / ")}\n`);
@@ -40,16 +42,17 @@ const memory = new MemoryRecorder();
 let dynamodb: RunningDynamoDBLocal | null = null;
 let s3: TsChild<{ endpoint: string; bucket: string }> | null = null;
 try {
-  if (wanted("failover") || wanted("forwarding") || wanted("edge") || wanted("cache")) {
+  if (wanted("failover") || wanted("handover") || wanted("forwarding") || wanted("edge") || wanted("cache")) {
     dynamodb = await startDynamoDBLocal();
     s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
   }
-  if (wanted("failover") || wanted("forwarding") || wanted("edge")) {
+  if (wanted("failover") || wanted("handover") || wanted("forwarding") || wanted("edge")) {
     const cluster = await startCluster({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, { size: 3 });
     try {
       const active = await cluster.waitForActive();
       await mountKvV2(active, cluster.rootToken);
       if (wanted("failover")) reports.push(await benchFailover(cluster, failoverTrials));
+      if (wanted("handover")) reports.push(await benchHandover(cluster, handoverPlan));
       if (wanted("forwarding")) reports.push(await benchForwarding(cluster, plan, memory));
       if (wanted("edge")) reports.push(await benchEdge(cluster, dynamodb!.endpoint, quick));
     } finally {

@@ -78,7 +78,9 @@ writeFileSync(
     "from each node's own log (a term ends at its renewal deadline when the node noticed late; frozen time does not count).",
     "Closest handover: least time between one term's end and the next one's start. Fenced writes: writes refused after the",
     "writer's term ended, by DynamoDB's epoch condition or, on S3, by the node's own hold check. Recovery: from the fault",
-    "until a write through every node not itself faulted succeeded again.",
+    "until a write through every node not itself faulted succeeded again. Failed requests: the clients' requests (each",
+    "attempt, 307s followed) that ended in a 5xx, no answer or a timeout, of all their requests; the chaos clients retry",
+    "them on another node, a client without retries would have seen them as errors.",
     "",
   ].join("\n"),
 );

@@ -4,13 +4,14 @@ const ms = (value: number | null) => (value === null ? "—" : `${(value / 1000)
 
 /** The per-scenario table, as Markdown. */
 export function resultTable(results: ScenarioResult[], boundMs: number): string {
-  const header = ["scenario", "storage", "rounds", "acked writes", "reads", "lost", "stale reads", "dual-active", "closest handover", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
+  const header = ["scenario", "storage", "rounds", "acked writes", "reads", "failed requests", "lost", "stale reads", "dual-active", "closest handover", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
   const rows = results.map((r) => [
     r.scenario,
     r.storage === "s3" ? "S3 + DynamoDB lock" : "DynamoDB (fenced)",
     String(r.rounds),
     String(r.ackedWrites),
     String(r.reads),
+    `${r.failedRequests} of ${r.requests} (${r.requests === 0 ? 0 : ((100 * r.failedRequests) / r.requests).toFixed(1)} %)`,
     String(r.lost),
     String(r.stale),
     r.dualActive.length === 0 && r.epochProblems.length === 0 ? "0" : `${r.dualActive.length + r.epochProblems.length}`,

@@ -1,7 +1,7 @@
 import type { ClusterStores } from "../helpers/cluster.js";
 import { ChaosCluster, observedSkewMs } from "./chaos-cluster.js";
 import { checkFinal, checkReads, type ReadRecord, type Violation, type WriteRecord } from "./checker.js";
-import { type ClientOptions, PermanentError, readValue, wallNow, writeValue } from "./client.js";
+import { type Attempted, type ClientOptions, PermanentError, readValue, wallNow, writeValue } from "./client.js";
 import type { Scenario } from "./scenarios.js";
 import { type ActiveTerm, activeTerms, checkTerms, closestHandoverMs, type DualActive, fencedWrites } from "./transitions.js";
 
@@ -38,6 +38,9 @@ export interface ScenarioResult {
   unknownWrites: number;
   reads: number;
   failedReads: number;
+  /** The clients' requests (each attempt, redirects followed) and those that failed and were retried or given up. */
+  requests: number;
+  failedRequests: number;
   lost: number;
   stale: number;
   dualActive: DualActive[];
@@ -81,6 +84,8 @@ class Workload {
   readonly reads: ReadRecord[] = [];
   readonly errors: string[] = [];
   failedReads = 0;
+  requests = 0;
+  failedRequests = 0;
   readonly keys: string[][];
   readonly #lastValue = new Map<string, number>();
   #running: Promise<void>[] = [];
@@ -125,19 +130,26 @@ class Workload {
   async write(key: string): Promise<void> {
     const value = (this.#lastValue.get(key) ?? 0) + 1;
     this.#lastValue.set(key, value);
-    const result = await writeValue(this.client, MOUNT, key, value);
+    const result = this.#count(await writeValue(this.client, MOUNT, key, value));
     this.writes.push({ key, value, start: result.firstStart, end: result.result === null ? null : result.end });
   }
 
   /** Reads `key` into `into`; the failure reason when retries ran out. */
   async read(key: string, into: ReadRecord[]): Promise<string | null> {
-    const result = await readValue(this.client, MOUNT, key);
+    const result = this.#count(await readValue(this.client, MOUNT, key));
     if (result.result === null) {
       this.failedReads++;
       return result.lastError;
     }
     into.push({ key, value: result.result, start: result.lastStart, end: result.end });
     return null;
+  }
+
+  /** Every attempt but a successful last one failed (5xx, no answer or a timeout): a Vault client without retries would have seen it. */
+  #count<T>(attempted: Attempted<T>): Attempted<T> {
+    this.requests += attempted.attempts;
+    this.failedRequests += attempted.attempts - (attempted.result === null ? 0 : 1);
+    return attempted;
   }
 }
 
@@ -238,6 +250,8 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
     unknownWrites: workload.writes.filter((w) => w.end === null).length,
     reads: workload.reads.length,
     failedReads: workload.failedReads,
+    requests: workload.requests,
+    failedRequests: workload.failedRequests,
     lost: lost.length,
     stale: readViolations.length,
     dualActive,
