@@ -1,40 +1,22 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Core } from "../../src/core.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
-import { BoundAddresses } from "../../src/ha/addresses.js";
 import { type Forwarder, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
 import { createApp } from "../../src/http/app.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { waitFor } from "../helpers/cluster.js";
+import { haNode, sealHANodes } from "../helpers/ha-nodes.js";
 
 /** Short lease so elections settle quickly; a cool-down far longer than any wait below. */
 const fastTimings = { leaseMs: 600, renewIntervalMs: 100, retryIntervalMs: 50, stepDownCooldownMs: 60_000 };
 
-const cores: Core[] = [];
-afterEach(async () => {
-  await Promise.all(cores.splice(0).map((core) => core.seal()));
-});
+afterEach(sealHANodes);
 
 /** Nodes sharing one store and one lock; the first is active, with a kv v2 mount at secret/. */
 async function nodes(names: string[], forwarder?: Forwarder) {
   const physical = new InmemBackend();
   const backend = new InmemHABackend(fastTimings);
-  const made = names.map((name) => {
-    const core = new Core({
-      physical,
-      storageType: "inmem",
-      ha: {
-        backend,
-        nodeId: name,
-        hostname: name,
-        addresses: BoundAddresses.of({ apiAddr: `http://${name}.example:8200`, clusterAddr: `https://${name}.example:8201` }),
-        forwarder,
-      },
-    });
-    cores.push(core);
-    return core;
-  });
+  const made = names.map((name) => haNode(name, physical, backend, forwarder));
   const [first, ...others] = made;
   const init = await first!.initialize({ secret_shares: 1, secret_threshold: 1 });
   const key = Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0));

@@ -1,37 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Core } from "../../src/core.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { createApp } from "../../src/http/app.js";
-import { BoundAddresses } from "../../src/ha/addresses.js";
 import type { Forwarder } from "../../src/ha/forwarding.js";
 import type { HABackend } from "../../src/physical/ha.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { waitFor } from "../helpers/cluster.js";
+import { haNode, sealHANodes } from "../helpers/ha-nodes.js";
 
 /** Short lease so elections settle quickly in-process. */
 const fastTimings = { leaseMs: 600, renewIntervalMs: 100, retryIntervalMs: 50, stepDownCooldownMs: 60_000 };
 
-const cores: Core[] = [];
-afterEach(async () => {
-  await Promise.all(cores.splice(0).map((core) => core.seal()));
-});
-
-function node(name: string, physical: InmemBackend, backend: HABackend, forwarder?: Forwarder): Core {
-  const core = new Core({
-    physical,
-    storageType: "inmem",
-    ha: {
-      backend,
-      nodeId: name,
-      hostname: name,
-      addresses: BoundAddresses.of({ apiAddr: `http://${name}.example:8200`, clusterAddr: `https://${name}.example:8201` }),
-      forwarder,
-    },
-  });
-  cores.push(core);
-  return core;
-}
+afterEach(sealHANodes);
+const node = haNode;
 
 /** Node A active, node B standby, sharing one store and one lock. */
 async function pair(forwarder?: Forwarder) {
