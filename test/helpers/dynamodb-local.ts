@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
+import { stopChild, waitUntilAnswering } from "./child-process.js";
 import { freePort } from "./free-port.js";
 
 export interface RunningDynamoDBLocal {
@@ -44,7 +45,8 @@ export async function startDynamoDBLocal(): Promise<RunningDynamoDBLocal> {
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
     const endpoint = `http://127.0.0.1:${port}`;
     try {
-      await waitUntilAnswering(endpoint, child);
+      // Any HTTP answer (it says 400 to a bare GET) means it is up.
+      await waitUntilAnswering(endpoint, child, "java");
       return { endpoint, workDir, stop: () => stopChild(child).then(removeWorkDir) };
     } catch (error) {
       await stopChild(child);
@@ -54,30 +56,4 @@ export async function startDynamoDBLocal(): Promise<RunningDynamoDBLocal> {
       throw new Error(`DynamoDB Local did not start: ${(error as Error).message}\n${output}`);
     }
   }
-}
-
-async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`java exited with code ${child.exitCode}`);
-    try {
-      await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
-      return; // any HTTP answer (it says 400 to a bare GET) means it is up
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error("no answer within 30 s");
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
+import { stopChild, waitUntilAnswering } from "./child-process.js";
 import { freePort } from "./free-port.js";
 
 export interface RunningMotoServer {
@@ -20,7 +21,7 @@ export async function startMotoServer(python = "python3"): Promise<RunningMotoSe
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     const endpoint = `http://127.0.0.1:${port}`;
     try {
-      await Promise.race([waitUntilAnswering(endpoint, child), spawnError.then((error) => Promise.reject(error))]);
+      await Promise.race([waitUntilAnswering(`${endpoint}/moto-api/`, child, "python3"), spawnError.then((error) => Promise.reject(error))]);
       return { endpoint, stop: () => stopChild(child) };
     } catch (error) {
       await stopChild(child);
@@ -29,30 +30,4 @@ export async function startMotoServer(python = "python3"): Promise<RunningMotoSe
       throw new Error(`${missing ? MOTO_INSTALL_HINT : "moto's server did not start"}: ${(error as Error).message}\n${output}`);
     }
   }
-}
-
-async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`python3 exited with code ${child.exitCode}`);
-    try {
-      await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error("no answer within 30 s");
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
