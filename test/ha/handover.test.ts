@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { Core } from "../../src/core.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { type Forwarder, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
 import { createApp } from "../../src/http/app.js";
@@ -35,6 +36,36 @@ function write(url: string, token: string, value: number): Request {
   return new Request(url, { method: "PUT", headers: { "x-vault-token": token }, body: JSON.stringify({ data: { value } }) });
 }
 
+/** Writes of advertisements wait at the returned gate until it is opened; `release()` also restores `put`. */
+function holdAdvertisements(physical: InmemBackend) {
+  const advertised = gate();
+  const put = physical.put.bind(physical);
+  physical.put = async (key, value) => {
+    if (key.startsWith("core/leader/")) await advertised.enter();
+    return put(key, value);
+  };
+  return {
+    ...advertised,
+    release() {
+      physical.put = put;
+      advertised.open();
+    },
+  };
+}
+
+/** A gate that `core` arrives at when its leader view first finds no active. */
+function noActiveSeen(core: Core) {
+  const leadership = core.leadership!;
+  const leader = leadership.leader.bind(leadership);
+  const foundNone = gate();
+  leadership.leader = async () => {
+    const view = await leader();
+    if (!view.advertisement) void foundNone.enter();
+    return view;
+  };
+  return foundNone;
+}
+
 /** A gate: calls wait on it until `open()`; `entered` resolves when the first call arrives. */
 function gate() {
   let open!: () => void;
@@ -48,24 +79,12 @@ describe("hold, don't fail", () => {
   it("holds a request while the new active has the lock but no advertisement yet, then redirects to it", async () => {
     const { cores: [a, b], physical, backend, token } = await nodes(["a", "b"]);
     // b's advertisement is held back until the request is waiting on a.
-    const advertised = gate();
-    const put = physical.put.bind(physical);
-    physical.put = async (key, value) => {
-      if (key.startsWith("core/leader/")) await advertised.enter();
-      return put(key, value);
-    };
+    const advertised = holdAdvertisements(physical);
     await a!.stepDown();
     await waitFor(async () => ((await holderId(backend)) === "b" ? true : null), 5_000, "b holding the lock");
     await advertised.arrived;
     // Open the gate only once a has looked for the active and found none.
-    const leadership = a!.leadership!;
-    const leader = leadership.leader.bind(leadership);
-    const foundNone = gate();
-    leadership.leader = async () => {
-      const view = await leader();
-      if (!view.advertisement) void foundNone.enter();
-      return view;
-    };
+    const foundNone = noActiveSeen(a!);
     const app = createApp({ core: a!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
     const held = app.fetch(new Request("http://a.example:8200/v1/secret/data/x", { headers: { "x-vault-token": token } }));
     await foundNone.arrived;
@@ -78,29 +97,16 @@ describe("hold, don't fail", () => {
 
   it("serves a held request itself when this node becomes the active meanwhile", async () => {
     const { cores: [a, b], physical, backend, token } = await nodes(["a", "b"]);
-    const advertised = gate();
-    const put = physical.put.bind(physical);
-    physical.put = async (key, value) => {
-      if (key.startsWith("core/leader/")) await advertised.enter();
-      return put(key, value);
-    };
+    const advertised = holdAdvertisements(physical);
     // a leaves (sealing, so no cool-down applies); b takes the lock but has not advertised yet.
     const sealing = a!.seal();
     await waitFor(async () => ((await holderId(backend)) === "b" ? true : null), 5_000, "b holding the lock");
     await advertised.arrived;
-    const leadership = b!.leadership!;
-    const leader = leadership.leader.bind(leadership);
-    const foundNone = gate();
-    leadership.leader = async () => {
-      const view = await leader();
-      if (!view.advertisement) void foundNone.enter();
-      return view;
-    };
+    const foundNone = noActiveSeen(b!);
     const app = createApp({ core: b!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
     const held = app.fetch(write("http://b.example:8200/v1/secret/data/y", token, 7));
     await foundNone.arrived;
-    physical.put = put;
-    advertised.open();
+    advertised.release();
     expect((await held).status).toBe(200);
     await sealing;
     const read = await app.fetch(new Request("http://b.example:8200/v1/secret/data/y", { headers: { "x-vault-token": token } }));
