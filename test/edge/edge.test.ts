@@ -19,6 +19,10 @@ const MAX_STALE_MS = 1500;
 const LEADER_WAIT_MS = 3000;
 /** Slack for a condition that must hold within a cache period: DynamoDB round trips, polling. */
 const SLACK_MS = 1500;
+/** Bounds each lock acquisition and edge request, so a stuck step fails by name rather than by test timeout. */
+const STEP_LIMIT_MS = 15_000;
+/** Several steps of up to a few seconds each; on a loaded CI machine they stretch, so the tests get room. */
+const TEST_LIMIT_MS = 90_000;
 
 interface FakeNode {
   name: string;
@@ -55,7 +59,7 @@ function freezableClock(): { clock: Clock; freeze(): void } {
 
 const lockValue = (id: string, apiAddr: string) => JSON.stringify({ id, api_addr: apiAddr });
 
-describe("edge Worker", () => {
+describe("edge Worker", { timeout: TEST_LIMIT_MS }, () => {
   const endpoint = inject("dynamodbEndpoint");
   const table = `strongbox-edge-${randomUUID()}`;
   const options = { table, endpoint, region: "us-east-1", access_key: "test", secret_key: "test", ha_enabled: "true" };
@@ -90,14 +94,20 @@ describe("edge Worker", () => {
     for (const node of [nodeA, nodeB]) node?.server.close();
   });
 
+  /** Takes the lock; a takeover waits out a full lease. Bounded, so a stuck acquisition names itself. */
   async function take(value: string, from: DynamoDBBackend = backend): Promise<LockHold> {
-    const hold = await from.lockWith(LOCK_KEY, value).acquire();
+    const hold = await from
+      .lockWith(LOCK_KEY, value)
+      .acquire(AbortSignal.timeout(STEP_LIMIT_MS))
+      .catch((error: unknown) => {
+        throw new Error(`taking the lock for ${value} did not finish within ${STEP_LIMIT_MS} ms`, { cause: error });
+      });
     holds.push(hold);
     return hold;
   }
 
   function edgeRequest(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${edge.url}${path}`, { redirect: "manual", ...init });
+    return fetch(`${edge.url}${path}`, { redirect: "manual", signal: AbortSignal.timeout(STEP_LIMIT_MS), ...init });
   }
 
   /** Waits until the edge redirects `path` to `node`. */
