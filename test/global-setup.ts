@@ -1,5 +1,7 @@
 import type { TestProject } from "vitest/node";
+import { ensureDebianPackages, succeeds } from "./helpers/debian-packages.js";
 import { startDynamoDBLocal } from "./helpers/dynamodb-local.js";
+import { HVAC_PYTHON } from "./helpers/hvac.js";
 import { startMotoServer } from "./helpers/moto-server.js";
 import { startS3Server } from "./helpers/s3-server.js";
 
@@ -13,6 +15,8 @@ declare module "vitest" {
     /** moto's server (KMS emulator), or "" when it could not start: then `kmsUnavailable` says why and how to install it. */
     kmsEndpoint: string;
     kmsUnavailable: string;
+    /** "" when Python hvac can run (test/helpers/hvac.ts), else why not. */
+    hvacUnavailable: string;
   }
 }
 
@@ -20,6 +24,10 @@ declare module "vitest" {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const missingPackages = await ensureDebianPackages([
+    { name: "python3-hvac", present: () => succeeds(HVAC_PYTHON, ["-c", "import hvac"]) },
+  ]);
+  project.provide("hvacUnavailable", missingPackages.get("python3-hvac") ?? "");
   // moto missing fails only the KMS tests (test/helpers/kms.ts), with the install hint.
   const [dynamodb, s3, moto] = await Promise.all([
     startDynamoDBLocal(),
