@@ -110,6 +110,7 @@ function devConfig(listenAddress: string): ServerConfig {
     ui: false,
     standbyHoldMs: DEFAULT_STANDBY_HOLD_MS,
     shutdownDelayMs: 0,
+    standbyReads: false,
     files: [],
     warnings: [],
   };
@@ -143,6 +144,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
         });
       },
       onStandby: () => void clusterListeners?.stop(),
+      standbyReads: config.standbyReads,
     },
   });
   const app = createApp({

@@ -92,6 +92,7 @@ interface Merged {
   shutdownDelayMs?: number;
   cacheSize?: number;
   disableCache?: boolean;
+  standbyReads?: boolean;
 }
 
 /**
@@ -138,6 +139,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     shutdownDelayMs: merged.shutdownDelayMs ?? 0,
     ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
     ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
+    standbyReads: merged.standbyReads ?? false,
     files,
     warnings,
   };
@@ -193,6 +195,9 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "disable_cache":
         merged.disableCache = requireBool(value, at);
+        break;
+      case "standby_reads":
+        merged.standbyReads = requireBool(value, at);
         break;
       default:
         warnings.push(

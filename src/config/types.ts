@@ -44,6 +44,8 @@ export interface ServerConfig {
   cacheSize?: number;
   /** `disable_cache = true`: every read goes to storage. */
   disableCache?: boolean;
+  /** `standby_reads = true`: standbys answer read-only requests from storage (off by default; README says why). */
+  standbyReads: boolean;
   /** `seal` stanzas; absent means Vault's default, the Shamir seal. At most one is enabled. */
   seals?: SealStanza[];
   /** The files the configuration was read from, for messages. */

@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.js";
 import { rfc3339 } from "../logical/encoding.js";
-import type { Storage } from "../logical/types.js";
+import type { HandlerResult, Storage } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
 import { VERSION } from "../version.js";
@@ -9,8 +9,11 @@ import { type Advertisement, readAdvertisement, writeAdvertisement } from "./adv
 import { Election } from "./election.js";
 import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
 import { generateClusterIdentity } from "./identity.js";
+import type { CoreRequest } from "../request/router.js";
+import { StandbyReads } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
+import { StandbyError } from "./standby-error.js";
 
 export interface HAOptions {
   backend: HABackend;
@@ -27,6 +30,8 @@ export interface HAOptions {
   /** Told when this node starts or stops serving as active (the adapter runs cluster listeners). */
   onActive?(advertisement: Advertisement): void;
   onStandby?(): void;
+  /** `standby_reads`: as a standby, answer read-only requests from storage instead of forwarding them. */
+  standbyReads?: boolean;
 }
 
 /** What a node knows of the active node. */
@@ -35,20 +40,12 @@ export interface LeaderView {
   advertisement: Advertisement | null;
 }
 
-/** Thrown on a node that is not (or no longer) active: the HTTP layer routes the request. */
-export class StandbyError extends Error {
-  override name = "StandbyError";
-  constructor() {
-    super("this node is a standby");
-  }
-}
-
 /** What leadership needs from the node it runs in. */
 export interface LeadershipHost {
   physical: Backend;
   /** The barrier's storage, pointed at a fenced view for each active term. */
   barrierStorage: SwitchableBackend;
-  /** Encrypted storage: the advertisement lives there. */
+  /** Encrypted storage: the advertisement lives there (and standby reads come from there). */
   barrier: Storage;
   /** Reloads the node's state from storage (the previous active may have changed it). */
   prepareActive(hold: LockHold): Promise<void>;
@@ -76,6 +73,7 @@ export class Leadership {
   readonly #ha: HAOptions;
   readonly #host: LeadershipHost;
   readonly #logger: Logger;
+  readonly #reads: StandbyReads | null;
   #election: Election | null = null;
   #starting: Promise<void> = Promise.resolve();
   #stopped = true;
@@ -95,6 +93,13 @@ export class Leadership {
     this.#ha = ha;
     this.#host = host;
     this.#logger = host.logger.named("ha");
+    this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.now) : null;
+  }
+
+  /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
+  async standbyRead(request: CoreRequest): Promise<HandlerResult | undefined> {
+    if (!this.#reads || this.#stopped || this.#host.sealed() || this.isActive()) return undefined;
+    return this.#reads.serve(request);
   }
 
   get forwarder(): Forwarder | undefined {

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Core } from "../core.js";
-import { StandbyError } from "../ha/leadership.js";
+import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../logger.js";
-import { LogicalError, type Operation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
@@ -63,13 +63,17 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      if (core.leadership && !core.isActive()) return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client);
       rawBody = await requestBytes(c.req.raw);
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
-      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client });
-      return envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
+      const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client };
+      if (core.leadership && !core.isActive()) {
+        const local = forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead(request);
+        if (local !== undefined) return respond(path, local);
+        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, rawBody);
+      }
+      return respond(path, await core.handle(request));
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
       if (error instanceof StandbyError && core.leadership) {
@@ -83,6 +87,15 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   app.notFound(() => errorResponse(404, "not found"));
   app.onError((error) => errorFromThrown(error, logger));
   return app;
+}
+
+function respond(path: string, result: HandlerResult): Response {
+  return envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
+}
+
+/** `X-Vault-Forward: active-node` (as Vault Enterprise): the active answers, even a read a standby could. */
+function forcedToActive(headers: Headers): boolean {
+  return headers.get("x-vault-forward")?.trim().toLowerCase() === "active-node";
 }
 
 /** The same request with its body (already read) attached again. */

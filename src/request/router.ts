@@ -8,7 +8,7 @@ import type { LogicalState } from "../logical/state.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
 import { type HandlerResult, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
-import { StandbyError } from "../ha/leadership.js";
+import { StandbyError } from "../ha/standby-error.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 
@@ -33,7 +33,7 @@ export interface RouterNode {
   /** sys/ha-status's node list. */
   haStatus(): Record<string, unknown>[];
   /** The barrier's active term: sys/key-status, sys/rotate, and the encryption count. */
-  keys: KeyRotation;
+  keys: Pick<KeyRotation, "countEncryptions" | "rotate" | "status">;
 }
 
 type CallerToken = TokenEntry & { hash: string };

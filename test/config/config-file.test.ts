@@ -86,6 +86,7 @@ describe("loadServerConfig", () => {
       ui: true,
       standbyHoldMs: 5000,
       shutdownDelayMs: 0,
+      standbyReads: false,
       files: [file],
       // The HCL converter sorts keys, so warnings come in key order.
       warnings: [

@@ -66,6 +66,7 @@ describe("parseServerConfig: shapes", () => {
     ui: true,
     standbyHoldMs: 5000,
     shutdownDelayMs: 0,
+    standbyReads: false,
     files: ["config.hcl"],
     warnings: [],
   };
@@ -537,6 +538,18 @@ describe("parseServerConfig: log_level", () => {
       'VAULT_LOG_LEVEL must be one of trace, debug, info, warn, error; got "loud"',
     );
     expect(errorOf({ log_level: 3 })).toBe('config.hcl: "log_level" must be a string, got 3');
+  });
+});
+
+describe("parseServerConfig: standby_reads", () => {
+  it("is off unless set, and takes Vault's booleans", () => {
+    expect(parse({})).toMatchObject({ standbyReads: false });
+    expect(parse({ standby_reads: true })).toMatchObject({ standbyReads: true });
+    expect(parse({ standby_reads: "true" })).toMatchObject({ standbyReads: true });
+  });
+
+  it("rejects anything else, naming the file and the key", () => {
+    expect(errorOf({ standby_reads: "sometimes" })).toMatch(/^config\.hcl: "standby_reads" must be/);
   });
 });
 

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { api, type Cluster, type ClusterNode, startCluster } from "../helpers/cluster.js";
+
+/** A standby that answers locally never needs the active: with forwarding refused, it answers anyway. */
+const LOCAL_ONLY = { "X-Vault-No-Request-Forwarding": "true" };
+
+/** Three real node processes (S3 data, DynamoDB lock) with `standby_reads = true`. */
+describe("standby reads", () => {
+  let cluster: Cluster;
+  let active: ClusterNode;
+  let standbys: ClusterNode[];
+
+  beforeAll(async () => {
+    cluster = await startCluster(
+      { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
+      { size: 3, extraConfig: "standby_reads = true\n" },
+    );
+    active = await cluster.waitForActive();
+    standbys = cluster.nodes.filter((node) => node !== active);
+    expect((await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken)).status).toBe(204);
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const root = () => cluster.rootToken;
+
+  it("answers reads, lists and token lookups itself, and still sends writes to the active", async () => {
+    expect((await api(active, "PUT", "secret/data/app", { data: { colour: "blue" } }, root())).status).toBe(200);
+    for (const standby of standbys) {
+      const read = await api(standby, "GET", "secret/data/app", undefined, root(), LOCAL_ONLY);
+      expect(read.status).toBe(200);
+      expect(read.body.data.data).toEqual({ colour: "blue" });
+      const list = await api(standby, "LIST", "secret/metadata/", undefined, root(), LOCAL_ONLY);
+      expect(list.body.data.keys).toContain("app");
+      const self = await api(standby, "GET", "auth/token/lookup-self", undefined, root(), LOCAL_ONLY);
+      expect(self.body.data.policies).toEqual(["root"]);
+      const mounts = await api(standby, "GET", "sys/mounts", undefined, root(), LOCAL_ONLY);
+      expect(Object.keys(mounts.body.data)).toContain("secret/");
+
+      const write = await api(standby, "PUT", "secret/data/app", { data: { colour: "red" } }, root(), LOCAL_ONLY);
+      expect(write.status).toBe(307);
+      expect(write.headers.get("location")).toBe(`${active.apiAddr}/v1/secret/data/app`);
+    }
+  });
+
+  it("forwards a read when the client asks for the active with X-Vault-Forward: active-node", async () => {
+    const read = await api(standbys[0]!, "GET", "secret/data/app", undefined, root(), { ...LOCAL_ONLY, "X-Vault-Forward": "active-node" });
+    expect(read.status).toBe(307);
+    expect(read.headers.get("location")).toBe(`${active.apiAddr}/v1/secret/data/app`);
+  });
+
+  it("reads its own writes through any node, every time", async () => {
+    const nodes = cluster.nodes;
+    const mismatches: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const writer = nodes[i % 3]!;
+      const reader = standbys[i % 2]!;
+      const value = `v${i}`;
+      const write = await api(writer, "PUT", "secret/data/ryw", { data: { value } }, root());
+      if (write.status !== 200) throw new Error(`write ${i} through node ${writer.index} answered ${write.status}`);
+      const read = await api(reader, "GET", "secret/data/ryw", undefined, root(), LOCAL_ONLY);
+      if (read.status !== 200 || read.body.data.data.value !== value) {
+        mismatches.push(`#${i}: wrote ${value} via node ${writer.index}, standby ${reader.index} answered ${read.status} ${JSON.stringify(read.body)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  }, 300_000);
+
+  it("applies a policy tightened on the active to the very next standby read", async () => {
+    const allow = 'path "secret/data/policy-test" { capabilities = ["read"] }';
+    expect((await api(active, "PUT", "sys/policies/acl/reader", { policy: allow }, root())).status).toBe(204);
+    const created = await api(active, "POST", "auth/token/create", { policies: ["reader"] }, root());
+    const token = created.body.auth.client_token as string;
+    await api(active, "PUT", "secret/data/policy-test", { data: { a: "1" } }, root());
+    expect((await api(standbys[0]!, "GET", "secret/data/policy-test", undefined, token, LOCAL_ONLY)).status).toBe(200);
+
+    const deny = 'path "secret/data/policy-test" { capabilities = ["deny"] }';
+    expect((await api(active, "PUT", "sys/policies/acl/reader", { policy: deny }, root())).status).toBe(204);
+    for (const standby of standbys) {
+      expect((await api(standby, "GET", "secret/data/policy-test", undefined, token, LOCAL_ONLY)).status).toBe(403);
+    }
+
+    expect((await api(active, "POST", "auth/token/revoke", { token }, root())).status).toBe(204);
+    expect((await api(standbys[1]!, "GET", "auth/token/lookup-self", undefined, token, LOCAL_ONLY)).status).toBe(403);
+  });
+
+  it("serves a mount enabled on the active at once", async () => {
+    expect((await api(active, "POST", "sys/mounts/fresh", { type: "kv" }, root())).status).toBe(204);
+    expect((await api(active, "PUT", "fresh/thing", { a: "b" }, root())).status).toBe(204);
+    const read = await api(standbys[1]!, "GET", "fresh/thing", undefined, root(), LOCAL_ONLY);
+    expect(read.status).toBe(200);
+    expect(read.body.data).toEqual({ a: "b" });
+  });
+
+  it("forwards a use-limited token's read, which the active counts exactly once", async () => {
+    const created = await api(active, "POST", "auth/token/create", { policies: ["default"], num_uses: 3 }, root());
+    const token = created.body.auth.client_token as string;
+    const accessor = created.body.auth.accessor as string;
+    // Served here it would need a write (the use count): the standby refuses to answer it itself ...
+    expect((await api(standbys[0]!, "GET", "auth/token/lookup-self", undefined, token, LOCAL_ONLY)).status).toBe(307);
+    // ... and forwards it when it may.
+    const self = await api(standbys[0]!, "GET", "auth/token/lookup-self", undefined, token);
+    expect(self.status).toBe(200);
+    const after = await api(active, "POST", "auth/token/lookup-accessor", { accessor }, root());
+    expect(after.body.data.num_uses).toBe(2);
+  });
+});
