@@ -22,25 +22,38 @@ export interface LoadResult {
 
 /** One closed-loop autocannon run (fixed connections, no pipelining). */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  return runLoads([options]);
+}
+
+/** Closed-loop autocannon runs against several targets at once, summed into one result (e.g. a load spread over nodes). */
+export async function runLoads(targets: LoadOptions[]): Promise<LoadResult> {
   const latencies: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { url: options.url, headers: options.headers, connections: options.connections, pipelining: 1, duration: options.durationSeconds },
-      (error, done) => (error ? reject(error) : resolve(done)),
-    );
-    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-    });
-  });
-  const ok = result["2xx"];
-  if (ok === 0) throw new Error(`no 2xx answers from ${options.url} (errors ${result.errors}, non-2xx ${result.non2xx})`);
+  const results = await Promise.all(
+    targets.map(
+      (options) =>
+        new Promise<autocannon.Result>((resolve, reject) => {
+          const instance = autocannon(
+            { url: options.url, headers: options.headers, connections: options.connections, pipelining: 1, duration: options.durationSeconds },
+            (error, done) => (error ? reject(error) : resolve(done)),
+          );
+          instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+            if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+          });
+        }),
+    ),
+  );
+  for (const [index, result] of results.entries()) {
+    if (result["2xx"] === 0) throw new Error(`no 2xx answers from ${targets[index]!.url} (errors ${result.errors}, non-2xx ${result.non2xx})`);
+  }
+  const ok = results.reduce((sum, result) => sum + result["2xx"], 0);
+  const duration = Math.max(...results.map((result) => result.duration));
   return {
-    requestsPerSecond: round(ok / result.duration, 0),
+    requestsPerSecond: round(ok / duration, 0),
     p50: round(percentile(latencies, 50), 3),
     p99: round(percentile(latencies, 99), 3),
     mean: round(latencies.reduce((sum, value) => sum + value, 0) / latencies.length, 3),
     requests: ok,
-    failures: result.errors + result.non2xx,
+    failures: results.reduce((sum, result) => sum + result.errors + result.non2xx, 0),
   };
 }
 

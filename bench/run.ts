@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
- * handover, forwarding, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
+ * handover, forwarding, standby-reads, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
@@ -15,8 +15,9 @@ import { MemoryRecorder } from "./memory.js";
 import { startTsChild, type TsChild } from "./processes.js";
 import { type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
 import { mountKvV2 } from "./setup.js";
+import { benchStandbyReads } from "./standby-reads.js";
 
-const ORDER = ["failover", "handover", "forwarding", "efficiency", "memory", "edge", "cache"];
+const ORDER = ["failover", "handover", "forwarding", "standby-reads", "efficiency", "memory", "edge", "cache"];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -42,7 +43,7 @@ const memory = new MemoryRecorder();
 let dynamodb: RunningDynamoDBLocal | null = null;
 let s3: TsChild<{ endpoint: string; bucket: string }> | null = null;
 try {
-  if (wanted("failover") || wanted("handover") || wanted("forwarding") || wanted("edge") || wanted("cache")) {
+  if (["failover", "handover", "forwarding", "standby-reads", "edge", "cache"].some(wanted)) {
     dynamodb = await startDynamoDBLocal();
     s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
   }
@@ -55,6 +56,16 @@ try {
       if (wanted("handover")) reports.push(await benchHandover(cluster, handoverPlan));
       if (wanted("forwarding")) reports.push(await benchForwarding(cluster, plan, memory));
       if (wanted("edge")) reports.push(await benchEdge(cluster, dynamodb!.endpoint, quick));
+    } finally {
+      await cluster.stop();
+    }
+  }
+  if (wanted("standby-reads")) {
+    const stores = { dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket };
+    const cluster = await startCluster(stores, { size: 3, extraConfig: "standby_reads = true\n" });
+    try {
+      await mountKvV2(await cluster.waitForActive(), cluster.rootToken);
+      reports.push(await benchStandbyReads(cluster, plan));
     } finally {
       await cluster.stop();
     }
