@@ -3,6 +3,12 @@ import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../../dist/adapters/node/cli.js", import.meta.url));
 
+/**
+ * A node prints its banner within a second or two; on a loaded two-core CI machine, loading the
+ * AWS SDK alone has taken over 20 s. Starting is not what these tests judge, so the bound is wide.
+ */
+const STARTUP_LIMIT_MS = 60_000;
+
 export interface ServerProcess {
   child: ChildProcess;
   /** The `Api Address` the banner printed. */
@@ -14,7 +20,7 @@ export interface ServerProcess {
 }
 
 /** Spawns the built CLI `strongbox server ...args` and waits until it says it started. */
-export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = STARTUP_LIMIT_MS): Promise<ServerProcess> {
   const child = spawn(process.execPath, [CLI, "server", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
