@@ -69,6 +69,8 @@ export class ChaosCluster {
       cluster = await startCluster(stores, {
         size: options.size,
         storage: options.storage,
+        // Clients start at a random node, so standbys answer reads themselves: the checker's stale-read rule covers them.
+        extraConfig: "standby_reads = true\n",
         async nodeSetup({ index }) {
           const clusterListenerPort = await freePort();
           const dynamodb = await startFaultProxy(stores.dynamodbEndpoint);
