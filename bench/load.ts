@@ -28,20 +28,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 /** Closed-loop autocannon runs against several targets at once, summed into one result (e.g. a load spread over nodes). */
 export async function runLoads(targets: LoadOptions[]): Promise<LoadResult> {
   const latencies: number[] = [];
-  const results = await Promise.all(
-    targets.map(
-      (options) =>
-        new Promise<autocannon.Result>((resolve, reject) => {
-          const instance = autocannon(
-            { url: options.url, headers: options.headers, connections: options.connections, pipelining: 1, duration: options.durationSeconds },
-            (error, done) => (error ? reject(error) : resolve(done)),
-          );
-          instance.on("response", (_client, statusCode, _bytes, responseTime) => {
-            if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-          });
-        }),
-    ),
-  );
+  const results = await runAutocannon(targets, latencies);
   for (const [index, result] of results.entries()) {
     if (result["2xx"] === 0) throw new Error(`no 2xx answers from ${targets[index]!.url} (errors ${result.errors}, non-2xx ${result.non2xx})`);
   }
@@ -55,6 +42,29 @@ export async function runLoads(targets: LoadOptions[]): Promise<LoadResult> {
     requests: ok,
     failures: results.reduce((sum, result) => sum + result.errors + result.non2xx, 0),
   };
+}
+
+/** A run whose figures are thrown away (JIT, connections, caches), so a target slow to answer at first is no error. */
+export async function warmUp(targets: LoadOptions[]): Promise<void> {
+  await runAutocannon(targets, []);
+}
+
+/** Runs autocannon against every target at once; pushes each 2xx answer's latency (ms). */
+function runAutocannon(targets: LoadOptions[], latencies: number[]): Promise<autocannon.Result[]> {
+  return Promise.all(
+    targets.map(
+      (options) =>
+        new Promise<autocannon.Result>((resolve, reject) => {
+          const instance = autocannon(
+            { url: options.url, headers: options.headers, connections: options.connections, pipelining: 1, duration: options.durationSeconds },
+            (error, done) => (error ? reject(error) : resolve(done)),
+          );
+          instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+            if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+          });
+        }),
+    ),
+  );
 }
 
 /** The median of each figure over several runs of one target. */

@@ -1,6 +1,6 @@
 import type { Cluster, ClusterNode } from "../test/helpers/cluster.js";
 import type { LoadPlan } from "./forwarding.js";
-import { type LoadOptions, type LoadResult, medianOf, runLoads } from "./load.js";
+import { type LoadOptions, type LoadResult, medianOf, runLoads, warmUp } from "./load.js";
 import { cpuMicroseconds } from "./processes.js";
 import type { BenchReport } from "./report.js";
 import { READ_PATH, prepareReadToken } from "./setup.js";
@@ -31,7 +31,7 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
     "spread, standby reads": cluster.nodes.map((node) => target(node, perNode)),
   };
   const run = (mode: Mode, durationSeconds: number) => runLoads(loads[mode].map((load) => ({ ...load, durationSeconds })));
-  for (const mode of MODES) await run(mode, plan.warmupSeconds);
+  for (const mode of MODES) await warmUp(loads[mode].map((load) => ({ ...load, durationSeconds: plan.warmupSeconds })));
 
   const activePid = active.process!.child.pid!;
   const runs: Record<Mode, Array<LoadResult & { activeCpuMsPer1000: number }>> = { "active alone": [], "spread, forwarded": [], "spread, standby reads": [] };
