@@ -19,6 +19,8 @@ export interface ClusterNode {
   process: ServerProcess | null;
   /** What `ClusterOptions.nodeSetup` chose for this node ({} without one). */
   setup: NodeSetup;
+  /** When set, replaces `ClusterOptions.extraConfig` for this node from its next (re)start (e.g. a seal migration). */
+  extraConfig?: string;
 }
 
 /** Per-node wiring, e.g. fault proxies in front of DynamoDB and of the node's cluster listener. */
@@ -117,7 +119,7 @@ listener "tcp" {
   tls_disable = true
 ${setup.clusterAddress ? `  cluster_address = "${setup.clusterAddress}"\n` : ""}}
 api_addr = "${apiAddr}"
-${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.extraConfig ?? ""}
+${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extraConfig ?? options.extraConfig ?? ""}
 `,
     );
   };
