@@ -67,6 +67,8 @@ export interface ClusterOptions {
   lockOptions?: Record<string, string>;
   /** sys/init's body (default: 3 shares, threshold 2). With an auto-unseal seal, nodes unseal themselves. */
   initRequest?: Record<string, unknown>;
+  /** How long a node's process may take to say it started (default 20 s). */
+  startTimeoutMs?: number;
   /** Called once per node before its first start. */
   nodeSetup?(node: { index: number; port: number }): NodeSetup | Promise<NodeSetup>;
 }
@@ -138,7 +140,7 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extr
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         ...node.setup.env,
         ...overrides.env,
-      });
+      }, options.startTimeoutMs);
     },
     async unseal(node) {
       for (const key of cluster.unsealKeys) {

@@ -12,6 +12,8 @@ import { Writers } from "../helpers/writers.js";
 const stores = { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") };
 /** As the zero-downtime tests: a lease a loaded machine's stalls do not end; a short cool-down so the step-down moves leadership. */
 const LOCK_OPTIONS = { ha_lease_duration: "3s", ha_renew_interval: "500ms", ha_step_down_cooldown: "2s" };
+/** Nodes start several at a time here, on a machine other test runs share. */
+const START_TIMEOUT_MS = 60_000;
 
 async function sealStatus(node: ClusterNode) {
   return (await api(node, "GET", "sys/seal-status")).body;
@@ -67,9 +69,9 @@ describe("seal migration Shamir → awskms, 3 nodes, node by node", () => {
 
   beforeAll(async () => {
     kmsConfig = awskmsStanza(await createKmsKey());
-    cluster = await startCluster(stores, { size: 3, lockOptions: LOCK_OPTIONS });
+    cluster = await startCluster(stores, { size: 3, lockOptions: LOCK_OPTIONS, startTimeoutMs: START_TIMEOUT_MS });
     await mountSecrets(cluster);
-  }, 90_000);
+  }, 240_000);
   afterAll(() => cluster?.stop());
 
   it("keeps serving writes while each node moves to awskms; the new active writes the new seal configuration", async () => {
@@ -126,9 +128,15 @@ describe("seal migration awskms → Shamir, 2 nodes, node by node", () => {
 
   beforeAll(async () => {
     keyId = await createKmsKey();
-    cluster = await startCluster(stores, { size: 2, lockOptions: LOCK_OPTIONS, extraConfig: awskmsStanza(keyId), initRequest: { recovery_shares: 3, recovery_threshold: 2 } });
+    cluster = await startCluster(stores, {
+      size: 2,
+      lockOptions: LOCK_OPTIONS,
+      extraConfig: awskmsStanza(keyId),
+      initRequest: { recovery_shares: 3, recovery_threshold: 2 },
+      startTimeoutMs: START_TIMEOUT_MS,
+    });
     await mountSecrets(cluster);
-  }, 90_000);
+  }, 240_000);
   afterAll(() => cluster?.stop());
 
   it("keeps serving writes; after the migration a restarted node needs the former recovery keys", async () => {
