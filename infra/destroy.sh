@@ -5,9 +5,9 @@
 set -euo pipefail
 source "$(dirname "$0")/preflight.sh"
 
-# What RemovalPolicy.RETAIN keeps (the target registrar's log group goes with the stack).
+# What RemovalPolicy.RETAIN keeps: every bucket, key, table and log group of the stack.
 kept=$(aws cloudformation describe-stack-resources --stack-name "$STACK_NAME" --region "$AWS_REGION" \
-  --query "StackResources[?contains(['AWS::S3::Bucket','AWS::KMS::Key','AWS::DynamoDB::Table','AWS::Logs::LogGroup'], ResourceType) && !starts_with(LogicalResourceId, 'Registrar')].[ResourceType,PhysicalResourceId]" \
+  --query "StackResources[?contains(['AWS::S3::Bucket','AWS::KMS::Key','AWS::DynamoDB::Table','AWS::Logs::LogGroup'], ResourceType)].[ResourceType,PhysicalResourceId]" \
   --output text 2>&1) || fail "cannot read stack ${STACK_NAME} in ${AWS_REGION}: ${kept}"
 
 npx cdk destroy "$@"

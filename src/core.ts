@@ -13,6 +13,7 @@ import type { Backend } from "./physical/backend.js";
 import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
 import { type CoreRequest, Router } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
+import { checkUnsealRequest } from "./seal/migration.js";
 import { defaultSeal } from "./seal/registry.js";
 
 export type { CoreRequest } from "./request/router.js";
@@ -82,6 +83,7 @@ export class Core {
             this.#cache?.begin(hold);
             // The previous active may have rotated the barrier key: write with the newest term.
             await this.#barrier.reloadKeyring();
+            await this.#seal.completeMigration?.(this.#barrierStorage);
             this.#keys.reset();
             const state = await loadLogicalState(this.#barrier, this.#now);
             if (!this.sealed) this.#state = state;
@@ -152,7 +154,7 @@ export class Core {
       t: config?.secret_threshold ?? 0,
       n: config?.secret_shares ?? 0,
       ...this.#seal.progress(),
-      migration: false,
+      migration: this.#seal.migrating ?? false,
       recovery_seal: this.#seal.recoverySeal,
       storage_type: this.storageType,
       cluster_id: initialized && !this.sealed ? this.clusterId : undefined,
@@ -201,25 +203,17 @@ export class Core {
     if (!this.#seal.storedBarrierKey) throw new LogicalError(400, `the ${this.#seal.type} seal needs operator keys to unseal`);
     if (!this.sealed) return "unsealed";
     if (!(await this.initialized())) return "uninitialized";
-    await this.#checkSealType();
+    await checkUnsealRequest(this.#seal, false);
     await this.#openBarrier(() => this.#seal.storedBarrierKey!());
     return "unsealed";
   }
 
-  /** Adds one unseal key share; unseals once the seal has enough. */
-  async submitUnsealKey(share: Uint8Array): Promise<void> {
+  /** Adds one unseal key share (`migrate`: the old seal's, in seal migration mode); unseals once the seal has enough. */
+  async submitUnsealKey(share: Uint8Array, migrate = false): Promise<void> {
     if (!(await this.initialized())) throw new LogicalError(400, "Vault is not initialized");
     if (!this.sealed) return;
-    await this.#checkSealType();
-    await this.#openBarrier(() => this.#seal.submitKey(share));
-  }
-
-  /** The configured seal must be the one that protected the key at init (no seal migration yet). */
-  async #checkSealType(): Promise<void> {
-    const stored = (await this.#seal.config())?.type;
-    if (stored && stored !== this.#seal.type) {
-      throw new LogicalError(400, `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${this.#seal.type}" seal; configure the "${stored}" seal (seal migration is not supported yet)`);
-    }
+    await checkUnsealRequest(this.#seal, migrate);
+    await this.#openBarrier(async () => (await this.#seal.submitKey(share))?.barrierKey ?? null);
   }
 
   /** Unseals with the key the seal gives (none yet: more operator keys are needed). */
@@ -233,6 +227,8 @@ export class Core {
       this.#logger.warn("unseal attempt failed", { reason: (error as Error).name });
       throw new LogicalError(400, "failed to unseal: the combined key shares do not open the barrier (wrong or mismatched keys)");
     }
+    // Without HA this node is the only writer; with HA the migration waits for the lock (prepareActive).
+    if (!this.#leadership) await this.#seal.completeMigration?.(this.#physical).catch((error: unknown) => this.#sealAfter(error));
     const state = await loadLogicalState(this.#barrier, this.#now);
     if (!this.sealed) return; // unsealed meanwhile by the other path (operator key or stored key)
     this.#state = state;
@@ -242,6 +238,11 @@ export class Core {
     this.#logger.info("vault is unsealed");
     this.#leadership?.start();
     this.#expirySweep.start();
+  }
+
+  #sealAfter(error: unknown): never {
+    this.#barrier.seal();
+    throw error;
   }
 
   resetUnseal(): void {

@@ -1,5 +1,6 @@
 import type { Core } from "../../src/core.js";
 import type { Logger } from "../../src/logger.js";
+import { SealMigrationPendingError } from "../../src/seal/migration.js";
 
 export interface AutoUnsealSchedule {
   /** How often to look again while the cluster is not initialized (another node may run `operator init`). */
@@ -14,7 +15,8 @@ const DEFAULT_SCHEDULE: AutoUnsealSchedule = { uninitializedPollMs: 1_000, first
 /**
  * Unseals the node with its seal's stored key, once: at start, retrying with back-off while the seal
  * cannot (KMS unreachable or refusing) and the node stays sealed. It does not run again after
- * `sys/seal`: as in Vault, a sealed node then waits for a restart or `operator unseal`.
+ * `sys/seal`: as in Vault, a sealed node then waits for a restart or `operator unseal`. Nor does it
+ * in seal migration mode: the operator unseals with the old seal's keys and `-migrate`.
  */
 export function startAutoUnseal(core: Core, logger: Logger, schedule = DEFAULT_SCHEDULE): { stop(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -31,6 +33,10 @@ export function startAutoUnseal(core: Core, logger: Logger, schedule = DEFAULT_S
       saidUninitialized = true;
       next(schedule.uninitializedPollMs);
     } catch (error) {
+      if (error instanceof SealMigrationPendingError) {
+        logger.warn(`entering seal migration mode; this node does not unseal by itself: ${error.message}`);
+        return;
+      }
       logger.error(`cannot unseal: the node stays sealed and tries again in ${retryMs / 1000}s`, { error: (error as Error).message });
       next(retryMs);
       retryMs = Math.min(retryMs * 2, schedule.maxRetryMs);

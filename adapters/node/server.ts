@@ -128,7 +128,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   let clusterListeners: ClusterListeners | undefined;
   const core = new Core({
     physical,
-    seal: configuredSeal(config.seals, physical),
+    seal: configuredSeal(config.seals, physical, logger.named("seal")),
     storageType: config.storage.type,
     cache: { disabled: config.disableCache, entries: config.cacheSize },
     logger,

@@ -1,23 +1,21 @@
 /**
  * An HA Strongbox cluster on ECS Fargate: data in S3 (SSE-KMS), the HA lock in DynamoDB, N tasks
- * across the VPC's availability zones, and a Network Load Balancer that sends traffic to the
- * active node only.
+ * across the VPC's availability zones, and a Network Load Balancer in front of every task that can
+ * serve.
  *
- * The load balancer's health check passes only on the active node (standbys answer 429, sealed
- * nodes 503). ECS would stop every task its load balancer calls unhealthy, and a deployment would
- * never finish, so the service is not attached to the target group: a small function registers each
- * task's IP when it starts and deregisters it when it stops (ECS task state change events).
+ * Tasks auto-unseal (KMS), so every running task is either the active node or an unsealed standby
+ * that forwards to it. The health check counts both as healthy (`standbyok`), and a sealed or
+ * draining node as unhealthy (503), so ECS owns the target group: it registers each task, waits
+ * for it to turn healthy during deployments, replaces a task that stays sealed, and deregisters a
+ * task before stopping it.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
-import * as events from "aws-cdk-lib/aws-events";
-import * as eventTargets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
-import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -25,6 +23,13 @@ import type { Construct } from "constructs";
 import { strongboxImage } from "./image.js";
 
 const API_PORT = 8200;
+/**
+ * 200 from the active node and from unsealed standbys (they forward to the active); 503 from a
+ * sealed or draining node. An uninitialised cluster counts as healthy, so the first deployment
+ * completes and `operator init` works through the load balancer; its nodes unseal themselves right
+ * after init.
+ */
+export const HEALTH_CHECK_PATH = "/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200";
 const CLUSTER_PORT = 8201;
 
 /** The partition holding the HA lock records (src/physical/dynamodb-lock-item.ts `LOCK_PARTITION`). */
@@ -231,10 +236,12 @@ export class StrongboxStack extends Stack {
       securityGroups: [taskGroup],
       assignPublicIp: false,
       platformVersion: ecs.FargatePlatformVersion.LATEST,
-      // Start new tasks before stopping old ones: the new ones start sealed, the old ones keep serving.
+      // Start new tasks before stopping old ones: the old ones keep serving until the new ones are healthy.
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
+      // Starting and auto-unsealing (one KMS call) take seconds; KMS refusing keeps a task sealed, and then it is replaced.
+      healthCheckGracePeriod: Duration.seconds(60),
     });
 
     const loadBalancer = new elbv2.NetworkLoadBalancer(this, "LoadBalancer", {
@@ -244,30 +251,26 @@ export class StrongboxStack extends Stack {
       // The one healthy target sits in one zone; every zone's load balancer node must reach it.
       crossZoneEnabled: true,
     });
-    const activeNode = new elbv2.NetworkTargetGroup(this, "ActiveNode", {
+    const servingNodes = new elbv2.NetworkTargetGroup(this, "ServingNodes", {
       vpc,
       port: API_PORT,
       protocol: elbv2.Protocol.TCP,
       targetType: elbv2.TargetType.IP,
+      // ECS deregisters a stopping task first; it gets SIGTERM (and releases the lock) after this.
       deregistrationDelay: Duration.seconds(10),
-      // Clients holding a connection to a node that stopped being active reconnect to the new one.
       connectionTermination: true,
       healthCheck: {
         protocol: tls ? elbv2.Protocol.HTTPS : elbv2.Protocol.HTTP,
-        path: "/v1/sys/health",
-        // Active only: a standby answers 429, a sealed node 503, an uninitialised one 501.
+        path: HEALTH_CHECK_PATH,
         healthyHttpCodes: "200",
         interval: Duration.seconds(5),
         timeout: Duration.seconds(2),
         healthyThresholdCount: 2,
         unhealthyThresholdCount: 2,
       },
+      targets: [service.loadBalancerTarget({ containerName: "strongbox", containerPort: API_PORT })],
     });
-    loadBalancer.addListener("Api", { port: API_PORT, protocol: elbv2.Protocol.TCP, defaultTargetGroups: [activeNode] });
-
-    const registrar = this.#targetRegistrar(cluster, activeNode);
-    // Tasks started before the rule exists would never be registered.
-    service.node.addDependency(...registrar);
+    loadBalancer.addListener("Api", { port: API_PORT, protocol: elbv2.Protocol.TCP, defaultTargetGroups: [servingNodes] });
 
     if (props.edgeReader) {
       const edgeReader = new iam.User(this, "EdgeLockReader");
@@ -292,66 +295,4 @@ export class StrongboxStack extends Stack {
     new CfnOutput(this, "ServiceName", { value: service.serviceName });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
   }
-
-  /** A function that keeps the target group's IPs in step with the cluster's running tasks. */
-  #targetRegistrar(cluster: ecs.ICluster, targetGroup: elbv2.NetworkTargetGroup): Construct[] {
-    const logGroup = new logs.LogGroup(this, "RegistrarLogs", {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // An explicit role: the default one carries a managed policy with Resource "*".
-    const role = new iam.Role(this, "RegistrarRole", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-        resources: [targetGroup.targetGroupArn],
-      }),
-    );
-    logGroup.grantWrite(role);
-    const registrar = new lambda.Function(this, "TargetRegistrar", {
-      runtime: lambda.Runtime.NODEJS_22_X,
-      handler: "index.handler",
-      code: lambda.Code.fromInline(TARGET_REGISTRAR_SOURCE),
-      role,
-      logGroup,
-      timeout: Duration.seconds(30),
-      environment: { TARGET_GROUP_ARN: targetGroup.targetGroupArn, TARGET_PORT: String(API_PORT) },
-    });
-    const rule = new events.Rule(this, "TaskStateChanges", {
-      description: "Strongbox task started or stopping: register or deregister its IP with the load balancer",
-      // The cluster runs only the Strongbox service.
-      eventPattern: { source: ["aws.ecs"], detailType: ["ECS Task State Change"], detail: { clusterArn: [cluster.clusterArn] } },
-      targets: [new eventTargets.LambdaFunction(registrar)],
-    });
-    return [registrar, rule];
-  }
 }
-
-/**
- * The registrar's handler (CommonJS, inlined into the function; the Node.js runtime provides the
- * AWS SDK). Registering twice and deregistering an unknown target are both harmless, so repeated
- * or late events do no damage.
- */
-export const TARGET_REGISTRAR_SOURCE = `
-const elb = require("@aws-sdk/client-elastic-load-balancing-v2");
-const client = new elb.ElasticLoadBalancingV2Client({});
-
-exports.handler = async (event) => {
-  const task = event.detail;
-  const ip = (task.attachments ?? [])
-    .flatMap((attachment) => attachment.details ?? [])
-    .find((detail) => detail.name === "privateIPv4Address")?.value;
-  if (!ip) return;
-  const request = {
-    TargetGroupArn: process.env.TARGET_GROUP_ARN,
-    Targets: [{ Id: ip, Port: Number(process.env.TARGET_PORT) }],
-  };
-  if (task.desiredStatus === "STOPPED") {
-    await client.send(new elb.DeregisterTargetsCommand(request));
-    console.log("deregistered", ip, task.taskArn);
-  } else if (task.lastStatus === "RUNNING") {
-    await client.send(new elb.RegisterTargetsCommand(request));
-    console.log("registered", ip, task.taskArn);
-  }
-};
-`;

@@ -21,9 +21,7 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
       break;
     case "sys/unseal":
       if (isWrite) {
-        if (body.migrate === true) {
-          throw new LogicalError(400, "seal migration (\"migrate\") is not supported by Strongbox yet; configure the seal the cluster was initialized with");
-        }
+        if (body.migrate !== undefined && typeof body.migrate !== "boolean") throw new LogicalError(400, `"migrate" must be a boolean (got ${JSON.stringify(body.migrate)})`);
         if (body.reset === true) {
           core.resetUnseal();
         } else {
@@ -32,7 +30,7 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
           }
           const share = decodeKey(body.key.trim());
           if (!share || share.length === 0) throw new LogicalError(400, "'key' must be a valid hex or base64 string");
-          await core.submitUnsealKey(share);
+          await core.submitUnsealKey(share, body.migrate === true);
         }
         return json(await sealStatus(core));
       }

@@ -10,7 +10,7 @@ import type { KMSClient } from "@aws-sdk/client-kms";
 import { toBase64, toHex } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
+import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
 import { checkShareParameters, equalInConstantTime, ShareCollector, splitSecret } from "./shamir.js";
 
 type Sdk = typeof import("@aws-sdk/client-kms");
@@ -76,19 +76,26 @@ export class AwsKmsSeal implements Seal {
   async initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys> {
     const recoveryKey = crypto.getRandomValues(new Uint8Array(32));
     const shares = await splitSecret(recoveryKey, request.recovery_shares!, request.recovery_threshold!);
+    const config = await this.#protect(barrierKey, recoveryKey, { secret_shares: request.recovery_shares!, secret_threshold: request.recovery_threshold!, cluster_id: clusterId });
+    recoveryKey.fill(0);
+    await this.#configs.write(config);
+    return { keys: [], keys_base64: [], recovery_keys: shares.map(toHex), recovery_keys_base64: shares.map(toBase64) };
+  }
+
+  /** From Shamir: the former unseal key shares become the recovery key shares (Vault's rule). */
+  migratedConfig(barrierKey: Uint8Array, operatorKey: Uint8Array, previous: SealConfig): Promise<SealConfig> {
+    const { secret_shares, secret_threshold, cluster_id } = previous;
+    return this.#protect(barrierKey, operatorKey, { secret_shares, secret_threshold, cluster_id });
+  }
+
+  writeConfig(config: SealConfig, storage: Backend): Promise<void> {
+    return this.#configs.write(config as AwsKmsSealConfig, storage);
+  }
+
+  async #protect(barrierKey: Uint8Array, recoveryKey: Uint8Array, shares: Omit<SealConfig, "type">): Promise<AwsKmsSealConfig> {
     const barrier = await this.#encrypt(barrierKey, BARRIER_KEY_CONTEXT);
     const recovery = await this.#encrypt(recoveryKey, RECOVERY_KEY_CONTEXT);
-    recoveryKey.fill(0);
-    await this.#configs.write({
-      type: this.type,
-      secret_shares: request.recovery_shares!,
-      secret_threshold: request.recovery_threshold!,
-      cluster_id: clusterId,
-      kms_key_arn: barrier.keyArn,
-      barrier_key_ciphertext: barrier.ciphertext,
-      recovery_key_ciphertext: recovery.ciphertext,
-    });
-    return { keys: [], keys_base64: [], recovery_keys: shares.map(toHex), recovery_keys_base64: shares.map(toBase64) };
+    return { type: this.type, ...shares, kms_key_arn: barrier.keyArn, barrier_key_ciphertext: barrier.ciphertext, recovery_key_ciphertext: recovery.ciphertext };
   }
 
   config(): Promise<SealConfig | null> {
@@ -101,7 +108,7 @@ export class AwsKmsSeal implements Seal {
   }
 
   /** Recovery key shares authorize an unseal; the barrier key itself still comes from KMS. */
-  async submitKey(share: Uint8Array): Promise<Uint8Array | null> {
+  async submitKey(share: Uint8Array): Promise<OperatorUnseal | null> {
     const config = await this.#initializedConfig();
     const recoveryKey = await this.#recoveryShares.add(share, config.secret_shares, config.secret_threshold);
     if (!recoveryKey) return null;
@@ -109,7 +116,7 @@ export class AwsKmsSeal implements Seal {
     if (!equalInConstantTime(recoveryKey, expected)) {
       throw new LogicalError(400, "the recovery key shares given do not rebuild this cluster's recovery key (wrong or mismatched shares)");
     }
-    return this.storedBarrierKey();
+    return { barrierKey: await this.storedBarrierKey(), operatorKey: recoveryKey };
   }
 
   reset(): void {

@@ -24,8 +24,23 @@ export interface Seal {
    * themselves (wrapped by a KMS) have it; rejects when the key cannot be unwrapped now.
    */
   storedBarrierKey?(): Promise<Uint8Array>;
-  /** Takes one operator key (an unseal key, or a recovery key for a recovery seal); resolves the barrier key once enough have been given, else null. */
-  submitKey(key: Uint8Array): Promise<Uint8Array | null>;
+  /**
+   * Takes one operator key share (an unseal key, or a recovery key for a recovery seal); once enough
+   * have been given, resolves the barrier key and the operator key the shares combine to, else null.
+   */
+  submitKey(share: Uint8Array): Promise<OperatorUnseal | null>;
+  /**
+   * Seal migration to this seal: a configuration that protects `barrierKey` with this seal and keeps
+   * `operatorKey` (the previous seal's combined operator key) as this seal's operator key, with
+   * `previous`'s shares, threshold and cluster id. Computed, not written.
+   */
+  migratedConfig(barrierKey: Uint8Array, operatorKey: Uint8Array, previous: SealConfig): Promise<SealConfig>;
+  /** Stores a configuration `migratedConfig` made, through `storage` (the lock holder's fenced view). */
+  writeConfig(config: SealConfig, storage: Backend): Promise<void>;
+  /** True while the stored seal is the one a configured migration moves away from (seal-status `migration`). */
+  readonly migrating?: boolean;
+  /** Finishes a pending migration; called by the node that may write (the active, or the only node). */
+  completeMigration?(storage: Backend): Promise<void>;
   /** Forgets keys given so far. */
   reset(): void;
   /** The unseal progress: keys given so far and the attempt's nonce. */
@@ -38,6 +53,13 @@ export interface InitRequest {
   secret_threshold?: number;
   recovery_shares?: number;
   recovery_threshold?: number;
+}
+
+/** What a threshold of operator key shares yields. */
+export interface OperatorUnseal {
+  barrierKey: Uint8Array;
+  /** The key the shares combine to: the barrier key itself, a key that unwraps it, or the recovery key. */
+  operatorKey: Uint8Array;
 }
 
 export interface InitKeys {
@@ -61,7 +83,7 @@ export interface SealConfig {
 
 const SEAL_CONFIG_KEY = "core/seal-config";
 
-/** Reads and writes the seal configuration, caching it once read (it never changes after init). */
+/** Reads and writes the seal configuration, caching it once read (it changes only by a seal migration). */
 export class SealConfigStore<C extends SealConfig = SealConfig> {
   #config: C | null = null;
 
@@ -75,8 +97,14 @@ export class SealConfigStore<C extends SealConfig = SealConfig> {
     return this.#config;
   }
 
-  async write(config: C): Promise<void> {
-    await this.physical.put(SEAL_CONFIG_KEY, encodeJson(config));
+  /** Reads storage again: another node may have migrated the seal since. */
+  async reload(): Promise<C | null> {
+    this.#config = null;
+    return this.read();
+  }
+
+  async write(config: C, storage = this.physical): Promise<void> {
+    await storage.put(SEAL_CONFIG_KEY, encodeJson(config));
     this.#config = config;
   }
 }

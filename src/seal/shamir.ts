@@ -2,7 +2,7 @@ import { combine, split } from "shamir-secret-sharing";
 import { randomUuid, toBase64, toHex } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
+import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
 
 /**
  * Shamir secret sharing over GF(256) (the audited `shamir-secret-sharing` package, same field and
@@ -101,11 +101,24 @@ export class ShareCollector {
   }
 }
 
+/**
+ * Stored by a Shamir seal that was migrated to from an auto seal: the former recovery key shares
+ * become the unseal key shares, so they rebuild a key that unwraps the barrier key rather than the
+ * barrier key itself.
+ */
+interface ShamirSealConfig extends SealConfig {
+  /** base64 of IV (12 bytes) + AES-256-GCM ciphertext of the barrier key under the combined key. */
+  wrapped_barrier_key?: string;
+}
+
+const WRAP_IV_BYTES = 12;
+const WRAP_CONTEXT = new TextEncoder().encode("strongbox-seal:barrier-key");
+
 /** The barrier key split among key holders: unsealing takes `secret_threshold` of the shares. */
 export class ShamirSeal implements Seal {
   readonly type = "shamir";
   readonly recoverySeal = false;
-  readonly #configs: SealConfigStore;
+  readonly #configs: SealConfigStore<ShamirSealConfig>;
   readonly #shares = new ShareCollector();
 
   constructor(physical: Backend) {
@@ -129,10 +142,23 @@ export class ShamirSeal implements Seal {
     return this.#configs.read();
   }
 
-  async submitKey(share: Uint8Array): Promise<Uint8Array | null> {
+  async submitKey(share: Uint8Array): Promise<OperatorUnseal | null> {
     const config = await this.#configs.read();
     if (!config) throw new LogicalError(400, "Vault is not initialized");
-    return this.#shares.add(share, config.secret_shares, config.secret_threshold);
+    const operatorKey = await this.#shares.add(share, config.secret_shares, config.secret_threshold);
+    if (!operatorKey) return null;
+    const barrierKey = config.wrapped_barrier_key ? await unwrapBarrierKey(operatorKey, config.wrapped_barrier_key) : operatorKey;
+    return { barrierKey, operatorKey };
+  }
+
+  async migratedConfig(barrierKey: Uint8Array, operatorKey: Uint8Array, previous: SealConfig): Promise<SealConfig> {
+    const { secret_shares, secret_threshold, cluster_id } = previous;
+    const config: ShamirSealConfig = { type: this.type, secret_shares, secret_threshold, cluster_id, wrapped_barrier_key: await wrapBarrierKey(operatorKey, barrierKey) };
+    return config;
+  }
+
+  writeConfig(config: SealConfig, storage: Backend): Promise<void> {
+    return this.#configs.write(config, storage);
   }
 
   reset(): void {
@@ -141,6 +167,31 @@ export class ShamirSeal implements Seal {
 
   progress(): { progress: number; nonce: string } {
     return this.#shares.progress();
+  }
+}
+
+async function wrappingKey(operatorKey: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new Uint8Array(operatorKey), "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
+async function wrapBarrierKey(operatorKey: Uint8Array, barrierKey: Uint8Array): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(WRAP_IV_BYTES));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: WRAP_CONTEXT }, await wrappingKey(operatorKey), new Uint8Array(barrierKey));
+  const wrapped = new Uint8Array(WRAP_IV_BYTES + sealed.byteLength);
+  wrapped.set(iv);
+  wrapped.set(new Uint8Array(sealed), WRAP_IV_BYTES);
+  return toBase64(wrapped);
+}
+
+/** Wrong shares rebuild a wrong key (or one of the wrong length): either way the tag check fails. */
+async function unwrapBarrierKey(operatorKey: Uint8Array, wrapped: string): Promise<Uint8Array> {
+  try {
+    const bytes = Uint8Array.from(atob(wrapped), (c) => c.charCodeAt(0));
+    const iv = bytes.subarray(0, WRAP_IV_BYTES);
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: WRAP_CONTEXT }, await wrappingKey(operatorKey), bytes.subarray(WRAP_IV_BYTES));
+    return new Uint8Array(plain);
+  } catch {
+    throw new LogicalError(400, "the unseal key shares given do not unlock this cluster's root key (wrong or mismatched shares)");
   }
 }
 

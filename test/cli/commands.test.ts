@@ -264,6 +264,12 @@ describe("operator unseal", () => {
     expect(stub.requests.filter((r) => r.path === "/v1/sys/unseal").map((r) => r.body)).toEqual([{ key: "a2V5" }, { reset: true }]);
   });
 
+  it("-migrate sends the key with migrate: true (seal migration)", async () => {
+    const stub = await startStub(handler);
+    await run(["operator", "unseal", "-migrate", "a2V5"], { env: envFor(stub) });
+    expect(stub.requests.filter((r) => r.path === "/v1/sys/unseal").map((r) => r.body)).toEqual([{ key: "a2V5", migrate: true }]);
+  });
+
   it("never repeats the key or the token in an error", async () => {
     const stub = await startStub(() => ({ status: 400, body: { errors: [`bad key "c2VjcmV0LWtleQ==" for token ${TOKEN}`] } }));
     const { code, stderr } = await run(["operator", "unseal", "c2VjcmV0LWtleQ=="], { env: envFor(stub) });

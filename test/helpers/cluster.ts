@@ -19,6 +19,8 @@ export interface ClusterNode {
   process: ServerProcess | null;
   /** What `ClusterOptions.nodeSetup` chose for this node ({} without one). */
   setup: NodeSetup;
+  /** When set, replaces `ClusterOptions.extraConfig` for this node from its next (re)start (e.g. a seal migration). */
+  extraConfig?: string;
 }
 
 /** Per-node wiring, e.g. fault proxies in front of DynamoDB and of the node's cluster listener. */
@@ -65,6 +67,8 @@ export interface ClusterOptions {
   lockOptions?: Record<string, string>;
   /** sys/init's body (default: 3 shares, threshold 2). With an auto-unseal seal, nodes unseal themselves. */
   initRequest?: Record<string, unknown>;
+  /** How long a node's process may take to say it started (default 20 s). */
+  startTimeoutMs?: number;
   /** Called once per node before its first start. */
   nodeSetup?(node: { index: number; port: number }): NodeSetup | Promise<NodeSetup>;
 }
@@ -117,7 +121,7 @@ listener "tcp" {
   tls_disable = true
 ${setup.clusterAddress ? `  cluster_address = "${setup.clusterAddress}"\n` : ""}}
 api_addr = "${apiAddr}"
-${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.extraConfig ?? ""}
+${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extraConfig ?? options.extraConfig ?? ""}
 `,
     );
   };
@@ -136,7 +140,7 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${options.e
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         ...node.setup.env,
         ...overrides.env,
-      });
+      }, options.startTimeoutMs);
     },
     async unseal(node) {
       for (const key of cluster.unsealKeys) {

@@ -32,3 +32,15 @@ export async function denyAllOnKey(keyId: string, endpoint = kmsEndpoint()): Pro
 export async function scheduleKeyDeletion(keyId: string, endpoint = kmsEndpoint()): Promise<void> {
   await kmsClient(endpoint).send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
 }
+
+/** A `seal "awskms"` stanza for a node's config, against moto; `disabled`: the seal being migrated away from. */
+export function awskmsStanza(kmsKeyId: string, endpoint = kmsEndpoint(), { disabled = false } = {}): string {
+  return `
+seal "awskms" {
+  kms_key_id = "${kmsKeyId}"
+  endpoint   = "${endpoint}"
+  region     = "us-east-1"
+  access_key = "test"
+  secret_key = "test"${disabled ? `\n  disabled   = "true"` : ""}
+}`;
+}

@@ -31,7 +31,11 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const apiAddr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    // A server that never said it started is nobody's to stop later: kill it, or it outlives the test run.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const check = () => {
       const match = /Api Address: (\S+)/.exec(output);
       if (match && output.includes("server started!")) {

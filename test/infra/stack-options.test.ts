@@ -11,7 +11,7 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { strongboxImage } from "../../infra/cdk/image.js";
 import { OptionError, readOptions } from "../../infra/cdk/options.js";
-import { StrongboxStack } from "../../infra/cdk/strongbox-stack.js";
+import { HEALTH_CHECK_PATH, StrongboxStack } from "../../infra/cdk/strongbox-stack.js";
 import { type Json, onlyResource, referencedId, resourcesOfType, roleStatements, wildcardResourceStatements } from "./template.js";
 
 const TLS_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:strongbox/tls-Ab12Cd";
@@ -100,7 +100,7 @@ describe("TLS from Secrets Manager", () => {
 
   it("health-checks over HTTPS and advertises an https API URL", () => {
     const group = onlyResource(template, "AWS::ElasticLoadBalancingV2::TargetGroup").Properties;
-    expect(group).toMatchObject({ Protocol: "TCP", HealthCheckProtocol: "HTTPS", HealthCheckPath: "/v1/sys/health", Matcher: { HttpCode: "200" } });
+    expect(group).toMatchObject({ Protocol: "TCP", HealthCheckProtocol: "HTTPS", HealthCheckPath: HEALTH_CHECK_PATH, Matcher: { HttpCode: "200" } });
     expect((template.Outputs as Json).ApiUrl.Value["Fn::Join"][1][0]).toBe("https://");
   });
 });

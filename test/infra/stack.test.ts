@@ -1,6 +1,5 @@
 /** The CDK stack with its defaults, synthesised once, offline (the image comes from a registry name). */
 import { readFileSync } from "node:fs";
-import { runInNewContext } from "node:vm";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,11 +7,11 @@ import { LOCK_PARTITION as BACKEND_LOCK_PARTITION } from "../../src/physical/dyn
 import {
   BACKEND_PERMISSIONS,
   COMMANDS_NOT_GRANTED,
+  HEALTH_CHECK_PATH,
   KMS_ACTIONS,
   LOCK_PARTITION,
   SEAL_KEY_ACTIONS,
   StrongboxStack,
-  TARGET_REGISTRAR_SOURCE,
 } from "../../infra/cdk/strongbox-stack.js";
 import {
   actionsOf,
@@ -182,10 +181,19 @@ describe("service", () => {
     expect(new Set(zones).size).toBe(3);
   });
 
-  it("is not attached to the load balancer, so ECS never stops a standby for failing the active-only check", () => {
+  it("owns the load balancer's target group: registers the container's API port, with a grace period to unseal", () => {
     const service = onlyResource(template, "AWS::ECS::Service");
-    expect(service.Properties.LoadBalancers).toBeUndefined();
+    const group = onlyResource(template, "AWS::ElasticLoadBalancingV2::TargetGroup").id;
+    expect(service.Properties.LoadBalancers).toEqual([{ ContainerName: "strongbox", ContainerPort: 8200, TargetGroupArn: { Ref: group } }]);
+    expect(service.Properties.HealthCheckGracePeriodSeconds).toBe(60);
     expect(service.Properties.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 100, MaximumPercent: 200 });
+  });
+
+  it("has no registration function, event rule or Lambda role left", () => {
+    expect(resourcesOfType(template, "AWS::Lambda::Function")).toEqual([]);
+    expect(resourcesOfType(template, "AWS::Events::Rule")).toEqual([]);
+    const roles = resourcesOfType(template, "AWS::IAM::Role").map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service);
+    expect(roles).not.toContain("lambda.amazonaws.com");
   });
 
   it("gives the container the bucket, table and region, ports 8200 and 8201, and CloudWatch logs", () => {
@@ -205,16 +213,17 @@ describe("service", () => {
 });
 
 describe("load balancer", () => {
-  it("health-checks /v1/sys/health and counts only 200 (the active node) as healthy", () => {
+  it("health-checks sys/health with standbyok, counting 200 (active, unsealed standby, uninitialised) as healthy", () => {
     const group = onlyResource(template, "AWS::ElasticLoadBalancingV2::TargetGroup").Properties;
     expect(group).toMatchObject({
       Port: 8200,
       Protocol: "TCP",
       TargetType: "ip",
       HealthCheckProtocol: "HTTP",
-      HealthCheckPath: "/v1/sys/health",
+      HealthCheckPath: "/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200",
       Matcher: { HttpCode: "200" },
     });
+    expect(group.HealthCheckPath).toBe(HEALTH_CHECK_PATH);
   });
 
   it("listens on 8200, internal, and balances across zones", () => {
@@ -224,25 +233,6 @@ describe("load balancer", () => {
     expect(balancer.Type).toBe("network");
     expect(balancer.Scheme).toBe("internal");
     expect(balancer.LoadBalancerAttributes).toContainEqual({ Key: "load_balancing.cross_zone.enabled", Value: "true" });
-  });
-
-  it("gets each task's IP from a registrar that ECS task events drive, set up before the service starts", () => {
-    const group = onlyResource(template, "AWS::ElasticLoadBalancingV2::TargetGroup").id;
-    const fn = onlyResource(template, "AWS::Lambda::Function");
-    expect(fn.Properties.Code.ZipFile).toBe(TARGET_REGISTRAR_SOURCE);
-    expect(fn.Properties.Environment.Variables).toEqual({ TARGET_GROUP_ARN: { Ref: group }, TARGET_PORT: "8200" });
-    expect(roleStatements(template, referencedId(fn.Properties.Role)!)).toContainEqual({
-      Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-      Effect: "Allow",
-      Resource: { Ref: group },
-    });
-    const rule = onlyResource(template, "AWS::Events::Rule");
-    expect(rule.Properties.EventPattern).toEqual({
-      source: ["aws.ecs"],
-      "detail-type": ["ECS Task State Change"],
-      detail: { clusterArn: [{ "Fn::GetAtt": [onlyResource(template, "AWS::ECS::Cluster").id, "Arn"] }] },
-    });
-    expect(onlyResource(template, "AWS::ECS::Service").DependsOn).toEqual(expect.arrayContaining([fn.id, rule.id]));
   });
 });
 
@@ -282,77 +272,4 @@ it("outputs the API URL, the table and the bucket", () => {
   expect(outputs.TableName.Value).toEqual({ Ref: onlyResource(template, "AWS::DynamoDB::Table").id });
   expect(outputs.BucketName.Value).toEqual({ Ref: onlyResource(template, "AWS::S3::Bucket").id });
   expect(outputs.EdgeReaderUser).toBeUndefined();
-});
-
-describe("target registrar handler", () => {
-  const taskEvent = (lastStatus: string, desiredStatus: string, ip: string | undefined) => ({
-    source: "aws.ecs",
-    "detail-type": "ECS Task State Change",
-    detail: {
-      taskArn: "arn:aws:ecs:eu-west-1:111122223333:task/strongbox/5d2a6c1e9f0b4a7c8e3d2f1a0b9c8d7e",
-      lastStatus,
-      desiredStatus,
-      attachments: [
-        {
-          id: "a1b2c3d4-5678-90ab-cdef-111122223333",
-          type: "eni",
-          status: "ATTACHED",
-          details: [
-            { name: "subnetId", value: "subnet-0abc1234def567890" },
-            { name: "networkInterfaceId", value: "eni-0abc1234def567890" },
-            ...(ip ? [{ name: "privateIPv4Address", value: ip }] : []),
-          ],
-        },
-      ],
-    },
-  });
-
-  async function handle(event: unknown): Promise<{ command: string; input: Json }[]> {
-    const sent: { command: string; input: Json }[] = [];
-    const command = (name: string) =>
-      class {
-        constructor(readonly input: Json) {
-          sent.push({ command: name, input });
-        }
-      };
-    const sdk = {
-      ElasticLoadBalancingV2Client: class {
-        async send() {}
-      },
-      RegisterTargetsCommand: command("RegisterTargets"),
-      DeregisterTargetsCommand: command("DeregisterTargets"),
-    };
-    const module = { exports: {} as { handler?: (event: unknown) => Promise<void> } };
-    runInNewContext(TARGET_REGISTRAR_SOURCE, {
-      require: (name: string) => {
-        expect(name).toBe("@aws-sdk/client-elastic-load-balancing-v2");
-        return sdk;
-      },
-      module,
-      exports: module.exports,
-      process: { env: { TARGET_GROUP_ARN: "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/active/0123456789abcdef", TARGET_PORT: "8200" } },
-      console: { log() {} },
-    });
-    await module.exports.handler!(event);
-    return sent;
-  }
-
-  const request = {
-    TargetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/active/0123456789abcdef",
-    Targets: [{ Id: "10.0.148.37", Port: 8200 }],
-  };
-
-  it("registers a task's IP once it runs", async () => {
-    expect(await handle(taskEvent("RUNNING", "RUNNING", "10.0.148.37"))).toEqual([{ command: "RegisterTargets", input: request }]);
-  });
-
-  it("deregisters it as soon as the task is told to stop", async () => {
-    expect(await handle(taskEvent("RUNNING", "STOPPED", "10.0.148.37"))).toEqual([{ command: "DeregisterTargets", input: request }]);
-    expect(await handle(taskEvent("STOPPED", "STOPPED", "10.0.148.37"))).toEqual([{ command: "DeregisterTargets", input: request }]);
-  });
-
-  it("ignores tasks still starting, or without an address yet", async () => {
-    expect(await handle(taskEvent("PENDING", "RUNNING", "10.0.148.37"))).toEqual([]);
-    expect(await handle(taskEvent("RUNNING", "RUNNING", undefined))).toEqual([]);
-  });
 });

@@ -5,20 +5,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../helpers/cluster.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
-import { createKmsKey, kmsEndpoint } from "../helpers/kms.js";
+import { awskmsStanza, createKmsKey, kmsEndpoint } from "../helpers/kms.js";
 
 const stores = { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") };
-
-function awskmsStanza(kmsKeyId: string, endpoint: string): string {
-  return `
-seal "awskms" {
-  kms_key_id = "${kmsKeyId}"
-  endpoint   = "${endpoint}"
-  region     = "us-east-1"
-  access_key = "test"
-  secret_key = "test"
-}`;
-}
 
 const RECOVERY_INIT = { recovery_shares: 3, recovery_threshold: 2 };
 

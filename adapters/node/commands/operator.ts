@@ -165,9 +165,14 @@ Usage: strongbox operator unseal [options] [KEY]
       $ strongbox operator unseal
       Unseal Key (will be hidden):
 
-  -reset discards the shares submitted so far.`,
+  -reset discards the shares submitted so far.
+
+  -migrate marks the share as part of a seal migration: in seal migration mode
+  (seal-status says "Seal Migration in Progress"), give the OLD seal's keys
+  (Shamir unseal keys, or the auto seal's recovery keys), each with -migrate.`,
   flags: {
     reset: { kind: "bool", usage: "Discard the unseal key shares submitted so far." },
+    migrate: { kind: "bool", usage: "Give the share for a seal migration (the old seal's key)." },
     ...FORMAT_FLAG,
   },
   async run({ flags, args, io, format, client }) {
@@ -178,7 +183,8 @@ Usage: strongbox operator unseal [options] [KEY]
     } else {
       const key = (args[0] ?? (await readSecret(io, "Unseal Key (will be hidden): "))).trim();
       if (key === "") throw new CliError("no unseal key given", EXIT_LOCAL_ERROR);
-      status = await attempt("unsealing", () => client().request("PUT", "sys/unseal", { body: { key }, secrets: [key] }));
+      const body = flags.migrate ? { key, migrate: true } : { key };
+      status = await attempt("unsealing", () => client().request("PUT", "sys/unseal", { body, secrets: [key] }));
     }
     const view = await attempt("checking leader status", () => sealStatusView(client(), status.body ?? {}));
     printSealStatus(io, format, view);

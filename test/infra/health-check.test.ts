@@ -1,0 +1,44 @@
+/**
+ * The load balancer's health check path (infra/cdk/strongbox-stack.ts), asked of in-process nodes in
+ * each state: only nodes that can serve — or an uninitialised cluster — answer 200.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { HEALTH_CHECK_PATH } from "../../infra/cdk/strongbox-stack.js";
+import type { Core } from "../../src/core.js";
+import { createApp } from "../../src/http/app.js";
+import { InmemBackend } from "../../src/physical/inmem.js";
+import { InmemHABackend } from "../../src/physical/inmem-ha.js";
+import { waitFor } from "../helpers/cluster.js";
+import { haNode, sealHANodes } from "../helpers/ha-nodes.js";
+
+const fastTimings = { leaseMs: 600, renewIntervalMs: 100, retryIntervalMs: 50, stepDownCooldownMs: 60_000 };
+
+afterEach(sealHANodes);
+
+async function healthCheck(core: Core): Promise<number> {
+  const response = await createApp({ core, maxRequestSize: 1024 }).fetch(new Request(`http://node.example:8200${HEALTH_CHECK_PATH}`));
+  return response.status;
+}
+
+describe("the load balancer's health check", () => {
+  it("passes on the active and on unsealed standbys, and on an uninitialised node; fails sealed and draining nodes", async () => {
+    const physical = new InmemBackend();
+    const backend = new InmemHABackend(fastTimings);
+    const active = haNode("a", physical, backend);
+    const standby = haNode("b", physical, backend);
+    const sealed = haNode("c", physical, backend);
+    expect(await healthCheck(active)).toBe(200);
+
+    const init = await active.initialize({ secret_shares: 1, secret_threshold: 1 });
+    const key = Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0));
+    await active.submitUnsealKey(key);
+    await waitFor(async () => (active.isActive() ? true : null), 5_000, "node a active");
+    await standby.submitUnsealKey(key);
+
+    expect(await healthCheck(active)).toBe(200);
+    expect(await healthCheck(standby)).toBe(200);
+    expect(await healthCheck(sealed)).toBe(503);
+    standby.beginDraining();
+    expect(await healthCheck(standby)).toBe(503);
+  });
+});
