@@ -68,7 +68,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
-      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client });
+      const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
+      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, wrapTtl });
       return envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.

@@ -1,4 +1,5 @@
 import { AuthTable } from "./auth/auth-table.js";
+import { Cubbyhole } from "./cubbyhole.js";
 import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
@@ -11,6 +12,7 @@ export interface LogicalState {
   mounts: MountTable;
   policies: PolicyStore;
   auths: AuthTable;
+  cubbyhole: Cubbyhole;
 }
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
@@ -19,5 +21,8 @@ export async function loadLogicalState(barrier: Storage, now: () => number): Pro
   const mounts = await MountTable.load(barrier);
   const policies = await PolicyStore.open(barrier);
   const auths = await AuthTable.load(barrier);
-  return { tokens, mounts, policies, auths };
+  const cubbyhole = await Cubbyhole.open(barrier);
+  tokens.onRevoked((hash) => cubbyhole.destroy(hash));
+  mounts.addBuiltin(cubbyhole.entry);
+  return { tokens, mounts, policies, auths, cubbyhole };
 }

@@ -91,6 +91,8 @@ export class TokenStore {
    */
   readonly #entryLocks = new KeyedLock();
   #expiryIndexed = false;
+  /** Told each revoked token's hash, after its entry is gone (the cubbyhole empties itself). */
+  #revocationListeners: ((hash: string) => Promise<void>)[] = [];
 
   private constructor(storage: Storage, saltKey: CryptoKey, now: () => number) {
     this.#storage = storage;
@@ -108,6 +110,10 @@ export class TokenStore {
     }
     const key = await crypto.subtle.importKey("raw", new Uint8Array(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     return new TokenStore(storage, key, now);
+  }
+
+  onRevoked(listener: (hash: string) => Promise<void>): void {
+    this.#revocationListeners.push(listener);
   }
 
   async hash(value: string): Promise<string> {
@@ -336,6 +342,7 @@ export class TokenStore {
       if (entry.expire_time !== null) await this.#storage.delete(expiryKey(entry.expire_time, hash));
       return true;
     });
+    if (removedSelf) for (const listener of this.#revocationListeners) await listener(hash);
     return removed + (removedSelf ? 1 : 0);
   }
 
