@@ -1,4 +1,5 @@
 import { AuthTable } from "./auth/auth-table.js";
+import { TokenRoles } from "./auth/token-roles.js";
 import { Cubbyhole } from "./cubbyhole.js";
 import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
@@ -13,6 +14,7 @@ export interface LogicalState {
   policies: PolicyStore;
   auths: AuthTable;
   cubbyhole: Cubbyhole;
+  tokenRoles: TokenRoles;
 }
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
@@ -24,5 +26,6 @@ export async function loadLogicalState(barrier: Storage, now: () => number): Pro
   const cubbyhole = await Cubbyhole.open(barrier);
   tokens.onRevoked((hash) => cubbyhole.destroy(hash));
   mounts.addBuiltin(cubbyhole.entry);
-  return { tokens, mounts, policies, auths, cubbyhole };
+  const tokenRoles = new TokenRoles(storageView(barrier, "sys/token/roles/"));
+  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
 }

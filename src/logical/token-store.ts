@@ -50,7 +50,7 @@ export interface CreateTokenOptions {
   display_name?: string;
   meta?: Record<string, string> | null;
   max_ttl?: number;
-  /** Address binding of a token with no parent (a login's token_bound_cidrs); children inherit their parent's. */
+  /** Address binding (a login's or token role's token_bound_cidrs); without one, children inherit their parent's. */
   bound_cidrs?: string[];
   path?: string;
   /** The token asking for this one: it becomes the parent unless `orphan`. */
@@ -144,7 +144,7 @@ export class TokenStore {
     const orphan = options.orphan ?? !options.parent;
     // As in Vault, a child is bound to its parent's addresses (token create takes no bound_cidrs of its
     // own, so a child cannot widen them), and a non-expiring token is never address-bound.
-    const boundCidrs = ttl === 0 ? undefined : orphan ? options.bound_cidrs : options.parent!.bound_cidrs;
+    const boundCidrs = ttl === 0 ? undefined : orphan || options.bound_cidrs ? options.bound_cidrs : options.parent!.bound_cidrs;
     const entry: TokenEntry = {
       accessor: randomBase62(24),
       policies: [...new Set(options.policies)].sort(),

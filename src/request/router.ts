@@ -128,7 +128,7 @@ export class Router {
     const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
-      return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
+      return handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
     }
     if (path.startsWith("auth/")) {
       const route = auths.route(path.slice("auth/".length));
