@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Core } from "../core.js";
 import { StandbyError } from "../ha/leadership.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { parseFlag } from "../logical/fields.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
@@ -96,7 +97,8 @@ function operationFor(method: string, query: URLSearchParams): Operation {
   switch (method) {
     case "GET":
     case "HEAD":
-      return query.get("list") === "true" ? "list" : "read";
+      // Vault reads `list` with Go's strconv.ParseBool: "1", "t", "TRUE", … or "0", "f", …; anything else is a 400.
+      return parseFlag("list", query.get("list") || undefined) ? "list" : "read";
     case "LIST":
       return "list";
     case "POST":

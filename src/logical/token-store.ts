@@ -1,5 +1,5 @@
 import { invalidToken } from "./acl.js";
-import { invalidDuration, MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
+import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { LruCache } from "./lru.js";
@@ -419,7 +419,7 @@ function expiryKey(expireMs: number, hash: string): string {
 export function tokenDurations(data: Record<string, unknown>): { ttl?: number; explicit_max_ttl?: number; period?: number } {
   const read = (field: string) => {
     const value = data[field];
-    if (value === null) throw invalidDuration(field, value);
+    // JSON null means "not set", as in Vault's field readers.
     return value === "" ? undefined : parseNonNegativeDuration(field, value);
   };
   return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };
