@@ -281,10 +281,17 @@ export class TokenStore {
 
   /** Revokes every token whose path starts with `prefix` (all tokens of an auth mount being disabled). */
   async revokeByPathPrefix(prefix: string): Promise<void> {
+    for (const { hash } of await this.withPathPrefix(prefix)) await this.#revokeHash(hash);
+  }
+
+  /** Every stored token whose path starts with `prefix` (a full scan: for sys/leases, not hot paths). */
+  async withPathPrefix(prefix: string): Promise<LiveEntry[]> {
+    const found: LiveEntry[] = [];
     for (const hash of await this.#storage.list(ENTRY_PREFIX)) {
       const entry = await this.#read(hash);
-      if (entry?.path.startsWith(prefix)) await this.#revokeHash(hash);
+      if (entry?.path.startsWith(prefix)) found.push({ ...entry, hash });
     }
+    return found;
   }
 
   /**

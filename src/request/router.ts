@@ -14,6 +14,7 @@ import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from ".
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
 import { beforeAuthentication, handleSysWrapping, isSysWrappingPath } from "./sys-wrapping.js";
+import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
 
 export interface CoreRequest {
   operation: Operation;
@@ -157,6 +158,7 @@ export class Router {
       return { data: { nodes: this.node.haStatus() } };
     }
     if (isSysWrappingPath(path)) return handleSysWrapping(state, request);
+    if (isSysLeasesPath(path)) return handleSysLeases(tokens, request);
     if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     if (path.startsWith("sys/")) throw noHandler(path);
