@@ -279,12 +279,7 @@ export class TokenStore {
     await this.#revokeHash(entry.hash);
   }
 
-  /** Revokes every token whose path starts with `prefix` (all tokens of an auth mount being disabled). */
-  async revokeByPathPrefix(prefix: string): Promise<void> {
-    for (const { hash } of await this.withPathPrefix(prefix)) await this.#revokeHash(hash);
-  }
-
-  /** Every stored token whose path starts with `prefix` (a full scan: for sys/leases, not hot paths). */
+  /** Every stored token whose path starts with `prefix` (a full scan: for disabling an auth mount and sys/leases, not hot paths). */
   async withPathPrefix(prefix: string): Promise<LiveEntry[]> {
     const found: LiveEntry[] = [];
     for (const hash of await this.#storage.list(ENTRY_PREFIX)) {
