@@ -27,6 +27,11 @@ export async function handleTokenRequest(tokens: TokenStore, roles: TokenRoles, 
     if (!allowed.includes(operation)) throw new LogicalError(405, `unsupported operation "${operation}" on path "auth/token/${path}"`);
   };
   if (path === "roles" || path.startsWith("roles/")) return roles.handle(operation, path, data);
+  if (path === "accessors" || path === "accessors/") {
+    expect("list");
+    const live = await Promise.all((await tokens.withPathPrefix("")).map((entry) => tokens.lookupAccessor(entry.accessor)));
+    return { data: { keys: live.flatMap((entry) => (entry ? [entry.accessor] : [])).sort() } };
+  }
   if (path.startsWith("create/")) {
     expect(...WRITE);
     const name = requireCanonicalName(path.slice("create/".length), "token role name");

@@ -101,3 +101,16 @@ describe("token roles", () => {
     expect((await createFrom("ADMIN", {}, limited)).status).toBe(403);
   });
 });
+
+describe("LIST auth/token/accessors", () => {
+  it("lists the live tokens' accessors to sudo holders only", async () => {
+    const h = await unsealedServer();
+    const token = (await h.call("POST", "auth/token/create", { policies: ["lister"], ttl: "1m" }, h.root)).body.auth;
+    const self = (await h.call("GET", "auth/token/lookup-self", undefined, h.root)).body.data.accessor;
+    expect((await h.call("LIST", "auth/token/accessors", undefined, h.root)).body.data.keys).toEqual([self, token.accessor].sort());
+    await h.writePolicy("lister", `path "auth/token/accessors" { capabilities = ["list"] }`);
+    expect((await h.call("LIST", "auth/token/accessors", undefined, token.client_token)).status).toBe(403);
+    h.advance(61);
+    expect((await h.call("LIST", "auth/token/accessors/", undefined, h.root)).body.data.keys).toEqual([self]);
+  });
+});
