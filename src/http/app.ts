@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Core } from "../core.js";
 import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { parseFlag } from "../logical/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
@@ -67,7 +68,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
-      const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client };
+      const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
+      const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, wrapTtl };
       if (core.leadership && !core.isActive()) {
         const local = forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead(request);
         if (local !== undefined) return respond(path, local);
@@ -108,7 +110,8 @@ function operationFor(method: string, query: URLSearchParams): Operation {
   switch (method) {
     case "GET":
     case "HEAD":
-      return query.get("list") === "true" ? "list" : "read";
+      // Vault reads `list` with Go's strconv.ParseBool: "1", "t", "TRUE", … or "0", "f", …; anything else is a 400.
+      return parseFlag("list", query.get("list") || undefined) ? "list" : "read";
     case "LIST":
       return "list";
     case "POST":

@@ -28,7 +28,7 @@ export function envelope(result: HandlerResult, topLevel?: Record<string, unknow
     renewable: result.renewable ?? false,
     lease_duration: result.lease_duration ?? 0,
     data: result.data ?? null,
-    wrap_info: null,
+    wrap_info: result.wrap_info ?? null,
     warnings: result.warnings ?? null,
     auth: result.auth ?? null,
     mount_type: result.mount_type ?? "",

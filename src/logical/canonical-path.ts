@@ -5,12 +5,18 @@
  * no handler ever has to guess which entry such a name meant.
  */
 import type { AuthTable } from "./auth/auth-table.js";
+import { canonicalName } from "./names.js";
 import { canonicalPolicyPath } from "./policy/policy-routes.js";
 
 /** `sys/mounts/<path>[/tune]` and `sys/auth/<path>[/tune]`, whose mount path the handlers read without empty segments. */
 const MOUNT_TABLE_PATH = /^(sys\/mounts|sys\/auth)\/(.*)$/;
 
+/** `auth/token/roles/<name>` and `auth/token/create/<name>`: token role names are case-insensitive. */
+const TOKEN_ROLE_PATH = /^(auth\/token\/(?:roles|create)\/)([^/]+)$/;
+
 export function canonicalRequestPath(auths: AuthTable, path: string): string {
+  const tokenRole = TOKEN_ROLE_PATH.exec(path);
+  if (tokenRole) return `${tokenRole[1]}${canonicalName(tokenRole[2]!, "token role name")}`;
   if (path.startsWith("auth/") && !path.startsWith("auth/token/")) return `auth/${auths.canonicalPath(path.slice("auth/".length))}`;
   const mountTable = MOUNT_TABLE_PATH.exec(path);
   if (mountTable) {

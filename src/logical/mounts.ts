@@ -39,6 +39,8 @@ export function longestMountPrefix<T>(items: Iterable<T>, path: string, mountPat
 export class MountTable {
   readonly #barrier: Storage;
   #mounts: Mounted[] = [];
+  /** Mounts the core serves itself (cubbyhole/): listed in sys/mounts, never routed here, never disabled. */
+  #builtins: MountEntry[] = [];
 
   private constructor(barrier: Storage) {
     this.#barrier = barrier;
@@ -53,7 +55,11 @@ export class MountTable {
   }
 
   entries(): MountEntry[] {
-    return this.#mounts.map((m) => m.entry);
+    return [...this.#builtins, ...this.#mounts.map((m) => m.entry)];
+  }
+
+  addBuiltin(entry: MountEntry): void {
+    this.#builtins.push(entry);
   }
 
   /** The mount serving `path` and the path relative to it, or null. */
@@ -96,6 +102,7 @@ export class MountTable {
 
   async disable(rawPath: string): Promise<void> {
     const path = normaliseMountPath(rawPath);
+    if (this.#builtins.some((entry) => entry.path === path)) throw new LogicalError(400, `cannot unmount "${path}"`);
     const mounted = this.#mounts.find((m) => m.entry.path === path);
     if (!mounted) return; // Vault treats disabling an absent mount as success.
     this.#mounts = this.#mounts.filter((m) => m !== mounted);

@@ -1,4 +1,6 @@
 import { AuthTable } from "./auth/auth-table.js";
+import { TokenRoles } from "./auth/token-roles.js";
+import { Cubbyhole } from "./cubbyhole.js";
 import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
@@ -11,16 +13,22 @@ export interface LogicalState {
   mounts: MountTable;
   policies: PolicyStore;
   auths: AuthTable;
+  cubbyhole: Cubbyhole;
+  tokenRoles: TokenRoles;
 }
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
 export async function loadLogicalState(barrier: Storage, now: () => number): Promise<LogicalState> {
-  // Independent entries: one storage round trip rather than four (a standby read loads them every time).
-  const [tokens, mounts, policies, auths] = await Promise.all([
+  // Independent entries: one storage round trip rather than five (a standby read loads them every time).
+  const [tokens, mounts, policies, auths, cubbyhole] = await Promise.all([
     TokenStore.open(storageView(barrier, "sys/token/"), now),
     MountTable.load(barrier),
     PolicyStore.open(barrier),
     AuthTable.load(barrier),
+    Cubbyhole.open(barrier),
   ]);
-  return { tokens, mounts, policies, auths };
+  tokens.onRevoked((hash) => cubbyhole.destroy(hash));
+  mounts.addBuiltin(cubbyhole.entry);
+  const tokenRoles = new TokenRoles(storageView(barrier, "sys/token/roles/"));
+  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
 }

@@ -1,4 +1,6 @@
-import { isPlainObject } from "./fields.js";
+import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
+import { isPlainObject, parseFlag } from "./fields.js";
+import { requireCanonicalName } from "./names.js";
 import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
 import { type HandlerResult, LogicalError, type Operation } from "./types.js";
 
@@ -19,11 +21,24 @@ const WRITE: Operation[] = ["create", "update"];
  * which unlocks what Vault reserves to it (orphans via no_parent, chosen IDs, periodic tokens,
  * policies outside the caller's own).
  */
-export async function handleTokenRequest(tokens: TokenStore, request: TokenRequest, caller: Caller, sudo: boolean): Promise<HandlerResult> {
+export async function handleTokenRequest(tokens: TokenStore, roles: TokenRoles, request: TokenRequest, caller: Caller, sudo: boolean): Promise<HandlerResult> {
   const { path, operation, data } = request;
   const expect = (...allowed: Operation[]) => {
     if (!allowed.includes(operation)) throw new LogicalError(405, `unsupported operation "${operation}" on path "auth/token/${path}"`);
   };
+  if (path === "roles" || path.startsWith("roles/")) return roles.handle(operation, path, data);
+  if (path === "accessors" || path === "accessors/") {
+    expect("list");
+    const live = await Promise.all((await tokens.withPathPrefix("")).map((entry) => tokens.lookupAccessor(entry.accessor)));
+    return { data: { keys: live.flatMap((entry) => (entry ? [entry.accessor] : [])).sort() } };
+  }
+  if (path.startsWith("create/")) {
+    expect(...WRITE);
+    const name = requireCanonicalName(path.slice("create/".length), "token role name");
+    const role = await roles.get(name);
+    if (!role) throw new LogicalError(400, `unknown role ${name}`);
+    return createToken(tokens, data, caller, sudo, false, { name, role });
+  }
   switch (path) {
     case "create":
     case "create-orphan": {
@@ -83,51 +98,68 @@ export async function handleTokenRequest(tokens: TokenStore, request: TokenReque
   }
 }
 
-async function createToken(tokens: TokenStore, data: Record<string, unknown>, caller: Caller, sudo: boolean, orphanEndpoint: boolean): Promise<HandlerResult> {
+async function createToken(
+  tokens: TokenStore,
+  data: Record<string, unknown>,
+  caller: Caller,
+  sudo: boolean,
+  orphanEndpoint: boolean,
+  role?: { name: string; role: TokenRole },
+): Promise<HandlerResult> {
   // Each child would be a fresh set of uses: the limit would mean nothing.
   if (caller.num_uses !== 0) throw new LogicalError(400, "restricted use token cannot generate child tokens");
-  const requested = data.policies === undefined ? caller.policies : data.policies;
-  if (!Array.isArray(requested) || requested.some((p) => typeof p !== "string")) {
+  const requested = data.policies ?? undefined;
+  if (requested !== undefined && (!Array.isArray(requested) || requested.some((p) => typeof p !== "string"))) {
     throw new LogicalError(400, `"policies" must be a list of policy names`);
   }
-  let policies = (requested as string[]).filter((p) => p !== "");
   const requireSudo = (what: string) => {
     if (!sudo) throw new LogicalError(400, `root or sudo privileges required to ${what}`);
   };
+  const noDefaultPolicy = parseFlag("no_default_policy", data.no_default_policy) ?? false;
+  const policies = role
+    ? rolePolicies(role.role, requested as string[] | undefined, caller, sudo, noDefaultPolicy)
+    : unrestrictedPolicies((requested as string[] | undefined) ?? caller.policies, caller, sudo, noDefaultPolicy);
+  const noParent = parseFlag("no_parent", data.no_parent) ?? false;
+  // A role decides whether its tokens are orphans.
+  if (noParent && !role) requireSudo("create orphan token");
+  const numUses = data.num_uses === undefined || data.num_uses === null ? 0 : Number(data.num_uses);
+  if (!Number.isInteger(numUses) || numUses < 0) throw new LogicalError(400, `"num_uses" must be a non-negative integer`);
+  const meta = data.meta ?? null;
+  if (meta !== null && (!isPlainObject(meta) || Object.values(meta).some((v) => typeof v !== "string"))) {
+    throw new LogicalError(400, `"meta" must be a map of strings`);
+  }
+  if (data.id !== undefined && data.id !== null && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);
+  if (typeof data.id === "string") requireSudo("specify token id");
+  const durations = tokenDurations(data);
+  // A role's period is the role author's decision; a caller asking for one needs sudo.
+  if (durations.period && !role) requireSudo("create periodic token");
+  const renewable = parseFlag("renewable", data.renewable) ?? true;
+  const { token, entry } = await tokens.create({
+    id: typeof data.id === "string" ? data.id : undefined,
+    policies,
+    ...durations,
+    num_uses: numUses,
+    renewable: renewable && (role?.role.renewable ?? true),
+    display_name: typeof data.display_name === "string" && data.display_name !== "" ? `token-${data.display_name}` : undefined,
+    meta: meta as Record<string, string> | null,
+    parent: caller,
+    orphan: orphanEndpoint || noParent,
+    ...(role && roleTokenOptions(role.name, role.role, { explicit_max_ttl: durations.explicit_max_ttl, num_uses: numUses })),
+  });
+  return { auth: tokens.authBlock(entry, token) };
+}
+
+/** Policies of a token created without a role: a subset of the caller's unless `sudo`, plus `default`. */
+function unrestrictedPolicies(requested: string[], caller: Caller, sudo: boolean, noDefaultPolicy: boolean): string[] {
+  let policies = requested.filter((p) => p !== "");
   if (policies.includes("root") && !caller.policies.includes("root")) {
     throw new LogicalError(400, "root tokens may not be created without parent token being root");
   }
   if (!sudo && policies.some((p) => !caller.policies.includes(p))) {
     throw new LogicalError(400, "child policies must be subset of parent");
   }
-  const noParent = data.no_parent === true || data.no_parent === "true";
-  if (noParent) requireSudo("create orphan token");
-  const orphan = orphanEndpoint || noParent;
-  if (data.no_default_policy !== true && !policies.includes("root") && !policies.includes("default")) {
-    policies = [...policies, "default"];
-  }
-  const numUses = data.num_uses === undefined ? 0 : Number(data.num_uses);
-  if (!Number.isInteger(numUses) || numUses < 0) throw new LogicalError(400, `"num_uses" must be a non-negative integer`);
-  const meta = data.meta ?? null;
-  if (meta !== null && (!isPlainObject(meta) || Object.values(meta).some((v) => typeof v !== "string"))) {
-    throw new LogicalError(400, `"meta" must be a map of strings`);
-  }
-  if (data.id !== undefined && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);
-  if (data.id !== undefined) requireSudo("specify token id");
-  const durations = tokenDurations(data);
-  if (durations.period) requireSudo("create periodic token");
-  const { token, entry } = await tokens.create({
-    id: data.id as string | undefined,
-    policies,
-    ...durations,
-    num_uses: numUses,
-    renewable: data.renewable === undefined ? true : data.renewable === true || data.renewable === "true",
-    display_name: typeof data.display_name === "string" && data.display_name !== "" ? `token-${data.display_name}` : undefined,
-    meta: meta as Record<string, string> | null,
-    parent: caller,
-    orphan,
-  });
-  return { auth: tokens.authBlock(entry, token) };
+  if (!noDefaultPolicy && !policies.includes("root") && !policies.includes("default")) policies = [...policies, "default"];
+  return policies;
 }
 
 function requireString(data: Record<string, unknown>, field: string): string {

@@ -1,5 +1,5 @@
 import { invalidToken } from "./acl.js";
-import { invalidDuration, MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
+import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { LruCache } from "./lru.js";
@@ -50,7 +50,7 @@ export interface CreateTokenOptions {
   display_name?: string;
   meta?: Record<string, string> | null;
   max_ttl?: number;
-  /** Address binding of a token with no parent (a login's token_bound_cidrs); children inherit their parent's. */
+  /** Address binding (a login's or token role's token_bound_cidrs); without one, children inherit their parent's. */
   bound_cidrs?: string[];
   path?: string;
   /** The token asking for this one: it becomes the parent unless `orphan`. */
@@ -91,6 +91,8 @@ export class TokenStore {
    */
   readonly #entryLocks = new KeyedLock();
   #expiryIndexed = false;
+  /** Told each revoked token's hash, after its entry is gone (the cubbyhole empties itself). */
+  #revocationListeners: ((hash: string) => Promise<void>)[] = [];
 
   private constructor(storage: Storage, saltKey: CryptoKey, now: () => number) {
     this.#storage = storage;
@@ -108,6 +110,10 @@ export class TokenStore {
     }
     const key = await crypto.subtle.importKey("raw", new Uint8Array(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     return new TokenStore(storage, key, now);
+  }
+
+  onRevoked(listener: (hash: string) => Promise<void>): void {
+    this.#revocationListeners.push(listener);
   }
 
   async hash(value: string): Promise<string> {
@@ -138,7 +144,7 @@ export class TokenStore {
     const orphan = options.orphan ?? !options.parent;
     // As in Vault, a child is bound to its parent's addresses (token create takes no bound_cidrs of its
     // own, so a child cannot widen them), and a non-expiring token is never address-bound.
-    const boundCidrs = ttl === 0 ? undefined : orphan ? options.bound_cidrs : options.parent!.bound_cidrs;
+    const boundCidrs = ttl === 0 ? undefined : orphan || options.bound_cidrs ? options.bound_cidrs : options.parent!.bound_cidrs;
     const entry: TokenEntry = {
       accessor: randomBase62(24),
       policies: [...new Set(options.policies)].sort(),
@@ -273,12 +279,14 @@ export class TokenStore {
     await this.#revokeHash(entry.hash);
   }
 
-  /** Revokes every token whose path starts with `prefix` (all tokens of an auth mount being disabled). */
-  async revokeByPathPrefix(prefix: string): Promise<void> {
+  /** Every stored token whose path starts with `prefix` (a full scan: for disabling an auth mount and sys/leases, not hot paths). */
+  async withPathPrefix(prefix: string): Promise<LiveEntry[]> {
+    const found: LiveEntry[] = [];
     for (const hash of await this.#storage.list(ENTRY_PREFIX)) {
       const entry = await this.#read(hash);
-      if (entry?.path.startsWith(prefix)) await this.#revokeHash(hash);
+      if (entry?.path.startsWith(prefix)) found.push({ ...entry, hash });
     }
+    return found;
   }
 
   /**
@@ -336,6 +344,7 @@ export class TokenStore {
       if (entry.expire_time !== null) await this.#storage.delete(expiryKey(entry.expire_time, hash));
       return true;
     });
+    if (removedSelf) for (const listener of this.#revocationListeners) await listener(hash);
     return removed + (removedSelf ? 1 : 0);
   }
 
@@ -412,7 +421,7 @@ function expiryKey(expireMs: number, hash: string): string {
 export function tokenDurations(data: Record<string, unknown>): { ttl?: number; explicit_max_ttl?: number; period?: number } {
   const read = (field: string) => {
     const value = data[field];
-    if (value === null) throw invalidDuration(field, value);
+    // JSON null means "not set", as in Vault's field readers.
     return value === "" ? undefined : parseNonNegativeDuration(field, value);
   };
   return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };

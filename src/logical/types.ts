@@ -30,6 +30,8 @@ export interface LogicalResponse {
   lease_duration?: number;
   renewable?: boolean;
   lease_id?: string;
+  /** Set instead of the rest when the response was wrapped (X-Vault-Wrap-TTL): the wrapping token. */
+  wrap_info?: Record<string, unknown> | null;
   /** Set by the router: the type of the mount that answered. */
   mount_type?: string;
 }

@@ -7,10 +7,14 @@ import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-rout
 import type { LogicalState } from "../logical/state.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
-import { type HandlerResult, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
 import { StandbyError } from "../ha/standby-error.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
+import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
+import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
+import { beforeAuthentication, handleSysWrapping, isSysWrappingPath } from "./sys-wrapping.js";
+import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
 
 export interface CoreRequest {
   operation: Operation;
@@ -20,6 +24,8 @@ export interface CoreRequest {
   token: string;
   /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
   clientAddress?: string;
+  /** The X-Vault-Wrap-TTL header, when sent: the response is then wrapped (wrapping.ts). */
+  wrapTtl?: string;
 }
 
 /** What the router needs from the node: its state, its role, and the node-level operations. */
@@ -51,6 +57,14 @@ export class Router {
     if (!this.node.isActive()) throw new StandbyError();
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
+    const wrapTtl = requestedWrapTtl(request.path, request.wrapTtl);
+    const result = emptyListIsNotFound(request.operation, await this.#serve(state, request));
+    return wrapTtl && result && !result.wrap_info ? wrapResponse(state, result, wrapTtl, request.path) : result;
+  }
+
+  async #serve(state: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+    const unauthenticated = beforeAuthentication(state, request);
+    if (unauthenticated) return unauthenticated;
     const login = loginRoute(state, request.path);
     if (login) return this.#login(state, login, request);
     if (!request.token) throw permissionDenied();
@@ -64,7 +78,7 @@ export class Router {
     const exhausted = await state.tokens.use(caller);
     try {
       const acl = await state.policies.acl(caller.policies);
-      await this.#authorise(state, acl, request);
+      await this.#authorise(state, acl, request, caller);
       return await this.#dispatch(state, request, caller, acl);
     } finally {
       if (exhausted) await state.tokens.revoke(caller);
@@ -87,7 +101,7 @@ export class Router {
     return issueLoginToken(state.tokens, mounted.entry, relative, grant);
   }
 
-  async #authorise({ mounts, auths }: LogicalState, acl: Acl, request: CoreRequest): Promise<void> {
+  async #authorise({ mounts, auths, cubbyhole }: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
     const { path, operation, data } = request;
     if (path.startsWith(UI_MOUNTS_PREFIX)) {
       // Any token may ask which mount serves a path, but only about a mount it has some access under.
@@ -96,6 +110,7 @@ export class Router {
       return;
     }
     const exists = async (): Promise<boolean | null> => {
+      if (path.startsWith(CUBBYHOLE_MOUNT_PATH)) return cubbyhole.exists(caller.hash, path.slice(CUBBYHOLE_MOUNT_PATH.length));
       if (path.startsWith("auth/")) {
         const route = auths.route(path.slice("auth/".length));
         if (!route) return null;
@@ -114,7 +129,7 @@ export class Router {
     const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
-      return handleTokenRequest(tokens, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
+      return handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
     }
     if (path.startsWith("auth/")) {
       const route = auths.route(path.slice("auth/".length));
@@ -142,9 +157,15 @@ export class Router {
       if (operation !== "read") throw unsupportedOperation(path, operation);
       return { data: { nodes: this.node.haStatus() } };
     }
+    if (isSysWrappingPath(path)) return handleSysWrapping(state, request);
+    if (isSysLeasesPath(path)) return handleSysLeases(tokens, request);
     if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     if (path.startsWith("sys/")) throw noHandler(path);
+    if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
+      const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
+      return result && { ...result, mount_type: "cubbyhole" };
+    }
     const route = mounts.route(path);
     if (!route) throw noHandler(path);
     const { mounted, relative } = route;
@@ -158,4 +179,11 @@ function loginRoute({ auths }: LogicalState, path: string): { mounted: MountedAu
   if (!path.startsWith("auth/") || path.startsWith("auth/token/")) return null;
   const route = auths.route(path.slice("auth/".length));
   return route && route.mounted.method.isLoginPath(route.relative) ? route : null;
+}
+
+/** Vault answers a LIST that found nothing with 404 and `{"errors":[]}`, whichever endpoint served it. */
+function emptyListIsNotFound(operation: Operation, result: HandlerResult): HandlerResult {
+  const keys = result?.data?.keys;
+  if (operation === "list" && (keys === undefined || (Array.isArray(keys) && keys.length === 0))) throw new LogicalError(404, "");
+  return result;
 }

@@ -10,20 +10,21 @@ export const INVALID_TOKEN = { errors: ["2 errors occurred:\n\t* permission deni
 /** An initialised, unsealed Core behind `createApp`, on in-memory storage, with a clock the test moves. */
 export async function unsealedServer({ maxRequestSize = 1024 * 1024 } = {}) {
   let clock = Date.now();
-  const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock });
+  const physical = new InmemBackend();
+  const core = new Core({ physical, storageType: "inmem", now: () => clock });
   const app = createApp({ core, maxRequestSize });
   /**
    * `path` is sent as written, so tests can put percent-escapes in it; a string body is sent as is;
    * `from` is the client address the runtime adapter reports. The raw text keeps exact number spellings.
    */
-  const callText = async (method: string, path: string, body?: unknown, token?: string, from = "127.0.0.1") => {
-    const headers: Record<string, string> = token ? { "x-vault-token": token } : {};
+  const callText = async (method: string, path: string, body?: unknown, token?: string, from = "127.0.0.1", extraHeaders: Record<string, string> = {}) => {
+    const headers: Record<string, string> = { ...extraHeaders, ...(token ? { "x-vault-token": token } : {}) };
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, { method, headers, body: payload }), { clientAddress: from });
     return { status: response.status, text: await response.text() };
   };
-  const call = async (method: string, path: string, body?: unknown, token?: string, from?: string) => {
-    const { status, text } = await callText(method, path, body, token, from);
+  const call = async (method: string, path: string, body?: unknown, token?: string, from?: string, extraHeaders?: Record<string, string>) => {
+    const { status, text } = await callText(method, path, body, token, from, extraHeaders);
     return { status, body: (text ? JSON.parse(text) : null) as Json };
   };
   const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
@@ -35,7 +36,7 @@ export async function unsealedServer({ maxRequestSize = 1024 * 1024 } = {}) {
     const written = await call("PUT", `sys/policies/acl/${name}`, { policy }, root);
     if (written.status !== 204) throw new Error(`writing policy ${name}: ${JSON.stringify(written)}`);
   };
-  return { core, app, call, callText, root, advance, tokenWith, writePolicy };
+  return { core, physical, app, call, callText, root, advance, tokenWith, writePolicy };
 }
 
 export type InProcessServer = Awaited<ReturnType<typeof unsealedServer>>;

@@ -334,7 +334,7 @@ describe("kv v2 metadata", () => {
     expect(await kv.list("metadata")).toEqual({ data: { keys: ["a/", "b"] } });
     expect(await kv.list("metadata/a/")).toEqual({ data: { keys: ["x", "y/"] } });
     expect(await kv.list("metadata/a")).toEqual({ data: { keys: ["x", "y/"] } });
-    await expectLogicalError(kv.list("metadata/none/"), 404, "");
+    expect(await kv.list("metadata/none/")).toEqual({ data: { keys: [] } });
 
     await kv.remove("data/b");
     expect(await kv.list("metadata/", { exclude_deleted: "true" })).toEqual({ data: { keys: ["a/"] } });

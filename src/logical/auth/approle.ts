@@ -100,7 +100,7 @@ export const approle: AuthMethod = {
       if (operation !== "list") throw unsupportedOperation(request);
       return { data: { keys: (await storage.list("role/")).filter((key) => !key.endsWith("/")) } };
     }
-    const match = /^role\/([^/]+)(?:\/(role-id|secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?$/.exec(path);
+    const match = /^role\/([^/]+)(?:\/(role-id|secret-id|custom-secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?$/.exec(path);
     if (!match) throw noRoute(request);
     const name = requireCanonicalName(match[1]!, ROLE_NAME);
     const action = match[2];
@@ -120,6 +120,9 @@ export const approle: AuthMethod = {
         if (operation === "list") return { data: { keys: await listAccessors(storage, keys, name) } };
         if (!write) throw unsupportedOperation(request);
         return generateSecretId(request, keys, name, role);
+      case "custom-secret-id":
+        if (!write) throw unsupportedOperation(request);
+        return generateSecretId(request, keys, name, role, requireString(request.data, "secret_id"));
       case "secret-id/lookup":
       case "secret-id/destroy": {
         if (!write && !(action.endsWith("destroy") && operation === "delete")) throw unsupportedOperation(request);
@@ -223,7 +226,8 @@ async function handleRole(request: AuthRequest, name: string): Promise<HandlerRe
   }
 }
 
-async function generateSecretId({ data, storage, now }: AuthRequest, keys: Indexes, name: string, role: RoleEntry): Promise<HandlerResult> {
+/** A new secret ID for the role: a random one, or `custom` (role/<name>/custom-secret-id) when not already registered. */
+async function generateSecretId({ data, storage, now }: AuthRequest, keys: Indexes, name: string, role: RoleEntry, custom?: string): Promise<HandlerResult> {
   const cidrs = cidrList("cidr_list", data.cidr_list);
   requireWithin(cidrs, role.secret_id_bound_cidrs, "cidr_list", "secret_id_bound_cidrs");
   const tokenCidrs = cidrList("token_bound_cidrs", data.token_bound_cidrs);
@@ -235,7 +239,9 @@ async function generateSecretId({ data, storage, now }: AuthRequest, keys: Index
   const ttl = parseNonNegativeDuration("ttl", data.ttl) || role.secret_id_ttl;
   if (role.secret_id_ttl > 0 && ttl > role.secret_id_ttl) throw new LogicalError(400, "ttl cannot be longer than the role's secret_id_ttl");
 
-  const secretId = randomUuid();
+  const secretId = custom ?? randomUuid();
+  const key = await keys.secretIdKey(name, secretId);
+  if (custom !== undefined && (await storage.get(key))) throw new LogicalError(400, "SecretID is already registered");
   const entry: SecretIdEntry = {
     secret_id_accessor: randomUuid(),
     secret_id_num_uses: numUses,
@@ -247,7 +253,6 @@ async function generateSecretId({ data, storage, now }: AuthRequest, keys: Index
     cidr_list: cidrs,
     token_bound_cidrs: tokenCidrs,
   };
-  const key = await keys.secretIdKey(name, secretId);
   await storage.put(key, encodeJson(entry));
   await storage.put(`accessor/${await keys.hmac(entry.secret_id_accessor)}`, new TextEncoder().encode(key));
   return { data: { secret_id: secretId, secret_id_accessor: entry.secret_id_accessor, secret_id_ttl: ttl, secret_id_num_uses: numUses } };

@@ -51,7 +51,7 @@ export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { oper
     case "delete": {
       const removed = await auths.disable(mountPath);
       // As in Vault, disabling a method revokes every token it issued.
-      if (removed) await tokens.revokeByPathPrefix(`auth/${removed.path}`);
+      if (removed) for (const token of await tokens.withPathPrefix(`auth/${removed.path}`)) await tokens.revoke(token);
       return null;
     }
     default:

@@ -1,6 +1,7 @@
 /** Parsing and validation of KV v2 request fields (data, options.cas, versions, metadata settings). */
 import { isPlainObject, parseCount, parseDuration, parseFlag } from "../fields.js";
 import { LogicalError, type Storage } from "../types.js";
+import { ExactNumber } from "../encoding.js";
 import { type EngineConfig, type KeyMetadata, loadConfig } from "./v2-metadata.js";
 
 const MAX_CUSTOM_METADATA_KEYS = 64;
@@ -26,13 +27,12 @@ export function parseCheckAndSet(options: unknown): number | undefined {
   if (!isPlainObject(options)) {
     throw new LogicalError(400, `"options" must be a JSON object, got ${describe(options)}`);
   }
-  if (options.cas === undefined || options.cas === null) return undefined;
-  try {
-    return parseCount("cas", options.cas);
-  } catch {
-    const given = JSON.stringify(options.cas);
-    throw new LogicalError(400, `error parsing check-and-set parameter: ${given} is not a version number`);
-  }
+  const cas = options.cas instanceof ExactNumber ? options.cas.text : options.cas;
+  if (cas === undefined || cas === null) return undefined;
+  // Any integer, as Go's int reads it: a negative or huge one is simply never the current version.
+  if (typeof cas === "number" && Number.isInteger(cas)) return cas;
+  if (typeof cas === "string" && /^\s*[-+]?\d+\s*$/.test(cas)) return Number(cas);
+  throw new LogicalError(400, `error parsing check-and-set parameter: ${JSON.stringify(cas)} is not a version number`);
 }
 
 export function checkAndSet(cas: number | undefined, config: EngineConfig, meta: KeyMetadata): void {

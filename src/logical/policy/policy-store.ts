@@ -39,7 +39,47 @@ path "auth/token/revoke-self" {
 path "sys/capabilities-self" {
   capabilities = ["update"]
 }
+
+# The calling token's own cubbyhole (no other token can see it).
+path "cubbyhole/*" {
+  capabilities = ["create", "read", "update", "delete", "list"]
+}
+
+# Wrap data in a single-use token, and look up or unwrap a wrapping token.
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+
+# Look up and renew leases (the calling token's own lease included).
+path "sys/leases/lookup" {
+  capabilities = ["update"]
+}
+path "sys/leases/renew" {
+  capabilities = ["update"]
+}
+path "sys/renew" {
+  capabilities = ["update"]
+}
 `;
+
+/**
+ * The built-in policy of wrapping tokens: read the wrapped response from their own cubbyhole,
+ * or unwrap it. Neither editable nor deletable, as in Vault.
+ */
+const RESPONSE_WRAPPING_POLICY_TEXT = `path "cubbyhole/response" {
+  capabilities = ["create", "read"]
+}
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+`;
+const RESPONSE_WRAPPING = "response-wrapping";
 
 /** Entries kept by each of the policy and ACL caches (Vault's policy cache holds as many). */
 export const POLICY_CACHE_SIZE = 1024;
@@ -77,6 +117,7 @@ export class PolicyStore {
   async get(rawName: string): Promise<Policy | null> {
     const name = rawName.trim().toLowerCase();
     if (name === "root") return { name, text: "", rules: [] };
+    if (name === RESPONSE_WRAPPING) return parsePolicy(name, RESPONSE_WRAPPING_POLICY_TEXT);
     if (name === "" || name.includes("/")) return null;
     if (this.#policies.has(name)) return this.#policies.get(name)!;
     const bytes = await this.#storage.get(POLICY_PREFIX + name);
@@ -89,7 +130,7 @@ export class PolicyStore {
   /** Validates and stores a policy; 400 with the parser's message when the text is invalid. */
   async put(rawName: string, text: string): Promise<void> {
     const name = policyName(rawName);
-    if (name === "root") throw new LogicalError(400, "cannot update root policy");
+    if (name === "root" || name === RESPONSE_WRAPPING) throw new LogicalError(400, `cannot update ${name} policy`);
     try {
       parsePolicy(name, text);
     } catch (error) {
@@ -101,7 +142,7 @@ export class PolicyStore {
 
   async delete(rawName: string): Promise<void> {
     const name = policyName(rawName);
-    if (name === "root" || name === "default") throw new LogicalError(400, `cannot delete ${name} policy`);
+    if (name === "root" || name === "default" || name === RESPONSE_WRAPPING) throw new LogicalError(400, `cannot delete ${name} policy`);
     await this.#storage.delete(POLICY_PREFIX + name);
     this.invalidate();
   }
