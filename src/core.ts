@@ -14,7 +14,7 @@ import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENT
 import { type CoreRequest, Router } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { defaultSeal } from "./seal/registry.js";
-
+import { OperatorKeyOperations } from "./seal/operator-keys.js";
 export type { CoreRequest } from "./request/router.js";
 export type { InitRequest } from "./seal/seal.js";
 
@@ -57,6 +57,7 @@ export class Core {
   #draining = false;
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
+  readonly operatorKeys: OperatorKeyOperations;
 
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
@@ -67,6 +68,7 @@ export class Core {
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
+    this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState());
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#now = options.now ?? Date.now;
@@ -246,6 +248,7 @@ export class Core {
 
   resetUnseal(): void {
     this.#seal.reset();
+    this.operatorKeys.cancelAll();
   }
 
   /** Where the active node is, as this node sees it. */

@@ -8,6 +8,7 @@ import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
+import { handleOperatorKeys, OPERATOR_KEY_PATHS } from "./sys-operator-keys.js";
 
 export interface AppOptions {
   core: Core;
@@ -64,6 +65,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
       if (core.leadership && !core.isActive()) return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client);
+      if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, parseRequestBody(await requestBytes(c.req.raw)));
       rawBody = await requestBytes(c.req.raw);
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);

@@ -65,14 +65,17 @@ export class MountTable {
   async enable(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const path = normaliseMountPath(rawPath);
     if (!path) throw new LogicalError(400, "mount path cannot be empty");
-    if (PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new LogicalError(400, `cannot mount under reserved path "${path}"`);
-    const conflict = this.#mounts.find((m) => m.entry.path.startsWith(path) || path.startsWith(m.entry.path));
-    if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.entry.path}`);
+    this.#checkFree(path);
     let type = typeof data.type === "string" ? data.type : "";
     const options = stringOptions(data.options);
     if (type === "kv-v2") {
       type = "kv";
       options.version = "2";
+    }
+    // Vault's old names for KV version 1.
+    if (type === "generic" || type === "kv-v1") {
+      type = "kv";
+      options.version = "1";
     }
     if (type !== "kv") throw new LogicalError(400, `plugin not found in the catalog: ${type || "(no type given)"}`);
     options.version ??= "1";
@@ -103,6 +106,31 @@ export class MountTable {
     await deleteTree(mounted.storage, "");
   }
 
+  /**
+   * sys/remount: the mount keeps its uuid, so its data (stored under the uuid) stays where it is and
+   * only the path in the table changes, in one write: a crash leaves it at the old path or the new.
+   */
+  async move(rawFrom: string, rawTo: string): Promise<{ from: string; to: string }> {
+    const requested = normaliseMountPath(rawFrom);
+    if (PROTECTED_PREFIXES.some((p) => requested.startsWith(p))) {
+      throw new LogicalError(400, `cannot move "${requested}": system mounts and auth methods cannot be remounted by Strongbox`);
+    }
+    const mounted = this.find(requested);
+    const to = normaliseMountPath(rawTo);
+    if (!to) throw new LogicalError(400, `"to" cannot be empty`);
+    if (to === mounted.entry.path) throw new LogicalError(400, `path is already in use at ${to}`);
+    this.#checkFree(to, mounted);
+    const from = mounted.entry.path;
+    mounted.entry.path = to;
+    try {
+      await this.#persist();
+    } catch (error) {
+      mounted.entry.path = from;
+      throw error;
+    }
+    return { from, to };
+  }
+
   async tune(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const mounted = this.find(rawPath);
     mounted.entry.config = tuneConfig(mounted.entry.config, data);
@@ -119,6 +147,13 @@ export class MountTable {
     const mounted = this.#mounts.find((m) => m.entry.path === path);
     if (!mounted) throw new LogicalError(400, `no mount at "${path}"`);
     return mounted;
+  }
+
+  /** Rejects a path that is reserved or overlaps another mount (`moving` may overlap itself). */
+  #checkFree(path: string, moving?: Mounted): void {
+    if (PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new LogicalError(400, `cannot mount under reserved path "${path}"`);
+    const conflict = this.#mounts.find((m) => m !== moving && (m.entry.path.startsWith(path) || path.startsWith(m.entry.path)));
+    if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.entry.path}`);
   }
 
   #attach(entry: MountEntry): Mounted {

@@ -11,6 +11,7 @@ import { type HandlerResult, noHandler, type Operation, unsupportedOperation } f
 import { StandbyError } from "../ha/leadership.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
+import { handleSysRemount, isSysRemountPath } from "./sys-remount.js";
 
 export interface CoreRequest {
   operation: Operation;
@@ -142,6 +143,7 @@ export class Router {
       if (operation !== "read") throw unsupportedOperation(path, operation);
       return { data: { nodes: this.node.haStatus() } };
     }
+    if (isSysRemountPath(path)) return handleSysRemount(mounts, path, operation, data);
     if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     if (path.startsWith("sys/")) throw noHandler(path);

@@ -26,10 +26,28 @@ export interface Seal {
   storedBarrierKey?(): Promise<Uint8Array>;
   /** Takes one operator key (an unseal key, or a recovery key for a recovery seal); resolves the barrier key once enough have been given, else null. */
   submitKey(key: Uint8Array): Promise<Uint8Array | null>;
+  /**
+   * Whether `key` (operator shares combined) is this cluster's operator key: the unseal key, or the
+   * recovery key for a recovery seal. Rekey and generate-root are authorized with it.
+   */
+  checkOperatorKey(key: Uint8Array, barrier: UnsealKeyWrapping): Promise<boolean>;
+  /** Rekey: makes `next` the operator key instead of `current` (already checked), split as `split` says. */
+  replaceOperatorKey(current: Uint8Array, next: Uint8Array, split: ShareCounts, barrier: UnsealKeyWrapping): Promise<void>;
   /** Forgets keys given so far. */
   reset(): void;
   /** The unseal progress: keys given so far and the attempt's nonce. */
   progress(): { progress: number; nonce: string };
+}
+
+/** What the seal needs from the barrier for rekey: the root key is wrapped by the unseal key. */
+export interface UnsealKeyWrapping {
+  verifyUnsealKey(unsealKey: Uint8Array): Promise<boolean>;
+  rewrapRootKey(currentUnsealKey: Uint8Array, newUnsealKey: Uint8Array): Promise<void>;
+}
+
+export interface ShareCounts {
+  shares: number;
+  threshold: number;
 }
 
 /** sys/init's parameters; which ones a seal needs is its own business (checkInit). */
@@ -61,7 +79,10 @@ export interface SealConfig {
 
 const SEAL_CONFIG_KEY = "core/seal-config";
 
-/** Reads and writes the seal configuration, caching it once read (it never changes after init). */
+/**
+ * Reads and writes the seal configuration, caching it once read. Only a rekey changes it after init,
+ * and a node that did not do the rekey reads it again at the start of each unseal attempt.
+ */
 export class SealConfigStore<C extends SealConfig = SealConfig> {
   #config: C | null = null;
 
@@ -73,6 +94,11 @@ export class SealConfigStore<C extends SealConfig = SealConfig> {
       this.#config = bytes ? decodeJson<C>(bytes) : null;
     }
     return this.#config;
+  }
+
+  async reload(): Promise<C | null> {
+    this.#config = null;
+    return this.read();
   }
 
   async write(config: C): Promise<void> {

@@ -2,7 +2,7 @@ import { combine, split } from "shamir-secret-sharing";
 import { randomUuid, toBase64, toHex } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
+import { type InitKeys, type InitRequest, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
 
 /**
  * Shamir secret sharing over GF(256) (the audited `shamir-secret-sharing` package, same field and
@@ -130,9 +130,23 @@ export class ShamirSeal implements Seal {
   }
 
   async submitKey(share: Uint8Array): Promise<Uint8Array | null> {
-    const config = await this.#configs.read();
+    // Another node may have rekeyed since this one read the share counts.
+    const config = this.#shares.progress().progress === 0 ? await this.#configs.reload() : await this.#configs.read();
     if (!config) throw new LogicalError(400, "Vault is not initialized");
     return this.#shares.add(share, config.secret_shares, config.secret_threshold);
+  }
+
+  checkOperatorKey(key: Uint8Array, barrier: UnsealKeyWrapping): Promise<boolean> {
+    return barrier.verifyUnsealKey(key);
+  }
+
+  async replaceOperatorKey(current: Uint8Array, next: Uint8Array, split: ShareCounts, barrier: UnsealKeyWrapping): Promise<void> {
+    const config = await this.#configs.reload();
+    if (!config) throw new LogicalError(400, "Vault is not initialized");
+    // Counts first: a crash before the root key is rewrapped leaves the old key working (with the
+    // new threshold); the other order could leave a key nobody was ever given.
+    await this.#configs.write({ ...config, secret_shares: split.shares, secret_threshold: split.threshold });
+    await barrier.rewrapRootKey(current, next);
   }
 
   reset(): void {
