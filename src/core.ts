@@ -7,7 +7,7 @@ import { SwitchableBackend } from "./ha/switchable-backend.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { randomUuid } from "./logical/encoding.js";
 import { ExpirySweep } from "./logical/expiry-sweep.js";
-import { loadLogicalState, type LogicalState } from "./logical/state.js";
+import { loadLogicalState, type LogicalOptions, type LogicalState } from "./logical/state.js";
 import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
 import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
@@ -17,7 +17,6 @@ import { defaultSeal } from "./seal/registry.js";
 import { OperatorKeyOperations } from "./seal/operator-keys.js";
 export type { CoreRequest } from "./request/router.js";
 export type { InitRequest } from "./seal/seal.js";
-
 export interface CoreOptions {
   physical: Backend;
   ha?: HAOptions;
@@ -29,6 +28,7 @@ export interface CoreOptions {
   cache?: Partial<CacheLimits> & { disabled?: boolean };
   logger?: Logger;
   now?: () => number;
+  leaseTtls?: LogicalOptions["leaseTtls"];
 }
 
 export interface InitResult extends InitKeys {
@@ -51,7 +51,7 @@ export class Core {
   readonly #leadership: Leadership | null;
   readonly #router: Router;
   readonly #logger: Logger;
-  readonly #now: () => number;
+  readonly #logical: LogicalOptions;
   readonly #inFlight = new InFlightRequests();
   #state: LogicalState | null = null;
   #draining = false;
@@ -71,7 +71,7 @@ export class Core {
     this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState());
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
-    this.#now = options.now ?? Date.now;
+    this.#logical = { now: options.now ?? Date.now, leaseTtls: options.leaseTtls };
     this.#expirySweep = new ExpirySweep(() => (this.isActive() ? this.#state?.tokens ?? null : null), this.#logger);
     this.#leadership = options.ha
       ? new Leadership(options.ha, {
@@ -85,18 +85,18 @@ export class Core {
             // The previous active may have rotated the barrier key: write with the newest term.
             await this.#barrier.reloadKeyring();
             this.#keys.reset();
-            const state = await loadLogicalState(this.#barrier, this.#now);
+            const state = await loadLogicalState(this.#barrier, this.#logical);
             if (!this.sealed) this.#state = state;
           },
           sealed: () => this.sealed,
           logger: this.#logger,
-          now: this.#now,
+          now: this.#logical.now,
         })
       : null;
     this.#router = new Router({
       state: () => this.#unsealedState(),
       isActive: () => this.isActive(),
-      now: this.#now,
+      now: this.#logical.now,
       seal: () => this.seal({ fromRequest: true }),
       stepDown: () => this.stepDown({ fromRequest: true }),
       haStatus: () => this.#leadership?.status() ?? [],
@@ -175,7 +175,7 @@ export class Core {
     await this.#barrier.unseal(barrierKey);
     try {
       // Opening the stores writes their initial entries (salt, default policy, tables).
-      const { tokens } = await loadLogicalState(this.#barrier, this.#now);
+      const { tokens } = await loadLogicalState(this.#barrier, this.#logical);
       const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
       await this.#keys.initialize();
       const keys = await this.#seal.initialize(barrierKey, request, randomUuid());
@@ -235,7 +235,7 @@ export class Core {
       this.#logger.warn("unseal attempt failed", { reason: (error as Error).name });
       throw new LogicalError(400, "failed to unseal: the combined key shares do not open the barrier (wrong or mismatched keys)");
     }
-    const state = await loadLogicalState(this.#barrier, this.#now);
+    const state = await loadLogicalState(this.#barrier, this.#logical);
     if (!this.sealed) return; // unsealed meanwhile by the other path (operator key or stored key)
     this.#state = state;
     this.#keys.reset();
@@ -247,8 +247,7 @@ export class Core {
   }
 
   resetUnseal(): void {
-    this.#seal.reset();
-    this.operatorKeys.cancelAll();
+    this.operatorKeys.forgetShares();
   }
 
   /** Where the active node is, as this node sees it. */

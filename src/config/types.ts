@@ -44,6 +44,8 @@ export interface ServerConfig {
   cacheSize?: number;
   /** `disable_cache = true`: every read goes to storage. */
   disableCache?: boolean;
+  /** Top-level `default_lease_ttl` / `max_lease_ttl` in seconds (768h each when absent): token TTLs, mount defaults and caps. */
+  leaseTtls?: { defaultSeconds: number; maxSeconds: number };
   /** `seal` stanzas; absent means Vault's default, the Shamir seal. At most one is enabled. */
   seals?: SealStanza[];
   /** The files the configuration was read from, for messages. */

@@ -1,6 +1,7 @@
 import { invalidDuration, isPlainObject, parseNonNegativeDuration, trimSlashes } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
 import { kvEngine } from "./kv/index.js";
+import { checkMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import { storageView } from "./storage-view.js";
 import { LogicalError, type MountEntry, type SecretsEngine, type Storage } from "./types.js";
 
@@ -40,12 +41,15 @@ export class MountTable {
   readonly #barrier: Storage;
   #mounts: Mounted[] = [];
 
-  private constructor(barrier: Storage) {
+  private constructor(
+    barrier: Storage,
+    readonly leaseTtls: LeaseTtls,
+  ) {
     this.#barrier = barrier;
   }
 
-  static async load(barrier: Storage): Promise<MountTable> {
-    const table = new MountTable(barrier);
+  static async load(barrier: Storage, leaseTtls = VAULT_LEASE_TTLS): Promise<MountTable> {
+    const table = new MountTable(barrier, leaseTtls);
     const bytes = await barrier.get(MOUNT_TABLE_KEY);
     const entries = bytes ? decodeJson<MountEntry[]>(bytes) : [];
     table.#mounts = entries.map((entry) => table.#attach(entry));
@@ -86,7 +90,7 @@ export class MountTable {
       description: typeof data.description === "string" ? data.description : "",
       accessor: `${type}_${randomBase62(8).toLowerCase()}`,
       uuid: randomUuid(),
-      config: tuneConfig({ default_lease_ttl: 0, max_lease_ttl: 0 }, data.config),
+      config: tuneConfig({ default_lease_ttl: 0, max_lease_ttl: 0 }, data.config, this.leaseTtls),
       options,
       local: data.local === true,
       seal_wrap: data.seal_wrap === true,
@@ -133,12 +137,13 @@ export class MountTable {
 
   async tune(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const mounted = this.find(rawPath);
-    mounted.entry.config = tuneConfig(mounted.entry.config, data);
-    if (typeof data.description === "string") mounted.entry.description = data.description;
+    const config = tuneConfig(mounted.entry.config, data, this.leaseTtls);
     const options = stringOptions(data.options);
     if (options.version && options.version !== mounted.entry.options.version) {
       throw new LogicalError(400, "changing the kv version of a mount is not supported");
     }
+    mounted.entry.config = config;
+    if (typeof data.description === "string") mounted.entry.description = data.description;
     await this.#persist();
   }
 
@@ -157,7 +162,7 @@ export class MountTable {
   }
 
   #attach(entry: MountEntry): Mounted {
-    return { entry, engine: kvEngine(entry), storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
+    return { entry, engine: kvEngine(entry, this.leaseTtls), storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
   }
 
   async #persist(): Promise<void> {
@@ -171,7 +176,8 @@ function stringOptions(value: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
 }
 
-export function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["config"] {
+/** The mount's TTL settings changed by `input` (0 or "system" means the system's), checked against `system`. */
+export function tuneConfig(current: MountEntry["config"], input: unknown, system: LeaseTtls): MountEntry["config"] {
   if (input === undefined || input === null) return current;
   if (!isPlainObject(input)) throw new LogicalError(400, `"config" must be an object`);
   const fields = input as Record<string, unknown>;
@@ -181,7 +187,9 @@ export function tuneConfig(current: MountEntry["config"], input: unknown): Mount
     if (value === undefined || value === "" || value === "system") return current[name];
     return parseNonNegativeDuration(name, value)!;
   };
-  return { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
+  const config = { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
+  checkMountTtls(config, system);
+  return config;
 }
 
 export async function deleteTree(storage: Storage, prefix: string): Promise<void> {
