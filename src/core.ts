@@ -7,7 +7,7 @@ import { SwitchableBackend } from "./ha/switchable-backend.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { randomUuid } from "./logical/encoding.js";
 import { ExpirySweep } from "./logical/expiry-sweep.js";
-import { loadLogicalState, type LogicalState } from "./logical/state.js";
+import { loadLogicalState, type LogicalOptions, type LogicalState } from "./logical/state.js";
 import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
 import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
@@ -15,10 +15,9 @@ import { type CoreRequest, Router } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { checkUnsealRequest } from "./seal/migration.js";
 import { defaultSeal } from "./seal/registry.js";
-
+import { OperatorKeyOperations } from "./seal/operator-keys.js";
 export type { CoreRequest } from "./request/router.js";
 export type { InitRequest } from "./seal/seal.js";
-
 export interface CoreOptions {
   physical: Backend;
   ha?: HAOptions;
@@ -30,6 +29,7 @@ export interface CoreOptions {
   cache?: Partial<CacheLimits> & { disabled?: boolean };
   logger?: Logger;
   now?: () => number;
+  leaseTtls?: LogicalOptions["leaseTtls"];
 }
 
 export interface InitResult extends InitKeys {
@@ -52,12 +52,13 @@ export class Core {
   readonly #leadership: Leadership | null;
   readonly #router: Router;
   readonly #logger: Logger;
-  readonly #now: () => number;
+  readonly #logical: LogicalOptions;
   readonly #inFlight = new InFlightRequests();
   #state: LogicalState | null = null;
   #draining = false;
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
+  readonly operatorKeys: OperatorKeyOperations;
 
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
@@ -68,9 +69,10 @@ export class Core {
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
+    this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState());
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
-    this.#now = options.now ?? Date.now;
+    this.#logical = { now: options.now ?? Date.now, leaseTtls: options.leaseTtls };
     this.#expirySweep = new ExpirySweep(() => (this.isActive() ? this.#state?.tokens ?? null : null), this.#logger);
     this.#leadership = options.ha
       ? new Leadership(options.ha, {
@@ -85,18 +87,18 @@ export class Core {
             await this.#barrier.reloadKeyring();
             await this.#seal.completeMigration?.(this.#barrierStorage);
             this.#keys.reset();
-            const state = await loadLogicalState(this.#barrier, this.#now);
+            const state = await loadLogicalState(this.#barrier, this.#logical);
             if (!this.sealed) this.#state = state;
           },
           sealed: () => this.sealed,
           logger: this.#logger,
-          now: this.#now,
+          logical: this.#logical,
         })
       : null;
     this.#router = new Router({
       state: () => this.#unsealedState(),
       isActive: () => this.isActive(),
-      now: this.#now,
+      now: this.#logical.now,
       seal: () => this.seal({ fromRequest: true }),
       stepDown: () => this.stepDown({ fromRequest: true }),
       haStatus: () => this.#leadership?.status() ?? [],
@@ -175,7 +177,7 @@ export class Core {
     await this.#barrier.unseal(barrierKey);
     try {
       // Opening the stores writes their initial entries (salt, default policy, tables).
-      const { tokens } = await loadLogicalState(this.#barrier, this.#now);
+      const { tokens } = await loadLogicalState(this.#barrier, this.#logical);
       const { token } = await tokens.create({ id: request.rootTokenId, policies: ["root"], path: "auth/token/root" });
       await this.#keys.initialize();
       const keys = await this.#seal.initialize(barrierKey, request, randomUuid());
@@ -229,7 +231,7 @@ export class Core {
     }
     // Without HA this node is the only writer; with HA the migration waits for the lock (prepareActive).
     if (!this.#leadership) await this.#seal.completeMigration?.(this.#physical).catch((error: unknown) => this.#sealAfter(error));
-    const state = await loadLogicalState(this.#barrier, this.#now);
+    const state = await loadLogicalState(this.#barrier, this.#logical);
     if (!this.sealed) return; // unsealed meanwhile by the other path (operator key or stored key)
     this.#state = state;
     this.#keys.reset();
@@ -246,7 +248,7 @@ export class Core {
   }
 
   resetUnseal(): void {
-    this.#seal.reset();
+    this.operatorKeys.forgetShares();
   }
 
   /** Where the active node is, as this node sees it. */

@@ -131,6 +131,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     seal: configuredSeal(config.seals, physical, logger.named("seal")),
     storageType: config.storage.type,
     cache: { disabled: config.disableCache, entries: config.cacheSize },
+    leaseTtls: config.leaseTtls,
     logger,
     ha: haBackend && {
       backend: haBackend,

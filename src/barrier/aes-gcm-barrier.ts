@@ -127,6 +127,37 @@ export class AesGcmBarrier implements SecurityBarrier {
     }
   }
 
+  async verifyUnsealKey(unsealKey: Uint8Array): Promise<boolean> {
+    const rootKeyBytes = await this.#openRootKey(unsealKey);
+    rootKeyBytes?.fill(0);
+    return rootKeyBytes !== null;
+  }
+
+  async rewrapRootKey(currentUnsealKey: Uint8Array, newUnsealKey: Uint8Array): Promise<void> {
+    if (newUnsealKey.length !== KEY_BYTES) throw new RangeError(`unseal key must be ${KEY_BYTES} bytes, got ${newUnsealKey.length}`);
+    const rootKeyBytes = await this.#openRootKey(currentUnsealKey);
+    if (!rootKeyBytes) throw new InvalidKeyError("unseal key does not decrypt the root key");
+    try {
+      // One put: the root key is wrapped by either the old or the new unseal key, never neither.
+      await this.#backend.put(ROOT_KEY_PATH, await encrypt(await importAesKey(newUnsealKey), NON_KEYRING_TERM, ROOT_KEY_PATH, rootKeyBytes));
+    } finally {
+      rootKeyBytes.fill(0);
+    }
+  }
+
+  /** The root key's bytes if `unsealKey` decrypts the stored root key, else null. */
+  async #openRootKey(unsealKey: Uint8Array): Promise<Uint8Array | null> {
+    const sealedRootKey = await this.#backend.get(ROOT_KEY_PATH);
+    if (sealedRootKey === null) throw new Error("security barrier is not initialized");
+    if (unsealKey.length !== KEY_BYTES) return null;
+    try {
+      return await decrypt(await importAesKey(unsealKey), sealedRootKey, ROOT_KEY_PATH);
+    } catch (error) {
+      if (error instanceof TamperedError) return null;
+      throw error;
+    }
+  }
+
   seal(): void {
     this.#unsealed = null;
     this.#decrypted.clear();

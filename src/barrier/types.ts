@@ -13,6 +13,10 @@ export interface SecurityBarrier extends Storage {
   initialize(unsealKey: Uint8Array): Promise<void>;
   /** Opens the barrier; throws `InvalidKeyError` when the key does not decrypt the root key. */
   unseal(unsealKey: Uint8Array): Promise<void>;
+  /** Whether `unsealKey` decrypts the stored root key (rekey and generate-root check operator shares with it). Works while sealed. */
+  verifyUnsealKey(unsealKey: Uint8Array): Promise<boolean>;
+  /** Rekey: stores the root key wrapped by `newUnsealKey` instead of `currentUnsealKey`, in one write. */
+  rewrapRootKey(currentUnsealKey: Uint8Array, newUnsealKey: Uint8Array): Promise<void>;
   /** Forgets every key in memory. */
   seal(): void;
   readonly sealed: boolean;

@@ -7,6 +7,7 @@ import {
 } from "./types.js";
 import { resolveApiAddr, resolveClusterAddr } from "./addresses.js";
 import { requireDurationMs } from "./duration.js";
+import { requireLeaseTtlSeconds, resolveLeaseTtls } from "./lease-ttls.js";
 import { parseListener } from "./listener.js";
 import { parseSeals, type SealBlock } from "./seal.js";
 import { type Block, describe, type Env, envValue, type FromFile, isObject, quote, requireBool, requireString } from "./values.js";
@@ -43,7 +44,6 @@ const VAULT_KEYS_NOT_USED = new Set([
   "administrative_namespace_path",
   "cluster_cipher_suites",
   "cluster_name",
-  "default_lease_ttl",
   "default_max_request_duration",
   "detect_deadlocks",
   "disable_mlock",
@@ -65,7 +65,6 @@ const VAULT_KEYS_NOT_USED = new Set([
   "log_rotate_bytes",
   "log_rotate_duration",
   "log_rotate_max_files",
-  "max_lease_ttl",
   "pid_file",
   "plugin_directory",
   "plugin_file_permissions",
@@ -93,6 +92,8 @@ interface Merged {
   cacheSize?: number;
   disableCache?: boolean;
   standbyReads?: boolean;
+  defaultLeaseTtl?: FromFile<number>;
+  maxLeaseTtl?: FromFile<number>;
 }
 
 /**
@@ -140,6 +141,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
     ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
     standbyReads: merged.standbyReads ?? false,
+    ...((merged.defaultLeaseTtl || merged.maxLeaseTtl) && { leaseTtls: resolveLeaseTtls(merged.defaultLeaseTtl, merged.maxLeaseTtl) }),
     files,
     warnings,
   };
@@ -198,6 +200,12 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "standby_reads":
         merged.standbyReads = requireBool(value, at);
+        break;
+      case "default_lease_ttl":
+        merged.defaultLeaseTtl = { value: requireLeaseTtlSeconds(value, at), file };
+        break;
+      case "max_lease_ttl":
+        merged.maxLeaseTtl = { value: requireLeaseTtlSeconds(value, at), file };
         break;
       default:
         warnings.push(

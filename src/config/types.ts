@@ -46,6 +46,8 @@ export interface ServerConfig {
   disableCache?: boolean;
   /** `standby_reads = true`: standbys answer read-only requests from storage (off by default; README says why). */
   standbyReads: boolean;
+  /** Top-level `default_lease_ttl` / `max_lease_ttl` in seconds (768h each when absent): token TTLs, mount defaults and caps. */
+  leaseTtls?: { defaultSeconds: number; maxSeconds: number };
   /** `seal` stanzas; absent means Vault's default, the Shamir seal. At most one is enabled. */
   seals?: SealStanza[];
   /** The files the configuration was read from, for messages. */

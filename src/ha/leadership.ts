@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.js";
 import { rfc3339 } from "../logical/encoding.js";
+import type { LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
@@ -51,7 +52,8 @@ export interface LeadershipHost {
   prepareActive(hold: LockHold): Promise<void>;
   sealed(): boolean;
   logger: Logger;
-  now(): number;
+  /** How the node's logical state is opened (clock, lease TTLs); standby reads open it per request. */
+  logical: LogicalOptions;
 }
 
 const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
@@ -93,7 +95,7 @@ export class Leadership {
     this.#ha = ha;
     this.#host = host;
     this.#logger = host.logger.named("ha");
-    this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.now) : null;
+    this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.logical) : null;
   }
 
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
@@ -187,7 +189,7 @@ export class Leadership {
       ? physical.fencedBy(LOCK_KEY, hold.epoch)
       : writableWhileHeld(physical, hold);
     await this.#host.prepareActive(hold);
-    const now = new Date(this.#host.now());
+    const now = new Date(this.#host.logical.now());
     const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
     const { apiAddr, clusterAddr } = ha.addresses.current;
     const advertisement: Advertisement = {
@@ -226,7 +228,7 @@ export class Leadership {
 
   async #renewIdentity(current: Advertisement): Promise<void> {
     if (this.#advertisement !== current || !this.isActive()) return;
-    const identity = await generateClusterIdentity(this.#ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, new Date(this.#host.now()));
+    const identity = await generateClusterIdentity(this.#ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, new Date(this.#host.logical.now()));
     const renewed: Advertisement = { ...current, cluster_cert: identity.certificatePem, cluster_key: identity.privateKeyPem };
     await writeAdvertisement(this.#host.barrier, renewed);
     // The term may have ended while we wrote: then the next active advertises itself.
@@ -249,7 +251,7 @@ export class Leadership {
   /** Where the active node is, as this node sees it (standbys read the lock record and the advertisement). */
   async leader(): Promise<LeaderView> {
     if (this.isActive()) return { isSelf: true, advertisement: this.#advertisement };
-    const now = this.#host.now();
+    const now = this.#host.logical.now();
     const seen = this.#seenLeader;
     if (seen && now - seen.readAt < LEADER_CACHE_MS) return { isSelf: false, advertisement: seen.advertisement };
     const holder = await this.#ha.backend.currentHolder(LOCK_KEY);
@@ -275,12 +277,12 @@ export class Leadership {
   /** Records a standby's heartbeat (the adapter calls this for the cluster channel only). */
   recordHeartbeat(heartbeat: Heartbeat): void {
     if (!this.isActive()) throw new StandbyError();
-    this.#heartbeats.set(heartbeat.node_id, { ...heartbeat, at: this.#host.now() });
+    this.#heartbeats.set(heartbeat.node_id, { ...heartbeat, at: this.#host.logical.now() });
   }
 
   /** sys/ha-status, answered by the active node: itself and every standby heard from recently. */
   status(): Record<string, unknown>[] {
-    const now = this.#host.now();
+    const now = this.#host.logical.now();
     const { apiAddr, clusterAddr } = this.#ha.addresses.current;
     const standbys = [...this.#heartbeats.values()]
       .filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS)

@@ -15,7 +15,7 @@
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
-import { loadLogicalState } from "../logical/state.js";
+import { loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
 import { type CoreRequest, Router } from "../request/router.js";
 
@@ -50,7 +50,7 @@ export class StandbyReads {
 
   constructor(
     barrier: Storage,
-    private readonly now: () => number,
+    private readonly logical: LogicalOptions,
   ) {
     this.#storage = readOnly(barrier);
   }
@@ -59,11 +59,11 @@ export class StandbyReads {
   async serve(request: CoreRequest): Promise<HandlerResult | undefined> {
     if (!standbyMayServe(request)) return undefined;
     try {
-      const state = await loadLogicalState(this.#storage, this.now);
+      const state = await loadLogicalState(this.#storage, this.logical);
       const notHere = (): Promise<never> => Promise.reject(new WriteOnStandby());
       // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
       const keys = { countEncryptions: async () => {}, rotate: notHere, status: notHere };
-      const router = new Router({ state: () => state, isActive: () => true, now: this.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys });
+      const router = new Router({ state: () => state, isActive: () => true, now: this.logical.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys });
       return await router.handle(request);
     } catch (error) {
       if (error instanceof WriteOnStandby) return undefined;

@@ -9,6 +9,7 @@ import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
+import { handleOperatorKeys, OPERATOR_KEY_PATHS } from "./sys-operator-keys.js";
 
 export interface AppOptions {
   core: Core;
@@ -75,6 +76,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         if (local !== undefined) return respond(path, local);
         return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, rawBody);
       }
+      if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, body);
       return respond(path, await core.handle(request));
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.

@@ -1,6 +1,7 @@
 import { invalidDuration, isPlainObject, parseNonNegativeDuration, trimSlashes } from "./fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
 import { kvEngine } from "./kv/index.js";
+import { checkMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import { storageView } from "./storage-view.js";
 import { LogicalError, type MountEntry, type SecretsEngine, type Storage } from "./types.js";
 
@@ -42,12 +43,15 @@ export class MountTable {
   /** Mounts the core serves itself (cubbyhole/): listed in sys/mounts, never routed here, never disabled. */
   #builtins: MountEntry[] = [];
 
-  private constructor(barrier: Storage) {
+  private constructor(
+    barrier: Storage,
+    readonly leaseTtls: LeaseTtls,
+  ) {
     this.#barrier = barrier;
   }
 
-  static async load(barrier: Storage): Promise<MountTable> {
-    const table = new MountTable(barrier);
+  static async load(barrier: Storage, leaseTtls = VAULT_LEASE_TTLS): Promise<MountTable> {
+    const table = new MountTable(barrier, leaseTtls);
     const bytes = await barrier.get(MOUNT_TABLE_KEY);
     const entries = bytes ? decodeJson<MountEntry[]>(bytes) : [];
     table.#mounts = entries.map((entry) => table.#attach(entry));
@@ -71,14 +75,17 @@ export class MountTable {
   async enable(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const path = normaliseMountPath(rawPath);
     if (!path) throw new LogicalError(400, "mount path cannot be empty");
-    if (PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new LogicalError(400, `cannot mount under reserved path "${path}"`);
-    const conflict = this.#mounts.find((m) => m.entry.path.startsWith(path) || path.startsWith(m.entry.path));
-    if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.entry.path}`);
+    this.#checkFree(path);
     let type = typeof data.type === "string" ? data.type : "";
     const options = stringOptions(data.options);
     if (type === "kv-v2") {
       type = "kv";
       options.version = "2";
+    }
+    // Vault's old names for KV version 1.
+    if (type === "generic" || type === "kv-v1") {
+      type = "kv";
+      options.version = "1";
     }
     if (type !== "kv") throw new LogicalError(400, `plugin not found in the catalog: ${type || "(no type given)"}`);
     options.version ??= "1";
@@ -89,7 +96,7 @@ export class MountTable {
       description: typeof data.description === "string" ? data.description : "",
       accessor: `${type}_${randomBase62(8).toLowerCase()}`,
       uuid: randomUuid(),
-      config: tuneConfig({ default_lease_ttl: 0, max_lease_ttl: 0 }, data.config),
+      config: tuneConfig({ default_lease_ttl: 0, max_lease_ttl: 0 }, data.config, this.leaseTtls),
       options,
       local: data.local === true,
       seal_wrap: data.seal_wrap === true,
@@ -110,14 +117,40 @@ export class MountTable {
     await deleteTree(mounted.storage, "");
   }
 
+  /**
+   * sys/remount: the mount keeps its uuid, so its data (stored under the uuid) stays where it is and
+   * only the path in the table changes, in one write: a crash leaves it at the old path or the new.
+   */
+  async move(rawFrom: string, rawTo: string): Promise<{ from: string; to: string }> {
+    const requested = normaliseMountPath(rawFrom);
+    if (PROTECTED_PREFIXES.some((p) => requested.startsWith(p))) {
+      throw new LogicalError(400, `cannot move "${requested}": system mounts and auth methods cannot be remounted by Strongbox`);
+    }
+    const mounted = this.find(requested);
+    const to = normaliseMountPath(rawTo);
+    if (!to) throw new LogicalError(400, `"to" cannot be empty`);
+    if (to === mounted.entry.path) throw new LogicalError(400, `path is already in use at ${to}`);
+    this.#checkFree(to, mounted);
+    const from = mounted.entry.path;
+    mounted.entry.path = to;
+    try {
+      await this.#persist();
+    } catch (error) {
+      mounted.entry.path = from;
+      throw error;
+    }
+    return { from, to };
+  }
+
   async tune(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const mounted = this.find(rawPath);
-    mounted.entry.config = tuneConfig(mounted.entry.config, data);
-    if (typeof data.description === "string") mounted.entry.description = data.description;
+    const config = tuneConfig(mounted.entry.config, data, this.leaseTtls);
     const options = stringOptions(data.options);
     if (options.version && options.version !== mounted.entry.options.version) {
       throw new LogicalError(400, "changing the kv version of a mount is not supported");
     }
+    mounted.entry.config = config;
+    if (typeof data.description === "string") mounted.entry.description = data.description;
     await this.#persist();
   }
 
@@ -128,8 +161,15 @@ export class MountTable {
     return mounted;
   }
 
+  /** Rejects a path that is reserved or overlaps another mount (`moving` may overlap itself). */
+  #checkFree(path: string, moving?: Mounted): void {
+    if (PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new LogicalError(400, `cannot mount under reserved path "${path}"`);
+    const conflict = this.#mounts.find((m) => m !== moving && (m.entry.path.startsWith(path) || path.startsWith(m.entry.path)));
+    if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.entry.path}`);
+  }
+
   #attach(entry: MountEntry): Mounted {
-    return { entry, engine: kvEngine(entry), storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
+    return { entry, engine: kvEngine(entry, this.leaseTtls), storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
   }
 
   async #persist(): Promise<void> {
@@ -143,7 +183,8 @@ function stringOptions(value: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
 }
 
-export function tuneConfig(current: MountEntry["config"], input: unknown): MountEntry["config"] {
+/** The mount's TTL settings changed by `input` (0 or "system" means the system's), checked against `system`. */
+export function tuneConfig(current: MountEntry["config"], input: unknown, system: LeaseTtls): MountEntry["config"] {
   if (input === undefined || input === null) return current;
   if (!isPlainObject(input)) throw new LogicalError(400, `"config" must be an object`);
   const fields = input as Record<string, unknown>;
@@ -153,7 +194,9 @@ export function tuneConfig(current: MountEntry["config"], input: unknown): Mount
     if (value === undefined || value === "" || value === "system") return current[name];
     return parseNonNegativeDuration(name, value)!;
   };
-  return { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
+  const config = { default_lease_ttl: read("default_lease_ttl"), max_lease_ttl: read("max_lease_ttl") };
+  checkMountTtls(config, system);
+  return config;
 }
 
 export async function deleteTree(storage: Storage, prefix: string): Promise<void> {

@@ -5,6 +5,7 @@ import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
 import { TokenStore } from "./token-store.js";
+import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import type { Storage } from "./types.js";
 
 /** What an unsealed node serves from: rebuilt at every unseal and every active term, dropped at seal. */
@@ -18,13 +19,19 @@ export interface LogicalState {
 }
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
-export async function loadLogicalState(barrier: Storage, now: () => number): Promise<LogicalState> {
+export interface LogicalOptions {
+  now: () => number;
+  /** The configuration's system lease TTLs (token TTLs, mount defaults and caps). */
+  leaseTtls?: LeaseTtls;
+}
+
+export async function loadLogicalState(barrier: Storage, { now, leaseTtls = VAULT_LEASE_TTLS }: LogicalOptions): Promise<LogicalState> {
   // Independent entries: one storage round trip rather than five (a standby read loads them every time).
   const [tokens, mounts, policies, auths, cubbyhole] = await Promise.all([
-    TokenStore.open(storageView(barrier, "sys/token/"), now),
-    MountTable.load(barrier),
+    TokenStore.open(storageView(barrier, "sys/token/"), now, leaseTtls),
+    MountTable.load(barrier, leaseTtls),
     PolicyStore.open(barrier),
-    AuthTable.load(barrier),
+    AuthTable.load(barrier, leaseTtls),
     Cubbyhole.open(barrier),
   ]);
   tokens.onRevoked((hash) => cubbyhole.destroy(hash));

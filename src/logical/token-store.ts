@@ -1,5 +1,6 @@
 import { invalidToken } from "./acl.js";
 import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
+import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { LruCache } from "./lru.js";
@@ -8,8 +9,6 @@ import { LogicalError, type Storage } from "./types.js";
 /** Tokens (and accessors) whose HMAC is remembered. */
 const HASH_MEMO_ENTRIES = 4096;
 
-/** Vault's system-wide default and maximum lease TTL: 768h. */
-export const SYSTEM_MAX_TTL_SECONDS = 768 * 3600;
 
 /** What is stored for a token. The token itself is never stored: entries are keyed by its salted hash. */
 export interface TokenEntry {
@@ -94,14 +93,14 @@ export class TokenStore {
   /** Told each revoked token's hash, after its entry is gone (the cubbyhole empties itself). */
   #revocationListeners: ((hash: string) => Promise<void>)[] = [];
 
-  private constructor(storage: Storage, saltKey: CryptoKey, now: () => number) {
+  private constructor(storage: Storage, saltKey: CryptoKey, now: () => number, readonly leaseTtls: LeaseTtls) {
     this.#storage = storage;
     this.#saltKey = saltKey;
     this.#now = now;
   }
 
   /** Opens the store, creating its salt on first use. `storage` is a barrier view for the store. */
-  static async open(storage: Storage, now: () => number = Date.now): Promise<TokenStore> {
+  static async open(storage: Storage, now: () => number = Date.now, leaseTtls = VAULT_LEASE_TTLS): Promise<TokenStore> {
     let salt = await storage.get("salt");
     if (!salt) {
       salt = crypto.getRandomValues(new Uint8Array(32));
@@ -109,7 +108,7 @@ export class TokenStore {
       await storage.put(EXPIRY_INDEXED_MARKER, new Uint8Array());
     }
     const key = await crypto.subtle.importKey("raw", new Uint8Array(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    return new TokenStore(storage, key, now);
+    return new TokenStore(storage, key, now, leaseTtls);
   }
 
   onRevoked(listener: (hash: string) => Promise<void>): void {
@@ -133,10 +132,10 @@ export class TokenStore {
     const isRoot = options.policies.includes("root");
     const explicitMax = options.explicit_max_ttl ?? 0;
     const period = options.period ?? 0;
-    let ttl = period || options.ttl || (isRoot ? 0 : SYSTEM_MAX_TTL_SECONDS);
+    let ttl = period || options.ttl || (isRoot ? 0 : this.leaseTtls.defaultSeconds);
     if (explicitMax > 0 && (ttl === 0 || ttl > explicitMax)) ttl = explicitMax;
     if (options.max_ttl && period === 0 && ttl > options.max_ttl) ttl = options.max_ttl;
-    if (!isRoot && ttl > SYSTEM_MAX_TTL_SECONDS && period === 0) ttl = SYSTEM_MAX_TTL_SECONDS;
+    if (!isRoot && ttl > this.leaseTtls.maxSeconds && period === 0) ttl = this.leaseTtls.maxSeconds;
     // Otherwise a root token given a TTL could outlive it through a child that never expires.
     if (ttl === 0 && options.parent && options.parent.expire_time !== null) {
       throw new LogicalError(400, "expiring root tokens cannot create non-expiring root tokens");
@@ -248,7 +247,7 @@ export class TokenStore {
       const nowMs = this.#now();
       let ttl = current.period || increment || current.creation_ttl;
       const limits = [current.explicit_max_ttl, current.period ? 0 : (current.max_ttl ?? 0)].filter((seconds) => seconds > 0);
-      const maxSeconds = limits.length > 0 ? Math.min(...limits) : current.period ? 0 : SYSTEM_MAX_TTL_SECONDS;
+      const maxSeconds = limits.length > 0 ? Math.min(...limits) : current.period ? 0 : this.leaseTtls.maxSeconds;
       if (maxSeconds > 0) {
         const remaining = current.creation_time + maxSeconds - Math.floor(nowMs / 1000);
         ttl = Math.max(0, Math.min(ttl, remaining));

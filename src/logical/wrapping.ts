@@ -7,7 +7,8 @@
 import { parseNonNegativeDuration } from "./fields.js";
 import { decodeJson, rfc3339, stringifyJson } from "./encoding.js";
 import type { LogicalState } from "./state.js";
-import { SYSTEM_MAX_TTL_SECONDS, type TokenEntry } from "./token-store.js";
+import { VAULT_LEASE_TTLS } from "./lease-ttls.js";
+import type { TokenEntry } from "./token-store.js";
 import { type LogicalResponse, LogicalError } from "./types.js";
 
 export const RESPONSE_WRAPPING_POLICY = "response-wrapping";
@@ -27,7 +28,7 @@ export const WRAP_PATH = "sys/wrapping/wrap";
  */
 export function requestedWrapTtl(path: string, header: string | undefined): number | undefined {
   const seconds = header === undefined ? undefined : parseNonNegativeDuration("X-Vault-Wrap-TTL", header);
-  if (seconds) return Math.min(seconds, SYSTEM_MAX_TTL_SECONDS);
+  if (seconds) return Math.min(seconds, VAULT_LEASE_TTLS.maxSeconds);
   return path === WRAP_PATH ? DEFAULT_WRAP_TTL_SECONDS : undefined;
 }
 

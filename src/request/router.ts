@@ -15,6 +15,7 @@ import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
 import { beforeAuthentication, handleSysWrapping, isSysWrappingPath } from "./sys-wrapping.js";
 import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
+import { handleSysRemount, isSysRemountPath } from "./sys-remount.js";
 
 export interface CoreRequest {
   operation: Operation;
@@ -159,6 +160,7 @@ export class Router {
     }
     if (isSysWrappingPath(path)) return handleSysWrapping(state, request);
     if (isSysLeasesPath(path)) return handleSysLeases(tokens, request);
+    if (isSysRemountPath(path)) return handleSysRemount(mounts, path, operation, data);
     if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     if (path.startsWith("sys/")) throw noHandler(path);

@@ -1,3 +1,4 @@
+import { effectiveMountTtls, type LeaseTtls } from "../logical/lease-ttls.js";
 import { describeMount, type MountTable } from "../logical/mounts.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsupportedOperation } from "../logical/types.js";
 
@@ -18,7 +19,7 @@ export async function handleSysMounts(mounts: MountTable, path: string, operatio
   }
   if (mountPath.endsWith("/tune")) {
     const target = mountPath.slice(0, -"/tune".length);
-    if (operation === "read") return { data: tuneDescription(mounts.find(target).entry) };
+    if (operation === "read") return { data: tuneDescription(mounts.find(target).entry, mounts.leaseTtls) };
     await mounts.tune(target, data);
     return null;
   }
@@ -46,8 +47,9 @@ export function mountInfo(mounts: MountTable, path: string): HandlerResult {
   return { data: { ...describeMount(entry), path: entry.path } };
 }
 
-function tuneDescription(entry: MountEntry): Record<string, unknown> {
-  return { ...entry.config, description: entry.description, force_no_cache: false, options: entry.options };
+/** As Vault: the TTLs that apply, the system's where the mount sets none. */
+function tuneDescription(entry: MountEntry, system: LeaseTtls): Record<string, unknown> {
+  return { ...effectiveMountTtls(entry.config, system), description: entry.description, force_no_cache: false, options: entry.options };
 }
 
 function systemMountDescription(): Record<string, unknown> {

@@ -10,7 +10,7 @@ import type { KMSClient } from "@aws-sdk/client-kms";
 import { toBase64, toHex } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
+import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts } from "./seal.js";
 import { checkShareParameters, equalInConstantTime, ShareCollector, splitSecret } from "./shamir.js";
 
 type Sdk = typeof import("@aws-sdk/client-kms");
@@ -109,14 +109,29 @@ export class AwsKmsSeal implements Seal {
 
   /** Recovery key shares authorize an unseal; the barrier key itself still comes from KMS. */
   async submitKey(share: Uint8Array): Promise<OperatorUnseal | null> {
+    // Another node may have rekeyed the recovery key since this one read the configuration.
+    if (this.#recoveryShares.progress().progress === 0) await this.#configs.reload();
     const config = await this.#initializedConfig();
     const recoveryKey = await this.#recoveryShares.add(share, config.secret_shares, config.secret_threshold);
     if (!recoveryKey) return null;
-    const expected = await this.#decrypt(config, config.recovery_key_ciphertext, RECOVERY_KEY_CONTEXT);
-    if (!equalInConstantTime(recoveryKey, expected)) {
+    if (!(await this.checkOperatorKey(recoveryKey))) {
       throw new LogicalError(400, "the recovery key shares given do not rebuild this cluster's recovery key (wrong or mismatched shares)");
     }
     return { barrierKey: await this.storedBarrierKey(), operatorKey: recoveryKey };
+  }
+
+  async checkOperatorKey(recoveryKey: Uint8Array): Promise<boolean> {
+    const config = await this.#initializedConfig();
+    const expected = await this.#decrypt(config, config.recovery_key_ciphertext, RECOVERY_KEY_CONTEXT);
+    return equalInConstantTime(recoveryKey, expected);
+  }
+
+  /** The recovery key is only compared, so the new one replaces it in one write of the configuration. */
+  async replaceOperatorKey(_current: Uint8Array, next: Uint8Array, split: ShareCounts): Promise<void> {
+    const config = await this.#configs.reload();
+    if (!config) throw new LogicalError(400, "Vault is not initialized");
+    const recovery = await this.#encrypt(next, RECOVERY_KEY_CONTEXT);
+    await this.#configs.write({ ...config, secret_shares: split.shares, secret_threshold: split.threshold, recovery_key_ciphertext: recovery.ciphertext });
   }
 
   reset(): void {

@@ -14,7 +14,7 @@ import type { Logger } from "../logger.js";
 import { stringifyJson } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
+import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
 
 /** The node is in seal migration mode and was asked to unseal without `migrate`. */
 export class SealMigrationPendingError extends LogicalError {
@@ -144,6 +144,15 @@ export class MigratingSeal implements Seal {
     this.#forgetPrepared();
     this.#refreshWith(prepared.to);
     this.logger.info("seal migration completed", { from: this.from.type, to: this.to.type });
+  }
+
+  /** Rekey and root generation take the keys of the seal in force (the old one until the migration is done). */
+  checkOperatorKey(key: Uint8Array, barrier: UnsealKeyWrapping): Promise<boolean> {
+    return this.#current().checkOperatorKey(key, barrier);
+  }
+
+  replaceOperatorKey(current: Uint8Array, next: Uint8Array, split: ShareCounts, barrier: UnsealKeyWrapping): Promise<void> {
+    return this.#current().replaceOperatorKey(current, next, split, barrier);
   }
 
   reset(): void {

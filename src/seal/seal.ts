@@ -41,10 +41,28 @@ export interface Seal {
   readonly migrating?: boolean;
   /** Finishes a pending migration; called by the node that may write (the active, or the only node). */
   completeMigration?(storage: Backend): Promise<void>;
+  /**
+   * Whether `key` (operator shares combined) is this cluster's operator key: the unseal key, or the
+   * recovery key for a recovery seal. Rekey and generate-root are authorized with it.
+   */
+  checkOperatorKey(key: Uint8Array, barrier: UnsealKeyWrapping): Promise<boolean>;
+  /** Rekey: makes `next` the operator key instead of `current` (already checked), split as `split` says. */
+  replaceOperatorKey(current: Uint8Array, next: Uint8Array, split: ShareCounts, barrier: UnsealKeyWrapping): Promise<void>;
   /** Forgets keys given so far. */
   reset(): void;
   /** The unseal progress: keys given so far and the attempt's nonce. */
   progress(): { progress: number; nonce: string };
+}
+
+/** What the seal needs from the barrier for rekey: the root key is wrapped by the unseal key. */
+export interface UnsealKeyWrapping {
+  verifyUnsealKey(unsealKey: Uint8Array): Promise<boolean>;
+  rewrapRootKey(currentUnsealKey: Uint8Array, newUnsealKey: Uint8Array): Promise<void>;
+}
+
+export interface ShareCounts {
+  shares: number;
+  threshold: number;
 }
 
 /** sys/init's parameters; which ones a seal needs is its own business (checkInit). */
@@ -83,7 +101,10 @@ export interface SealConfig {
 
 const SEAL_CONFIG_KEY = "core/seal-config";
 
-/** Reads and writes the seal configuration, caching it once read (it changes only by a seal migration). */
+/**
+ * Reads and writes the seal configuration, caching it once read. A seal migration or a rekey changes
+ * it after init; a node that did not make the change reads it again when it needs to be current.
+ */
 export class SealConfigStore<C extends SealConfig = SealConfig> {
   #config: C | null = null;
 
@@ -97,7 +118,7 @@ export class SealConfigStore<C extends SealConfig = SealConfig> {
     return this.#config;
   }
 
-  /** Reads storage again: another node may have migrated the seal since. */
+  /** Reads storage again: another node may have migrated or rekeyed the seal since. */
   async reload(): Promise<C | null> {
     this.#config = null;
     return this.read();

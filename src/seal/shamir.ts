@@ -2,7 +2,7 @@ import { combine, split } from "shamir-secret-sharing";
 import { randomUuid, toBase64, toHex } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore } from "./seal.js";
+import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
 
 /**
  * Shamir secret sharing over GF(256) (the audited `shamir-secret-sharing` package, same field and
@@ -143,7 +143,8 @@ export class ShamirSeal implements Seal {
   }
 
   async submitKey(share: Uint8Array): Promise<OperatorUnseal | null> {
-    const config = await this.#configs.read();
+    // Another node may have rekeyed since this one read the share counts.
+    const config = this.#shares.progress().progress === 0 ? await this.#configs.reload() : await this.#configs.read();
     if (!config) throw new LogicalError(400, "Vault is not initialized");
     const operatorKey = await this.#shares.add(share, config.secret_shares, config.secret_threshold);
     if (!operatorKey) return null;
@@ -159,6 +160,30 @@ export class ShamirSeal implements Seal {
 
   writeConfig(config: SealConfig, storage: Backend): Promise<void> {
     return this.#configs.write(config, storage);
+  }
+
+  /** The unseal key opens the barrier, or — after a migration from awskms — unwraps the key that does. */
+  async checkOperatorKey(key: Uint8Array, barrier: UnsealKeyWrapping): Promise<boolean> {
+    const wrapped = (await this.#configs.read())?.wrapped_barrier_key;
+    if (!wrapped) return barrier.verifyUnsealKey(key);
+    const barrierKey = await unwrapBarrierKey(key, wrapped).catch(() => null);
+    return barrierKey !== null && (await barrier.verifyUnsealKey(barrierKey));
+  }
+
+  async replaceOperatorKey(current: Uint8Array, next: Uint8Array, split: ShareCounts, barrier: UnsealKeyWrapping): Promise<void> {
+    const config = await this.#configs.reload();
+    if (!config) throw new LogicalError(400, "Vault is not initialized");
+    if (config.wrapped_barrier_key) {
+      // The barrier key stays; only its wrapping and the counts change, in one write.
+      const barrierKey = await unwrapBarrierKey(current, config.wrapped_barrier_key);
+      const wrapped_barrier_key = await wrapBarrierKey(next, barrierKey);
+      await this.#configs.write({ ...config, secret_shares: split.shares, secret_threshold: split.threshold, wrapped_barrier_key });
+      return;
+    }
+    // Counts first: a crash before the root key is rewrapped leaves the old key working (with the
+    // new threshold); the other order could leave a key nobody was ever given.
+    await this.#configs.write({ ...config, secret_shares: split.shares, secret_threshold: split.threshold });
+    await barrier.rewrapRootKey(current, next);
   }
 
   reset(): void {

@@ -96,6 +96,23 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
     expect((await vault.read("kv2/data/app")).data.data).toEqual({ v: 2 });
   });
 
+  it("moves a mount with remount, and generates a root token from the unseal keys", async () => {
+    await vault.mount({ mount_point: "kv-before", type: "kv", options: { version: "1" } });
+    await vault.write("kv-before/app", { password: "moved" });
+    await vault.remount({ from: "kv-before", to: "kv-after" });
+    expect((await vault.read("kv-after/app")).data).toEqual({ password: "moved" });
+
+    const attempt = await vault.generateRootInit({});
+    expect(attempt.otp).toHaveLength(attempt.otp_length);
+    await vault.generateRootUpdate({ key: unsealKeys[0], nonce: attempt.nonce });
+    const done = await vault.generateRootUpdate({ key: unsealKeys[2], nonce: attempt.nonce });
+    expect(done.complete).toBe(true);
+    const raw = Buffer.from(done.encoded_token, "base64");
+    const token = String.fromCharCode(...raw.map((byte: number, i: number) => byte ^ attempt.otp.charCodeAt(i)));
+    const lookup = await nodeVault({ endpoint: server.apiAddr, token }).tokenLookupSelf();
+    expect(lookup.data.policies).toEqual(["root"]);
+  });
+
   it("stores files with owner-only permissions", () => {
     const mode = statSync(join(dir, "data")).mode & 0o777;
     expect(mode & 0o077).toBe(0);

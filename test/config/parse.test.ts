@@ -578,7 +578,7 @@ describe("parseServerConfig: unknown keys", () => {
     const config = parse({
       telemetry: [{ statsd_address: "x" }],
       service_registration: { consul: [{ address: "x" }] },
-      max_lease_ttl: "10h",
+      pid_file: "/run/vault.pid",
       stroage: {},
       listener: {
         tcp: [{ ...plainListener, tls_min_version: "tls13", proxy_protocol_behavior: "x", adress: "x" }],
@@ -590,7 +590,7 @@ describe("parseServerConfig: unknown keys", () => {
       'config.hcl: listener "tcp" #1: "adress" is not a known listener setting; ignored',
       'config.hcl: "telemetry" is a Vault setting Strongbox does not use; ignored',
       'config.hcl: "service_registration" is a Vault setting Strongbox does not use; ignored',
-      'config.hcl: "max_lease_ttl" is a Vault setting Strongbox does not use; ignored',
+      'config.hcl: "pid_file" is a Vault setting Strongbox does not use; ignored',
       'config.hcl: "stroage" is not a known setting; ignored',
     ]);
   });

@@ -55,6 +55,14 @@ const PATHS = [
   "sys/mounts/{n}",
   "sys/mounts/{n}/tune",
   "sys/mounts/kv1/tune",
+  "sys/remount",
+  "sys/remount/status/{n}",
+  "sys/rekey/init",
+  "sys/rekey/update",
+  "sys/rekey/verify",
+  "sys/rekey-recovery-key/init",
+  "sys/generate-root/attempt",
+  "sys/generate-root/update",
   "sys/auth",
   "sys/auth/{n}",
   "sys/auth/userpass/tune",
@@ -264,6 +272,19 @@ function fieldsFor(random: Random, path: string): Record<string, unknown> {
   } else if (path.startsWith("sys/unseal")) {
     set("key", () => random.string(44));
     set("reset", () => random.pick([true, false]));
+  } else if (path.startsWith("sys/remount")) {
+    set("from", () => random.pick(["kv1", "secret", "sys", "auth/userpass", "missing", "", random.string(20)]));
+    set("to", () => random.pick(["kv1-moved", "secret", "cubbyhole/x", "a/../b", "", random.string(20)]));
+  } else if (path.startsWith("sys/rekey") || path.startsWith("sys/generate-root")) {
+    set("secret_shares", () => random.pick([1, 3, 0, -1, 256, 1e300, "3"]));
+    set("secret_threshold", () => random.pick([1, 2, 0, 300, 2.5]));
+    set("require_verification", () => random.pick([true, false, "yes"]));
+    set("pgp_keys", () => random.pick([[], ["abc"], "abc"]));
+    set("backup", () => random.pick([true, false, 1]));
+    set("key", () => random.pick([random.string(44), "ab".repeat(33), ""]));
+    set("nonce", () => random.string(36));
+    set("otp", () => random.pick([random.string(28), random.string(5), 28]));
+    set("pgp_key", () => random.string(10));
   }
   return body;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { kvEngine, kvV1, kvV2 } from "../../src/logical/kv/index.js";
-import { SYSTEM_DEFAULT_LEASE_SECONDS } from "../../src/logical/kv/v1.js";
+import { VAULT_LEASE_TTLS } from "../../src/logical/lease-ttls.js";
 import { engineClient, expectLogicalError, mountEntry } from "./kv-fixtures.js";
 
 describe("kv v1", () => {
@@ -10,7 +10,7 @@ describe("kv v1", () => {
     expect(await kv.write("db/creds", secret)).toBeNull();
     expect(await kv.read("db/creds")).toEqual({
       data: secret,
-      lease_duration: SYSTEM_DEFAULT_LEASE_SECONDS,
+      lease_duration: VAULT_LEASE_TTLS.defaultSeconds,
       renewable: false,
     });
   });
@@ -47,7 +47,7 @@ describe("kv v1", () => {
     expect(await kv.read("hour")).toMatchObject({ lease_duration: 3600, data: { ttl: "1h" } });
     expect(await kv.read("seconds")).toMatchObject({ lease_duration: 90 });
     expect(await kv.read("text-seconds")).toMatchObject({ lease_duration: 30 });
-    expect(await kv.read("bogus")).toMatchObject({ lease_duration: SYSTEM_DEFAULT_LEASE_SECONDS });
+    expect(await kv.read("bogus")).toMatchObject({ lease_duration: VAULT_LEASE_TTLS.defaultSeconds });
   });
 
   it("uses the mount's default lease TTL when the secret has no ttl", async () => {

@@ -12,6 +12,7 @@ import { deleteCommand, listCommand, readCommand, writeCommand } from "./generic
 import { kvDeleteCommand, kvGetCommand, kvListCommand, kvMetadataDeleteCommand, kvMetadataGetCommand, kvPutCommand } from "./kv.js";
 import { loginCommand } from "./login.js";
 import { operatorInitCommand, operatorSealCommand, operatorUnsealCommand } from "./operator.js";
+import { operatorGenerateRootCommand } from "./generate-root.js";
 import { policyDeleteCommand, policyListCommand, policyReadCommand, policyWriteCommand } from "./policy.js";
 import { statusCommand } from "./status.js";
 import { tokenCreateCommand, tokenLookupCommand, tokenRevokeCommand } from "./token.js";
@@ -23,6 +24,7 @@ const COMMANDS: Command[] = [
   operatorInitCommand,
   operatorUnsealCommand,
   operatorSealCommand,
+  operatorGenerateRootCommand,
   kvPutCommand,
   kvGetCommand,
   kvDeleteCommand,
@@ -48,7 +50,7 @@ const COMMANDS: Command[] = [
 
 /** Words that only group subcommands. */
 const GROUPS: Record<string, string> = {
-  operator: "Initialize, unseal and seal a server",
+  operator: "Initialize, unseal and seal a server; generate a root token",
   kv: "Read and write secrets in a KV secrets engine",
   "kv metadata": "Read and delete KV v2 metadata",
   policy: "Write, read, list and delete ACL policies",

@@ -1,5 +1,5 @@
 /** `sys/auth[/<path>[/tune]]`, `sys/locked-users[/<accessor>/unlock/<alias>]`, and the token a successful login is issued. */
-import { SYSTEM_MAX_TTL_SECONDS, type TokenStore } from "../token-store.js";
+import type { TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "../types.js";
 import { describeMount } from "../mounts.js";
 import { type AuthTable, supportsLockout } from "./auth-table.js";
@@ -91,8 +91,8 @@ export async function issueLoginToken(tokens: TokenStore, mount: MountEntry, rel
   const { settings } = grant;
   if (settings.token_policies.includes("root")) throw new LogicalError(400, "auth methods cannot create root tokens");
   const policies = settings.token_no_default_policy ? settings.token_policies : [...settings.token_policies, "default"];
-  const maxTtl = settings.token_max_ttl || mount.config.max_lease_ttl || SYSTEM_MAX_TTL_SECONDS;
-  const ttl = Math.min(settings.token_ttl || mount.config.default_lease_ttl || SYSTEM_MAX_TTL_SECONDS, maxTtl);
+  const maxTtl = settings.token_max_ttl || mount.config.max_lease_ttl || tokens.leaseTtls.maxSeconds;
+  const ttl = Math.min(settings.token_ttl || mount.config.default_lease_ttl || tokens.leaseTtls.defaultSeconds, maxTtl);
   const { token, entry } = await tokens.create({
     policies,
     ttl,

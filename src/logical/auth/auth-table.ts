@@ -4,6 +4,7 @@
  * each other method's data lives under `auth/<uuid>/`.
  */
 import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
+import { type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
 import { deleteTree, longestMountPrefix, normaliseMountPath, tuneConfig } from "../mounts.js";
 import { storageView } from "../storage-view.js";
 import { LogicalError, type MountEntry, type Storage } from "../types.js";
@@ -33,13 +34,16 @@ export class AuthTable {
   /** Lockouts of this node's term as active (see lockout.ts for why in memory). */
   readonly #lockout = new UserLockout();
 
-  private constructor(barrier: Storage) {
+  private constructor(
+    barrier: Storage,
+    private readonly leaseTtls: LeaseTtls,
+  ) {
     this.#barrier = barrier;
   }
 
   /** Loads the table, recording the built-in token method the first time. */
-  static async load(barrier: Storage): Promise<AuthTable> {
-    const table = new AuthTable(barrier);
+  static async load(barrier: Storage, leaseTtls = VAULT_LEASE_TTLS): Promise<AuthTable> {
+    const table = new AuthTable(barrier, leaseTtls);
     const bytes = await barrier.get(AUTH_TABLE_KEY);
     table.#entries = bytes ? decodeJson<AuthMountEntry[]>(bytes) : [];
     if (!table.#entries.some((entry) => entry.type === "token")) {
@@ -78,7 +82,7 @@ export class AuthTable {
     const conflict = this.#entries.find((entry) => entry.path.startsWith(path) || path.startsWith(entry.path));
     if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.path}`);
     const entry = newEntry(path, type, typeof data.description === "string" ? data.description : "");
-    entry.config = tuneConfig(entry.config, data.config);
+    entry.config = tuneConfig(entry.config, data.config, this.leaseTtls);
     entry.local = data.local === true;
     entry.seal_wrap = data.seal_wrap === true;
     this.#entries.push(entry);
@@ -100,7 +104,7 @@ export class AuthTable {
 
   async tune(rawPath: string, data: Record<string, unknown>): Promise<void> {
     const entry = this.find(rawPath);
-    entry.config = tuneConfig(entry.config, data);
+    entry.config = tuneConfig(entry.config, data, this.leaseTtls);
     if (typeof data.description === "string") entry.description = data.description;
     if (data.user_lockout_config !== undefined) {
       if (!supportsLockout(entry)) throw new LogicalError(400, `user lockout is supported by userpass and approle auth methods, not "${entry.type}"`);

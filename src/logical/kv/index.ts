@@ -1,20 +1,21 @@
 import { type MountEntry, type SecretsEngine, LogicalError } from "../types.js";
-import { kvV1 } from "./v1.js";
+import type { LeaseTtls } from "../lease-ttls.js";
+import { createKvV1, kvV1 } from "./v1.js";
 import { kvV2 } from "./v2.js";
 
-export { kvV1 } from "./v1.js";
+export { createKvV1, kvV1 } from "./v1.js";
 export { createKvV2, kvV2, type KvV2Options } from "./v2.js";
 
 /**
  * The KV engine for a mount: type "kv-v2", or type "kv" with `options.version` "2", is versioned;
- * type "kv" without a version (or "1") is KV v1, as in Vault.
+ * type "kv" without a version (or "1") is KV v1, as in Vault (with `leaseTtls`, the system TTLs it reports).
  */
-export function kvEngine(mount: MountEntry): SecretsEngine {
+export function kvEngine(mount: MountEntry, leaseTtls?: LeaseTtls): SecretsEngine {
   const version = mount.type === "kv-v2" ? "2" : (mount.options.version ?? "1");
   switch (version) {
     case "":
     case "1":
-      return kvV1;
+      return leaseTtls ? createKvV1(leaseTtls) : kvV1;
     case "2":
       return kvV2;
     default:

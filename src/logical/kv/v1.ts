@@ -6,16 +6,23 @@
 import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalError } from "../types.js";
 import { durationSeconds, isPlainObject } from "../fields.js";
 import { decodeJson, encodeJson } from "../encoding.js";
+import { effectiveMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
 
-/** Vault's system default lease TTL (768h), shown when neither the mount nor the secret sets one. */
-export const SYSTEM_DEFAULT_LEASE_SECONDS = 2_764_800;
+/** KV v1; `leaseTtls.defaultSeconds` is the lease shown when neither the mount nor the secret sets one. */
+export function createKvV1(leaseTtls: LeaseTtls): SecretsEngine {
+  return {
+    handle: (request) => handle(request, leaseTtls),
+    exists: async ({ storage, path }) => (await storage.get(path)) !== null,
+  };
+}
 
-export const kvV1: SecretsEngine = {
-  async handle(request: LogicalRequest): Promise<HandlerResult> {
+export const kvV1 = createKvV1(VAULT_LEASE_TTLS);
+
+async function handle(request: LogicalRequest, leaseTtls: LeaseTtls): Promise<HandlerResult> {
     switch (request.operation) {
       case "read":
-        return read(request);
+        return read(request, leaseTtls);
       case "create":
       case "update":
         return write(request);
@@ -27,20 +34,15 @@ export const kvV1: SecretsEngine = {
       case "patch":
         throw unsupportedOperation();
     }
-  },
+}
 
-  async exists({ storage, path }: LogicalRequest): Promise<boolean> {
-    return (await storage.get(path)) !== null;
-  },
-};
-
-async function read({ storage, path, mount }: LogicalRequest): Promise<HandlerResult> {
+async function read({ storage, path, mount }: LogicalRequest, leaseTtls: LeaseTtls): Promise<HandlerResult> {
   const bytes = await storage.get(path);
   if (!bytes) throw notFound();
   const data = decodeJson<Record<string, unknown>>(bytes);
   // A "ttl" (or legacy "lease") field is only a hint to readers about when to re-read.
   const hint = durationSeconds(data.ttl ?? data.lease);
-  const leaseSeconds = hint ?? (mount.config.default_lease_ttl || SYSTEM_DEFAULT_LEASE_SECONDS);
+  const leaseSeconds = hint ?? effectiveMountTtls(mount.config, leaseTtls).default_lease_ttl;
   return { data, lease_duration: leaseSeconds, renewable: false };
 }
 

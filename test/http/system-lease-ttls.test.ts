@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/free-port.js";
+import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+
+/** The top-level default_lease_ttl / max_lease_ttl of a real server process, as tokens, mounts and tune see them. */
+describe("system lease TTLs from the configuration (real process)", () => {
+  let dir: string;
+  let server: ServerProcess;
+  let root = "";
+
+  const api = async (method: string, path: string, body?: unknown, token = root) => {
+    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
+      method,
+      headers: { "x-vault-token": token, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "strongbox-ttls-"));
+    const port = await freePort();
+    const config = join(dir, "server.hcl");
+    writeFileSync(
+      config,
+      [
+        `storage "file" {`,
+        `  path = "${join(dir, "data")}"`,
+        `}`,
+        `listener "tcp" {`,
+        `  address     = "127.0.0.1:${port}"`,
+        `  tls_disable = true`,
+        `}`,
+        `default_lease_ttl = "1h"`,
+        `max_lease_ttl     = "2h"`,
+      ].join("\n"),
+    );
+    server = await startServerProcess([`-config=${config}`]);
+    const init = await api("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
+    root = init.body.root_token;
+    expect((await api("PUT", "sys/unseal", { key: init.body.keys[0] })).body.sealed).toBe(false);
+    expect((await api("POST", "sys/mounts/legacy", { type: "generic" })).status).toBe(204);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("mounts `generic` as KV version 1", async () => {
+    const mount = await api("GET", "sys/mounts/legacy");
+    expect(mount.body.data).toMatchObject({ type: "kv", options: { version: "1" } });
+  });
+
+  it("reports the system TTLs through tune until the mount sets its own, and KV v1 leases use them", async () => {
+    expect((await api("GET", "sys/mounts/legacy/tune")).body.data).toMatchObject({ default_lease_ttl: 3600, max_lease_ttl: 7200 });
+    await api("POST", "legacy/app", { password: "x" });
+    expect((await api("GET", "legacy/app")).body.lease_duration).toBe(3600);
+    expect((await api("POST", "sys/mounts/legacy/tune", { default_lease_ttl: "30m", max_lease_ttl: "1h" })).status).toBe(204);
+    expect((await api("GET", "sys/mounts/legacy/tune")).body.data).toMatchObject({ default_lease_ttl: 1800, max_lease_ttl: 3600 });
+    expect((await api("GET", "legacy/app")).body.lease_duration).toBe(1800);
+  });
+
+  it("refuses a tune above the system max or a default above the max, and keeps the old values", async () => {
+    const aboveSystem = await api("POST", "sys/mounts/legacy/tune", { max_lease_ttl: "3h" });
+    expect(aboveSystem).toEqual({ status: 400, body: { errors: ['"max_lease_ttl" (10800s) cannot be greater than the system max lease TTL (7200s)'] } });
+    const defaultAboveMax = await api("POST", "sys/mounts/legacy/tune", { default_lease_ttl: "90m" });
+    expect(defaultAboveMax).toEqual({ status: 400, body: { errors: ['"default_lease_ttl" (5400s) cannot be greater than the max lease TTL (3600s)'] } });
+    expect((await api("POST", "sys/mounts/legacy/tune", { default_lease_ttl: "soon" })).status).toBe(400);
+    expect((await api("POST", "sys/mounts/other", { type: "kv", config: { max_lease_ttl: "5h" } })).status).toBe(400);
+    expect((await api("GET", "sys/mounts/legacy/tune")).body.data).toMatchObject({ default_lease_ttl: 1800, max_lease_ttl: 3600 });
+  });
+
+  it("gives tokens the system default TTL and caps them at the system max", async () => {
+    const plain = await api("POST", "auth/token/create", { policies: ["default"] });
+    expect(plain.body.auth.lease_duration).toBe(3600);
+    const long = await api("POST", "auth/token/create", { policies: ["default"], ttl: "5h" });
+    expect(long.body.auth.lease_duration).toBe(7200);
+  });
+});
