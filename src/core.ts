@@ -11,7 +11,7 @@ import { loadLogicalState, type LogicalState } from "./logical/state.js";
 import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
 import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
-import { type CoreRequest, Router } from "./request/router.js";
+import { type CoreRequest, Router, type RouterNode } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { defaultSeal } from "./seal/registry.js";
 
@@ -29,6 +29,8 @@ export interface CoreOptions {
   cache?: Partial<CacheLimits> & { disabled?: boolean };
   logger?: Logger;
   now?: () => number;
+  /** Audit devices and metrics (the runtime adapter provides sinks and registry). */
+  observability?: RouterNode["observability"];
 }
 
 export interface InitResult extends InitKeys {
@@ -99,6 +101,7 @@ export class Core {
       stepDown: () => this.stepDown({ fromRequest: true }),
       haStatus: () => this.#leadership?.status() ?? [],
       keys: this.#keys,
+      observability: options.observability,
     });
   }
 

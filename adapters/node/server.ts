@@ -9,6 +9,8 @@ import { createLogger, type Logger } from "../../src/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
 import { configuredSeal } from "../../src/seal/registry.js";
 import { VERSION } from "../../src/version.js";
+import { AuditBroker } from "../../src/audit/broker.js";
+import { nodeAuditSinks } from "./audit-sinks.js";
 import { startAutoUnseal } from "./auto-unseal.js";
 import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
@@ -125,7 +127,9 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const clusterLogger = logger.named("cluster");
   const addresses = new BoundAddresses();
   let clusterListeners: ClusterListeners | undefined;
+  const audit = new AuditBroker(nodeAuditSinks, logger);
   const core = new Core({
+    observability: { audit },
     physical,
     seal: configuredSeal(config.seals, physical),
     storageType: config.storage.type,
@@ -171,11 +175,15 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
   // After the listeners are up, so a node waiting on KMS still answers health (503) and seal-status.
   const autoUnseal = core.unsealsItself ? startAutoUnseal(core, logger.named("seal")) : undefined;
+  // Log rotation: file audit devices reopen their files.
+  const onSighup = () => void audit.reopen();
+  process.on("SIGHUP", onSighup);
 
   return {
     logger,
     async stop() {
       autoUnseal?.stop();
+      process.off("SIGHUP", onSighup);
       // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
       core.beginDraining();
       if (config.shutdownDelayMs > 0) {

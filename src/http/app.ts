@@ -28,6 +28,7 @@ export interface AppOptions {
  */
 export interface RequestEnv {
   clientAddress?: string;
+  clientPort?: number;
   /** Set by the cluster listener: the request was forwarded by a standby to this node as the active. */
   forwarded?: boolean;
 }
@@ -63,18 +64,18 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      if (core.leadership && !core.isActive()) return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client);
+      if (core.leadership && !core.isActive()) return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort);
       rawBody = await requestBytes(c.req.raw);
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
-      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client });
+      const result = await core.handle({ operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, clientPort: c.env?.clientPort });
       return envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
       if (error instanceof StandbyError && core.leadership) {
         if (c.env?.forwarded) return notServedHere();
-        return routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, rawBody).catch((e) => errorFromThrown(e, logger));
+        return routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody).catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);
     }
@@ -118,6 +119,7 @@ function queryData(query: URLSearchParams): Record<string, unknown> {
 
 /** Paths whose `data` Vault repeats at the top level of the response; older clients read it there. */
 function repeatsDataAtTopLevel(path: string): boolean {
+  if (path === "sys/audit" || path.startsWith("sys/audit-hash/")) return true;
   if (["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor", "sys/key-status"].includes(path)) return true;
   return ["sys/auth", "sys/mounts", "sys/policy"].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }

@@ -32,7 +32,7 @@ export function invalidToken(): LogicalError {
  * Vault's root-protected paths among those Strongbox serves: `*` at the end makes a prefix.
  * (`sys/auth` itself, the listing, is not protected; enabling, reading or tuning a method is.)
  */
-const SUDO_PATHS = ["sys/auth/*", "sys/seal", "sys/step-down", "sys/rotate", "sys/key-status", "auth/token/revoke-orphan"];
+const SUDO_PATHS = ["sys/audit", "sys/audit/*", "sys/audit-hash/*", "sys/auth/*", "sys/seal", "sys/step-down", "sys/rotate", "sys/key-status", "auth/token/revoke-orphan"];
 
 export function requiresSudo(path: string): boolean {
   return SUDO_PATHS.some((pattern) => (pattern.endsWith("*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern));

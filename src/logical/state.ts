@@ -1,3 +1,4 @@
+import { AuditTable } from "../audit/audit-table.js";
 import { AuthTable } from "./auth/auth-table.js";
 import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
@@ -11,6 +12,7 @@ export interface LogicalState {
   mounts: MountTable;
   policies: PolicyStore;
   auths: AuthTable;
+  audit: AuditTable;
 }
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
@@ -19,5 +21,6 @@ export async function loadLogicalState(barrier: Storage, now: () => number): Pro
   const mounts = await MountTable.load(barrier);
   const policies = await PolicyStore.open(barrier);
   const auths = await AuthTable.load(barrier);
-  return { tokens, mounts, policies, auths };
+  const audit = await AuditTable.load(barrier);
+  return { tokens, mounts, policies, auths, audit };
 }

@@ -10,6 +10,10 @@ import type { TokenEntry } from "../logical/token-store.js";
 import { type HandlerResult, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
 import { StandbyError } from "../ha/leadership.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
+import { AuditBroker } from "../audit/broker.js";
+import { silentLogger } from "../logger.js";
+import { handleSysAudit, isSysAuditPath } from "../audit/sys-audit.js";
+import { AuditTrail } from "../audit/trail.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 
 export interface CoreRequest {
@@ -20,6 +24,8 @@ export interface CoreRequest {
   token: string;
   /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
   clientAddress?: string;
+  /** The client's source port, when the runtime exposes it (audit entries' remote_port). */
+  clientPort?: number;
 }
 
 /** What the router needs from the node: its state, its role, and the node-level operations. */
@@ -34,7 +40,16 @@ export interface RouterNode {
   haStatus(): Record<string, unknown>[];
   /** The barrier's active term: sys/key-status, sys/rotate, and the encryption count. */
   keys: KeyRotation;
+  /** Audit devices and metrics, as the runtime adapter provides them; none by default. */
+  observability?: Observability;
 }
+
+export interface Observability {
+  /** Writes every request's audit entries to the enabled devices (sinks come from the adapter). */
+  audit?: AuditBroker;
+}
+
+export const METRICS_PATH = "sys/metrics";
 
 type CallerToken = TokenEntry & { hash: string };
 
@@ -44,18 +59,40 @@ type CallerToken = TokenEntry & { hash: string };
  * request, then goes to the token store, a sys handler or the mount that serves the path.
  */
 export class Router {
-  constructor(private readonly node: RouterNode) {}
+  readonly #audit: AuditBroker;
+
+  constructor(private readonly node: RouterNode) {
+    this.#audit = node.observability?.audit ?? new AuditBroker({}, silentLogger);
+  }
 
   async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
     const state = this.node.state();
-    if (!this.node.isActive()) throw new StandbyError();
+    // sys/metrics describes this node: a standby answers it itself (authorised from its own view of the tokens).
+    if (!this.node.isActive() && rawRequest.path !== METRICS_PATH) throw new StandbyError();
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
+    // Audit: a request entry once the caller is authorised (before anything is done), a response entry after.
+    const audit = new AuditTrail(this.#audit, state, request);
+    try {
+      const result = await this.#handleAudited(state, request, audit);
+      await audit.afterOperation(result);
+      return result;
+    } catch (error) {
+      if (!(error instanceof StandbyError)) await audit.failed(error);
+      throw error;
+    }
+  }
+
+  async #handleAudited(state: LogicalState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
     const login = loginRoute(state, request.path);
-    if (login) return this.#login(state, login, request);
+    if (login) {
+      await audit.beforeOperation();
+      return this.#login(state, login, request);
+    }
     if (!request.token) throw permissionDenied();
     const caller = await state.tokens.lookup(request.token);
     if (!caller) throw invalidToken();
+    audit.identify(caller);
     // Non-expiring tokens (root) are exempt from address binding, as in Vault.
     if (caller.bound_cidrs && caller.expire_time !== null && !addressInBlocks(request.clientAddress, parseCidrList(caller.bound_cidrs, "bound_cidrs"))) {
       throw permissionDenied();
@@ -65,6 +102,7 @@ export class Router {
     try {
       const acl = await state.policies.acl(caller.policies);
       await this.#authorise(state, acl, request);
+      await audit.beforeOperation();
       return await this.#dispatch(state, request, caller, acl);
     } finally {
       if (exhausted) await state.tokens.revoke(caller);
@@ -143,6 +181,11 @@ export class Router {
       return { data: { nodes: this.node.haStatus() } };
     }
     if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
+    if (path === METRICS_PATH) {
+      if (operation !== "read") throw unsupportedOperation(path, operation);
+      return null; // authorised: the HTTP layer renders this node's metrics
+    }
+    if (isSysAuditPath(path)) return handleSysAudit(state.audit, this.#audit, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     if (path.startsWith("sys/")) throw noHandler(path);
     const route = mounts.route(path);
