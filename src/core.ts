@@ -29,7 +29,6 @@ export interface CoreOptions {
   cache?: Partial<CacheLimits> & { disabled?: boolean };
   logger?: Logger;
   now?: () => number;
-  /** Audit devices and metrics (the runtime adapter provides sinks and registry). */
   observability?: RouterNode["observability"];
 }
 
