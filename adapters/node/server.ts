@@ -11,6 +11,9 @@ import { configuredSeal } from "../../src/seal/registry.js";
 import { VERSION } from "../../src/version.js";
 import { AuditBroker } from "../../src/audit/broker.js";
 import { nodeAuditSinks } from "./audit-sinks.js";
+import { PrometheusMetrics } from "./prometheus-metrics.js";
+import { measuredBackend } from "../../src/metrics/measured-backend.js";
+import { DEFAULT_PROMETHEUS_RETENTION_MS } from "../../src/config/telemetry.js";
 import { startAutoUnseal } from "./auto-unseal.js";
 import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
@@ -121,15 +124,19 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const storageTypes = Object.fromEntries(Object.entries(nodeDrivers).map(([type, driver]) => [type, { ha: driver.ha }]));
   const config = flags.dev ? devConfig(flags.devListenAddress) : await loadServerConfig(flags.configPaths, process.env, storageTypes);
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
-  const physical = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
-  const haBackend = await selectHABackend(nodeDrivers, config, physical, process.env);
+  const metrics = new PrometheusMetrics(config.telemetry ?? { prometheusRetentionMs: DEFAULT_PROMETHEUS_RETENTION_MS, disableHostname: false });
+  const storage = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
+  const lockStore = await selectHABackend(nodeDrivers, config, storage, process.env);
+  // Storage latency and errors are measured; a store that also holds the lock stays one object.
+  const physical = measuredBackend(storage, config.storage.type, metrics);
+  const haBackend = lockStore && (lockStore === storage ? (physical as typeof lockStore) : lockStore);
   const forwarder = haBackend && !config.disableClustering ? new ClusterForwarder() : undefined;
   const clusterLogger = logger.named("cluster");
   const addresses = new BoundAddresses();
   let clusterListeners: ClusterListeners | undefined;
-  const audit = new AuditBroker(nodeAuditSinks, logger);
+  const audit = new AuditBroker(nodeAuditSinks, logger, metrics);
   const core = new Core({
-    observability: { audit },
+    observability: { audit, metrics },
     physical,
     seal: configuredSeal(config.seals, physical),
     storageType: config.storage.type,
@@ -147,6 +154,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
         });
       },
       onStandby: () => void clusterListeners?.stop(),
+      metrics,
     },
   });
   const app = createApp({
@@ -154,6 +162,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
     logger,
     standbyHoldMs: config.standbyHoldMs,
+    metrics,
   });
 
   const listeners: RunningListener[] = [];

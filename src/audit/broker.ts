@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import { type Metrics, noMetrics } from "../metrics/metrics.js";
 import { stringifyJson } from "../logical/encoding.js";
 import { LogicalError } from "../logical/types.js";
 import type { AuditEntry, AuditTable } from "./audit-table.js";
@@ -15,11 +16,6 @@ interface OpenDevice {
   sink: AuditSink;
 }
 
-/** What the broker reports: writes that failed, for the metrics. */
-export interface AuditFailureCounter {
-  auditFailure(kind: "request" | "response"): void;
-}
-
 /**
  * Sends each request's entries to every enabled device. The devices come from the audit table of
  * the node's current term (re-read when it becomes active); their sinks are opened on first use on
@@ -28,13 +24,13 @@ export interface AuditFailureCounter {
 export class AuditBroker {
   readonly #openers: AuditSinkOpeners;
   readonly #logger: Logger;
-  readonly #counter: AuditFailureCounter | undefined;
+  readonly #metrics: Metrics;
   readonly #open = new Map<string, Promise<OpenDevice>>();
 
-  constructor(openers: AuditSinkOpeners, logger: Logger, counter?: AuditFailureCounter) {
+  constructor(openers: AuditSinkOpeners, logger: Logger, metrics: Metrics = noMetrics) {
     this.#openers = openers;
     this.#logger = logger.named("audit");
-    this.#counter = counter;
+    this.#metrics = metrics;
   }
 
   /** Opens a device being enabled, so one that cannot write is refused (400) before it is recorded. */
@@ -58,7 +54,7 @@ export class AuditBroker {
     if (enabled === 0) return;
     const written = await this.#writeAll(devices, "request", (device) => requestEntry(request, device.options, device.hasher, error));
     if (written === 0) {
-      this.#counter?.auditFailure("request");
+      this.#metrics.increment("vault_audit_log_request_failure");
       throw new LogicalError(500, "internal error");
     }
   }
@@ -68,7 +64,7 @@ export class AuditBroker {
     const { enabled, devices } = await this.#devices(table);
     if (enabled === 0) return;
     const written = await this.#writeAll(devices, "response", (device) => responseEntry(request, result, device.options, device.hasher, error));
-    if (written === 0) this.#counter?.auditFailure("response");
+    if (written === 0) this.#metrics.increment("vault_audit_log_response_failure");
   }
 
   /** sys/audit-hash: the device's HMAC of `input`. */

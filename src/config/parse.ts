@@ -4,10 +4,12 @@ import {
   type LogLevel,
   type ServerConfig,
   type StorageConfig,
+  type TelemetryConfig,
 } from "./types.js";
 import { resolveApiAddr, resolveClusterAddr } from "./addresses.js";
 import { requireDurationMs } from "./duration.js";
 import { parseListener } from "./listener.js";
+import { parseTelemetry } from "./telemetry.js";
 import { parseSeals, type SealBlock } from "./seal.js";
 import { type Block, describe, type Env, envValue, type FromFile, isObject, quote, requireBool, requireString } from "./values.js";
 
@@ -74,7 +76,6 @@ const VAULT_KEYS_NOT_USED = new Set([
   "raw_storage_endpoint",
   "reporting",
   "service_registration",
-  "telemetry",
   "user_lockout",
 ]);
 
@@ -92,6 +93,7 @@ interface Merged {
   shutdownDelayMs?: number;
   cacheSize?: number;
   disableCache?: boolean;
+  telemetry?: TelemetryConfig;
 }
 
 /**
@@ -138,6 +140,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     shutdownDelayMs: merged.shutdownDelayMs ?? 0,
     ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
     ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
+    ...(merged.telemetry && { telemetry: merged.telemetry }),
     files,
     warnings,
   };
@@ -193,6 +196,9 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "disable_cache":
         merged.disableCache = requireBool(value, at);
+        break;
+      case "telemetry":
+        merged.telemetry = parseTelemetry(value, at, warnings);
         break;
       default:
         warnings.push(

@@ -20,6 +20,16 @@ export interface ListenerConfig {
   tlsKeyFile?: string;
   /** Bytes; Vault's default is 32 MiB. */
   maxRequestSize: number;
+  /** `telemetry { unauthenticated_metrics_access = true }`: sys/metrics on this listener needs no token. */
+  unauthenticatedMetricsAccess?: boolean;
+}
+
+/** The top-level `telemetry` stanza (Prometheus only). */
+export interface TelemetryConfig {
+  /** How long summaries keep observations; 0 turns the Prometheus format off. */
+  prometheusRetentionMs: number;
+  /** Without it every series carries a `host` label. */
+  disableHostname: boolean;
 }
 
 export interface ServerConfig {
@@ -44,6 +54,8 @@ export interface ServerConfig {
   cacheSize?: number;
   /** `disable_cache = true`: every read goes to storage. */
   disableCache?: boolean;
+  /** The `telemetry` stanza, when there is one. */
+  telemetry?: TelemetryConfig;
   /** `seal` stanzas; absent means Vault's default, the Shamir seal. At most one is enabled. */
   seals?: SealStanza[];
   /** The files the configuration was read from, for messages. */

@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import type { BoundAddresses } from "./addresses.js";
 import { type Advertisement, readAdvertisement, writeAdvertisement } from "./advertisement.js";
 import { Election } from "./election.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
 import { generateClusterIdentity } from "./identity.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
@@ -27,6 +28,8 @@ export interface HAOptions {
   /** Told when this node starts or stops serving as active (the adapter runs cluster listeners). */
   onActive?(advertisement: Advertisement): void;
   onStandby?(): void;
+  /** Lock acquisitions, losses and takeover times are recorded here. */
+  metrics?: Metrics;
 }
 
 /** What a node knows of the active node. */
@@ -174,6 +177,7 @@ export class Leadership {
   }
 
   async #becomeActive(hold: LockHold): Promise<void> {
+    const heldAt = this.#host.now();
     const { physical, barrierStorage, barrier } = this.#host;
     const ha = this.#ha;
     // Same store for data and lock: make every write of this term conditional on our epoch.
@@ -202,6 +206,8 @@ export class Leadership {
     // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
     ha.forwarder?.close();
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
+    ha.metrics?.increment("strongbox_ha_lock_acquisitions_total");
+    ha.metrics?.setGauge("strongbox_ha_last_takeover_ms", this.#host.now() - heldAt);
     ha.onActive?.(advertisement);
     this.#scheduleIdentityRenewal(advertisement);
   }
@@ -238,6 +244,7 @@ export class Leadership {
     this.forgetLeader();
     // The term's storage view stays: handlers still running from the term must not write unfenced.
     this.#logger.warn("stopped active operation, entering standby mode", { reason });
+    this.#ha.metrics?.increment("strongbox_ha_lock_losses_total");
     this.#ha.onStandby?.();
   }
 
@@ -271,6 +278,12 @@ export class Leadership {
   recordHeartbeat(heartbeat: Heartbeat): void {
     if (!this.isActive()) throw new StandbyError();
     this.#heartbeats.set(heartbeat.node_id, { ...heartbeat, at: this.#host.now() });
+  }
+
+  /** How long ago each standby heard from recently last sent a heartbeat (the active's view). */
+  heartbeatAges(): { nodeId: string; hostname: string; ageMs: number }[] {
+    const now = this.#host.now();
+    return [...this.#heartbeats.values()].filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS).map((h) => ({ nodeId: h.node_id, hostname: h.hostname, ageMs: now - h.at }));
   }
 
   /** sys/ha-status, answered by the active node: itself and every standby heard from recently. */

@@ -6,6 +6,8 @@ import { type Logger, silentLogger } from "../logger.js";
 import { LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
+import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
+import type { MetricsExporter } from "../metrics/metrics.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 
@@ -19,6 +21,8 @@ export interface AppOptions {
    * the server passes its configured value, other embedders get no hold.
    */
   standbyHoldMs?: number;
+  /** sys/metrics' source (the adapter's registry); without it sys/metrics answers 404. */
+  metrics?: MetricsExporter;
 }
 
 /**
@@ -29,6 +33,8 @@ export interface AppOptions {
 export interface RequestEnv {
   clientAddress?: string;
   clientPort?: number;
+  /** The listener's `telemetry { unauthenticated_metrics_access = true }`. */
+  unauthenticatedMetrics?: boolean;
   /** Set by the cluster listener: the request was forwarded by a standby to this node as the active. */
   forwarded?: boolean;
 }
@@ -60,6 +66,10 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const method = c.req.method.toUpperCase();
       if (UNAUTHENTICATED_PATHS.has(path)) {
         return await handleUnauthenticated(core, path, method, url.searchParams, parseRequestBody(await requestBytes(c.req.raw)));
+      }
+      if (path === METRICS_PATH) {
+        const token = requestToken(c.req.raw.headers);
+        return await serveMetrics(core, options.metrics, { method, query: url.searchParams, token, clientAddress: client, clientPort: c.env?.clientPort, unauthenticated: c.env?.unauthenticatedMetrics === true });
       }
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();

@@ -12,6 +12,9 @@ import { StandbyError } from "../ha/leadership.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { AuditBroker } from "../audit/broker.js";
 import { silentLogger } from "../logger.js";
+import { InvalidCredentials, LockedOut } from "../logical/auth/lockout.js";
+import { mountLabel } from "../metrics/labels.js";
+import { type Metrics, noMetrics } from "../metrics/metrics.js";
 import { handleSysAudit, isSysAuditPath } from "../audit/sys-audit.js";
 import { AuditTrail } from "../audit/trail.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
@@ -47,6 +50,8 @@ export interface RouterNode {
 export interface Observability {
   /** Writes every request's audit entries to the enabled devices (sinks come from the adapter). */
   audit?: AuditBroker;
+  /** Request latency by operation and mount, login failures and lockouts. */
+  metrics?: Metrics;
 }
 
 export const METRICS_PATH = "sys/metrics";
@@ -60,9 +65,11 @@ type CallerToken = TokenEntry & { hash: string };
  */
 export class Router {
   readonly #audit: AuditBroker;
+  readonly #metrics: Metrics;
 
   constructor(private readonly node: RouterNode) {
-    this.#audit = node.observability?.audit ?? new AuditBroker({}, silentLogger);
+    this.#metrics = node.observability?.metrics ?? noMetrics;
+    this.#audit = node.observability?.audit ?? new AuditBroker({}, silentLogger, this.#metrics);
   }
 
   async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
@@ -73,6 +80,7 @@ export class Router {
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
     // Audit: a request entry once the caller is authorised (before anything is done), a response entry after.
     const audit = new AuditTrail(this.#audit, state, request);
+    const started = performance.now();
     try {
       const result = await this.#handleAudited(state, request, audit);
       await audit.afterOperation(result);
@@ -80,6 +88,8 @@ export class Router {
     } catch (error) {
       if (!(error instanceof StandbyError)) await audit.failed(error);
       throw error;
+    } finally {
+      this.#metrics.observeMs("vault_core_handle_request", performance.now() - started, { operation: request.operation, mount: mountLabel(state, request.path) });
     }
   }
 
@@ -121,7 +131,15 @@ export class Router {
   async #login(state: LogicalState, { mounted, relative }: { mounted: MountedAuth; relative: string }, request: CoreRequest): Promise<HandlerResult> {
     const { operation, data, clientAddress } = request;
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(request.path, operation);
-    const grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress });
+    let grant;
+    try {
+      grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress });
+    } catch (error) {
+      const mount = `auth/${mounted.entry.path}`;
+      if (error instanceof InvalidCredentials) this.#metrics.increment("strongbox_login_failures_total", { mount });
+      if (error instanceof LockedOut) this.#metrics.increment("strongbox_login_lockouts_total", { mount });
+      throw error;
+    }
     return issueLoginToken(state.tokens, mounted.entry, relative, grant);
   }
 
