@@ -36,7 +36,7 @@ export class PrometheusMetrics implements MetricsExporter, Metrics {
   setCount(name: MetricName, value: number, labels: Labels = {}): void {
     const counter = this.#series.get(name) as Counter;
     counter.remove(labels);
-    if (value > 0) counter.inc(labels, value);
+    counter.inc(labels, value);
   }
 
   setGauge(name: MetricName, value: number, labels: Labels = {}): void {
