@@ -17,6 +17,8 @@ export const METRIC_CATALOG = {
   strongbox_ha_standby_heartbeat_age_seconds: { kind: "gauge", vault: "strongbox.ha.standby_heartbeat_age", help: "Seconds since the active node last heard from each standby", labels: ["node_id", "hostname"] },
   strongbox_storage_operation: { kind: "summary", vault: "strongbox.storage.operation", help: "Physical storage operations (ms), by backend and operation", labels: ["backend", "operation"] },
   strongbox_storage_errors_total: { kind: "counter", vault: "strongbox.storage.errors", help: "Physical storage operations that failed, by backend and operation", labels: ["backend", "operation"] },
+  vault_cache_hit: { kind: "counter", vault: "vault.cache.hit", help: "Storage reads the active node's cache answered", labels: [] },
+  vault_cache_miss: { kind: "counter", vault: "vault.cache.miss", help: "Storage reads the active node's cache could not answer", labels: [] },
   strongbox_login_failures_total: { kind: "counter", vault: "strongbox.login.failures", help: "Failed logins, by auth mount", labels: ["mount"] },
   strongbox_login_lockouts_total: { kind: "counter", vault: "strongbox.login.lockouts", help: "Logins refused because the user is locked out, by auth mount", labels: ["mount"] },
 } as const;

@@ -49,6 +49,8 @@ describe("sys/metrics on a dev server", () => {
     expect(sampleValue(after.samples, "vault_core_handle_request_count", { operation: "update", mount: "secret/" })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(after.samples, "strongbox_storage_operation_count", { backend: "inmem", operation: "put" })).toBeGreaterThan(storageBefore);
     expect(sampleValue(after.samples, "vault_core_active")).toBe(1);
+    // The reads after the write come from the active node's storage cache.
+    expect(sampleValue(after.samples, "vault_cache_hit")).toBeGreaterThan(sampleValue(before.samples, "vault_cache_hit")!);
     expect(sampleValue(after.samples, "vault_core_standby")).toBe(0);
     expect(sampleValue(after.samples, "vault_core_unsealed")).toBe(1);
     // Paths no mount serves share one label: a client cannot create series at will.
