@@ -7,7 +7,7 @@ import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-rout
 import type { LogicalState } from "../logical/state.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
-import { type HandlerResult, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
 import { StandbyError } from "../ha/leadership.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { AuditBroker } from "../audit/broker.js";
@@ -107,6 +107,8 @@ export class Router {
     if (caller.bound_cidrs && caller.expire_time !== null && !addressInBlocks(request.clientAddress, parseCidrList(caller.bound_cidrs, "bound_cidrs"))) {
       throw permissionDenied();
     }
+    // A standby answering sys/metrics must not write: counting a limited-use token's use is the active's job.
+    if (caller.num_uses !== 0 && !this.node.isActive()) throw new LogicalError(400, "a token with limited uses cannot be used on a standby node; use another token or ask the active node");
     // The use counts even when the request is then denied; the last use revokes the token afterwards.
     const exhausted = await state.tokens.use(caller);
     try {

@@ -2,15 +2,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../helpers/cluster.js";
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus-text.js";
 
-/** This node's metrics, scraped without a token (the listeners open sys/metrics). */
+let cluster: Cluster;
+
+/** This node's metrics, scraped with the root token. */
 async function scrape(node: ClusterNode) {
-  const response = await fetch(`http://127.0.0.1:${node.port}/v1/sys/metrics?format=prometheus`, { redirect: "manual" });
+  const response = await fetch(`http://127.0.0.1:${node.port}/v1/sys/metrics?format=prometheus`, { redirect: "manual", headers: { "x-vault-token": cluster.rootToken } });
   expect(response.status).toBe(200);
   return parsePrometheusText(await response.text()).samples;
 }
 
 describe("sys/metrics in an HA cluster", () => {
-  let cluster: Cluster;
   let active: ClusterNode;
   let standby: ClusterNode;
 
@@ -19,7 +20,8 @@ describe("sys/metrics in an HA cluster", () => {
       { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
       {
         size: 2,
-        nodeSetup: () => ({ listenerConfig: "telemetry { unauthenticated_metrics_access = true }" }),
+        // Only node 0's listener opens sys/metrics to anyone.
+        nodeSetup: ({ index }) => (index === 0 ? { listenerConfig: "telemetry { unauthenticated_metrics_access = true }" } : {}),
         extraConfig: "telemetry {\n  disable_hostname = true\n  prometheus_retention_time = \"1h\"\n}\n",
       },
     );
@@ -59,9 +61,27 @@ describe("sys/metrics in an HA cluster", () => {
     expect(sampleValue(onActive, "strongbox_storage_operation_count", { backend: "s3", operation: "get" })).toBeGreaterThan(0);
   });
 
-  it("a standby's sys/metrics is its own, not forwarded, also with a token", async () => {
+  it("needs a token unless the listener opens sys/metrics", async () => {
+    const [open, closed] = cluster.nodes;
+    expect((await fetch(`http://127.0.0.1:${open!.port}/v1/sys/metrics?format=prometheus`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${closed!.port}/v1/sys/metrics?format=prometheus`)).status).toBe(403);
+  });
+
+  it("a standby's sys/metrics is its own, not forwarded, and writes nothing", async () => {
+    if (standby === cluster.nodes[0]) {
+      // The token must be checked: make the node whose listener asks for one the standby.
+      expect((await api(active, "PUT", "sys/step-down", undefined, cluster.rootToken)).status).toBe(204);
+      active = await cluster.waitForActive({ not: active });
+      standby = cluster.nodes[1]!;
+      await waitFor(async () => ((await api(standby, "GET", "sys/leader")).body.is_self === false ? true : null), 15_000, "node 1 to be a standby");
+    }
     const response = await api(standby, "GET", "sys/metrics", undefined, cluster.rootToken);
     expect(response.status).toBe(200);
     expect(response.body.Gauges).toContainEqual({ Name: "vault.core.standby", Value: 1, Labels: {} });
+    // Counting a limited-use token's uses would be a write, which only the active makes.
+    const limited = (await api(active, "POST", "auth/token/create", { num_uses: 3 }, cluster.rootToken)).body.auth.client_token;
+    const refused = await api(standby, "GET", "sys/metrics", undefined, limited);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0]).toMatch(/limited uses cannot be used on a standby/);
   });
 });
