@@ -119,8 +119,8 @@ class SocketSink implements AuditSink {
 
   #connect(): Promise<Socket> {
     const { host, port } = hostPort(this.#options.address);
-    return this.#withTimeout<Socket>((done) => {
-      const socket = connect({ host, port });
+    const socket = connect({ host, port });
+    const connected = this.#withTimeout<Socket>((done) => {
       socket.once("connect", () => {
         socket.off("error", done);
         // A peer that goes away is noticed at once: the next line reconnects rather than writing into the void.
@@ -132,6 +132,11 @@ class SocketSink implements AuditSink {
         done(null, socket);
       });
       socket.once("error", done);
+    });
+    // Not connected in time (or refused): nothing may linger half-open.
+    return connected.catch((error: unknown) => {
+      socket.destroy();
+      throw error;
     });
   }
 
