@@ -11,9 +11,10 @@ import { loadLogicalState, type LogicalOptions, type LogicalState } from "./logi
 import { type HandlerResult, LogicalError } from "./logical/types.js";
 import type { Backend } from "./physical/backend.js";
 import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
-import { type CoreRequest, Router } from "./request/router.js";
+import { type CoreRequest, Router, type RouterNode } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { checkUnsealRequest } from "./seal/migration.js";
+import { sealStatusBody } from "./seal/seal-status.js";
 import { defaultSeal } from "./seal/registry.js";
 import { OperatorKeyOperations } from "./seal/operator-keys.js";
 export type { CoreRequest } from "./request/router.js";
@@ -30,6 +31,7 @@ export interface CoreOptions {
   logger?: Logger;
   now?: () => number;
   leaseTtls?: LogicalOptions["leaseTtls"];
+  observability?: RouterNode["observability"];
 }
 
 export interface InitResult extends InitKeys {
@@ -65,7 +67,7 @@ export class Core {
     this.#barrierStorage = new SwitchableBackend(options.physical);
     // Below the barrier, so it holds ciphertext and every read is still authenticated.
     const { disabled, entries = DEFAULT_CACHE_ENTRIES, bytes = DEFAULT_CACHE_BYTES } = options.cache ?? {};
-    this.#cache = disabled ? null : new CachedBackend(this.#barrierStorage, { entries, bytes });
+    this.#cache = disabled ? null : new CachedBackend(this.#barrierStorage, { entries, bytes }, (hit) => options.observability?.metrics?.increment(hit ? "vault_cache_hit" : "vault_cache_miss"));
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
@@ -103,6 +105,7 @@ export class Core {
       stepDown: () => this.stepDown({ fromRequest: true }),
       haStatus: () => this.#leadership?.status() ?? [],
       keys: this.#keys,
+      observability: options.observability,
     });
   }
 
@@ -148,19 +151,7 @@ export class Core {
   /** Body of sys/seal-status (and of sys/unseal's answer). */
   async sealStatus(): Promise<Record<string, unknown>> {
     const initialized = await this.initialized();
-    const config = await this.#seal.config();
-    return {
-      type: this.#seal.type,
-      initialized,
-      sealed: this.sealed,
-      t: config?.secret_threshold ?? 0,
-      n: config?.secret_shares ?? 0,
-      ...this.#seal.progress(),
-      migration: this.#seal.migrating ?? false,
-      recovery_seal: this.#seal.recoverySeal,
-      storage_type: this.storageType,
-      cluster_id: initialized && !this.sealed ? this.clusterId : undefined,
-    };
+    return sealStatusBody(this.#seal, { initialized, sealed: this.sealed, storageType: this.storageType, clusterId: this.clusterId });
   }
 
   /** True when the seal can give the barrier key without operator input (auto-unseal). */

@@ -5,7 +5,7 @@ import type { Heartbeat } from "../../src/ha/forwarding.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import type { Logger } from "../../src/logger.js";
-import { FORWARDED_CLIENT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
+import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
@@ -108,7 +108,11 @@ export class ClusterListeners {
 
   #handler(): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
     const forwarded = getRequestListener((request) =>
-      this.#fetch(request, { clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined, forwarded: true }),
+      this.#fetch(request, {
+        clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined,
+        clientPort: Number(request.headers.get(FORWARDED_CLIENT_PORT_HEADER)) || undefined,
+        forwarded: true,
+      }),
     );
     return (request, response) => {
       if (request.url === HEARTBEAT_PATH) {

@@ -13,6 +13,8 @@ export const FORWARDING_ALPN = "strongbox-forward/1";
 
 /** Set by the forwarding standby: the client address it saw (the active logs and authorises with it). */
 export const FORWARDED_CLIENT_HEADER = "x-strongbox-forwarded-client";
+/** ...and its source port (audit entries' remote_port). */
+export const FORWARDED_CLIENT_PORT_HEADER = "x-strongbox-forwarded-client-port";
 
 /** Served by the cluster listener itself, never by the API. */
 export const HEARTBEAT_PATH = "/cluster/heartbeat";

@@ -2,7 +2,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, 
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
-import { clientTlsOptions, FORWARDED_CLIENT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, sha256Fingerprint } from "./cluster-protocol.js";
+import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, sha256Fingerprint } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
@@ -18,13 +18,14 @@ export class ClusterForwarder implements Forwarder {
   /** Sessions whose connection was established: only on those can a request have been sent. */
   readonly #connected = new WeakSet<ClientHttp2Session>();
 
-  async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined): Promise<Response> {
+  async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response> {
     const url = new URL(request.url);
     const headers: OutgoingHttpHeaders = { ":method": request.method, ":path": url.pathname + url.search };
     request.headers.forEach((value, name) => {
-      if (!HOP_BY_HOP_HEADERS.has(name) && name !== FORWARDED_CLIENT_HEADER) headers[name] = value;
+      if (!HOP_BY_HOP_HEADERS.has(name) && name !== FORWARDED_CLIENT_HEADER && name !== FORWARDED_CLIENT_PORT_HEADER) headers[name] = value;
     });
     if (clientAddress) headers[FORWARDED_CLIENT_HEADER] = clientAddress;
+    if (clientPort) headers[FORWARDED_CLIENT_PORT_HEADER] = String(clientPort);
     const { status, responseHeaders, responseBody } = await this.#exchange(advertisement, headers, body, FORWARD_TIMEOUT_MS);
     if (status === NOT_SERVED_STATUS && responseHeaders.has(NOT_SERVED_HEADER)) {
       throw new NotDeliveredError("the node is no longer active and did not serve the request", true);

@@ -20,7 +20,11 @@ type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Re
 /** Serves `fetch` on a listener "tcp" stanza: plain HTTP, or TLS ≥ 1.2 when it has a cert and key. */
 export async function startApiListener(config: ListenerConfig, fetch: FetchHandler): Promise<RunningListener> {
   const http = createHttpServer(
-    getRequestListener((request, env) => fetch(request, { clientAddress: env.incoming.socket.remoteAddress })),
+    getRequestListener((request, env) => fetch(request, {
+      clientAddress: env.incoming.socket.remoteAddress,
+      clientPort: env.incoming.socket.remotePort,
+      unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
+    })),
   );
   const inject = (socket: Socket) => http.emit("connection", new ListMethodSocket(socket));
   // No Nagle, as Node's HTTP server sets when it accepts connections itself: a response written as

@@ -9,6 +9,11 @@ import { createLogger, type Logger } from "../../src/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
 import { configuredSeal } from "../../src/seal/registry.js";
 import { VERSION } from "../../src/version.js";
+import { AuditBroker } from "../../src/audit/broker.js";
+import { nodeAuditSinks } from "./audit-sinks.js";
+import { PrometheusMetrics } from "./prometheus-metrics.js";
+import { measuredBackend } from "../../src/metrics/measured-backend.js";
+import { DEFAULT_PROMETHEUS_RETENTION_MS } from "../../src/config/telemetry.js";
 import { startAutoUnseal } from "./auto-unseal.js";
 import { nodeDrivers } from "./backends.js";
 import { ClusterListeners } from "./cluster-listener.js";
@@ -120,13 +125,19 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const storageTypes = Object.fromEntries(Object.entries(nodeDrivers).map(([type, driver]) => [type, { ha: driver.ha }]));
   const config = flags.dev ? devConfig(flags.devListenAddress) : await loadServerConfig(flags.configPaths, process.env, storageTypes);
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
-  const physical = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
-  const haBackend = await selectHABackend(nodeDrivers, config, physical, process.env);
+  const metrics = new PrometheusMetrics(config.telemetry ?? { prometheusRetentionMs: DEFAULT_PROMETHEUS_RETENTION_MS, disableHostname: false });
+  const storage = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
+  const lockStore = await selectHABackend(nodeDrivers, config, storage, process.env);
+  // Storage latency and errors are measured; a store that also holds the lock stays one object.
+  const physical = measuredBackend(storage, config.storage.type, metrics);
+  const haBackend = lockStore && (lockStore === storage ? (physical as typeof lockStore) : lockStore);
   const forwarder = haBackend && !config.disableClustering ? new ClusterForwarder() : undefined;
   const clusterLogger = logger.named("cluster");
   const addresses = new BoundAddresses();
   let clusterListeners: ClusterListeners | undefined;
+  const audit = new AuditBroker(nodeAuditSinks, logger, metrics);
   const core = new Core({
+    observability: { audit, metrics },
     physical,
     seal: configuredSeal(config.seals, physical, logger.named("seal")),
     storageType: config.storage.type,
@@ -146,6 +157,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       },
       onStandby: () => void clusterListeners?.stop(),
       standbyReads: config.standbyReads,
+      metrics,
+      audit,
     },
   });
   const app = createApp({
@@ -153,6 +166,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
     logger,
     standbyHoldMs: config.standbyHoldMs,
+    metrics,
   });
 
   const listeners: RunningListener[] = [];
@@ -174,11 +188,15 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   process.stdout.write("==> Strongbox server started! Log data will stream in below:\n\n");
   // After the listeners are up, so a node waiting on KMS still answers health (503) and seal-status.
   const autoUnseal = core.unsealsItself ? startAutoUnseal(core, logger.named("seal")) : undefined;
+  // Log rotation: file audit devices reopen their files.
+  const onSighup = () => void audit.reopen();
+  process.on("SIGHUP", onSighup);
 
   return {
     logger,
     async stop() {
       autoUnseal?.stop();
+      process.off("SIGHUP", onSighup);
       // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
       core.beginDraining();
       if (config.shutdownDelayMs > 0) {

@@ -1,4 +1,5 @@
 import { ConfigError, type ListenerConfig } from "./types.js";
+import { parseListenerTelemetry } from "./telemetry.js";
 import { type Block, describe, quote, requireBool, requireString } from "./values.js";
 
 export const DEFAULT_LISTENER_ADDRESS = "127.0.0.1:8200";
@@ -26,7 +27,6 @@ const VAULT_LISTENER_KEYS_NOT_USED = new Set([
   "redact_version",
   "require_request_header",
   "role",
-  "telemetry",
   "tls_cipher_suites",
   "tls_client_ca_file",
   "tls_disable_client_certs",
@@ -34,7 +34,6 @@ const VAULT_LISTENER_KEYS_NOT_USED = new Set([
   "tls_min_version",
   "tls_prefer_server_cipher_suites",
   "tls_require_and_verify_client_cert",
-  "unauthenticated_metrics_access",
   "x_forwarded_for_authorized_addrs",
   "x_forwarded_for_client_cert_header",
   "x_forwarded_for_client_cert_header_decoders",
@@ -77,6 +76,7 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
   let tlsCertFile: string | undefined;
   let tlsKeyFile: string | undefined;
   let maxRequestSize = DEFAULT_MAX_REQUEST_SIZE;
+  let unauthenticatedMetricsAccess = false;
   for (const [key, value] of Object.entries(block.body)) {
     const at = `${where}: "${key}"`;
     switch (key) {
@@ -97,6 +97,9 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
         break;
       case "max_request_size":
         maxRequestSize = requestSizeLimit(value, at);
+        break;
+      case "telemetry":
+        unauthenticatedMetricsAccess = parseListenerTelemetry(value, at);
         break;
       default:
         warnings.push(
@@ -132,6 +135,7 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
     ...(tlsCertFile !== undefined && { tlsCertFile }),
     ...(tlsKeyFile !== undefined && { tlsKeyFile }),
     maxRequestSize,
+    ...(unauthenticatedMetricsAccess && { unauthenticatedMetricsAccess }),
   };
 }
 

@@ -4,11 +4,13 @@ import {
   type LogLevel,
   type ServerConfig,
   type StorageConfig,
+  type TelemetryConfig,
 } from "./types.js";
 import { resolveApiAddr, resolveClusterAddr } from "./addresses.js";
 import { requireDurationMs } from "./duration.js";
 import { requireLeaseTtlSeconds, resolveLeaseTtls } from "./lease-ttls.js";
 import { parseListener } from "./listener.js";
+import { parseTelemetry } from "./telemetry.js";
 import { parseSeals, type SealBlock } from "./seal.js";
 import { type Block, describe, type Env, envValue, type FromFile, isObject, quote, requireBool, requireString } from "./values.js";
 
@@ -73,7 +75,6 @@ const VAULT_KEYS_NOT_USED = new Set([
   "raw_storage_endpoint",
   "reporting",
   "service_registration",
-  "telemetry",
   "user_lockout",
 ]);
 
@@ -94,6 +95,7 @@ interface Merged {
   standbyReads?: boolean;
   defaultLeaseTtl?: FromFile<number>;
   maxLeaseTtl?: FromFile<number>;
+  telemetry?: TelemetryConfig;
 }
 
 /**
@@ -142,6 +144,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
     standbyReads: merged.standbyReads ?? false,
     ...((merged.defaultLeaseTtl || merged.maxLeaseTtl) && { leaseTtls: resolveLeaseTtls(merged.defaultLeaseTtl, merged.maxLeaseTtl) }),
+    ...(merged.telemetry && { telemetry: merged.telemetry }),
     files,
     warnings,
   };
@@ -206,6 +209,9 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "max_lease_ttl":
         merged.maxLeaseTtl = { value: requireLeaseTtlSeconds(value, at), file };
+        break;
+      case "telemetry":
+        merged.telemetry = parseTelemetry(value, at, warnings);
         break;
       default:
         warnings.push(

@@ -20,6 +20,16 @@ export interface ListenerConfig {
   tlsKeyFile?: string;
   /** Bytes; Vault's default is 32 MiB. */
   maxRequestSize: number;
+  /** `telemetry { unauthenticated_metrics_access = true }`: sys/metrics on this listener needs no token. */
+  unauthenticatedMetricsAccess?: boolean;
+}
+
+/** The top-level `telemetry` stanza (Prometheus only). */
+export interface TelemetryConfig {
+  /** How long summaries keep observations; 0 turns the Prometheus format off. */
+  prometheusRetentionMs: number;
+  /** Without it every series carries a `host` label. */
+  disableHostname: boolean;
 }
 
 export interface ServerConfig {
@@ -48,6 +58,8 @@ export interface ServerConfig {
   standbyReads: boolean;
   /** Top-level `default_lease_ttl` / `max_lease_ttl` in seconds (768h each when absent): token TTLs, mount defaults and caps. */
   leaseTtls?: { defaultSeconds: number; maxSeconds: number };
+  /** The `telemetry` stanza, when there is one. */
+  telemetry?: TelemetryConfig;
   /** `seal` stanzas; absent means Vault's default, the Shamir seal. At most one is enabled. */
   seals?: SealStanza[];
   /** The files the configuration was read from, for messages. */

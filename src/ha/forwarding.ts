@@ -15,7 +15,7 @@ export interface Heartbeat {
 /** A standby's channel to the active node (the adapter provides it: the core opens no sockets). */
 export interface Forwarder {
   /** Resolves with the active's response unchanged; rejects on any failure to get one. */
-  forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined): Promise<Response>;
+  forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response>;
   /** Tells the active this standby is alive; rejects when the active did not take it. */
   heartbeat(advertisement: Advertisement, heartbeat: Heartbeat): Promise<void>;
   /** Drops connections to earlier actives, so requests waiting on them fail now and are routed again. */

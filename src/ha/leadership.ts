@@ -8,6 +8,8 @@ import { VERSION } from "../version.js";
 import type { BoundAddresses } from "./addresses.js";
 import { type Advertisement, readAdvertisement, writeAdvertisement } from "./advertisement.js";
 import { Election } from "./election.js";
+import type { AuditBroker } from "../audit/broker.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
 import { generateClusterIdentity } from "./identity.js";
 import type { CoreRequest } from "../request/router.js";
@@ -33,6 +35,10 @@ export interface HAOptions {
   onStandby?(): void;
   /** `standby_reads`: as a standby, answer read-only requests from storage instead of forwarding them. */
   standbyReads?: boolean;
+  /** Lock acquisitions, losses and takeover times are recorded here (and standby reads' requests). */
+  metrics?: Metrics;
+  /** Where reads a standby answers itself are audited (the active audits what it serves). */
+  audit?: AuditBroker;
 }
 
 /** What a node knows of the active node. */
@@ -95,7 +101,7 @@ export class Leadership {
     this.#ha = ha;
     this.#host = host;
     this.#logger = host.logger.named("ha");
-    this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.logical) : null;
+    this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }) : null;
   }
 
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
@@ -181,6 +187,7 @@ export class Leadership {
   }
 
   async #becomeActive(hold: LockHold): Promise<void> {
+    const heldAt = this.#host.logical.now();
     const { physical, barrierStorage, barrier } = this.#host;
     const ha = this.#ha;
     // Same store for data and lock: make every write of this term conditional on our epoch.
@@ -209,6 +216,8 @@ export class Leadership {
     // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
     ha.forwarder?.close();
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
+    ha.metrics?.increment("strongbox_ha_lock_acquisitions_total");
+    ha.metrics?.setGauge("strongbox_ha_last_takeover_ms", this.#host.logical.now() - heldAt);
     ha.onActive?.(advertisement);
     this.#scheduleIdentityRenewal(advertisement);
   }
@@ -245,6 +254,7 @@ export class Leadership {
     this.forgetLeader();
     // The term's storage view stays: handlers still running from the term must not write unfenced.
     this.#logger.warn("stopped active operation, entering standby mode", { reason });
+    this.#ha.metrics?.increment("strongbox_ha_lock_losses_total");
     this.#ha.onStandby?.();
   }
 
@@ -278,6 +288,12 @@ export class Leadership {
   recordHeartbeat(heartbeat: Heartbeat): void {
     if (!this.isActive()) throw new StandbyError();
     this.#heartbeats.set(heartbeat.node_id, { ...heartbeat, at: this.#host.logical.now() });
+  }
+
+  /** How long ago each standby heard from recently last sent a heartbeat (the active's view). */
+  heartbeatAges(): { nodeId: string; hostname: string; ageMs: number }[] {
+    const now = this.#host.logical.now();
+    return [...this.#heartbeats.values()].filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS).map((h) => ({ nodeId: h.node_id, hostname: h.hostname, ageMs: now - h.at }));
   }
 
   /** sys/ha-status, answered by the active node: itself and every standby heard from recently. */

@@ -17,7 +17,7 @@
  */
 import { loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
-import { type CoreRequest, Router } from "../request/router.js";
+import { type CoreRequest, type Observability, Router } from "../request/router.js";
 
 /** Thrown by the standby's storage view on any write: the request goes to the active instead. */
 class WriteOnStandby extends Error {
@@ -51,6 +51,8 @@ export class StandbyReads {
   constructor(
     barrier: Storage,
     private readonly logical: LogicalOptions,
+    /** The node's audit devices and metrics: a read answered here is audited here. */
+    private readonly observability: Observability,
   ) {
     this.#storage = readOnly(barrier);
   }
@@ -63,7 +65,7 @@ export class StandbyReads {
       const notHere = (): Promise<never> => Promise.reject(new WriteOnStandby());
       // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
       const keys = { countEncryptions: async () => {}, rotate: notHere, status: notHere };
-      const router = new Router({ state: () => state, isActive: () => true, now: this.logical.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys });
+      const router = new Router({ state: () => state, isActive: () => true, now: this.logical.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys, observability: this.observability });
       return await router.handle(request);
     } catch (error) {
       if (error instanceof WriteOnStandby) return undefined;

@@ -7,6 +7,8 @@ import { parseFlag } from "../logical/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../logical/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
+import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
+import type { MetricsExporter } from "../metrics/metrics.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
 import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
 import { handleOperatorKeys, OPERATOR_KEY_PATHS } from "./sys-operator-keys.js";
@@ -21,6 +23,8 @@ export interface AppOptions {
    * the server passes its configured value, other embedders get no hold.
    */
   standbyHoldMs?: number;
+  /** sys/metrics' source (the adapter's registry); without it sys/metrics answers 404. */
+  metrics?: MetricsExporter;
 }
 
 /**
@@ -30,6 +34,9 @@ export interface AppOptions {
  */
 export interface RequestEnv {
   clientAddress?: string;
+  clientPort?: number;
+  /** The listener's `telemetry { unauthenticated_metrics_access = true }`. */
+  unauthenticatedMetrics?: boolean;
   /** Set by the cluster listener: the request was forwarded by a standby to this node as the active. */
   forwarded?: boolean;
 }
@@ -62,6 +69,10 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       if (UNAUTHENTICATED_PATHS.has(path)) {
         return await handleUnauthenticated(core, path, method, url.searchParams, parseRequestBody(await requestBytes(c.req.raw)));
       }
+      if (path === METRICS_PATH) {
+        const token = requestToken(c.req.raw.headers);
+        return await serveMetrics(core, options.metrics, { method, query: url.searchParams, token, clientAddress: client, clientPort: c.env?.clientPort, unauthenticated: c.env?.unauthenticatedMetrics === true });
+      }
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
@@ -70,11 +81,11 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
       const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
-      const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, wrapTtl };
+      const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, clientPort: c.env?.clientPort, wrapTtl };
       if (core.leadership && !core.isActive()) {
         const local = forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead(request);
         if (local !== undefined) return respond(path, local);
-        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, rawBody);
+        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody);
       }
       if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, body);
       return respond(path, await core.handle(request));
@@ -82,7 +93,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       // Lost the lock while handling: the request was not served as active, so route it.
       if (error instanceof StandbyError && core.leadership) {
         if (c.env?.forwarded) return notServedHere();
-        return routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, rawBody).catch((e) => errorFromThrown(e, logger));
+        return routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody).catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);
     }
@@ -136,6 +147,7 @@ function queryData(query: URLSearchParams): Record<string, unknown> {
 
 /** Paths whose `data` Vault repeats at the top level of the response; older clients read it there. */
 function repeatsDataAtTopLevel(path: string): boolean {
+  if (path === "sys/audit" || path.startsWith("sys/audit-hash/")) return true;
   if (["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor", "sys/key-status"].includes(path)) return true;
   return ["sys/auth", "sys/mounts", "sys/policy"].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }

@@ -36,6 +36,7 @@ export async function routeFromStandby(
   routing: StandbyRouting,
   request: Request,
   clientAddress: string | undefined,
+  clientPort: number | undefined,
   /** The body, when the caller has already read it from `request`. */
   readBody?: Uint8Array,
 ): Promise<Response> {
@@ -69,7 +70,7 @@ export async function routeFromStandby(
     }
     if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
     try {
-      const response = await forwarder!.forward(request, body, target, clientAddress);
+      const response = await forwarder!.forward(request, body, target, clientAddress, clientPort);
       counters.forwarded++;
       return response;
     } catch (error) {

@@ -33,7 +33,8 @@ export function invalidToken(): LogicalError {
  * (`sys/auth` itself, the listing, is not protected; enabling, reading or tuning a method is.)
  */
 const SUDO_PATHS = [
-  ...["sys/auth/*", "sys/seal", "sys/remount", "sys/step-down", "sys/rotate", "sys/key-status", "auth/token/revoke-orphan", "auth/token/accessors*"],
+  ...["sys/audit", "sys/audit/*", "sys/audit-hash/*", "sys/auth/*", "sys/seal", "sys/remount", "sys/step-down", "sys/rotate", "sys/key-status"],
+  ...["auth/token/revoke-orphan", "auth/token/accessors*"],
   ...["sys/leases/lookup/*", "sys/leases/revoke-prefix/*", "sys/leases/revoke-force/*", "sys/revoke-prefix/*", "sys/revoke-force/*"],
 ];
 

@@ -1,3 +1,4 @@
+import { AuditTable } from "../audit/audit-table.js";
 import { AuthTable } from "./auth/auth-table.js";
 import { TokenRoles } from "./auth/token-roles.js";
 import { Cubbyhole } from "./cubbyhole.js";
@@ -16,26 +17,28 @@ export interface LogicalState {
   auths: AuthTable;
   cubbyhole: Cubbyhole;
   tokenRoles: TokenRoles;
+  audit: AuditTable;
 }
 
-/** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
 export interface LogicalOptions {
   now: () => number;
   /** The configuration's system lease TTLs (token TTLs, mount defaults and caps). */
   leaseTtls?: LeaseTtls;
 }
 
+/** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
 export async function loadLogicalState(barrier: Storage, { now, leaseTtls = VAULT_LEASE_TTLS }: LogicalOptions): Promise<LogicalState> {
-  // Independent entries: one storage round trip rather than five (a standby read loads them every time).
-  const [tokens, mounts, policies, auths, cubbyhole] = await Promise.all([
+  // Independent entries: one storage round trip rather than six (a standby read loads them every time).
+  const [tokens, mounts, policies, auths, cubbyhole, audit] = await Promise.all([
     TokenStore.open(storageView(barrier, "sys/token/"), now, leaseTtls),
     MountTable.load(barrier, leaseTtls),
     PolicyStore.open(barrier),
     AuthTable.load(barrier, leaseTtls),
     Cubbyhole.open(barrier),
+    AuditTable.load(barrier),
   ]);
   tokens.onRevoked((hash) => cubbyhole.destroy(hash));
   mounts.addBuiltin(cubbyhole.entry);
   const tokenRoles = new TokenRoles(storageView(barrier, "sys/token/roles/"));
-  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
+  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles, audit };
 }

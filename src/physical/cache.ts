@@ -96,7 +96,12 @@ export class CachedBackend implements Backend {
   #generation = 0;
   #term: Term | null = null;
 
-  constructor(inner: Backend, limits: CacheLimits = { entries: DEFAULT_CACHE_ENTRIES, bytes: DEFAULT_CACHE_BYTES }) {
+  constructor(
+    inner: Backend,
+    limits: CacheLimits = { entries: DEFAULT_CACHE_ENTRIES, bytes: DEFAULT_CACHE_BYTES },
+    /** Told of each read while caching: answered from the cache or not (for the metrics). */
+    private readonly onLookup: (hit: boolean) => void = () => {},
+  ) {
     this.#inner = inner;
     this.#values = new SizedLru(limits);
   }
@@ -135,7 +140,9 @@ export class CachedBackend implements Backend {
 
   async get(key: string): Promise<Uint8Array | null> {
     if (!this.#caching()) return this.#inner.get(key);
-    if (this.#values.has(key)) return copy(this.#values.get(key)!);
+    const hit = this.#values.has(key);
+    this.onLookup(hit);
+    if (hit) return copy(this.#values.get(key)!);
     const pending = this.#loads.get(key);
     if (pending) return copy(await pending.value);
     const load: Load = { value: this.#inner.get(key), cacheable: !this.#writes.has(key) };

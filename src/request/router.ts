@@ -10,6 +10,13 @@ import type { TokenEntry } from "../logical/token-store.js";
 import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
 import { StandbyError } from "../ha/standby-error.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
+import { AuditBroker } from "../audit/broker.js";
+import { silentLogger } from "../logger.js";
+import { InvalidCredentials, LockedOut } from "../logical/auth/lockout.js";
+import { mountLabel } from "../metrics/labels.js";
+import { type Metrics, noMetrics } from "../metrics/metrics.js";
+import { handleSysAudit, isSysAuditPath } from "../audit/sys-audit.js";
+import { AuditTrail } from "../audit/trail.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
@@ -27,6 +34,8 @@ export interface CoreRequest {
   clientAddress?: string;
   /** The X-Vault-Wrap-TTL header, when sent: the response is then wrapped (wrapping.ts). */
   wrapTtl?: string;
+  /** The client's source port, when the runtime exposes it (audit entries' remote_port). */
+  clientPort?: number;
 }
 
 /** What the router needs from the node: its state, its role, and the node-level operations. */
@@ -41,7 +50,18 @@ export interface RouterNode {
   haStatus(): Record<string, unknown>[];
   /** The barrier's active term: sys/key-status, sys/rotate, and the encryption count. */
   keys: Pick<KeyRotation, "countEncryptions" | "rotate" | "status">;
+  /** Audit devices and metrics, as the runtime adapter provides them; none by default. */
+  observability?: Observability;
 }
+
+export interface Observability {
+  /** Writes every request's audit entries to the enabled devices (sinks come from the adapter). */
+  audit?: AuditBroker;
+  /** Request latency by operation and mount, login failures and lockouts. */
+  metrics?: Metrics;
+}
+
+export const METRICS_PATH = "sys/metrics";
 
 type CallerToken = TokenEntry & { hash: string };
 
@@ -51,35 +71,64 @@ type CallerToken = TokenEntry & { hash: string };
  * request, then goes to the token store, a sys handler or the mount that serves the path.
  */
 export class Router {
-  constructor(private readonly node: RouterNode) {}
+  readonly #audit: AuditBroker;
+  readonly #metrics: Metrics;
+
+  constructor(private readonly node: RouterNode) {
+    this.#metrics = node.observability?.metrics ?? noMetrics;
+    this.#audit = node.observability?.audit ?? new AuditBroker({}, silentLogger, this.#metrics);
+  }
 
   async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
     const state = this.node.state();
-    if (!this.node.isActive()) throw new StandbyError();
+    // sys/metrics describes this node: a standby answers it itself (authorised from its own view of the tokens).
+    if (!this.node.isActive() && rawRequest.path !== METRICS_PATH) throw new StandbyError();
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
     const wrapTtl = requestedWrapTtl(request.path, request.wrapTtl);
-    const result = emptyListIsNotFound(request.operation, await this.#serve(state, request));
-    return wrapTtl && result && !result.wrap_info ? wrapResponse(state, result, wrapTtl, request.path) : result;
+    // Audit: a request entry once the caller is authorised (before anything is done), a response entry after.
+    const audit = new AuditTrail(this.#audit, state, request);
+    const started = performance.now();
+    try {
+      const result = emptyListIsNotFound(request.operation, await this.#handleAudited(state, request, audit));
+      const answer = wrapTtl && result && !result.wrap_info ? await wrapResponse(state, result, wrapTtl, request.path) : result;
+      await audit.afterOperation(answer);
+      return answer;
+    } catch (error) {
+      if (!(error instanceof StandbyError)) await audit.failed(error);
+      throw error;
+    } finally {
+      this.#metrics.observeMs("vault_core_handle_request", performance.now() - started, { operation: request.operation, mount: mountLabel(state, request.path) });
+    }
   }
 
-  async #serve(state: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+  async #handleAudited(state: LogicalState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
     const unauthenticated = beforeAuthentication(state, request);
-    if (unauthenticated) return unauthenticated;
+    if (unauthenticated) {
+      await audit.beforeOperation();
+      return unauthenticated();
+    }
     const login = loginRoute(state, request.path);
-    if (login) return this.#login(state, login, request);
+    if (login) {
+      await audit.beforeOperation();
+      return this.#login(state, login, request);
+    }
     if (!request.token) throw permissionDenied();
     const caller = await state.tokens.lookup(request.token);
     if (!caller) throw invalidToken();
+    audit.identify(caller);
     // Non-expiring tokens (root) are exempt from address binding, as in Vault.
     if (caller.bound_cidrs && caller.expire_time !== null && !addressInBlocks(request.clientAddress, parseCidrList(caller.bound_cidrs, "bound_cidrs"))) {
       throw permissionDenied();
     }
+    // A standby answering sys/metrics must not write: counting a limited-use token's use is the active's job.
+    if (caller.num_uses !== 0 && !this.node.isActive()) throw new LogicalError(400, "a token with limited uses cannot be used on a standby node; use another token or ask the active node");
     // The use counts even when the request is then denied; the last use revokes the token afterwards.
     const exhausted = await state.tokens.use(caller);
     try {
       const acl = await state.policies.acl(caller.policies);
       await this.#authorise(state, acl, request, caller);
+      await audit.beforeOperation();
       return await this.#dispatch(state, request, caller, acl);
     } finally {
       if (exhausted) await state.tokens.revoke(caller);
@@ -98,7 +147,15 @@ export class Router {
   async #login(state: LogicalState, { mounted, relative }: { mounted: MountedAuth; relative: string }, request: CoreRequest): Promise<HandlerResult> {
     const { operation, data, clientAddress } = request;
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(request.path, operation);
-    const grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress });
+    let grant;
+    try {
+      grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress });
+    } catch (error) {
+      const mount = `auth/${mounted.entry.path}`;
+      if (error instanceof InvalidCredentials) this.#metrics.increment("strongbox_login_failures_total", { mount });
+      if (error instanceof LockedOut) this.#metrics.increment("strongbox_login_lockouts_total", { mount });
+      throw error;
+    }
     return issueLoginToken(state.tokens, mounted.entry, relative, grant);
   }
 
@@ -162,6 +219,11 @@ export class Router {
     if (isSysLeasesPath(path)) return handleSysLeases(tokens, request);
     if (isSysRemountPath(path)) return handleSysRemount(mounts, path, operation, data);
     if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
+    if (path === METRICS_PATH) {
+      if (operation !== "read") throw unsupportedOperation(path, operation);
+      return null; // authorised: the HTTP layer renders this node's metrics
+    }
+    if (isSysAuditPath(path)) return handleSysAudit(state.audit, this.#audit, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     if (path.startsWith("sys/")) throw noHandler(path);
     if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {

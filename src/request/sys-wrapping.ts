@@ -19,17 +19,18 @@ export function isSysWrappingPath(path: string): boolean {
 /**
  * What is served before the request's token is checked, as in Vault: a lookup (the wrapping token
  * is in the body; anyone holding it may ask), and an unwrap whose request token is the wrapping token
- * itself (its single use is spent by the unwrap). Null for everything else.
+ * itself (its single use is spent by the unwrap). Returned unstarted, so it is audited first; null
+ * for everything else.
  */
-export function beforeAuthentication(state: LogicalState, request: WrappingRequest): Promise<HandlerResult> | null {
+export function beforeAuthentication(state: LogicalState, request: WrappingRequest): (() => Promise<HandlerResult>) | null {
   const { path, data, token } = request;
   if (path === `${PREFIX}lookup`) {
     requireWrite(request);
-    return lookupWrapping(state, bodyToken(data) ?? token);
+    return () => lookupWrapping(state, bodyToken(data) ?? token);
   }
   if (path === `${PREFIX}unwrap` && bodyToken(data) === undefined && token !== "") {
     requireWrite(request);
-    return unwrap(state, token);
+    return () => unwrap(state, token);
   }
   return null;
 }

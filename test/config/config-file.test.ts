@@ -87,12 +87,13 @@ describe("loadServerConfig", () => {
       standbyHoldMs: 5000,
       shutdownDelayMs: 0,
       standbyReads: false,
+      telemetry: { prometheusRetentionMs: 86_400_000, disableHostname: false },
       files: [file],
       // The HCL converter sorts keys, so warnings come in key order.
       warnings: [
         `${file}: "disable_mlock" is a Vault setting Strongbox does not use; ignored`,
         `${file}: listener "tcp" #1: "tls_min_version" is a Vault listener setting Strongbox does not use; ignored`,
-        `${file}: "telemetry" is a Vault setting Strongbox does not use; ignored`,
+        `${file}: "telemetry": "statsd_address" is a Vault telemetry setting Strongbox does not use; ignored`,
       ],
     });
   });

@@ -588,7 +588,7 @@ describe("parseServerConfig: unknown keys", () => {
       'config.hcl: listener "tcp" #1: "tls_min_version" is a Vault listener setting Strongbox does not use; ignored',
       'config.hcl: listener "tcp" #1: "proxy_protocol_behavior" is a Vault listener setting Strongbox does not use; ignored',
       'config.hcl: listener "tcp" #1: "adress" is not a known listener setting; ignored',
-      'config.hcl: "telemetry" is a Vault setting Strongbox does not use; ignored',
+      'config.hcl: "telemetry": "statsd_address" is a Vault telemetry setting Strongbox does not use; ignored',
       'config.hcl: "service_registration" is a Vault setting Strongbox does not use; ignored',
       'config.hcl: "pid_file" is a Vault setting Strongbox does not use; ignored',
       'config.hcl: "stroage" is not a known setting; ignored',

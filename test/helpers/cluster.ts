@@ -33,6 +33,8 @@ export interface NodeSetup {
   clusterAddr?: string;
   /** Extra environment for the node's process. */
   env?: NodeJS.ProcessEnv;
+  /** Extra HCL inside the node's listener stanza (e.g. its telemetry block). */
+  listenerConfig?: string;
 }
 
 export interface Cluster {
@@ -119,7 +121,7 @@ ${storage}
 listener "tcp" {
   address     = "127.0.0.1:${node.port}"
   tls_disable = true
-${setup.clusterAddress ? `  cluster_address = "${setup.clusterAddress}"\n` : ""}}
+${setup.clusterAddress ? `  cluster_address = "${setup.clusterAddress}"\n` : ""}${setup.listenerConfig ? `  ${setup.listenerConfig}\n` : ""}}
 api_addr = "${apiAddr}"
 ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extraConfig ?? options.extraConfig ?? ""}
 `,

@@ -19,8 +19,8 @@ class TerminalStatusView implements StatusView {
 
   show(view: ClusterView): void {
     const rows = [
-      ["NODE", "STATE", "PID", "API ADDRESS", "CLUSTER ADDRESS", "FORWARDED", ""],
-      ...view.nodes.map((n) => [n.name, n.state, n.pid === null ? "-" : String(n.pid), n.apiAddr, n.clusterAddr, n.forwarded === null ? "-" : String(n.forwarded), n.note]),
+      ["NODE", "STATE", "PID", "API ADDRESS", "CLUSTER ADDRESS", "FORWARDED", "REQ/S", ""],
+      ...view.nodes.map((n) => [n.name, n.state, n.pid === null ? "-" : String(n.pid), n.apiAddr, n.clusterAddr, n.forwarded === null ? "-" : String(n.forwarded), formatRate(n.requestRate), n.note]),
     ];
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
     const table = rows.map((row) => `  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ")}`.trimEnd());
@@ -72,6 +72,11 @@ function describeNode(node: NodeView): string {
 
 export function describeFailover(failover: Failover): string {
   return `${clock(failover.at)}, ${failover.from} → ${failover.to}, took ${(failover.tookMs / 1000).toFixed(2)} s`;
+}
+
+/** Requests per second as the table shows it: "-" before two polls have been seen. */
+export function formatRate(rate: number | null): string {
+  return rate === null ? "-" : rate.toFixed(1);
 }
 
 export function clock(date: Date): string {

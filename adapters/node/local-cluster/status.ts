@@ -12,6 +12,8 @@ export interface NodeView {
   state: NodeState;
   /** Requests this standby forwarded to the active, as the active's sys/ha-status reports them. */
   forwarded: number | null;
+  /** Requests per second this node handled since the previous poll (its sys/metrics), the launcher's own left out. */
+  requestRate: number | null;
   /** What the launcher is doing about the node (restarting it, gave up, …), or "". */
   note: string;
 }
@@ -36,6 +38,8 @@ export class ClusterMonitor {
   #lastActive: { name: string; pid: number; seenAt: number } | null = null;
   #lastFailover: Failover | null = null;
   readonly #forwarded = new Map<string, { pid: number; count: number }>();
+  /** Per node: its handled-request count at the previous poll, and the token requests the launcher itself sent it since. */
+  readonly #handled = new Map<string, { pid: number; count: number; at: number; own: number }>();
 
   constructor(
     private readonly nodes: ClusterNode[],
@@ -53,6 +57,7 @@ export class ClusterMonitor {
     const states = await Promise.all(this.nodes.map((node) => this.#probe(node)));
     const activeIndex = states.indexOf("active");
     if (activeIndex !== -1) await this.#observeActive(this.nodes[activeIndex]!, polledAt);
+    const rates = await Promise.all(this.nodes.map((node, i) => (states[i] === "active" || states[i] === "standby" ? this.#requestRate(node) : null)));
     return {
       nodes: this.nodes.map((node, i) => ({
         name: node.name,
@@ -61,6 +66,7 @@ export class ClusterMonitor {
         clusterAddr: node.clusterAddr,
         state: states[i]!,
         forwarded: states[i] === "standby" ? this.#forwardedBy(node) : null,
+        requestRate: rates[i] ?? null,
         note: this.launcherView(node).note,
       })),
       lastFailover: this.#lastFailover,
@@ -96,7 +102,29 @@ export class ClusterMonitor {
     this.#lastFailover = { at: new Date(takenAt), from: previous.name, to: active.name, tookMs: Math.max(0, takenAt - lostAt) };
   }
 
+  /** From the node's own sys/metrics (Vault's JSON): requests it handled, per second since the last poll. */
+  async #requestRate(node: ClusterNode): Promise<number | null> {
+    if (node.pid === null) return null;
+    this.#countOwnRequest(node);
+    const reply = await callNode(node.apiAddr, "GET", "sys/metrics", { token: this.rootToken, timeoutMs: PROBE_TIMEOUT_MS }).catch(() => null);
+    if (reply?.status !== 200) return null;
+    const samples: { Name: string; Count: number }[] = reply.body?.Samples ?? [];
+    const count = samples.filter((s) => s.Name === "vault.core.handle_request").reduce((sum, s) => sum + s.Count, 0);
+    const now = Date.now();
+    const previous = this.#handled.get(node.name);
+    this.#handled.set(node.name, { pid: node.pid, count, at: now, own: 0 });
+    if (!previous || previous.pid !== node.pid || now <= previous.at) return null;
+    return Math.max(0, count - previous.count - previous.own) / ((now - previous.at) / 1000);
+  }
+
+  /** A request the launcher makes with its token: counted by the node, left out of the rate shown. */
+  #countOwnRequest(node: ClusterNode): void {
+    const handled = this.#handled.get(node.name);
+    if (handled && handled.pid === node.pid) handled.own++;
+  }
+
   async #readForwardingCounts(active: ClusterNode): Promise<void> {
+    this.#countOwnRequest(active);
     const { status, body } = await callNode(active.apiAddr, "GET", "sys/ha-status", { token: this.rootToken, timeoutMs: PROBE_TIMEOUT_MS });
     if (status !== 200) return;
     for (const entry of body.data?.nodes ?? []) {

@@ -32,9 +32,11 @@ export class InvalidCredentials extends LogicalError {
   }
 }
 
-/** Vault's answer to a locked-out user. */
-function lockedOut(): LogicalError {
-  return new LogicalError(400, "permission denied");
+/** Vault's answer to a locked-out user (its own class so lockouts can be counted). */
+export class LockedOut extends LogicalError {
+  constructor() {
+    super(400, "permission denied");
+  }
 }
 
 interface Tracked {
@@ -66,7 +68,7 @@ export class UserLockout {
       this.#tracked.delete(key);
       entry = undefined;
     }
-    if (entry && (entry.lockedUntil > now || entry.attempts >= config.threshold)) throw lockedOut();
+    if (entry && (entry.lockedUntil > now || entry.attempts >= config.threshold)) throw new LockedOut();
     entry ??= { accessor, alias, attempts: 0, lastAttemptAt: now, lockedUntil: 0 };
     entry.attempts++;
     entry.lastAttemptAt = now;
