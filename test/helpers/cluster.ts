@@ -9,6 +9,9 @@ export interface ClusterStores {
   dynamodbEndpoint: string;
   s3Endpoint: string;
   s3Bucket: string;
+  /** Needed when a cluster keeps its lock (or data) in etcd / ZooKeeper. */
+  etcdEndpoint?: string;
+  zookeeperAddress?: string;
 }
 
 export interface ClusterNode {
@@ -25,6 +28,9 @@ export interface ClusterNode {
 export interface NodeSetup {
   /** The DynamoDB endpoint this node uses (default: the shared one). */
   dynamodbEndpoint?: string;
+  /** The etcd client URL / ZooKeeper host:port this node uses (default: the shared one). */
+  etcdEndpoint?: string;
+  zookeeperAddress?: string;
   /** The cluster listener's own host:port (default: API port + 1). */
   clusterAddress?: string;
   /** The cluster_addr other nodes are told, e.g. a proxy in front of `clusterAddress`. */
@@ -42,7 +48,7 @@ export interface Cluster {
   /** DynamoDB table holding the lock, and the S3 prefix holding the data (unique per cluster). */
   table: string;
   s3Prefix: string;
-  /** Extra keys for the lock's dynamodb stanza (e.g. `ha_step_down_cooldown`), read at each (re)start. */
+  /** Extra keys for the lock's stanza (e.g. `ha_step_down_cooldown`), read at each (re)start. */
   lockOptions: Record<string, string>;
   /** (Re)starts a node's process; `apiAddr` replaces the api_addr in its config, `env` adds to its setup's. */
   start(node: ClusterNode, overrides?: { apiAddr?: string; env?: NodeJS.ProcessEnv }): Promise<void>;
@@ -60,7 +66,9 @@ export interface ClusterOptions {
    * "s3" (default): data in S3, the lock in DynamoDB. "dynamodb": data and lock in one table, so
    * the active's writes are fenced on its lock epoch.
    */
-  storage?: "s3" | "dynamodb";
+  storage?: "s3" | "dynamodb" | "etcd";
+  /** With S3 data: the `ha_storage` holding the lock (default "dynamodb"). */
+  haStorage?: "dynamodb" | "etcd" | "zookeeper";
   /** Initial `Cluster.lockOptions`. */
   lockOptions?: Record<string, string>;
   /** sys/init's body (default: 3 shares, threshold 2). With an auto-unseal seal, nodes unseal themselves. */
@@ -87,15 +95,26 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
 
   const writeConfig = (node: ClusterNode, apiAddr: string) => {
     const { setup } = node;
+    const lockOptions = Object.entries(cluster.lockOptions).map(([key, value]) => `\n  ${key} = "${value}"`).join("");
     const dynamodb = `
   table      = "${table}"
   endpoint   = "${setup.dynamodbEndpoint ?? stores.dynamodbEndpoint}"
   region     = "us-east-1"
   access_key = "test"
-  secret_key = "test"${Object.entries(cluster.lockOptions).map(([key, value]) => `\n  ${key} = "${value}"`).join("")}`;
+  secret_key = "test"${lockOptions}`;
+    const etcd = `
+  address = "${setup.etcdEndpoint ?? stores.etcdEndpoint}"
+  path    = "/${s3Prefix}/"${lockOptions}`;
+    const zookeeper = `
+  address = "${setup.zookeeperAddress ?? stores.zookeeperAddress}"
+  path    = "${s3Prefix}/"${lockOptions}`;
+    const haStanza = { dynamodb, etcd, zookeeper }[options.haStorage ?? "dynamodb"];
     const storage = options.storage === "dynamodb"
       ? `storage "dynamodb" {${dynamodb}
   ha_enabled = "true"
+}`
+      : options.storage === "etcd"
+      ? `storage "etcd" {${etcd}
 }`
       : `storage "s3" {
   bucket              = "${stores.s3Bucket}"
@@ -106,7 +125,7 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
   secret_key          = "test"
   path                = "${s3Prefix}"
 }
-ha_storage "dynamodb" {${dynamodb}
+ha_storage "${options.haStorage ?? "dynamodb"}" {${haStanza}
 }`;
     writeFileSync(
       node.configFile,
