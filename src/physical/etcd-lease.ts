@@ -1,5 +1,6 @@
 import type { EtcdClient, EtcdKeyValue, EtcdOp } from "./etcd-client.js";
 import type { LeaseRecord, LeaseStore } from "./lease.js";
+import { decodeRecord, encodeRecord } from "./lease-record.js";
 
 /** What the fence key holds once the lock is released: no epoch matches it. */
 const RELEASED_FENCE = "released";
@@ -81,22 +82,4 @@ export class EtcdLeaseStore implements LeaseStore {
   #remember(kv: EtcdKeyValue | null): void {
     this.#known = kv ? { record: decodeRecord(kv.value), modRevision: kv.modRevision } : null;
   }
-}
-
-export function encodeRecord(record: LeaseRecord): Uint8Array {
-  const { version, epoch, released, value } = record;
-  return new TextEncoder().encode(JSON.stringify({ version, epoch, released, value }));
-}
-
-export function decodeRecord(bytes: Uint8Array): LeaseRecord {
-  const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LeaseRecord>;
-  if (typeof parsed.version !== "string" || typeof parsed.epoch !== "number" || typeof parsed.released !== "boolean" || typeof parsed.value !== "string") {
-    throw new Error("the HA lock record in etcd is not one Strongbox wrote");
-  }
-  return { version: parsed.version, epoch: parsed.epoch, released: parsed.released, value: parsed.value };
-}
-
-/** The fence key's value while `epoch` holds the lock. */
-export function fenceValue(epoch: number): Uint8Array {
-  return new TextEncoder().encode(String(epoch));
 }

@@ -16,7 +16,8 @@
 import { type Backend, BackendInputError, childrenOf } from "./backend.js";
 import type { StorageDriver } from "./driver.js";
 import { EtcdClient, EtcdError, type Transport, fetchTransport, prefixEnd } from "./etcd-client.js";
-import { EtcdLeaseStore, decodeRecord, fenceValue } from "./etcd-lease.js";
+import { EtcdLeaseStore } from "./etcd-lease.js";
+import { decodeRecord, fenceValue } from "./lease-record.js";
 import { type Clock, type Fenceable, type HABackend, type HALock, type LockHolder, FencedError, monotonicClock } from "./ha.js";
 import { type HATimings, haTimingsFrom, leaseLock } from "./lease.js";
 import { StorageOptions } from "./options.js";
