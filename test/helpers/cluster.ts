@@ -66,7 +66,7 @@ export interface ClusterOptions {
    * "s3" (default): data in S3, the lock in DynamoDB. "dynamodb": data and lock in one table, so
    * the active's writes are fenced on its lock epoch.
    */
-  storage?: "s3" | "dynamodb" | "etcd";
+  storage?: "s3" | "dynamodb" | "etcd" | "zookeeper";
   /** With S3 data: the `ha_storage` holding the lock (default "dynamodb"). */
   haStorage?: "dynamodb" | "etcd" | "zookeeper";
   /** Initial `Cluster.lockOptions`. */
@@ -113,8 +113,8 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
       ? `storage "dynamodb" {${dynamodb}
   ha_enabled = "true"
 }`
-      : options.storage === "etcd"
-      ? `storage "etcd" {${etcd}
+      : options.storage === "etcd" || options.storage === "zookeeper"
+      ? `storage "${options.storage}" {${options.storage === "etcd" ? etcd : zookeeper}
 }`
       : `storage "s3" {
   bucket              = "${stores.s3Bucket}"
