@@ -29,13 +29,21 @@ export type MultiOp =
   | { remove: string; version: number };
 
 export class ZooKeeperClient {
+  #closed = false;
+
   private constructor(
-    private readonly client: Client,
-    private readonly acl: ACL[],
-  ) {}
+    private client: Client,
+    private readonly settings: ZooKeeperConnection,
+  ) {
+    this.#renewOnExpiry(client);
+  }
 
   /** Connects, resolving once the session is established; rejects after `timeoutMs`. */
   static async connect(settings: ZooKeeperConnection, timeoutMs: number): Promise<ZooKeeperClient> {
+    return new ZooKeeperClient(await ZooKeeperClient.#open(settings, timeoutMs), settings);
+  }
+
+  static async #open(settings: ZooKeeperConnection, timeoutMs: number): Promise<Client> {
     const client = zookeeper.createClient(settings.addresses, { sessionTimeout: settings.sessionTimeoutMs, spinDelay: 100, retries: 0 });
     if (settings.authInfo) client.addAuthInfo(settings.authInfo.scheme, Buffer.from(settings.authInfo.secret));
     await new Promise<void>((resolve, reject) => {
@@ -54,12 +62,29 @@ export class ZooKeeperClient {
       });
       client.connect();
     });
-    // A session the server expired cannot be resumed: a new one keeps the backend usable.
-    client.on("expired", () => client.connect());
-    return new ZooKeeperClient(client, settings.acl);
+    return client;
+  }
+
+  /** A session the server expired cannot be resumed (the library would retry it forever): open a new one. */
+  #renewOnExpiry(client: Client): void {
+    client.once("expired", async () => {
+      client.close();
+      while (!this.#closed) {
+        try {
+          this.client = await ZooKeeperClient.#open(this.settings, this.settings.sessionTimeoutMs);
+          if (this.#closed) this.client.close();
+          else this.#renewOnExpiry(this.client);
+          return;
+        } catch {
+          // Unreachable or refusing: try again shortly; requests meanwhile fail on the closed client.
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+    });
   }
 
   close(): void {
+    this.#closed = true;
     this.client.close();
   }
 
@@ -76,7 +101,7 @@ export class ZooKeeperClient {
   }
 
   create(path: string, data: Uint8Array, signal: AbortSignal): Promise<void> {
-    return this.#call(signal, (done) => this.client.create(path, Buffer.from(data), this.acl, CreateMode.PERSISTENT, (error) => done(error, undefined)));
+    return this.#call(signal, (done) => this.client.create(path, Buffer.from(data), this.settings.acl, CreateMode.PERSISTENT, (error) => done(error, undefined)));
   }
 
   remove(path: string, version: number, signal: AbortSignal): Promise<void> {
@@ -103,7 +128,7 @@ export class ZooKeeperClient {
     for (const op of ops) {
       if ("check" in op) transaction.check(op.check, op.version);
       else if ("setData" in op) transaction.setData(op.setData, Buffer.from(op.data), op.version);
-      else if ("create" in op) transaction.create(op.create, Buffer.from(op.data), this.acl, CreateMode.PERSISTENT);
+      else if ("create" in op) transaction.create(op.create, Buffer.from(op.data), this.settings.acl, CreateMode.PERSISTENT);
       else transaction.remove(op.remove, op.version);
     }
     return this.#call(signal, (done) =>

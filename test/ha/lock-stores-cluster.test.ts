@@ -82,6 +82,17 @@ for (const setup of setups) {
       await cluster.unseal(victim);
     });
 
+    it("exits on SIGTERM, handing the lock over (no store connection keeps the process alive)", async () => {
+      const leaving = active;
+      const exited = new Promise((resolve) => leaving.process!.child.once("exit", resolve));
+      leaving.process!.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      leaving.process = null;
+      active = await cluster.waitForActive();
+      await cluster.start(leaving);
+      await cluster.unseal(leaving);
+    });
+
     it("never has two actives when a SIGSTOPped active wakes up after a takeover", async () => {
       const frozen = active;
       const child = frozen.process!.child;
