@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
- * handover, forwarding, standby-reads, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
+ * failover-etcd, failover-zookeeper (the lock in etcd / ZooKeeper), handover, forwarding, standby-reads, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
 import { type RunningDynamoDBLocal, startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
+import { startEtcd } from "../test/helpers/etcd-server.js";
+import { startZooKeeper } from "../test/helpers/zookeeper-server.js";
 import { benchCache } from "./cache.js";
 import { benchEdge } from "./edge.js";
 import { benchEfficiency } from "./efficiency.js";
@@ -17,7 +19,7 @@ import { type BenchReport, describeMachine, formatReport, writeResults } from ".
 import { mountKvV2 } from "./setup.js";
 import { benchStandbyReads } from "./standby-reads.js";
 
-const ORDER = ["failover", "handover", "forwarding", "standby-reads", "efficiency", "memory", "edge", "cache"];
+const ORDER = ["failover", "failover-etcd", "failover-zookeeper", "handover", "forwarding", "standby-reads", "efficiency", "memory", "edge", "cache"];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -45,6 +47,8 @@ let s3: TsChild<{ endpoint: string; bucket: string }> | null = null;
 try {
   if (["failover", "handover", "forwarding", "standby-reads", "edge", "cache"].some(wanted)) {
     dynamodb = await startDynamoDBLocal();
+  }
+  if (dynamodb || wanted("failover-etcd") || wanted("failover-zookeeper")) {
     s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
   }
   if (wanted("failover") || wanted("handover") || wanted("forwarding") || wanted("edge")) {
@@ -68,6 +72,22 @@ try {
       reports.push(await benchStandbyReads(cluster, plan));
     } finally {
       await cluster.stop();
+    }
+  }
+  for (const lock of ["etcd", "zookeeper"] as const) {
+    if (!wanted(`failover-${lock}`)) continue;
+    const store = lock === "etcd" ? await startEtcd() : await startZooKeeper();
+    const lockStores = lock === "etcd" ? { etcdEndpoint: (store as { endpoint: string }).endpoint } : { zookeeperAddress: (store as { address: string }).address };
+    const cluster = await startCluster(
+      { dynamodbEndpoint: "", s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket, ...lockStores },
+      { size: 3, haStorage: lock },
+    );
+    try {
+      await mountKvV2(await cluster.waitForActive(), cluster.rootToken);
+      reports.push(await benchFailover(cluster, failoverTrials, lock));
+    } finally {
+      await cluster.stop();
+      await store.stop();
     }
   }
   if (wanted("cache")) reports.push(await benchCache({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, plan));

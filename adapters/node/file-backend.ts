@@ -114,7 +114,8 @@ export class FileBackend implements Backend {
 
 const encoder = new TextEncoder();
 
-function encodeSegment(segment: string): string {
+/** A key segment as a name made of [A-Za-z0-9.-] and %XX (never ".", ".." or ""); ZooKeeper's znodes use it too. */
+export function encodeSegment(segment: string): string {
   if (segment === "") return "%";
   let encoded = "";
   for (const byte of encoder.encode(segment)) {
@@ -125,7 +126,7 @@ function encodeSegment(segment: string): string {
 }
 
 /** The segment a name encodes, or null for names this backend did not write. */
-function decodeSegment(name: string): string | null {
+export function decodeSegment(name: string): string | null {
   if (!ENCODED.test(name)) return null;
   if (name === "%") return "";
   try {

@@ -208,6 +208,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       await clusterListeners?.stop();
       forwarder?.close();
       await Promise.all(listeners.map((l) => l.close()));
+      // A store with a connection of its own (ZooKeeper's session) would keep the process alive.
+      for (const store of new Set([physical, haBackend])) (store as { close?(): void } | undefined)?.close?.();
     },
   };
 }

@@ -9,6 +9,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { startDynamoDBLocal } from "../../test/helpers/dynamodb-local.js";
+import { startEtcd } from "../../test/helpers/etcd-server.js";
+import { startZooKeeper } from "../../test/helpers/zookeeper-server.js";
 import { startS3Server } from "../../test/helpers/s3-server.js";
 import { resultTable } from "../../test/chaos/report.js";
 import { defaultChaosOptions, runScenario, type ScenarioResult } from "../../test/chaos/run.js";
@@ -39,8 +41,14 @@ if (![rounds, boundMs, minutes].every((n) => Number.isFinite(n) && n > 0) || sel
 const started = performance.now();
 const deadline = started + minutes * 60_000 - OVERHEAD_MS;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-const [dynamodb, s3] = await Promise.all([startDynamoDBLocal(), startS3Server()]);
-const stores = { dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint, s3Bucket: s3.bucket };
+const needs = (storage: string) => selected.some((scenario) => scenario!.storage === storage);
+const [dynamodb, s3, etcd, zookeeper] = await Promise.all([
+  startDynamoDBLocal(),
+  startS3Server(),
+  needs("etcd") ? startEtcd() : null,
+  needs("zookeeper") ? startZooKeeper() : null,
+]);
+const stores = { dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint, s3Bucket: s3.bucket, etcdEndpoint: etcd?.endpoint, zookeeperAddress: zookeeper?.address };
 const results: ScenarioResult[] = [];
 try {
   for (const [i, scenario] of selected.entries()) {
@@ -51,7 +59,7 @@ try {
     for (const problem of [...result.violations, ...result.errors]) log(`[${result.scenario}] ${problem}`);
   }
 } finally {
-  await Promise.all([dynamodb.stop(), s3.stop()]);
+  await Promise.all([dynamodb.stop(), s3.stop(), etcd?.stop(), zookeeper?.stop()]);
 }
 
 const table = resultTable(results, boundMs);
@@ -67,7 +75,7 @@ writeFileSync(
   new URL("chaos-latest.md", RESULTS_DIR),
   [
     `Chaos run of ${date.slice(0, 16).replace("T", " ")} UTC (\`${command}\`, ${Math.round((performance.now() - started) / 60_000)} min): 3 node processes per scenario,`,
-    `${defaultChaosOptions.clients} concurrent clients, a fault proxy between each node and DynamoDB Local and in front of each cluster port.`,
+    `${defaultChaosOptions.clients} concurrent clients, a fault proxy between each node and its lock store (DynamoDB Local, etcd or ZooKeeper) and in front of each cluster port.`,
     "",
     table,
     "",

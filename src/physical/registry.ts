@@ -2,6 +2,7 @@ import { ConfigError, type StorageConfig } from "../config/types.js";
 import type { Backend } from "./backend.js";
 import type { StorageDriver } from "./driver.js";
 import { dynamodbDriver } from "./dynamodb.js";
+import { etcdDriver } from "./etcd.js";
 import { type HABackend, isHABackend } from "./ha.js";
 import { inmemDriver } from "./inmem.js";
 import { inmemHADriver } from "./inmem-ha.js";
@@ -13,6 +14,7 @@ export const coreDrivers: readonly StorageDriver[] = [
   inmemHADriver,
   dynamodbDriver,
   s3Driver,
+  etcdDriver,
 ];
 
 /** Drivers keyed by stanza name. */

@@ -29,23 +29,26 @@ interface Life {
 
 export interface ChaosNode {
   node: ClusterNode;
-  /** Between this node and DynamoDB Local (data and lock traffic). */
-  dynamodb: FaultProxy;
+  /** Between this node and the store holding its lock (DynamoDB Local, etcd or ZooKeeper; its data too unless in S3). */
+  lockStore: FaultProxy;
   /** In front of this node's cluster listener: what other nodes dial to forward to it. */
   clusterPort: FaultProxy;
   state: "running" | "frozen" | "dead";
   life: Life;
 }
 
+/** "s3": S3 data, DynamoDB lock; otherwise data and lock in that one store, with fenced writes. */
+export type ChaosStorage = "s3" | "dynamodb" | "etcd" | "zookeeper";
+
 export interface ChaosClusterOptions {
-  storage: "s3" | "dynamodb";
+  storage: ChaosStorage;
   size: number;
   /** Wall-clock skew of each node at its first start. */
   skewsMs?: number[];
 }
 
 /**
- * A cluster of real node processes with a fault proxy between each node and DynamoDB and in
+ * A cluster of real node processes with a fault proxy between each node and its lock store and in
  * front of each node's cluster port, and process faults (kill -9, SIGSTOP/SIGCONT, restart).
  * Keeps every process's log and fault windows for the checkers.
  */
@@ -62,7 +65,7 @@ export class ChaosCluster {
   }
 
   static async start(stores: ClusterStores, options: ChaosClusterOptions): Promise<ChaosCluster> {
-    const proxies: { dynamodb: FaultProxy; clusterPort: FaultProxy }[] = [];
+    const proxies: { lockStore: FaultProxy; clusterPort: FaultProxy }[] = [];
     const skews = options.skewsMs ?? [];
     let cluster: Cluster;
     try {
@@ -73,11 +76,17 @@ export class ChaosCluster {
         extraConfig: "standby_reads = true\n",
         async nodeSetup({ index }) {
           const clusterListenerPort = await freePort();
-          const dynamodb = await startFaultProxy(stores.dynamodbEndpoint);
+          const { storage } = options;
+          const lockTarget = storage === "etcd" ? stores.etcdEndpoint! : storage === "zookeeper" ? `http://${stores.zookeeperAddress}` : stores.dynamodbEndpoint;
+          const lockStore = await startFaultProxy(lockTarget);
           const clusterPort = await startFaultProxy(`http://127.0.0.1:${clusterListenerPort}`);
-          proxies[index] = { dynamodb, clusterPort };
+          proxies[index] = { lockStore, clusterPort };
           return {
-            dynamodbEndpoint: dynamodb.endpoint,
+            ...(storage === "etcd"
+              ? { etcdEndpoint: lockStore.endpoint }
+              : storage === "zookeeper"
+                ? { zookeeperAddress: new URL(lockStore.endpoint).host }
+                : { dynamodbEndpoint: lockStore.endpoint }),
             clusterAddress: `127.0.0.1:${clusterListenerPort}`,
             clusterAddr: `https://127.0.0.1:${new URL(clusterPort.endpoint).port}`,
             env: skewedClockEnv(skews[index] ?? 0),
@@ -85,7 +94,7 @@ export class ChaosCluster {
         },
       });
     } catch (error) {
-      await Promise.all(proxies.flatMap((p) => [p.dynamodb.close(), p.clusterPort.close()]));
+      await Promise.all(proxies.flatMap((p) => [p.lockStore.close(), p.clusterPort.close()]));
       throw error;
     }
     const nodes = cluster.nodes.map((node, i): ChaosNode => ({ node, ...proxies[i]!, state: "running", life: lifeOf(node, skews[i] ?? 0) }));
@@ -159,11 +168,11 @@ export class ChaosCluster {
   async stop(): Promise<void> {
     for (const n of this.nodes) {
       if (n.state === "frozen") this.thaw(n);
-      n.dynamodb.setMode("pass");
+      n.lockStore.setMode("pass");
       n.clusterPort.setMode("pass");
     }
     await this.cluster.stop();
-    await Promise.all(this.nodes.flatMap((n) => [n.dynamodb.close(), n.clusterPort.close()]));
+    await Promise.all(this.nodes.flatMap((n) => [n.lockStore.close(), n.clusterPort.close()]));
   }
 }
 

@@ -3,13 +3,19 @@ import { defaultChaosOptions, runScenario } from "./run.js";
 import { scenarios } from "./scenarios.js";
 
 /**
- * The short version of `npm run chaos`: one round each of three scenarios (data in DynamoDB with
- * fencing, and in S3), on real node processes behind fault proxies.
+ * The short version of `npm run chaos`: one round each of five scenarios (data in DynamoDB, etcd or
+ * ZooKeeper with fencing, and in S3), on real node processes behind fault proxies.
  */
 describe("chaos: never two actives, never a lost acknowledged write", () => {
-  const stores = () => ({ dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") });
+  const stores = () => ({
+    dynamodbEndpoint: inject("dynamodbEndpoint"),
+    s3Endpoint: inject("s3Endpoint"),
+    s3Bucket: inject("s3Bucket"),
+    etcdEndpoint: inject("etcdEndpoint"),
+    zookeeperAddress: inject("zookeeperAddress"),
+  });
 
-  for (const name of ["active-paused", "cluster-port-cut", "clock-skew"]) {
+  for (const name of ["active-paused", "cluster-port-cut", "clock-skew", "active-paused-etcd", "active-paused-zookeeper"]) {
     it(name, async () => {
       const scenario = scenarios.find((s) => s.name === name)!;
       const result = await runScenario(stores(), scenario, { ...defaultChaosOptions, rounds: 1 });

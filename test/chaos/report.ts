@@ -7,7 +7,7 @@ export function resultTable(results: ScenarioResult[], boundMs: number): string 
   const header = ["scenario", "storage", "rounds", "acked writes", "reads", "failed requests", "lost", "stale reads", "dual-active", "closest handover", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
   const rows = results.map((r) => [
     r.scenario,
-    r.storage === "s3" ? "S3 + DynamoDB lock" : "DynamoDB (fenced)",
+    { s3: "S3 + DynamoDB lock", dynamodb: "DynamoDB (fenced)", etcd: "etcd (fenced)", zookeeper: "ZooKeeper (fenced)" }[r.storage],
     String(r.rounds),
     String(r.ackedWrites),
     String(r.reads),

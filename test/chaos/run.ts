@@ -1,5 +1,5 @@
 import type { ClusterStores } from "../helpers/cluster.js";
-import { ChaosCluster, observedSkewMs } from "./chaos-cluster.js";
+import { ChaosCluster, type ChaosStorage, observedSkewMs } from "./chaos-cluster.js";
 import { checkFinal, checkReads, type ReadRecord, type Violation, type WriteRecord } from "./checker.js";
 import { type Attempted, type ClientOptions, PermanentError, readValue, wallNow, writeValue } from "./client.js";
 import type { Scenario } from "./scenarios.js";
@@ -31,7 +31,7 @@ export interface RoundResult {
 export interface ScenarioResult {
   scenario: string;
   what: string;
-  storage: "s3" | "dynamodb";
+  storage: ChaosStorage;
   rounds: number;
   ackedWrites: number;
   /** Writes whose retries ran out: they may or may not have landed. */

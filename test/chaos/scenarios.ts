@@ -1,4 +1,4 @@
-import type { ChaosCluster, ChaosNode } from "./chaos-cluster.js";
+import type { ChaosCluster, ChaosNode, ChaosStorage } from "./chaos-cluster.js";
 
 /** One round's fault, injected into a healthy cluster whose active is `active`. */
 export interface RoundFault {
@@ -14,7 +14,7 @@ export interface RoundFault {
 export interface Scenario {
   name: string;
   what: string;
-  storage: "s3" | "dynamodb";
+  storage: ChaosStorage;
   /** Wall-clock skew per node at its first start. */
   skewsMs?: number[];
   /** Every round's fault must move leadership (checked: one more active term than rounds at least). */
@@ -55,27 +55,35 @@ function pausedActive(name: string, what: string, storage: Scenario["storage"]):
   };
 }
 
-export const scenarios: Scenario[] = [
-  {
-    name: "active-killed",
+function killedActive(name: string, what: string, storage: ChaosStorage): Scenario {
+  return {
+    name,
     failsOver: true,
-    what: "kill -9 the active; restart it and unseal",
-    storage: "s3",
+    what,
+    storage,
     async inject(chaos, active) {
       await chaos.kill(active);
       return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active) };
     },
-  },
+  };
+}
+
+export const scenarios: Scenario[] = [
+  killedActive("active-killed", "kill -9 the active; restart it and unseal", "s3"),
   pausedActive("active-paused", "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)", "dynamodb"),
   pausedActive("active-paused-s3", "as active-paused, with data in S3 (no storage-side fencing)", "s3"),
+  killedActive("active-killed-etcd", "as active-killed, with data and lock in etcd", "etcd"),
+  pausedActive("active-paused-etcd", "as active-paused, with data and lock in etcd (fenced by etcd transactions)", "etcd"),
+  killedActive("active-killed-zookeeper", "as active-killed, with data and lock in ZooKeeper", "zookeeper"),
+  pausedActive("active-paused-zookeeper", "as active-paused, with data and lock in ZooKeeper (fenced by multi-op version checks)", "zookeeper"),
   {
     name: "active-cut-from-dynamodb",
     failsOver: true,
     what: "blackhole the active's DynamoDB proxy; clients still reach it",
     storage: "dynamodb",
     async inject(chaos, active) {
-      active.dynamodb.setMode("blackhole");
-      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.dynamodb.setMode("pass") };
+      active.lockStore.setMode("blackhole");
+      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.lockStore.setMode("pass") };
     },
   },
   {
@@ -86,11 +94,11 @@ export const scenarios: Scenario[] = [
       const normal = Math.max(MIN_NORMAL_LATENCY_MS, await dynamodbLatencyMs(chaos.dynamodbEndpoint));
       // Each direction is delayed, so the round trip grows by twice the delay.
       const delayMs = Math.round((normal * 19) / 2);
-      for (const n of chaos.nodes) n.dynamodb.setMode({ delayMs });
+      for (const n of chaos.nodes) n.lockStore.setMode({ delayMs });
       return {
         probe: chaos.nodes,
         minHoldMs: PAST_THE_LEASE_MS,
-        heal: async () => chaos.nodes.forEach((n) => n.dynamodb.setMode("pass")),
+        heal: async () => chaos.nodes.forEach((n) => n.lockStore.setMode("pass")),
         note: `DynamoDB delayed ${delayMs} ms each way (normal round trip ${normal.toFixed(1)} ms)`,
       };
     },

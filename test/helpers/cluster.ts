@@ -9,6 +9,9 @@ export interface ClusterStores {
   dynamodbEndpoint: string;
   s3Endpoint: string;
   s3Bucket: string;
+  /** Needed when a cluster keeps its lock (or data) in etcd / ZooKeeper. */
+  etcdEndpoint?: string;
+  zookeeperAddress?: string;
 }
 
 export interface ClusterNode {
@@ -27,6 +30,9 @@ export interface ClusterNode {
 export interface NodeSetup {
   /** The DynamoDB endpoint this node uses (default: the shared one). */
   dynamodbEndpoint?: string;
+  /** The etcd client URL / ZooKeeper host:port this node uses (default: the shared one). */
+  etcdEndpoint?: string;
+  zookeeperAddress?: string;
   /** The cluster listener's own host:port (default: API port + 1). */
   clusterAddress?: string;
   /** The cluster_addr other nodes are told, e.g. a proxy in front of `clusterAddress`. */
@@ -46,7 +52,7 @@ export interface Cluster {
   /** DynamoDB table holding the lock, and the S3 prefix holding the data (unique per cluster). */
   table: string;
   s3Prefix: string;
-  /** Extra keys for the lock's dynamodb stanza (e.g. `ha_step_down_cooldown`), read at each (re)start. */
+  /** Extra keys for the lock's stanza (e.g. `ha_step_down_cooldown`), read at each (re)start. */
   lockOptions: Record<string, string>;
   /** (Re)starts a node's process; `apiAddr` replaces the api_addr in its config, `env` adds to its setup's. */
   start(node: ClusterNode, overrides?: { apiAddr?: string; env?: NodeJS.ProcessEnv }): Promise<void>;
@@ -64,7 +70,9 @@ export interface ClusterOptions {
    * "s3" (default): data in S3, the lock in DynamoDB. "dynamodb": data and lock in one table, so
    * the active's writes are fenced on its lock epoch.
    */
-  storage?: "s3" | "dynamodb";
+  storage?: "s3" | "dynamodb" | "etcd" | "zookeeper";
+  /** With S3 data: the `ha_storage` holding the lock (default "dynamodb"). */
+  haStorage?: "dynamodb" | "etcd" | "zookeeper";
   /** Initial `Cluster.lockOptions`. */
   lockOptions?: Record<string, string>;
   /** sys/init's body (default: 3 shares, threshold 2). With an auto-unseal seal, nodes unseal themselves. */
@@ -93,15 +101,26 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
 
   const writeConfig = (node: ClusterNode, apiAddr: string) => {
     const { setup } = node;
+    const lockOptions = Object.entries(cluster.lockOptions).map(([key, value]) => `\n  ${key} = "${value}"`).join("");
     const dynamodb = `
   table      = "${table}"
   endpoint   = "${setup.dynamodbEndpoint ?? stores.dynamodbEndpoint}"
   region     = "us-east-1"
   access_key = "test"
-  secret_key = "test"${Object.entries(cluster.lockOptions).map(([key, value]) => `\n  ${key} = "${value}"`).join("")}`;
+  secret_key = "test"${lockOptions}`;
+    const etcd = `
+  address = "${setup.etcdEndpoint ?? stores.etcdEndpoint}"
+  path    = "/${s3Prefix}/"${lockOptions}`;
+    const zookeeper = `
+  address = "${setup.zookeeperAddress ?? stores.zookeeperAddress}"
+  path    = "${s3Prefix}/"${lockOptions}`;
+    const haStanza = { dynamodb, etcd, zookeeper }[options.haStorage ?? "dynamodb"];
     const storage = options.storage === "dynamodb"
       ? `storage "dynamodb" {${dynamodb}
   ha_enabled = "true"
+}`
+      : options.storage === "etcd" || options.storage === "zookeeper"
+      ? `storage "${options.storage}" {${options.storage === "etcd" ? etcd : zookeeper}
 }`
       : `storage "s3" {
   bucket              = "${stores.s3Bucket}"
@@ -112,7 +131,7 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
   secret_key          = "test"
   path                = "${s3Prefix}"
 }
-ha_storage "dynamodb" {${dynamodb}
+ha_storage "${options.haStorage ?? "dynamodb"}" {${haStanza}
 }`;
     writeFileSync(
       node.configFile,

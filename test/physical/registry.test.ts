@@ -27,6 +27,8 @@ describe("storage drivers", () => {
       dynamodb: true,
       s3: false,
       file: false,
+      etcd: true,
+      zookeeper: true,
     });
     for (const [type, driver] of Object.entries(nodeDrivers)) expect(driver.type).toBe(type);
     expect(new Set(coreDrivers.map((driver) => driver.type)).size).toBe(coreDrivers.length);
