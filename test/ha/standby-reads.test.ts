@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { api, type Cluster, type ClusterNode, startCluster } from "../helpers/cluster.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../helpers/cluster.js";
 
 /** A standby that answers locally never needs the active: with forwarding refused, it answers anyway. */
 const LOCAL_ONLY = { "X-Vault-No-Request-Forwarding": "true" };
@@ -13,12 +13,17 @@ describe("standby reads", () => {
   beforeAll(async () => {
     cluster = await startCluster(
       { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      { size: 3, extraConfig: "standby_reads = true\n" },
+      // A long lease: these tests are about reads, and a loaded machine must not move leadership under them.
+      { size: 3, extraConfig: "standby_reads = true\n", lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" } },
     );
     active = await cluster.waitForActive();
-    standbys = cluster.nodes.filter((node) => node !== active);
     expect((await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken)).status).toBe(204);
   }, 90_000);
+
+  beforeEach(async () => {
+    active = await cluster.waitForActive();
+    standbys = cluster.nodes.filter((node) => node !== active);
+  });
 
   afterAll(async () => {
     await cluster?.stop();
@@ -59,11 +64,15 @@ describe("standby reads", () => {
         const writer = cluster.nodes[(id + i) % 3]!;
         const reader = standbys[(id + i) % 2]!;
         const value = `v${i}`;
-        const write = await api(writer, "PUT", `secret/data/ryw-${id}`, { data: { value } }, root());
-        if (write.status !== 200) throw new Error(`client ${id} write ${i} through node ${writer.index} answered ${write.status}`);
-        const read = await api(reader, "GET", `secret/data/ryw-${id}`, undefined, root(), LOCAL_ONLY);
-        if (read.status !== 200 || read.body.data.data.value !== value) {
-          mismatches.push(`client ${id} #${i}: wrote ${value} via node ${writer.index}, standby ${reader.index} answered ${read.status} ${JSON.stringify(read.body)}`);
+        // Acknowledged through some node (a leadership change may redirect one attempt; the value is the same).
+        await waitFor(async () => ((await api(writer, "PUT", `secret/data/ryw-${id}`, { data: { value } }, root())).status === 200 ? true : null), 10_000, `client ${id} write ${i}`);
+        // A reader that is changing role may not answer; any value it does answer must be the one just written.
+        const read = await waitFor(async () => {
+          const answer = await api(reader, "GET", `secret/data/ryw-${id}`, undefined, root(), LOCAL_ONLY);
+          return answer.status === 200 ? answer : null;
+        }, 10_000, `client ${id} read ${i}`);
+        if (read.body.data.data.value !== value) {
+          mismatches.push(`client ${id} #${i}: wrote ${value} via node ${writer.index}, node ${reader.index} answered ${JSON.stringify(read.body.data.data)}`);
         }
       }
     };
