@@ -15,8 +15,6 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-const IDLE_CONNECTION_TIMEOUT_MS = 5 * 60_000;
-
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
 
 /** Serves `fetch` on a listener "tcp" stanza: plain HTTP, or TLS ≥ 1.2 when it has a cert and key. */
@@ -28,10 +26,6 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
       unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
     })),
   );
-  // Keep idle connections as Vault does (5 min), far beyond clients' and load balancers' own idle
-  // timeouts (Node's fetch 4 s, ALB 60 s): the side that closes an idle connection must be the
-  // client, or a request it sends just as the server closes fails with "other side closed".
-  http.keepAliveTimeout = IDLE_CONNECTION_TIMEOUT_MS;
   const inject = (socket: Socket) => http.emit("connection", new ListMethodSocket(socket));
   // No Nagle, as Node's HTTP server sets when it accepts connections itself: a response written as
   // headers then body would otherwise wait ~40 ms for the client's delayed ACK.
