@@ -48,14 +48,27 @@ interface Response {
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY + 1 });
 
-/** One raw HTTP request: node:http sends the path exactly as given (no `..` or escape normalisation). */
-function send(addr: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Response> {
+/**
+ * One raw HTTP request: node:http sends the path exactly as given (no `..` or escape normalisation).
+ * A kept-alive socket the server closed just as the request went out is the client's race, not a
+ * server fault: as Node's documentation advises, such a request is sent once more on a new socket.
+ */
+async function send(addr: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Response> {
+  try {
+    return await sendOnce(addr, method, path, headers, body, PARSEABLE_METHODS.has(method) ? agent : false);
+  } catch (error) {
+    if (!(error as { reusedSocket?: boolean }).reusedSocket || (error as NodeJS.ErrnoException).code !== "ECONNRESET") throw error;
+    return sendOnce(addr, method, path, headers, body, false);
+  }
+}
+
+function sendOnce(addr: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, pool: Agent | false): Promise<Response> {
   const url = new URL(addr);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        // A method Node's parser refuses closes the connection: keep it off the shared keep-alive pool.
-        agent: PARSEABLE_METHODS.has(method) ? agent : false,
+        // A method Node's parser refuses closes the connection: kept off the shared keep-alive pool.
+        agent: pool,
         host: url.hostname,
         port: url.port,
         method,
@@ -71,7 +84,7 @@ function send(addr: string, method: string, path: string, headers: Record<string
       },
     );
     req.setTimeout(GIVE_UP_MS, () => req.destroy(new Error(`no response within ${GIVE_UP_MS} ms`)));
-    req.on("error", reject);
+    req.on("error", (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
     req.end(body);
   });
 }
