@@ -181,7 +181,8 @@ describe("request forwarding over mutually-authenticated TLS", () => {
       expect(next.epoch).toBeGreaterThan(advertisement.epoch);
       const nextTarget = clientTlsOptions(next);
       expect(await probeClusterPort({ ...base, host: nextTarget.host, port: nextTarget.port })).toBe("rejected");
-      expect(await probeClusterPort(nextTarget)).toBe("served");
+      // The new active starts its cluster listener once it is active: wait for it rather than race it.
+      await waitFor(async () => ((await probeClusterPort(nextTarget)) === "served" ? true : null), 15_000, "the new active's cluster listener to serve its certificate");
       // The old active closed its cluster listener when it stepped down.
       expect(await probeClusterPort(base)).toBe("rejected");
     });
