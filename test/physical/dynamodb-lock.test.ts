@@ -4,8 +4,9 @@
  */
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createDynamoDBBackend } from "../../src/physical/dynamodb.js";
-import { FencedError, isHABackend } from "../../src/physical/ha.js";
+import { isHABackend } from "../../src/physical/ha.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
+import { expectFencedWrites } from "./fenced-writes.js";
 import { TestClock, lockConformance } from "./lock-conformance.js";
 
 const dynamodbEndpoint = inject("dynamodbEndpoint");
@@ -48,33 +49,11 @@ lockConformance(
 
 describe("dynamodb HA lock, fencing", () => {
   it("rejects an ex-holder's fenced writes once another node holds the lock", async () => {
-    const lockKey = `core/lock-${crypto.randomUUID()}`;
     const clockA = new TestClock(0);
     const a = await createDynamoDBBackend((await nodeOptions()).options, {}, clockA);
     const b = await createDynamoDBBackend((await nodeOptions()).options, {}, new TestClock(0));
-    const holdA = await a.lockWith(lockKey, "a").acquire();
-    const storageA = a.fencedBy(lockKey, holdA.epoch);
-    await storageA.put("sys/config", new TextEncoder().encode("from A"));
-
-    const contending = b.lockWith(lockKey, "b").acquire();
-    clockA.pause(); // A stalls, but its network still works: the worst case for late writes
-    const holdB = await contending;
-    expect(holdA.held()).toBe(false);
-    const storageB = b.fencedBy(lockKey, holdB.epoch);
-
-    await expect(storageA.put("sys/config", new TextEncoder().encode("late A"))).rejects.toThrow(FencedError);
-    await expect(storageA.delete("sys/config")).rejects.toThrow(FencedError);
-    expect(new TextDecoder().decode((await storageA.get("sys/config"))!)).toBe("from A");
-    expect(await storageA.list("sys/")).toEqual(["config"]);
-
-    await storageB.put("sys/config", new TextEncoder().encode("from B"));
-    expect(new TextDecoder().decode((await storageB.get("sys/config"))!)).toBe("from B");
-    await holdB.release();
-    // Released: no epoch may write any more.
-    await expect(storageB.put("sys/config", new TextEncoder().encode("after release"))).rejects.toThrow(
-      new RegExp(`no longer holds epoch ${holdB.epoch}`),
-    );
-    clockA.resume();
+    // The lock item shares the table with the data, under its own key.
+    await expectFencedWrites({ a, b, clockA, lockKey: `core/lock-${crypto.randomUUID()}` }, { lockOutsideData: false });
   });
 
   it("offers no lock when HA is not enabled", async () => {

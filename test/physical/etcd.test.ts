@@ -6,9 +6,10 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { ConfigError } from "../../src/config/types.js";
 import { EtcdBackend, etcdDriver, etcdSettings } from "../../src/physical/etcd.js";
 import { fetchTransport } from "../../src/physical/etcd-client.js";
-import { type Clock, FencedError, isHABackend, monotonicClock } from "../../src/physical/ha.js";
+import { type Clock, isHABackend, monotonicClock } from "../../src/physical/ha.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { describeConformance } from "./conformance.js";
+import { expectFencedWrites } from "./fenced-writes.js";
 import { TestClock, lockConformance } from "./lock-conformance.js";
 
 const etcdEndpoint = inject("etcdEndpoint");
@@ -59,33 +60,10 @@ lockConformance(
 describe("etcd HA lock, fencing", () => {
   it("rejects an ex-holder's fenced writes once another node holds the lock", async () => {
     const path = `/fence-${crypto.randomUUID()}/`;
-    const lockKey = "core/lock";
     const clockA = new TestClock(0);
     const a = (await proxiedNode(path, clockA)).node;
     const b = (await proxiedNode(path, new TestClock(0))).node;
-    const holdA = await a.lockWith(lockKey, "a").acquire();
-    const storageA = a.fencedBy(lockKey, holdA.epoch);
-    await storageA.put("sys/config", new TextEncoder().encode("from A"));
-
-    const contending = b.lockWith(lockKey, "b").acquire();
-    clockA.pause(); // A stalls, but its network still works: the worst case for late writes
-    const holdB = await contending;
-    expect(holdA.held()).toBe(false);
-    const storageB = b.fencedBy(lockKey, holdB.epoch);
-
-    await expect(storageA.put("sys/config", new TextEncoder().encode("late A"))).rejects.toThrow(FencedError);
-    await expect(storageA.delete("sys/config")).rejects.toThrow(FencedError);
-    expect(new TextDecoder().decode((await storageA.get("sys/config"))!)).toBe("from A");
-    // The lock's records live outside the data prefix.
-    expect(await storageA.list("")).toEqual(["sys/"]);
-
-    await storageB.put("sys/config", new TextEncoder().encode("from B"));
-    expect(new TextDecoder().decode((await storageB.get("sys/config"))!)).toBe("from B");
-    await holdB.release();
-    await expect(storageB.put("sys/config", new TextEncoder().encode("after release"))).rejects.toThrow(
-      new RegExp(`no longer holds epoch ${holdB.epoch}`),
-    );
-    clockA.resume();
+    await expectFencedWrites({ a, b, clockA, lockKey: "core/lock" }, { lockOutsideData: true });
   });
 
   it("offers no lock when HA is not enabled", async () => {
