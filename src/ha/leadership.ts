@@ -104,11 +104,6 @@ export class Leadership {
     this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }) : null;
   }
 
-  /** `standby_reads` is on: as a standby, this node may answer some reads itself. */
-  get servesReads(): boolean {
-    return this.#reads !== null;
-  }
-
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
   async standbyRead(request: CoreRequest): Promise<HandlerResult | undefined> {
     if (!this.#reads || this.#stopped || this.#host.sealed() || this.isActive()) return undefined;

@@ -76,21 +76,16 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      const standby = core.leadership && !core.isActive() ? core.leadership : null;
-      // A standby that answers nothing itself (or is asked for the active) sends the request on as it came.
-      if (standby && (!standby.servesReads || forcedToActive(c.req.raw.headers))) {
-        return await routeFromStandby(standbyRouting(standby, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort);
-      }
       rawBody = await requestBytes(c.req.raw);
       const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
       const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
       const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
       const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, clientPort: c.env?.clientPort, wrapTtl };
-      if (standby) {
-        const local = await standby.standbyRead(request);
+      if (core.leadership && !core.isActive()) {
+        const local = forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead(request);
         if (local !== undefined) return respond(path, local);
-        return await routeFromStandby(standbyRouting(standby, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody);
+        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody);
       }
       if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, body);
       return respond(path, await core.handle(request));
