@@ -95,6 +95,7 @@ export class Core {
           sealed: () => this.sealed,
           logger: this.#logger,
           logical: this.#logical,
+          cacheLimits: disabled ? null : { entries, bytes },
         })
       : null;
     this.#router = new Router({

@@ -3,6 +3,7 @@ import { rfc3339 } from "../logical/encoding.js";
 import type { LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
+import type { CacheLimits } from "../physical/cache.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
 import { VERSION } from "../version.js";
 import type { BoundAddresses } from "./addresses.js";
@@ -15,6 +16,7 @@ import { generateClusterIdentity } from "./identity.js";
 import type { CoreRequest } from "../request/router.js";
 import { StandbyReads } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
+import { GENERATION_KEY, stampingWrites } from "./standby-generation.js";
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
 import { StandbyError } from "./standby-error.js";
 
@@ -60,6 +62,8 @@ export interface LeadershipHost {
   logger: Logger;
   /** How the node's logical state is opened (clock, lease TTLs); standby reads open it per request. */
   logical: LogicalOptions;
+  /** Bounds of what standby reads keep while the active's write generation holds; null: `disable_cache`. */
+  cacheLimits: CacheLimits | null;
 }
 
 const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
@@ -101,7 +105,7 @@ export class Leadership {
     this.#ha = ha;
     this.#host = host;
     this.#logger = host.logger.named("ha");
-    this.#reads = ha.standbyReads ? new StandbyReads(host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }) : null;
+    this.#reads = ha.standbyReads ? new StandbyReads(host.physical, host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }, host.cacheLimits) : null;
   }
 
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
@@ -145,6 +149,7 @@ export class Leadership {
    */
   async stop(settled: () => Promise<void> = async () => {}): Promise<void> {
     this.#stopped = true;
+    this.#reads?.forget();
     await this.#starting;
     clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#renewalTimer);
@@ -192,9 +197,17 @@ export class Leadership {
     const ha = this.#ha;
     // Same store for data and lock: make every write of this term conditional on our epoch.
     // Otherwise check the hold before each write. Either way a handler that outlives the term cannot write.
-    barrierStorage.target = isFenceable(physical) && (physical as unknown) === ha.backend
+    const termStorage = isFenceable(physical) && (physical as unknown) === ha.backend
       ? physical.fencedBy(LOCK_KEY, hold.epoch)
       : writableWhileHeld(physical, hold);
+    this.#reads?.forget();
+    // Standbys may keep what they read only while we stamp each write; if we do not, no stamp may remain.
+    if (ha.standbyReads) {
+      barrierStorage.target = stampingWrites(termStorage);
+    } else {
+      await termStorage.delete(GENERATION_KEY);
+      barrierStorage.target = termStorage;
+    }
     await this.#host.prepareActive(hold);
     const now = new Date(this.#host.logical.now());
     const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);

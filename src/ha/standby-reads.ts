@@ -4,20 +4,24 @@
  *
  * Why no answer is stale: the storage backends are strongly consistent (DynamoDB reads with
  * ConsistentRead, S3 has read-after-write consistency) and the active acknowledges a write only
- * after storage has it. A standby read loads everything it uses — mount and auth tables,
- * policies, the token, the secret — from storage after the request arrived, with nothing kept
- * from earlier requests (the active's read cache never runs on a standby). So a read that begins
- * after a write was acknowledged, through any node, sees that write; a policy tightened on the
- * active applies to the next standby read.
+ * after storage has it and has a new write generation (standby-generation.ts). A standby read first
+ * reads the generation; what the standby read from storage before (mount and auth tables, policies,
+ * tokens, secrets) is reused only while the generation is unchanged, otherwise it starts again
+ * from storage. So a read that begins after a write was acknowledged, through any node, sees that
+ * write; a policy tightened on the active applies to the next standby read. With no generation
+ * (the active does not stamp) or `disable_cache`, nothing is kept between requests.
  *
  * Why nothing is written twice or by two nodes: the standby's storage view refuses writes. A
  * request that turns out to need one (a token with a use limit, an expired token to revoke, a
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
-import { loadLogicalState, type LogicalOptions } from "../logical/state.js";
+import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
+import type { Backend } from "../physical/backend.js";
+import { type CacheLimits, SizedLru } from "../physical/cache.js";
 import { type CoreRequest, type Observability, Router } from "../request/router.js";
+import { readGeneration } from "./standby-generation.js";
 
 /** Thrown by the standby's storage view on any write: the request goes to the active instead. */
 class WriteOnStandby extends Error {
@@ -45,14 +49,27 @@ export function standbyMayServe({ operation, path }: Pick<CoreRequest, "operatio
   return true;
 }
 
+/** What a standby read uses: storage and the logical state loaded from it, for one generation. */
+interface ReadView {
+  generation: string | null;
+  storage: Storage;
+  state: Promise<LogicalState> | null;
+}
+
 export class StandbyReads {
   readonly #storage: Storage;
+  /** The view of the newest generation seen; reused by reads that see the same one. */
+  #current: ReadView | null = null;
 
   constructor(
+    /** Raw storage, where the active's write generation is read. */
+    private readonly physical: Pick<Backend, "get">,
     barrier: Storage,
     private readonly logical: LogicalOptions,
     /** The node's audit devices and metrics: a read answered here is audited here. */
     private readonly observability: Observability,
+    /** Bounds of what a view keeps (the node's `cache_size`); null: keep nothing (`disable_cache`). */
+    private readonly cacheLimits: CacheLimits | null,
   ) {
     this.#storage = readOnly(barrier);
   }
@@ -61,7 +78,7 @@ export class StandbyReads {
   async serve(request: CoreRequest): Promise<HandlerResult | undefined> {
     if (!standbyMayServe(request)) return undefined;
     try {
-      const state = await loadLogicalState(this.#storage, this.logical);
+      const state = await this.#state();
       const notHere = (): Promise<never> => Promise.reject(new WriteOnStandby());
       // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
       const keys = { countEncryptions: async () => {}, rotate: notHere, status: notHere };
@@ -72,6 +89,60 @@ export class StandbyReads {
       throw error;
     }
   }
+
+  /** Drops what the views hold (decrypted entries): on sealing and on becoming active. */
+  forget(): void {
+    this.#current = null;
+  }
+
+  async #state(): Promise<LogicalState> {
+    const generation = this.cacheLimits ? await readGeneration(this.physical) : null;
+    let view = this.#current;
+    if (generation === null || view?.generation !== generation) {
+      const storage = generation === null ? this.#storage : cachedReads(this.#storage, this.cacheLimits!);
+      view = { generation, storage, state: null };
+      // Only the newest generation is kept; a read still using an older view finishes with it.
+      this.#current = generation === null ? null : view;
+    }
+    if (!view.state) {
+      const loading = loadLogicalState(view.storage, this.logical);
+      view.state = loading;
+      loading.catch(() => {
+        if (view.state === loading) view.state = null;
+      });
+    }
+    return view.state;
+  }
+}
+
+/**
+ * `storage` with its reads and lists kept (bounded by `limits`), for the lifetime of one
+ * generation. Concurrent reads of one key share one storage read; a failed one is not kept.
+ */
+function cachedReads(storage: Storage, limits: CacheLimits): Storage {
+  const kept = new SizedLru<Promise<unknown>>(limits);
+  const keep = <T>(key: string, load: () => Promise<T>, size: (value: T) => number): Promise<T> => {
+    const known = kept.get(key);
+    if (known) return known as Promise<T>;
+    const loading = load();
+    kept.set(key, loading, key.length * 2 + 64);
+    loading.then(
+      (value) => {
+        if (kept.get(key) === loading) kept.set(key, loading, key.length * 2 + 64 + size(value));
+      },
+      () => {
+        if (kept.get(key) === loading) kept.delete(key);
+      },
+    );
+    return loading;
+  };
+  return {
+    // Callers may change what they get: each gets its own copy.
+    get: async (key) => (await keep(`get:${key}`, () => storage.get(key), (value) => value?.length ?? 0))?.slice() ?? null,
+    list: async (prefix) => [...(await keep(`list:${prefix}`, () => storage.list(prefix), (keys) => keys.join("").length * 2))],
+    put: storage.put,
+    delete: storage.delete,
+  };
 }
 
 function readOnly(storage: Storage): Storage {

@@ -7,7 +7,7 @@ import type { HABackend } from "../../src/physical/ha.js";
 const started: Core[] = [];
 
 /** An in-process HA node on shared storage and lock, reached at http://<name>.example:8200. */
-export function haNode(name: string, physical: Backend, backend: HABackend, forwarder?: Forwarder): Core {
+export function haNode(name: string, physical: Backend, backend: HABackend, forwarder?: Forwarder, options: { standbyReads?: boolean } = {}): Core {
   const core = new Core({
     physical,
     storageType: "inmem",
@@ -17,6 +17,7 @@ export function haNode(name: string, physical: Backend, backend: HABackend, forw
       hostname: name,
       addresses: BoundAddresses.of({ apiAddr: `http://${name}.example:8200`, clusterAddr: `https://${name}.example:8201` }),
       forwarder,
+      standbyReads: options.standbyReads,
     },
   });
   started.push(core);
