@@ -5,10 +5,17 @@ import type { Heartbeat } from "../../src/ha/forwarding.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import type { Logger } from "../../src/logger.js";
-import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
+import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOptions, WRITE_GENERATION_PATH, sha256Fingerprint } from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
+
+/** What the active answers on the cluster channel besides forwarded requests. */
+export interface ClusterDuties {
+  recordHeartbeat(heartbeat: Heartbeat): void;
+  /** For standby reads; null unless certainly active. */
+  writeGeneration(): string | null;
+}
 
 /** On stop, how long streams already inside may take to finish after GOAWAY before their sockets are cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -23,7 +30,7 @@ const REJECTION_LOG_INTERVAL_MS = 60_000;
 export class ClusterListeners {
   readonly #addresses: string[];
   readonly #fetch: FetchHandler;
-  readonly #onHeartbeat: (heartbeat: Heartbeat) => void;
+  readonly #duties: ClusterDuties;
   readonly #logger: Logger;
   #running: { servers: TlsServer[]; sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> } | null = null;
   #rejected = 0;
@@ -31,10 +38,10 @@ export class ClusterListeners {
   /** Starts and stops run one after another: a term can end while its listeners still start. */
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(addresses: string[], fetch: FetchHandler, onHeartbeat: (heartbeat: Heartbeat) => void, logger: Logger) {
+  constructor(addresses: string[], fetch: FetchHandler, duties: ClusterDuties, logger: Logger) {
     this.#addresses = addresses;
     this.#fetch = fetch;
-    this.#onHeartbeat = onHeartbeat;
+    this.#duties = duties;
     this.#logger = logger;
   }
 
@@ -119,6 +126,13 @@ export class ClusterListeners {
         void this.#heartbeat(request, response);
         return;
       }
+      if (request.url === WRITE_GENERATION_PATH) {
+        const generation = this.#duties.writeGeneration();
+        // 503: not certainly active; the standby then reads storage afresh.
+        if (generation === null) response.writeHead(503).end();
+        else response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ generation }));
+        return;
+      }
       void forwarded(request, response);
     };
   }
@@ -127,7 +141,7 @@ export class ClusterListeners {
     try {
       let text = "";
       for await (const chunk of request) text += chunk;
-      this.#onHeartbeat(JSON.parse(text) as Heartbeat);
+      this.#duties.recordHeartbeat(JSON.parse(text) as Heartbeat);
       response.writeHead(204).end();
     } catch {
       // Not active any more (or a malformed beat): the standby will look for the new active.

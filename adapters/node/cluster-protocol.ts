@@ -18,6 +18,8 @@ export const FORWARDED_CLIENT_PORT_HEADER = "x-strongbox-forwarded-client-port";
 
 /** Served by the cluster listener itself, never by the API. */
 export const HEARTBEAT_PATH = "/cluster/heartbeat";
+/** A standby asks the active for its write generation here (standby reads). */
+export const WRITE_GENERATION_PATH = "/cluster/write-generation";
 
 /** HTTP/1.1 hop-by-hop headers: meaningless (or illegal) on the HTTP/2 hop. */
 export const HOP_BY_HOP_HEADERS = new Set([

@@ -2,11 +2,13 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, 
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
-import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, sha256Fingerprint } from "./cluster-protocol.js";
+import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, WRITE_GENERATION_PATH } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
+/** A standby read waits this long for the active's write generation, then reads storage afresh. */
+const WRITE_GENERATION_TIMEOUT_MS = 1_000;
 
 /**
  * The standby's side of the cluster channel: one multiplexed HTTP/2 session to the active's
@@ -51,6 +53,14 @@ export class ClusterForwarder implements Forwarder {
     if (status !== 204) throw new Error(`heartbeat refused with status ${status}`);
   }
 
+  async writeGeneration(advertisement: Advertisement): Promise<string | null> {
+    const headers = { ":method": "GET", ":path": WRITE_GENERATION_PATH };
+    const { status, responseBody } = await this.#exchange(advertisement, headers, new Uint8Array(), WRITE_GENERATION_TIMEOUT_MS);
+    if (status !== 200) return null;
+    const { generation } = JSON.parse(new TextDecoder().decode(responseBody)) as { generation?: unknown };
+    return typeof generation === "string" ? generation : null;
+  }
+
   close(): void {
     this.#current?.session.destroy();
     this.#current = null;
@@ -58,7 +68,8 @@ export class ClusterForwarder implements Forwarder {
 
   #session(advertisement: Advertisement): ClientHttp2Session {
     // The certificate too: the active re-issues it within a term, and a session pins the one it was built for.
-    const key = `${advertisement.node_id}/${advertisement.epoch}/${advertisement.cluster_addr}/${sha256Fingerprint(advertisement.cluster_cert)}`;
+    // Compared as text: parsing it for a fingerprint on every request cost more than the rest of a forward.
+    const key = `${advertisement.node_id}/${advertisement.epoch}/${advertisement.cluster_addr}/${advertisement.cluster_cert}`;
     const current = this.#current;
     if (current && current.key === key && !current.session.closed && !current.session.destroyed) return current.session;
     current?.session.destroy();

@@ -180,7 +180,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   addresses.bind(bound);
   const leadership = core.leadership;
   if (forwarder && leadership) {
-    clusterListeners = new ClusterListeners(bound.clusterListenAddresses, app.fetch, (heartbeat) => leadership.recordHeartbeat(heartbeat), clusterLogger);
+    clusterListeners = new ClusterListeners(bound.clusterListenAddresses, app.fetch, leadership, clusterLogger);
   }
   printBanner(config, bound, haBackend !== undefined);
   for (const warning of config.warnings) logger.warn(warning);

@@ -18,6 +18,11 @@ export interface Forwarder {
   forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response>;
   /** Tells the active this standby is alive; rejects when the active did not take it. */
   heartbeat(advertisement: Advertisement, heartbeat: Heartbeat): Promise<void>;
+  /**
+   * The active's write generation (standby-generation.ts), asked after the call; null when the
+   * active gives none (not certainly active); rejects when there is no answer.
+   */
+  writeGeneration(advertisement: Advertisement): Promise<string | null>;
   /** Drops connections to earlier actives, so requests waiting on them fail now and are routed again. */
   close(): void;
 }

@@ -16,7 +16,7 @@ import { generateClusterIdentity } from "./identity.js";
 import type { CoreRequest } from "../request/router.js";
 import { StandbyReads } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
-import { GENERATION_KEY, stampingWrites } from "./standby-generation.js";
+import { askedAfterCall, WriteGeneration } from "./standby-generation.js";
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
 import { StandbyError } from "./standby-error.js";
 
@@ -100,12 +100,14 @@ export class Leadership {
    * LEADER_CACHE_MS, then reused without a storage read while the lock's holder and epoch match.
    */
   #seenLeader: { advertisement: Advertisement; readAt: number } | null = null;
+  /** While active: this term's count of writes (standby-generation.ts). */
+  #writeGeneration: WriteGeneration | null = null;
 
   constructor(ha: HAOptions, host: LeadershipHost) {
     this.#ha = ha;
     this.#host = host;
     this.#logger = host.logger.named("ha");
-    this.#reads = ha.standbyReads ? new StandbyReads(host.physical, host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }, host.cacheLimits) : null;
+    this.#reads = ha.standbyReads ? new StandbyReads(askedAfterCall(() => this.#askWriteGeneration()), host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }, host.cacheLimits) : null;
   }
 
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
@@ -201,13 +203,10 @@ export class Leadership {
       ? physical.fencedBy(LOCK_KEY, hold.epoch)
       : writableWhileHeld(physical, hold);
     this.#reads?.forget();
-    // Standbys may keep what they read only while we stamp each write; if we do not, no stamp may remain.
-    if (ha.standbyReads) {
-      barrierStorage.target = stampingWrites(termStorage);
-    } else {
-      await termStorage.delete(GENERATION_KEY);
-      barrierStorage.target = termStorage;
-    }
+    // Counted whatever our own standby_reads says: standbys with it keep what they read by this count.
+    const generation = new WriteGeneration(ha.nodeId, hold.epoch);
+    barrierStorage.target = generation.counting(termStorage);
+    this.#writeGeneration = generation;
     await this.#host.prepareActive(hold);
     const now = new Date(this.#host.logical.now());
     const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
@@ -290,6 +289,28 @@ export class Leadership {
     // Remember only a found leader: a new active's advertisement appears moments after its lock.
     if (advertisement) this.#seenLeader = { advertisement, readAt: now };
     return { isSelf: false, advertisement };
+  }
+
+  /**
+   * As the active, the generation of our writes (standby-generation.ts), for standbys that keep
+   * what they read; null unless our hold on the lock is certain right now.
+   */
+  writeGeneration(): string | null {
+    const hold = this.#election?.hold;
+    if (!this.isActive() || !hold?.held() || !this.#writeGeneration) return null;
+    return this.#writeGeneration.current();
+  }
+
+  /** As a standby with standby reads, the active's write generation; null when it gives none. */
+  async #askWriteGeneration(): Promise<string | null> {
+    const forwarder = this.#ha.forwarder;
+    if (!forwarder || this.isActive()) return null;
+    try {
+      const { advertisement } = await this.leader();
+      return advertisement ? await forwarder.writeGeneration(advertisement) : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */

@@ -1,56 +1,75 @@
 /**
- * The write generation that lets standbys cache what they read (`standby_reads`).
+ * The write generation that lets standbys keep what they read (`standby_reads`).
  *
- * The active stamps a fresh random value under GENERATION_KEY after every write of its term has
- * reached storage, and acknowledges the write only once the stamp is stored too. A standby reads
- * the stamp first, at the start of each read it answers, and keeps what it reads from storage only
- * for as long as the stamp stays the same. So any write acknowledged before a read began changed
- * the stamp before that read looked at it, and the standby started again from storage.
+ * The active counts every write of its term once storage has answered it, before the write is
+ * acknowledged; its generation is its term plus that count. A standby asks the active for the
+ * generation over the cluster channel at the start of each read it answers, and reuses what it
+ * read from storage only while the generation it gets back stays the same. So a write acknowledged
+ * before a read began has changed the generation before the active answered, and the standby
+ * starts again from storage.
  *
- * An active without `standby_reads` does not stamp: it deletes the stamp before its first write of
- * the term, and a standby that finds no stamp caches nothing.
+ * The active answers only while its hold on the lock is certain (as it checks before each write),
+ * so a deposed active that has not noticed yet cannot vouch for data a newer active has changed.
  */
 import type { Backend } from "../physical/backend.js";
 
-/** Physical key of the stamp: outside the barrier's entries, random bytes with nothing to hide. */
-export const GENERATION_KEY = "core/standby-reads-generation";
+/** The active's side: its term's identity and how many of its writes storage has answered. */
+export class WriteGeneration {
+  readonly #term: string;
+  #writes = 0;
 
-/** The stamp a standby compares, or null when the active does not stamp (cache nothing). */
-export async function readGeneration(physical: Pick<Backend, "get">): Promise<string | null> {
-  const stamp = await physical.get(GENERATION_KEY);
-  return stamp === null ? null : Array.from(stamp, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  constructor(nodeId: string, epoch: number) {
+    const nonce = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+    this.#term = `${nodeId}/${epoch}/${nonce}`;
+  }
+
+  current(): string {
+    return `${this.#term}/${this.#writes}`;
+  }
+
+  /**
+   * `target` counting each put and delete when storage answers, failed ones too (a write that
+   * failed may still have landed), before the caller hears of it.
+   */
+  counting(target: Backend): Backend {
+    const counted = async (write: Promise<void>) => {
+      try {
+        await write;
+      } finally {
+        this.#writes++;
+      }
+    };
+    return {
+      get: (key) => target.get(key),
+      list: (prefix) => target.list(prefix),
+      put: (key, value) => counted(target.put(key, value)),
+      delete: (key) => counted(target.delete(key)),
+    };
+  }
 }
 
 /**
- * `target` with every put and delete followed by a new stamp before it resolves. Writes that finish
- * while a stamp waits to start share it, so a burst of writes costs one stamp, not one each.
+ * The standby's side: `ask` the active, so that each caller gets an answer to a question asked
+ * after it called. Callers that arrive while a question is out share the next one, so a busy
+ * standby asks at most twice per round trip, not once per read.
  */
-export function stampingWrites(target: Backend): Backend {
-  let waiting: Promise<void> | null = null;
-  let last: Promise<void> = Promise.resolve();
-  const stamp = (): Promise<void> => {
-    // Joining a stamp is safe only before it starts: it must be written after our write was.
-    if (waiting) return waiting;
-    const next = last
-      .catch(() => {})
-      .then(() => {
-        waiting = null;
-        return target.put(GENERATION_KEY, crypto.getRandomValues(new Uint8Array(16)));
-      });
-    waiting = next;
-    last = next;
-    return next;
-  };
-  return {
-    get: (key) => target.get(key),
-    list: (prefix) => target.list(prefix),
-    put: async (key, value) => {
-      await target.put(key, value);
-      await stamp();
-    },
-    delete: async (key) => {
-      await target.delete(key);
-      await stamp();
-    },
+export function askedAfterCall(ask: () => Promise<string | null>): () => Promise<string | null> {
+  let next: Promise<string | null> | null = null;
+  let out: Promise<unknown> = Promise.resolve();
+  return () => {
+    if (next) return next;
+    const asking = out.then(
+      () => {
+        next = null;
+        return ask();
+      },
+      () => {
+        next = null;
+        return ask();
+      },
+    );
+    next = asking;
+    out = asking.catch(() => null);
+    return asking;
   };
 }

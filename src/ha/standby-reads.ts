@@ -4,12 +4,13 @@
  *
  * Why no answer is stale: the storage backends are strongly consistent (DynamoDB reads with
  * ConsistentRead, S3 has read-after-write consistency) and the active acknowledges a write only
- * after storage has it and has a new write generation (standby-generation.ts). A standby read first
- * reads the generation; what the standby read from storage before (mount and auth tables, policies,
- * tokens, secrets) is reused only while the generation is unchanged, otherwise it starts again
- * from storage. So a read that begins after a write was acknowledged, through any node, sees that
- * write; a policy tightened on the active applies to the next standby read. With no generation
- * (the active does not stamp) or `disable_cache`, nothing is kept between requests.
+ * after storage has it and it has counted it in its write generation (standby-generation.ts). A
+ * standby read first asks the active for the generation; what the standby read from storage before
+ * (mount and auth tables, policies, tokens, secrets) is reused only while the generation is
+ * unchanged, otherwise it starts again from storage. So a read that begins after a write was
+ * acknowledged, through any node, sees that write; a policy tightened on the active applies to the
+ * next standby read. When the active gives no generation (no cluster channel, no answer, not
+ * certainly active) or with `disable_cache`, the read uses nothing kept from earlier requests.
  *
  * Why nothing is written twice or by two nodes: the standby's storage view refuses writes. A
  * request that turns out to need one (a token with a use limit, an expired token to revoke, a
@@ -18,10 +19,8 @@
  */
 import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
-import type { Backend } from "../physical/backend.js";
 import { type CacheLimits, SizedLru } from "../physical/cache.js";
 import { type CoreRequest, type Observability, Router } from "../request/router.js";
-import { readGeneration } from "./standby-generation.js";
 
 /** Thrown by the standby's storage view on any write: the request goes to the active instead. */
 class WriteOnStandby extends Error {
@@ -62,8 +61,8 @@ export class StandbyReads {
   #current: ReadView | null = null;
 
   constructor(
-    /** Raw storage, where the active's write generation is read. */
-    private readonly physical: Pick<Backend, "get">,
+    /** The active's write generation, asked after the call; null when it gives none. */
+    private readonly generation: () => Promise<string | null>,
     barrier: Storage,
     private readonly logical: LogicalOptions,
     /** The node's audit devices and metrics: a read answered here is audited here. */
@@ -96,7 +95,7 @@ export class StandbyReads {
   }
 
   async #state(): Promise<LogicalState> {
-    const generation = this.cacheLimits ? await readGeneration(this.physical) : null;
+    const generation = this.cacheLimits ? await this.generation() : null;
     let view = this.#current;
     if (generation === null || view?.generation !== generation) {
       const storage = generation === null ? this.#storage : cachedReads(this.#storage, this.cacheLimits!);

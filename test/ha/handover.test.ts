@@ -123,6 +123,7 @@ describe("hold, don't fail", () => {
         return new Response("applied once", { status: 200 });
       },
       heartbeat: async () => {},
+      writeGeneration: async () => null,
       close: () => {},
     };
     const { cores: [, b], token } = await nodes(["a", "b"], forwarder);

@@ -40,7 +40,7 @@ async function node(name: string, store: InmemHABackend) {
     },
   });
   const app = createApp({ core, maxRequestSize: 1 << 20 });
-  listeners = new ClusterListeners([`127.0.0.1:${clusterPort}`], app.fetch, (heartbeat) => core.leadership!.recordHeartbeat(heartbeat), silentLogger);
+  listeners = new ClusterListeners([`127.0.0.1:${clusterPort}`], app.fetch, core.leadership!, silentLogger);
   stops.push(async () => {
     await core.seal();
     await listeners!.stop();

@@ -59,6 +59,7 @@ describe("standby routing", () => {
         return new Response("from the active", { status: 200 });
       },
       heartbeat: async () => {},
+      writeGeneration: async () => null,
       close: () => {},
     };
     const { b, token } = await pair(forwarder);
