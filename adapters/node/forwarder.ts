@@ -8,7 +8,7 @@ import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER
 const FORWARD_TIMEOUT_MS = 30_000;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 /** A standby read waits this long for the active's write generation, then reads storage afresh. */
-const WRITE_GENERATION_TIMEOUT_MS = 1_000;
+const WRITE_GENERATION_TIMEOUT_MS = 500;
 
 /**
  * The standby's side of the cluster channel: one multiplexed HTTP/2 session to the active's

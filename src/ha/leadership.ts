@@ -70,6 +70,8 @@ const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 /** How long a standby trusts its last look at the lock record before reading it again. */
 const LEADER_CACHE_MS = 250;
 const HEARTBEAT_INTERVAL_MS = 1_000;
+/** After a standby's question for the write generation failed, how long its reads skip asking. */
+const GENERATION_RETRY_MS = 1_000;
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Standbys silent for longer than this drop out of sys/ha-status. */
@@ -100,6 +102,8 @@ export class Leadership {
    * LEADER_CACHE_MS, then reused without a storage read while the lock's holder and epoch match.
    */
   #seenLeader: { advertisement: Advertisement; readAt: number } | null = null;
+  /** As a standby: no question to the active for its write generation before this time. */
+  #generationUnreachableUntil = 0;
   /** While active: this term's count of writes (standby-generation.ts). */
   #writeGeneration: WriteGeneration | null = null;
 
@@ -301,14 +305,19 @@ export class Leadership {
     return this.#writeGeneration.current();
   }
 
-  /** As a standby with standby reads, the active's write generation; null when it gives none. */
+  /**
+   * As a standby with standby reads, the active's write generation; null when it gives none. After
+   * a failed question (a cut cluster port, a frozen active) reads go to storage for a while rather
+   * than each waiting for its own timeout.
+   */
   async #askWriteGeneration(): Promise<string | null> {
     const forwarder = this.#ha.forwarder;
-    if (!forwarder || this.isActive()) return null;
+    if (!forwarder || this.isActive() || this.#host.logical.now() < this.#generationUnreachableUntil) return null;
     try {
       const { advertisement } = await this.leader();
       return advertisement ? await forwarder.writeGeneration(advertisement) : null;
     } catch {
+      this.#generationUnreachableUntil = this.#host.logical.now() + GENERATION_RETRY_MS;
       return null;
     }
   }

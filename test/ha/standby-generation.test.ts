@@ -125,9 +125,11 @@ describe("standby reads kept per write generation", () => {
     expect((await call(b, "GET", "secret/data/app", undefined, token)).status).toBe(403);
   });
 
-  it("reads storage afresh every time when the active gives no generation", async () => {
+  it("reads storage afresh every time when the active gives no generation, and stops asking a while after a failure", async () => {
     let answering = true;
+    let asked = 0;
     const { a, b, standbyStorage, call } = await pair(async (active) => {
+      asked++;
       if (!answering) throw new Error("no answer from the active node");
       return active.leadership!.writeGeneration();
     });
@@ -135,8 +137,12 @@ describe("standby reads kept per write generation", () => {
     expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 1 });
     answering = false;
     const before = standbyStorage.gets;
+    const askedBefore = asked;
     expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 1 });
     expect(standbyStorage.gets - before).toBeGreaterThan(3);
+    // The failed question stands for the next reads: they do not each wait on the channel.
+    expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 1 });
+    expect(asked - askedBefore).toBe(1);
     await call(a, "PUT", "secret/data/app", { data: { n: 2 } });
     expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 2 });
   });
