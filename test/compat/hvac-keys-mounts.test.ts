@@ -1,44 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/free-port.js";
+import { type FileServer, startFileServer } from "../helpers/file-server.js";
 import { runHvac } from "../helpers/hvac.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
 /** Python hvac's remount, rekey and root generation against a real file-backed server process. */
 describe("hvac: remount, rekey and generate-root against a real server", () => {
-  let dir: string;
-  let config: string;
-  let server: ServerProcess;
+  let node: FileServer;
   let rootToken = "";
   let unsealKeys: string[] = [];
 
   const hvac = async (script: string, token = rootToken): Promise<any> => {
-    const run = await runHvac(script, { VAULT_ADDR: server.apiAddr, VAULT_TOKEN: token });
+    const run = await runHvac(script, { VAULT_ADDR: node.server.apiAddr, VAULT_TOKEN: token });
     if (run.code !== 0) throw new Error(`hvac script failed (${run.code}):\n${run.stderr}`);
     return JSON.parse(run.stdout);
   };
-  const api = async (method: string, path: string, body?: unknown, token = rootToken) => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
-      method,
-      headers: { "x-vault-token": token, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = (method: string, path: string, body?: unknown, token = rootToken) => node.api(method, path, body, token);
   const unseal = (keys: string[]) => hvac(`print(json.dumps(client.sys.submit_unseal_keys(${JSON.stringify(keys)})))`);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "strongbox-hvac-keys-"));
-    const port = await freePort();
-    config = join(dir, "server.hcl");
-    writeFileSync(
-      config,
-      [`storage "file" {`, `  path = "${join(dir, "data")}"`, `}`, `listener "tcp" {`, `  address     = "127.0.0.1:${port}"`, `  tls_disable = true`, `}`, `api_addr = "http://127.0.0.1:${port}"`].join("\n"),
-    );
-    server = await startServerProcess([`-config=${config}`]);
+    node = await startFileServer("hvac-keys");
     const init = await hvac("print(json.dumps(client.sys.initialize(3, 2)))", "");
     rootToken = init.root_token;
     unsealKeys = init.keys;
@@ -46,8 +25,7 @@ describe("hvac: remount, rekey and generate-root against a real server", () => {
   });
 
   afterAll(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node?.stop();
   });
 
   it("moves a `generic` (KV v1) mount with its data; the old path is gone and the status names both", async () => {
@@ -138,8 +116,7 @@ describe("hvac: remount, rekey and generate-root against a real server", () => {
     expect(third.status).toBe(400);
     expect((await unseal(rekeyed.keys.slice(1, 4))).sealed).toBe(false);
 
-    await server.stop();
-    server = await startServerProcess([`-config=${config}`]);
+    await node.restart();
     expect((await unseal(rekeyed.keys.slice(0, 3))).sealed).toBe(false);
     unsealKeys = rekeyed.keys;
   });

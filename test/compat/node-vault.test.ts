@@ -1,43 +1,22 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { statSync } from "node:fs";
 import nodeVault from "node-vault";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/free-port.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+import { type FileServer, startFileServer } from "../helpers/file-server.js";
 
 /** Drives a real server process with the unchanged npm Vault client over real sockets. */
 describe("node-vault against a real Strongbox process (file storage)", () => {
-  let dir: string;
-  let server: ServerProcess;
+  let node: FileServer;
   let vault: ReturnType<typeof nodeVault>;
   let unsealKeys: string[] = [];
   let rootToken = "";
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "strongbox-compat-"));
-    const port = await freePort();
-    const config = join(dir, "server.hcl");
-    writeFileSync(
-      config,
-      [
-        `storage "file" {`,
-        `  path = "${join(dir, "data")}"`,
-        `}`,
-        `listener "tcp" {`,
-        `  address     = "127.0.0.1:${port}"`,
-        `  tls_disable = true`,
-        `}`,
-        `api_addr = "http://127.0.0.1:${port}"`,
-      ].join("\n"),
-    );
-    server = await startServerProcess([`-config=${config}`]);
-    vault = nodeVault({ endpoint: server.apiAddr });
+    node = await startFileServer("compat");
+    vault = nodeVault({ endpoint: node.server.apiAddr });
   });
 
   afterAll(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node?.stop();
   });
 
   it("initialises and unseals", async () => {
@@ -79,16 +58,15 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
     const created = await vault.tokenCreate({ policies: ["root"], ttl: "1h" });
     const token = created.auth.client_token;
     vault.token = rootToken; // node-vault adopts any token it creates
-    const child = nodeVault({ endpoint: server.apiAddr, token });
+    const child = nodeVault({ endpoint: node.server.apiAddr, token });
     expect((await child.tokenLookupSelf()).data.ttl).toBeGreaterThan(3500);
     await vault.tokenRevoke({ token });
     await expect(child.tokenLookupSelf()).rejects.toMatchObject({ response: { statusCode: 403 } });
   });
 
   it("restarts sealed and serves the same data once unsealed", async () => {
-    await server.stop();
-    server = await startServerProcess(server.child.spawnargs.slice(3));
-    vault = nodeVault({ endpoint: server.apiAddr, token: rootToken });
+    await node.restart();
+    vault = nodeVault({ endpoint: node.server.apiAddr, token: rootToken });
     expect((await vault.status()).sealed).toBe(true);
     await expect(vault.read("kv2/data/app")).rejects.toMatchObject({ response: { statusCode: 503 } });
     await vault.unseal({ key: unsealKeys[1] });
@@ -109,12 +87,12 @@ describe("node-vault against a real Strongbox process (file storage)", () => {
     expect(done.complete).toBe(true);
     const raw = Buffer.from(done.encoded_token, "base64");
     const token = String.fromCharCode(...raw.map((byte: number, i: number) => byte ^ attempt.otp.charCodeAt(i)));
-    const lookup = await nodeVault({ endpoint: server.apiAddr, token }).tokenLookupSelf();
+    const lookup = await nodeVault({ endpoint: node.server.apiAddr, token }).tokenLookupSelf();
     expect(lookup.data.policies).toEqual(["root"]);
   });
 
   it("stores files with owner-only permissions", () => {
-    const mode = statSync(join(dir, "data")).mode & 0o777;
+    const mode = statSync(node.dataPath).mode & 0o777;
     expect(mode & 0o077).toBe(0);
   });
 });

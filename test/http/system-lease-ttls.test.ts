@@ -1,45 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/free-port.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
+import { type FileServer, startFileServer } from "../helpers/file-server.js";
 
 /** The top-level default_lease_ttl / max_lease_ttl of a real server process, as tokens, mounts and tune see them. */
 describe("system lease TTLs from the configuration (real process)", () => {
-  let dir: string;
-  let server: ServerProcess;
+  let node: FileServer;
   let root = "";
-
-  const api = async (method: string, path: string, body?: unknown, token = root) => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
-      method,
-      headers: { "x-vault-token": token, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = (method: string, path: string, body?: unknown, token = root) => node.api(method, path, body, token);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "strongbox-ttls-"));
-    const port = await freePort();
-    const config = join(dir, "server.hcl");
-    writeFileSync(
-      config,
-      [
-        `storage "file" {`,
-        `  path = "${join(dir, "data")}"`,
-        `}`,
-        `listener "tcp" {`,
-        `  address     = "127.0.0.1:${port}"`,
-        `  tls_disable = true`,
-        `}`,
-        `default_lease_ttl = "1h"`,
-        `max_lease_ttl     = "2h"`,
-      ].join("\n"),
-    );
-    server = await startServerProcess([`-config=${config}`]);
+    node = await startFileServer("ttls", [`default_lease_ttl = "1h"`, `max_lease_ttl     = "2h"`]);
     const init = await api("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
     root = init.body.root_token;
     expect((await api("PUT", "sys/unseal", { key: init.body.keys[0] })).body.sealed).toBe(false);
@@ -47,8 +16,7 @@ describe("system lease TTLs from the configuration (real process)", () => {
   });
 
   afterAll(async () => {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node?.stop();
   });
 
   it("mounts `generic` as KV version 1", async () => {
