@@ -1,10 +1,12 @@
 /**
- * Promises over node-zookeeper-client (pure JavaScript, ZooKeeper's binary protocol over TCP; no
- * TLS), each call bounded in time: the library retries a lost connection without failing queued
+ * Promises over node-zookeeper-client (pure JavaScript, ZooKeeper's binary protocol over TCP, or
+ * TLS through zookeeper-tls.ts), each call bounded in time: the library retries a lost connection without failing queued
  * requests, so an unbounded call could hang a request or the lock for as long as the outage.
  */
+import type { ConnectionOptions } from "node:tls";
 import zookeeper from "node-zookeeper-client";
 import type { ACL, Client, Exception, Stat } from "node-zookeeper-client";
+import { dialTls } from "./zookeeper-tls.js";
 
 const { CreateMode } = zookeeper;
 export const ZK = zookeeper.Exception;
@@ -15,6 +17,8 @@ export interface ZooKeeperConnection {
   /** "scheme:secret" credentials added to the session (Vault's `auth_info`). */
   authInfo?: { scheme: string; secret: string };
   acl: ACL[];
+  /** Dial the servers over TLS with these options (their secureClientPort). */
+  tls?: ConnectionOptions;
 }
 
 /** A ZooKeeper error code (ZK.NO_NODE, ZK.BAD_VERSION, …), or undefined for other failures. */
@@ -46,10 +50,12 @@ export class ZooKeeperClient {
   static async #open(settings: ZooKeeperConnection, timeoutMs: number): Promise<Client> {
     const client = zookeeper.createClient(settings.addresses, { sessionTimeout: settings.sessionTimeoutMs, spinDelay: 100, retries: 0 });
     if (settings.authInfo) client.addAuthInfo(settings.authInfo.scheme, Buffer.from(settings.authInfo.secret));
+    const lastTlsError = settings.tls ? dialTls(client, settings.tls) : () => null;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.close();
-        reject(new Error(`no ZooKeeper server at ${settings.addresses} answered within ${timeoutMs} ms`));
+        const tlsError = lastTlsError();
+        reject(new Error(`no ZooKeeper server at ${settings.addresses} answered within ${timeoutMs} ms${tlsError ? ` (last TLS error: ${tlsError.message})` : ""}`));
       }, timeoutMs);
       client.once("connected", () => {
         clearTimeout(timer);

@@ -20,6 +20,7 @@ import { StorageOptions } from "../../src/physical/options.js";
 import { decodeSegment, encodeSegment } from "./file-backend.js";
 import { type MultiOp, ZK, ZooKeeperClient, type ZooKeeperConnection, zkCode } from "./zookeeper-client.js";
 import { ZooKeeperLeaseStore } from "./zookeeper-lease.js";
+import { type ZooKeeperTlsFiles, loadZooKeeperTls, zookeeperTlsFiles } from "./zookeeper-tls.js";
 
 /** Below ZooKeeper's default request limit (jute.maxbuffer, 1 MiB − 1 byte) with room for the path. */
 export const ZOOKEEPER_VALUE_LIMIT_BYTES = 1_000_000;
@@ -30,6 +31,8 @@ const SESSION_TIMEOUT_MS = 10_000;
 
 export interface ZooKeeperSettings {
   connection: ZooKeeperConnection;
+  /** `tls_*` keys: the files are read when the backend is created. */
+  tls: ZooKeeperTlsFiles | null;
   /** The data root znode, e.g. "/vault". */
   root: string;
   haEnabled: boolean;
@@ -39,9 +42,6 @@ export interface ZooKeeperSettings {
 /** Reads a `storage "zookeeper"` stanza (Vault's keys). */
 export function zookeeperSettings(options: Record<string, string>, env: Record<string, string | undefined>): ZooKeeperSettings {
   const o = new StorageOptions("zookeeper", options, env);
-  if (o.bool("tls_enable", false)) {
-    throw o.error('tls_enable = "true" is not supported: the ZooKeeper client Strongbox uses speaks plain TCP only; reach ZooKeeper over a private network or a TLS tunnel');
-  }
   const addresses = (o.string("address") ?? "localhost:2181").split(",").map((a) => a.trim()).filter(Boolean);
   for (const address of addresses) {
     if (!/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(address)) throw o.error(`address "${address}" is not host:port`);
@@ -58,6 +58,7 @@ export function zookeeperSettings(options: Record<string, string>, env: Record<s
       authInfo: schemeAndRest(o, "auth_info", "secret"),
       acl: aclFor(o),
     },
+    tls: zookeeperTlsFiles(o),
     root: `/${path}`,
     // On unless turned off (Vault defaults to off), as for DynamoDB: a store that can lock should.
     haEnabled: o.bool("ha_enabled", true),
@@ -88,6 +89,10 @@ export const zookeeperDriver: StorageDriver = {
 
 export async function createZooKeeperBackend(options: Record<string, string>, env: Record<string, string | undefined>, clock: Clock = monotonicClock): Promise<ZooKeeperBackend> {
   const settings = zookeeperSettings(options, env);
+  if (settings.tls) {
+    const stanza = new StorageOptions("zookeeper", options, env);
+    settings.connection.tls = await loadZooKeeperTls(settings.tls, (message) => stanza.error(message));
+  }
   const zk = await ZooKeeperClient.connect(settings.connection, REQUEST_TIMEOUT_MS);
   const backend = new ZooKeeperBackend(zk, settings, clock);
   try {

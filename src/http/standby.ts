@@ -24,7 +24,8 @@ export interface StandbyRouting {
 /**
  * What a standby does with a request it does not answer itself: find the active, holding the
  * request while none is known (lock free, being taken over, advertisement not yet written, the
- * target just left) for at most `holdMs`, then 503 with Retry-After. `X-Vault-No-Request-Forwarding`
+ * target just left) for at most `holdMs`, then 503 with Retry-After; 503 at once when this node
+ * cannot read the lock store (cut off from it, it would not see a new active appear). `X-Vault-No-Request-Forwarding`
  * or no forwarder → 307 to the active's advertised `api_addr`; otherwise forward.
  *
  * A failed forward is sent again only when that cannot apply it twice: the forwarder proved the
@@ -56,9 +57,10 @@ export async function routeFromStandby(
     if (view?.isSelf) return routing.serveHere(body);
     const target = view?.advertisement ?? null;
     if (!target) {
-      if (Date.now() >= deadline) {
-        return view ? noActiveKnown() : noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
-      }
+      // Holding waits for an active to appear, which a node that cannot read the lock store would
+      // not see: a client held here is one not retrying on a node that can serve it.
+      if (!view) return noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
+      if (Date.now() >= deadline) return noActiveKnown();
       await pause();
       continue;
     }

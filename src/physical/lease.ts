@@ -226,7 +226,12 @@ class LeaseHold implements LockHold {
             await clock.sleep(Math.min(this.timings.retryIntervalMs, Math.max(0, this.#deadline - clock.now())), stop);
             continue;
           }
-          if (!renewed) return this.#lose("the lock record changed: another node took the lock");
+          if (!renewed) {
+            // Noticed after the deadline (a slow answer, a starved event loop): the hold ended at the
+            // deadline, not now; saying so keeps the log's account of the term right.
+            const lateMs = clock.now() - this.#deadline;
+            return this.#lose(`the lock record changed: another node took the lock${lateMs > 0 ? ` (noticed after the renewal deadline, which passed ${Math.round(lateMs)} ms ago)` : ""}`);
+          }
           this.#version = next;
           this.#pending = null;
           base = roundStart;

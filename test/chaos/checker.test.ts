@@ -60,6 +60,11 @@ describe("transition log checker", () => {
     expect(check([frozen, life(1, [acquired(3_000, 2)])]).dualActive).toMatchObject([{ overlapMs: 10 }]);
   });
 
+  it("ends a term at the deadline when the takeover was noticed after it (the lease's own wording)", () => {
+    const late = "the lock record changed: another node took the lock (noticed after the renewal deadline, which passed 1500 ms ago)";
+    expect(check([life(0, [acquired(0, 1), stopped(3_000, late)]), life(1, [acquired(2_000, 2)])]).dualActive).toEqual([]);
+  });
+
   it("takes a node's clock skew off its log timestamps", () => {
     const ahead = life(0, [acquired(30_000, 1), stopped(31_000, "x")], { skewMs: 30_000 });
     const terms = [ahead, life(1, [acquired(1_500, 2)])].flatMap((l) => activeTerms(l, base + 100_000));

@@ -68,6 +68,39 @@ function killedActive(name: string, what: string, storage: ChaosStorage): Scenar
   };
 }
 
+/**
+ * Blackhole the proxy between the active and its store (each node has its own), so the others still
+ * reach the store: the active must give up before another node can take over.
+ */
+function cutFromStore(name: string, what: string, storage: ChaosStorage): Scenario {
+  return {
+    name,
+    failsOver: true,
+    what,
+    storage,
+    async inject(chaos, active) {
+      active.lockStore.setMode("blackhole");
+      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.lockStore.setMode("pass") };
+    },
+  };
+}
+
+/** Wall clocks at -30 s, 0, +30 s; kill -9 the active, which restarts with the next skew. */
+function clockSkew(name: string, what: string, storage: ChaosStorage): Scenario {
+  return {
+    name,
+    failsOver: true,
+    what,
+    storage,
+    skewsMs: [-SKEW_MS, 0, SKEW_MS],
+    async inject(chaos, active, round) {
+      await chaos.kill(active);
+      const skewMs = [SKEW_MS, -SKEW_MS, 0][round % 3]!;
+      return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active, skewMs) };
+    },
+  };
+}
+
 export const scenarios: Scenario[] = [
   killedActive("active-killed", "kill -9 the active; restart it and unseal", "s3"),
   pausedActive("active-paused", "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)", "dynamodb"),
@@ -76,16 +109,7 @@ export const scenarios: Scenario[] = [
   pausedActive("active-paused-etcd", "as active-paused, with data and lock in etcd (fenced by etcd transactions)", "etcd"),
   killedActive("active-killed-zookeeper", "as active-killed, with data and lock in ZooKeeper", "zookeeper"),
   pausedActive("active-paused-zookeeper", "as active-paused, with data and lock in ZooKeeper (fenced by multi-op version checks)", "zookeeper"),
-  {
-    name: "active-cut-from-dynamodb",
-    failsOver: true,
-    what: "blackhole the active's DynamoDB proxy; clients still reach it",
-    storage: "dynamodb",
-    async inject(chaos, active) {
-      active.lockStore.setMode("blackhole");
-      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.lockStore.setMode("pass") };
-    },
-  },
+  cutFromStore("active-cut-from-dynamodb", "blackhole the active's DynamoDB proxy; clients still reach it", "dynamodb"),
   {
     name: "dynamodb-slow",
     what: "every node's DynamoDB round trip ×20 (data and lock)",
@@ -112,16 +136,9 @@ export const scenarios: Scenario[] = [
       return { probe: chaos.nodes, minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.clusterPort.setMode("pass") };
     },
   },
-  {
-    name: "clock-skew",
-    failsOver: true,
-    what: "wall clocks at -30 s, 0, +30 s; kill -9 the active; it restarts with the next skew",
-    storage: "dynamodb",
-    skewsMs: [-SKEW_MS, 0, SKEW_MS],
-    async inject(chaos, active, round) {
-      await chaos.kill(active);
-      const skewMs = [SKEW_MS, -SKEW_MS, 0][round % 3]!;
-      return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active, skewMs) };
-    },
-  },
+  clockSkew("clock-skew", "wall clocks at -30 s, 0, +30 s; kill -9 the active; it restarts with the next skew", "dynamodb"),
+  cutFromStore("active-cut-from-etcd", "as active-cut-from-dynamodb, with data and lock in etcd (this node's proxy to etcd)", "etcd"),
+  clockSkew("clock-skew-etcd", "as clock-skew, with data and lock in etcd", "etcd"),
+  cutFromStore("active-cut-from-zookeeper", "as active-cut-from-dynamodb, with data and lock in ZooKeeper (this node's TCP proxy to ZooKeeper)", "zookeeper"),
+  clockSkew("clock-skew-zookeeper", "as clock-skew, with data and lock in ZooKeeper", "zookeeper"),
 ];

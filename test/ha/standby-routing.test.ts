@@ -138,16 +138,20 @@ describe("election", () => {
 });
 
 describe("standby routing when the lock store is unreachable", () => {
-  it("answers 503 with Retry-After instead of an internal error", async () => {
+  it("answers 503 with Retry-After at once instead of an internal error or holding the request", async () => {
     const { b, token } = await pair();
-    const app = createApp({ core: b, maxRequestSize: 1024 });
+    // A hold longer than any test: the answer must not wait for it.
+    const app = createApp({ core: b, maxRequestSize: 1024, standbyHoldMs: 600_000 });
     const leadership = b.leadership!;
     const leader = leadership.leader.bind(leadership);
+    let lookUps = 0;
     leadership.leader = async () => {
+      lookUps++;
       throw new Error("connect ETIMEDOUT");
     };
     const response = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
     leadership.leader = leader;
+    expect(lookUps).toBe(1);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/lock store cannot be reached/);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,21 +9,48 @@ import { freePort } from "./free-port.js";
 /** Debian's zookeeper package (zookeeperd depends on it); its manifest names the other jars. */
 export const ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar";
 
+/** The TLS server (Netty) needs these besides the jars zookeeper.jar's manifest names. */
+const NETTY_TLS_JARS = ["/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"];
+
 export interface RunningZooKeeper {
   /** host:port, as ZooKeeper clients take it, e.g. "127.0.0.1:41238". */
   address: string;
+  /** With `tls`: the secureClientPort's host:port. */
+  secureAddress?: string;
   stop(): Promise<void>;
+}
+
+/** PEM files for a TLS port: the server's certificate and key, and the CA its clients' certificates must chain to. */
+export interface ZooKeeperTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
 }
 
 /**
  * Starts a standalone ZooKeeper 3.8 (Debian's zookeeperd) on a free loopback port with its data in
- * a temporary folder, and resolves once it answers `ruok`.
+ * a temporary folder, and resolves once it answers `ruok`. With `tls`, it also serves a
+ * secureClientPort (Netty, PEM key and trust stores) that requires a client certificate.
  */
-export async function startZooKeeper(): Promise<RunningZooKeeper> {
+export async function startZooKeeper(tls?: ZooKeeperTls): Promise<RunningZooKeeper> {
   const dir = await mkdtemp(join(tmpdir(), "zookeeper-"));
   const removeDir = () => rm(dir, { recursive: true, force: true });
+  const tlsConfig: string[] = [];
+  if (tls) {
+    // ZooKeeper's PEM key store is one file with the key and the certificate.
+    const keyStore = join(dir, "server.pem");
+    await writeFile(keyStore, Buffer.concat([await readFile(tls.keyFile), await readFile(tls.certFile)]), { mode: 0o600 });
+    tlsConfig.push(
+      "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+      `ssl.keyStore.location=${keyStore}`,
+      "ssl.keyStore.type=PEM",
+      `ssl.trustStore.location=${tls.caFile}`,
+      "ssl.trustStore.type=PEM",
+    );
+  }
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
+    const securePort = tls ? await freePort() : undefined;
     const config = join(dir, `zoo-${attempt}.cfg`);
     await writeFile(
       config,
@@ -32,12 +59,14 @@ export async function startZooKeeper(): Promise<RunningZooKeeper> {
         `dataDir=${join(dir, `data-${attempt}`)}`,
         `clientPort=${port}`,
         "clientPortAddress=127.0.0.1",
+        ...(securePort ? [`secureClientPort=${securePort}`, "secureClientPortAddress=127.0.0.1", ...tlsConfig] : []),
         "admin.enableServer=false",
         "4lw.commands.whitelist=ruok",
         "maxClientCnxns=0",
       ].join("\n"),
     );
-    const child = spawn("java", ["-Xmx256m", "-cp", ZOOKEEPER_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain", config], {
+    const classPath = [ZOOKEEPER_JAR, ...(tls ? NETTY_TLS_JARS : [])].join(":");
+    const child = spawn("java", ["-Xmx256m", "-cp", classPath, "org.apache.zookeeper.server.ZooKeeperServerMain", config], {
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -47,7 +76,11 @@ export async function startZooKeeper(): Promise<RunningZooKeeper> {
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     try {
       await Promise.race([untilImOk(port, () => child.exitCode), spawnError.then((error) => Promise.reject(error))]);
-      return { address: `127.0.0.1:${port}`, stop: () => stopChild(child).then(removeDir) };
+      return {
+        address: `127.0.0.1:${port}`,
+        ...(securePort && { secureAddress: `127.0.0.1:${securePort}` }),
+        stop: () => stopChild(child).then(removeDir),
+      };
     } catch (error) {
       await stopChild(child);
       if (attempt < 3 && /Address already in use|BindException/.test(output)) continue;

@@ -2,36 +2,22 @@
  * The Node server's etcd driver against an etcd of its own that requires client certificates
  * (tls_ca_file, tls_cert_file, tls_key_file), and etcd's username/password authentication.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdNodeDriver } from "../../adapters/node/etcd-tls.js";
 import { type RunningEtcd, startEtcd } from "../helpers/etcd-server.js";
+import { makeCertificates } from "../helpers/test-certificates.js";
 
-const run = promisify(execFile);
 let dir = "";
 let etcd: RunningEtcd;
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA (openssl). */
-async function makeCertificates(): Promise<void> {
-  const file = (name: string) => join(dir, name);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  await run("openssl", ["req", "-x509", ...ec, "-keyout", file("ca.key"), "-out", file("ca.crt"), "-subj", "/CN=strongbox test CA", "-days", "1"]);
-  // etcd's gateway dials etcd's own gRPC with the server certificate: it must allow clientAuth too.
-  for (const [name, usage] of [["server", "serverAuth,clientAuth"], ["client", "clientAuth"]] as const) {
-    await writeFile(file(`${name}.ext`), `subjectAltName=IP:127.0.0.1\nextendedKeyUsage=${usage}\n`);
-    await run("openssl", ["req", ...ec, "-keyout", file(`${name}.key`), "-out", file(`${name}.csr`), "-subj", `/CN=${name}`]);
-    await run("openssl", ["x509", "-req", "-in", file(`${name}.csr`), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file(`${name}.crt`), "-days", "1", "-extfile", file(`${name}.ext`)]);
-  }
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "etcd-tls-"));
-  await makeCertificates();
-  etcd = await startEtcd({ certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key"), caFile: join(dir, "ca.crt") });
+  // etcd's gateway dials etcd's own gRPC with the server certificate: it allows clientAuth too.
+  const certificates = await makeCertificates(dir);
+  etcd = await startEtcd({ certFile: certificates.serverCertFile, keyFile: certificates.serverKeyFile, caFile: certificates.caFile });
 }, 60_000);
 
 afterAll(async () => {

@@ -98,7 +98,6 @@ describe("zookeeper stanza", () => {
       lock: { leaseMs: 1500 },
     });
     expect(zookeeperSettings({}, {})).toMatchObject({ connection: { addresses: "localhost:2181" }, root: "/vault" });
-    expect(() => zookeeperSettings({ tls_enable: "true" }, {})).toThrow(/storage "zookeeper": tls_enable = "true" is not supported/);
     expect(() => zookeeperSettings({ address: "http://zk:2181" }, {})).toThrow(/not host:port/);
     expect(() => zookeeperSettings({ path: "a/../b" }, {})).toThrow(/not a znode path/);
     expect(() => zookeeperSettings({ auth_info: "nocolon" }, {})).toThrow(/auth_info must be "scheme:secret"/);
