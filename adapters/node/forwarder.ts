@@ -7,7 +7,7 @@ import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
-/** A standby read waits this long for the active's write generation, then reads storage afresh. */
+/** A question for the active's write generation (standby reads) gives up after this long. */
 const WRITE_GENERATION_TIMEOUT_MS = 500;
 
 /**

@@ -72,6 +72,8 @@ const LEADER_CACHE_MS = 250;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 /** After a standby's question for the write generation failed, how long its reads skip asking. */
 const GENERATION_RETRY_MS = 1_000;
+/** The longest a standby read waits for the active's write generation before reading storage afresh. */
+const GENERATION_WAIT_MS = 500;
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Standbys silent for longer than this drop out of sys/ha-status. */
@@ -313,12 +315,21 @@ export class Leadership {
   async #askWriteGeneration(): Promise<string | null> {
     const forwarder = this.#ha.forwarder;
     if (!forwarder || this.isActive() || this.#host.logical.now() < this.#generationUnreachableUntil) return null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Bounded as a whole: finding the active reads the lock store, which standby reads otherwise never wait on.
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no write generation in time")), GENERATION_WAIT_MS)));
     try {
-      const { advertisement } = await this.leader();
-      return advertisement ? await forwarder.writeGeneration(advertisement) : null;
+      const asking = (async () => {
+        const { advertisement } = await this.leader();
+        return advertisement ? await forwarder.writeGeneration(advertisement) : null;
+      })();
+      asking.catch(() => {});
+      return await Promise.race([asking, late]);
     } catch {
       this.#generationUnreachableUntil = this.#host.logical.now() + GENERATION_RETRY_MS;
       return null;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -147,6 +147,16 @@ describe("standby reads kept per write generation", () => {
     expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 2 });
   });
 
+  it("does not wait on a question that never gets an answer: the read goes to storage", async () => {
+    let hanging = false;
+    const { a, b, call } = await pair(async (active) => (hanging ? new Promise<never>(() => {}) : active.leadership!.writeGeneration()));
+    await call(a, "PUT", "secret/data/app", { data: { n: 1 } });
+    expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 1 });
+    hanging = true;
+    await call(a, "PUT", "secret/data/app", { data: { n: 2 } });
+    expect((await call(b, "GET", "secret/data/app")).body.data.data).toEqual({ n: 2 });
+  });
+
   it("has the active vouch for its generation only while it is active", async () => {
     const { a } = await pair();
     expect(a.leadership!.writeGeneration()).toMatch(/^a\//);
