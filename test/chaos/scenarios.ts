@@ -41,31 +41,24 @@ async function dynamodbLatencyMs(endpoint: string): Promise<number> {
   return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 }
 
+/** A scenario in which leadership moves: `inject` faults the active and says how to heal it. */
+function failover(name: string, what: string, storage: ChaosStorage, inject: Scenario["inject"], extra: Partial<Scenario> = {}): Scenario {
+  return { name, failsOver: true, what, storage, inject, ...extra };
+}
+
 /** SIGSTOP the active past its lease, then SIGCONT: on DynamoDB the storage fences it, on S3 its own hold check does. */
-function pausedActive(name: string, what: string, storage: Scenario["storage"]): Scenario {
-  return {
-    name,
-    failsOver: true,
-    what,
-    storage,
-    async inject(chaos, active) {
-      chaos.freeze(active);
-      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
-    },
-  };
+function pausedActive(name: string, what: string, storage: ChaosStorage): Scenario {
+  return failover(name, what, storage, async (chaos, active) => {
+    chaos.freeze(active);
+    return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(active) };
+  });
 }
 
 function killedActive(name: string, what: string, storage: ChaosStorage): Scenario {
-  return {
-    name,
-    failsOver: true,
-    what,
-    storage,
-    async inject(chaos, active) {
-      await chaos.kill(active);
-      return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active) };
-    },
-  };
+  return failover(name, what, storage, async (chaos, active) => {
+    await chaos.kill(active);
+    return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active) };
+  });
 }
 
 /**
@@ -73,32 +66,20 @@ function killedActive(name: string, what: string, storage: ChaosStorage): Scenar
  * reach the store: the active must give up before another node can take over.
  */
 function cutFromStore(name: string, what: string, storage: ChaosStorage): Scenario {
-  return {
-    name,
-    failsOver: true,
-    what,
-    storage,
-    async inject(chaos, active) {
-      active.lockStore.setMode("blackhole");
-      return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.lockStore.setMode("pass") };
-    },
-  };
+  return failover(name, what, storage, async (chaos, active) => {
+    active.lockStore.setMode("blackhole");
+    return { probe: others(chaos, active), minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.lockStore.setMode("pass") };
+  });
 }
 
 /** Wall clocks at -30 s, 0, +30 s; kill -9 the active, which restarts with the next skew. */
 function clockSkew(name: string, what: string, storage: ChaosStorage): Scenario {
-  return {
-    name,
-    failsOver: true,
-    what,
-    storage,
-    skewsMs: [-SKEW_MS, 0, SKEW_MS],
-    async inject(chaos, active, round) {
-      await chaos.kill(active);
-      const skewMs = [SKEW_MS, -SKEW_MS, 0][round % 3]!;
-      return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active, skewMs) };
-    },
+  const inject: Scenario["inject"] = async (chaos, active, round) => {
+    await chaos.kill(active);
+    const skewMs = [SKEW_MS, -SKEW_MS, 0][round % 3]!;
+    return { probe: others(chaos, active), minHoldMs: 0, heal: () => chaos.restart(active, skewMs) };
   };
+  return failover(name, what, storage, inject, { skewsMs: [-SKEW_MS, 0, SKEW_MS] });
 }
 
 export const scenarios: Scenario[] = [
