@@ -1,15 +1,16 @@
 import { hostname } from "node:os";
-import { Counter, Gauge, type Metric, Registry, Summary } from "prom-client";
+import { Counter, Gauge, type Metric, Registry } from "prom-client";
 import { type MetricName, METRIC_CATALOG } from "../../src/metrics/catalog.js";
 import type { Labels, Metrics, MetricsExporter, VaultMetricsJson } from "../../src/metrics/metrics.js";
 import type { TelemetryConfig } from "../../src/config/types.js";
+import { WindowedSummary } from "./windowed-summary.js";
 
 /** The node's metrics in a prom-client registry: Prometheus text from the library, Vault's JSON from its values. */
 export class PrometheusMetrics implements MetricsExporter, Metrics {
   readonly metrics: Metrics = this;
   readonly #registry = new Registry();
   readonly #retentionMs: number;
-  readonly #series = new Map<MetricName, Metric<string>>();
+  readonly #series = new Map<MetricName, Metric<string> | WindowedSummary>();
 
   constructor(telemetry: TelemetryConfig) {
     this.#retentionMs = telemetry.prometheusRetentionMs;
@@ -18,13 +19,14 @@ export class PrometheusMetrics implements MetricsExporter, Metrics {
     // Summaries keep a sliding window of the retention time (at least a minute, at most the default day).
     const maxAgeSeconds = Math.max(60, Math.min(Math.round((this.#retentionMs || 86_400_000) / 1000), 86_400));
     for (const [name, spec] of Object.entries(METRIC_CATALOG) as [MetricName, (typeof METRIC_CATALOG)[MetricName]][]) {
+      if (spec.kind === "summary") {
+        const summary = new WindowedSummary(name, spec.help, spec.labels, [0.5, 0.9, 0.99], maxAgeSeconds, 5);
+        this.#registry.registerMetric(summary as unknown as Metric<string>);
+        this.#series.set(name, summary);
+        continue;
+      }
       const options = { name, help: spec.help, labelNames: [...spec.labels], registers: [this.#registry] };
-      const metric =
-        spec.kind === "counter"
-          ? new Counter(options)
-          : spec.kind === "gauge"
-            ? new Gauge(options)
-            : new Summary({ ...options, percentiles: [0.5, 0.9, 0.99], maxAgeSeconds, ageBuckets: 5 });
+      const metric = spec.kind === "counter" ? new Counter(options) : new Gauge(options);
       this.#series.set(name, metric as Metric<string>);
     }
   }
@@ -48,7 +50,7 @@ export class PrometheusMetrics implements MetricsExporter, Metrics {
   }
 
   observeMs(name: MetricName, milliseconds: number, labels: Labels = {}): void {
-    (this.#series.get(name) as Summary).observe(labels, milliseconds);
+    (this.#series.get(name) as WindowedSummary).observe(labels, milliseconds);
   }
 
   async prometheus(): Promise<string | null> {

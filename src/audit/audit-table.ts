@@ -34,6 +34,11 @@ export class AuditTable {
     return new AuditTable(barrier, bytes ? decodeJson<AuditEntry[]>(bytes) : []);
   }
 
+  /** How many devices are enabled. */
+  get size(): number {
+    return this.#entries.length;
+  }
+
   entries(): AuditEntry[] {
     return [...this.#entries];
   }

@@ -33,6 +33,11 @@ export class AuditBroker {
     this.#metrics = metrics;
   }
 
+  /** No device enabled and none open to close: a request has nothing to write or tidy up (the common case, kept cheap). */
+  idle(table: AuditTable): boolean {
+    return table.size === 0 && this.#open.size === 0;
+  }
+
   /** Opens a device being enabled, so one that cannot write is refused (400) before it is recorded. */
   async check(entry: AuditEntry): Promise<void> {
     const sink = this.#sink(entry);

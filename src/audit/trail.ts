@@ -22,7 +22,10 @@ export interface TrailRequest {
 export class AuditTrail {
   readonly #broker: AuditBroker;
   readonly #state: LogicalState;
-  readonly #request: AuditedRequest;
+  readonly #request: TrailRequest;
+  #caller: TokenEntry | null = null;
+  /** The entries' view of the request, built on first use: with no device enabled, never. */
+  #audited: AuditedRequest | null = null;
   #requestAttempted = false;
   /** The devices refused the request entry: the refusal itself cannot be recorded either. */
   #refusedByDevices = false;
@@ -30,19 +33,21 @@ export class AuditTrail {
   constructor(broker: AuditBroker, state: LogicalState, request: TrailRequest) {
     this.#broker = broker;
     this.#state = state;
-    this.#request = { ...request, id: crypto.randomUUID(), mount: mountOf(state, request.path), caller: null };
+    this.#request = request;
   }
 
   /** The authenticated caller, for the entries' auth block. */
   identify(caller: TokenEntry): void {
-    this.#request.caller = caller;
+    this.#caller = caller;
+    if (this.#audited) this.#audited.caller = caller;
   }
 
   /** Before the operation; throws (500) when no enabled device took the entry. */
   async beforeOperation(): Promise<void> {
     this.#requestAttempted = true;
+    if (this.#broker.idle(this.#state.audit)) return;
     try {
-      await this.#broker.logRequest(this.#state.audit, this.#request);
+      await this.#broker.logRequest(this.#state.audit, this.#entryRequest());
     } catch (error) {
       this.#refusedByDevices = true;
       throw error;
@@ -50,20 +55,26 @@ export class AuditTrail {
   }
 
   async afterOperation(result: HandlerResult): Promise<void> {
-    await this.#broker.logResponse(this.#state.audit, this.#request, result);
+    if (this.#broker.idle(this.#state.audit)) return;
+    await this.#broker.logResponse(this.#state.audit, this.#entryRequest(), result);
   }
 
   /** The request failed: its error goes in the response entry, or in the request entry if none was written. */
   async failed(error: unknown): Promise<void> {
-    if (this.#refusedByDevices) return;
+    if (this.#refusedByDevices || this.#broker.idle(this.#state.audit)) return;
     const message = error instanceof LogicalError && error.status < 500 ? error.message : "internal error";
     if (this.#requestAttempted) {
-      await this.#broker.logResponse(this.#state.audit, this.#request, null, message);
+      await this.#broker.logResponse(this.#state.audit, this.#entryRequest(), null, message);
       return;
     }
     this.#requestAttempted = true;
     // Refused anyway: a device failing to record the refusal changes nothing for the client.
-    await this.#broker.logRequest(this.#state.audit, this.#request, message).catch(() => {});
+    await this.#broker.logRequest(this.#state.audit, this.#entryRequest(), message).catch(() => {});
+  }
+
+  #entryRequest(): AuditedRequest {
+    this.#audited ??= { ...this.#request, id: crypto.randomUUID(), mount: mountOf(this.#state, this.#request.path), caller: this.#caller };
+    return this.#audited;
   }
 }
 

@@ -240,10 +240,36 @@ class JsonParser {
 
 /**
  * False only when every number in `text` has at most 15 digits and a two-digit exponent: such a
- * number always survives a double. (Digits inside strings can only make it answer true.)
+ * number always survives a double. Strings are skipped: hex ids and UUIDs in stored entries
+ * ("…e123…") would otherwise send most entries to the slow parser. Malformed text may answer
+ * either way; JSON.parse or the exact parser then rejects it.
  */
-function mayHoldInexactNumber(text: string): boolean {
-  return /[\d.]{16}|[eE][-+]?\d{3}/.test(text);
+export function mayHoldInexactNumber(text: string): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code >= 0x30 && code <= 0x39) || code === 0x2e /* . */) {
+      if (++run >= 16) return true;
+      continue;
+    }
+    run = 0;
+    if (code === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const inner = text.charCodeAt(i);
+        if (inner === 0x5c /* \ */) i++;
+        else if (inner === 0x22) break;
+      }
+    } else if (code === 0x65 /* e */ || code === 0x45 /* E */) {
+      let digits = i + 1;
+      if (text.charCodeAt(digits) === 0x2b /* + */ || text.charCodeAt(digits) === 0x2d /* - */) digits++;
+      if (isDigit(text.charCodeAt(digits)) && isDigit(text.charCodeAt(digits + 1)) && isDigit(text.charCodeAt(digits + 2))) return true;
+    }
+  }
+  return false;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
 }
 
 /** The deepest nesting of arrays and objects in `text`, brackets inside strings not counted. */

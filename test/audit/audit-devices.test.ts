@@ -227,3 +227,41 @@ describe("audit devices on a dev server", () => {
     expect(hashA).not.toBe(`hmac-sha256:${createHmac("sha256", "").update("same").digest("hex")}`);
   });
 });
+
+describe("audit devices coming and going on a node that starts with none", () => {
+  let server: ServerProcess;
+  let dir: string;
+  const call = async (method: string, path: string, body?: unknown): Promise<number> => {
+    const response = await fetch(`${server.apiAddr}/v1/${path}`, { method, headers: { "x-vault-token": ROOT }, body: body === undefined ? undefined : JSON.stringify(body) });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  const auditedPaths = (file: string) => entries(readFileSync(file, "utf8")).map((entry) => `${entry.type} ${entry.request.operation} ${entry.request.path}`);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "strongbox-audit-toggle-"));
+    server = await startServerProcess(["-dev", "-dev-listen-address=127.0.0.1:0", `-dev-root-token-id=${ROOT}`]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("audits every request from the one after the device is enabled, nothing once it is disabled, and again when one is enabled anew", async () => {
+    expect(await call("POST", "secret/data/before", { data: { v: "1" } })).toBe(200);
+    const first = join(dir, "first.log");
+    expect(await call("PUT", "sys/audit/first", { type: "file", options: { file_path: first } })).toBe(204);
+    expect(await call("GET", "secret/data/before")).toBe(200);
+    expect(await call("DELETE", "sys/audit/first")).toBe(204);
+    expect(await call("GET", "secret/data/after-disable")).toBe(404);
+    const second = join(dir, "second.log");
+    expect(await call("PUT", "sys/audit/second", { type: "file", options: { file_path: second } })).toBe(204);
+    expect(await call("GET", "secret/data/before")).toBe(200);
+
+    const firstLog = auditedPaths(first);
+    expect(firstLog).toContain("request read secret/data/before");
+    expect(firstLog).toContain("response read secret/data/before");
+    expect(firstLog.filter((line) => line.includes("after-disable") || line.includes("update secret/data/before"))).toEqual([]);
+    expect(auditedPaths(second).filter((line) => line.endsWith("secret/data/before"))).toEqual(["request read secret/data/before", "response read secret/data/before"]);
+  });
+});
