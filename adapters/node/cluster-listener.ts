@@ -5,7 +5,7 @@ import type { Heartbeat } from "../../src/ha/forwarding.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import type { Logger } from "../../src/logger.js";
-import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, serverTlsOptions, WRITE_GENERATION_PATH, sha256Fingerprint } from "./cluster-protocol.js";
+import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, GENERATION_QUESTION, HEARTBEAT_PATH, serverTlsOptions, WRITE_GENERATION_PATH, sha256Fingerprint } from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
@@ -16,6 +16,8 @@ export interface ClusterDuties {
   /** For standby reads; null unless certainly active. */
   writeGeneration(): string | null;
 }
+
+const QUESTION_BYTE = GENERATION_QUESTION.charCodeAt(0);
 
 /** On stop, how long streams already inside may take to finish after GOAWAY before their sockets are cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -34,6 +36,8 @@ export class ClusterListeners {
   readonly #logger: Logger;
   #running: { servers: TlsServer[]; sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> } | null = null;
   #rejected = 0;
+  /** Open write-generation streams (standby reads), ended when the listeners stop. */
+  readonly #generationStreams = new Set<Http2ServerResponse>();
   #lastRejectionLog = 0;
   /** Starts and stops run one after another: a term can end while its listeners still start. */
   #queue: Promise<void> = Promise.resolve();
@@ -105,6 +109,9 @@ export class ClusterListeners {
     // GOAWAY: streams already inside finish; streams the standbys open after it are refused, which
     // tells them the request was not delivered and may go to the next active, writes included.
     const sessionsDone = Promise.all([...running.sessions].map((session) => new Promise<void>((resolve) => session.close(resolve))));
+    // Generation streams never end by themselves: end them, so they do not hold the sessions open.
+    for (const answers of this.#generationStreams) answers.end();
+    this.#generationStreams.clear();
     let grace: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([sessionsDone, new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
     clearTimeout(grace);
@@ -127,14 +134,24 @@ export class ClusterListeners {
         return;
       }
       if (request.url === WRITE_GENERATION_PATH) {
-        const generation = this.#duties.writeGeneration();
-        // 503: not certainly active; the standby then reads storage afresh.
-        if (generation === null) response.writeHead(503).end();
-        else response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ generation }));
+        this.#answerGenerationQuestions(request, response);
         return;
       }
       void forwarded(request, response);
     };
+  }
+
+  /** Each question byte gets the generation as it is when the question arrives (see cluster-protocol.ts). */
+  #answerGenerationQuestions(request: Http2ServerRequest, response: Http2ServerResponse): void {
+    this.#generationStreams.add(response);
+    response.on("close", () => this.#generationStreams.delete(response));
+    response.writeHead(200, { "content-type": "text/plain" });
+    request.on("data", (chunk: Buffer) => {
+      let answers = "";
+      for (const byte of chunk) if (byte === QUESTION_BYTE) answers += `${this.#duties.writeGeneration() ?? ""}\n`;
+      if (answers) response.write(answers);
+    });
+    request.on("end", () => response.end());
   }
 
   async #heartbeat(request: Http2ServerRequest, response: Http2ServerResponse): Promise<void> {

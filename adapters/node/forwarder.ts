@@ -2,13 +2,20 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, 
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
-import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, WRITE_GENERATION_PATH } from "./cluster-protocol.js";
+import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, GENERATION_QUESTION, HOP_BY_HOP_HEADERS, WRITE_GENERATION_PATH } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 /** A question for the active's write generation (standby reads) gives up after this long. */
 const WRITE_GENERATION_TIMEOUT_MS = 500;
+
+interface GenerationChannel {
+  session: ClientHttp2Session;
+  stream: ClientHttp2Stream;
+  /** Questions sent and not answered yet, oldest first. */
+  waiting: Array<{ resolve(answer: string | null): void; reject(error: Error): void }>;
+}
 
 /**
  * The standby's side of the cluster channel: one multiplexed HTTP/2 session to the active's
@@ -19,6 +26,8 @@ export class ClusterForwarder implements Forwarder {
   #current: { key: string; session: ClientHttp2Session } | null = null;
   /** Sessions whose connection was established: only on those can a request have been sent. */
   readonly #connected = new WeakSet<ClientHttp2Session>();
+  /** The open stream on which this standby asks the active for its write generation. */
+  #generation: GenerationChannel | null = null;
 
   async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response> {
     const url = new URL(request.url);
@@ -53,12 +62,57 @@ export class ClusterForwarder implements Forwarder {
     if (status !== 204) throw new Error(`heartbeat refused with status ${status}`);
   }
 
-  async writeGeneration(advertisement: Advertisement): Promise<string | null> {
-    const headers = { ":method": "GET", ":path": WRITE_GENERATION_PATH };
-    const { status, responseBody } = await this.#exchange(advertisement, headers, new Uint8Array(), WRITE_GENERATION_TIMEOUT_MS);
-    if (status !== 200) return null;
-    const { generation } = JSON.parse(new TextDecoder().decode(responseBody)) as { generation?: unknown };
-    return typeof generation === "string" ? generation : null;
+  /**
+   * One question on the session's long-lived generation stream: a "?" the active answers with a
+   * line, in order. A stream per question cost the active as much as serving the read itself.
+   */
+  writeGeneration(advertisement: Advertisement): Promise<string | null> {
+    const channel = this.#generationChannel(advertisement);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // Answers come in order: one that is late would answer the next question, so start afresh.
+        channel.stream.close(constants.NGHTTP2_CANCEL);
+        reject(new Error(`no write generation from the active node within ${WRITE_GENERATION_TIMEOUT_MS} ms`));
+      }, WRITE_GENERATION_TIMEOUT_MS);
+      channel.waiting.push({
+        resolve: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      channel.stream.write(GENERATION_QUESTION);
+    });
+  }
+
+  #generationChannel(advertisement: Advertisement): GenerationChannel {
+    const session = this.#session(advertisement);
+    const current = this.#generation;
+    if (current && current.session === session && !current.stream.closed && !current.stream.destroyed) return current;
+    const stream = session.request({ ":method": "POST", ":path": WRITE_GENERATION_PATH });
+    const channel: GenerationChannel = { session, stream, waiting: [] };
+    let text = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n")) {
+        const line = text.slice(0, end);
+        text = text.slice(end + 1);
+        // An empty line: the active cannot vouch for its generation right now.
+        channel.waiting.shift()?.resolve(line === "" ? null : line);
+      }
+    });
+    const fail = (error: Error) => {
+      if (this.#generation === channel) this.#generation = null;
+      for (const waiter of channel.waiting.splice(0)) waiter.reject(error);
+    };
+    stream.on("error", fail);
+    stream.on("close", () => fail(new Error(`the write generation stream closed (code ${stream.rstCode})`)));
+    this.#generation = channel;
+    return channel;
   }
 
   close(): void {

@@ -118,4 +118,21 @@ describe("standby reads", () => {
     const after = await api(active, "POST", "auth/token/lookup-accessor", { accessor }, root());
     expect(after.body.data.num_uses).toBe(2);
   });
+
+  it("answers warm reads from what it kept, after asking the active for its write generation", async () => {
+    expect((await api(active, "PUT", "secret/data/warm", { data: { n: 1 } }, root())).status).toBe(200);
+    const standby = standbys[0]!;
+    const dataGets = async () => {
+      const response = await fetch(`http://127.0.0.1:${standby.port}/v1/sys/metrics?format=prometheus`, { headers: { "x-vault-token": root() } });
+      const line = (await response.text()).split("\n").find((l) => l.startsWith('strongbox_storage_operation_count{backend="s3",operation="get"'));
+      return Number(line?.split(" ").at(-1) ?? 0);
+    };
+    expect((await api(standby, "GET", "secret/data/warm", undefined, root(), LOCAL_ONLY)).body.data.data).toEqual({ n: 1 });
+    const before = await dataGets();
+    for (let i = 0; i < 20; i++) expect((await api(standby, "GET", "secret/data/warm", undefined, root(), LOCAL_ONLY)).body.data.data).toEqual({ n: 1 });
+    // Read afresh, each would cost the token, the mount tables and two KV entries: dozens of reads.
+    expect((await dataGets()) - before).toBeLessThan(5);
+    expect((await api(active, "PUT", "secret/data/warm", { data: { n: 2 } }, root())).status).toBe(200);
+    expect((await api(standby, "GET", "secret/data/warm", undefined, root(), LOCAL_ONLY)).body.data.data).toEqual({ n: 2 });
+  });
 });
