@@ -133,7 +133,7 @@ export async function benchHandover(cluster: Cluster, plan: HandoverPlan): Promi
     columns: ["leadership change", "trials", "failed requests per trial", "failed in total", "requests in the windows", "failed %", "lost acknowledged writes"],
     rows,
     notes: [
-      `3 nodes, S3 stand-in for data, DynamoDB Local for the lock, default HA timings. ${CLIENTS} clients each write their own KV v2 key continuously, round-robin through every node that is up, following 307s as Vault clients do; a failed request is any that does not end in a 2xx (or takes over 30 s).`,
+      `3 nodes, S3 stand-in for data, DynamoDB Local for the lock, default HA timings. ${CLIENTS} clients each write their own KV v2 key continuously, round-robin through every node that is up, following 307s as Vault clients do (and, as Vault's client does for connection errors, sending a request that got no answer at all once more; answers are never retried); a failed request is any that does not end in a 2xx (or takes over 30 s).`,
       `Step-downs are ${(STEP_DOWN_COOLDOWN_MS + 500) / 1000} s apart (past the cool-down); each one's window is that whole interval. SIGTERM: the clients stop sending to the active first (as a load balancer reading its health would), then it is stopped, restarted and unsealed. Rolling restart: the three nodes one by one that way, active last.`,
       `Each window ends after ${WRITES_AFTER} more acknowledged writes. Lost: keys whose stored value, read once the clients stopped, is not the last one acknowledged (checked after each kind of change).`,
       ...failureNotes,

@@ -19,6 +19,8 @@ export class Writers {
   readonly acknowledged = new Map<string, number>();
   readonly inFlight = new Map<ClusterNode, number>();
   requests = 0;
+  /** Writes sent again after a connection error without any answer (see #write). */
+  connectionRetries = 0;
   #targets: ClusterNode[];
   #running = true;
   readonly #clients: Promise<void>[];
@@ -95,6 +97,7 @@ export class Writers {
   async #write(node: ClusterNode, key: string, value: number): Promise<string> {
     let url = `${node.apiAddr}/v1/secret/data/${key}`;
     const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    let resent = false;
     for (let hop = 0; hop < 4; hop++) {
       let response: Response;
       let text: string;
@@ -108,6 +111,18 @@ export class Writers {
         });
         text = await response.text();
       } catch (error) {
+        /*
+         * No answer at all (a kept-alive connection closed under the request, as a stopping node
+         * closes its connections): Vault's own client retries such connection errors (its default
+         * MaxRetries is 2); this one sends the same write once more, which is safe to repeat. Answers,
+         * 5xx included, are never retried here.
+         */
+        if (!resent && !signal.aborted) {
+          resent = true;
+          this.connectionRetries++;
+          hop--;
+          continue;
+        }
         return `request failed: ${String((error as Error).cause ?? error)}`;
       }
       if (response.status === 307) {
