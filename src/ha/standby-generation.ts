@@ -11,7 +11,7 @@
  * The active answers only while its hold on the lock is certain (as it checks before each write),
  * so a deposed active that has not noticed yet cannot vouch for data a newer active has changed.
  */
-import type { Backend } from "../physical/backend.js";
+import { aroundWrites, type Backend } from "../physical/backend.js";
 
 /** The active's side: its term's identity and how many of its writes storage has answered. */
 export class WriteGeneration {
@@ -32,19 +32,13 @@ export class WriteGeneration {
    * failed may still have landed), before the caller hears of it.
    */
   counting(target: Backend): Backend {
-    const counted = async (write: Promise<void>) => {
+    return aroundWrites(target, async (write) => {
       try {
-        await write;
+        await write();
       } finally {
         this.#writes++;
       }
-    };
-    return {
-      get: (key) => target.get(key),
-      list: (prefix) => target.list(prefix),
-      put: (key, value) => counted(target.put(key, value)),
-      delete: (key) => counted(target.delete(key)),
-    };
+    });
   }
 }
 
@@ -58,16 +52,11 @@ export function askedAfterCall(ask: () => Promise<string | null>): () => Promise
   let out: Promise<unknown> = Promise.resolve();
   return () => {
     if (next) return next;
-    const asking = out.then(
-      () => {
-        next = null;
-        return ask();
-      },
-      () => {
-        next = null;
-        return ask();
-      },
-    );
+    // `out` never rejects: it is the previous question with its failure caught.
+    const asking = out.then(() => {
+      next = null;
+      return ask();
+    });
     next = asking;
     out = asking.catch(() => null);
     return asking;

@@ -19,6 +19,7 @@
  */
 import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
+import { aroundWrites } from "../physical/backend.js";
 import { type CacheLimits, SizedLru } from "../physical/cache.js";
 import { type CoreRequest, type Observability, Router } from "../request/router.js";
 
@@ -145,6 +146,5 @@ function cachedReads(storage: Storage, limits: CacheLimits): Storage {
 }
 
 function readOnly(storage: Storage): Storage {
-  const refuse = (): Promise<never> => Promise.reject(new WriteOnStandby());
-  return { get: (key) => storage.get(key), list: (prefix) => storage.list(prefix), put: refuse, delete: refuse };
+  return aroundWrites(storage, () => Promise.reject(new WriteOnStandby()));
 }

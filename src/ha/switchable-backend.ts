@@ -1,4 +1,4 @@
-import type { Backend } from "../physical/backend.js";
+import { aroundWrites, type Backend } from "../physical/backend.js";
 import { FencedError, type LockHold } from "../physical/ha.js";
 
 /**
@@ -36,19 +36,8 @@ export class SwitchableBackend implements Backend {
  * request handler that outlived its term (the process was paused mid-request) writes nothing.
  */
 export function writableWhileHeld(target: Backend, hold: LockHold): Backend {
-  const check = () => {
+  return aroundWrites(target, async (write) => {
     if (!hold.held()) throw new FencedError(`write refused: this node's hold on the HA lock (epoch ${hold.epoch}) has ended`);
-  };
-  return {
-    get: (key) => target.get(key),
-    list: (prefix) => target.list(prefix),
-    put: async (key, value) => {
-      check();
-      await target.put(key, value);
-    },
-    delete: async (key) => {
-      check();
-      await target.delete(key);
-    },
-  };
+    await write();
+  });
 }

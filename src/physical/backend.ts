@@ -14,6 +14,16 @@ export interface Backend {
   list(prefix: string): Promise<string[]>;
 }
 
+/** `target` with each put and delete run inside `around` (to check, count or refuse it); reads pass through. */
+export function aroundWrites(target: Backend, around: (write: () => Promise<void>) => Promise<void>): Backend {
+  return {
+    get: (key) => target.get(key),
+    list: (prefix) => target.list(prefix),
+    put: (key, value) => around(() => target.put(key, value)),
+    delete: (key) => around(() => target.delete(key)),
+  };
+}
+
 /** Raised for input a backend cannot store (value too large, key it cannot represent). */
 export class BackendInputError extends Error {
   override name = "BackendInputError";
