@@ -83,8 +83,7 @@ describe("HA mode: election, advertisement and standby redirects", () => {
 
   it("fails over after kill -9 of the active, and the new active serves earlier data", async () => {
     const victim = active;
-    victim.process!.child.kill("SIGKILL");
-    await new Promise((resolve) => victim.process!.child.once("exit", resolve));
+    await victim.process!.kill();
     victim.process = null;
     active = await cluster.waitForActive();
     const read = await api(active, "GET", "secret/data/app", undefined, cluster.rootToken);

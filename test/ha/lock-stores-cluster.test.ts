@@ -71,8 +71,7 @@ for (const setup of setups) {
 
     it("fails over after kill -9 of the active, and the new active serves earlier data", async () => {
       const victim = active;
-      victim.process!.child.kill("SIGKILL");
-      await new Promise((resolve) => victim.process!.child.once("exit", resolve));
+      await victim.process!.kill();
       victim.process = null;
       active = await cluster.waitForActive();
       expect(active).not.toBe(victim);

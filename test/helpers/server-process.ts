@@ -17,6 +17,8 @@ export interface ServerProcess {
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL (a crash); resolves once the process has exited. */
+  kill(): Promise<void>;
 }
 
 /** Spawns the built CLI `strongbox server ...args` and waits until it says it started. */
@@ -61,6 +63,10 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
     },
   };
 }

@@ -27,14 +27,6 @@ async function readSecretThrough(node: ClusterNode, rootToken: string): Promise<
   }, 10_000, `node ${node.index} to serve kv/app`);
 }
 
-function killHard(node: ClusterNode): Promise<void> {
-  const child = node.process!.child;
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
-
 describe("awskms cluster: 3 nodes, S3 + DynamoDB Local + moto", () => {
   let cluster: Cluster;
 
@@ -61,7 +53,7 @@ describe("awskms cluster: 3 nodes, S3 + DynamoDB Local + moto", () => {
   it("a standby killed with SIGKILL and restarted comes back unsealed, standing by, with no unseal call", async () => {
     const active = await cluster.waitForActive();
     const standby = cluster.nodes.find((node) => node !== active)!;
-    await killHard(standby);
+    await standby.process!.kill();
     await cluster.start(standby);
     await waitUnsealedStandby(standby);
     expect(standby.process!.output()).toContain("unsealed with the seal's stored key");
@@ -69,7 +61,7 @@ describe("awskms cluster: 3 nodes, S3 + DynamoDB Local + moto", () => {
 
   it("the active killed with SIGKILL: a standby takes over, and the old active rejoins as a standby by itself", async () => {
     const active = await cluster.waitForActive();
-    await killHard(active);
+    await active.process!.kill();
     const next = await cluster.waitForActive({ not: active });
     await cluster.start(active);
     await waitUnsealedStandby(active);
