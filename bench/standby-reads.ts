@@ -71,7 +71,7 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
     notes: [
       `autocannon, ${total} connections in all (${perNode} per node when spread), ${plan.durationSeconds} s per run, ${plan.rounds} runs per load interleaved after a ${plan.warmupSeconds} s warm-up each; medians.`,
       "Each read: a policy-bound token reading one KV v2 secret. Data in the S3 stand-in, lock in DynamoDB Local, all on this machine.",
-      "A standby keeps what it read while the active's write generation, asked over the cluster channel for each read (questions shared while one is out), stays the same; the active serves from its read cache.",
+      "A standby keeps what it read while the active's write generation, learnt through its read lease (pushed by the active before each write is acknowledged), stays the same; the active serves from its read cache.",
       "All processes (three nodes, the storage stand-ins, the load generator) share the machine's cores, so spreading reads adds no CPU here as separate hosts would.",
     ],
     data: { plan, runs, medians },

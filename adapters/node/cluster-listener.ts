@@ -2,10 +2,12 @@ import { createServer as createH2cServer, type Http2ServerRequest, type Http2Ser
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import type { Heartbeat } from "../../src/ha/forwarding.js";
+import type { LeaseChannelEnd } from "../../src/ha/read-lease-grants.js";
+import { splitLines } from "../../src/ha/read-lease-protocol.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import type { Logger } from "../../src/logger.js";
-import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, GENERATION_QUESTION, HEARTBEAT_PATH, serverTlsOptions, WRITE_GENERATION_PATH, sha256Fingerprint } from "./cluster-protocol.js";
+import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, READ_LEASE_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
@@ -13,11 +15,9 @@ type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Re
 /** What the active answers on the cluster channel besides forwarded requests. */
 export interface ClusterDuties {
   recordHeartbeat(heartbeat: Heartbeat): void;
-  /** For standby reads; null unless certainly active. */
-  writeGeneration(): string | null;
+  /** A standby's read-lease channel opened (standby reads); `send` writes one line to it. */
+  openReadLease(send: (line: string) => void): LeaseChannelEnd;
 }
-
-const QUESTION_BYTE = GENERATION_QUESTION.charCodeAt(0);
 
 /** On stop, how long streams already inside may take to finish after GOAWAY before their sockets are cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -36,8 +36,8 @@ export class ClusterListeners {
   readonly #logger: Logger;
   #running: { servers: TlsServer[]; sockets: Set<TLSSocket>; sessions: Set<ServerHttp2Session> } | null = null;
   #rejected = 0;
-  /** Open write-generation streams (standby reads), ended when the listeners stop. */
-  readonly #generationStreams = new Set<Http2ServerResponse>();
+  /** Open read-lease streams (standby reads), ended when the listeners stop. */
+  readonly #leaseStreams = new Set<Http2ServerResponse>();
   #lastRejectionLog = 0;
   /** Starts and stops run one after another: a term can end while its listeners still start. */
   #queue: Promise<void> = Promise.resolve();
@@ -109,9 +109,9 @@ export class ClusterListeners {
     // GOAWAY: streams already inside finish; streams the standbys open after it are refused, which
     // tells them the request was not delivered and may go to the next active, writes included.
     const sessionsDone = Promise.all([...running.sessions].map((session) => new Promise<void>((resolve) => session.close(resolve))));
-    // Generation streams never end by themselves: end them, so they do not hold the sessions open.
-    for (const answers of this.#generationStreams) answers.end();
-    this.#generationStreams.clear();
+    // Lease streams never end by themselves: end them, so they do not hold the sessions open.
+    for (const answers of this.#leaseStreams) answers.end();
+    this.#leaseStreams.clear();
     let grace: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([sessionsDone, new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
     clearTimeout(grace);
@@ -133,25 +133,31 @@ export class ClusterListeners {
         void this.#heartbeat(request, response);
         return;
       }
-      if (request.url === WRITE_GENERATION_PATH) {
-        this.#answerGenerationQuestions(request, response);
+      if (request.url === READ_LEASE_PATH) {
+        this.#readLease(request, response);
         return;
       }
       void forwarded(request, response);
     };
   }
 
-  /** Each question byte gets the generation as it is when the question arrives (see cluster-protocol.ts). */
-  #answerGenerationQuestions(request: Http2ServerRequest, response: Http2ServerResponse): void {
-    this.#generationStreams.add(response);
-    response.on("close", () => this.#generationStreams.delete(response));
+  /** Lines both ways between a standby's lease and ours (src/ha/read-lease-grants.ts). */
+  #readLease(request: Http2ServerRequest, response: Http2ServerResponse): void {
+    this.#leaseStreams.add(response);
     response.writeHead(200, { "content-type": "text/plain" });
-    request.on("data", (chunk: Buffer) => {
-      let answers = "";
-      for (const byte of chunk) if (byte === QUESTION_BYTE) answers += `${this.#duties.writeGeneration() ?? ""}\n`;
-      if (answers) response.write(answers);
+    const lease = this.#duties.openReadLease((line) => {
+      if (!response.writableEnded) response.write(`${line}\n`);
+    });
+    const feed = splitLines((line) => lease.receive(line));
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      if (!feed(chunk)) response.stream.close();
     });
     request.on("end", () => response.end());
+    response.on("close", () => {
+      this.#leaseStreams.delete(response);
+      lease.closed();
+    });
   }
 
   async #heartbeat(request: Http2ServerRequest, response: Http2ServerResponse): Promise<void> {

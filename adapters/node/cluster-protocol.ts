@@ -19,11 +19,10 @@ export const FORWARDED_CLIENT_PORT_HEADER = "x-strongbox-forwarded-client-port";
 /** Served by the cluster listener itself, never by the API. */
 export const HEARTBEAT_PATH = "/cluster/heartbeat";
 /**
- * A standby asks the active for its write generation (standby reads) on one long-lived stream to
- * this path: each GENERATION_QUESTION byte it sends gets one line back, in order (empty: no answer).
+ * A standby's read-lease channel (src/ha/read-lease.ts): one long-lived stream to this path, lines
+ * of text both ways.
  */
-export const WRITE_GENERATION_PATH = "/cluster/write-generation";
-export const GENERATION_QUESTION = "?";
+export const READ_LEASE_PATH = "/cluster/read-lease";
 
 /** HTTP/1.1 hop-by-hop headers: meaningless (or illegal) on the HTTP/2 hop. */
 export const HOP_BY_HOP_HEADERS = new Set([

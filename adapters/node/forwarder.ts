@@ -1,22 +1,14 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
 import { connect as connectTls } from "node:tls";
 import type { Advertisement } from "../../src/ha/advertisement.js";
+import type { LeaseChannel } from "../../src/ha/read-lease.js";
+import { splitLines } from "../../src/ha/read-lease-protocol.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
-import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, GENERATION_QUESTION, HOP_BY_HOP_HEADERS, WRITE_GENERATION_PATH } from "./cluster-protocol.js";
+import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, READ_LEASE_PATH } from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
-/** A question for the active's write generation (standby reads) gives up after this long. */
-const WRITE_GENERATION_TIMEOUT_MS = 500;
-
-interface GenerationChannel {
-  session: ClientHttp2Session;
-  stream: ClientHttp2Stream;
-  /** Questions sent and not answered yet, oldest first. */
-  waiting: Array<{ resolve(answer: string | null): void; reject(error: Error): void }>;
-}
-
 /**
  * The standby's side of the cluster channel: one multiplexed HTTP/2 session to the active's
  * advertised `cluster_addr`, rebuilt whenever the advertisement changes. Never connects anywhere
@@ -26,8 +18,6 @@ export class ClusterForwarder implements Forwarder {
   #current: { key: string; session: ClientHttp2Session } | null = null;
   /** Sessions whose connection was established: only on those can a request have been sent. */
   readonly #connected = new WeakSet<ClientHttp2Session>();
-  /** The open stream on which this standby asks the active for its write generation. */
-  #generation: GenerationChannel | null = null;
 
   async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response> {
     const url = new URL(request.url);
@@ -62,57 +52,31 @@ export class ClusterForwarder implements Forwarder {
     if (status !== 204) throw new Error(`heartbeat refused with status ${status}`);
   }
 
-  /**
-   * One question on the session's long-lived generation stream: a "?" the active answers with a
-   * line, in order. A stream per question cost the active as much as serving the read itself.
-   */
-  writeGeneration(advertisement: Advertisement): Promise<string | null> {
-    const channel = this.#generationChannel(advertisement);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // Answers come in order: one that is late would answer the next question, so start afresh.
-        channel.stream.close(constants.NGHTTP2_CANCEL);
-        reject(new Error(`no write generation from the active node within ${WRITE_GENERATION_TIMEOUT_MS} ms`));
-      }, WRITE_GENERATION_TIMEOUT_MS);
-      channel.waiting.push({
-        resolve: (answer) => {
-          clearTimeout(timer);
-          resolve(answer);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      channel.stream.write(GENERATION_QUESTION);
-    });
-  }
-
-  #generationChannel(advertisement: Advertisement): GenerationChannel {
-    const session = this.#session(advertisement);
-    const current = this.#generation;
-    if (current && current.session === session && !current.stream.closed && !current.stream.destroyed) return current;
-    const stream = session.request({ ":method": "POST", ":path": WRITE_GENERATION_PATH });
-    const channel: GenerationChannel = { session, stream, waiting: [] };
-    let text = "";
+  /** A stream of its own on the session, lines of text both ways (cluster-protocol.ts). */
+  readLease(advertisement: Advertisement, receive: (line: string) => void, closed: () => void): LeaseChannel {
+    const stream = this.#session(advertisement).request({ ":method": "POST", ":path": READ_LEASE_PATH });
+    const feed = splitLines(receive);
     stream.setEncoding("utf8");
     stream.on("data", (chunk: string) => {
-      text += chunk;
-      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n")) {
-        const line = text.slice(0, end);
-        text = text.slice(end + 1);
-        // An empty line: the active cannot vouch for its generation right now.
-        channel.waiting.shift()?.resolve(line === "" ? null : line);
-      }
+      if (!feed(chunk)) stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
     });
-    const fail = (error: Error) => {
-      if (this.#generation === channel) this.#generation = null;
-      for (const waiter of channel.waiting.splice(0)) waiter.reject(error);
+    let open = true;
+    const gone = () => {
+      if (!open) return;
+      open = false;
+      closed();
     };
-    stream.on("error", fail);
-    stream.on("close", () => fail(new Error(`the write generation stream closed (code ${stream.rstCode})`)));
-    this.#generation = channel;
-    return channel;
+    stream.on("error", gone);
+    stream.on("close", gone);
+    return {
+      send: (line) => {
+        if (open && stream.writable) stream.write(`${line}\n`);
+      },
+      // Ends our side after what was written (a release) has gone out; the active then ends its side.
+      close: () => {
+        if (stream.writable) stream.end();
+      },
+    };
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import type { Advertisement } from "./advertisement.js";
+import type { LeaseChannel } from "./read-lease.js";
 
 /** What a standby tells the active node over the cluster channel, periodically. */
 export interface Heartbeat {
@@ -19,10 +20,10 @@ export interface Forwarder {
   /** Tells the active this standby is alive; rejects when the active did not take it. */
   heartbeat(advertisement: Advertisement, heartbeat: Heartbeat): Promise<void>;
   /**
-   * The active's write generation (standby-generation.ts), asked after the call; null when the
-   * active gives none (not certainly active); rejects when there is no answer.
+   * Opens a read-lease channel to the active (read-lease.ts): `receive` gets each line the active
+   * sends, `closed` is called once when the channel is gone.
    */
-  writeGeneration(advertisement: Advertisement): Promise<string | null>;
+  readLease(advertisement: Advertisement, receive: (line: string) => void, closed: () => void): LeaseChannel;
   /** Drops connections to earlier actives, so requests waiting on them fail now and are routed again. */
   close(): void;
 }

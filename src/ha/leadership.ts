@@ -16,7 +16,9 @@ import { generateClusterIdentity } from "./identity.js";
 import type { CoreRequest } from "../request/router.js";
 import { StandbyReads } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
-import { askedAfterCall, WriteGeneration } from "./standby-generation.js";
+import { WriteGeneration } from "./standby-generation.js";
+import { ReadLease } from "./read-lease.js";
+import { type LeaseChannelEnd, ReadLeaseGrants } from "./read-lease-grants.js";
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
 import { StandbyError } from "./standby-error.js";
 
@@ -70,10 +72,6 @@ const DEFAULT_IDENTITY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 /** How long a standby trusts its last look at the lock record before reading it again. */
 const LEADER_CACHE_MS = 250;
 const HEARTBEAT_INTERVAL_MS = 1_000;
-/** After a standby's question for the write generation failed, how long its reads skip asking. */
-const GENERATION_RETRY_MS = 1_000;
-/** The longest a standby read waits for the active's write generation before reading storage afresh. */
-const GENERATION_WAIT_MS = 500;
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Standbys silent for longer than this drop out of sys/ha-status. */
@@ -104,8 +102,10 @@ export class Leadership {
    * LEADER_CACHE_MS, then reused without a storage read while the lock's holder and epoch match.
    */
   #seenLeader: { advertisement: Advertisement; readAt: number } | null = null;
-  /** As a standby: no question to the active for its write generation before this time. */
-  #generationUnreachableUntil = 0;
+  /** As a standby with standby reads: our lease on the active's write generation (read-lease.ts). */
+  readonly #lease: ReadLease | null;
+  /** As the active: the leases standbys hold on our write generation (read-lease-grants.ts). */
+  readonly #grants = new ReadLeaseGrants(() => this.#grantable());
   /** While active: this term's count of writes (standby-generation.ts). */
   #writeGeneration: WriteGeneration | null = null;
 
@@ -113,7 +113,14 @@ export class Leadership {
     this.#ha = ha;
     this.#host = host;
     this.#logger = host.logger.named("ha");
-    this.#reads = ha.standbyReads ? new StandbyReads(askedAfterCall(() => this.#askWriteGeneration()), host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }, host.cacheLimits) : null;
+    const forwarder = ha.forwarder;
+    this.#lease = ha.standbyReads && forwarder ? new ReadLease(async (receive, closed) => {
+      const { advertisement } = await this.leader();
+      if (!advertisement || this.isActive()) throw new Error("no active node to lease from");
+      return forwarder.readLease(advertisement, receive, closed);
+    }) : null;
+    const generation = async () => (this.#lease && !this.isActive() ? this.#lease.generation() : null);
+    this.#reads = ha.standbyReads ? new StandbyReads(generation, host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }, host.cacheLimits) : null;
   }
 
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */
@@ -157,7 +164,7 @@ export class Leadership {
    */
   async stop(settled: () => Promise<void> = async () => {}): Promise<void> {
     this.#stopped = true;
-    this.#reads?.forget();
+    this.#forgetReads();
     await this.#starting;
     clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#renewalTimer);
@@ -189,6 +196,8 @@ export class Leadership {
     const wasActive = this.isActive();
     const handingOver = (async () => {
       if (wasActive) await settled();
+      // The next active may write as soon as we release: no standby may still read under our lease.
+      await this.#grants.revokeAll();
       await release();
     })();
     this.#handingOver = handingOver;
@@ -208,10 +217,10 @@ export class Leadership {
     const termStorage = isFenceable(physical) && (physical as unknown) === ha.backend
       ? physical.fencedBy(LOCK_KEY, hold.epoch)
       : writableWhileHeld(physical, hold);
-    this.#reads?.forget();
+    this.#forgetReads();
     // Counted whatever our own standby_reads says: standbys with it keep what they read by this count.
-    const generation = new WriteGeneration(ha.nodeId, hold.epoch);
-    barrierStorage.target = generation.counting(termStorage);
+    const generation = new WriteGeneration(hold.epoch);
+    barrierStorage.target = generation.counting(termStorage, (written) => this.#grants.written(written));
     this.#writeGeneration = generation;
     await this.#host.prepareActive(hold);
     const now = new Date(this.#host.logical.now());
@@ -297,40 +306,22 @@ export class Leadership {
     return { isSelf: false, advertisement };
   }
 
-  /**
-   * As the active, the generation of our writes (standby-generation.ts), for standbys that keep
-   * what they read; null unless our hold on the lock is certain right now.
-   */
-  writeGeneration(): string | null {
-    const hold = this.#election?.hold;
-    if (!this.isActive() || !hold?.held() || !this.#writeGeneration) return null;
-    return this.#writeGeneration.current();
+  /** The active's side of a standby's read-lease channel (read-lease-grants.ts). */
+  openReadLease(send: (line: string) => void): LeaseChannelEnd {
+    return this.#grants.open(send);
   }
 
-  /**
-   * As a standby with standby reads, the active's write generation; null when it gives none. After
-   * a failed question (a cut cluster port, a frozen active) reads go to storage for a while rather
-   * than each waiting for its own timeout.
-   */
-  async #askWriteGeneration(): Promise<string | null> {
-    const forwarder = this.#ha.forwarder;
-    if (!forwarder || this.isActive() || this.#host.logical.now() < this.#generationUnreachableUntil) return null;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Bounded as a whole: finding the active reads the lock store, which standby reads otherwise never wait on.
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no write generation in time")), GENERATION_WAIT_MS)));
-    try {
-      const asking = (async () => {
-        const { advertisement } = await this.leader();
-        return advertisement ? await forwarder.writeGeneration(advertisement) : null;
-      })();
-      asking.catch(() => {});
-      return await Promise.race([asking, late]);
-    } catch {
-      this.#generationUnreachableUntil = this.#host.logical.now() + GENERATION_RETRY_MS;
-      return null;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** What we can vouch for to standbys: only while certainly active, and for no longer than that. */
+  #grantable(): { generation: string; certainForMs: number } | null {
+    const hold = this.#election?.hold;
+    if (!this.isActive() || !hold || !this.#writeGeneration) return null;
+    return { generation: this.#writeGeneration.current(), certainForMs: hold.certainForMs() };
+  }
+
+  /** Drops what standby reads kept (decrypted entries) and our lease: sealing, stopping, becoming active. */
+  #forgetReads(): void {
+    this.#reads?.forget();
+    this.#lease?.release();
   }
 
   /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */

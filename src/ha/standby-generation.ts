@@ -2,14 +2,9 @@
  * The write generation that lets standbys keep what they read (`standby_reads`).
  *
  * The active counts every write of its term once storage has answered it, before the write is
- * acknowledged; its generation is its term plus that count. A standby asks the active for the
- * generation over the cluster channel at the start of each read it answers, and reuses what it
- * read from storage only while the generation it gets back stays the same. So a write acknowledged
- * before a read began has changed the generation before the active answered, and the standby
- * starts again from storage.
- *
- * The active answers only while its hold on the lock is certain (as it checks before each write),
- * so a deposed active that has not noticed yet cannot vouch for data a newer active has changed.
+ * acknowledged; its generation is its term plus that count. Standbys holding a read lease
+ * (read-lease.ts) hear of each new generation before the write is acknowledged, and reuse what
+ * they read from storage only while the generation they know stays the same.
  */
 import { aroundWrites, type Backend } from "../physical/backend.js";
 
@@ -18,9 +13,10 @@ export class WriteGeneration {
   readonly #term: string;
   #writes = 0;
 
-  constructor(nodeId: string, epoch: number) {
+  constructor(epoch: number) {
+    // The nonce tells apart two terms on one epoch (a lock store that lost its record).
     const nonce = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
-    this.#term = `${nodeId}/${epoch}/${nonce}`;
+    this.#term = `${epoch}/${nonce}`;
   }
 
   current(): string {
@@ -29,36 +25,17 @@ export class WriteGeneration {
 
   /**
    * `target` counting each put and delete when storage answers, failed ones too (a write that
-   * failed may still have landed), before the caller hears of it.
+   * failed may still have landed), and passing the new generation to `written` (which tells the
+   * standbys) before the caller hears of it.
    */
-  counting(target: Backend): Backend {
+  counting(target: Backend, written: (generation: string) => Promise<void>): Backend {
     return aroundWrites(target, async (write) => {
       try {
         await write();
       } finally {
         this.#writes++;
+        await written(this.current());
       }
     });
   }
-}
-
-/**
- * The standby's side: `ask` the active, so that each caller gets an answer to a question asked
- * after it called. Callers that arrive while a question is out share the next one, so a busy
- * standby asks at most twice per round trip, not once per read.
- */
-export function askedAfterCall(ask: () => Promise<string | null>): () => Promise<string | null> {
-  let next: Promise<string | null> | null = null;
-  let out: Promise<unknown> = Promise.resolve();
-  return () => {
-    if (next) return next;
-    // `out` never rejects: it is the previous question with its failure caught.
-    const asking = out.then(() => {
-      next = null;
-      return ask();
-    });
-    next = asking;
-    out = asking.catch(() => null);
-    return asking;
-  };
 }

@@ -3,14 +3,13 @@
  * through the barrier, with the same router and ACL as the active; everything else is forwarded.
  *
  * Why no answer is stale: the storage backends are strongly consistent (DynamoDB reads with
- * ConsistentRead, S3 has read-after-write consistency) and the active acknowledges a write only
- * after storage has it and it has counted it in its write generation (standby-generation.ts). A
- * standby read first asks the active for the generation; what the standby read from storage before
- * (mount and auth tables, policies, tokens, secrets) is reused only while the generation is
- * unchanged, otherwise it starts again from storage. So a read that begins after a write was
- * acknowledged, through any node, sees that write; a policy tightened on the active applies to the
- * next standby read. When the active gives no generation (no cluster channel, no answer, not
- * certainly active) or with `disable_cache`, the read uses nothing kept from earlier requests.
+ * ConsistentRead, S3 has read-after-write consistency), and what a standby read from storage before
+ * (mount and auth tables, policies, tokens, secrets) is reused only while the active's write
+ * generation it knows through its read lease stays the same (read-lease.ts: the active acknowledges
+ * no write before a standby holding a lease has heard of it). So a read that begins after a write
+ * was acknowledged, through any node, sees that write; a policy tightened on the active applies to
+ * the next standby read. Without a lease, or with `disable_cache`, the read uses nothing kept from
+ * earlier requests.
  *
  * Why nothing is written twice or by two nodes: the standby's storage view refuses writes. A
  * request that turns out to need one (a token with a use limit, an expired token to revoke, a
@@ -62,7 +61,7 @@ export class StandbyReads {
   #current: ReadView | null = null;
 
   constructor(
-    /** The active's write generation, asked after the call; null when it gives none. */
+    /** The active's write generation while this standby's read lease runs; null when it holds none. */
     private readonly generation: () => Promise<string | null>,
     barrier: Storage,
     private readonly logical: LogicalOptions,

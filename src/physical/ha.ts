@@ -42,6 +42,8 @@ export interface LockHold {
    * timers fire late (a paused process sees `false` as soon as it resumes); aborts `lost` if not.
    */
   held(): boolean;
+  /** How much longer the hold is certainly ours, on the monotonic clock; 0 once `held()` is false. */
+  certainForMs(): number;
   /**
    * Stops acting (aborts `lost`) and renewing, then marks the record released if it is still ours,
    * so a waiting node takes over at once. Rejects if storage did not answer; the lease then runs out.

@@ -183,6 +183,10 @@ class LeaseHold implements LockHold {
     return false;
   }
 
+  certainForMs(): number {
+    return this.held() ? this.#deadline - this.clock.now() : 0;
+  }
+
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;

@@ -123,7 +123,9 @@ describe("hold, don't fail", () => {
         return new Response("applied once", { status: 200 });
       },
       heartbeat: async () => {},
-      writeGeneration: async () => null,
+      readLease: () => {
+        throw new Error("no read leases in this test");
+      },
       close: () => {},
     };
     const { cores: [, b], token } = await nodes(["a", "b"], forwarder);

@@ -59,7 +59,9 @@ describe("standby routing", () => {
         return new Response("from the active", { status: 200 });
       },
       heartbeat: async () => {},
-      writeGeneration: async () => null,
+      readLease: () => {
+        throw new Error("no read leases in this test");
+      },
       close: () => {},
     };
     const { b, token } = await pair(forwarder);
