@@ -53,6 +53,8 @@ interface ReadView {
   generation: string | null;
   storage: Storage;
   state: Promise<LogicalState> | null;
+  /** Built once the state is loaded, for the view's lifetime. */
+  router: Router | null;
 }
 
 export class StandbyReads {
@@ -77,12 +79,10 @@ export class StandbyReads {
   async serve(request: CoreRequest): Promise<HandlerResult | undefined> {
     if (!standbyMayServe(request)) return undefined;
     try {
-      const state = await this.#state();
-      const notHere = (): Promise<never> => Promise.reject(new WriteOnStandby());
-      // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
-      const keys = { countEncryptions: async () => {}, rotate: notHere, status: notHere };
-      const router = new Router({ state: () => state, isActive: () => true, now: this.logical.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys, observability: this.observability });
-      return await router.handle(request);
+      const view = await this.#view();
+      const state = await this.#stateOf(view);
+      view.router ??= this.#router(state);
+      return await view.router.handle(request);
     } catch (error) {
       if (error instanceof WriteOnStandby) return undefined;
       throw error;
@@ -94,15 +94,26 @@ export class StandbyReads {
     this.#current = null;
   }
 
-  async #state(): Promise<LogicalState> {
+  async #view(): Promise<ReadView> {
     const generation = this.cacheLimits ? await this.generation() : null;
-    let view = this.#current;
-    if (generation === null || view?.generation !== generation) {
-      const storage = generation === null ? this.#storage : cachedReads(this.#storage, this.cacheLimits!);
-      view = { generation, storage, state: null };
-      // Only the newest generation is kept; a read still using an older view finishes with it.
-      this.#current = generation === null ? null : view;
-    }
+    const current = this.#current;
+    if (generation !== null && current?.generation === generation) return current;
+    const storage = generation === null ? this.#storage : cachedReads(this.#storage, this.cacheLimits!);
+    const view: ReadView = { generation, storage, state: null, router: null };
+    // Only the newest generation is kept; a read still using an older view finishes with it.
+    this.#current = generation === null ? null : view;
+    return view;
+  }
+
+  /** A router over `state`, serving as if active, with every write path refused. */
+  #router(state: LogicalState): Router {
+    const notHere = (): Promise<never> => Promise.reject(new WriteOnStandby());
+    // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
+    const keys = { countEncryptions: async () => {}, rotate: notHere, status: notHere };
+    return new Router({ state: () => state, isActive: () => true, now: this.logical.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys, observability: this.observability });
+  }
+
+  #stateOf(view: ReadView): Promise<LogicalState> {
     if (!view.state) {
       const loading = loadLogicalState(view.storage, this.logical);
       view.state = loading;
