@@ -3,7 +3,7 @@ import { defaultChaosOptions, runScenario } from "./run.js";
 import { scenarios } from "./scenarios.js";
 
 /**
- * The short version of `npm run chaos`: one round each of five scenarios (data in DynamoDB, etcd or
+ * The short version of `npm run chaos`: one round each of six scenarios (data in DynamoDB, etcd or
  * ZooKeeper with fencing, and in S3), on real node processes behind fault proxies.
  */
 describe("chaos: never two actives, never a lost acknowledged write", () => {
@@ -15,7 +15,7 @@ describe("chaos: never two actives, never a lost acknowledged write", () => {
     zookeeperAddress: inject("zookeeperAddress"),
   });
 
-  for (const name of ["active-paused", "cluster-port-cut", "clock-skew", "active-paused-etcd", "active-paused-zookeeper"]) {
+  for (const name of ["active-paused", "cluster-port-cut", "standby-paused", "clock-skew", "active-paused-etcd", "active-paused-zookeeper"]) {
     it(name, async () => {
       const scenario = scenarios.find((s) => s.name === name)!;
       const result = await runScenario(stores(), scenario, { ...defaultChaosOptions, rounds: 1 });

@@ -117,6 +117,16 @@ export const scenarios: Scenario[] = [
       return { probe: chaos.nodes, minHoldMs: PAST_THE_LEASE_MS, heal: async () => active.clusterPort.setMode("pass") };
     },
   },
+  {
+    name: "standby-paused",
+    what: "SIGSTOP a standby holding a read lease past its lease while writes go on, then SIGCONT (it wakes with a stale view)",
+    storage: "s3",
+    async inject(chaos, active) {
+      const standby = others(chaos, active)[0]!;
+      chaos.freeze(standby);
+      return { probe: others(chaos, standby), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(standby) };
+    },
+  },
   clockSkew("clock-skew", "wall clocks at -30 s, 0, +30 s; kill -9 the active; it restarts with the next skew", "dynamodb"),
   cutFromStore("active-cut-from-etcd", "as active-cut-from-dynamodb, with data and lock in etcd (this node's proxy to etcd)", "etcd"),
   clockSkew("clock-skew-etcd", "as clock-skew, with data and lock in etcd", "etcd"),
