@@ -18,6 +18,8 @@ export interface LoadResult {
   requests: number;
   /** Connection errors plus non-2xx answers: any makes the run invalid. */
   failures: number;
+  /** 2xx answers per target, in the order given (a load spread over nodes: who answered how much). */
+  perTarget: number[];
 }
 
 /** One closed-loop autocannon run (fixed connections, no pipelining). */
@@ -41,6 +43,7 @@ export async function runLoads(targets: LoadOptions[]): Promise<LoadResult> {
     mean: round(latencies.reduce((sum, value) => sum + value, 0) / latencies.length, 3),
     requests: ok,
     failures: results.reduce((sum, result) => sum + result.errors + result.non2xx, 0),
+    perTarget: results.map((result) => result["2xx"]),
   };
 }
 
@@ -69,7 +72,7 @@ function runAutocannon(targets: LoadOptions[], latencies: number[]): Promise<aut
 
 /** The median of each figure over several runs of one target. */
 export function medianOf(runs: LoadResult[]): LoadResult {
-  const pick = (field: keyof LoadResult) => median(runs.map((run) => run[field]));
+  const pick = (field: Exclude<keyof LoadResult, "perTarget">) => median(runs.map((run) => run[field]));
   return {
     requestsPerSecond: pick("requestsPerSecond"),
     p50: pick("p50"),
@@ -77,5 +80,6 @@ export function medianOf(runs: LoadResult[]): LoadResult {
     mean: pick("mean"),
     requests: runs.reduce((sum, run) => sum + run.requests, 0),
     failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    perTarget: runs[0]!.perTarget.map((_, index) => runs.reduce((sum, run) => sum + run.perTarget[index]!, 0)),
   };
 }

@@ -55,6 +55,9 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
   const forwarded = medians["spread, forwarded"];
   const local = medians["spread, standby reads"];
   const cpuRatio = round(forwarded.activeCpuMsPer1000 / local.activeCpuMsPer1000, 2);
+  // Closed-loop clients: a node that answers faster gets more of the reads.
+  const activeIndex = cluster.nodes.indexOf(active);
+  const activeShare = round((100 * local.perTarget[activeIndex]!) / local.perTarget.reduce((sum, n) => sum + n, 0), 1);
   const throughputRatio = round(local.requestsPerSecond / alone.requestsPerSecond, 2);
   const met = (ok: boolean) => (ok ? "yes" : "**no**");
   return {
@@ -73,6 +76,7 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
       "Each read: a policy-bound token reading one KV v2 secret. Data in the S3 stand-in, lock in DynamoDB Local, all on this machine.",
       "A standby keeps what it read while the active's write generation, learnt through its read lease (pushed by the active before each write is acknowledged), stays the same; the active serves from its read cache.",
       "All processes (three nodes, the storage stand-ins, the load generator) share the machine's cores, so spreading reads adds no CPU here as separate hosts would.",
+      `With standby reads, the active answered ${activeShare} % of the spread reads (equal connections per node; closed-loop clients give a faster node more).`,
     ],
     data: { plan, runs, medians },
   };
