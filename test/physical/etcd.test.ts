@@ -2,43 +2,19 @@
  * etcd (a real etcd 3.4 started by the global setup): the storage and lock conformance suites,
  * fenced writes, and the stanza's checks.
  */
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { ConfigError } from "../../src/config/types.js";
 import { EtcdBackend, etcdDriver, etcdSettings } from "../../src/physical/etcd.js";
 import { fetchTransport } from "../../src/physical/etcd-client.js";
-import { type Clock, isHABackend, monotonicClock } from "../../src/physical/ha.js";
-import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
+import { type Clock, monotonicClock } from "../../src/physical/ha.js";
 import { describeConformance } from "./conformance.js";
-import { expectFencedWrites } from "./fenced-writes.js";
-import { TestClock, lockConformance } from "./lock-conformance.js";
+import { describeProxiedLockStore } from "./proxied-lock-store.js";
 
 const etcdEndpoint = inject("etcdEndpoint");
-const timings = { leaseMs: 2400, renewIntervalMs: 300, retryIntervalMs: 150 };
 
-let proxies: FaultProxy[] = [];
-afterEach(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()));
-  proxies = [];
-});
 
 function backend(options: Record<string, string>, clock: Clock = monotonicClock): EtcdBackend {
   return new EtcdBackend(etcdSettings({ address: etcdEndpoint, ...options }, {}), fetchTransport, clock);
-}
-
-async function proxiedNode(path: string, clock: Clock, lock = timings): Promise<{ proxy: FaultProxy; node: EtcdBackend }> {
-  const proxy = await startFaultProxy(etcdEndpoint);
-  proxies.push(proxy);
-  const node = backend(
-    {
-      address: proxy.endpoint,
-      path,
-      ha_lease_duration: `${lock.leaseMs}ms`,
-      ha_renew_interval: `${lock.renewIntervalMs}ms`,
-      ha_retry_interval: `${lock.retryIntervalMs}ms`,
-    },
-    clock,
-  );
-  return { proxy, node };
 }
 
 describeConformance("etcd", {
@@ -46,32 +22,12 @@ describeConformance("etcd", {
   valueLimit: { key: "big/blob", maxBytes: 1024 * 1024 },
 });
 
-const lockPath = `/lock-${crypto.randomUUID()}/`;
-lockConformance(
-  "etcd",
-  async (clock, lock, faults) => {
-    const { proxy, node } = await proxiedNode(lockPath, clock, lock);
-    faults.onChange((mode) => proxy.setMode(mode));
-    return node;
-  },
-  { timings },
-);
-
-describe("etcd HA lock, fencing", () => {
-  it("rejects an ex-holder's fenced writes once another node holds the lock", async () => {
-    const path = `/fence-${crypto.randomUUID()}/`;
-    const clockA = new TestClock(0);
-    const a = (await proxiedNode(path, clockA)).node;
-    const b = (await proxiedNode(path, new TestClock(0))).node;
-    await expectFencedWrites({ a, b, clockA, lockKey: "core/lock" }, { lockOutsideData: true });
-  });
-
-  it("offers no lock when HA is not enabled", async () => {
-    const disabled = backend({ path: `/x-${crypto.randomUUID()}/`, ha_enabled: "false" });
-    expect(isHABackend(disabled)).toBe(false);
-    expect(() => disabled.lockWith("core/lock", "x")).toThrow(/ha_enabled/);
-    expect(isHABackend(backend({ path: `/x-${crypto.randomUUID()}/` }))).toBe(true);
-  });
+describeProxiedLockStore({
+  name: "etcd",
+  target: etcdEndpoint,
+  addressOf: (endpoint) => endpoint,
+  freshPath: (kind) => `/${kind}-${crypto.randomUUID()}/`,
+  backend,
 });
 
 describe("etcd stanza", () => {

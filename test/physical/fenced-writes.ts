@@ -3,7 +3,7 @@ import type { Backend } from "../../src/physical/backend.js";
 import { type Fenceable, FencedError, type HABackend } from "../../src/physical/ha.js";
 import type { TestClock } from "./lock-conformance.js";
 
-type FencedStore = HABackend & Fenceable & Backend;
+export type FencedStore = HABackend & Fenceable & Backend;
 
 /**
  * What every store that fences data writes promises: once B holds the lock, A's writes through its

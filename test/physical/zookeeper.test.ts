@@ -2,23 +2,15 @@
  * ZooKeeper (a real ZooKeeper 3.8 started by the global setup): the storage and lock conformance
  * suites, fenced writes, ACLs, and the stanza's checks.
  */
-import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { type ZooKeeperBackend, createZooKeeperBackend, zookeeperSettings } from "../../adapters/node/zookeeper.js";
-import { type Clock, isHABackend, monotonicClock } from "../../src/physical/ha.js";
-import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
+import { type Clock, monotonicClock } from "../../src/physical/ha.js";
 import { describeConformance } from "./conformance.js";
-import { expectFencedWrites } from "./fenced-writes.js";
-import { TestClock, lockConformance } from "./lock-conformance.js";
+import { describeProxiedLockStore } from "./proxied-lock-store.js";
 
 const zookeeperAddress = inject("zookeeperAddress");
-const timings = { leaseMs: 2400, renewIntervalMs: 300, retryIntervalMs: 150 };
 
 const backends: ZooKeeperBackend[] = [];
-let proxies: FaultProxy[] = [];
-afterEach(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()));
-  proxies = [];
-});
 afterAll(() => {
   for (const backend of backends.splice(0)) backend.close();
 });
@@ -29,52 +21,17 @@ async function backend(options: Record<string, string>, clock: Clock = monotonic
   return created;
 }
 
-async function proxiedNode(path: string, clock: Clock, lock = timings): Promise<{ proxy: FaultProxy; node: ZooKeeperBackend }> {
-  const proxy = await startFaultProxy(`http://${zookeeperAddress}`);
-  proxies.push(proxy);
-  const node = await backend(
-    {
-      address: new URL(proxy.endpoint).host,
-      path,
-      ha_lease_duration: `${lock.leaseMs}ms`,
-      ha_renew_interval: `${lock.renewIntervalMs}ms`,
-      ha_retry_interval: `${lock.retryIntervalMs}ms`,
-    },
-    clock,
-  );
-  return { proxy, node };
-}
-
 describeConformance("zookeeper", {
   create: () => backend({ path: `test-${crypto.randomUUID()}/` }),
   valueLimit: { key: "big/blob", maxBytes: 1_000_000 },
 });
 
-const lockPath = `lock-${crypto.randomUUID()}/`;
-lockConformance(
-  "zookeeper",
-  async (clock, lock, faults) => {
-    const { proxy, node } = await proxiedNode(lockPath, clock, lock);
-    faults.onChange((mode) => proxy.setMode(mode));
-    return node;
-  },
-  { timings },
-);
-
-describe("zookeeper HA lock, fencing", () => {
-  it("rejects an ex-holder's fenced writes once another node holds the lock", async () => {
-    const path = `fence-${crypto.randomUUID()}/`;
-    const clockA = new TestClock(0);
-    const a = (await proxiedNode(path, clockA)).node;
-    const b = (await proxiedNode(path, new TestClock(0))).node;
-    await expectFencedWrites({ a, b, clockA, lockKey: "core/lock" }, { lockOutsideData: true });
-  });
-
-  it("offers no lock when HA is not enabled", async () => {
-    const disabled = await backend({ path: `x-${crypto.randomUUID()}/`, ha_enabled: "false" });
-    expect(isHABackend(disabled)).toBe(false);
-    expect(() => disabled.lockWith("core/lock", "x")).toThrow(/ha_enabled/);
-  });
+describeProxiedLockStore({
+  name: "zookeeper",
+  target: `http://${zookeeperAddress}`,
+  addressOf: (endpoint) => new URL(endpoint).host,
+  freshPath: (kind) => `${kind}-${crypto.randomUUID()}/`,
+  backend,
 });
 
 describe("zookeeper stanza", () => {
