@@ -2,7 +2,8 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/clien
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import nodeVault from "node-vault";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../helpers/cluster.js";
+import { api, type Cluster, type ClusterNode, waitFor } from "../helpers/cluster.js";
+import { startKvCluster } from "../helpers/kv-cluster.js";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
@@ -13,13 +14,7 @@ describe("HA mode: election, advertisement and standby redirects", () => {
   const standbys = () => cluster.nodes.filter((n) => n !== active && n.process);
 
   beforeAll(async () => {
-    cluster = await startCluster(
-      { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      { size: 3 },
-    );
-    active = await cluster.waitForActive();
-    const mount = await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken);
-    expect(mount.status).toBe(204);
+    ({ cluster, active } = await startKvCluster());
   }, 90_000);
 
   afterAll(async () => {

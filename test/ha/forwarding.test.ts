@@ -8,7 +8,8 @@ import { generateClusterIdentity } from "../../src/ha/identity.js";
 import { createS3Backend } from "../../src/physical/s3.js";
 import { clientTlsOptions, FORWARDING_ALPN } from "../../adapters/node/cluster-protocol.js";
 import { ClusterForwarder } from "../../adapters/node/forwarder.js";
-import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../helpers/cluster.js";
+import { api, type Cluster, type ClusterNode, waitFor } from "../helpers/cluster.js";
+import { startKvCluster } from "../helpers/kv-cluster.js";
 
 /** Reads the active's advertisement the way a standby does: through the barrier, from storage. */
 async function currentAdvertisement(cluster: Cluster): Promise<Advertisement> {
@@ -53,12 +54,7 @@ describe("request forwarding over mutually-authenticated TLS", () => {
   const standbys = () => cluster.nodes.filter((n) => n !== active && n.process);
 
   beforeAll(async () => {
-    cluster = await startCluster(
-      { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      { size: 3 },
-    );
-    active = await cluster.waitForActive();
-    expect((await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken)).status).toBe(204);
+    ({ cluster, active } = await startKvCluster());
   }, 90_000);
 
   afterAll(async () => {

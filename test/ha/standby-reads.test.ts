@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { api, type Cluster, type ClusterNode, startCluster, waitFor } from "../helpers/cluster.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { api, type Cluster, type ClusterNode, waitFor } from "../helpers/cluster.js";
+import { startKvCluster } from "../helpers/kv-cluster.js";
 
 /** A standby that answers locally never needs the active: with forwarding refused, it answers anyway. */
 const LOCAL_ONLY = { "X-Vault-No-Request-Forwarding": "true" };
@@ -11,13 +12,8 @@ describe("standby reads", () => {
   let standbys: ClusterNode[];
 
   beforeAll(async () => {
-    cluster = await startCluster(
-      { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      // A long lease: these tests are about reads, and a loaded machine must not move leadership under them.
-      { size: 3, extraConfig: "standby_reads = true\n", lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" } },
-    );
-    active = await cluster.waitForActive();
-    expect((await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken)).status).toBe(204);
+    // A long lease: these tests are about reads, and a loaded machine must not move leadership under them.
+    ({ cluster, active } = await startKvCluster({ extraConfig: "standby_reads = true\n", lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" } }));
   }, 90_000);
 
   beforeEach(async () => {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { api, type Cluster, startCluster, waitFor } from "../helpers/cluster.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, type Cluster, waitFor } from "../helpers/cluster.js";
+import { startKvCluster } from "../helpers/kv-cluster.js";
 import { Writers } from "../helpers/writers.js";
 
 /** Short enough to space three step-downs past it quickly. */
@@ -22,12 +23,7 @@ describe("leadership changes that no client notices", () => {
   const running = () => cluster.nodes.filter((n) => n.process);
 
   beforeAll(async () => {
-    cluster = await startCluster(
-      { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      { size: 3, lockOptions: { ...LOCK_TIMINGS, ha_step_down_cooldown: `${COOLDOWN_MS}ms` } },
-    );
-    const active = await cluster.waitForActive();
-    expect((await api(active, "POST", "sys/mounts/secret", { type: "kv-v2" }, cluster.rootToken)).status).toBe(204);
+    ({ cluster } = await startKvCluster({ lockOptions: { ...LOCK_TIMINGS, ha_step_down_cooldown: `${COOLDOWN_MS}ms` } }));
   }, 60_000);
 
   afterAll(async () => {
