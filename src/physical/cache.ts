@@ -139,19 +139,24 @@ export class CachedBackend implements Backend {
   }
 
   async get(key: string): Promise<Uint8Array | null> {
+    return copy(await this.getShared(key));
+  }
+
+  /** The cached bytes themselves (see Backend.getShared): the same object for as long as they stay cached. */
+  async getShared(key: string): Promise<Uint8Array | null> {
     if (!this.#caching()) return this.#inner.get(key);
-    const hit = this.#values.has(key);
-    this.onLookup(hit);
-    if (hit) return copy(this.#values.get(key)!);
+    const cached = this.#values.get(key);
+    this.onLookup(cached !== undefined);
+    if (cached !== undefined) return cached;
     const pending = this.#loads.get(key);
-    if (pending) return copy(await pending.value);
+    if (pending) return pending.value;
     const load: Load = { value: this.#inner.get(key), cacheable: !this.#writes.has(key) };
     this.#loads.set(key, load);
     const generation = this.#generation;
     try {
       const value = await load.value;
       if (load.cacheable && generation === this.#generation) this.#values.set(key, value, entrySize(key, value));
-      return copy(value);
+      return value;
     } finally {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
     }

@@ -111,6 +111,19 @@ describe("CachedBackend", () => {
     expect(text(await cache.get("k"))).toBe("abc");
   });
 
+  it("shares one object per cached value through getShared, and a new one once the key is written", async () => {
+    const { storage, cache } = cached();
+    await storage.put("k", bytes("abc"));
+    const first = await cache.getShared("k");
+    expect(await cache.getShared("k")).toBe(first);
+    expect(await cache.get("k")).not.toBe(first);
+    await cache.put("k", bytes("xyz"));
+    const written = await cache.getShared("k");
+    expect(written).not.toBe(first);
+    expect(text(written)).toBe("xyz");
+    expect(storage.gets).toBe(1);
+  });
+
   it("is not poisoned by a failed write: the next read asks storage", async () => {
     const { storage, cache } = cached();
     await cache.put("k", bytes("stored"));

@@ -1,5 +1,6 @@
 /** The KV v2 data model in storage: engine config, per-key metadata, version numbering and pruning. */
-import { decodeJson, encodeJson } from "../encoding.js";
+import { decodeJson, encodeJson, sharedJson } from "../encoding.js";
+import { readShared } from "../../physical/backend.js";
 import { formatTime } from "../fields.js";
 import type { Storage } from "../types.js";
 
@@ -49,6 +50,13 @@ export async function loadMetadata(storage: Storage, key: string): Promise<KeyMe
   if (key === "") return null;
   const bytes = await storage.get(metadataKey(key));
   return bytes ? decodeJson<KeyMetadata>(bytes) : null;
+}
+
+/** The key's metadata for reading only (every data read loads it): shared and frozen, see SharedDecoding. */
+export async function readMetadata(storage: Storage, key: string): Promise<Readonly<KeyMetadata> | null> {
+  if (key === "") return null;
+  const bytes = await readShared(storage, metadataKey(key));
+  return bytes ? (sharedJson.decode(bytes) as KeyMetadata) : null;
 }
 
 export async function saveMetadata(storage: Storage, key: string, meta: KeyMetadata): Promise<void> {
