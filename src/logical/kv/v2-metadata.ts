@@ -74,6 +74,19 @@ export function versionView(meta: KeyMetadata, version: number, state: VersionSt
   };
 }
 
+/** Version views of frozen version states (readMetadata's): a data read formats its times once per version. */
+const sharedViews = new WeakMap<Readonly<VersionState>, Readonly<Record<string, unknown>>>();
+
+/** versionView for metadata from readMetadata (frozen): the same frozen view for the same version state. */
+export function sharedVersionView(meta: Readonly<KeyMetadata>, version: number, state: Readonly<VersionState>): Readonly<Record<string, unknown>> {
+  let view = sharedViews.get(state);
+  if (view === undefined) {
+    view = Object.freeze(versionView(meta, version, state));
+    sharedViews.set(state, view);
+  }
+  return view;
+}
+
 /**
  * Vault's rule: the shortest non-zero of the engine's and the key's `delete_version_after`, unless
  * the engine switched automatic deletion off.

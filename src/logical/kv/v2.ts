@@ -53,6 +53,7 @@ import {
   pruneVersions,
   saveMetadata,
   scheduledDeletion,
+  sharedVersionView,
   versionKey,
   versionView,
   type VersionState,
@@ -175,7 +176,7 @@ class VersionedKv implements SecretsEngine {
     const versionNumber = versionParam || meta.currentVersion;
     const state: VersionState | undefined = meta.versions[versionNumber];
     if (!state) throw notFound();
-    const metadata = versionView(meta, versionNumber, state);
+    const metadata = sharedVersionView(meta, versionNumber, state);
     if (state.destroyed || this.#isDeleted(state)) throw notFound({ data: { [field]: null, metadata } });
     const bytes = await readShared(storage, versionKey(key, versionNumber));
     if (!bytes) throw notFound();
