@@ -79,6 +79,9 @@ export class ListMethodSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Node's HTTP response ends with an empty write; passed on, it costs a write system call per response.
+    // Writes reach _write one at a time, so every earlier chunk is already with the socket.
+    if (chunk.length === 0) return callback();
     this.#socket.write(chunk, callback);
   }
 
