@@ -37,6 +37,13 @@ describe("ListRequestRewriter", () => {
     const ambiguous = `POST /v1/a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${FAKE_LIST_LINE}\r\n`;
     expect(rewrittenAtEverySplit(ambiguous)).toEqual([ambiguous]);
   });
+
+  it("stops following a chunked body whose chunk-size line is longer than any parser takes", () => {
+    const longSizeLine = `POST /v1/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;${"x".repeat(5000)}\r\na\r\n0\r\n\r\n${FAKE_LIST_LINE}`;
+    expect(rewrittenAtEverySplit(longSizeLine)).toEqual([longSizeLine]);
+    const shortSizeLine = longSizeLine.replace("x".repeat(5000), "x".repeat(100));
+    expect(rewrittenAtEverySplit(shortSizeLine)).toEqual([shortSizeLine.replace("LIST /v1/secret/smuggled ", "GET /v1/secret/smuggled?list=true ")]);
+  });
 });
 
 describe("LIST over a real listener", () => {
