@@ -11,10 +11,16 @@ export interface CacheLimits {
   bytes: number;
 }
 
-/** A map bounded by entry count and by the summed `size` of its values, dropping the least recently used. */
+/**
+ * A map bounded by entry count and by the summed `size` of its values, dropping the least recently
+ * used. A read moves an entry to the young end only once it is in the older half (by insertions
+ * since it was placed): moving costs two map updates, and hot entries are read on every request.
+ */
 export class SizedLru<V> {
-  readonly #entries = new Map<string, { value: V; size: number }>();
+  readonly #entries = new Map<string, { value: V; size: number; placed: number }>();
   #bytes = 0;
+  /** Counts placements at the young end; an entry's `placed` is this count when it was put there. */
+  #placements = 0;
 
   constructor(readonly limits: CacheLimits) {}
 
@@ -34,8 +40,11 @@ export class SizedLru<V> {
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    if (this.#placements - entry.placed >= this.#entries.size / 2) {
+      this.#entries.delete(key);
+      entry.placed = ++this.#placements;
+      this.#entries.set(key, entry);
+    }
     return entry.value;
   }
 
@@ -43,7 +52,7 @@ export class SizedLru<V> {
   set(key: string, value: V, size: number): void {
     this.delete(key);
     if (size > this.limits.bytes || this.limits.entries < 1) return;
-    this.#entries.set(key, { value, size });
+    this.#entries.set(key, { value, size, placed: ++this.#placements });
     this.#bytes += size;
     // A Map iterates in insertion order, so the first key is the least recently used.
     for (const [oldest, entry] of this.#entries) {

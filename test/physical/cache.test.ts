@@ -53,6 +53,16 @@ describe("SizedLru", () => {
     expect([lru.has("a"), lru.has("b"), lru.has("c")]).toEqual([true, false, true]);
   });
 
+  it("keeps an entry read between every insertion, while entries never read go", () => {
+    const lru = new SizedLru<string>({ entries: 4, bytes: 1000 });
+    for (const key of ["hot", "a", "b", "c"]) lru.set(key, key, 1);
+    for (let i = 0; i < 50; i++) {
+      expect(lru.get("hot"), `after ${i} insertions`).toBe("hot");
+      lru.set(`new-${i}`, "x", 1);
+    }
+    expect([lru.has("a"), lru.has("b"), lru.has("c"), lru.size]).toEqual([false, false, false, 4]);
+  });
+
   it("drops entries until the byte bound holds, and never keeps one larger than it", () => {
     const lru = new SizedLru<string>({ entries: 100, bytes: 10 });
     lru.set("a", "A", 4);
