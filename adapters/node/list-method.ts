@@ -79,6 +79,9 @@ export class ListMethodSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Node's HTTP response ends with an empty write; passed on, it costs a write system call per response.
+    // Writes reach _write one at a time, so every earlier chunk is already with the socket.
+    if (chunk.length === 0) return callback();
     this.#socket.write(chunk, callback);
   }
 
@@ -184,13 +187,15 @@ export class ListRequestRewriter {
           break;
         }
         default: {
-          // Line-based states: head, chunk-size, chunk-end, trailers.
-          const byte = chunk[i++]!;
-          if (byte !== LF) {
-            this.#line += String.fromCharCode(byte);
-            if (this.#line.length > (this.#framing === "head" ? MAX_HEAD : MAX_CHUNK_LINE)) this.#framing = "opaque";
+          // Line-based states: head, chunk-size, chunk-end, trailers. The line up to its LF in one slice.
+          const lf = chunk.indexOf(LF, i);
+          this.#line += chunk.toString("latin1", i, lf === -1 ? chunk.length : lf);
+          i = lf === -1 ? chunk.length : lf + 1;
+          if (this.#line.length > (this.#framing === "head" ? MAX_HEAD : MAX_CHUNK_LINE)) {
+            this.#framing = "opaque";
             break;
           }
+          if (lf === -1) break;
           const line = this.#line.endsWith("\r") ? this.#line.slice(0, -1) : this.#line;
           this.#line = "";
           this.#endOfLine(line);

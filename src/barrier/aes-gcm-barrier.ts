@@ -1,4 +1,4 @@
-import type { Backend } from "../physical/backend.js";
+import { type Backend, readShared } from "../physical/backend.js";
 import { SizedLru } from "../physical/cache.js";
 import { InvalidKeyError, SealedError, type SecurityBarrier, TamperedError } from "./types.js";
 
@@ -190,12 +190,25 @@ export class AesGcmBarrier implements SecurityBarrier {
   }
 
   async get(key: string): Promise<Uint8Array | null> {
+    const plaintext = await this.getShared(key);
+    return plaintext && plaintext.slice();
+  }
+
+  /**
+   * The memo's plaintext itself (see Backend.getShared): the same object for as long as storage
+   * holds the same entry and the memo keeps it, so what callers derive from it can be remembered.
+   */
+  async getShared(key: string): Promise<Uint8Array | null> {
     const state = this.#state();
     checkLogicalKey(key);
-    const entry = await this.#backend.get(key);
+    const entry = await readShared(this.#backend, key);
     if (entry === null) return null;
     const known = this.#decrypted.get(key);
-    if (known && sameBytes(known.entry, entry)) return known.plaintext.slice();
+    if (known && (known.entry === entry || sameBytes(known.entry, entry))) {
+      // The read cache hands out one object per entry: next time identity answers without the comparison.
+      known.entry = entry;
+      return known.plaintext;
+    }
     const term = entryTerm(entry, key);
     const termKey = state.termKeys.get(term) ?? (await this.#termAddedElsewhere(state, term));
     if (termKey === undefined) {
@@ -214,7 +227,8 @@ export class AesGcmBarrier implements SecurityBarrier {
     this.#decrypted.delete(key);
     await this.#backend.put(key, entry);
     this.#encryptions++;
-    this.#remember(key, entry, value);
+    // A copy: the caller still owns `value`, and the memo's plaintext is shared with readers.
+    this.#remember(key, entry, value.slice());
   }
 
   async delete(key: string): Promise<void> {
@@ -224,9 +238,10 @@ export class AesGcmBarrier implements SecurityBarrier {
     await this.#backend.delete(key);
   }
 
+  /** Keeps `plaintext` itself (no one else may modify it): getShared hands it out. */
   #remember(key: string, entry: Uint8Array, plaintext: Uint8Array): void {
     if (this.sealed || entry.length > MEMO_MAX_ENTRY_BYTES) return;
-    this.#decrypted.set(key, { entry, plaintext: plaintext.slice() }, entry.length + plaintext.length + key.length * 2 + 64);
+    this.#decrypted.set(key, { entry, plaintext }, entry.length + plaintext.length + key.length * 2 + 64);
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -20,6 +20,7 @@ export async function requestBytes(request: Request): Promise<Uint8Array> {
  * exact (a secret's 12345678901234567890 must not come back rounded); nesting is bounded.
  */
 export function parseRequestBody(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.length === 0) return {}; // every GET
   const text = new TextDecoder().decode(bytes);
   if (text.trim() === "") return {};
   let parsed: unknown;

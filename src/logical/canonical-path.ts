@@ -15,6 +15,8 @@ const MOUNT_TABLE_PATH = /^(sys\/mounts|sys\/auth)\/(.*)$/;
 const TOKEN_ROLE_PATH = /^(auth\/token\/(?:roles|create)\/)([^/]+)$/;
 
 export function canonicalRequestPath(auths: AuthTable, path: string): string {
+  // Every name rewritten below sits under auth/ or sys/; a secret's path is served as written.
+  if (!path.startsWith("auth/") && !path.startsWith("sys/")) return path;
   const tokenRole = TOKEN_ROLE_PATH.exec(path);
   if (tokenRole) return `${tokenRole[1]}${canonicalName(tokenRole[2]!, "token role name")}`;
   if (path.startsWith("auth/") && !path.startsWith("auth/token/")) return `auth/${auths.canonicalPath(path.slice("auth/".length))}`;

@@ -13,6 +13,38 @@ export function decodeJson<T>(bytes: Uint8Array): T {
 }
 
 /**
+ * A decoding of stored bytes done once per bytes object, for bytes from `getShared` (never modified,
+ * the same object while the stored value is unchanged): a hot entry is decoded when it changes, not
+ * at every read. Results are deeply frozen, since every reader shares them; a reader that means to
+ * change one (a write) decodes its own copy.
+ */
+export class SharedDecoding<T> {
+  readonly #decoded = new WeakMap<Uint8Array, T>();
+
+  constructor(private readonly decodeBytes: (bytes: Uint8Array) => T) {}
+
+  decode(bytes: Uint8Array): T {
+    let value = this.#decoded.get(bytes);
+    if (value === undefined) {
+      value = deepFreeze(this.decodeBytes(bytes));
+      this.#decoded.set(bytes, value);
+    }
+    return value;
+  }
+}
+
+/** Shared decodings of stored JSON (KV v2 metadata and versions). */
+export const sharedJson = new SharedDecoding<unknown>(decodeJson);
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
  * How deeply request JSON (bodies, JSON policies) may nest. Real secrets and policies are a
  * handful of levels deep; the bound keeps every recursive walk over the value (serialising,
  * merge patches) far from the stack limit.

@@ -1,10 +1,14 @@
 import { invalidToken } from "./acl.js";
 import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
 import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
-import { decodeJson, encodeJson, randomBase62, rfc3339, toHex } from "./encoding.js";
+import { decodeJson, encodeJson, randomBase62, rfc3339, SharedDecoding, toHex } from "./encoding.js";
+import { readShared } from "../physical/backend.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { LruCache } from "./lru.js";
 import { LogicalError, type Storage } from "./types.js";
+
+/** Token entries as read: every request with a token reads its entry and its ancestors'. */
+const storedEntries = new SharedDecoding((bytes) => withCappedDurations(decodeJson<TokenEntry>(bytes)));
 
 /** Tokens (and accessors) whose HMAC is remembered. */
 const HASH_MEMO_ENTRIES = 4096;
@@ -347,9 +351,10 @@ export class TokenStore {
     return removed + (removedSelf ? 1 : 0);
   }
 
-  async #read(hash: string): Promise<TokenEntry | null> {
-    const bytes = await this.#storage.get(ENTRY_PREFIX + hash);
-    return bytes ? withCappedDurations(decodeJson<TokenEntry>(bytes)) : null;
+  /** A stored entry, shared and frozen: a change is written as a new entry (`{ ...current, ... }`). */
+  async #read(hash: string): Promise<Readonly<TokenEntry> | null> {
+    const bytes = await readShared(this.#storage, ENTRY_PREFIX + hash);
+    return bytes ? storedEntries.decode(bytes) : null;
   }
 
   #isExpired(entry: TokenEntry): boolean {

@@ -5,6 +5,8 @@ export type Operation = "read" | "create" | "update" | "delete" | "list" | "patc
 /** Plaintext storage below the barrier, scoped to one mount (keys are relative to it). */
 export interface Storage {
   get(key: string): Promise<Uint8Array | null>;
+  /** As `Backend.getShared`: bytes never to be modified, the same object while unchanged (see readShared). */
+  getShared?(key: string): Promise<Uint8Array | null>;
   put(key: string, value: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
   /** Immediate children of `prefix` ('' or ending in '/'), folders suffixed by '/', sorted. */

@@ -9,9 +9,20 @@
  */
 export interface Backend {
   get(key: string): Promise<Uint8Array | null>;
+  /**
+   * `get` without the copy, where a layer holds the value anyway (the read cache): bytes the caller
+   * must never modify, and while the stored value is unchanged often the very same object, so work
+   * done on them can be remembered by identity. Absent: `get` is as cheap.
+   */
+  getShared?(key: string): Promise<Uint8Array | null>;
   put(key: string, value: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
+}
+
+/** `backend.getShared(key)` where it has one, else `get`: bytes the caller must not modify. */
+export function readShared(backend: Pick<Backend, "get" | "getShared">, key: string): Promise<Uint8Array | null> {
+  return backend.getShared ? backend.getShared(key) : backend.get(key);
 }
 
 /** `target` with each put and delete run inside `around` (to check, count or refuse it); reads pass through. */

@@ -11,10 +11,16 @@ export interface CacheLimits {
   bytes: number;
 }
 
-/** A map bounded by entry count and by the summed `size` of its values, dropping the least recently used. */
+/**
+ * A map bounded by entry count and by the summed `size` of its values, dropping the least recently
+ * used. A read moves an entry to the young end only once it is in the older half (by insertions
+ * since it was placed): moving costs two map updates, and hot entries are read on every request.
+ */
 export class SizedLru<V> {
-  readonly #entries = new Map<string, { value: V; size: number }>();
+  readonly #entries = new Map<string, { value: V; size: number; placed: number }>();
   #bytes = 0;
+  /** Counts placements at the young end; an entry's `placed` is this count when it was put there. */
+  #placements = 0;
 
   constructor(readonly limits: CacheLimits) {}
 
@@ -34,8 +40,11 @@ export class SizedLru<V> {
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    if (this.#placements - entry.placed >= this.#entries.size / 2) {
+      this.#entries.delete(key);
+      entry.placed = ++this.#placements;
+      this.#entries.set(key, entry);
+    }
     return entry.value;
   }
 
@@ -43,7 +52,7 @@ export class SizedLru<V> {
   set(key: string, value: V, size: number): void {
     this.delete(key);
     if (size > this.limits.bytes || this.limits.entries < 1) return;
-    this.#entries.set(key, { value, size });
+    this.#entries.set(key, { value, size, placed: ++this.#placements });
     this.#bytes += size;
     // A Map iterates in insertion order, so the first key is the least recently used.
     for (const [oldest, entry] of this.#entries) {
@@ -139,19 +148,24 @@ export class CachedBackend implements Backend {
   }
 
   async get(key: string): Promise<Uint8Array | null> {
+    return copy(await this.getShared(key));
+  }
+
+  /** The cached bytes themselves (see Backend.getShared): the same object for as long as they stay cached. */
+  async getShared(key: string): Promise<Uint8Array | null> {
     if (!this.#caching()) return this.#inner.get(key);
-    const hit = this.#values.has(key);
-    this.onLookup(hit);
-    if (hit) return copy(this.#values.get(key)!);
+    const cached = this.#values.get(key);
+    this.onLookup(cached !== undefined);
+    if (cached !== undefined) return cached;
     const pending = this.#loads.get(key);
-    if (pending) return copy(await pending.value);
+    if (pending) return pending.value;
     const load: Load = { value: this.#inner.get(key), cacheable: !this.#writes.has(key) };
     this.#loads.set(key, load);
     const generation = this.#generation;
     try {
       const value = await load.value;
       if (load.cacheable && generation === this.#generation) this.#values.set(key, value, entrySize(key, value));
-      return copy(value);
+      return value;
     } finally {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
     }

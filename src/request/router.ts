@@ -184,7 +184,7 @@ export class Router {
   }
 
   async #dispatch(state: LogicalState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
-    const { tokens, mounts, policies, auths } = state;
+    const { tokens, mounts, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
       return handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
@@ -195,6 +195,22 @@ export class Router {
       const { mounted, relative } = route;
       return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress: request.clientAddress });
     }
+    if (path.startsWith("sys/")) return this.#dispatchSys(state, request);
+    if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
+      const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
+      return result && { ...result, mount_type: "cubbyhole" };
+    }
+    const route = mounts.route(path);
+    if (!route) throw noHandler(path);
+    const { mounted, relative } = route;
+    const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
+    return result && { ...result, mount_type: mounted.entry.type };
+  }
+
+  /** Every sys/ endpoint but the unauthenticated ones (served before the token check). */
+  async #dispatchSys(state: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+    const { tokens, mounts, policies, auths } = state;
+    const { path, operation, data } = request;
     if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request);
     if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
     if (path === "sys/seal" || path === "sys/step-down") {
@@ -225,16 +241,7 @@ export class Router {
     }
     if (isSysAuditPath(path)) return handleSysAudit(state.audit, this.#audit, path, operation, data);
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
-    if (path.startsWith("sys/")) throw noHandler(path);
-    if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
-      const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
-      return result && { ...result, mount_type: "cubbyhole" };
-    }
-    const route = mounts.route(path);
-    if (!route) throw noHandler(path);
-    const { mounted, relative } = route;
-    const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
-    return result && { ...result, mount_type: mounted.entry.type };
+    throw noHandler(path);
   }
 }
 

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { AesGcmBarrier, KEYRING_PATH, ROOT_KEY_PATH } from "../../src/barrier/aes-gcm-barrier.js";
 import { InvalidKeyError, SealedError, TamperedError } from "../../src/barrier/types.js";
+import { CachedBackend } from "../../src/physical/cache.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 
 const encoder = new TextEncoder();
@@ -231,6 +232,25 @@ describe("AesGcmBarrier: decrypted-entry memo", () => {
     stored[stored.length - 1]! ^= 1;
     await backend.put("secret/a", stored);
     await expect(mine.get("secret/a")).rejects.toThrow(TamperedError);
+  });
+
+  it("shares one plaintext object per stored entry over the read cache, and a new one once the entry changes", async () => {
+    const cache = new CachedBackend(new InmemBackend());
+    cache.begin();
+    const barrier = new AesGcmBarrier(cache);
+    await barrier.initialize(unsealKey());
+    await barrier.unseal(unsealKey());
+    const written = encoder.encode("v1");
+    await barrier.put("secret/a", written);
+    written[0] = 0; // the writer's bytes stay its own
+    const first = await barrier.getShared("secret/a");
+    expect(decoder.decode(first!)).toBe("v1");
+    expect(await barrier.getShared("secret/a")).toBe(first);
+    expect(await barrier.get("secret/a")).not.toBe(first);
+    await barrier.put("secret/a", encoder.encode("v2"));
+    const second = await barrier.getShared("secret/a");
+    expect(second).not.toBe(first);
+    expect(decoder.decode(second!)).toBe("v2");
   });
 
   it("hands out copies and forgets everything on seal", async () => {

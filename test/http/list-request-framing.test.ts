@@ -1,7 +1,7 @@
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApiListener, type RunningListener } from "../../adapters/node/http-listener.js";
-import { ListRequestRewriter } from "../../adapters/node/list-method.js";
+import { ListMethodSocket, ListRequestRewriter } from "../../adapters/node/list-method.js";
 
 /** Every way of cutting `bytes` into two chunks, run through one rewriter each. */
 function rewrittenAtEverySplit(bytes: string): string[] {
@@ -36,6 +36,13 @@ describe("ListRequestRewriter", () => {
   it("stops rewriting on framing the parser refuses, rather than guess", () => {
     const ambiguous = `POST /v1/a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${FAKE_LIST_LINE}\r\n`;
     expect(rewrittenAtEverySplit(ambiguous)).toEqual([ambiguous]);
+  });
+
+  it("stops following a chunked body whose chunk-size line is longer than any parser takes", () => {
+    const longSizeLine = `POST /v1/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;${"x".repeat(5000)}\r\na\r\n0\r\n\r\n${FAKE_LIST_LINE}`;
+    expect(rewrittenAtEverySplit(longSizeLine)).toEqual([longSizeLine]);
+    const shortSizeLine = longSizeLine.replace("x".repeat(5000), "x".repeat(100));
+    expect(rewrittenAtEverySplit(shortSizeLine)).toEqual([shortSizeLine.replace("LIST /v1/secret/smuggled ", "GET /v1/secret/smuggled?list=true ")]);
   });
 });
 
@@ -120,5 +127,31 @@ describe("LIST over a real listener", () => {
       "GET /v1/secret/?list=true",
       "GET /v1/secret/b?x=1&list=true",
     ]);
+  });
+});
+
+describe("ListMethodSocket writes", () => {
+  it("passes data on in order and answers an empty write without a write to the socket", async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+    const client = connect((server.address() as AddressInfo).port, "127.0.0.1");
+    const received: Buffer[] = [];
+    client.on("data", (chunk) => received.push(chunk));
+    const serverSide = await accepted;
+    const socketWrites: number[] = [];
+    const write = serverSide.write.bind(serverSide) as (chunk: Buffer, callback: () => void) => boolean;
+    serverSide.write = ((chunk: Buffer, callback: () => void) => (socketWrites.push(chunk.length), write(chunk, callback))) as typeof serverSide.write;
+    const wrapped = new ListMethodSocket(serverSide);
+    const written = (chunk: Buffer) => new Promise<void>((resolve, reject) => wrapped.write(chunk, (error) => (error ? reject(error) : resolve())));
+    await written(Buffer.from("head,"));
+    await written(Buffer.alloc(0));
+    await written(Buffer.from("body"));
+    wrapped.end();
+    await new Promise((resolve) => client.once("end", resolve));
+    expect(Buffer.concat(received).toString()).toBe("head,body");
+    expect(socketWrites).toEqual([5, 4]);
+    client.destroy();
+    server.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ExactNumber, mayHoldInexactNumber, parseJson } from "../../src/logical/encoding.js";
+import { encodeJson, ExactNumber, mayHoldInexactNumber, parseJson, SharedDecoding } from "../../src/logical/encoding.js";
 
 describe("mayHoldInexactNumber (the pre-check that picks JSON.parse or the exact parser)", () => {
   it("is true for numbers a double could change, wherever they sit", () => {
@@ -24,5 +24,24 @@ describe("mayHoldInexactNumber (the pre-check that picks JSON.parse or the exact
     expect(parsed.id).toBe("e1234");
     expect(parsed.big).toEqual(new ExactNumber("12345678901234567890"));
     expect(parsed.s).toBe("12345678901234567890");
+  });
+});
+
+describe("SharedDecoding", () => {
+  it("decodes each bytes object once and freezes the result all the way down", () => {
+    let decodes = 0;
+    const decoding = new SharedDecoding((bytes) => {
+      decodes++;
+      return parseJson(new TextDecoder().decode(bytes)) as { list: string[]; nested: { n: number } };
+    });
+    const stored = encodeJson({ list: ["a"], nested: { n: 1 } });
+    const value = decoding.decode(stored);
+    expect(decoding.decode(stored)).toBe(value);
+    expect(decodes).toBe(1);
+    expect(() => value.list.push("b")).toThrow(TypeError);
+    expect(() => (value.nested.n = 2)).toThrow(TypeError);
+    // Other bytes (the entry was written again), even with the same content: decoded anew.
+    expect(decoding.decode(stored.slice())).toEqual(value);
+    expect(decodes).toBe(2);
   });
 });

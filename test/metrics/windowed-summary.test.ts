@@ -23,6 +23,23 @@ describe("WindowedSummary (vault_core_handle_request and storage timings)", () =
     expect(total("_sum")).toBe(5050);
   });
 
+  it("reports quantiles within 2 % of the exact ones over values spread across five decades", () => {
+    const { metric, quantile } = summary();
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const observed: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const value = 0.01 * 10 ** (5 * random());
+      observed.push(value);
+      metric.observe({ operation: "read", mount: "secret/" }, value);
+    }
+    observed.sort((a, b) => a - b);
+    for (const q of [0.5, 0.9, 0.99]) {
+      const exact = observed[Math.ceil(q * observed.length) - 1]!;
+      expect(Math.abs(quantile(q)! - exact) / exact, `q=${q}`).toBeLessThan(0.02);
+    }
+  });
+
   it("forgets observations older than the window in the quantiles, never in _count and _sum", () => {
     const { metric, quantile, total, advance } = summary();
     for (let i = 0; i < 50; i++) metric.observe({ operation: "read", mount: "secret/" }, 1000);

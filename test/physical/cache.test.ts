@@ -53,6 +53,16 @@ describe("SizedLru", () => {
     expect([lru.has("a"), lru.has("b"), lru.has("c")]).toEqual([true, false, true]);
   });
 
+  it("keeps an entry read between every insertion, while entries never read go", () => {
+    const lru = new SizedLru<string>({ entries: 4, bytes: 1000 });
+    for (const key of ["hot", "a", "b", "c"]) lru.set(key, key, 1);
+    for (let i = 0; i < 50; i++) {
+      expect(lru.get("hot"), `after ${i} insertions`).toBe("hot");
+      lru.set(`new-${i}`, "x", 1);
+    }
+    expect([lru.has("a"), lru.has("b"), lru.has("c"), lru.size]).toEqual([false, false, false, 4]);
+  });
+
   it("drops entries until the byte bound holds, and never keeps one larger than it", () => {
     const lru = new SizedLru<string>({ entries: 100, bytes: 10 });
     lru.set("a", "A", 4);
@@ -109,6 +119,19 @@ describe("CachedBackend", () => {
     value[0] = 0;
     (await cache.get("k"))![1] = 0;
     expect(text(await cache.get("k"))).toBe("abc");
+  });
+
+  it("shares one object per cached value through getShared, and a new one once the key is written", async () => {
+    const { storage, cache } = cached();
+    await storage.put("k", bytes("abc"));
+    const first = await cache.getShared("k");
+    expect(await cache.getShared("k")).toBe(first);
+    expect(await cache.get("k")).not.toBe(first);
+    await cache.put("k", bytes("xyz"));
+    const written = await cache.getShared("k");
+    expect(written).not.toBe(first);
+    expect(text(written)).toBe("xyz");
+    expect(storage.gets).toBe(1);
   });
 
   it("is not poisoned by a failed write: the next read asks storage", async () => {

@@ -1,5 +1,6 @@
 /** The KV v2 data model in storage: engine config, per-key metadata, version numbering and pruning. */
-import { decodeJson, encodeJson } from "../encoding.js";
+import { decodeJson, encodeJson, sharedJson } from "../encoding.js";
+import { readShared } from "../../physical/backend.js";
 import { formatTime } from "../fields.js";
 import type { Storage } from "../types.js";
 
@@ -51,6 +52,13 @@ export async function loadMetadata(storage: Storage, key: string): Promise<KeyMe
   return bytes ? decodeJson<KeyMetadata>(bytes) : null;
 }
 
+/** The key's metadata for reading only (every data read loads it): shared and frozen, see SharedDecoding. */
+export async function readMetadata(storage: Storage, key: string): Promise<Readonly<KeyMetadata> | null> {
+  if (key === "") return null;
+  const bytes = await readShared(storage, metadataKey(key));
+  return bytes ? (sharedJson.decode(bytes) as KeyMetadata) : null;
+}
+
 export async function saveMetadata(storage: Storage, key: string, meta: KeyMetadata): Promise<void> {
   await storage.put(metadataKey(key), encodeJson(meta));
 }
@@ -64,6 +72,19 @@ export function versionView(meta: KeyMetadata, version: number, state: VersionSt
     destroyed: state.destroyed,
     version,
   };
+}
+
+/** Version views of frozen version states (readMetadata's): a data read formats its times once per version. */
+const sharedViews = new WeakMap<Readonly<VersionState>, Readonly<Record<string, unknown>>>();
+
+/** versionView for metadata from readMetadata (frozen): the same frozen view for the same version state. */
+export function sharedVersionView(meta: Readonly<KeyMetadata>, version: number, state: Readonly<VersionState>): Readonly<Record<string, unknown>> {
+  let view = sharedViews.get(state);
+  if (view === undefined) {
+    view = Object.freeze(versionView(meta, version, state));
+    sharedViews.set(state, view);
+  }
+  return view;
 }
 
 /**

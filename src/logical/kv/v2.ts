@@ -23,7 +23,8 @@ import {
   type Storage,
 } from "../types.js";
 import { formatDuration, formatTime, parseCount, parseDuration, parseFlag } from "../fields.js";
-import { decodeJson, encodeJson } from "../encoding.js";
+import { decodeJson, encodeJson, sharedJson } from "../encoding.js";
+import { readShared } from "../../physical/backend.js";
 import { KeyedLock } from "../keyed-lock.js";
 import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
 import {
@@ -47,10 +48,12 @@ import {
   type KeyMetadata,
   loadConfig,
   loadMetadata,
+  readMetadata,
   metadataKey,
   pruneVersions,
   saveMetadata,
   scheduledDeletion,
+  sharedVersionView,
   versionKey,
   versionView,
   type VersionState,
@@ -81,7 +84,7 @@ class VersionedKv implements SecretsEngine {
   /** Writes to data/ and metadata/ need "create" for a new key and "update" for an existing one. */
   async exists({ storage, path }: LogicalRequest): Promise<boolean | null> {
     const match = /^(?:data|metadata)\/(.+)$/.exec(path);
-    return match ? (await loadMetadata(storage, match[1]!)) !== null : null;
+    return match ? (await readMetadata(storage, match[1]!)) !== null : null;
   }
 
   async handle(request: LogicalRequest): Promise<HandlerResult> {
@@ -168,16 +171,16 @@ class VersionedKv implements SecretsEngine {
    */
   async #readVersion(storage: Storage, key: string, requested: unknown, field: "data" | "subkeys") {
     const versionParam = parseCount("version", requested) ?? 0;
-    const meta = await loadMetadata(storage, key);
+    const meta = await readMetadata(storage, key);
     if (!meta) throw notFound();
     const versionNumber = versionParam || meta.currentVersion;
     const state: VersionState | undefined = meta.versions[versionNumber];
     if (!state) throw notFound();
-    const metadata = versionView(meta, versionNumber, state);
+    const metadata = sharedVersionView(meta, versionNumber, state);
     if (state.destroyed || this.#isDeleted(state)) throw notFound({ data: { [field]: null, metadata } });
-    const bytes = await storage.get(versionKey(key, versionNumber));
+    const bytes = await readShared(storage, versionKey(key, versionNumber));
     if (!bytes) throw notFound();
-    return { metadata, value: decodeJson<Record<string, unknown>>(bytes) };
+    return { metadata, value: sharedJson.decode(bytes) as Readonly<Record<string, unknown>> };
   }
 
   async #writeData({ storage, data, mount }: LogicalRequest, key: string): Promise<HandlerResult> {

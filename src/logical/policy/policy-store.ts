@@ -156,7 +156,7 @@ export class PolicyStore {
   /** The ACL of a token's policies; policies that do not exist grant nothing. */
   async acl(names: readonly string[]): Promise<Acl> {
     if (names.includes("root")) return Acl.root();
-    const key = [...names].sort().join("\n");
+    const key = policySetKey(names);
     let acl = this.#acls.get(key);
     if (!acl) {
       const policies = await Promise.all(names.map((name) => this.get(name)));
@@ -170,6 +170,20 @@ export class PolicyStore {
     await this.#storage.put(POLICY_PREFIX + name, encodeJson({ name, policy: text } satisfies StoredPolicy));
     this.invalidate();
   }
+}
+
+/** Keys of frozen policy lists (a stored token's, read through SharedDecoding): each is sorted and joined once. */
+const frozenSetKeys = new WeakMap<readonly string[], string>();
+
+/** The ACL memo's key for a set of policy names, in any order. */
+function policySetKey(names: readonly string[]): string {
+  if (!Object.isFrozen(names)) return [...names].sort().join("\n");
+  let key = frozenSetKeys.get(names);
+  if (key === undefined) {
+    key = [...names].sort().join("\n");
+    frozenSetKeys.set(names, key);
+  }
+  return key;
 }
 
 export const POLICY_NAME = "policy name";
