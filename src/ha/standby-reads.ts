@@ -18,7 +18,7 @@
  */
 import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
-import { aroundWrites } from "../physical/backend.js";
+import { aroundWrites, readShared } from "../physical/backend.js";
 import { type CacheLimits, SizedLru } from "../physical/cache.js";
 import { type CoreRequest, type Observability, Router } from "../request/router.js";
 
@@ -146,9 +146,12 @@ function cachedReads(storage: Storage, limits: CacheLimits): Storage {
     );
     return loading;
   };
+  // Kept as the barrier hands them out (its memo's plaintext): decodings of them are shared too.
+  const getShared = (key: string) => keep(`get:${key}`, () => readShared(storage, key), (value) => value?.length ?? 0);
   return {
-    // Callers may change what they get: each gets its own copy.
-    get: async (key) => (await keep(`get:${key}`, () => storage.get(key), (value) => value?.length ?? 0))?.slice() ?? null,
+    // Callers of `get` may change what they get: each gets its own copy.
+    get: async (key) => (await getShared(key))?.slice() ?? null,
+    getShared,
     list: async (prefix) => [...(await keep(`list:${prefix}`, () => storage.list(prefix), (keys) => keys.join("").length * 2))],
     put: storage.put,
     delete: storage.delete,

@@ -29,6 +29,7 @@ export function readShared(backend: Pick<Backend, "get" | "getShared">, key: str
 export function aroundWrites(target: Backend, around: (write: () => Promise<void>) => Promise<void>): Backend {
   return {
     get: (key) => target.get(key),
+    getShared: (key) => readShared(target, key),
     list: (prefix) => target.list(prefix),
     put: (key, value) => around(() => target.put(key, value)),
     delete: (key) => around(() => target.delete(key)),
