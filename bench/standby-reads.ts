@@ -1,7 +1,6 @@
 import type { Cluster, ClusterNode } from "../test/helpers/cluster.js";
 import type { LoadPlan } from "./forwarding.js";
-import { runLeanLoads } from "./lean-load.js";
-import { type LoadOptions, type LoadResult, medianOf } from "./load.js";
+import { type LoadOptions, type LoadResult, medianOf, runLoads, warmUp } from "./load.js";
 import { cpuMicroseconds } from "./processes.js";
 import type { BenchReport } from "./report.js";
 import { READ_PATH, prepareReadToken } from "./setup.js";
@@ -31,9 +30,8 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
     "spread, forwarded": cluster.nodes.map((node) => target(node, perNode, { "x-vault-forward": "active-node" })),
     "spread, standby reads": cluster.nodes.map((node) => target(node, perNode)),
   };
-  // The lean generator: spread reads need both cores, and autocannon's CPU would be taken from the nodes.
-  const run = (mode: Mode, durationSeconds: number) => runLeanLoads(loads[mode].map((load) => ({ ...load, durationSeconds })));
-  for (const mode of MODES) await run(mode, plan.warmupSeconds);
+  const run = (mode: Mode, durationSeconds: number) => runLoads(loads[mode].map((load) => ({ ...load, durationSeconds })));
+  for (const mode of MODES) await warmUp(loads[mode].map((load) => ({ ...load, durationSeconds: plan.warmupSeconds })));
 
   const activePid = active.process!.child.pid!;
   const runs: Record<Mode, Array<LoadResult & { activeCpuMsPer1000: number }>> = { "active alone": [], "spread, forwarded": [], "spread, standby reads": [] };
@@ -80,7 +78,7 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
       ["met", met(throughputRatio >= 1.5), "", "", met(cpuRatio >= 3)],
     ],
     notes: [
-      `Closed-loop load from bench/lean-load.ts (keep-alive HTTP/1.1; it used ${round(generatorCpu.microseconds / generatorCpu.requests, 1)} µs of CPU per request in this run, autocannon ~75–95 µs, which spread reads would take from the nodes since they need both cores), ${total} connections in all (${perNode} per node when spread), ${plan.durationSeconds} s per run, ${plan.rounds} runs per load interleaved after a ${plan.warmupSeconds} s warm-up each; medians.`,
+      `autocannon (in this process: ${round(generatorCpu.microseconds / generatorCpu.requests, 1)} µs of CPU per request in this run, which the spread loads take from the nodes since they need both cores), ${total} connections in all (${perNode} per node when spread), ${plan.durationSeconds} s per run, ${plan.rounds} runs per load interleaved after a ${plan.warmupSeconds} s warm-up each; medians.`,
       "Each read: a policy-bound token reading one KV v2 secret. Data in the S3 stand-in, lock in DynamoDB Local, all on this machine.",
       "A standby keeps what it read while the active's write generation, learnt through its read lease (pushed by the active before each write is acknowledged), stays the same; the active serves from its read cache.",
       "All processes (three nodes, the storage stand-ins, the load generator) share the machine's cores, so spreading reads adds no CPU here as separate hosts would.",
