@@ -16,8 +16,8 @@ export interface CacheLimits {
  * used. A read moves an entry to the young end only once it is in the older half (by insertions
  * since it was placed): moving costs two map updates, and hot entries are read on every request.
  */
-export class SizedLru<V> {
-  readonly #entries = new Map<string, { value: V; size: number; placed: number }>();
+export class SizedLru<V, K = string> {
+  readonly #entries = new Map<K, { value: V; size: number; placed: number }>();
   #bytes = 0;
   /** Counts placements at the young end; an entry's `placed` is this count when it was put there. */
   #placements = 0;
@@ -32,12 +32,12 @@ export class SizedLru<V> {
     return this.#bytes;
   }
 
-  has(key: string): boolean {
+  has(key: K): boolean {
     return this.#entries.has(key);
   }
 
   /** The value, now the most recently used; undefined when absent. */
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (this.#placements - entry.placed >= this.#entries.size / 2) {
@@ -49,7 +49,7 @@ export class SizedLru<V> {
   }
 
   /** Keeps `value` unless it alone is over the byte bound. */
-  set(key: string, value: V, size: number): void {
+  set(key: K, value: V, size: number): void {
     this.delete(key);
     if (size > this.limits.bytes || this.limits.entries < 1) return;
     this.#entries.set(key, { value, size, placed: ++this.#placements });
@@ -62,7 +62,7 @@ export class SizedLru<V> {
     }
   }
 
-  delete(key: string): void {
+  delete(key: K): void {
     const entry = this.#entries.get(key);
     if (!entry) return;
     this.#entries.delete(key);
