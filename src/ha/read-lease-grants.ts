@@ -112,7 +112,7 @@ class StandbyLease {
     if (this.#connected) this.send(message(seq));
     return new Promise((done) => {
       this.#waiting.push({ seq, done });
-      this.#armTimer();
+      this.#watchExpiry();
     });
   }
 
@@ -140,22 +140,25 @@ class StandbyLease {
       return;
     }
     this.#forget = forget;
-    this.#armTimer();
+    this.#watchExpiry();
   }
 
-  #armTimer(): void {
-    clearTimeout(this.#timer);
+  /** One timer at a time, set for the lease's end; it follows renewals when it fires, so writes never reset it. */
+  #watchExpiry(): void {
+    if (this.#timer !== undefined) return;
     const left = this.#expiresAt - this.now();
     if (left <= 0) return this.#expire();
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       // A renewal may have moved the end since the timer was set.
-      if (this.now() < this.#expiresAt) this.#armTimer();
+      if (this.now() < this.#expiresAt) this.#watchExpiry();
       else this.#expire();
     }, Math.ceil(left));
   }
 
   #expire(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const waiter of this.#waiting.splice(0)) waiter.done();
     this.#forget?.();
   }

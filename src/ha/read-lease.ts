@@ -67,7 +67,8 @@ export class ReadLease {
   async generation(): Promise<string | null> {
     const now = this.now();
     if (now < this.#validUntil) {
-      if (now >= this.#renewFrom) this.#ask().catch(() => {});
+      // In the background: `answered` carries its own rejection handler.
+      if (now >= this.#renewFrom) void this.#ask();
       return this.#generation;
     }
     if (now < this.#unreachableUntil) return null;
