@@ -18,7 +18,7 @@ import { StandbyReads } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
 import { WriteGeneration } from "./standby-generation.js";
 import { ReadLease } from "./read-lease.js";
-import { type LeaseChannelEnd, ReadLeaseGrants } from "./read-lease-grants.js";
+import { type Grantable, type LeaseChannelEnd, ReadLeaseGrants } from "./read-lease-grants.js";
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
 import { StandbyError } from "./standby-error.js";
 
@@ -312,7 +312,7 @@ export class Leadership {
   }
 
   /** What we can vouch for to standbys: only while certainly active, and for no longer than that. */
-  #grantable(): { generation: string; certainForMs: number } | null {
+  #grantable(): Grantable | null {
     const hold = this.#election?.hold;
     if (!this.isActive() || !hold || !this.#writeGeneration) return null;
     return { generation: this.#writeGeneration.current(), certainForMs: hold.certainForMs() };
