@@ -9,6 +9,10 @@
  *       used as they are when set; otherwise https?://<task private IPv4>:8200 and
  *       https://<task private IPv4>:8201, the IPv4 read from the ECS task metadata endpoint v4
  *       (ECS_CONTAINER_METADATA_URI_V4, set by ECS) — each node advertises itself, never a load balancer.
+ *   STRONGBOX_PROXY_PROTOCOL_AUTHORIZED_ADDRS
+ *       comma-separated CIDRs of the load balancer, which sends a PROXY protocol v2 header on every
+ *       connection: the listener takes the client's address from the header on connections from
+ *       these addresses (`proxy_protocol_behavior = "allow_authorized"`). Unset: no PROXY protocol.
  *   STRONGBOX_TLS_CERT, STRONGBOX_TLS_KEY
  *       PEM certificate (chain) and private key, both or neither (ECS injects them from Secrets
  *       Manager). With them the listener serves TLS and the API address is https; without, http.
@@ -38,6 +42,10 @@ export async function prepare(env) {
   const runtimeDir = env.STRONGBOX_RUNTIME_DIR || "/run/strongbox";
   await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
   const listener = { address: `0.0.0.0:${API_PORT}`, cluster_address: `0.0.0.0:${CLUSTER_PORT}` };
+  const proxyAddrs = env.STRONGBOX_PROXY_PROTOCOL_AUTHORIZED_ADDRS;
+  if (proxyAddrs) {
+    Object.assign(listener, { proxy_protocol_behavior: "allow_authorized", proxy_protocol_authorized_addrs: proxyAddrs });
+  }
   if (tls) {
     const certFile = join(runtimeDir, "tls.crt");
     const keyFile = join(runtimeDir, "tls.key");

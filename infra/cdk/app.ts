@@ -15,7 +15,8 @@ try {
 const { stackName, ...options } = stackOptions;
 new StrongboxStack(app, stackName, {
   ...options,
-  // The account and region of the deploying credentials: AZ and VPC lookups need them.
+  // The account and region of the deploying credentials, when there are any: only vpcId's lookup needs
+  // them; without, the stack takes both from CloudFormation at deploy time, so synth works offline.
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: "Strongbox: HA secrets server (Vault API) on ECS Fargate, S3 data, DynamoDB lock",
 });

@@ -18,6 +18,10 @@ type ContextKey =
   | "clientCidrs"
   | "internetFacing"
   | "tlsSecretArn"
+  | "insecureHttp"
+  | "domainName"
+  | "hostedZoneId"
+  | "availabilityZones"
   | "edgeReader"
   | "image";
 
@@ -46,11 +50,51 @@ export function readOptions(context: (key: ContextKey) => unknown): StackOptions
       "the secret's complete ARN, ending in its 6-character suffix (aws secretsmanager describe-secret shows it)",
     );
   }
+  const insecureHttp = bool(context, "insecureHttp");
+  if (insecureHttp !== undefined) options.insecureHttp = insecureHttp;
+  const domainName = text(context, "domainName");
+  if (domainName !== undefined) {
+    options.domainName = matching(domainName.toLowerCase(), "domainName", DNS_NAME, 'a DNS name such as "vault.example.com"');
+  }
+  const hostedZoneId = text(context, "hostedZoneId");
+  if (hostedZoneId !== undefined) options.hostedZoneId = matching(hostedZoneId, "hostedZoneId", /^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ"');
+  const availabilityZones = list(context, "availabilityZones");
+  if (availabilityZones !== undefined) {
+    options.availabilityZones = availabilityZones.map((zone) => matching(zone, "availabilityZones", /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'availability zone names such as "eu-west-1a"'));
+  }
+  checkTlsSource(options);
   const edgeReader = bool(context, "edgeReader");
   if (edgeReader !== undefined) options.edgeReader = edgeReader;
   const image = text(context, "image");
   if (image !== undefined) options.image = image;
   return options;
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/**
+ * Clients must be able to verify every address a node advertises, so the stack serves TLS unless
+ * told, in so many words, that the stack is a throw-away; and a certificate needs a name that
+ * exists before the first deploy, which the load balancer's generated one does not.
+ */
+function checkTlsSource(options: StackOptions): void {
+  if (options.tlsSecretArn && options.insecureHttp) {
+    throw new OptionError("insecureHttp", true, "it only without tlsSecretArn (one serves TLS, the other plain HTTP)");
+  }
+  if (!options.tlsSecretArn && !options.insecureHttp) {
+    throw new OptionError(
+      "tlsSecretArn",
+      undefined,
+      "a Secrets Manager secret with the certificate for domainName (infra/README.md, TLS); " +
+        "only for a throw-away test stack, -c insecureHttp=true serves plain HTTP instead",
+    );
+  }
+  if (options.tlsSecretArn && !options.domainName) {
+    throw new OptionError("domainName", undefined, "the DNS name the certificate in tlsSecretArn names; the load balancer's own name is not known before the first deploy");
+  }
+  if (options.hostedZoneId && !options.domainName) {
+    throw new OptionError("domainName", undefined, "the name to create in hostedZoneId");
+  }
 }
 
 function text(context: (key: ContextKey) => unknown, key: ContextKey): string | undefined {
@@ -91,7 +135,11 @@ function matching(value: string, key: ContextKey, pattern: RegExp, allowed: stri
 
 export class OptionError extends Error {
   constructor(key: ContextKey, value: unknown, allowed: string) {
-    super(`context "${key}" = ${JSON.stringify(value)} is not allowed: use ${allowed} (e.g. -c ${key}=...)`);
+    super(
+      value === undefined
+        ? `context "${key}" is required: set it to ${allowed} (e.g. -c ${key}=...)`
+        : `context "${key}" = ${JSON.stringify(value)} is not allowed: use ${allowed} (e.g. -c ${key}=...)`,
+    );
     this.name = "OptionError";
   }
 }

@@ -1,15 +1,20 @@
 /**
- * An HA Strongbox cluster on ECS Fargate: data in S3 (SSE-KMS), the HA lock in DynamoDB, N tasks
- * across the VPC's availability zones, and a Network Load Balancer in front of every task that can
+ * An HA Strongbox cluster on ECS Fargate: data in S3 (SSE-KMS), the HA lock in DynamoDB, N nodes
+ * across the VPC's availability zones, and a Network Load Balancer in front of every node that can
  * serve.
  *
  * Tasks auto-unseal (KMS), so every running task is either the active node or an unsealed standby
  * that forwards to it. The health check counts both as healthy (`standbyok`), and a sealed or
- * draining node as unhealthy (503), so ECS owns the target group: it registers each task, waits
+ * draining node as unhealthy (503), so ECS owns the target groups: it registers each task, waits
  * for it to turn healthy during deployments, replaces a task that stays sealed, and deregisters a
  * task before stopping it.
+ *
+ * Each node is an ECS service of one task with a load balancer port of its own (8211, 8212, …) and
+ * advertises `https://<domainName>:<that port>` as its api_addr: a name the certificate holds and
+ * an address every client that reaches the API port reaches too, so the edge's and the standbys'
+ * 307s to the active can be followed from wherever the client is.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -17,20 +22,58 @@ import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { strongboxImage } from "./image.js";
 
-const API_PORT = 8200;
+export const API_PORT = 8200;
+const CLUSTER_PORT = 8201;
+/** Node n (from 1) has load balancer port NODE_PORT_BASE + n, forwarded to its task's API port. */
+export const NODE_PORT_BASE = 8210;
+
 /**
  * 200 from the active node and from unsealed standbys (they forward to the active); 503 from a
- * sealed or draining node. An uninitialised cluster counts as healthy, so the first deployment
- * completes and `operator init` works through the load balancer; its nodes unseal themselves right
- * after init.
+ * sealed or draining node, 501 from an uninitialised one. The answer comes from the node's memory,
+ * so a storage or KMS outage does not fail it on a running node.
  */
-export const HEALTH_CHECK_PATH = "/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200";
-const CLUSTER_PORT = 8201;
+export const HEALTH_CHECK_PATH = "/v1/sys/health?standbyok=true&perfstandbyok=true";
+/**
+ * Until the `ClusterInitialized` parameter says otherwise, an uninitialised node passes too, so the
+ * first deployment completes and `operator init` works through the load balancer. Afterwards a node
+ * that finds no cluster in storage (an empty or wrong bucket) fails, and ECS rolls back or replaces it.
+ */
+export const HEALTH_CHECK_PATH_BEFORE_INIT = `${HEALTH_CHECK_PATH}&uninitcode=200`;
+
+/**
+ * The health check's timings (seconds, counts). A failed target is out after 3 checks (30 s), so a
+ * slow answer or two does not pull a serving node; a crashed task needs no check, as ECS
+ * deregisters it when it stops.
+ */
+export const HEALTH_CHECK = { intervalSeconds: 10, timeoutSeconds: 6, healthyThreshold: 2, unhealthyThreshold: 3 };
+/**
+ * ECS ignores the load balancer's verdict this long after a task starts: image pull, start and
+ * auto-unseal take seconds, and a starting task that meets a KMS or storage outage keeps retrying
+ * for this long before ECS replaces it.
+ */
+export const HEALTH_CHECK_GRACE_SECONDS = 300;
+/**
+ * ECS deregisters a task, waits this long with the task still serving the connections it has (no
+ * connection termination), and only then sends SIGTERM.
+ */
+export const DEREGISTRATION_DELAY_SECONDS = 30;
+/**
+ * `shutdown_delay` in infra/strongbox.hcl: after SIGTERM the node reports draining and keeps
+ * serving for as long as the health check takes to notice (interval × unhealthy threshold), for a
+ * SIGTERM that did not come after a deregistration.
+ */
+export const SHUTDOWN_DELAY_SECONDS = HEALTH_CHECK.intervalSeconds * HEALTH_CHECK.unhealthyThreshold;
+/**
+ * SIGKILL comes this long after SIGTERM: the shutdown delay, then up to 10 s for the requests inside
+ * to finish (src/ha/drain.ts), then closing the listeners, with room to spare (Fargate allows 120 s).
+ */
+export const STOP_TIMEOUT_SECONDS = 90;
 
 /** The partition holding the HA lock records (src/physical/dynamodb-lock-item.ts `LOCK_PARTITION`). */
 export const LOCK_PARTITION = "/lock";
@@ -76,7 +119,7 @@ export interface StrongboxStackProps extends StackProps {
    * Default: build infra/Dockerfile from this repository at deploy time (needs Docker then).
    */
   image?: string;
-  /** Tasks in the service; one is active, the others standby. Default 3. */
+  /** Nodes (one ECS service of one task each); one is active, the others standby. Default 3. */
   taskCount?: number;
   /** Fargate CPU units per task. Default 512. */
   cpu?: number;
@@ -84,29 +127,47 @@ export interface StrongboxStackProps extends StackProps {
   memoryMiB?: number;
   /** Deploy into this existing VPC (it needs private subnets with egress) instead of a new one. */
   vpcId?: string;
-  /** Who may reach port 8200 on the load balancer and on the tasks. Default: the VPC's CIDR. */
+  /** Zones of a new VPC. Default: the region's first three, as CloudFormation lists them at deploy time. */
+  availabilityZones?: string[];
+  /** Who may reach the load balancer's ports. Default: the VPC's CIDR. */
   clientCidrs?: string[];
   /** Give the load balancer a public address. Default false. */
   internetFacing?: boolean;
   /**
-   * Complete ARN of a Secrets Manager secret holding JSON `{"certificate": PEM, "private_key": PEM}`.
-   * With it the nodes serve TLS themselves (the load balancer passes TCP through); without it, HTTP.
+   * Complete ARN of a Secrets Manager secret holding JSON `{"certificate": PEM, "private_key": PEM}`
+   * for `domainName`. The nodes serve TLS themselves (the load balancer passes TCP through).
    */
   tlsSecretArn?: string;
+  /** Serve plain HTTP: for throw-away test stacks only. Without it, `tlsSecretArn` is required. */
+  insecureHttp?: boolean;
+  /** The API's DNS name: in the certificate, in every node's api_addr. Required with `tlsSecretArn`. */
+  domainName?: string;
+  /** A Route 53 hosted zone in which the stack creates `domainName` as an alias of the load balancer. */
+  hostedZoneId?: string;
   /** Create an IAM user that may only read the lock records, for the edge Worker. Default false. */
   edgeReader?: boolean;
 }
 
 export class StrongboxStack extends Stack {
+  readonly #zones: string[];
+
   constructor(scope: Construct, id: string, props: StrongboxStackProps) {
     super(scope, id, props);
     const taskCount = props.taskCount ?? 3;
+    if (!props.tlsSecretArn && !props.insecureHttp) {
+      throw new Error("StrongboxStack: tlsSecretArn is required (insecureHttp: true only for a throw-away test stack)");
+    }
+    if (props.tlsSecretArn && !props.domainName) {
+      throw new Error("StrongboxStack: tlsSecretArn needs domainName, the name its certificate holds");
+    }
     const tls = props.tlsSecretArn !== undefined;
+    // Named explicitly, or looked up by CloudFormation at deploy time: synthesis needs no AWS credentials.
+    this.#zones = props.availabilityZones ?? [0, 1, 2].map((index) => Fn.select(index, Fn.getAzs()));
 
     const vpc = props.vpcId
       ? ec2.Vpc.fromLookup(this, "Vpc", { vpcId: props.vpcId })
       : new ec2.Vpc(this, "Vpc", {
-          maxAzs: 3,
+          availabilityZones: this.#zones,
           natGateways: 1,
           subnetConfiguration: [
             { name: "public", subnetType: ec2.SubnetType.PUBLIC },
@@ -178,33 +239,6 @@ export class StrongboxStack extends Stack {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const taskDefinition = new ecs.FargateTaskDefinition(this, "Task", {
-      cpu: props.cpu ?? 512,
-      memoryLimitMiB: props.memoryMiB ?? 1024,
-      taskRole,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
-    });
-    const tlsSecret = props.tlsSecretArn
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, "TlsSecret", props.tlsSecretArn)
-      : undefined;
-    taskDefinition.addContainer("strongbox", {
-      image: strongboxImage(this, props.image),
-      essential: true,
-      environment: {
-        AWS_S3_BUCKET: bucket.bucketName,
-        AWS_DYNAMODB_TABLE: table.tableName,
-        AWS_REGION: this.region,
-        // The `seal "awskms"` stanza in infra/strongbox.hcl takes its key from here.
-        VAULT_AWSKMS_SEAL_KEY_ID: sealKey.keyArn,
-      },
-      // The entrypoint writes these to files for the listener (infra/entrypoint.mjs).
-      secrets: tlsSecret && {
-        STRONGBOX_TLS_CERT: ecs.Secret.fromSecretsManager(tlsSecret, "certificate"),
-        STRONGBOX_TLS_KEY: ecs.Secret.fromSecretsManager(tlsSecret, "private_key"),
-      },
-      portMappings: [{ containerPort: API_PORT }, { containerPort: CLUSTER_PORT }],
-      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: "strongbox" }),
-    });
 
     const loadBalancerGroup = new ec2.SecurityGroup(this, "LoadBalancerSecurityGroup", {
       vpc,
@@ -213,64 +247,139 @@ export class StrongboxStack extends Stack {
     });
     const taskGroup = new ec2.SecurityGroup(this, "TaskSecurityGroup", {
       vpc,
-      description: "Strongbox tasks: API from the load balancer and clients, cluster port between tasks only",
+      description: "Strongbox tasks: API from the load balancer only, cluster port between tasks only",
       allowAllOutbound: false,
     });
+    const nodePorts = Array.from({ length: taskCount }, (_, index) => NODE_PORT_BASE + index + 1);
     for (const peer of clientPeers) {
       loadBalancerGroup.addIngressRule(peer, ec2.Port.tcp(API_PORT), "API clients");
-      // Clients reach a task directly to init and unseal it, and when a standby redirects them.
-      taskGroup.addIngressRule(peer, ec2.Port.tcp(API_PORT), "API clients, directly");
+      loadBalancerGroup.addIngressRule(peer, ec2.Port.tcpRange(nodePorts[0]!, nodePorts.at(-1)!), "API clients, to one node (redirects)");
     }
     loadBalancerGroup.addEgressRule(taskGroup, ec2.Port.tcp(API_PORT), "to the tasks, and health checks");
     taskGroup.addIngressRule(loadBalancerGroup, ec2.Port.tcp(API_PORT), "load balancer traffic and health checks");
     taskGroup.connections.allowInternally(ec2.Port.tcp(CLUSTER_PORT), "request forwarding between nodes (mTLS)");
     taskGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "AWS APIs: S3, DynamoDB, ECR, CloudWatch Logs, Secrets Manager");
 
-    const cluster = new ecs.Cluster(this, "Cluster", { vpc });
-    const service = new ecs.FargateService(this, "Service", {
-      cluster,
-      taskDefinition,
-      desiredCount: taskCount,
-      // ECS spreads a service's Fargate tasks across the subnets' availability zones.
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [taskGroup],
-      assignPublicIp: false,
-      platformVersion: ecs.FargatePlatformVersion.LATEST,
-      // Start new tasks before stopping old ones: the old ones keep serving until the new ones are healthy.
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { rollback: true },
-      // Starting and auto-unsealing (one KMS call) take seconds; KMS refusing keeps a task sealed, and then it is replaced.
-      healthCheckGracePeriod: Duration.seconds(60),
-    });
-
     const loadBalancer = new elbv2.NetworkLoadBalancer(this, "LoadBalancer", {
       vpc,
       internetFacing: props.internetFacing ?? false,
       securityGroups: [loadBalancerGroup],
-      // The one healthy target sits in one zone; every zone's load balancer node must reach it.
+      // A node's own port has one healthy target, in one zone; every zone's load balancer node must reach it.
       crossZoneEnabled: true,
     });
-    const servingNodes = new elbv2.NetworkTargetGroup(this, "ServingNodes", {
-      vpc,
-      port: API_PORT,
-      protocol: elbv2.Protocol.TCP,
-      targetType: elbv2.TargetType.IP,
-      // ECS deregisters a stopping task first; it gets SIGTERM (and releases the lock) after this.
-      deregistrationDelay: Duration.seconds(10),
-      connectionTermination: true,
-      healthCheck: {
-        protocol: tls ? elbv2.Protocol.HTTPS : elbv2.Protocol.HTTP,
-        path: HEALTH_CHECK_PATH,
-        healthyHttpCodes: "200",
-        interval: Duration.seconds(5),
-        timeout: Duration.seconds(2),
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 2,
-      },
-      targets: [service.loadBalancerTarget({ containerName: "strongbox", containerPort: API_PORT })],
+    const scheme = tls ? "https" : "http";
+    const apiHost = props.domainName ?? loadBalancer.loadBalancerDnsName;
+
+    const clusterInitialized = new CfnParameter(this, "ClusterInitialized", {
+      type: "String",
+      allowedValues: ["false", "true"],
+      default: "false",
+      description:
+        "true once `operator init` has run: from then on a node that finds no cluster in storage fails the health check. " +
+        "cdk deploy keeps the value from the previous deployment unless given again.",
     });
+    const initialized = new CfnCondition(this, "ClusterIsInitialized", { expression: Fn.conditionEquals(clusterInitialized.valueAsString, "true") });
+    const healthCheckPath = Fn.conditionIf(initialized.logicalId, HEALTH_CHECK_PATH, HEALTH_CHECK_PATH_BEFORE_INIT).toString();
+    const servingTargets = (id: string) =>
+      new elbv2.NetworkTargetGroup(this, id, {
+        vpc,
+        port: API_PORT,
+        protocol: elbv2.Protocol.TCP,
+        targetType: elbv2.TargetType.IP,
+        deregistrationDelay: Duration.seconds(DEREGISTRATION_DELAY_SECONDS),
+        // Connections still open when the delay ends are the node's to close, once it has answered them.
+        connectionTermination: false,
+        // The nodes learn the client's address from the PROXY header; packets come from the load balancer.
+        proxyProtocolV2: true,
+        preserveClientIp: false,
+        healthCheck: {
+          protocol: tls ? elbv2.Protocol.HTTPS : elbv2.Protocol.HTTP,
+          path: healthCheckPath,
+          healthyHttpCodes: "200",
+          interval: Duration.seconds(HEALTH_CHECK.intervalSeconds),
+          timeout: Duration.seconds(HEALTH_CHECK.timeoutSeconds),
+          healthyThresholdCount: HEALTH_CHECK.healthyThreshold,
+          unhealthyThresholdCount: HEALTH_CHECK.unhealthyThreshold,
+        },
+      });
+    const servingNodes = servingTargets("ServingNodes");
     loadBalancer.addListener("Api", { port: API_PORT, protocol: elbv2.Protocol.TCP, defaultTargetGroups: [servingNodes] });
+
+    const tlsSecret = props.tlsSecretArn
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, "TlsSecret", props.tlsSecretArn)
+      : undefined;
+    const image = strongboxImage(this, props.image);
+    // One role for every node's task definition: ECR pulls, logs and the TLS secret.
+    const executionRole = new iam.Role(this, "ExecutionRole", { assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com") });
+    const cluster = new ecs.Cluster(this, "Cluster", { vpc });
+    const services = nodePorts.map((nodePort, index) => {
+      const node = `Node${index + 1}`;
+      const taskDefinition = new ecs.FargateTaskDefinition(this, `${node}Task`, {
+        cpu: props.cpu ?? 512,
+        memoryLimitMiB: props.memoryMiB ?? 1024,
+        taskRole,
+        executionRole,
+        runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      });
+      taskDefinition.addContainer("strongbox", {
+        image,
+        essential: true,
+        environment: {
+          AWS_S3_BUCKET: bucket.bucketName,
+          AWS_DYNAMODB_TABLE: table.tableName,
+          AWS_REGION: this.region,
+          // The `seal "awskms"` stanza in infra/strongbox.hcl takes its key from here.
+          VAULT_AWSKMS_SEAL_KEY_ID: sealKey.keyArn,
+          // What the edge and the standbys send clients to when this node is active.
+          VAULT_API_ADDR: `${scheme}://${apiHost}:${nodePort}`,
+          // The load balancer's addresses, whose PROXY headers the listener believes (infra/entrypoint.mjs).
+          STRONGBOX_PROXY_PROTOCOL_AUTHORIZED_ADDRS: vpc.vpcCidrBlock,
+        },
+        // The entrypoint writes these to files for the listener (infra/entrypoint.mjs).
+        secrets: tlsSecret && {
+          STRONGBOX_TLS_CERT: ecs.Secret.fromSecretsManager(tlsSecret, "certificate"),
+          STRONGBOX_TLS_KEY: ecs.Secret.fromSecretsManager(tlsSecret, "private_key"),
+        },
+        portMappings: [{ containerPort: API_PORT }, { containerPort: CLUSTER_PORT }],
+        logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: node.toLowerCase() }),
+        stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
+      });
+      const service = new ecs.FargateService(this, node, {
+        cluster,
+        taskDefinition,
+        desiredCount: 1,
+        // ECS spreads a service's Fargate tasks across the subnets' availability zones.
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        securityGroups: [taskGroup],
+        assignPublicIp: false,
+        platformVersion: ecs.FargatePlatformVersion.LATEST,
+        // Start the new task before stopping the old one: the old one serves until the new one is healthy.
+        minHealthyPercent: 100,
+        maxHealthyPercent: 200,
+        circuitBreaker: { rollback: true },
+        healthCheckGracePeriod: Duration.seconds(HEALTH_CHECK_GRACE_SECONDS),
+      });
+      const target = { containerName: "strongbox", containerPort: API_PORT };
+      servingNodes.addTarget(service.loadBalancerTarget(target));
+      const ownTargets = servingTargets(`${node}Targets`);
+      ownTargets.addTarget(service.loadBalancerTarget(target));
+      loadBalancer.addListener(`${node}Api`, { port: nodePort, protocol: elbv2.Protocol.TCP, defaultTargetGroups: [ownTargets] });
+      return service;
+    });
+
+    if (props.hostedZoneId && props.domainName) {
+      new route53.CfnRecordSet(this, "ApiRecord", {
+        hostedZoneId: props.hostedZoneId,
+        name: `${props.domainName}.`,
+        type: "A",
+        aliasTarget: {
+          dnsName: loadBalancer.loadBalancerDnsName,
+          hostedZoneId: loadBalancer.loadBalancerCanonicalHostedZoneId,
+          // The load balancer has its own fail-open when every node fails; DNS answering nothing would be worse.
+          evaluateTargetHealth: false,
+        },
+      });
+    }
 
     if (props.edgeReader) {
       const edgeReader = new iam.User(this, "EdgeLockReader");
@@ -281,18 +390,32 @@ export class StrongboxStack extends Stack {
           conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [LOCK_PARTITION] } },
         }),
       );
-      new CfnOutput(this, "EdgeReaderUser", {
-        value: edgeReader.userName,
-        description: "IAM user for the edge Worker (read the HA lock only); create its access key with aws iam create-access-key",
+      const accessKey = new iam.AccessKey(this, "EdgeLockReaderKey", { user: edgeReader });
+      // Field names are the Worker's secret names, so `wrangler secret bulk` takes the JSON as it is.
+      const credentials = new secretsmanager.Secret(this, "EdgeLockReaderCredentials", {
+        description: "Strongbox edge Worker: access key of the lock-record reader (infra/edge-config.sh)",
+        secretObjectValue: {
+          AWS_ACCESS_KEY_ID: SecretValue.unsafePlainText(accessKey.accessKeyId),
+          AWS_SECRET_ACCESS_KEY: accessKey.secretAccessKey,
+        },
       });
+      new CfnOutput(this, "EdgeReaderUser", { value: edgeReader.userName, description: "IAM user for the edge Worker (read the HA lock only)" });
+      new CfnOutput(this, "EdgeReaderSecretArn", { value: credentials.secretArn, description: "Secrets Manager secret with the edge Worker's access key" });
     }
 
-    const scheme = tls ? "https" : "http";
-    new CfnOutput(this, "ApiUrl", { value: `${scheme}://${loadBalancer.loadBalancerDnsName}:${API_PORT}`, description: "VAULT_ADDR (the active node)" });
+    new CfnOutput(this, "ApiUrl", { value: `${scheme}://${apiHost}:${API_PORT}`, description: "VAULT_ADDR: any serving node" });
+    new CfnOutput(this, "NodeApiAddrs", { value: Fn.join(" ", nodePorts.map((port) => `${scheme}://${apiHost}:${port}`)), description: "each node's api_addr, node 1 first" });
+    new CfnOutput(this, "LoadBalancerDnsName", { value: loadBalancer.loadBalancerDnsName, description: "point domainName here (CNAME) if the stack does not" });
+    new CfnOutput(this, "Region", { value: this.region });
     new CfnOutput(this, "TableName", { value: table.tableName, description: "DynamoDB table holding the HA lock" });
     new CfnOutput(this, "BucketName", { value: bucket.bucketName, description: "S3 bucket holding the encrypted data" });
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
-    new CfnOutput(this, "ServiceName", { value: service.serviceName });
+    new CfnOutput(this, "ServiceNames", { value: Fn.join(" ", services.map((service) => service.serviceName)), description: "one ECS service per node, node 1 first" });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
+  }
+
+  /** The zones a new VPC spreads over; never a context lookup, so synthesis works offline. */
+  override get availabilityZones(): string[] {
+    return this.#zones;
   }
 }
