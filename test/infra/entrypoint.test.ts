@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadServerConfig } from "../../adapters/node/config-file.js";
+import { SHUTDOWN_DELAY_SECONDS } from "../../infra/cdk/strongbox-stack.js";
 
 interface Entrypoint {
   prepare(env: Record<string, string | undefined>): Promise<{ args: string[]; env: { VAULT_API_ADDR: string; VAULT_CLUSTER_ADDR: string } }>;
@@ -84,7 +85,27 @@ describe("without TLS", () => {
     expect(config.listeners).toEqual([expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201", tlsDisable: true })]);
     expect(config.apiAddr).toBe(`http://${TASK_IP}:8200`);
     expect(config.clusterAddr).toBe(`https://${TASK_IP}:8201`);
+    expect(config.shutdownDelayMs).toBe(SHUTDOWN_DELAY_SECONDS * 1000);
     expect(config.warnings).toEqual([]);
+  });
+});
+
+describe("behind the load balancer", () => {
+  it("takes client addresses from the PROXY protocol header on connections from the load balancer's addresses", async () => {
+    const prepared = await entrypoint.prepare(baseEnv({ STRONGBOX_PROXY_PROTOCOL_AUTHORIZED_ADDRS: "10.0.0.0/16" }));
+    const stanza = readFileSync(join(runtimeDir, "listener.hcl"), "utf8");
+    expect(stanza).toContain('  proxy_protocol_behavior = "allow_authorized"\n');
+    expect(stanza).toContain('  proxy_protocol_authorized_addrs = "10.0.0.0/16"\n');
+    const config = await serverConfig(prepared);
+    expect(config.listeners).toEqual([expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201" })]);
+    // Until the server reads the PROXY protocol settings it warns that it ignores them; nothing else.
+    expect(config.warnings.filter((warning) => !/"proxy_protocol_(behavior|authorized_addrs)"/.test(warning))).toEqual([]);
+  });
+
+  it("advertises the api_addr the stack gives (its load balancer port), and the task's own address for the cluster port", async () => {
+    const prepared = await entrypoint.prepare(baseEnv({ VAULT_API_ADDR: "https://vault.example.com:8212" }));
+    expect(prepared.env).toEqual({ VAULT_API_ADDR: "https://vault.example.com:8212", VAULT_CLUSTER_ADDR: `https://${TASK_IP}:8201` });
+    expect(readFileSync(join(runtimeDir, "listener.hcl"), "utf8")).not.toContain("proxy_protocol");
   });
 });
 

@@ -1,4 +1,7 @@
-/** The CDK stack with its defaults, synthesised once, offline (the image comes from a registry name). */
+/**
+ * The CDK stack with its defaults and the one required choice (TLS for a domain name), synthesised
+ * once, offline (the image comes from a registry name).
+ */
 import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
@@ -7,12 +10,17 @@ import { LOCK_PARTITION as BACKEND_LOCK_PARTITION } from "../../src/physical/dyn
 import {
   BACKEND_PERMISSIONS,
   COMMANDS_NOT_GRANTED,
+  DEREGISTRATION_DELAY_SECONDS,
   HEALTH_CHECK_PATH,
+  HEALTH_CHECK_PATH_BEFORE_INIT,
   KMS_ACTIONS,
   LOCK_PARTITION,
   SEAL_KEY_ACTIONS,
+  SHUTDOWN_DELAY_SECONDS,
+  STOP_TIMEOUT_SECONDS,
   StrongboxStack,
 } from "../../infra/cdk/strongbox-stack.js";
+import { DRAIN_TIMEOUT_MS } from "../../src/ha/drain.js";
 import {
   actionsOf,
   backendCommands,
@@ -24,7 +32,14 @@ import {
   wildcardResourceStatements,
 } from "./template.js";
 
+const TLS_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:strongbox/tls-Ab12Cd";
+
 let template: Json;
+
+/** Node n's task definition (n from 1). */
+function taskDefinition(n = 1) {
+  return resourcesOfType(template, "AWS::ECS::TaskDefinition").find((task) => task.id.startsWith(`Node${n}Task`))!;
+}
 
 /** The stack's two KMS keys, told apart by their description. */
 function kmsKey(purpose: "bucket" | "seal") {
@@ -38,6 +53,8 @@ beforeAll(() => {
   const stack = new StrongboxStack(app, "Strongbox", {
     env: { account: "111122223333", region: "eu-west-1" },
     image: "public.ecr.aws/example/strongbox:1.0.0",
+    tlsSecretArn: TLS_SECRET,
+    domainName: "vault.example.com",
   });
   template = Template.fromStack(stack).toJSON();
 });
@@ -100,7 +117,7 @@ describe("data bucket", () => {
 });
 
 describe("task role", () => {
-  const taskRoleId = () => referencedId(onlyResource(template, "AWS::ECS::TaskDefinition").Properties.TaskRoleArn)!;
+  const taskRoleId = () => referencedId(taskDefinition().Properties.TaskRoleArn)!;
 
   it("lists every AWS command the backends send, and nothing they do not", () => {
     expect(backendCommands()).toEqual([...Object.keys(BACKEND_PERMISSIONS), ...Object.keys(COMMANDS_NOT_GRANTED)].sort());
@@ -149,7 +166,7 @@ describe("seal key", () => {
     const key = kmsKey("seal");
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(template.Resources[key.id].DeletionPolicy).toBe("Retain");
-    const taskRole = referencedId(onlyResource(template, "AWS::ECS::TaskDefinition").Properties.TaskRoleArn)!;
+    const taskRole = referencedId(taskDefinition().Properties.TaskRoleArn)!;
     const forTaskRole = (key.Properties.KeyPolicy.Statement as Json[]).filter((statement) => referencedId(statement.Principal?.AWS) === taskRole);
     expect(forTaskRole).toEqual([{ Sid: "StrongboxTasksSeal", Effect: "Allow", Principal: { AWS: { "Fn::GetAtt": [taskRole, "Arn"] } }, Action: SEAL_KEY_ACTIONS, Resource: "*" }]);
     expect(SEAL_KEY_ACTIONS).toEqual(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"]);
@@ -158,7 +175,7 @@ describe("seal key", () => {
   });
 
   it("is what the container's seal stanza uses (VAULT_AWSKMS_SEAL_KEY_ID)", () => {
-    const [container] = onlyResource(template, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions as Json[];
+    const [container] = taskDefinition().Properties.ContainerDefinitions as Json[];
     const env = Object.fromEntries((container!.Environment as Json[]).map((e) => [e.Name, e.Value]));
     expect(env.VAULT_AWSKMS_SEAL_KEY_ID).toEqual({ "Fn::GetAtt": [kmsKey("seal").id, "Arn"] });
     expect(readFileSync("infra/strongbox.hcl", "utf8")).toMatch(/^seal "awskms" \{\}$/m);
@@ -170,23 +187,89 @@ it("has no IAM statement on Resource \"*\" (a KMS key policy's \"*\" means that 
   expect(wildcards).toEqual([]);
 });
 
-describe("service", () => {
-  it("runs 3 Fargate tasks in private subnets of 3 availability zones", () => {
-    const service = onlyResource(template, "AWS::ECS::Service").Properties;
-    expect(service.DesiredCount).toBe(3);
-    expect(service.LaunchType).toBe("FARGATE");
-    const network = service.NetworkConfiguration.AwsvpcConfiguration;
-    expect(network.AssignPublicIp).toBe("DISABLED");
-    const zones = (network.Subnets as Json[]).map((subnet) => template.Resources[referencedId(subnet)!].Properties.AvailabilityZone);
-    expect(new Set(zones).size).toBe(3);
+const NODES = [1, 2, 3];
+const service = (n: number) => resourcesOfType(template, "AWS::ECS::Service").find((found) => found.id.startsWith(`Node${n}Service`))!;
+const targetGroup = (id: string) => resourcesOfType(template, "AWS::ElasticLoadBalancingV2::TargetGroup").find((group) => group.id.startsWith(id))!;
+const vpcCidr = () => ({ "Fn::GetAtt": [onlyResource(template, "AWS::EC2::VPC").id, "CidrBlock"] });
+
+describe("refusing to serve without TLS", () => {
+  const build = (props: object) => () =>
+    new StrongboxStack(new App(), "Strongbox", { env: { account: "111122223333", region: "eu-west-1" }, image: "public.ecr.aws/example/strongbox:1.0.0", ...props });
+
+  it("needs a TLS secret, or the throw-away opt-out", () => {
+    expect(build({})).toThrow("tlsSecretArn is required (insecureHttp: true only for a throw-away test stack)");
+    expect(build({ domainName: "vault.example.com" })).toThrow("tlsSecretArn is required");
+    expect(build({ insecureHttp: true })).not.toThrow();
   });
 
-  it("owns the load balancer's target group: registers the container's API port, with a grace period to unseal", () => {
-    const service = onlyResource(template, "AWS::ECS::Service");
-    const group = onlyResource(template, "AWS::ElasticLoadBalancingV2::TargetGroup").id;
-    expect(service.Properties.LoadBalancers).toEqual([{ ContainerName: "strongbox", ContainerPort: 8200, TargetGroupArn: { Ref: group } }]);
-    expect(service.Properties.HealthCheckGracePeriodSeconds).toBe(60);
-    expect(service.Properties.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 100, MaximumPercent: 200 });
+  it("needs the domain name the certificate holds", () => {
+    expect(build({ tlsSecretArn: TLS_SECRET })).toThrow("tlsSecretArn needs domainName, the name its certificate holds");
+  });
+});
+
+describe("nodes", () => {
+  it("are one ECS service of one Fargate task each, in private subnets of 3 zones CloudFormation names at deploy time", () => {
+    expect(resourcesOfType(template, "AWS::ECS::Service")).toHaveLength(3);
+    const subnets = resourcesOfType(template, "AWS::EC2::Subnet").filter((subnet) => subnet.id.startsWith("Vpctasks"));
+    for (const n of NODES) {
+      const properties = service(n).Properties;
+      expect(properties.DesiredCount).toBe(1);
+      expect(properties.LaunchType).toBe("FARGATE");
+      expect(properties.TaskDefinition).toEqual({ Ref: taskDefinition(n).id });
+      const network = properties.NetworkConfiguration.AwsvpcConfiguration;
+      expect(network.AssignPublicIp).toBe("DISABLED");
+      expect(network.Subnets).toEqual(subnets.map((subnet) => ({ Ref: subnet.id })));
+    }
+    // No availability zone lookup: synthesis needs no AWS credentials.
+    expect(subnets.map((subnet) => subnet.Properties.AvailabilityZone)).toEqual([0, 1, 2].map((i) => ({ "Fn::Select": [i, { "Fn::GetAZs": "" }] })));
+  });
+
+  it("register in the shared target group and in their own, start before they stop, and roll back a failing deployment", () => {
+    for (const n of NODES) {
+      const properties = service(n).Properties;
+      const target = { ContainerName: "strongbox", ContainerPort: 8200 };
+      expect(properties.LoadBalancers).toEqual([
+        { ...target, TargetGroupArn: { Ref: targetGroup("ServingNodes").id } },
+        { ...target, TargetGroupArn: { Ref: targetGroup(`Node${n}Targets`).id } },
+      ]);
+      expect(properties.HealthCheckGracePeriodSeconds).toBe(300);
+      expect(properties.DeploymentConfiguration).toEqual({
+        MinimumHealthyPercent: 100,
+        MaximumPercent: 200,
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        Alarms: { AlarmNames: [], Enable: false, Rollback: false },
+      });
+    }
+  });
+
+  it("advertise https://<domainName>:<their own load balancer port> and trust PROXY headers from the VPC's addresses", () => {
+    for (const n of NODES) {
+      const [container] = taskDefinition(n).Properties.ContainerDefinitions as Json[];
+      const env = Object.fromEntries((container!.Environment as Json[]).map((e) => [e.Name, e.Value]));
+      expect(env).toEqual({
+        AWS_S3_BUCKET: { Ref: onlyResource(template, "AWS::S3::Bucket").id },
+        AWS_DYNAMODB_TABLE: { Ref: onlyResource(template, "AWS::DynamoDB::Table").id },
+        AWS_REGION: "eu-west-1",
+        VAULT_AWSKMS_SEAL_KEY_ID: { "Fn::GetAtt": [kmsKey("seal").id, "Arn"] },
+        VAULT_API_ADDR: `https://vault.example.com:${8210 + n}`,
+        STRONGBOX_PROXY_PROTOCOL_AUTHORIZED_ADDRS: vpcCidr(),
+      });
+      expect(container!.Secrets).toEqual([
+        { Name: "STRONGBOX_TLS_CERT", ValueFrom: `${TLS_SECRET}:certificate::` },
+        { Name: "STRONGBOX_TLS_KEY", ValueFrom: `${TLS_SECRET}:private_key::` },
+      ]);
+      expect(container!.Image).toBe("public.ecr.aws/example/strongbox:1.0.0");
+      expect((container!.PortMappings as Json[]).map((p) => p.ContainerPort)).toEqual([8200, 8201]);
+      expect(container!.LogConfiguration).toMatchObject({ LogDriver: "awslogs", Options: { "awslogs-stream-prefix": `node${n}` } });
+    }
+  });
+
+  it("share one task role and one execution role, which may read the TLS secret", () => {
+    const roles = NODES.map((n) => taskDefinition(n).Properties).map((task) => [referencedId(task.TaskRoleArn), referencedId(task.ExecutionRoleArn)]);
+    expect(new Set(roles.map((pair) => pair.join()))).toEqual(new Set([roles[0]!.join()]));
+    expect(roleStatements(template, roles[0]![1]!)).toContainEqual(
+      expect.objectContaining({ Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: TLS_SECRET }),
+    );
   });
 
   it("has no registration function, event rule or Lambda role left", () => {
@@ -195,49 +278,92 @@ describe("service", () => {
     const roles = resourcesOfType(template, "AWS::IAM::Role").map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service);
     expect(roles).not.toContain("lambda.amazonaws.com");
   });
+});
 
-  it("gives the container the bucket, table and region, ports 8200 and 8201, and CloudWatch logs", () => {
-    const [container] = onlyResource(template, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions as Json[];
-    const env = Object.fromEntries((container!.Environment as Json[]).map((e) => [e.Name, e.Value]));
-    expect(env).toEqual({
-      AWS_S3_BUCKET: { Ref: onlyResource(template, "AWS::S3::Bucket").id },
-      AWS_DYNAMODB_TABLE: { Ref: onlyResource(template, "AWS::DynamoDB::Table").id },
-      AWS_REGION: "eu-west-1",
-      VAULT_AWSKMS_SEAL_KEY_ID: { "Fn::GetAtt": [kmsKey("seal").id, "Arn"] },
-    });
-    expect(container!.Secrets).toBeUndefined();
-    expect(container!.Image).toBe("public.ecr.aws/example/strongbox:1.0.0");
-    expect((container!.PortMappings as Json[]).map((p) => p.ContainerPort)).toEqual([8200, 8201]);
-    expect(container!.LogConfiguration.LogDriver).toBe("awslogs");
+describe("draining a stopping node", () => {
+  it("keeps the load balancer's connections open through deregistration, for 30 s", () => {
+    for (const group of resourcesOfType(template, "AWS::ElasticLoadBalancingV2::TargetGroup")) {
+      const attributes = Object.fromEntries((group.Properties.TargetGroupAttributes as Json[]).map((a) => [a.Key, a.Value]));
+      expect(attributes["deregistration_delay.connection_termination.enabled"]).toBe("false");
+      expect(attributes["deregistration_delay.timeout_seconds"]).toBe("30");
+    }
+    expect(DEREGISTRATION_DELAY_SECONDS).toBeGreaterThanOrEqual(30);
+  });
+
+  it("SIGKILLs only after the node's shutdown_delay and its drain (test/infra/entrypoint.test.ts reads shutdown_delay)", () => {
+    // The health check's interval × unhealthy threshold.
+    expect(SHUTDOWN_DELAY_SECONDS).toBe(30);
+    for (const n of NODES) {
+      const [container] = taskDefinition(n).Properties.ContainerDefinitions as Json[];
+      expect(container!.StopTimeout).toBe(STOP_TIMEOUT_SECONDS);
+    }
+    expect(STOP_TIMEOUT_SECONDS).toBe(90);
+    expect(STOP_TIMEOUT_SECONDS).toBeGreaterThan(SHUTDOWN_DELAY_SECONDS + DRAIN_TIMEOUT_MS / 1000);
+    // Fargate's ceiling: a larger stopTimeout fails the deployment.
+    expect(STOP_TIMEOUT_SECONDS).toBeLessThanOrEqual(120);
   });
 });
 
 describe("load balancer", () => {
-  it("health-checks sys/health with standbyok, counting 200 (active, unsealed standby, uninitialised) as healthy", () => {
-    const group = onlyResource(template, "AWS::ElasticLoadBalancingV2::TargetGroup").Properties;
-    expect(group).toMatchObject({
-      Port: 8200,
-      Protocol: "TCP",
-      TargetType: "ip",
-      HealthCheckProtocol: "HTTP",
-      HealthCheckPath: "/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200",
-      Matcher: { HttpCode: "200" },
-    });
-    expect(group.HealthCheckPath).toBe(HEALTH_CHECK_PATH);
+  it("health-checks every target group alike: sys/health over HTTPS with standbyok, 200 only, 10 s × 3 to fail, PROXY v2 on", () => {
+    const groups = resourcesOfType(template, "AWS::ElasticLoadBalancingV2::TargetGroup");
+    expect(groups.map((group) => group.id.replace(/[0-9A-F]{8}$/, ""))).toEqual(["ServingNodes", "Node1Targets", "Node2Targets", "Node3Targets"]);
+    for (const group of groups) {
+      expect(group.Properties).toEqual({
+        Port: 8200,
+        Protocol: "TCP",
+        TargetType: "ip",
+        VpcId: { Ref: onlyResource(template, "AWS::EC2::VPC").id },
+        HealthCheckProtocol: "HTTPS",
+        HealthCheckPath: { "Fn::If": ["ClusterIsInitialized", HEALTH_CHECK_PATH, HEALTH_CHECK_PATH_BEFORE_INIT] },
+        Matcher: { HttpCode: "200" },
+        HealthCheckIntervalSeconds: 10,
+        HealthCheckTimeoutSeconds: 6,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 3,
+        TargetGroupAttributes: [
+          { Key: "deregistration_delay.timeout_seconds", Value: "30" },
+          { Key: "proxy_protocol_v2.enabled", Value: "true" },
+          { Key: "preserve_client_ip.enabled", Value: "false" },
+          { Key: "deregistration_delay.connection_termination.enabled", Value: "false" },
+        ],
+      });
+    }
+    expect(HEALTH_CHECK_PATH).toBe("/v1/sys/health?standbyok=true&perfstandbyok=true");
+    expect(HEALTH_CHECK_PATH_BEFORE_INIT).toBe("/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200");
   });
 
-  it("listens on 8200, internal, and balances across zones", () => {
-    const listener = onlyResource(template, "AWS::ElasticLoadBalancingV2::Listener").Properties;
-    expect(listener).toMatchObject({ Port: 8200, Protocol: "TCP" });
-    const balancer = onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").Properties;
-    expect(balancer.Type).toBe("network");
-    expect(balancer.Scheme).toBe("internal");
-    expect(balancer.LoadBalancerAttributes).toContainEqual({ Key: "load_balancing.cross_zone.enabled", Value: "true" });
+  it("counts an uninitialised node as healthy only until the ClusterInitialized parameter is true", () => {
+    expect(template.Parameters.ClusterInitialized).toEqual({
+      Type: "String",
+      AllowedValues: ["false", "true"],
+      Default: "false",
+      Description: expect.stringContaining("true once `operator init` has run"),
+    });
+    expect(template.Conditions.ClusterIsInitialized).toEqual({ "Fn::Equals": [{ Ref: "ClusterInitialized" }, "true"] });
+  });
+
+  it("listens on 8200 for any node and on 8211-8213 for one node each; internal, across zones", () => {
+    const listeners = resourcesOfType(template, "AWS::ElasticLoadBalancingV2::Listener").map((listener) => listener.Properties);
+    const balancer = onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer");
+    expect(listeners.map((listener) => [listener.Port, listener.Protocol, referencedId(listener.LoadBalancerArn), referencedId(listener.DefaultActions[0].TargetGroupArn)])).toEqual([
+      [8200, "TCP", balancer.id, targetGroup("ServingNodes").id],
+      ...NODES.map((n) => [8210 + n, "TCP", balancer.id, targetGroup(`Node${n}Targets`).id]),
+    ]);
+    expect(balancer.Properties.Type).toBe("network");
+    expect(balancer.Properties.Scheme).toBe("internal");
+    expect(balancer.Properties.LoadBalancerAttributes).toContainEqual({ Key: "load_balancing.cross_zone.enabled", Value: "true" });
+    expect(resourcesOfType(template, "AWS::Route53::RecordSet")).toEqual([]);
   });
 });
 
 describe("security groups", () => {
-  const taskGroup = () => referencedId(onlyResource(template, "AWS::ECS::Service").Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0])!;
+  const taskGroup = () => referencedId(service(1).Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0])!;
+  const balancerGroup = () => referencedId(onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").Properties.SecurityGroups[0])!;
+
+  it("puts every node in the same group", () => {
+    for (const n of NODES) expect(service(n).Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups).toEqual([{ "Fn::GetAtt": [taskGroup(), "GroupId"] }]);
+  });
 
   it("opens the cluster port 8201 only between the tasks", () => {
     const rules = resourcesOfType(template, "AWS::EC2::SecurityGroupIngress").filter((r) => r.Properties.FromPort === 8201);
@@ -249,27 +375,31 @@ describe("security groups", () => {
         SourceSecurityGroupId: { "Fn::GetAtt": [taskGroup(), "GroupId"] },
       }),
     ]);
-    const inline = template.Resources[taskGroup()].Properties.SecurityGroupIngress as Json[];
-    expect(inline.filter((r) => r.FromPort === 8201)).toEqual([]);
   });
 
-  it("opens 8200 on the tasks to the load balancer and to clients in the VPC", () => {
-    const balancerGroup = referencedId(onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").Properties.SecurityGroups[0])!;
-    const fromBalancer = resourcesOfType(template, "AWS::EC2::SecurityGroupIngress").filter((r) => r.Properties.FromPort === 8200);
-    expect(fromBalancer.map((r) => [referencedId(r.Properties.GroupId), referencedId(r.Properties.SourceSecurityGroupId)])).toEqual([
-      [taskGroup(), balancerGroup],
+  it("opens 8200 on the tasks to the load balancer only; the load balancer's API and node ports to the clients", () => {
+    const ingress = resourcesOfType(template, "AWS::EC2::SecurityGroupIngress").map((r) => r.Properties);
+    expect(ingress.filter((r) => r.FromPort === 8200)).toEqual([
+      { IpProtocol: "tcp", FromPort: 8200, ToPort: 8200, Description: expect.any(String), GroupId: { "Fn::GetAtt": [taskGroup(), "GroupId"] }, SourceSecurityGroupId: { "Fn::GetAtt": [balancerGroup(), "GroupId"] } },
     ]);
-    const vpcCidr = { "Fn::GetAtt": [onlyResource(template, "AWS::EC2::VPC").id, "CidrBlock"] };
-    for (const group of [taskGroup(), balancerGroup]) {
-      expect(template.Resources[group].Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ CidrIp: vpcCidr, FromPort: 8200, ToPort: 8200 })]);
-    }
+    expect(template.Resources[taskGroup()].Properties.SecurityGroupIngress).toBeUndefined();
+    const clientRules = (template.Resources[balancerGroup()].Properties.SecurityGroupIngress as Json[]).map((r) => [r.CidrIp, r.IpProtocol, r.FromPort, r.ToPort]);
+    expect(clientRules).toEqual([
+      [vpcCidr(), "tcp", 8200, 8200],
+      [vpcCidr(), "tcp", 8211, 8213],
+    ]);
   });
 });
 
-it("outputs the API URL, the table and the bucket", () => {
+it("outputs the API URL, each node's api_addr, the region, the table and the bucket", () => {
   const outputs = template.Outputs as Json;
-  expect(outputs.ApiUrl.Value["Fn::Join"][1]).toEqual(["http://", expect.anything(), ":8200"]);
+  expect(outputs.ApiUrl.Value).toBe("https://vault.example.com:8200");
+  expect(outputs.NodeApiAddrs.Value).toBe("https://vault.example.com:8211 https://vault.example.com:8212 https://vault.example.com:8213");
+  expect(outputs.LoadBalancerDnsName.Value).toEqual({ "Fn::GetAtt": [onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").id, "DNSName"] });
+  expect(outputs.Region.Value).toBe("eu-west-1");
   expect(outputs.TableName.Value).toEqual({ Ref: onlyResource(template, "AWS::DynamoDB::Table").id });
   expect(outputs.BucketName.Value).toEqual({ Ref: onlyResource(template, "AWS::S3::Bucket").id });
+  expect(outputs.ServiceNames.Value).toEqual({ "Fn::Join": [" ", NODES.map((n) => ({ "Fn::GetAtt": [service(n).id, "Name"] }))] });
   expect(outputs.EdgeReaderUser).toBeUndefined();
+  expect(outputs.EdgeReaderSecretArn).toBeUndefined();
 });
