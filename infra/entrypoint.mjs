@@ -8,9 +8,10 @@
  *   VAULT_API_ADDR, VAULT_CLUSTER_ADDR
  *       used as they are when set; otherwise https?://<task private IPv4>:8200 and
  *       https://<task private IPv4>:8201, the IPv4 read from the ECS task metadata endpoint v4
- *       (ECS_CONTAINER_METADATA_URI_V4, set by ECS) — each node advertises itself, never a load balancer.
+ *       (ECS_CONTAINER_METADATA_URI_V4, set by ECS). The CDK stack sets VAULT_API_ADDR to this node's
+ *       own port on the load balancer (never the port every node shares).
  *   STRONGBOX_PROXY_PROTOCOL_AUTHORIZED_ADDRS
- *       comma-separated CIDRs of the load balancer, which sends a PROXY protocol v2 header on every
+ *       comma-separated CIDRs the load balancer connects from; it sends a PROXY protocol v2 header on every
  *       connection: the listener takes the client's address from the header on connections from
  *       these addresses (`proxy_protocol_behavior = "allow_authorized"`). Unset: no PROXY protocol.
  *   STRONGBOX_TLS_CERT, STRONGBOX_TLS_KEY
