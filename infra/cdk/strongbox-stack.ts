@@ -28,10 +28,10 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { strongboxImage } from "./image.js";
 
-export const API_PORT = 8200;
+const API_PORT = 8200;
 const CLUSTER_PORT = 8201;
 /** Node n (from 1) has load balancer port NODE_PORT_BASE + n, forwarded to its task's API port. */
-export const NODE_PORT_BASE = 8210;
+const NODE_PORT_BASE = 8210;
 
 /**
  * 200 from the active node and from unsealed standbys (they forward to the active); 503 from a
@@ -47,17 +47,17 @@ export const HEALTH_CHECK_PATH = "/v1/sys/health?standbyok=true&perfstandbyok=tr
 export const HEALTH_CHECK_PATH_BEFORE_INIT = `${HEALTH_CHECK_PATH}&uninitcode=200`;
 
 /**
- * The health check's timings (seconds, counts). A failed target is out after 3 checks (30 s), so a
+ * The health check's timings (seconds, counts). A target is out after `unhealthyThreshold` failed checks, so a
  * slow answer or two does not pull a serving node; a crashed task needs no check, as ECS
  * deregisters it when it stops.
  */
-export const HEALTH_CHECK = { intervalSeconds: 10, timeoutSeconds: 6, healthyThreshold: 2, unhealthyThreshold: 3 };
+const HEALTH_CHECK = { intervalSeconds: 10, timeoutSeconds: 6, healthyThreshold: 2, unhealthyThreshold: 3 };
 /**
  * ECS ignores the load balancer's verdict this long after a task starts: image pull, start and
  * auto-unseal take seconds, and a starting task that meets a KMS or storage outage keeps retrying
  * for this long before ECS replaces it.
  */
-export const HEALTH_CHECK_GRACE_SECONDS = 300;
+const HEALTH_CHECK_GRACE_SECONDS = 300;
 /**
  * ECS deregisters a task, waits this long with the task still serving the connections it has (no
  * connection termination), and only then sends SIGTERM.
