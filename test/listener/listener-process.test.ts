@@ -112,6 +112,11 @@ describe("listener controls on a real server", () => {
     expect(auditedLookups().at(-1)).toMatchObject({ remote_address: "127.0.0.1" });
   });
 
+  it("a client cannot name itself with the header standbys use on the cluster channel", async () => {
+    expect((await lookupSelf({ port: ports.allowAuthorized!, headers: { "x-strongbox-forwarded-client": CLIENT } })).status).toBe(403);
+    expect(auditedLookups().at(-1)).toMatchObject({ remote_address: "127.0.0.1" });
+  });
+
   it("deny_unauthorized: an unauthorized sender's connection is dropped", async () => {
     await expect(lookupSelf({ port: ports.denyUnauthorized!, preamble: `PROXY TCP4 ${CLIENT} 127.0.0.1 51234 80\r\n` })).rejects.toThrow(/ECONNRESET|socket hang up|EPIPE/);
   });
