@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/free-port.js";
@@ -42,7 +43,7 @@ describe("listener controls on a real server", () => {
         listener("allowAuthorized", `tls_disable = true\n  proxy_protocol_behavior = "allow_authorized"\n  proxy_protocol_authorized_addrs = "192.0.2.1"`),
         listener("denyUnauthorized", `tls_disable = true\n  proxy_protocol_behavior = "deny_unauthorized"\n  proxy_protocol_authorized_addrs = ["192.0.2.1"]`),
         listener("xffHops", `tls_disable = true\n  x_forwarded_for_authorized_addrs = "127.0.0.1"\n  x_forwarded_for_hop_skips = 1`),
-        listener("xffReject", `tls_disable = true\n  x_forwarded_for_authorized_addrs = "192.0.2.1"\n  x_forwarded_for_reject_not_authorized = true`),
+        listener("xffReject", `tls_disable = true\n  x_forwarded_for_authorized_addrs = "192.0.2.1"\n  x_forwarded_for_reject_not_authorized = true\n  http_read_header_timeout = "1s"`),
       ].join("\n"),
     );
     server = await startServerProcess([`-config=${config}`]);
@@ -137,5 +138,14 @@ describe("listener controls on a real server", () => {
   it("X-Forwarded-For from a sender not authorized is refused when so configured", async () => {
     const response = await lookupSelf({ port: ports.xffReject!, headers: { "x-forwarded-for": CLIENT } });
     expect(response).toEqual({ status: 400, body: { errors: ["client address not authorized for x-forwarded-for and configured to reject connection"] } });
+  });
+
+  it("http_read_header_timeout: a client that never finishes its header is answered 408 and cut off", async () => {
+    const socket = connect({ host: "127.0.0.1", port: ports.xffReject! });
+    let answer = "";
+    socket.on("data", (chunk) => (answer += chunk));
+    socket.write("GET /v1/sys/health HTTP/1.1\r\nHost: strongbox\r\n");
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 });
