@@ -10,10 +10,13 @@ import type { Socket } from "node:net";
  */
 export class ListMethodSocket extends Duplex {
   readonly #socket: Socket;
+  /** The client a PROXY protocol header named, which stands in for the socket's peer. */
+  readonly #proxied: { address: string; port: number } | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, proxied?: { address: string; port: number }) {
     super({ allowHalfOpen: false });
     this.#socket = socket;
+    this.#proxied = proxied;
     const rewriter = new ListRequestRewriter();
     socket.on("data", (chunk: Buffer) => {
       if (!this.push(rewriter.rewrite(chunk))) socket.pause();
@@ -29,14 +32,15 @@ export class ListMethodSocket extends Duplex {
   }
 
   get remoteAddress(): string | undefined {
-    return this.#socket.remoteAddress;
+    return this.#proxied ? this.#proxied.address : this.#socket.remoteAddress;
   }
 
   get remotePort(): number | undefined {
-    return this.#socket.remotePort;
+    return this.#proxied ? this.#proxied.port : this.#socket.remotePort;
   }
 
   get remoteFamily(): string | undefined {
+    if (this.#proxied) return this.#proxied.address.includes(":") ? "IPv6" : "IPv4";
     return this.#socket.remoteFamily;
   }
 

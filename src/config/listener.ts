@@ -1,46 +1,10 @@
 import { ConfigError, type ListenerConfig } from "./types.js";
+import { LISTENER_OPTION_KEYS, parseListenerOptions, type RawOption, REFUSED_LISTENER_KEYS } from "./listener-options.js";
 import { parseListenerTelemetry } from "./telemetry.js";
 import { type Block, describe, quote, requireBool, requireString } from "./values.js";
 
 export const DEFAULT_LISTENER_ADDRESS = "127.0.0.1:8200";
 export const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
-
-const VAULT_LISTENER_KEYS_NOT_USED = new Set([
-  "agent_api",
-  "chroot_namespace",
-  "cors",
-  "custom_response_headers",
-  "disable_replication_status_endpoints",
-  "disable_request_limiter",
-  "http_idle_timeout",
-  "http_read_header_timeout",
-  "http_read_timeout",
-  "http_write_timeout",
-  "inflight_requests_logging",
-  "max_request_duration",
-  "profiling",
-  "proxy_protocol_authorized_addrs",
-  "proxy_protocol_behavior",
-  "purpose",
-  "redact_addresses",
-  "redact_cluster_name",
-  "redact_version",
-  "require_request_header",
-  "role",
-  "tls_cipher_suites",
-  "tls_client_ca_file",
-  "tls_disable_client_certs",
-  "tls_max_version",
-  "tls_min_version",
-  "tls_prefer_server_cipher_suites",
-  "tls_require_and_verify_client_cert",
-  "x_forwarded_for_authorized_addrs",
-  "x_forwarded_for_client_cert_header",
-  "x_forwarded_for_client_cert_header_decoders",
-  "x_forwarded_for_hop_skips",
-  "x_forwarded_for_reject_not_authorized",
-  "x_forwarded_for_reject_not_present",
-]);
 
 /** Splits "host:port" / "[v6]:port" into its parts (host without brackets), or undefined if malformed. */
 export function splitHostPort(address: string): { host: string; port: number } | undefined {
@@ -77,6 +41,7 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
   let tlsKeyFile: string | undefined;
   let maxRequestSize = DEFAULT_MAX_REQUEST_SIZE;
   let unauthenticatedMetricsAccess = false;
+  const options: Record<string, RawOption> = {};
   for (const [key, value] of Object.entries(block.body)) {
     const at = `${where}: "${key}"`;
     switch (key) {
@@ -102,11 +67,9 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
         unauthenticatedMetricsAccess = parseListenerTelemetry(value, at);
         break;
       default:
-        warnings.push(
-          VAULT_LISTENER_KEYS_NOT_USED.has(key)
-            ? `${at} is a Vault listener setting Strongbox does not use; ignored`
-            : `${at} is not a known listener setting; ignored`,
-        );
+        if (LISTENER_OPTION_KEYS.has(key)) options[key] = { value, at };
+        else if (REFUSED_LISTENER_KEYS[key]) throw new ConfigError(`${at} is not supported: ${REFUSED_LISTENER_KEYS[key]}`);
+        else warnings.push(`${at} is not a known listener setting; ignored`);
     }
   }
 
@@ -136,6 +99,7 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
     ...(tlsKeyFile !== undefined && { tlsKeyFile }),
     maxRequestSize,
     ...(unauthenticatedMetricsAccess && { unauthenticatedMetricsAccess }),
+    ...parseListenerOptions(options, where, tlsDisable),
   };
 }
 

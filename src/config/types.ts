@@ -1,5 +1,7 @@
 /** The validated server configuration, after files are merged and the environment applied. */
 
+import type { CidrBlock } from "../logical/cidr.js";
+
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
 export interface StorageConfig {
@@ -22,6 +24,50 @@ export interface ListenerConfig {
   maxRequestSize: number;
   /** `telemetry { unauthenticated_metrics_access = true }`: sys/metrics on this listener needs no token. */
   unauthenticatedMetricsAccess?: boolean;
+  /** `tls_min_version` / `tls_max_version` as Node names; absent = TLS 1.2 to 1.3. */
+  tlsMinVersion?: TlsVersion;
+  tlsMaxVersion?: TlsVersion;
+  /** `tls_cipher_suites` translated to an OpenSSL cipher string; absent = Node's defaults. */
+  tlsCiphers?: string;
+  /** `tls_prefer_server_cipher_suites`: the server's order of `tlsCiphers` wins. */
+  tlsPreferServerCipherSuites?: boolean;
+  /** `tls_require_and_verify_client_cert`: the handshake fails without a client certificate that chains to `tlsClientCaFile` (or the system CAs). */
+  tlsRequireClientCert?: boolean;
+  tlsClientCaFile?: string;
+  /** `x_forwarded_for_*`: when to take the client address from X-Forwarded-For. */
+  xForwardedFor?: ForwardedForConfig;
+  /** `proxy_protocol_*`: a PROXY protocol header before TLS/HTTP carries the client address. */
+  proxyProtocol?: ProxyProtocolConfig;
+  /** `http_*_timeout` in milliseconds, where set (0 = no limit). */
+  httpTimeouts?: HttpTimeouts;
+}
+
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+export interface ForwardedForConfig {
+  /** Connections from these addresses may name the client in X-Forwarded-For. */
+  authorizedAddrs: CidrBlock[];
+  /** How many addresses to skip from the end of the chain. */
+  hopSkips: number;
+  /** Refuse (400) a request with X-Forwarded-For from an address not authorized, instead of ignoring the header. */
+  rejectNotAuthorized: boolean;
+  /** Refuse (400) a request without a usable X-Forwarded-For, instead of using the connection's address. */
+  rejectNotPresent: boolean;
+}
+
+export type ProxyProtocolBehavior = "use_always" | "allow_authorized" | "deny_unauthorized";
+
+export interface ProxyProtocolConfig {
+  behavior: ProxyProtocolBehavior;
+  /** Senders whose header is trusted (all of them for use_always). */
+  authorizedAddrs: CidrBlock[];
+}
+
+export interface HttpTimeouts {
+  readHeaderMs?: number;
+  readMs?: number;
+  writeMs?: number;
+  idleMs?: number;
 }
 
 /** The top-level `telemetry` stanza (Prometheus only). */

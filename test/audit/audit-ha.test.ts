@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { api, type Cluster, type ClusterNode, startCluster } from "../helpers/cluster.js";
 import { freePort } from "../helpers/free-port.js";
+import { rawRequest } from "../helpers/raw-client.js";
 
 /** A GET from a chosen local port, so the audit entry's remote_port shows whose port it recorded. */
 function getFromPort(port: number, path: string, token: string, localPort: number): Promise<{ status: number; body: any }> {
@@ -29,7 +30,8 @@ describe("audit in an HA cluster", () => {
     dir = mkdtempSync(join(tmpdir(), "strongbox-audit-ha-"));
     cluster = await startCluster(
       { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      { size: 2 },
+      // Headers are optional with use_always: the cluster's own setup requests send none.
+      { size: 2, nodeSetup: () => ({ listenerConfig: 'proxy_protocol_behavior = "use_always"' }) },
     );
     active = await cluster.waitForActive();
     standby = cluster.nodes.find((node) => node !== active)!;
@@ -65,5 +67,24 @@ describe("audit in an HA cluster", () => {
     const hash = async (input: string) => (await api(standby, "POST", "sys/audit-hash/file", { input }, token)).body.data.hash;
     expect(forRead[0].request.client_token).toBe(await hash(token));
     expect(forRead[1].response.data.data.password).toBe(await hash("s3cr3t-through-standby"));
+  });
+
+  it("a client named by a PROXY header to the standby keeps that address in the active's audit log", async () => {
+    const file = join(dir, "audit.log");
+    const token = cluster.rootToken;
+    const read = await rawRequest({
+      port: standby.port,
+      path: "/v1/secret/data/app",
+      headers: { "x-vault-token": token },
+      preamble: `PROXY TCP4 203.0.113.9 127.0.0.1 45678 ${standby.port}\r\n`,
+    });
+    expect(read.status).toBe(200);
+    const audited = readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.request.path === "secret/data/app" && entry.request.operation === "read" && entry.request.remote_address === "203.0.113.9");
+    expect(audited.map((entry) => entry.type)).toEqual(["request", "response"]);
+    for (const entry of audited) expect(entry.request.remote_port).toBe(45678);
   });
 });

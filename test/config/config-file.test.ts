@@ -76,6 +76,7 @@ describe("loadServerConfig", () => {
           tlsCertFile: "/etc/strongbox/cert.pem",
           tlsKeyFile: "/etc/strongbox/key.pem",
           maxRequestSize: 1048576,
+          tlsMinVersion: "TLSv1.3",
         },
         { type: "tcp", address: "[::1]:8300", clusterAddress: "[::1]:8301", tlsDisable: true, maxRequestSize: 33554432 },
       ],
@@ -92,7 +93,6 @@ describe("loadServerConfig", () => {
       // The HCL converter sorts keys, so warnings come in key order.
       warnings: [
         `${file}: "disable_mlock" is a Vault setting Strongbox does not use; ignored`,
-        `${file}: listener "tcp" #1: "tls_min_version" is a Vault listener setting Strongbox does not use; ignored`,
         `${file}: "telemetry": "statsd_address" is a Vault telemetry setting Strongbox does not use; ignored`,
       ],
     });

@@ -581,12 +581,10 @@ describe("parseServerConfig: unknown keys", () => {
       pid_file: "/run/vault.pid",
       stroage: {},
       listener: {
-        tcp: [{ ...plainListener, tls_min_version: "tls13", proxy_protocol_behavior: "x", adress: "x" }],
+        tcp: [{ ...plainListener, adress: "x" }],
       },
     });
     expect(config.warnings).toEqual([
-      'config.hcl: listener "tcp" #1: "tls_min_version" is a Vault listener setting Strongbox does not use; ignored',
-      'config.hcl: listener "tcp" #1: "proxy_protocol_behavior" is a Vault listener setting Strongbox does not use; ignored',
       'config.hcl: listener "tcp" #1: "adress" is not a known listener setting; ignored',
       'config.hcl: "telemetry": "statsd_address" is a Vault telemetry setting Strongbox does not use; ignored',
       'config.hcl: "service_registration" is a Vault setting Strongbox does not use; ignored',
