@@ -5,10 +5,10 @@ import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } fr
 import { Core } from "../../src/core.js";
 import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";
-import { createLogger, type Logger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/sdk/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
 import { configuredSeal } from "../../src/seal/registry.js";
-import { VERSION } from "../../src/version.js";
+import { VERSION } from "../../src/sdk/version.js";
 import { AuditBroker } from "../../src/audit/broker.js";
 import { nodeAuditSinks } from "./audit-sinks.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";

@@ -1,6 +1,8 @@
 /** The validated server configuration, after files are merged and the environment applied. */
 
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+import type { LogLevel } from "../sdk/logger.js";
+
+export type { LogLevel };
 
 export interface StorageConfig {
   /** Backend type as written in `storage "<type>"`, e.g. "inmem", "file", "dynamodb", "s3". */

@@ -1,4 +1,4 @@
-import { LogicalError } from "../logical/types.js";
+import { LogicalError } from "../sdk/types.js";
 import type { OperatorKeyOperations } from "../seal/operator-keys.js";
 import type { Rekey } from "../seal/rekey.js";
 import { json } from "./respond.js";

@@ -1,7 +1,7 @@
 import type { Core, InitRequest } from "../core.js";
-import { decodeKey } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
-import { VERSION } from "../version.js";
+import { decodeKey } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
+import { VERSION } from "../sdk/version.js";
 import { json } from "./respond.js";
 import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
 

@@ -1,8 +1,8 @@
 import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
-import { isPlainObject, parseFlag } from "./fields.js";
+import { isPlainObject, parseFlag } from "../sdk/fields.js";
 import { requireCanonicalName } from "./names.js";
 import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
-import { type HandlerResult, LogicalError, type Operation } from "./types.js";
+import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
 
 type Caller = TokenEntry & { hash: string };
 

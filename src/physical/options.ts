@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/types.js";
-import { goDurationNanos } from "../logical/fields.js";
+import { goDurationNanos } from "../sdk/fields.js";
 
 /**
  * A `storage` stanza's options with the environment applied. As in Vault, a non-empty environment

@@ -7,9 +7,9 @@
  * `auth/token/create/<accessor>`, so `revoke-prefix/auth/userpass/` revokes every token issued
  * by userpass logins. Token leases are renewed through auth/token/renew*, as Vault requires.
  */
-import { rfc3339 } from "../logical/encoding.js";
+import { rfc3339 } from "../sdk/encoding.js";
 import type { TokenEntry, TokenStore } from "../logical/token-store.js";
-import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 interface LeaseRequest {
   operation: Operation;

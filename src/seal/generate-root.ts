@@ -1,5 +1,5 @@
-import { randomBase62, toBase64 } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { randomBase62, toBase64 } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Seal, UnsealKeyWrapping } from "./seal.js";
 import { ShareAttempt } from "./share-attempt.js";
 

@@ -1,6 +1,6 @@
 import { combine, split } from "shamir-secret-sharing";
-import { randomUuid, toBase64, toHex } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { randomUuid, toBase64, toHex } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
 import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
 

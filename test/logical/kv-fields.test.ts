@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { durationSeconds, formatDuration, formatTime } from "../../src/logical/fields.js";
+import { durationSeconds, formatDuration, formatTime } from "../../src/sdk/fields.js";
 
 describe("kv field helpers", () => {
   it("parses seconds and Go durations", () => {

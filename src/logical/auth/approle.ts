@@ -9,11 +9,11 @@
  *     accessor/<hmac(accessor)>             → the secret ID's hmac
  */
 import { addressInBlocks, blockWithin, parseCidrList } from "../cidr.js";
-import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
+import { decodeJson, encodeJson, randomUuid, toHex } from "../../sdk/encoding.js";
 import { KeyedLock } from "../keyed-lock.js";
-import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration, trimTrailingSlashes } from "../fields.js";
+import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration, trimTrailingSlashes } from "../../sdk/fields.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
-import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../../sdk/types.js";
 import { InvalidCredentials } from "./lockout.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";
 import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";

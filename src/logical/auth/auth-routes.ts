@@ -1,6 +1,6 @@
 /** `sys/auth[/<path>[/tune]]`, `sys/locked-users[/<accessor>/unlock/<alias>]`, and the token a successful login is issued. */
 import type { TokenStore } from "../token-store.js";
-import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "../types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "../../sdk/types.js";
 import { describeMount } from "../mounts.js";
 import { type AuthTable, supportsLockout } from "./auth-table.js";
 import { describeLockoutConfig } from "./lockout.js";

@@ -3,8 +3,8 @@
  * 600 000 iterations is OWASP's current recommendation for PBKDF2-SHA256; the parameters are stored
  * with each hash so they can be raised later without invalidating existing passwords.
  */
-import { toBase64 } from "../encoding.js";
-import { LogicalError } from "../types.js";
+import { toBase64 } from "../../sdk/encoding.js";
+import { LogicalError } from "../../sdk/types.js";
 
 export const PBKDF2_ITERATIONS = 600_000;
 const SALT_BYTES = 16;

@@ -1,5 +1,5 @@
 /** Vault's wording for requests an auth method cannot route, naming the full API path. */
-import { LogicalError } from "../types.js";
+import { LogicalError } from "../../sdk/types.js";
 import type { AuthRequest } from "./types.js";
 
 export function noRoute({ mount, path }: AuthRequest): LogicalError {

@@ -5,9 +5,9 @@
  */
 import { permissionDenied } from "../acl.js";
 import { addressInBlocks, parseCidrList } from "../cidr.js";
-import { decodeJson, encodeJson } from "../encoding.js";
+import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
-import { type HandlerResult, LogicalError } from "../types.js";
+import { type HandlerResult, LogicalError } from "../../sdk/types.js";
 import { InvalidCredentials } from "./lockout.js";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.js";
 import { noRoute, unsupportedOperation } from "./request-errors.js";

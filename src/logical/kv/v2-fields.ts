@@ -1,7 +1,7 @@
 /** Parsing and validation of KV v2 request fields (data, options.cas, versions, metadata settings). */
-import { isPlainObject, parseCount, parseDuration, parseFlag } from "../fields.js";
-import { LogicalError, type Storage } from "../types.js";
-import { ExactNumber } from "../encoding.js";
+import { isPlainObject, parseCount, parseDuration, parseFlag } from "../../sdk/fields.js";
+import { LogicalError, type Storage } from "../../sdk/types.js";
+import { ExactNumber } from "../../sdk/encoding.js";
 import { type EngineConfig, type KeyMetadata, loadConfig } from "./v2-metadata.js";
 
 const MAX_CUSTOM_METADATA_KEYS = 64;

@@ -5,7 +5,7 @@
  * literal text inside strings, as in HCL 1). Errors name the line and column.
  */
 
-import { MAX_JSON_DEPTH } from "../encoding.js";
+import { MAX_JSON_DEPTH } from "../../sdk/encoding.js";
 
 export type HclValue = string | number | boolean | HclValue[] | HclObject;
 

@@ -2,9 +2,9 @@
  * Vault's policy endpoints: `sys/policies/acl[/<name>]` (fields `name`, `policy`), the legacy
  * `sys/policy[/<name>]` (fields `name`, `rules`), and `sys/capabilities[-self|-accessor]`.
  */
-import { trimTrailingSlashes } from "../fields.js";
+import { trimTrailingSlashes } from "../../sdk/fields.js";
 import type { TokenEntry, TokenStore } from "../token-store.js";
-import { type HandlerResult, LogicalError, type Operation } from "../types.js";
+import { type HandlerResult, LogicalError, type Operation } from "../../sdk/types.js";
 import { canonicalName } from "../names.js";
 import { POLICY_NAME, type PolicyStore } from "./policy-store.js";
 
