@@ -3,7 +3,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createTlsServer } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
-import { splitHostPort as parseHostPort } from "../../src/config/listener.js";
+import { joinHostPort, splitHostPort as parseHostPort } from "../../src/config/listener.js";
 import { ConfigError, type ListenerConfig } from "../../src/config/types.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import { ListMethodSocket } from "./list-method.js";
@@ -75,8 +75,4 @@ export function splitHostPort(address: string): { host: string; port: number } {
   const parts = parseHostPort(address);
   if (!parts) throw new ConfigError(`invalid listener address ${JSON.stringify(address)} (expected host:port)`);
   return parts;
-}
-
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

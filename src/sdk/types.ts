@@ -94,8 +94,12 @@ export interface SecretsEngine {
   exists?(request: LogicalRequest): Promise<boolean | null>;
 }
 
-export function unsupportedOperation(path: string, operation: Operation): LogicalError {
-  return new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+/**
+ * Vault's 405 for an operation a path does not take, naming the full API path and the operation
+ * (an HTTP method where no operation was derived); bare, as Vault's KV engines answer, without them.
+ */
+export function unsupportedOperation(path?: string, operation?: string): LogicalError {
+  return new LogicalError(405, path === undefined ? "unsupported operation" : `unsupported operation "${operation}" on path "${path}"`);
 }
 
 export function noHandler(path: string): LogicalError {

@@ -9,10 +9,6 @@ export function notFound(body?: Record<string, unknown>): LogicalError {
   return new LogicalError(404, "", body);
 }
 
-export function unsupportedOperation(): LogicalError {
-  return new LogicalError(405, "unsupported operation");
-}
-
 /** A list's keys; an empty one becomes Vault's 404 in the router, as for every LIST. */
 export function listResponse(keys: string[]): LogicalResponse {
   return { data: { keys } };

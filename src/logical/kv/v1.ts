@@ -7,7 +7,8 @@ import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalErr
 import { durationSeconds, isPlainObject } from "../../sdk/fields.js";
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { effectiveMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
-import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
+import { listPrefix, listResponse, notFound } from "./responses.js";
+import { unsupportedOperation } from "../../sdk/types.js";
 
 /** KV v1; `leaseTtls.defaultSeconds` is the lease shown when neither the mount nor the secret sets one. */
 export function createKvV1(leaseTtls: LeaseTtls): SecretsEngine {

@@ -26,7 +26,8 @@ import { formatDuration, formatTime, parseCount, parseDuration, parseFlag } from
 import { decodeJson, encodeJson, sharedJson } from "../../sdk/encoding.js";
 import { readShared } from "../../physical/backend.js";
 import { KeyedLock } from "../keyed-lock.js";
-import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
+import { listPrefix, listResponse, notFound } from "./responses.js";
+import { unsupportedOperation } from "../../sdk/types.js";
 import {
   casRequiredWarnings,
   checkAndSet,
