@@ -10,7 +10,7 @@
  */
 import { JsonSyntaxError, parseJson } from "../../sdk/encoding.js";
 import { isPlainObject } from "../../sdk/fields.js";
-import { type HclItem, type HclValue, HclSyntaxError, parseHcl } from "./hcl.js";
+import { type HclItem, type HclValue, HclSyntaxError, parseHcl } from "../../sdk/hcl.js";
 
 export const CAPABILITY_BITS = {
   create: 1 << 0,
