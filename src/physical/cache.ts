@@ -34,7 +34,7 @@ export class CachedBackend implements Backend {
   readonly #writes = new Map<string, { count: number; latest: number }>();
   #writeSequence = 0;
   /** Bumped by begin() and end(): storage answers from an earlier term never fill the cache. */
-  #generation = 0;
+  #termCount = 0;
   #term: Term | null = null;
 
   constructor(
@@ -68,7 +68,7 @@ export class CachedBackend implements Backend {
   /** Stops caching and forgets every entry. */
   end(): void {
     this.#term = null;
-    this.#generation++;
+    this.#termCount++;
     this.#values.clear();
     this.#loads.clear();
   }
@@ -93,10 +93,10 @@ export class CachedBackend implements Backend {
     if (pending) return pending.value;
     const load: Load = { value: this.#inner.get(key), cacheable: !this.#writes.has(key) };
     this.#loads.set(key, load);
-    const generation = this.#generation;
+    const termCount = this.#termCount;
     try {
       const value = await load.value;
-      if (load.cacheable && generation === this.#generation) this.#values.set(key, value, entrySize(key, value));
+      if (load.cacheable && termCount === this.#termCount) this.#values.set(key, value, entrySize(key, value));
       return value;
     } finally {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
@@ -131,14 +131,14 @@ export class CachedBackend implements Backend {
     if (load) load.cacheable = false;
     this.#loads.delete(key);
     this.#values.delete(key);
-    const generation = this.#generation;
+    const termCount = this.#termCount;
     let succeeded = false;
     try {
       await write();
       succeeded = true;
     } finally {
       if (--writes.count === 0) this.#writes.delete(key);
-      const current = succeeded && writes.latest === sequence && generation === this.#generation && this.#caching();
+      const current = succeeded && writes.latest === sequence && termCount === this.#termCount && this.#caching();
       if (current) this.#values.set(key, value, entrySize(key, value));
       else this.#values.delete(key);
     }
