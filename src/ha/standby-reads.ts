@@ -78,7 +78,7 @@ export class StandbyReads {
     private readonly generation: () => Promise<string | null>,
     barrier: Storage,
     private readonly logical: LogicalOptions,
-    /** With the node's audit devices and metrics: a read answered here is audited here. */
+    /** Routers with the node's audit devices and metrics: a read answered here is audited here. */
     private readonly routerFor: StandbyRouterFactory,
     /** Bounds of what a view keeps (the node's `cache_size`); null: keep nothing (`disable_cache`). */
     private readonly cacheLimits: CacheLimits | null,
