@@ -4,20 +4,22 @@ import type { SecurityBarrier } from "./barrier/types.js";
 import { DRAIN_TIMEOUT_MS, InFlightRequests } from "./ha/drain.js";
 import { type HAOptions, Leadership, type LeaderView } from "./ha/leadership.js";
 import { SwitchableBackend } from "./ha/switchable-backend.js";
-import { type Logger, silentLogger } from "./logger.js";
-import { randomUuid } from "./logical/encoding.js";
+import { type Logger, silentLogger } from "./sdk/logger.js";
+import { randomUuid } from "./sdk/encoding.js";
 import { ExpirySweep } from "./logical/expiry-sweep.js";
-import { loadLogicalState, type LogicalOptions, type LogicalState } from "./logical/state.js";
-import { type HandlerResult, LogicalError } from "./logical/types.js";
+import { loadLogicalState, type LogicalOptions } from "./logical/state.js";
+import { loadNodeState, type NodeState } from "./audit/node-state.js";
+import { type CoreRequest, type HandlerResult, LogicalError } from "./sdk/types.js";
 import type { Backend } from "./physical/backend.js";
-import { CachedBackend, type CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
-import { type CoreRequest, Router, type RouterNode } from "./request/router.js";
+import { CachedBackend, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
+import type { CacheLimits } from "./sdk/lru.js";
+import { Router, type RouterNode, standbyRouter } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { checkUnsealRequest } from "./seal/migration.js";
 import { sealStatusBody } from "./seal/seal-status.js";
 import { defaultSeal } from "./seal/registry.js";
 import { OperatorKeyOperations } from "./seal/operator-keys.js";
-export type { CoreRequest } from "./request/router.js";
+export type { CoreRequest } from "./sdk/types.js";
 export type { InitRequest } from "./seal/seal.js";
 export interface CoreOptions {
   physical: Backend;
@@ -56,7 +58,7 @@ export class Core {
   readonly #logger: Logger;
   readonly #logical: LogicalOptions;
   readonly #inFlight = new InFlightRequests();
-  #state: LogicalState | null = null;
+  #state: NodeState | null = null;
   #draining = false;
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
@@ -89,12 +91,13 @@ export class Core {
             await this.#barrier.reloadKeyring();
             await this.#seal.completeMigration?.(this.#barrierStorage);
             this.#keys.reset();
-            const state = await loadLogicalState(this.#barrier, this.#logical);
+            const state = await loadNodeState(this.#barrier, this.#logical);
             if (!this.sealed) this.#state = state;
           },
           sealed: () => this.sealed,
           logger: this.#logger,
           logical: this.#logical,
+          standbyRouter: standbyRouter(this.#logical.now, { audit: options.ha.audit, metrics: options.ha.metrics }),
           cacheLimits: disabled ? null : { entries, bytes },
         })
       : null;
@@ -223,7 +226,7 @@ export class Core {
     }
     // Without HA this node is the only writer; with HA the migration waits for the lock (prepareActive).
     if (!this.#leadership) await this.#seal.completeMigration?.(this.#physical).catch((error: unknown) => this.#sealAfter(error));
-    const state = await loadLogicalState(this.#barrier, this.#logical);
+    const state = await loadNodeState(this.#barrier, this.#logical);
     if (!this.sealed) return; // unsealed meanwhile by the other path (operator key or stored key)
     this.#state = state;
     this.#keys.reset();
@@ -274,7 +277,7 @@ export class Core {
     this.#logger.warn("requests still running when the lock is released; fencing stops their writes", { requests: this.#inFlight.count });
   }
 
-  #unsealedState(): LogicalState {
+  #unsealedState(): NodeState {
     if (!this.#state) throw new LogicalError(503, "Vault is sealed");
     return this.#state;
   }

@@ -1,5 +1,5 @@
 import type { Core } from "../../src/core.js";
-import type { Logger } from "../../src/logger.js";
+import type { Logger } from "../../src/sdk/logger.js";
 import { SealMigrationPendingError } from "../../src/seal/migration.js";
 
 export interface AutoUnsealSchedule {

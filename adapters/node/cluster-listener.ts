@@ -6,7 +6,7 @@ import type { LeaseChannelEnd } from "../../src/ha/read-lease-grants.js";
 import { splitLines } from "../../src/ha/read-lease-protocol.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
-import type { Logger } from "../../src/logger.js";
+import type { Logger } from "../../src/sdk/logger.js";
 import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, READ_LEASE_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
 

@@ -1,11 +1,10 @@
 import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { extname, join } from "node:path";
 import { parseServerConfig, type ConfigSource, type StorageTypes } from "../../src/config/parse.js";
 import type { Env } from "../../src/config/values.js";
 import { ConfigError, type ServerConfig } from "../../src/config/types.js";
+import { HclSyntaxError, hclToJson, parseHcl } from "../../src/sdk/hcl.js";
 
 const CONFIG_EXTENSIONS = new Set([".hcl", ".json"]);
 
@@ -58,40 +57,11 @@ async function readConfigFile(file: string): Promise<unknown> {
     }
   }
   try {
-    return await parseHclInChild(file, text);
+    return hclToJson(parseHcl(text));
   } catch (error) {
-    // The converter reports "parse config: [<file>:<line>,<col>: <problem>]"; keep the location, drop the wrapper.
-    const detail = reason(error).replace(/^parse config: \[(.*)\]$/s, "$1");
-    throw new ConfigError(`${file}: invalid HCL: ${detail}`);
+    if (!(error instanceof HclSyntaxError)) throw error;
+    throw new ConfigError(`${file}: invalid HCL: ${file}:${error.line},${error.column}: ${error.problem}`);
   }
-}
-
-/**
- * The HCL parser is Go compiled to WebAssembly: once loaded it stays resident (~50 MB) for the life
- * of the process, for a file read once at startup. A short-lived child process parses instead.
- */
-const HCL_CHILD_SCRIPT = `
-const { parse } = require(process.argv[1]);
-let text = "";
-process.stdin.setEncoding("utf8").on("data", (chunk) => (text += chunk)).on("end", () =>
-  parse(process.argv[2], text).then(
-    (json) => process.stdout.write(JSON.stringify(json)),
-    (error) => { process.stderr.write(String(error && error.message || error)); process.exitCode = 2; },
-  ));
-`;
-
-function parseHclInChild(file: string, text: string): Promise<unknown> {
-  const parserModule = createRequire(import.meta.url).resolve("@cdktf/hcl2json");
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", HCL_CHILD_SCRIPT, parserModule, file], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(stderr.trim() || `HCL parser exited with ${code}`))));
-    child.stdin.end(text);
-  });
 }
 
 function reason(error: unknown): string {

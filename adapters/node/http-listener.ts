@@ -3,12 +3,12 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createSecureContext, createServer as createTlsServer, type TlsOptions, type TLSSocket } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
-import { splitHostPort as parseHostPort } from "../../src/config/listener.js";
+import { joinHostPort, splitHostPort as parseHostPort } from "../../src/config/listener.js";
 import { ConfigError, type HttpTimeouts, type ListenerConfig, type ProxyProtocolConfig } from "../../src/config/types.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import { type ClientPeer, resolveForwardedFor } from "../../src/http/forwarded-for.js";
 import { errorResponse } from "../../src/http/respond.js";
-import { addressInBlocks } from "../../src/logical/cidr.js";
+import { addressInBlocks } from "../../src/sdk/cidr.js";
 import { ListMethodSocket } from "./list-method.js";
 import { parseProxyHeader, type ProxiedPeer, type ProxyHeaderResult } from "./proxy-protocol.js";
 
@@ -201,8 +201,4 @@ export function splitHostPort(address: string): { host: string; port: number } {
   const parts = parseHostPort(address);
   if (!parts) throw new ConfigError(`invalid listener address ${JSON.stringify(address)} (expected host:port)`);
   return parts;
-}
-
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

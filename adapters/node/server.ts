@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { DEFAULT_STANDBY_HOLD_MS } from "../../src/config/parse.js";
+import { defaultClusterPort, joinHostPort } from "../../src/config/listener.js";
 import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig } from "../../src/config/types.js";
 import { Core } from "../../src/core.js";
 import { BoundAddresses, type NodeAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";
-import { createLogger, type Logger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/sdk/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
 import { configuredSeal } from "../../src/seal/registry.js";
-import { VERSION } from "../../src/version.js";
+import { VERSION } from "../../src/sdk/version.js";
 import { AuditBroker } from "../../src/audit/broker.js";
 import { nodeAuditSinks } from "./audit-sinks.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";
@@ -20,7 +21,7 @@ import { ClusterListeners } from "./cluster-listener.js";
 import { loadServerConfig } from "./config-file.js";
 import { ClusterForwarder } from "./forwarder.js";
 import { parseArgs, UsageError } from "./commands/flags.js";
-import { joinHostPort, type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
+import { type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
 
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
@@ -101,7 +102,7 @@ function devConfig(listenAddress: string): ServerConfig {
   const listener: ListenerConfig = {
     type: "tcp",
     address: listenAddress,
-    clusterAddress: joinHostPort(host, port === 0 ? 0 : port + 1),
+    clusterAddress: joinHostPort(host, defaultClusterPort(port)),
     tlsDisable: true,
     maxRequestSize: DEFAULT_MAX_REQUEST_SIZE,
   };
@@ -224,7 +225,7 @@ interface BoundNodeAddresses extends NodeAddresses {
 function boundAddresses(config: ServerConfig, listeners: RunningListener[]): BoundNodeAddresses {
   const clusterListenAddresses = config.listeners.map((listener, i) => {
     const { host, port } = splitHostPort(listener.clusterAddress);
-    return port === 0 ? joinHostPort(host, listeners[i]!.port + 1) : listener.clusterAddress;
+    return port === 0 ? joinHostPort(host, defaultClusterPort(listeners[i]!.port)) : listener.clusterAddress;
   });
   return {
     apiAddr: withPort(config.apiAddr, listeners[0]!.port),

@@ -1,5 +1,5 @@
 import { decodeRecord, encodeRecord, fenceValue } from "../../src/physical/lease-record.js";
-import type { LeaseRecord, LeaseStore } from "../../src/physical/lease.js";
+import type { LockLeaseRecord, LockLeaseStore } from "../../src/physical/lease.js";
 import { type MultiOp, ZK, type ZooKeeperClient } from "./zookeeper-client.js";
 
 const RELEASED_FENCE = new TextEncoder().encode("released");
@@ -10,9 +10,9 @@ const RELEASED_FENCE = new TextEncoder().encode("released");
  * "released") in the same multi-op, so the fence's znode version changes exactly when the holder
  * does: fenced data writes check it (zookeeper.ts).
  */
-export class ZooKeeperLeaseStore implements LeaseStore {
+export class ZooKeeperLeaseStore implements LockLeaseStore {
   /** The record as last seen or written, with its znode version. */
-  #known: { record: LeaseRecord; version: number } | null = null;
+  #known: { record: LockLeaseRecord; version: number } | null = null;
 
   constructor(
     private readonly zk: ZooKeeperClient,
@@ -20,14 +20,14 @@ export class ZooKeeperLeaseStore implements LeaseStore {
     private readonly fencePath: string,
   ) {}
 
-  async read(signal: AbortSignal): Promise<LeaseRecord | null> {
+  async read(signal: AbortSignal): Promise<LockLeaseRecord | null> {
     const found = await this.zk.getData(this.recordPath, signal);
     this.#known = found ? { record: decodeRecord(found.data), version: found.stat.version } : null;
     return this.#known ? { ...this.#known.record } : null;
   }
 
   async claim(record: { version: string; epoch: number; value: string }, expected: string | null, signal: AbortSignal): Promise<boolean> {
-    const held: LeaseRecord = { ...record, released: false };
+    const held: LockLeaseRecord = { ...record, released: false };
     if (expected !== null) return this.#swap([expected], () => held, fenceValue(record.epoch), signal);
     // No record yet: create it and the fence together (both or neither exist), each set once
     // more so that its version is 1 (see ZooKeeperClient.multi on version 0).
@@ -58,7 +58,7 @@ export class ZooKeeperLeaseStore implements LeaseStore {
   }
 
   /** Replaces the record if its version is one of `expected`: conditional on the znode version, re-read on a mismatch. */
-  async #swap(expected: string[], update: (current: LeaseRecord) => LeaseRecord, fence: Uint8Array | null, signal: AbortSignal): Promise<boolean> {
+  async #swap(expected: string[], update: (current: LockLeaseRecord) => LockLeaseRecord, fence: Uint8Array | null, signal: AbortSignal): Promise<boolean> {
     if (!this.#known) await this.read(signal);
     for (;;) {
       const known = this.#known;

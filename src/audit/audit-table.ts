@@ -1,6 +1,6 @@
-import { decodeJson, encodeJson, randomBase62, randomUuid } from "../logical/encoding.js";
+import { decodeJson, encodeJson, randomBase62, randomUuid } from "../sdk/encoding.js";
 import { normaliseMountPath } from "../logical/mounts.js";
-import { LogicalError, type Storage } from "../logical/types.js";
+import { LogicalError, type Storage } from "../sdk/types.js";
 import { auditOptions } from "./options.js";
 
 /** Behind the barrier, beside the mount table. */

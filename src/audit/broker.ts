@@ -1,13 +1,13 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../sdk/logger.js";
 import { type Metrics, noMetrics } from "../metrics/metrics.js";
-import { stringifyJson } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { stringifyJson } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { AuditEntry, AuditTable } from "./audit-table.js";
 import { type AuditedRequest, requestEntry, responseEntry } from "./entries.js";
 import { AuditHasher } from "./hashing.js";
 import { type CommonAuditOptions, commonOptions, fileOptions, socketOptions } from "./options.js";
 import type { AuditSink, AuditSinkOpeners } from "./sink.js";
-import type { HandlerResult } from "../logical/types.js";
+import type { HandlerResult } from "../sdk/types.js";
 
 interface OpenDevice {
   entry: AuditEntry;

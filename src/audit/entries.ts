@@ -1,6 +1,6 @@
-import { formatTime } from "../logical/fields.js";
+import { formatTime } from "../sdk/fields.js";
 import type { TokenEntry } from "../logical/token-store.js";
-import type { HandlerResult, Operation } from "../logical/types.js";
+import type { HandlerResult, Operation } from "../sdk/types.js";
 import type { CommonAuditOptions } from "./options.js";
 import type { AuditHasher } from "./hashing.js";
 

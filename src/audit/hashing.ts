@@ -1,4 +1,4 @@
-import { ExactNumber, toHex } from "../logical/encoding.js";
+import { ExactNumber, toHex } from "../sdk/encoding.js";
 
 /** Vault's audit HMAC: `hmac-sha256:` + hex HMAC-SHA256 of the value under the device's salt. */
 export class AuditHasher {

@@ -1,5 +1,5 @@
-import { durationSeconds, isPlainObject, parseFlag } from "../logical/fields.js";
-import { LogicalError } from "../logical/types.js";
+import { durationSeconds, isPlainObject, parseFlag } from "../sdk/fields.js";
+import { LogicalError } from "../sdk/types.js";
 
 /** The device types Strongbox knows; the runtime adapter provides the sinks it can open. */
 export const AUDIT_TYPES = ["file", "socket"] as const;

@@ -1,6 +1,6 @@
 import type { AuditTable } from "./audit-table.js";
 import type { AuditBroker } from "./broker.js";
-import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 export function isSysAuditPath(path: string): boolean {
   return path === "sys/audit" || path.startsWith("sys/audit/") || path.startsWith("sys/audit-hash/");

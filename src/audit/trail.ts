@@ -1,6 +1,7 @@
 import type { LogicalState } from "../logical/state.js";
+import type { NodeState } from "./node-state.js";
 import type { TokenEntry } from "../logical/token-store.js";
-import { type HandlerResult, LogicalError, type Operation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
 import type { AuditBroker } from "./broker.js";
 import type { AuditedRequest } from "./entries.js";
 
@@ -21,7 +22,7 @@ export interface TrailRequest {
  */
 export class AuditTrail {
   readonly #broker: AuditBroker;
-  readonly #state: LogicalState;
+  readonly #state: NodeState;
   readonly #request: TrailRequest;
   #caller: TokenEntry | null = null;
   /** The entries' view of the request, built on first use: with no device enabled, never. */
@@ -30,7 +31,7 @@ export class AuditTrail {
   /** The devices refused the request entry: the refusal itself cannot be recorded either. */
   #refusedByDevices = false;
 
-  constructor(broker: AuditBroker, state: LogicalState, request: TrailRequest) {
+  constructor(broker: AuditBroker, state: NodeState, request: TrailRequest) {
     this.#broker = broker;
     this.#state = state;
     this.#request = request;

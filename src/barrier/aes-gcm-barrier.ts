@@ -1,5 +1,5 @@
 import { type Backend, readShared } from "../physical/backend.js";
-import { SizedLru } from "../physical/cache.js";
+import { SizedLru } from "../sdk/lru.js";
 import { InvalidKeyError, SealedError, type SecurityBarrier, TamperedError } from "./types.js";
 
 /** Entries the barrier keeps for itself; unreachable through its `Storage` methods. */

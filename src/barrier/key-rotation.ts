@@ -1,4 +1,4 @@
-import { decodeJson, encodeJson, rfc3339 } from "../logical/encoding.js";
+import { decodeJson, encodeJson, rfc3339 } from "../sdk/encoding.js";
 import type { SecurityBarrier } from "./types.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Storage } from "../logical/types.js";
+import type { Storage } from "../sdk/types.js";
 
 /**
  * The security barrier: everything stored through it is AES-256-GCM encrypted with the keyring's

@@ -1,4 +1,4 @@
-import { parseCidr, type CidrBlock } from "../logical/cidr.js";
+import { parseCidr, type CidrBlock } from "../sdk/cidr.js";
 import { requireDurationMs } from "./duration.js";
 import { ConfigError, type ListenerConfig, type ProxyProtocolBehavior, type TlsVersion } from "./types.js";
 import { describe, isObject, quote, requireBool, requireString } from "./values.js";

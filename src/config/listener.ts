@@ -32,6 +32,11 @@ export function joinHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Vault's rule for a listener without `cluster_address`: the API port + 1 (0, "any free port", stays 0). */
+export function defaultClusterPort(apiPort: number): number {
+  return apiPort === 0 ? 0 : apiPort + 1;
+}
+
 export function parseListener(block: Block, where: string, warnings: string[]): ListenerConfig {
   if (block.type !== "tcp") throw new ConfigError(`${where}: unsupported listener type; only "tcp" is supported`);
   let address = DEFAULT_LISTENER_ADDRESS;
@@ -78,7 +83,7 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
     if (port === 65535) {
       throw new ConfigError(`${where}: "cluster_address" defaults to the address's port + 1, which is past 65535; set it`);
     }
-    clusterAddress = joinHostPort(host, port === 0 ? 0 : port + 1);
+    clusterAddress = joinHostPort(host, defaultClusterPort(port));
   }
 
   if (!tlsDisable) {

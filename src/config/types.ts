@@ -1,8 +1,9 @@
 /** The validated server configuration, after files are merged and the environment applied. */
 
-import type { CidrBlock } from "../logical/cidr.js";
+import type { CidrBlock } from "../sdk/cidr.js";
+import type { LogLevel } from "../sdk/logger.js";
 
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+export type { LogLevel };
 
 export interface StorageConfig {
   /** Backend type as written in `storage "<type>"`, e.g. "inmem", "file", "dynamodb", "s3". */

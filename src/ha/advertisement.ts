@@ -1,5 +1,5 @@
-import { decodeJson, encodeJson } from "../logical/encoding.js";
-import type { Storage } from "../logical/types.js";
+import { decodeJson, encodeJson } from "../sdk/encoding.js";
+import type { Storage } from "../sdk/types.js";
 
 /**
  * The active node's entry in encrypted storage (through the barrier), read by unsealed standbys:

@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../sdk/logger.js";
 import { type Clock, type HALock, type LockHold, monotonicClock } from "../physical/ha.js";
 
 /** Pause before contending again after a failed activation (others may try meanwhile). */

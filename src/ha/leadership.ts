@@ -1,11 +1,11 @@
-import type { Logger } from "../logger.js";
-import { rfc3339 } from "../logical/encoding.js";
+import type { Logger } from "../sdk/logger.js";
+import { rfc3339 } from "../sdk/encoding.js";
 import type { LogicalOptions } from "../logical/state.js";
-import type { HandlerResult, Storage } from "../logical/types.js";
+import type { CoreRequest, HandlerResult, Storage } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
-import type { CacheLimits } from "../physical/cache.js";
+import type { CacheLimits } from "../sdk/lru.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../sdk/version.js";
 import type { BoundAddresses } from "./addresses.js";
 import { type Advertisement, readAdvertisement, writeAdvertisement } from "./advertisement.js";
 import { Election } from "./election.js";
@@ -13,8 +13,7 @@ import type { AuditBroker } from "../audit/broker.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
 import { generateClusterIdentity } from "./identity.js";
-import type { CoreRequest } from "../request/router.js";
-import { StandbyReads } from "./standby-reads.js";
+import { StandbyReads, type StandbyRouterFactory } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
 import { WriteGeneration } from "./standby-generation.js";
 import { ReadLease } from "./read-lease.js";
@@ -64,6 +63,8 @@ export interface LeadershipHost {
   logger: Logger;
   /** How the node's logical state is opened (clock, lease TTLs); standby reads open it per request. */
   logical: LogicalOptions;
+  /** The routers standby reads run through (audited and measured as the node's own requests). */
+  standbyRouter: StandbyRouterFactory;
   /** Bounds of what standby reads keep while the active's write generation holds; null: `disable_cache`. */
   cacheLimits: CacheLimits | null;
 }
@@ -120,7 +121,7 @@ export class Leadership {
       return forwarder.readLease(advertisement, receive, closed);
     }) : null;
     const generation = async () => (this.#lease && !this.isActive() ? this.#lease.generation() : null);
-    this.#reads = ha.standbyReads ? new StandbyReads(generation, host.barrier, host.logical, { audit: ha.audit, metrics: ha.metrics }, host.cacheLimits) : null;
+    this.#reads = ha.standbyReads ? new StandbyReads(generation, host.barrier, host.logical, host.standbyRouter, host.cacheLimits) : null;
   }
 
   /** With `standby_reads`, the answer to a read this standby gives itself; undefined: route it to the active. */

@@ -32,7 +32,7 @@ export interface LeaseChannelEnd {
 }
 
 export class ReadLeaseGrants {
-  readonly #leases = new Set<StandbyLease>();
+  readonly #leases = new Set<GrantedReadLease>();
 
   constructor(
     private readonly grantable: () => Grantable | null,
@@ -41,7 +41,7 @@ export class ReadLeaseGrants {
 
   /** A standby opened a lease channel; `send` reaches it with one line. */
   open(send: (line: string) => void): LeaseChannelEnd {
-    const lease = new StandbyLease((message) => send(formatMessage(message)), this.now);
+    const lease = new GrantedReadLease((message) => send(formatMessage(message)), this.now);
     this.#leases.add(lease);
     return {
       receive: (text) => {
@@ -73,7 +73,7 @@ export class ReadLeaseGrants {
     if (waits.length > 0) await Promise.all(waits);
   }
 
-  #grant(lease: StandbyLease): void {
+  #grant(lease: GrantedReadLease): void {
     const grantable = this.grantable();
     const ms = grantable ? Math.floor(Math.min(MAX_READ_LEASE_MS, grantable.certainForMs)) : 0;
     if (!grantable || ms < MIN_READ_LEASE_MS) {
@@ -86,7 +86,7 @@ export class ReadLeaseGrants {
 }
 
 /** One standby's lease: until when it may run (active's clock) and what it has acknowledged. */
-class StandbyLease {
+class GrantedReadLease {
   #expiresAt = 0;
   #sent = 0;
   #acknowledged = 0;

@@ -16,11 +16,22 @@
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
-import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
-import type { HandlerResult, Storage } from "../logical/types.js";
+import type { LogicalOptions } from "../logical/state.js";
+import { loadNodeState, type NodeState } from "../audit/node-state.js";
+import type { CoreRequest, HandlerResult, Storage } from "../sdk/types.js";
 import { aroundWrites, readShared } from "../physical/backend.js";
-import { type CacheLimits, SizedLru } from "../physical/cache.js";
-import { type CoreRequest, type Observability, Router } from "../request/router.js";
+import { type CacheLimits, SizedLru } from "../sdk/lru.js";
+
+/** Answers requests; for standby reads, one per view, over the view's state. */
+export interface RequestHandler {
+  handle(request: CoreRequest): Promise<HandlerResult>;
+}
+
+/**
+ * Builds the router a standby read runs through (request/ provides it: it sits above ha/), over
+ * `state`, with node-level operations answered by `refuse`.
+ */
+export type StandbyRouterFactory = (state: NodeState, refuse: () => Promise<never>) => RequestHandler;
 
 /** Thrown by the standby's storage view on any write: the request goes to the active instead. */
 class WriteOnStandby extends Error {
@@ -52,9 +63,9 @@ export function standbyMayServe({ operation, path }: Pick<CoreRequest, "operatio
 interface ReadView {
   generation: string | null;
   storage: Storage;
-  state: Promise<LogicalState> | null;
+  state: Promise<NodeState> | null;
   /** Built once the state is loaded, for the view's lifetime. */
-  router: Router | null;
+  router: RequestHandler | null;
 }
 
 export class StandbyReads {
@@ -67,8 +78,8 @@ export class StandbyReads {
     private readonly generation: () => Promise<string | null>,
     barrier: Storage,
     private readonly logical: LogicalOptions,
-    /** The node's audit devices and metrics: a read answered here is audited here. */
-    private readonly observability: Observability,
+    /** Routers with the node's audit devices and metrics: a read answered here is audited here. */
+    private readonly routerFor: StandbyRouterFactory,
     /** Bounds of what a view keeps (the node's `cache_size`); null: keep nothing (`disable_cache`). */
     private readonly cacheLimits: CacheLimits | null,
   ) {
@@ -81,7 +92,7 @@ export class StandbyReads {
     try {
       const view = await this.#view();
       const state = await this.#stateOf(view);
-      view.router ??= this.#router(state);
+      view.router ??= this.routerFor(state, () => Promise.reject(new WriteOnStandby()));
       return await view.router.handle(request);
     } catch (error) {
       if (error instanceof WriteOnStandby) return undefined;
@@ -105,17 +116,9 @@ export class StandbyReads {
     return view;
   }
 
-  /** A router over `state`, serving as if active, with every write path refused. */
-  #router(state: LogicalState): Router {
-    const notHere = (): Promise<never> => Promise.reject(new WriteOnStandby());
-    // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
-    const keys = { countEncryptions: async () => {}, rotate: notHere, status: notHere };
-    return new Router({ state: () => state, isActive: () => true, now: this.logical.now, seal: notHere, stepDown: notHere, haStatus: () => [], keys, observability: this.observability });
-  }
-
-  #stateOf(view: ReadView): Promise<LogicalState> {
+  #stateOf(view: ReadView): Promise<NodeState> {
     if (!view.state) {
-      const loading = loadLogicalState(view.storage, this.logical);
+      const loading = loadNodeState(view.storage, this.logical);
       view.state = loading;
       loading.catch(() => {
         if (view.state === loading) view.state = null;

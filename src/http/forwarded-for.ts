@@ -1,5 +1,5 @@
 import type { ForwardedForConfig } from "../config/types.js";
-import { addressInBlocks, parseCidr } from "../logical/cidr.js";
+import { addressInBlocks, parseCidr } from "../sdk/cidr.js";
 
 export interface ClientPeer {
   address: string | undefined;

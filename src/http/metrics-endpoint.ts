@@ -1,5 +1,5 @@
 import type { Core } from "../core.js";
-import { LogicalError } from "../logical/types.js";
+import { LogicalError } from "../sdk/types.js";
 import { recordNodeState } from "../metrics/node-gauges.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
 import { METRICS_PATH } from "../request/router.js";

@@ -1,5 +1,5 @@
-import { JsonSyntaxError, parseJson } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { JsonSyntaxError, parseJson } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 
 /**
  * A GET or HEAD without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3). Not

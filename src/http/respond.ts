@@ -1,8 +1,8 @@
 import { SealedError } from "../barrier/types.js";
 import { FencedError } from "../physical/ha.js";
-import type { Logger } from "../logger.js";
-import { stringifyJson } from "../logical/encoding.js";
-import { type HandlerResult, LogicalError } from "../logical/types.js";
+import type { Logger } from "../sdk/logger.js";
+import { stringifyJson } from "../sdk/encoding.js";
+import { type HandlerResult, LogicalError } from "../sdk/types.js";
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 

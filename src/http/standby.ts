@@ -1,7 +1,7 @@
 import type { Advertisement } from "../ha/advertisement.js";
 import { NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../ha/forwarding.js";
 import type { Leadership, LeaderView } from "../ha/leadership.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../sdk/logger.js";
 import { requestBytes } from "./request-body.js";
 import { errorResponse } from "./respond.js";
 import { sameHostAndPort } from "./vault-shapes.js";

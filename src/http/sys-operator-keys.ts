@@ -1,4 +1,4 @@
-import { LogicalError } from "../logical/types.js";
+import { unsupportedOperation } from "../sdk/types.js";
 import type { OperatorKeyOperations } from "../seal/operator-keys.js";
 import type { Rekey } from "../seal/rekey.js";
 import { json } from "./respond.js";
@@ -31,7 +31,7 @@ export async function handleOperatorKeys(operations: OperatorKeyOperations, path
     if (leaf === "verify" && write) return json(await rekey.verifyUpdate(body));
     if (leaf === "verify" && method === "DELETE") return json(rekey.verifyCancel());
   }
-  throw new LogicalError(405, `unsupported operation "${method}" on path "${path}"`);
+  throw unsupportedOperation(path, method);
 }
 
 function cancelled(cancel: () => void): Response {

@@ -1,7 +1,7 @@
 import type { Core, InitRequest } from "../core.js";
-import { decodeKey } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
-import { VERSION } from "../version.js";
+import { decodeKey } from "../sdk/encoding.js";
+import { LogicalError, unsupportedOperation } from "../sdk/types.js";
+import { VERSION } from "../sdk/version.js";
 import { json } from "./respond.js";
 import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
 
@@ -42,7 +42,7 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
       if (isRead) return json(await leader(core));
       break;
   }
-  throw new LogicalError(405, `unsupported operation "${method}" on path "${path}"`);
+  throw unsupportedOperation(path, method);
 }
 
 /** sys/leader: a standby answers from the lock record and the advertisement it reads through the barrier. */

@@ -1,4 +1,4 @@
-import { VERSION } from "../version.js";
+import { VERSION } from "../sdk/version.js";
 
 /**
  * Vault's sys/health and sys/leader bodies, shared by the nodes and the edge Worker (which answers

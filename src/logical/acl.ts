@@ -13,7 +13,7 @@
  * Root-protected ("sudo") paths additionally need the `sudo` capability.
  */
 import { CAPABILITY_BITS, capabilityNames, type Policy } from "./policy/policy.js";
-import { LogicalError, type Operation } from "./types.js";
+import { LogicalError, type Operation } from "../sdk/types.js";
 
 /** Vault's body for a request its policies do not allow. */
 const PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n";

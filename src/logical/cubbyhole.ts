@@ -4,12 +4,12 @@
  * token is revoked or expires. Each token's entries live under the token's salted HMAC (the token
  * store's key for it), never under the token itself.
  */
-import { isPlainObject } from "./fields.js";
-import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
+import { isPlainObject } from "../sdk/fields.js";
+import { decodeJson, encodeJson, randomBase62, randomUuid } from "../sdk/encoding.js";
 import { listPrefix, notFound } from "./kv/responses.js";
 import { deleteTree } from "./mounts.js";
 import { storageView } from "./storage-view.js";
-import { type HandlerResult, LogicalError, type MountEntry, type Operation, type Storage, unsupportedOperation } from "./types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Operation, type Storage, unsupportedOperation } from "../sdk/types.js";
 
 export const CUBBYHOLE_MOUNT_PATH = "cubbyhole/";
 

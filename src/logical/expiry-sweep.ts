@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../sdk/logger.js";
 import type { TokenStore } from "./token-store.js";
 
 /** How often the active node revokes expired tokens (and their children). */

@@ -1,9 +1,9 @@
-import { invalidDuration, isPlainObject, parseNonNegativeDuration, trimSlashes } from "./fields.js";
-import { decodeJson, encodeJson, randomBase62, randomUuid } from "./encoding.js";
+import { invalidDuration, isPlainObject, parseNonNegativeDuration, trimSlashes } from "../sdk/fields.js";
+import { decodeJson, encodeJson, randomBase62, randomUuid } from "../sdk/encoding.js";
 import { kvEngine } from "./kv/index.js";
 import { checkMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import { storageView } from "./storage-view.js";
-import { LogicalError, type MountEntry, type SecretsEngine, type Storage } from "./types.js";
+import { LogicalError, type MountEntry, type SecretsEngine, type Storage } from "../sdk/types.js";
 
 const MOUNT_TABLE_KEY = "core/mounts";
 const MOUNT_DATA_PREFIX = "logical/";

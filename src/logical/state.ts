@@ -1,4 +1,3 @@
-import { AuditTable } from "../audit/audit-table.js";
 import { AuthTable } from "./auth/auth-table.js";
 import { TokenRoles } from "./auth/token-roles.js";
 import { Cubbyhole } from "./cubbyhole.js";
@@ -7,9 +6,9 @@ import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
 import { TokenStore } from "./token-store.js";
 import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
-import type { Storage } from "./types.js";
+import type { Storage } from "../sdk/types.js";
 
-/** What an unsealed node serves from: rebuilt at every unseal and every active term, dropped at seal. */
+/** The stores an unsealed node serves from: rebuilt at every unseal and every active term, dropped at seal. */
 export interface LogicalState {
   tokens: TokenStore;
   mounts: MountTable;
@@ -17,7 +16,6 @@ export interface LogicalState {
   auths: AuthTable;
   cubbyhole: Cubbyhole;
   tokenRoles: TokenRoles;
-  audit: AuditTable;
 }
 
 export interface LogicalOptions {
@@ -28,17 +26,16 @@ export interface LogicalOptions {
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
 export async function loadLogicalState(barrier: Storage, { now, leaseTtls = VAULT_LEASE_TTLS }: LogicalOptions): Promise<LogicalState> {
-  // Independent entries: one storage round trip rather than six (a standby read loads them every time).
-  const [tokens, mounts, policies, auths, cubbyhole, audit] = await Promise.all([
+  // Independent entries: one storage round trip rather than five (a standby read loads them every time).
+  const [tokens, mounts, policies, auths, cubbyhole] = await Promise.all([
     TokenStore.open(storageView(barrier, "sys/token/"), now, leaseTtls),
     MountTable.load(barrier, leaseTtls),
     PolicyStore.open(barrier),
     AuthTable.load(barrier, leaseTtls),
     Cubbyhole.open(barrier),
-    AuditTable.load(barrier),
   ]);
   tokens.onRevoked((hash) => cubbyhole.destroy(hash));
   mounts.addBuiltin(cubbyhole.entry);
   const tokenRoles = new TokenRoles(storageView(barrier, "sys/token/roles/"));
-  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles, audit };
+  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
 }

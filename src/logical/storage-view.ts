@@ -1,5 +1,5 @@
 import { readShared } from "../physical/backend.js";
-import type { Storage } from "./types.js";
+import type { Storage } from "../sdk/types.js";
 
 /** A `Storage` confined to `prefix` of another one (a mount's or the token store's slice of the barrier). */
 export function storageView(parent: Storage, prefix: string): Storage {

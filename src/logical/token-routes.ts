@@ -1,8 +1,8 @@
 import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
-import { isPlainObject, parseFlag } from "./fields.js";
+import { isPlainObject, parseFlag } from "../sdk/fields.js";
 import { requireCanonicalName } from "./names.js";
 import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
-import { type HandlerResult, LogicalError, type Operation } from "./types.js";
+import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 type Caller = TokenEntry & { hash: string };
 
@@ -24,7 +24,7 @@ const WRITE: Operation[] = ["create", "update"];
 export async function handleTokenRequest(tokens: TokenStore, roles: TokenRoles, request: TokenRequest, caller: Caller, sudo: boolean): Promise<HandlerResult> {
   const { path, operation, data } = request;
   const expect = (...allowed: Operation[]) => {
-    if (!allowed.includes(operation)) throw new LogicalError(405, `unsupported operation "${operation}" on path "auth/token/${path}"`);
+    if (!allowed.includes(operation)) throw unsupportedOperation(`auth/token/${path}`, operation);
   };
   if (path === "roles" || path.startsWith("roles/")) return roles.handle(operation, path, data);
   if (path === "accessors" || path === "accessors/") {

@@ -1,11 +1,11 @@
 import { invalidToken } from "./acl.js";
-import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "./fields.js";
+import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "../sdk/fields.js";
 import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
-import { decodeJson, encodeJson, randomBase62, rfc3339, SharedDecoding, toHex } from "./encoding.js";
+import { decodeJson, encodeJson, randomBase62, rfc3339, SharedDecoding, toHex } from "../sdk/encoding.js";
 import { readShared } from "../physical/backend.js";
 import { KeyedLock } from "./keyed-lock.js";
-import { LruCache } from "./lru.js";
-import { LogicalError, type Storage } from "./types.js";
+import { LruCache } from "../sdk/lru.js";
+import { LogicalError, type Storage } from "../sdk/types.js";
 
 /** Token entries as read: every request with a token reads its entry and its ancestors'. */
 const storedEntries = new SharedDecoding((bytes) => withCappedDurations(decodeJson<TokenEntry>(bytes)));

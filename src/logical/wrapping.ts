@@ -4,12 +4,12 @@
  * expires. Wrapping tokens carry only the `response-wrapping` policy and cannot have children
  * (a limited-use token cannot create tokens).
  */
-import { parseNonNegativeDuration } from "./fields.js";
-import { decodeJson, rfc3339, stringifyJson } from "./encoding.js";
+import { parseNonNegativeDuration } from "../sdk/fields.js";
+import { decodeJson, rfc3339, stringifyJson } from "../sdk/encoding.js";
 import type { LogicalState } from "./state.js";
 import { VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import type { TokenEntry } from "./token-store.js";
-import { type LogicalResponse, LogicalError } from "./types.js";
+import { type LogicalResponse, LogicalError } from "../sdk/types.js";
 
 export const RESPONSE_WRAPPING_POLICY = "response-wrapping";
 

@@ -1,8 +1,17 @@
-import type { Core } from "../core.js";
 import type { Metrics } from "./metrics.js";
 
+/** What the gauges read of a node (the core provides it; metrics/ sits below it). */
+export interface NodeStatus {
+  readonly sealed: boolean;
+  isActive(): boolean;
+  readonly leadership: {
+    forwarding: { forwarded: number; fallbacks: number };
+    heartbeatAges(): { nodeId: string; hostname: string; ageMs: number }[];
+  } | null;
+}
+
 /** The node's state as gauges, read when metrics are scraped (they change without a request). */
-export function recordNodeState(core: Core, metrics: Metrics): void {
+export function recordNodeState(core: NodeStatus, metrics: Metrics): void {
   const active = core.isActive();
   metrics.setGauge("vault_core_unsealed", core.sealed ? 0 : 1);
   metrics.setGauge("vault_core_active", active ? 1 : 0);

@@ -1,79 +1,11 @@
 import type { Backend } from "./backend.js";
 import type { LockHold } from "./ha.js";
+import { type CacheLimits, SizedLru } from "../sdk/lru.js";
 
 /** Vault's `cache_size` default: entries kept by the storage read cache. */
 export const DEFAULT_CACHE_ENTRIES = 131_072;
 /** A byte bound as well, since entries range from a few bytes to hundreds of KiB. */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
-
-export interface CacheLimits {
-  entries: number;
-  bytes: number;
-}
-
-/**
- * A map bounded by entry count and by the summed `size` of its values, dropping the least recently
- * used. A read moves an entry to the young end only once it is in the older half (by insertions
- * since it was placed): moving costs two map updates, and hot entries are read on every request.
- */
-export class SizedLru<V, K = string> {
-  readonly #entries = new Map<K, { value: V; size: number; placed: number }>();
-  #bytes = 0;
-  /** Counts placements at the young end; an entry's `placed` is this count when it was put there. */
-  #placements = 0;
-
-  constructor(readonly limits: CacheLimits) {}
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  has(key: K): boolean {
-    return this.#entries.has(key);
-  }
-
-  /** The value, now the most recently used; undefined when absent. */
-  get(key: K): V | undefined {
-    const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    if (this.#placements - entry.placed >= this.#entries.size / 2) {
-      this.#entries.delete(key);
-      entry.placed = ++this.#placements;
-      this.#entries.set(key, entry);
-    }
-    return entry.value;
-  }
-
-  /** Keeps `value` unless it alone is over the byte bound. */
-  set(key: K, value: V, size: number): void {
-    this.delete(key);
-    if (size > this.limits.bytes || this.limits.entries < 1) return;
-    this.#entries.set(key, { value, size, placed: ++this.#placements });
-    this.#bytes += size;
-    // A Map iterates in insertion order, so the first key is the least recently used.
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#entries.size <= this.limits.entries && this.#bytes <= this.limits.bytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= entry.size;
-    }
-  }
-
-  delete(key: K): void {
-    const entry = this.#entries.get(key);
-    if (!entry) return;
-    this.#entries.delete(key);
-    this.#bytes -= entry.size;
-  }
-
-  clear(): void {
-    this.#entries.clear();
-    this.#bytes = 0;
-  }
-}
 
 /** A read of storage that may fill the cache when it answers, unless a write to its key started meanwhile. */
 interface Load {
@@ -102,7 +34,7 @@ export class CachedBackend implements Backend {
   readonly #writes = new Map<string, { count: number; latest: number }>();
   #writeSequence = 0;
   /** Bumped by begin() and end(): storage answers from an earlier term never fill the cache. */
-  #generation = 0;
+  #termCount = 0;
   #term: Term | null = null;
 
   constructor(
@@ -136,7 +68,7 @@ export class CachedBackend implements Backend {
   /** Stops caching and forgets every entry. */
   end(): void {
     this.#term = null;
-    this.#generation++;
+    this.#termCount++;
     this.#values.clear();
     this.#loads.clear();
   }
@@ -161,10 +93,10 @@ export class CachedBackend implements Backend {
     if (pending) return pending.value;
     const load: Load = { value: this.#inner.get(key), cacheable: !this.#writes.has(key) };
     this.#loads.set(key, load);
-    const generation = this.#generation;
+    const termCount = this.#termCount;
     try {
       const value = await load.value;
-      if (load.cacheable && generation === this.#generation) this.#values.set(key, value, entrySize(key, value));
+      if (load.cacheable && termCount === this.#termCount) this.#values.set(key, value, entrySize(key, value));
       return value;
     } finally {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
@@ -199,14 +131,14 @@ export class CachedBackend implements Backend {
     if (load) load.cacheable = false;
     this.#loads.delete(key);
     this.#values.delete(key);
-    const generation = this.#generation;
+    const termCount = this.#termCount;
     let succeeded = false;
     try {
       await write();
       succeeded = true;
     } finally {
       if (--writes.count === 0) this.#writes.delete(key);
-      const current = succeeded && writes.latest === sequence && generation === this.#generation && this.#caching();
+      const current = succeeded && writes.latest === sequence && termCount === this.#termCount && this.#caching();
       if (current) this.#values.set(key, value, entrySize(key, value));
       else this.#values.delete(key);
     }

@@ -1,12 +1,12 @@
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Clock } from "./ha.js";
-import type { LeaseRecord, LeaseStore } from "./lease.js";
+import type { LockLeaseRecord, LockLeaseStore } from "./lease.js";
 import { leaseRecordFromItem, lockItemKey } from "./dynamodb-lock-item.js";
 
 type Sdk = typeof import("@aws-sdk/client-dynamodb");
 
 /** The lease's record operations (lease.ts has the algorithm) as conditional writes on the lock item. */
-export class DynamoDBLeaseStore implements LeaseStore {
+export class DynamoDBLeaseStore implements LockLeaseStore {
   readonly #key: Record<string, AttributeValue>;
 
   constructor(
@@ -19,7 +19,7 @@ export class DynamoDBLeaseStore implements LeaseStore {
     this.#key = lockItemKey(lockKey);
   }
 
-  async read(signal: AbortSignal): Promise<LeaseRecord | null> {
+  async read(signal: AbortSignal): Promise<LockLeaseRecord | null> {
     const { Item } = await this.client.send(
       new this.sdk.GetItemCommand({ TableName: this.table, Key: this.#key, ConsistentRead: true }),
       { abortSignal: signal },

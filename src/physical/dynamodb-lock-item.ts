@@ -1,5 +1,5 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { LeaseRecord } from "./lease.js";
+import type { LockLeaseRecord } from "./lease.js";
 
 /**
  * The HA lock's DynamoDB item, shared by the backend that writes it and the edge Worker that reads
@@ -13,7 +13,7 @@ export function lockItemKey(lockKey: string): Record<string, AttributeValue> {
   return { Path: { S: LOCK_PARTITION }, Key: { S: lockKey } };
 }
 
-export function leaseRecordFromItem(item: Record<string, AttributeValue>): LeaseRecord {
+export function leaseRecordFromItem(item: Record<string, AttributeValue>): LockLeaseRecord {
   return {
     version: item.RecordVersion?.S ?? "",
     epoch: Number(item.Epoch?.N ?? 0),

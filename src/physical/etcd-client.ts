@@ -4,6 +4,7 @@
  * keys and values are base64, 64-bit numbers are decimal strings, false and zero are omitted.
  * Runtime-agnostic (fetch); client-certificate TLS comes in as a `Transport` from the adapter.
  */
+import { fromBase64, toBase64 } from "../sdk/encoding.js";
 
 /** One POST of a JSON body; resolves with the HTTP status and body text whatever the status. */
 export type Transport = (url: string, body: string, headers: Record<string, string>, signal: AbortSignal) => Promise<{ status: number; text: string }>;
@@ -197,18 +198,4 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
     }
   }
   return new Uint8Array([0]); // all 0xff: to the end of the keyspace
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  // Chunks keep String.fromCharCode's argument list short for megabyte values.
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

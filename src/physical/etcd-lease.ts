@@ -1,5 +1,5 @@
 import type { EtcdClient, EtcdKeyValue, EtcdOp } from "./etcd-client.js";
-import type { LeaseRecord, LeaseStore } from "./lease.js";
+import type { LockLeaseRecord, LockLeaseStore } from "./lease.js";
 import { decodeRecord, encodeRecord } from "./lease-record.js";
 
 /** What the fence key holds once the lock is released: no epoch matches it. */
@@ -11,9 +11,9 @@ const RELEASED_FENCE = "released";
  * (the holder's epoch, or "released") in the same transaction; renewals leave it alone, so a
  * fenced data write compares one value that changes exactly when the holder does.
  */
-export class EtcdLeaseStore implements LeaseStore {
+export class EtcdLeaseStore implements LockLeaseStore {
   /** The record as last seen or written, with the mod_revision that identifies it. */
-  #known: { record: LeaseRecord; modRevision: number } | null = null;
+  #known: { record: LockLeaseRecord; modRevision: number } | null = null;
 
   constructor(
     private readonly client: EtcdClient,
@@ -21,13 +21,13 @@ export class EtcdLeaseStore implements LeaseStore {
     private readonly fenceKey: Uint8Array,
   ) {}
 
-  async read(signal: AbortSignal): Promise<LeaseRecord | null> {
+  async read(signal: AbortSignal): Promise<LockLeaseRecord | null> {
     this.#remember(await this.client.get(this.recordKey, signal));
     return this.#known ? { ...this.#known.record } : null;
   }
 
   async claim(record: { version: string; epoch: number; value: string }, expected: string | null, signal: AbortSignal): Promise<boolean> {
-    const held: LeaseRecord = { ...record, released: false };
+    const held: LockLeaseRecord = { ...record, released: false };
     if (expected !== null) return this.#swap([expected], () => held, String(record.epoch), signal);
     const result = await this.client.txn(
       [{ key: this.recordKey, target: "CREATE", createRevision: 0 }],
@@ -53,7 +53,7 @@ export class EtcdLeaseStore implements LeaseStore {
    * compare-and-swap on mod_revision whose failure branch returns the current record, so a stale
    * cache costs one more round trip and a changed version ends it.
    */
-  async #swap(expected: string[], update: (current: LeaseRecord) => LeaseRecord, fence: string | null, signal: AbortSignal): Promise<boolean> {
+  async #swap(expected: string[], update: (current: LockLeaseRecord) => LockLeaseRecord, fence: string | null, signal: AbortSignal): Promise<boolean> {
     if (!this.#known) await this.read(signal);
     for (;;) {
       const known = this.#known;
@@ -73,7 +73,7 @@ export class EtcdLeaseStore implements LeaseStore {
     }
   }
 
-  #writes(record: LeaseRecord, fence: string | null): EtcdOp[] {
+  #writes(record: LockLeaseRecord, fence: string | null): EtcdOp[] {
     const writes: EtcdOp[] = [{ put: { key: this.recordKey, value: encodeRecord(record) } }];
     if (fence !== null) writes.push({ put: { key: this.fenceKey, value: new TextEncoder().encode(fence) } });
     return writes;

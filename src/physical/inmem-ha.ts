@@ -7,7 +7,7 @@ import { type Backend } from "./backend.js";
 import type { StorageDriver } from "./driver.js";
 import { type Clock, type HABackend, type HALock, type LockHolder, monotonicClock } from "./ha.js";
 import { InmemBackend } from "./inmem.js";
-import { type HATimings, type LeaseRecord, type LeaseStore, defaultHATimings, haTimingsFrom, leaseLock } from "./lease.js";
+import { type HATimings, type LockLeaseRecord, type LockLeaseStore, defaultHATimings, haTimingsFrom, leaseLock } from "./lease.js";
 import { StorageOptions } from "./options.js";
 
 export const inmemHADriver: StorageDriver = {
@@ -19,7 +19,7 @@ export const inmemHADriver: StorageDriver = {
 /** What the nodes of one store share. */
 interface SharedState {
   data: InmemBackend;
-  records: Map<string, LeaseRecord>;
+  records: Map<string, LockLeaseRecord>;
 }
 
 export class InmemHABackend implements Backend, HABackend {
@@ -28,7 +28,7 @@ export class InmemHABackend implements Backend, HABackend {
   readonly leaseMs: number;
   // Set again by node(), which joins a new instance to this one's store.
   #shared: SharedState = { data: new InmemBackend(), records: new Map() };
-  #via: (store: LeaseStore) => LeaseStore = (store) => store;
+  #via: (store: LockLeaseStore) => LockLeaseStore = (store) => store;
 
   constructor(
     readonly timings: HATimings = defaultHATimings,
@@ -42,7 +42,7 @@ export class InmemHABackend implements Backend, HABackend {
    * Another node on this store: the same data and lock records, its own clock. `via` wraps that
    * node's lock operations, where a network store would have the network (tests put faults there).
    */
-  node(clock: Clock, via: (store: LeaseStore) => LeaseStore = (store) => store): InmemHABackend {
+  node(clock: Clock, via: (store: LockLeaseStore) => LockLeaseStore = (store) => store): InmemHABackend {
     const other = new InmemHABackend(this.timings, clock);
     other.#shared = this.#shared;
     other.#via = via;
@@ -74,7 +74,7 @@ export class InmemHABackend implements Backend, HABackend {
     return record && !record.released ? { value: record.value, epoch: record.epoch } : null;
   }
 
-  #leaseStore(key: string): LeaseStore {
+  #leaseStore(key: string): LockLeaseStore {
     const { records } = this.#shared;
     return {
       read: async () => {

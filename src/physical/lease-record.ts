@@ -1,18 +1,18 @@
-import type { LeaseRecord } from "./lease.js";
+import type { LockLeaseRecord } from "./lease.js";
 
 /**
  * A lease record as bytes, for stores that keep it as one opaque value (etcd, ZooKeeper): JSON of
  * public facts only (the holder's advertisement value, never a secret).
  */
-export function encodeRecord(record: LeaseRecord): Uint8Array {
+export function encodeRecord(record: LockLeaseRecord): Uint8Array {
   const { version, epoch, released, value } = record;
   return new TextEncoder().encode(JSON.stringify({ version, epoch, released, value }));
 }
 
-export function decodeRecord(bytes: Uint8Array): LeaseRecord {
-  let parsed: Partial<LeaseRecord>;
+export function decodeRecord(bytes: Uint8Array): LockLeaseRecord {
+  let parsed: Partial<LockLeaseRecord>;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LeaseRecord>;
+    parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LockLeaseRecord>;
   } catch {
     parsed = {};
   }

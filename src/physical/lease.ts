@@ -24,7 +24,7 @@ import {
 } from "./ha.js";
 import type { StorageOptions } from "./options.js";
 
-export interface LeaseRecord {
+export interface LockLeaseRecord {
   version: string;
   epoch: number;
   released: boolean;
@@ -35,8 +35,8 @@ export interface LeaseRecord {
  * The record operations a backend provides. Each resolves false when its condition does not hold;
  * it rejects when the outcome is unknown (network error, timeout, throttling).
  */
-export interface LeaseStore {
-  read(signal: AbortSignal): Promise<LeaseRecord | null>;
+export interface LockLeaseStore {
+  read(signal: AbortSignal): Promise<LockLeaseRecord | null>;
   /** Writes a held record if the current version is `expected` (null: no record yet). */
   claim(record: { version: string; epoch: number; value: string }, expected: string | null, signal: AbortSignal): Promise<boolean>;
   /** Sets the version to `next` if the current version is one of `expected`. */
@@ -88,12 +88,12 @@ export function checkLockTimings(timings: LockTimings): string | null {
   return null;
 }
 
-export function leaseLock(store: LeaseStore, value: string, timings: LockTimings, clock: Clock): HALock {
+export function leaseLock(store: LockLeaseStore, value: string, timings: LockTimings, clock: Clock): HALock {
   return { acquire: (signal) => acquire(store, value, timings, clock, signal) };
 }
 
 async function acquire(
-  store: LeaseStore,
+  store: LockLeaseStore,
   value: string,
   timings: LockTimings,
   clock: Clock,
@@ -105,7 +105,7 @@ async function acquire(
   let seen = null as { version: string; since: number } | null;
   for (;;) {
     signal?.throwIfAborted();
-    let record: LeaseRecord | null;
+    let record: LockLeaseRecord | null;
     try {
       record = await withTimeout(clock, timings.leaseMs, signal, (s) => store.read(s));
     } catch {
@@ -160,7 +160,7 @@ class LeaseHold implements LockHold {
   #released = false;
 
   constructor(
-    private readonly store: LeaseStore,
+    private readonly store: LockLeaseStore,
     private readonly clock: Clock,
     private readonly timings: LockTimings,
     readonly epoch: number,

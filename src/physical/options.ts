@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/types.js";
-import { goDurationNanos } from "../logical/fields.js";
+import { parseDurationMs } from "../sdk/fields.js";
 
 /**
  * A `storage` stanza's options with the environment applied. As in Vault, a non-empty environment
@@ -74,10 +74,4 @@ export class StorageOptions {
     const text = this.options[key]?.trim();
     return text ? { text, source: key } : undefined;
   }
-}
-
-/** Milliseconds in decimal seconds ("1.5") or a Go duration ("1500ms", "2s", "1m"); null when neither. */
-function parseDurationMs(text: string): number | null {
-  const nanos = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1e9 : goDurationNanos(text);
-  return nanos === undefined ? null : Math.round(nanos / 1e6);
 }

@@ -2,16 +2,18 @@ import { type Acl, authorise, invalidToken, permissionDenied } from "../logical/
 import { handleSysAuth, isSysAuthPath, issueLoginToken } from "../logical/auth/auth-routes.js";
 import type { MountedAuth } from "../logical/auth/auth-table.js";
 import { canonicalRequestPath } from "../logical/canonical-path.js";
-import { addressInBlocks, parseCidrList } from "../logical/cidr.js";
+import { addressInBlocks, parseCidrList } from "../sdk/cidr.js";
 import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-routes.js";
 import type { LogicalState } from "../logical/state.js";
+import type { NodeState } from "../audit/node-state.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
-import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type CoreRequest, type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../sdk/types.js";
 import { StandbyError } from "../ha/standby-error.js";
+import type { StandbyRouterFactory } from "../ha/standby-reads.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { AuditBroker } from "../audit/broker.js";
-import { silentLogger } from "../logger.js";
+import { silentLogger } from "../sdk/logger.js";
 import { InvalidCredentials, LockedOut } from "../logical/auth/lockout.js";
 import { mountLabel } from "../metrics/labels.js";
 import { type Metrics, noMetrics } from "../metrics/metrics.js";
@@ -24,24 +26,10 @@ import { beforeAuthentication, handleSysWrapping, isSysWrappingPath } from "./sy
 import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
 import { handleSysRemount, isSysRemountPath } from "./sys-remount.js";
 
-export interface CoreRequest {
-  operation: Operation;
-  /** API path without "/v1/", e.g. "secret/data/foo". */
-  path: string;
-  data: Record<string, unknown>;
-  token: string;
-  /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
-  clientAddress?: string;
-  /** The X-Vault-Wrap-TTL header, when sent: the response is then wrapped (wrapping.ts). */
-  wrapTtl?: string;
-  /** The client's source port, when the runtime exposes it (audit entries' remote_port). */
-  clientPort?: number;
-}
-
 /** What the router needs from the node: its state, its role, and the node-level operations. */
 export interface RouterNode {
   /** The unsealed state; throws 503 when sealed. */
-  state(): LogicalState;
+  state(): NodeState;
   isActive(): boolean;
   now(): number;
   seal(): Promise<void>;
@@ -64,6 +52,15 @@ export interface Observability {
 export const METRICS_PATH = "sys/metrics";
 
 type CallerToken = TokenEntry & { hash: string };
+
+/** Routers for a standby's own reads: serving as if active, with every node-level operation refused. */
+export function standbyRouter(now: () => number, observability: Observability): StandbyRouterFactory {
+  return (state, refuse) => {
+    // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
+    const keys = { countEncryptions: async () => {}, rotate: refuse, status: refuse };
+    return new Router({ state: () => state, isActive: () => true, now, seal: refuse, stepDown: refuse, haStatus: () => [], keys, observability });
+  };
+}
 
 /**
  * The one place where a request becomes a response: a login goes straight to its auth method;
@@ -102,7 +99,7 @@ export class Router {
     }
   }
 
-  async #handleAudited(state: LogicalState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
+  async #handleAudited(state: NodeState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
     const unauthenticated = beforeAuthentication(state, request);
     if (unauthenticated) {
       await audit.beforeOperation();
@@ -183,7 +180,7 @@ export class Router {
     await authorise(acl, { path, operation, exists });
   }
 
-  async #dispatch(state: LogicalState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
+  async #dispatch(state: NodeState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
     const { tokens, mounts, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
@@ -208,7 +205,7 @@ export class Router {
   }
 
   /** Every sys/ endpoint but the unauthenticated ones (served before the token check). */
-  async #dispatchSys(state: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+  async #dispatchSys(state: NodeState, request: CoreRequest): Promise<HandlerResult> {
     const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
     if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request);

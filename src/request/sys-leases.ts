@@ -7,9 +7,9 @@
  * `auth/token/create/<accessor>`, so `revoke-prefix/auth/userpass/` revokes every token issued
  * by userpass logins. Token leases are renewed through auth/token/renew*, as Vault requires.
  */
-import { rfc3339 } from "../logical/encoding.js";
+import { rfc3339 } from "../sdk/encoding.js";
 import type { TokenEntry, TokenStore } from "../logical/token-store.js";
-import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, noHandler, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 interface LeaseRequest {
   operation: Operation;
@@ -73,27 +73,27 @@ function leaseIdOf(data: Record<string, unknown>, fromPath: string): string {
   return leaseId;
 }
 
-type Lease = { id: string; entry: TokenEntry & { hash: string } };
+type TokenLease = { id: string; entry: TokenEntry & { hash: string } };
 
-async function findLease(tokens: TokenStore, leaseId: string): Promise<Lease | null> {
+async function findLease(tokens: TokenStore, leaseId: string): Promise<TokenLease | null> {
   const slash = leaseId.lastIndexOf("/");
   if (slash <= 0) return null;
   const entry = await tokens.lookupAccessor(leaseId.slice(slash + 1));
   return entry && entry.path === leaseId.slice(0, slash) ? { id: leaseId, entry } : null;
 }
 
-async function requireLease(tokens: TokenStore, leaseId: string): Promise<Lease> {
+async function requireLease(tokens: TokenStore, leaseId: string): Promise<TokenLease> {
   const lease = await findLease(tokens, leaseId);
   if (!lease) throw new LogicalError(400, "invalid lease");
   return lease;
 }
 
 /** The live token leases whose ID starts with `prefix` taken as a folder ("auth/userpass" means "auth/userpass/"). */
-async function leasesUnder(tokens: TokenStore, rawPrefix: string): Promise<Lease[]> {
+async function leasesUnder(tokens: TokenStore, rawPrefix: string): Promise<TokenLease[]> {
   const prefix = rawPrefix === "" || rawPrefix.endsWith("/") ? rawPrefix : `${rawPrefix}/`;
   // The store's prefix match is on the creation path; "auth/token/create/" must also find the path "auth/token/create".
   const candidates = await tokens.withPathPrefix(prefix.replace(/\/$/, ""));
-  const leases: Lease[] = [];
+  const leases: TokenLease[] = [];
   for (const candidate of candidates) {
     const id = `${candidate.path}/${candidate.accessor}`;
     if (!id.startsWith(prefix)) continue;
@@ -115,7 +115,7 @@ async function listLeases(tokens: TokenStore, prefix: string): Promise<string[]>
   return [...keys].sort();
 }
 
-function describeLease(tokens: TokenStore, { id, entry }: Lease): Record<string, unknown> {
+function describeLease(tokens: TokenStore, { id, entry }: TokenLease): Record<string, unknown> {
   return {
     id,
     issue_time: rfc3339(new Date(entry.creation_time * 1000)),

@@ -1,6 +1,6 @@
 import { effectiveMountTtls, type LeaseTtls } from "../logical/lease-ttls.js";
 import { describeMount, type MountTable } from "../logical/mounts.js";
-import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 export const UI_MOUNTS_PREFIX = "sys/internal/ui/mounts/";
 

@@ -1,6 +1,6 @@
-import { randomUuid } from "../logical/encoding.js";
+import { randomUuid } from "../sdk/encoding.js";
 import type { MountTable } from "../logical/mounts.js";
-import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 const STATUS_PREFIX = "sys/remount/status/";
 /** Moves are remembered for sys/remount/status in this process only (as Vault, in memory); the newest few. */

@@ -1,6 +1,6 @@
 /** sys/wrapping/{wrap,unwrap,lookup,rewrap}: Vault's response-wrapping endpoints (logic in logical/wrapping.ts). */
 import type { LogicalState } from "../logical/state.js";
-import { type HandlerResult, type Operation, noHandler, unsupportedOperation } from "../logical/types.js";
+import { type HandlerResult, type Operation, noHandler, unsupportedOperation } from "../sdk/types.js";
 import { lookupWrapping, rewrap, unwrap, WRAP_PATH } from "../logical/wrapping.js";
 
 const PREFIX = "sys/wrapping/";

@@ -7,8 +7,8 @@
  * The SDK is imported on first use, so a node with another seal never loads it.
  */
 import type { KMSClient } from "@aws-sdk/client-kms";
-import { toBase64, toHex } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { fromBase64, toBase64, toHex } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
 import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts } from "./seal.js";
 import { checkShareParameters, equalInConstantTime, ShareCollector, splitSecret } from "./shamir.js";
@@ -176,7 +176,7 @@ export class AwsKmsSeal implements Seal {
       );
     }
     const { sdk, client } = await this.#kms();
-    const blob = Uint8Array.from(atob(ciphertext), (c) => c.charCodeAt(0));
+    const blob = fromBase64(ciphertext);
     const output = await this.#call(() =>
       client.send(new sdk.DecryptCommand({ KeyId: this.settings.kmsKeyId, CiphertextBlob: blob, EncryptionContext: context })),
     );

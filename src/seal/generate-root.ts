@@ -1,5 +1,5 @@
-import { randomBase62, toBase64 } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { fromBase64, randomBase62, toBase64 } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Seal, UnsealKeyWrapping } from "./seal.js";
 import { ShareAttempt } from "./share-attempt.js";
 
@@ -81,7 +81,7 @@ export function encodeWithOtp(token: string, otp: string): string {
 export function decodeWithOtp(encoded: string, otp: string): string {
   let bytes: Uint8Array;
   try {
-    bytes = Uint8Array.from(atob(encoded.trim()), (c) => c.charCodeAt(0));
+    bytes = fromBase64(encoded.trim());
   } catch {
     throw new LogicalError(400, "the encoded token is not base64");
   }

@@ -10,9 +10,9 @@
  */
 import { AesGcmBarrier } from "../barrier/aes-gcm-barrier.js";
 import { InvalidKeyError } from "../barrier/types.js";
-import type { Logger } from "../logger.js";
-import { stringifyJson } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import type { Logger } from "../sdk/logger.js";
+import { stringifyJson } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
 import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
 

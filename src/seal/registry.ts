@@ -1,7 +1,7 @@
 import type { SealStanza } from "../config/types.js";
 import type { Backend } from "../physical/backend.js";
 import { AwsKmsSeal, awsKmsSettings } from "./awskms.js";
-import { type Logger, silentLogger } from "../logger.js";
+import { type Logger, silentLogger } from "../sdk/logger.js";
 import { MigratingSeal } from "./migration.js";
 import type { Seal } from "./seal.js";
 import { ShamirSeal } from "./shamir.js";

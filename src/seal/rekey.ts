@@ -1,5 +1,5 @@
-import { toBase64, toHex } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { toBase64, toHex } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Seal, ShareCounts, UnsealKeyWrapping } from "./seal.js";
 import { ShareAttempt } from "./share-attempt.js";
 import { equalInConstantTime, splitSecret, validateShareParameters } from "./shamir.js";

@@ -1,5 +1,5 @@
 import type { Backend } from "../physical/backend.js";
-import { decodeJson, encodeJson } from "../logical/encoding.js";
+import { decodeJson, encodeJson } from "../sdk/encoding.js";
 
 /**
  * A seal guards the barrier key: the core asks it for the key at unseal and never needs to know

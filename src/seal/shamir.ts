@@ -1,6 +1,6 @@
 import { combine, split } from "shamir-secret-sharing";
-import { randomUuid, toBase64, toHex } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { fromBase64, randomUuid, toBase64, toHex } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
 import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
 
@@ -211,7 +211,7 @@ async function wrapBarrierKey(operatorKey: Uint8Array, barrierKey: Uint8Array): 
 /** Wrong shares rebuild a wrong key (or one of the wrong length): either way the tag check fails. */
 async function unwrapBarrierKey(operatorKey: Uint8Array, wrapped: string): Promise<Uint8Array> {
   try {
-    const bytes = Uint8Array.from(atob(wrapped), (c) => c.charCodeAt(0));
+    const bytes = fromBase64(wrapped);
     const iv = bytes.subarray(0, WRAP_IV_BYTES);
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: WRAP_CONTEXT }, await wrappingKey(operatorKey), bytes.subarray(WRAP_IV_BYTES));
     return new Uint8Array(plain);

@@ -1,5 +1,5 @@
-import { decodeKey, randomUuid } from "../logical/encoding.js";
-import { LogicalError } from "../logical/types.js";
+import { decodeKey, randomUuid } from "../sdk/encoding.js";
+import { LogicalError } from "../sdk/types.js";
 import { combineShares, equalInConstantTime } from "./shamir.js";
 
 /**

@@ -564,8 +564,12 @@ describe("parseServerConfig: standby_hold_timeout and shutdown_delay", () => {
     expect(parse({ standby_hold_timeout: 0 })).toMatchObject({ standbyHoldMs: 0 });
   });
 
+  it("read every unit request fields take (one parser): days, microseconds", () => {
+    expect(parse({ standby_hold_timeout: "1d", shutdown_delay: "1500us" })).toMatchObject({ standbyHoldMs: 86_400_000, shutdownDelayMs: 2 });
+  });
+
   it("reject anything else, naming the file, the key and what is allowed", () => {
-    for (const [key, value] of [["standby_hold_timeout", "5 seconds"], ["shutdown_delay", -1], ["shutdown_delay", true]] as const) {
+    for (const [key, value] of [["standby_hold_timeout", "5 seconds"], ["shutdown_delay", -1], ["shutdown_delay", "-5s"], ["shutdown_delay", true]] as const) {
       expect(errorOf({ [key]: value })).toBe(
         `config.hcl: "${key}" must be a duration such as "500ms", "5s" or "1m", or 0 for off; got ${JSON.stringify(value)}`,
       );

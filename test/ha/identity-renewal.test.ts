@@ -9,7 +9,7 @@ import { ClusterForwarder } from "../../adapters/node/forwarder.js";
 import { Core } from "../../src/core.js";
 import { BoundAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";
-import { silentLogger } from "../../src/logger.js";
+import { silentLogger } from "../../src/sdk/logger.js";
 import { monotonicClock } from "../../src/physical/ha.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { waitFor } from "../helpers/cluster.js";

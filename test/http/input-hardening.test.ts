@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { durationSeconds, goDurationNanos, MAX_DURATION_SECONDS, parseDuration } from "../../src/logical/fields.js";
-import { ExactNumber, JsonSyntaxError, parseJson, stringifyJson } from "../../src/logical/encoding.js";
+import { durationSeconds, goDurationNanos, MAX_DURATION_SECONDS, parseDuration } from "../../src/sdk/fields.js";
+import { ExactNumber, JsonSyntaxError, parseJson, stringifyJson } from "../../src/sdk/encoding.js";
 import { unsealedServer } from "../helpers/in-process-server.js";
 
 /** Generous bound for requests the issue saw stall the event loop for seconds. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SealedError } from "../../src/barrier/types.js";
 import { errorFromThrown } from "../../src/http/respond.js";
-import { silentLogger } from "../../src/logger.js";
+import { silentLogger } from "../../src/sdk/logger.js";
 import { FencedError } from "../../src/physical/ha.js";
 
 describe("errors from storage and the barrier", () => {

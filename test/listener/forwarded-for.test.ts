@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ForwardedForConfig } from "../../src/config/types.js";
 import { resolveForwardedFor } from "../../src/http/forwarded-for.js";
-import { parseCidrList } from "../../src/logical/cidr.js";
+import { parseCidrList } from "../../src/sdk/cidr.js";
 
 const loadBalancer = { address: "10.0.0.9", port: 40123 };
 const stranger = { address: "192.0.2.50", port: 50000 };

@@ -15,7 +15,7 @@
 import { describe, expect, it } from "vitest";
 import { Acl, authorise, requiresSudo } from "../../src/logical/acl.js";
 import { type Capability, parsePolicy } from "../../src/logical/policy/policy.js";
-import type { Operation } from "../../src/logical/types.js";
+import type { Operation } from "../../src/sdk/types.js";
 import { Random } from "../fuzz/random.js";
 
 const SEED = Number(process.env.ACL_SEED ?? 7_041_977);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Acl, authorise, requiresSudo } from "../../src/logical/acl.js";
 import { parsePolicy } from "../../src/logical/policy/policy.js";
-import type { Operation } from "../../src/logical/types.js";
+import type { Operation } from "../../src/sdk/types.js";
 
 function acl(...texts: string[]): Acl {
   return Acl.fromPolicies(texts.map((text, i) => parsePolicy(`p${i}`, text)));

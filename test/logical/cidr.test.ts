@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressInBlocks, blockWithin, parseCidr, parseCidrList } from "../../src/logical/cidr.js";
+import { addressInBlocks, blockWithin, parseCidr, parseCidrList } from "../../src/sdk/cidr.js";
 
 describe("CIDR blocks", () => {
   it.each([

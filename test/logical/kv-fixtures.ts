@@ -7,7 +7,7 @@ import {
   type SecretsEngine,
   type Storage,
   LogicalError,
-} from "../../src/logical/types.js";
+} from "../../src/sdk/types.js";
 
 export function mountEntry(overrides: Partial<MountEntry> = {}): MountEntry {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createKvV2 } from "../../src/logical/kv/v2.js";
 import { AesGcmBarrier } from "../../src/barrier/aes-gcm-barrier.js";
-import type { Storage } from "../../src/logical/types.js";
+import type { Storage } from "../../src/sdk/types.js";
 import { CachedBackend } from "../../src/physical/cache.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 import { RecordingStorage, SlowStorage, engineClient, expectLogicalError, mountEntry } from "./kv-fixtures.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HclSyntaxError, parseHcl } from "../../src/logical/policy/hcl.js";
+import { HclSyntaxError, parseHcl } from "../../src/sdk/hcl.js";
 import { CAPABILITY_BITS as C, parsePolicy, PolicyParseError } from "../../src/logical/policy/policy.js";
 
 describe("HCL subset parser", () => {
@@ -47,7 +47,7 @@ describe("HCL subset parser", () => {
     [`a = "open`, /line 1, .*unterminated string/],
     [`a = [ "x" "y" ]`, /expected "," between list elements/],
     [`a = bare`, /unknown value bare \(strings must be quoted\)/],
-    [`a = <<EOF\nx\nEOF`, /heredoc/],
+    [`a = <<EOF\nx\n`, /line 1, column 5: unterminated heredoc/],
     [`a = "x" }`, /column 9: expected a key, got "}"/],
     [`path "a" = "b" "c"`, /expected "\{" to open the "path" block/],
     [`/* never closed`, /unterminated \/\* comment/],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { POLICY_CACHE_SIZE, PolicyStore } from "../../src/logical/policy/policy-store.js";
-import type { Storage } from "../../src/logical/types.js";
+import type { Storage } from "../../src/sdk/types.js";
 
 /** In-memory storage that counts reads per key. */
 function countingStorage() {

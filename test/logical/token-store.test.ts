@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { TokenStore } from "../../src/logical/token-store.js";
-import type { Storage } from "../../src/logical/types.js";
+import type { Storage } from "../../src/sdk/types.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 
 /** In-memory storage that counts entry reads, to show what a sweep costs. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../../src/physical/backend.js";
-import { CachedBackend, SizedLru } from "../../src/physical/cache.js";
+import { CachedBackend } from "../../src/physical/cache.js";
+import { SizedLru } from "../../src/sdk/lru.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

@@ -1,6 +1,6 @@
 import { monotonicClock } from "../../src/physical/ha.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
-import type { LeaseStore } from "../../src/physical/lease.js";
+import type { LockLeaseStore } from "../../src/physical/lease.js";
 import { describeConformance } from "./conformance.js";
 import { type FaultSwitch, lockConformance } from "./lock-conformance.js";
 
@@ -14,7 +14,7 @@ const store = new InmemHABackend({ ...timings, stepDownCooldownMs: 10_000 });
 lockConformance("inmem_ha", async (clock, _timings, faults) => store.node(clock, (leases) => faulty(leases, faults)), { timings });
 
 /** `leases` behind what a network would do to it in `faults.mode`. */
-function faulty(leases: LeaseStore, faults: FaultSwitch): LeaseStore {
+function faulty(leases: LockLeaseStore, faults: FaultSwitch): LockLeaseStore {
   const through =
     <A extends unknown[], R>(operation: (...args: [...A, AbortSignal]) => Promise<R>) =>
     async (...args: [...A, AbortSignal]): Promise<R> => {

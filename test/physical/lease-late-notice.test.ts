@@ -4,7 +4,7 @@
  */
 import { expect, it } from "vitest";
 import { type Clock, LockLostError, monotonicClock } from "../../src/physical/ha.js";
-import { type LeaseRecord, type LeaseStore, leaseLock } from "../../src/physical/lease.js";
+import { type LockLeaseRecord, type LockLeaseStore, leaseLock } from "../../src/physical/lease.js";
 import { waitFor } from "../helpers/cluster.js";
 
 /** Real time, plus jumps the test makes (a process that was starved for that long). */
@@ -19,10 +19,10 @@ class JumpingClock implements Clock {
 }
 
 /** One record; renewals wait for the test to answer them, whatever their signal says (the answer is in flight). */
-class SlowRenewStore implements LeaseStore {
-  record: LeaseRecord | null = null;
+class SlowRenewStore implements LockLeaseStore {
+  record: LockLeaseRecord | null = null;
   pendingRenewal: ((renewed: boolean) => void) | null = null;
-  async read(): Promise<LeaseRecord | null> {
+  async read(): Promise<LockLeaseRecord | null> {
     return this.record;
   }
   async claim(record: { version: string; epoch: number; value: string }): Promise<boolean> {

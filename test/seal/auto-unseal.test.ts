@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startAutoUnseal } from "../../adapters/node/auto-unseal.js";
 import type { Core } from "../../src/core.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/sdk/logger.js";
 
 const schedule = { uninitializedPollMs: 1_000, firstRetryMs: 1_000, maxRetryMs: 4_000 };
 

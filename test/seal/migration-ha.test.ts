@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SealStanza } from "../../src/config/types.js";
 import { Core } from "../../src/core.js";
 import { BoundAddresses } from "../../src/ha/addresses.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/sdk/logger.js";
 import type { Backend } from "../../src/physical/backend.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";

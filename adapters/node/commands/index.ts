@@ -4,7 +4,7 @@
  * prints usage and exits 127 (as Vault's CLI library does); a group such as `kv` without a known
  * subcommand prints its subcommands and exits 1; bad flags or arguments exit 1; API errors exit 2.
  */
-import { VERSION } from "../../../src/version.js";
+import { VERSION } from "../../../src/sdk/version.js";
 import { UsageError } from "./flags.js";
 import { authDisableCommand, authEnableCommand, authListCommand } from "./auth.js";
 import { CliError, type CliIO, type Command, EXIT_LOCAL_ERROR, EXIT_OK } from "./command.js";

@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { VERSION } from "../../../src/version.js";
+import { VERSION } from "../../../src/sdk/version.js";
 import { writeFileAtomically } from "../atomic-file.js";
 
 /** Bumped when the folder's layout or contents change incompatibly. */

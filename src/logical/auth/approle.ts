@@ -8,14 +8,14 @@
  *     secret_id/<hmac(name)>/<hmac(id)>     a secret ID (never stored in clear)
  *     accessor/<hmac(accessor)>             → the secret ID's hmac
  */
-import { addressInBlocks, blockWithin, parseCidrList } from "../cidr.js";
-import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
+import { addressInBlocks, blockWithin, parseCidrList } from "../../sdk/cidr.js";
+import { decodeJson, encodeJson, randomUuid, toHex } from "../../sdk/encoding.js";
 import { KeyedLock } from "../keyed-lock.js";
-import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration, trimTrailingSlashes } from "../fields.js";
+import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration, trimTrailingSlashes } from "../../sdk/fields.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
-import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../../sdk/types.js";
 import { InvalidCredentials } from "./lockout.js";
-import { noRoute, unsupportedOperation } from "./request-errors.js";
+import { noRoute, unsupportedAuthOperation } from "./request-errors.js";
 import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
 import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
 
@@ -97,7 +97,7 @@ export const approle: AuthMethod = {
   async handle(request): Promise<HandlerResult> {
     const { operation, path, storage } = request;
     if (path === "role" || path === "role/") {
-      if (operation !== "list") throw unsupportedOperation(request);
+      if (operation !== "list") throw unsupportedAuthOperation(request);
       return { data: { keys: (await storage.list("role/")).filter((key) => !key.endsWith("/")) } };
     }
     const match = /^role\/([^/]+)(?:\/(role-id|secret-id|custom-secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?$/.exec(path);
@@ -113,19 +113,19 @@ export const approle: AuthMethod = {
     switch (action) {
       case "role-id":
         if (operation === "read") return { data: { role_id: role.role_id } };
-        if (!write) throw unsupportedOperation(request);
+        if (!write) throw unsupportedAuthOperation(request);
         await saveRole(storage, keys, name, { ...role, role_id: requireString(request.data, "role_id") }, role.role_id);
         return null;
       case "secret-id":
         if (operation === "list") return { data: { keys: await listAccessors(storage, keys, name) } };
-        if (!write) throw unsupportedOperation(request);
+        if (!write) throw unsupportedAuthOperation(request);
         return generateSecretId(request, keys, name, role);
       case "custom-secret-id":
-        if (!write) throw unsupportedOperation(request);
+        if (!write) throw unsupportedAuthOperation(request);
         return generateSecretId(request, keys, name, role, requireString(request.data, "secret_id"));
       case "secret-id/lookup":
       case "secret-id/destroy": {
-        if (!write && !(action.endsWith("destroy") && operation === "delete")) throw unsupportedOperation(request);
+        if (!write && !(action.endsWith("destroy") && operation === "delete")) throw unsupportedAuthOperation(request);
         const key = await keys.secretIdKey(name, requireString(request.data, "secret_id"));
         const entry = await readSecretId(storage, key);
         if (!entry) return null;
@@ -134,7 +134,7 @@ export const approle: AuthMethod = {
         return null;
       }
       default: {
-        if (!write && !(action.endsWith("destroy") && operation === "delete")) throw unsupportedOperation(request);
+        if (!write && !(action.endsWith("destroy") && operation === "delete")) throw unsupportedAuthOperation(request);
         const accessor = requireString(request.data, "secret_id_accessor");
         const keyBytes = await storage.get(`accessor/${await keys.hmac(accessor)}`);
         const key = keyBytes ? new TextDecoder().decode(keyBytes) : "";
@@ -222,7 +222,7 @@ async function handleRole(request: AuthRequest, name: string): Promise<HandlerRe
       return null;
     }
     default:
-      throw unsupportedOperation(request);
+      throw unsupportedAuthOperation(request);
   }
 }
 

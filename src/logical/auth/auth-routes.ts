@@ -1,6 +1,6 @@
 /** `sys/auth[/<path>[/tune]]`, `sys/locked-users[/<accessor>/unlock/<alias>]`, and the token a successful login is issued. */
 import type { TokenStore } from "../token-store.js";
-import { type HandlerResult, LogicalError, type MountEntry, type Operation } from "../types.js";
+import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsupportedOperation } from "../../sdk/types.js";
 import { describeMount } from "../mounts.js";
 import { type AuthTable, supportsLockout } from "./auth-table.js";
 import { describeLockoutConfig } from "./lockout.js";
@@ -21,7 +21,7 @@ export function isSysAuthPath(path: string): boolean {
 }
 
 export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { operation, path, data }: SysAuthRequest): Promise<HandlerResult> {
-  const unsupported = () => new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+  const unsupported = () => unsupportedOperation(path, operation);
   if (path === LOCKED_USERS || path.startsWith(`${LOCKED_USERS}/`)) {
     return handleLockedUsers(auths, { operation, path, data }, unsupported);
   }

@@ -3,11 +3,11 @@
  * finds the method serving an `auth/<mount>/...` path. The token method is built in at `token/`;
  * each other method's data lives under `auth/<uuid>/`.
  */
-import { decodeJson, encodeJson, randomUuid, toHex } from "../encoding.js";
+import { decodeJson, encodeJson, randomUuid, toHex } from "../../sdk/encoding.js";
 import { type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
 import { deleteTree, longestMountPrefix, normaliseMountPath, tuneConfig } from "../mounts.js";
 import { storageView } from "../storage-view.js";
-import { LogicalError, type MountEntry, type Storage } from "../types.js";
+import { LogicalError, type MountEntry, type Storage } from "../../sdk/types.js";
 import { approle } from "./approle.js";
 import { effectiveLockoutConfig, InvalidCredentials, type StoredLockoutConfig, tuneLockoutConfig, UserLockout } from "./lockout.js";
 import type { AuthMethod } from "./types.js";

@@ -9,8 +9,8 @@
  * users exist) and would fill storage. A new active starts with no lockouts; an attacker gains
  * at most `threshold` guesses per user per leadership change, which they cannot cause.
  */
-import { durationSeconds, isPlainObject, parseCount, parseFlag } from "../fields.js";
-import { LogicalError } from "../types.js";
+import { durationSeconds, isPlainObject, parseCount, parseFlag } from "../../sdk/fields.js";
+import { LogicalError } from "../../sdk/types.js";
 
 export interface LockoutConfig {
   threshold: number;

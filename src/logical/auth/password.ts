@@ -3,8 +3,8 @@
  * 600 000 iterations is OWASP's current recommendation for PBKDF2-SHA256; the parameters are stored
  * with each hash so they can be raised later without invalidating existing passwords.
  */
-import { toBase64 } from "../encoding.js";
-import { LogicalError } from "../types.js";
+import { fromBase64, toBase64 } from "../../sdk/encoding.js";
+import { LogicalError } from "../../sdk/types.js";
 
 export const PBKDF2_ITERATIONS = 600_000;
 const SALT_BYTES = 16;
@@ -63,8 +63,8 @@ export async function hashPassword(password: string, iterations = PBKDF2_ITERATI
 
 /** Constant-time comparison of a password against a stored hash. */
 export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
-  const salt = Uint8Array.from(atob(stored.salt), (c) => c.charCodeAt(0));
-  const expected = Uint8Array.from(atob(stored.hash), (c) => c.charCodeAt(0));
+  const salt = fromBase64(stored.salt);
+  const expected = fromBase64(stored.hash);
   const actual = await derive(password, salt, stored.iterations);
   let difference = actual.length ^ expected.length;
   for (let i = 0; i < actual.length; i++) difference |= actual[i]! ^ (expected[i] ?? 0);

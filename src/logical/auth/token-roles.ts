@@ -3,12 +3,12 @@
  * Vault's token store does: which policies a token may carry, whether it is an orphan, periodic or
  * renewable, its explicit max TTL, use limit, address binding and path suffix.
  */
-import { decodeJson, encodeJson } from "../encoding.js";
-import { parseCount, parseFlag, parseNonNegativeDuration } from "../fields.js";
+import { decodeJson, encodeJson } from "../../sdk/encoding.js";
+import { parseCount, parseFlag, parseNonNegativeDuration } from "../../sdk/fields.js";
 import { notFound } from "../kv/responses.js";
 import { requireCanonicalName } from "../names.js";
 import type { CreateTokenOptions, TokenEntry } from "../token-store.js";
-import { type HandlerResult, LogicalError, type Operation, type Storage, unsupportedOperation } from "../types.js";
+import { type HandlerResult, LogicalError, type Operation, type Storage, unsupportedOperation } from "../../sdk/types.js";
 import { cidrList, policyList, stringList } from "./token-settings.js";
 
 export interface TokenRole {

@@ -1,6 +1,6 @@
 /** What an auth method (userpass, AppRole) sees of a request and hands back to the core. */
 import type { TokenSettings } from "./token-settings.js";
-import type { HandlerResult, MountEntry, Operation, Storage } from "../types.js";
+import type { HandlerResult, MountEntry, Operation, Storage } from "../../sdk/types.js";
 
 export interface AuthRequest {
   operation: Operation;

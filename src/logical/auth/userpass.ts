@@ -4,13 +4,13 @@
  * as PBKDF2 hashes.
  */
 import { permissionDenied } from "../acl.js";
-import { addressInBlocks, parseCidrList } from "../cidr.js";
-import { decodeJson, encodeJson } from "../encoding.js";
+import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
+import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { canonicalName, requireCanonicalName } from "../names.js";
-import { type HandlerResult, LogicalError } from "../types.js";
+import { type HandlerResult, LogicalError } from "../../sdk/types.js";
 import { InvalidCredentials } from "./lockout.js";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.js";
-import { noRoute, unsupportedOperation } from "./request-errors.js";
+import { noRoute, unsupportedAuthOperation } from "./request-errors.js";
 import { defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
 import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
 
@@ -60,7 +60,7 @@ export const userpass: AuthMethod = {
   async handle(request): Promise<HandlerResult> {
     const { operation, path, data, storage } = request;
     if (path === "users" || path === "users/") {
-      if (operation !== "list") throw unsupportedOperation(request);
+      if (operation !== "list") throw unsupportedAuthOperation(request);
       return { data: { keys: (await storage.list(USER_PREFIX)).filter((key) => !key.endsWith("/")) } };
     }
     const match = /^users\/([^/]+)(?:\/(password|policies))?$/.exec(path);
@@ -70,7 +70,7 @@ export const userpass: AuthMethod = {
     const user = await readUser(storage, name);
 
     if (action) {
-      if (operation !== "update" && operation !== "create") throw unsupportedOperation(request);
+      if (operation !== "update" && operation !== "create") throw unsupportedAuthOperation(request);
       if (!user) throw new LogicalError(400, "username does not exist");
       const updated =
         action === "password"
@@ -99,7 +99,7 @@ export const userpass: AuthMethod = {
         await storage.delete(USER_PREFIX + name);
         return null;
       default:
-        throw unsupportedOperation(request);
+        throw unsupportedAuthOperation(request);
     }
   },
 };

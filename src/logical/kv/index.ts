@@ -1,4 +1,4 @@
-import { type MountEntry, type SecretsEngine, LogicalError } from "../types.js";
+import { type MountEntry, type SecretsEngine, LogicalError } from "../../sdk/types.js";
 import type { LeaseTtls } from "../lease-ttls.js";
 import { createKvV1, kvV1 } from "./v1.js";
 import { kvV2 } from "./v2.js";

@@ -1,4 +1,4 @@
-import { type LogicalResponse, LogicalError } from "../types.js";
+import { type LogicalResponse, LogicalError } from "../../sdk/types.js";
 
 /**
  * Vault answers a missing secret with 404 and `{"errors":[]}`. Convention shared with the HTTP
@@ -7,10 +7,6 @@ import { type LogicalResponse, LogicalError } from "../types.js";
  */
 export function notFound(body?: Record<string, unknown>): LogicalError {
   return new LogicalError(404, "", body);
-}
-
-export function unsupportedOperation(): LogicalError {
-  return new LogicalError(405, "unsupported operation");
 }
 
 /** A list's keys; an empty one becomes Vault's 404 in the router, as for every LIST. */

@@ -3,11 +3,12 @@
  * backend: writes answer 204, deletes of missing paths succeed, reads of missing paths are 404.
  */
 
-import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalError } from "../types.js";
-import { durationSeconds, isPlainObject } from "../fields.js";
-import { decodeJson, encodeJson } from "../encoding.js";
+import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalError } from "../../sdk/types.js";
+import { durationSeconds, isPlainObject } from "../../sdk/fields.js";
+import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { effectiveMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
-import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
+import { listPrefix, listResponse, notFound } from "./responses.js";
+import { unsupportedOperation } from "../../sdk/types.js";
 
 /** KV v1; `leaseTtls.defaultSeconds` is the lease shown when neither the mount nor the secret sets one. */
 export function createKvV1(leaseTtls: LeaseTtls): SecretsEngine {

@@ -1,7 +1,7 @@
 /** Parsing and validation of KV v2 request fields (data, options.cas, versions, metadata settings). */
-import { isPlainObject, parseCount, parseDuration, parseFlag } from "../fields.js";
-import { LogicalError, type Storage } from "../types.js";
-import { ExactNumber } from "../encoding.js";
+import { isPlainObject, parseCount, parseDuration, parseFlag } from "../../sdk/fields.js";
+import { LogicalError, type Storage } from "../../sdk/types.js";
+import { ExactNumber } from "../../sdk/encoding.js";
 import { type EngineConfig, type KeyMetadata, loadConfig } from "./v2-metadata.js";
 
 const MAX_CUSTOM_METADATA_KEYS = 64;
@@ -16,7 +16,7 @@ export function requireKey(key: string): void {
 export function requireSecretData(value: unknown): Record<string, unknown> {
   if (value === undefined || value === null) throw new LogicalError(400, "no data provided");
   if (!isPlainObject(value)) {
-    throw new LogicalError(400, `"data" must be a JSON object of the secret's fields, got ${describe(value)}`);
+    throw new LogicalError(400, `"data" must be a JSON object of the secret's fields, got ${kindOf(value)}`);
   }
   return value;
 }
@@ -25,7 +25,7 @@ export function requireSecretData(value: unknown): Record<string, unknown> {
 export function parseCheckAndSet(options: unknown): number | undefined {
   if (options === undefined || options === null) return undefined;
   if (!isPlainObject(options)) {
-    throw new LogicalError(400, `"options" must be a JSON object, got ${describe(options)}`);
+    throw new LogicalError(400, `"options" must be a JSON object, got ${kindOf(options)}`);
   }
   const cas = options.cas instanceof ExactNumber ? options.cas.text : options.cas;
   if (cas === undefined || cas === null) return undefined;
@@ -97,7 +97,7 @@ export function parseCustomMetadata(
 ): Record<string, string | null> | undefined {
   if (value === undefined || (value === null && !allowNull)) return undefined;
   if (!isPlainObject(value)) {
-    throw new LogicalError(400, `custom_metadata validation failed: expected a JSON object, got ${describe(value)}`);
+    throw new LogicalError(400, `custom_metadata validation failed: expected a JSON object, got ${kindOf(value)}`);
   }
   const parsed: Record<string, string | null> = {};
   for (const [name, item] of Object.entries(value)) {
@@ -106,7 +106,7 @@ export function parseCustomMetadata(
     } else if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
       parsed[name] = String(item);
     } else {
-      throw new LogicalError(400, `custom_metadata validation failed: value of "${name}" must be a string, got ${describe(item)}`);
+      throw new LogicalError(400, `custom_metadata validation failed: value of "${name}" must be a string, got ${kindOf(item)}`);
     }
   }
   return parsed;
@@ -162,6 +162,7 @@ export function stripValues(value: Record<string, unknown>, maxDepth: number, de
   return Object.fromEntries(stripped);
 }
 
-export function describe(value: unknown): string {
+/** What kind of JSON value `value` is ("a string", "an array"), for errors that must not echo a secret back. */
+export function kindOf(value: unknown): string {
   return Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`;
 }

@@ -1,8 +1,8 @@
 /** The KV v2 data model in storage: engine config, per-key metadata, version numbering and pruning. */
-import { decodeJson, encodeJson, sharedJson } from "../encoding.js";
+import { decodeJson, encodeJson, sharedJson } from "../../sdk/encoding.js";
 import { readShared } from "../../physical/backend.js";
-import { formatTime } from "../fields.js";
-import type { Storage } from "../types.js";
+import { formatTime } from "../../sdk/fields.js";
+import type { Storage } from "../../sdk/types.js";
 
 /** Versions kept per key when neither the engine config nor the key sets `max_versions`. */
 export const DEFAULT_MAX_VERSIONS = 10;

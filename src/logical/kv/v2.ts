@@ -21,12 +21,13 @@ import {
   type Operation,
   type SecretsEngine,
   type Storage,
-} from "../types.js";
-import { formatDuration, formatTime, parseCount, parseDuration, parseFlag } from "../fields.js";
-import { decodeJson, encodeJson, sharedJson } from "../encoding.js";
+} from "../../sdk/types.js";
+import { formatDuration, formatTime, parseCount, parseDuration, parseFlag } from "../../sdk/fields.js";
+import { decodeJson, encodeJson, sharedJson } from "../../sdk/encoding.js";
 import { readShared } from "../../physical/backend.js";
 import { KeyedLock } from "../keyed-lock.js";
-import { listPrefix, listResponse, notFound, unsupportedOperation } from "./responses.js";
+import { listPrefix, listResponse, notFound } from "./responses.js";
+import { unsupportedOperation } from "../../sdk/types.js";
 import {
   casRequiredWarnings,
   checkAndSet,

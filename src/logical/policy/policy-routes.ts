@@ -2,9 +2,10 @@
  * Vault's policy endpoints: `sys/policies/acl[/<name>]` (fields `name`, `policy`), the legacy
  * `sys/policy[/<name>]` (fields `name`, `rules`), and `sys/capabilities[-self|-accessor]`.
  */
-import { trimTrailingSlashes } from "../fields.js";
+import { trimTrailingSlashes } from "../../sdk/fields.js";
 import type { TokenEntry, TokenStore } from "../token-store.js";
-import { type HandlerResult, LogicalError, type Operation } from "../types.js";
+import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../../sdk/types.js";
+import { fromBase64 } from "../../sdk/encoding.js";
 import { canonicalName } from "../names.js";
 import { POLICY_NAME, type PolicyStore } from "./policy-store.js";
 
@@ -47,7 +48,7 @@ export async function handlePolicyRequest(
 ): Promise<HandlerResult> {
   const { path, operation, data } = request;
   if (CAPABILITIES_PATHS.has(path)) {
-    if (operation !== "update" && operation !== "create") throw unsupported(path, operation);
+    if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
     return capabilities(store, tokens, path, data, request.token);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
@@ -57,7 +58,7 @@ export async function handlePolicyRequest(
 
   if (!name) {
     // The legacy listing answers GET as well as LIST, under both `keys` and `policies`.
-    if (operation !== "list" && !(legacy && operation === "read")) throw unsupported(path, operation);
+    if (operation !== "list" && !(legacy && operation === "read")) throw unsupportedOperation(path, operation);
     const keys = await store.list();
     return { data: legacy ? { keys, policies: keys } : { keys } };
   }
@@ -75,7 +76,7 @@ export async function handlePolicyRequest(
       await store.delete(name);
       return null;
     default:
-      throw unsupported(path, operation);
+      throw unsupportedOperation(path, operation);
   }
 }
 
@@ -85,7 +86,7 @@ function policyText(data: Record<string, unknown>): string {
   if (typeof raw !== "string" || raw.trim() === "") throw new LogicalError(400, "'policy' parameter not supplied or empty");
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim())) {
     try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(raw.trim()), (c) => c.charCodeAt(0)));
+      return new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(raw.trim()));
     } catch {
       return raw; // not base64 after all: a one-word policy, which the parser will reject with a reason
     }
@@ -120,8 +121,4 @@ function requestedPaths(data: Record<string, unknown>): string[] {
   const paths = list.filter((p): p is string => typeof p === "string").map((p) => p.trim().replace(/^\/+/, "")).filter((p) => p !== "");
   if (paths.length === 0) throw new LogicalError(400, "missing path");
   return paths;
-}
-
-function unsupported(path: string, operation: Operation): LogicalError {
-  return new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
 }

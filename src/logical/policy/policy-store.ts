@@ -7,10 +7,10 @@
  * changed storage (e.g. on becoming active).
  */
 import { Acl } from "../acl.js";
-import { decodeJson, encodeJson } from "../encoding.js";
-import { LruCache } from "../lru.js";
+import { decodeJson, encodeJson } from "../../sdk/encoding.js";
+import { LruCache } from "../../sdk/lru.js";
 import { requireCanonicalName } from "../names.js";
-import { LogicalError, type Storage } from "../types.js";
+import { LogicalError, type Storage } from "../../sdk/types.js";
 import { type Policy, PolicyParseError, parsePolicy } from "./policy.js";
 
 const POLICY_PREFIX = "sys/policy/";

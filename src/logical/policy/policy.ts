@@ -8,9 +8,9 @@
  * Parsing is strict: features Strongbox does not enforce (parameter constraints, wrapping TTLs,
  * templating) are rejected rather than silently ignored, since ignoring them would widen access.
  */
-import { JsonSyntaxError, parseJson } from "../encoding.js";
-import { isPlainObject } from "../fields.js";
-import { type HclItem, type HclValue, HclSyntaxError, parseHcl } from "./hcl.js";
+import { JsonSyntaxError, parseJson } from "../../sdk/encoding.js";
+import { isPlainObject } from "../../sdk/fields.js";
+import { type HclItem, type HclValue, HclSyntaxError, parseHcl } from "../../sdk/hcl.js";
 
 export const CAPABILITY_BITS = {
   create: 1 << 0,

@@ -13,6 +13,21 @@ export interface Storage {
   list(prefix: string): Promise<string[]>;
 }
 
+/** One API request as the router takes it, whatever runtime received it. */
+export interface CoreRequest {
+  operation: Operation;
+  /** API path without "/v1/", e.g. "secret/data/foo". */
+  path: string;
+  data: Record<string, unknown>;
+  token: string;
+  /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
+  clientAddress?: string;
+  /** The X-Vault-Wrap-TTL header, when sent: the response is then wrapped (wrapping.ts). */
+  wrapTtl?: string;
+  /** The client's source port, when the runtime exposes it (audit entries' remote_port). */
+  clientPort?: number;
+}
+
 export interface LogicalRequest {
   operation: Operation;
   /** Path relative to the mount, without leading '/', e.g. "data/foo" for secret/data/foo. */
@@ -79,8 +94,12 @@ export interface SecretsEngine {
   exists?(request: LogicalRequest): Promise<boolean | null>;
 }
 
-export function unsupportedOperation(path: string, operation: Operation): LogicalError {
-  return new LogicalError(405, `unsupported operation "${operation}" on path "${path}"`);
+/**
+ * Vault's 405 for an operation a path does not take, naming the full API path and the operation
+ * (an HTTP method where no operation was derived); bare, as Vault's KV engines answer, without them.
+ */
+export function unsupportedOperation(path?: string, operation?: string): LogicalError {
+  return new LogicalError(405, path === undefined ? "unsupported operation" : `unsupported operation "${operation}" on path "${path}"`);
 }
 
 export function noHandler(path: string): LogicalError {

@@ -1,4 +1,4 @@
-import type { LogLevel } from "./config/types.js";
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
 const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error"];
 

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { durationSeconds, formatDuration, formatTime } from "../../src/logical/fields.js";
+import { durationSeconds, formatDuration, formatTime, parseDurationMs } from "../../src/sdk/fields.js";
 
 describe("kv field helpers", () => {
+  it("reads configuration durations in milliseconds: decimal seconds or Go durations", () => {
+    expect(parseDurationMs("1.5")).toBe(1500);
+    expect(parseDurationMs("1m30s")).toBe(90_000);
+    expect(parseDurationMs("250ms")).toBe(250);
+    expect(parseDurationMs("5 seconds")).toBeNull();
+    expect(parseDurationMs(`${"1".repeat(70)}s`)).toBeNull();
+  });
+
   it("parses seconds and Go durations", () => {
     expect(durationSeconds(45)).toBe(45);
     expect(durationSeconds("45")).toBe(45);

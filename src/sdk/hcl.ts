@@ -1,11 +1,13 @@
 /**
- * A strict parser for the subset of HCL that policies use: attributes (`key = value`), labelled
- * blocks (`path "secret/*" { ... }`), strings, numbers, booleans, lists and objects, and `#`, `//`
- * and `/* *\/` comments. Heredocs and `${...}` interpolation are not part of it (interpolation stays
- * literal text inside strings, as in HCL 1). Errors name the line and column.
+ * A strict parser for HCL as Vault's configuration files and policies use it (HCL 1): attributes
+ * (`key = value`, quoted keys too), blocks with and without labels (`listener "tcp" { ... }`,
+ * `telemetry { ... }`), strings with escapes, heredocs (`<<EOF`, and `<<-EOF` which drops the
+ * common indentation), numbers, booleans, lists and objects, and `#`, `//` and `/* *\/` comments.
+ * `${...}` interpolation stays literal text inside strings, as in HCL 1. Errors name the line and
+ * column. `hclToJson` gives a document the JSON shape Vault's JSON configuration files have.
  */
 
-import { MAX_JSON_DEPTH } from "../encoding.js";
+import { MAX_JSON_DEPTH } from "./encoding.js";
 
 export type HclValue = string | number | boolean | HclValue[] | HclObject;
 
@@ -14,16 +16,25 @@ export interface HclObject {
   items: HclItem[];
 }
 
-/** `key "label"... = value` or `key "label"... { body }` (then `value` is the body). */
+/** `key = value` or `key "label"... { body }` (a block: then `value` is the body). */
 export interface HclItem {
   key: string;
   labels: string[];
   value: HclValue;
+  block: boolean;
   line: number;
 }
 
 export class HclSyntaxError extends Error {
   override name = "HclSyntaxError";
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    /** What is wrong, without the position. */
+    readonly problem: string,
+  ) {
+    super(`line ${line}, column ${column}: ${problem}`);
+  }
 }
 
 type TokenKind = "string" | "number" | "ident" | "punct" | "eof";
@@ -70,11 +81,11 @@ class Parser {
     while (this.#peek().kind === "string") labels.push(this.#next().text);
     const next = this.#peek();
     if (next.kind === "punct" && next.text === "{") {
-      return { key: keyToken.text, labels, value: this.#object(), line: keyToken.line };
+      return { key: keyToken.text, labels, value: this.#object(), block: true, line: keyToken.line };
     }
     if (labels.length > 0) throw syntax(next, `expected "{" to open the "${keyToken.text}" block, got ${describe(next)}`);
     this.#expectPunct("=", `after "${keyToken.text}"`);
-    return { key: keyToken.text, labels, value: this.#value(), line: keyToken.line };
+    return { key: keyToken.text, labels, value: this.#value(), block: false, line: keyToken.line };
   }
 
   #value(): HclValue {
@@ -161,7 +172,7 @@ function tokenize(source: string): Token[] {
   let lineStart = 0;
   const token = (kind: TokenKind, text: string, column = i - lineStart + 1): Token => ({ kind, text, line, column });
   const fail = (message: string): never => {
-    throw new HclSyntaxError(`line ${line}, column ${i - lineStart + 1}: ${message}`);
+    throw new HclSyntaxError(line, i - lineStart + 1, message);
   };
 
   while (i < source.length) {
@@ -209,7 +220,22 @@ function tokenize(source: string): Token[] {
       }
       tokens.push(token("string", text, column));
     } else if (source.startsWith("<<", i)) {
-      fail("heredoc strings are not supported in policies; use a quoted string");
+      const opening = token("string", "");
+      HEREDOC.lastIndex = i;
+      const [header, indented, marker] = HEREDOC.exec(source) ?? fail("a heredoc starts with <<MARKER or <<-MARKER alone at the end of its line");
+      i += header.length;
+      const lines: string[] = [];
+      for (;;) {
+        if (i >= source.length) throw syntax(opening, `unterminated heredoc: no line holds its closing ${marker}`);
+        const end = source.indexOf("\n", i) === -1 ? source.length : source.indexOf("\n", i);
+        const text = source.slice(i, end);
+        line++;
+        i = end + 1;
+        lineStart = i;
+        if (text.trim() === marker) break;
+        lines.push(text);
+      }
+      tokens.push({ ...opening, text: heredocText(lines, indented === "-") });
     } else if (/[-0-9]/.test(char)) {
       const text = stickyMatch(NUMBER, source, i);
       if (text === undefined) fail(`unexpected "${char}"`);
@@ -230,6 +256,21 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
+/** `<<EOF` or `<<-EOF` and the rest of its line (only blanks may follow the marker). */
+const HEREDOC = /<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/y;
+
+/** The heredoc's lines, each ending in a newline; with `<<-`, without their common indentation. */
+function heredocText(lines: string[], indented: boolean): string {
+  if (lines.length === 0) return "";
+  let body = lines;
+  if (indented) {
+    const indents = lines.filter((text) => text.trim() !== "").map((text) => /^[ \t]*/.exec(text)![0].length);
+    const common = indents.length > 0 ? Math.min(...indents) : 0;
+    body = lines.map((text) => text.slice(common));
+  }
+  return `${body.join("\n")}\n`;
+}
+
 function describe(token: Token): string {
   switch (token.kind) {
     case "eof":
@@ -242,5 +283,52 @@ function describe(token: Token): string {
 }
 
 function syntax(token: Token, message: string): HclSyntaxError {
-  return new HclSyntaxError(`line ${token.line}, column ${token.column}: ${message}`);
+  return new HclSyntaxError(token.line, token.column, message);
+}
+
+/**
+ * A document as JSON, in the shape the HCL → JSON converters give Vault's configuration:
+ * attributes become values, a block becomes a list of bodies under its key and labels
+ * (`listener "tcp" {}` twice → `{"listener": {"tcp": [{...}, {...}]}}`, `telemetry {}` →
+ * `{"telemetry": [{...}]}`). An attribute set twice, or a key used for both, is an error.
+ */
+export function hclToJson(items: HclItem[]): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  const attributeLines = new Map<string, number>();
+  for (const item of items) {
+    const earlier = attributeLines.get(item.key);
+    if (earlier !== undefined || (!item.block && Object.hasOwn(json, item.key))) {
+      throw new HclSyntaxError(item.line, 1, `"${item.key}" is already set${earlier !== undefined ? ` on line ${earlier}` : " by a block"}`);
+    }
+    if (!item.block) {
+      attributeLines.set(item.key, item.line);
+      define(json, item.key, jsonValue(item.value));
+      continue;
+    }
+    // Each label opens one more object level; the last level lists the bodies.
+    let level = json;
+    const path = [item.key, ...item.labels];
+    for (const [depth, name] of path.entries()) {
+      const last = depth === path.length - 1;
+      if (!Object.hasOwn(level, name)) define(level, name, last ? [] : {});
+      const next = level[name];
+      if (last ? !Array.isArray(next) : typeof next !== "object" || next === null || Array.isArray(next)) {
+        throw new HclSyntaxError(item.line, 1, `"${item.key}" blocks must all have the same number of labels, and not also be set as an attribute`);
+      }
+      if (last) (next as unknown[]).push(jsonValue(item.value));
+      else level = next as Record<string, unknown>;
+    }
+  }
+  return json;
+}
+
+function jsonValue(value: HclValue): unknown {
+  if (Array.isArray(value)) return value.map(jsonValue);
+  if (typeof value === "object") return hclToJson(value.items);
+  return value;
+}
+
+/** Sets an own property whatever the key (a "__proto__" key stays data, not a prototype). */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeJson, ExactNumber, mayHoldInexactNumber, parseJson, SharedDecoding } from "../../src/logical/encoding.js";
+import { encodeJson, ExactNumber, mayHoldInexactNumber, parseJson, SharedDecoding } from "../../src/sdk/encoding.js";
 
 describe("mayHoldInexactNumber (the pre-check that picks JSON.parse or the exact parser)", () => {
   it("is true for numbers a double could change, wherever they sit", () => {

@@ -361,8 +361,14 @@ export function toHex(bytes: Uint8Array): string {
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
+  // Chunks keep String.fromCharCode's argument list short for megabyte values.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
+}
+
+/** Standard base64 to bytes; throws (a DOMException) when `text` is not base64. */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
 /** Decodes hex or standard base64 (how Vault accepts unseal keys); null when it is neither. */
@@ -371,7 +377,7 @@ export function decodeKey(text: string): Uint8Array | null {
     return Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16));
   }
   try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    return fromBase64(text);
   } catch {
     return null;
   }

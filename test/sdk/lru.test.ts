@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LruCache } from "../../src/logical/lru.js";
+import { LruCache } from "../../src/sdk/lru.js";
 
 describe("LruCache", () => {
   it("never holds more than its capacity and drops the least recently used first", () => {

@@ -127,6 +127,16 @@ export function goDurationNanos(text: string): number | undefined {
 }
 
 /**
+ * Milliseconds in decimal seconds ("1.5") or a Go duration ("1500ms", "2s", "1m30s"), as Vault's
+ * configuration takes durations; null when neither or longer than any real duration's text.
+ */
+export function parseDurationMs(text: string): number | null {
+  if (text.length > MAX_DURATION_TEXT_LENGTH) return null;
+  const nanos = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1e9 : goDurationNanos(text);
+  return nanos === undefined ? null : Math.round(nanos / 1e6);
+}
+
+/**
  * Whole seconds from a number of seconds, decimal text of seconds, or a Go duration ("1h30m",
  * plus "d" for days as Vault's parseutil allows). Empty text is 0; `undefined` when unparseable
  * or longer than {@link MAX_DURATION_SECONDS}.
