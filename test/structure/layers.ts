@@ -15,7 +15,7 @@ export const LAYERS: readonly { layer: string; mayImport: readonly string[] }[] 
   { layer: "ha", mayImport: ["sdk", "physical", "logical", "metrics", "audit"] },
   { layer: "request", mayImport: ["sdk", "barrier", "logical", "metrics", "audit", "ha"] },
   { layer: "core.ts", mayImport: ["sdk", "physical", "barrier", "logical", "seal", "audit", "ha", "request"] },
-  { layer: "http", mayImport: ["sdk", "physical", "barrier", "seal", "metrics", "ha", "request", "core.ts"] },
+  { layer: "http", mayImport: ["sdk", "config", "physical", "barrier", "seal", "metrics", "ha", "request", "core.ts"] },
 ];
 
 /** The layer a file under `src/` belongs to: its first folder, or the file itself at the top. */
