@@ -284,6 +284,14 @@ export class Core {
     await this.#unsealedState().mounts.enable(path, data);
   }
 
+  /**
+   * Whether `handle` will refuse a request to `path` for its token whatever its body: the HTTP layer
+   * then does not read the body (one token lookup, against parsing up to `max_request_size`).
+   */
+  refusesToken(path: string, token: string): Promise<boolean> {
+    return this.#inFlight.track(() => this.#router.refusesToken(path, token));
+  }
+
   /** Serves a request as the active node (throws StandbyError on a standby). */
   handle(request: CoreRequest): Promise<HandlerResult> {
     return this.#inFlight.track(() => this.#router.handle(request));

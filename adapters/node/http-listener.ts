@@ -24,6 +24,7 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
       clientAddress: env.incoming.socket.remoteAddress,
       clientPort: env.incoming.socket.remotePort,
       unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
+      maxRequestSize: config.maxRequestSize,
     })),
   );
   const inject = (socket: Socket) => http.emit("connection", new ListMethodSocket(socket));
