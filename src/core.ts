@@ -284,10 +284,7 @@ export class Core {
     await this.#unsealedState().mounts.enable(path, data);
   }
 
-  /**
-   * Whether `handle` will refuse a request to `path` for its token whatever its body: the HTTP layer
-   * then does not read the body (one token lookup, against parsing up to `max_request_size`).
-   */
+  /** Whether `handle` will refuse this request for its token whatever its body: then nobody reads the body. */
   refusesToken(path: string, token: string): Promise<boolean> {
     return this.#inFlight.track(() => this.#router.refusesToken(path, token));
   }
