@@ -7,6 +7,7 @@ import { api, type Cluster, type ClusterNode } from "../helpers/cluster.js";
 import { startKvCluster } from "../helpers/kv-cluster.js";
 
 const MiB = 1024 * 1024;
+const encode = (text: string) => new TextEncoder().encode(text);
 
 describe("request bodies and lockouts across leadership changes", () => {
   let cluster: Cluster;
@@ -25,7 +26,7 @@ describe("request bodies and lockouts across leadership changes", () => {
   });
 
   it("refuses a 20 MiB unauthenticated body to the active with 413; the active stays active and answers health within 1 s throughout", async () => {
-    const body = Buffer.from(`{"password":[${"{},".repeat(Math.floor((20 * MiB) / 3))}{}]}`);
+    const body = encode(`{"password":[${"{},".repeat(Math.floor((20 * MiB) / 3))}{}]}`);
     let finished = false;
     const sent = fetch(`${active.apiAddr}/v1/auth/userpass/login/alice`, { method: "PUT", body }).finally(() => (finished = true));
     let slowest = 0;

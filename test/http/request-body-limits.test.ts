@@ -14,15 +14,16 @@ import { PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.
 
 const ROOT = "body-limits-root";
 const MiB = 1024 * 1024;
+const encode = (text: string) => new TextEncoder().encode(text);
 const TOO_LARGE = { errors: ["http: request body too large"] };
 
 /** A JSON object of about `bytes` bytes made of empty objects (the shape slowest to parse), encoded up front. */
-function emptyObjects(bytes: number): Buffer {
-  return Buffer.from(`{"key":[${"{},".repeat(Math.floor(bytes / 3))}{}]}`);
+function emptyObjects(bytes: number): Uint8Array<ArrayBuffer> {
+  return encode(`{"key":[${"{},".repeat(Math.floor(bytes / 3))}{}]}`);
 }
 
 /** Sends `body` in 64 KiB chunks with chunked framing (no Content-Length), so only the bytes read tell its size. */
-function sendChunked(url: string, method: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+function sendChunked(url: string, method: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(url, { method, headers: { ...headers, "content-type": "application/json" } }, (response) => {
       let text = "";
@@ -62,7 +63,7 @@ async function slowestHealth(apiAddr: string, done: Promise<unknown>): Promise<n
 describe("request bodies on a dev server", () => {
   let server: ServerProcess;
   let dir: string;
-  const call = async (method: string, path: string, body?: string | Buffer, token = ROOT) => {
+  const call = async (method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, token = ROOT) => {
     const response = await fetch(`${server.apiAddr}/v1/${path}`, { method, headers: token ? { "x-vault-token": token } : {}, body });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
@@ -103,7 +104,7 @@ describe("request bodies on a dev server", () => {
   it("a refused request's huge body is neither parsed nor hashed into the audit log; the node stays up", async () => {
     const file = join(dir, "audit.log");
     expect((await call("PUT", "sys/audit/file", JSON.stringify({ type: "file", options: { file_path: file } }))).status).toBe(204);
-    const manyStrings = Buffer.from(`{"data":[${'"x",'.repeat(5 * MiB)}"x"]}`);
+    const manyStrings = encode(`{"data":[${'"x",'.repeat(5 * MiB)}"x"]}`);
     const refused = call("PUT", "secret/data/app", manyStrings, "not-a-token");
     expect(await slowestHealth(server.apiAddr, refused)).toBeLessThan(1000);
     expect((await refused).status).toBe(403);
@@ -129,7 +130,7 @@ describe("request bodies on an in-process listener", () => {
     listeners.push(listener);
     return `http://${listener.address}`;
   };
-  const put = async (base: string, path: string, body: string | Buffer) => {
+  const put = async (base: string, path: string, body: string | Uint8Array<ArrayBuffer>) => {
     const response = await fetch(`${base}/v1/${path}`, { method: "PUT", headers: { "x-vault-token": h.root }, body });
     return { status: response.status, text: await response.text() };
   };
@@ -158,9 +159,9 @@ describe("request bodies on an in-process listener", () => {
     const base = await listen(32 * MiB);
     // No mount serves the path: the body is read and parsed, then the request is refused (nothing stored).
     const bodies = {
-      "one string": Buffer.from(JSON.stringify({ value: "x".repeat(32 * MiB - 64) })),
+      "one string": encode(JSON.stringify({ value: "x".repeat(32 * MiB - 64) })),
       "empty objects": emptyObjects(32 * MiB - 64),
-      "100000 numbers": Buffer.from(JSON.stringify({ value: Array.from({ length: 99_990 }, (_, i) => i), pad: "x".repeat(32 * MiB - 1024 * 1024) })),
+      "100000 numbers": encode(JSON.stringify({ value: Array.from({ length: 99_990 }, (_, i) => i), pad: "x".repeat(32 * MiB - 1024 * 1024) })),
     };
     const stalls: string[] = [];
     for (const [shape, body] of Object.entries(bodies)) {
