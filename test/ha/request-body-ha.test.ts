@@ -16,10 +16,13 @@ describe("request bodies and lockouts across leadership changes", () => {
   beforeAll(async () => {
     // A lease a loaded two-core machine's scheduler cannot starve by itself; the body's parse used to
     // hold the active far longer (a minute for 32 MiB of `{}`), so it would still lose the lock.
-    ({ cluster, active } = await startKvCluster({ lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" } }));
+    ({ cluster, active } = await startKvCluster({
+      lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" },
+      startTimeoutMs: 180_000,
+    }));
     expect((await api(active, "POST", "sys/auth/userpass", { type: "userpass" }, cluster.rootToken)).status).toBe(204);
     expect((await api(active, "PUT", "auth/userpass/users/alice", { password: "right" }, cluster.rootToken)).status).toBe(204);
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await cluster?.stop();
@@ -51,7 +54,14 @@ describe("request bodies and lockouts across leadership changes", () => {
   });
 
   it("a user locked out on the active stays locked out on the next active", async () => {
-    const login = (node: ClusterNode, password: string) => api(node, "PUT", "auth/userpass/login/alice", { password });
+    /** A login on `node`, sent again while the cluster answers that no active is known (a loaded machine's lock hand-over). */
+    const login = async (node: ClusterNode, password: string) => {
+      for (;;) {
+        const answer = await api(node, "PUT", "auth/userpass/login/alice", { password });
+        if (answer.status !== 503) return answer;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
     for (let i = 0; i < 5; i++) expect((await login(active, "wrong")).body).toEqual({ errors: ["invalid username or password"] });
     expect(await login(active, "right")).toMatchObject({ status: 400, body: { errors: ["permission denied"] } });
 
