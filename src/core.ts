@@ -287,6 +287,11 @@ export class Core {
     await this.#unsealedState().mounts.enable(path, data);
   }
 
+  /** Whether `handle` will refuse this request for its token whatever its body: then nobody reads the body. */
+  refusesToken(path: string, token: string): Promise<boolean> {
+    return this.#inFlight.track(() => this.#router.refusesToken(path, token));
+  }
+
   /** Serves a request as the active node (throws StandbyError on a standby). */
   handle(request: CoreRequest): Promise<HandlerResult> {
     return this.#inFlight.track(() => this.#router.handle(request));

@@ -45,6 +45,7 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
         clientAddress: client.address,
         clientPort: client.port,
         unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
+        maxRequestSize: config.maxRequestSize,
       });
     }),
   );

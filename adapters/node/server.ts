@@ -164,7 +164,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   });
   const app = createApp({
     core,
-    maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
+    // Forwarded requests: the standby's listener applied its own limit.
+    maxRequestSize: Math.max(...config.listeners.map((l) => l.maxRequestSize)),
     logger,
     standbyHoldMs: config.standbyHoldMs,
     metrics,

@@ -31,7 +31,7 @@ export async function requestEntry(request: AuditedRequest, options: CommonAudit
   return {
     time: formatTime(Date.now()),
     type: "request",
-    auth: await authBlock(request.caller, request.token, hash),
+    auth: authBlock(request.caller, request.token, hash),
     request: await requestBlock(request, hash),
     ...(error ? { error } : {}),
   };
@@ -48,7 +48,7 @@ export async function responseEntry(
   return {
     time: formatTime(Date.now()),
     type: "response",
-    auth: await authBlock(request.caller, request.token, hash),
+    auth: authBlock(request.caller, request.token, hash),
     request: await requestBlock(request, hash),
     response: await responseBlock(request, result, options, hash),
     ...(error ? { error } : {}),
@@ -56,25 +56,25 @@ export async function responseEntry(
 }
 
 interface Hashing {
-  secret(value: string | undefined): Promise<string | undefined>;
-  accessor(value: string | undefined): Promise<string | undefined>;
+  secret(value: string | undefined): string | undefined;
+  accessor(value: string | undefined): string | undefined;
   leaves(value: unknown): Promise<unknown>;
 }
 
 function hashing(options: CommonAuditOptions, hasher: AuditHasher): Hashing {
-  if (options.logRaw) return { secret: async (v) => v, accessor: async (v) => v, leaves: async (v) => v };
+  if (options.logRaw) return { secret: (v) => v, accessor: (v) => v, leaves: async (v) => v };
   return {
     secret: (v) => hasher.hashOptional(v),
-    accessor: (v) => (options.hmacAccessor ? hasher.hashOptional(v) : Promise.resolve(v)),
+    accessor: (v) => (options.hmacAccessor ? hasher.hashOptional(v) : v),
     leaves: (v) => hasher.hashLeaves(v, options.hmacAccessor ? undefined : ACCESSOR_KEYS),
   };
 }
 
-async function authBlock(caller: TokenEntry | null, token: string, hash: Hashing): Promise<Record<string, unknown>> {
-  if (!caller) return { client_token: await hash.secret(token), token_type: "default", token_ttl: 0 };
+function authBlock(caller: TokenEntry | null, token: string, hash: Hashing): Record<string, unknown> {
+  if (!caller) return { client_token: hash.secret(token), token_type: "default", token_ttl: 0 };
   return {
-    client_token: await hash.secret(token),
-    accessor: await hash.accessor(caller.accessor),
+    client_token: hash.secret(token),
+    accessor: hash.accessor(caller.accessor),
     display_name: caller.display_name,
     policies: caller.policies,
     token_policies: caller.policies,
@@ -92,8 +92,8 @@ async function requestBlock(request: AuditedRequest, hash: Hashing): Promise<Rec
     operation: request.operation,
     mount_type: request.mount.type,
     mount_accessor: request.mount.accessor,
-    client_token: await hash.secret(request.token),
-    client_token_accessor: await hash.accessor(request.caller?.accessor),
+    client_token: hash.secret(request.token),
+    client_token_accessor: hash.accessor(request.caller?.accessor),
     namespace: { id: "root" },
     path: request.path,
     data: Object.keys(request.data).length > 0 ? await hash.leaves(request.data) : null,
@@ -107,7 +107,7 @@ async function responseBlock(request: AuditedRequest, result: HandlerResult, opt
   if (!result) return block;
   if (result.auth) {
     const { client_token, accessor, ...rest } = result.auth as { client_token?: string; accessor?: string };
-    block.auth = { ...rest, client_token: await hash.secret(client_token), accessor: await hash.accessor(accessor) };
+    block.auth = { ...rest, client_token: hash.secret(client_token), accessor: hash.accessor(accessor) };
   }
   if (result.lease_id) block.secret = { lease_id: result.lease_id };
   if (result.data) {

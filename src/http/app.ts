@@ -1,12 +1,11 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { Core } from "../core.js";
 import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../sdk/logger.js";
 import { parseFlag } from "../sdk/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
 import { envelope, errorFromThrown, errorResponse } from "./respond.js";
-import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
+import { decodeRequestPath, parseRequestBody, readBody, SMALL_BODY_LIMIT } from "./request-body.js";
 import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
@@ -15,7 +14,10 @@ import { handleOperatorKeys, OPERATOR_KEY_PATHS } from "./sys-operator-keys.js";
 
 export interface AppOptions {
   core: Core;
-  /** Bytes; `Infinity` disables the limit. */
+  /**
+   * Body limit in bytes (`Infinity`: none) where the listener sets none: requests a standby
+   * forwards (it applied its own listener's), and embedders' requests.
+   */
   maxRequestSize: number;
   logger?: Logger;
   /**
@@ -39,6 +41,8 @@ export interface RequestEnv {
   unauthenticatedMetrics?: boolean;
   /** Set by the cluster listener: the request was forwarded by a standby to this node as the active. */
   forwarded?: boolean;
+  /** The listener's `max_request_size` in bytes (`Infinity`: none). */
+  maxRequestSize?: number;
 }
 
 /** The Vault HTTP API as a Hono app; runtime adapters serve it. */
@@ -54,20 +58,18 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
     serveHere: async (body) => app.fetch(rebuildRequest(request, body), env),
   });
 
-  if (Number.isFinite(options.maxRequestSize)) {
-    const limit = bodyLimit({ maxSize: options.maxRequestSize, onError: () => errorResponse(413, "http: request body too large") });
-    app.use("*", (c, next) => (hasNoBody(c.req.raw) ? next() : limit(c, next)));
-  }
-
   app.all("/v1/*", async (c) => {
     const client = c.env?.clientAddress;
     let rawBody: Uint8Array | undefined;
+    let limit = options.maxRequestSize;
+    const body = async () => (rawBody ??= await readBody(c.req.raw, limit));
     try {
       const url = new URL(c.req.url);
       const path = decodeRequestPath(url.pathname);
       const method = c.req.method.toUpperCase();
+      limit = bodyLimit(path, c.env?.maxRequestSize ?? options.maxRequestSize);
       if (UNAUTHENTICATED_PATHS.has(path)) {
-        return await handleUnauthenticated(core, path, method, url.searchParams, parseRequestBody(await requestBytes(c.req.raw)));
+        return await handleUnauthenticated(core, path, method, url.searchParams, await parseRequestBody(await body()));
       }
       if (path === METRICS_PATH) {
         const token = requestToken(c.req.raw.headers);
@@ -76,24 +78,28 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      rawBody = await requestBytes(c.req.raw);
-      const body = parseRequestBody(rawBody);
       const operation = operationFor(method, url.searchParams);
-      const data = operation === "create" || operation === "update" || operation === "patch" ? body : queryData(url.searchParams);
+      const takesBody = operation === "create" || operation === "update" || operation === "patch";
       const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
-      const request = { operation, path, data, token: requestToken(c.req.raw.headers), clientAddress: client, clientPort: c.env?.clientPort, wrapTtl };
+      const request = { operation, path, data: {} as Record<string, unknown>, token: requestToken(c.req.raw.headers), clientAddress: client, clientPort: c.env?.clientPort, wrapTtl };
       if (core.leadership && !core.isActive()) {
-        const local = forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead(request);
+        // The body is the active's to parse: a standby passes its bytes on.
+        const local = takesBody || forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead({ ...request, data: queryData(url.searchParams) });
         if (local !== undefined) return respond(path, local);
-        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody);
+        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
       }
-      if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, body);
+      if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, await parseRequestBody(await body()));
+      // Refused for its token whatever the body says: the router answers (and audits) it without the body.
+      if (await core.refusesToken(path, request.token)) return respond(path, await core.handle(request));
+      request.data = takesBody ? await parseRequestBody(await body()) : queryData(url.searchParams);
       return respond(path, await core.handle(request));
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
       if (error instanceof StandbyError && core.leadership) {
         if (c.env?.forwarded) return notServedHere();
-        return routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody).catch((e) => errorFromThrown(e, logger));
+        return body()
+          .then((bytes) => routeFromStandby(standbyRouting(core.leadership!, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, bytes))
+          .catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);
     }
@@ -102,6 +108,17 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   app.notFound(() => errorResponse(404, "not found"));
   app.onError((error) => errorFromThrown(error, logger));
   return app;
+}
+
+/** A path's body limit: small where the body is read without a token (or is sys/'s), else the listener's. */
+function bodyLimit(path: string, listenerLimit: number): number {
+  const small = UNAUTHENTICATED_PATHS.has(path) || OPERATOR_KEY_PATHS.has(path) || path.startsWith("sys/") || isLoginPath(path);
+  return small ? Math.min(SMALL_BODY_LIMIT, listenerLimit) : listenerLimit;
+}
+
+/** Vault's login paths by their shape (`auth/<mount>/login`, `auth/<mount>/login/<name>`), whichever method is mounted. */
+function isLoginPath(path: string): boolean {
+  return path.startsWith("auth/") && !path.startsWith("auth/token/") && /\/login(\/|$)/.test(path);
 }
 
 function respond(path: string, result: HandlerResult): Response {

@@ -1,5 +1,29 @@
-import { JsonSyntaxError, parseJson } from "../sdk/encoding.js";
+import { JsonSyntaxError, MAX_JSON_DEPTH, parseScannedJson } from "../sdk/encoding.js";
 import { LogicalError } from "../sdk/types.js";
+
+/**
+ * The body limit of requests read without a caller's token (init, unseal, logins, operator key
+ * shares, unwrapping) and of sys/ endpoints, whatever `max_request_size` allows: none of them takes
+ * more than a few PGP keys or a policy, and the unauthenticated ones are anyone's to send.
+ */
+export const SMALL_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Most JSON values a body may hold (counted as its brackets, commas and colons). JSON.parse is the
+ * one step that cannot yield to the event loop, and its time and memory grow with the count far
+ * more than with the bytes: a body of millions of `{}` stalls a node for seconds.
+ */
+export const MAX_JSON_VALUES = 100_000;
+
+/** The body is scanned and decoded this many bytes at a time, yielding to the event loop between slices. */
+const SCAN_SLICE = 256 * 1024;
+
+/** Vault's answer (Go's MaxBytesReader error) to a body over the limit. */
+export class BodyTooLarge extends LogicalError {
+  constructor() {
+    super(413, "http: request body too large");
+  }
+}
 
 /**
  * A GET or HEAD without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3). Not
@@ -10,22 +34,62 @@ export function hasNoBody(request: Request): boolean {
   return (request.method === "GET" || request.method === "HEAD") && !request.headers.has("content-length") && !request.headers.has("transfer-encoding");
 }
 
-/** The request's body bytes, without reading a body that cannot be there. */
-export async function requestBytes(request: Request): Promise<Uint8Array> {
-  return hasNoBody(request) ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
+/**
+ * The request's body bytes, refused with a 413 as soon as its Content-Length or the bytes received
+ * pass `limit`: the rest is never buffered (the stream is cancelled).
+ */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  if (hasNoBody(request) || !request.body) return new Uint8Array(0);
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw new BodyTooLarge();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > limit) {
+      reader.cancel().catch(() => {});
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
 }
 
 /**
  * A request body as Vault reads it: empty is `{}`, otherwise a JSON object. Numbers are kept
- * exact (a secret's 12345678901234567890 must not come back rounded); nesting is bounded.
+ * exact (a secret's 12345678901234567890 must not come back rounded); nesting is bounded, and so
+ * is the number of values. A large body is scanned and decoded in slices with the event loop free
+ * in between, so only the final JSON.parse runs in one go, over at most MAX_JSON_VALUES values.
  */
-export function parseRequestBody(bytes: Uint8Array): Record<string, unknown> {
+export async function parseRequestBody(bytes: Uint8Array): Promise<Record<string, unknown>> {
   if (bytes.length === 0) return {}; // every GET
-  const text = new TextDecoder().decode(bytes);
+  const scan = new JsonScan();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  for (let from = 0; from < bytes.length; from += SCAN_SLICE) {
+    if (from > 0) await yieldToEventLoop();
+    const slice = bytes.subarray(from, Math.min(bytes.length, from + SCAN_SLICE));
+    if (!scan.scan(slice)) {
+      throw new LogicalError(400, `failed to parse JSON input: more than ${MAX_JSON_VALUES} values (objects, arrays, members and elements)`);
+    }
+    parts.push(decoder.decode(slice, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  const text = parts.length === 1 ? parts[0]! : parts.join("");
   if (text.trim() === "") return {};
   let parsed: unknown;
   try {
-    parsed = parseJson(text);
+    parsed = parseScannedJson(text, !scan.mayHoldInexactNumber && scan.deepest <= MAX_JSON_DEPTH);
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw new LogicalError(400, `failed to parse JSON input: ${error.message}`);
     throw error;
@@ -34,6 +98,74 @@ export function parseRequestBody(bytes: Uint8Array): Record<string, unknown> {
     throw new LogicalError(400, "failed to parse JSON input: the body must be a JSON object");
   }
   return parsed as Record<string, unknown>;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * One pass over JSON bytes, slice by slice, outside strings: how many values (brackets, commas,
+ * colons), how deep, and whether a number may be one a double would change (16 digits or more, or
+ * an exponent of three digits: the same test as encoding.ts's mayHoldInexactNumber, which the text
+ * then skips). Malformed JSON may count either way; the parser refuses it afterwards.
+ */
+class JsonScan {
+  values = 0;
+  deepest = 0;
+  mayHoldInexactNumber = false;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  #digitRun = 0;
+  /** Digits of the exponent under way, or -1 outside an exponent. */
+  #exponentDigits = -1;
+
+  /** Scans the next bytes; false as soon as the value count passes MAX_JSON_VALUES. */
+  scan(bytes: Uint8Array): boolean {
+    for (let i = 0; i < bytes.length; i++) {
+      const code = bytes[i]!;
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (code === BACKSLASH) this.#escaped = true;
+        else if (code === QUOTE) this.#inString = false;
+        continue;
+      }
+      if ((code >= 0x30 && code <= 0x39) || code === 0x2e /* . */) {
+        if (++this.#digitRun >= 16) this.mayHoldInexactNumber = true;
+        if (this.#exponentDigits >= 0 && ++this.#exponentDigits >= 3) this.mayHoldInexactNumber = true;
+        continue;
+      }
+      this.#digitRun = 0;
+      if (code === 0x65 /* e */ || code === 0x45 /* E */) {
+        this.#exponentDigits = 0;
+        continue;
+      }
+      if (code === 0x2b /* + */ || code === 0x2d /* - */) continue;
+      this.#exponentDigits = -1;
+      switch (code) {
+        case QUOTE:
+          this.#inString = true;
+          break;
+        case 0x7b /* { */:
+        case 0x5b /* [ */:
+          this.deepest = Math.max(this.deepest, ++this.#depth);
+          if (++this.values > MAX_JSON_VALUES) return false;
+          break;
+        case 0x7d /* } */:
+        case 0x5d /* ] */:
+          this.#depth--;
+          break;
+        case 0x2c /* , */:
+        case 0x3a /* : */:
+          if (++this.values > MAX_JSON_VALUES) return false;
+      }
+    }
+    return true;
+  }
 }
 
 /** The logical path of a `/v1/...` URL path, percent-decoded; a malformed escape is the client's error. */

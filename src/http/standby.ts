@@ -2,7 +2,6 @@ import type { Advertisement } from "../ha/advertisement.js";
 import { NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../ha/forwarding.js";
 import type { Leadership, LeaderView } from "../ha/leadership.js";
 import type { Logger } from "../sdk/logger.js";
-import { requestBytes } from "./request-body.js";
 import { errorResponse } from "./respond.js";
 import { sameHostAndPort } from "./vault-shapes.js";
 
@@ -38,12 +37,11 @@ export async function routeFromStandby(
   request: Request,
   clientAddress: string | undefined,
   clientPort: number | undefined,
-  /** The body, when the caller has already read it from `request`. */
-  readBody?: Uint8Array,
+  /** The body's bytes, read from `request` within its limit; passed on unparsed. */
+  body: Uint8Array,
 ): Promise<Response> {
   const { leadership, logger, holdMs } = routing;
   const { forwarder, forwarding: counters } = leadership;
-  const body = readBody ?? (await requestBytes(request));
   const deadline = Date.now() + holdMs;
   const optedOut = !forwarder || request.headers.get("x-vault-no-request-forwarding") !== null;
   let redirectOnly = optedOut;

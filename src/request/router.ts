@@ -22,7 +22,7 @@ import { AuditTrail } from "../audit/trail.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
-import { beforeAuthentication, handleSysWrapping, isSysWrappingPath } from "./sys-wrapping.js";
+import { beforeAuthentication, handleSysWrapping, isSysWrappingPath, isUnauthenticatedWrapping } from "./sys-wrapping.js";
 import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
 import { handleSysRemount, isSysRemountPath } from "./sys-remount.js";
 
@@ -97,6 +97,15 @@ export class Router {
     } finally {
       this.#metrics.observeMs("vault_core_handle_request", performance.now() - started, { operation: request.operation, mount: mountLabel(state, request.path) });
     }
+  }
+
+  /** See Core.refusesToken. */
+  async refusesToken(path: string, token: string): Promise<boolean> {
+    if (!this.node.isActive()) return false;
+    const state = this.node.state();
+    const canonical = canonicalRequestPath(state.auths, path);
+    if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical)) return false;
+    return !token || !(await state.tokens.lookup(token));
   }
 
   async #handleAudited(state: NodeState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {

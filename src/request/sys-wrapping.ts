@@ -16,6 +16,11 @@ export function isSysWrappingPath(path: string): boolean {
   return path.startsWith(PREFIX);
 }
 
+/** The wrapping endpoints that may be served without a caller's token (see beforeAuthentication). */
+export function isUnauthenticatedWrapping(path: string): boolean {
+  return path === `${PREFIX}lookup` || path === `${PREFIX}unwrap`;
+}
+
 /**
  * What is served before the request's token is checked, as in Vault: a lookup (the wrapping token
  * is in the body; anyone holding it may ask), and an unwrap whose request token is the wrapping token

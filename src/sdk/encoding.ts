@@ -96,7 +96,15 @@ export class JsonSyntaxError extends Error {
  */
 export function parseJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
   // Nearly all JSON has neither: the native parser is several times faster than ours.
-  if (!mayHoldInexactNumber(text) && (maxDepth === Infinity || nestingDepth(text) <= maxDepth)) {
+  return parseScannedJson(text, !mayHoldInexactNumber(text) && (maxDepth === Infinity || nestingDepth(text) <= maxDepth), maxDepth);
+}
+
+/**
+ * {@link parseJson} for text whose scan the caller has done: `plain` when no number in it may be
+ * inexact and it nests at most `maxDepth` deep.
+ */
+export function parseScannedJson(text: string, plain: boolean, maxDepth = MAX_JSON_DEPTH): unknown {
+  if (plain) {
     try {
       return JSON.parse(text);
     } catch (error) {

@@ -185,3 +185,13 @@ describe("a node whose activation fails", () => {
     expect(acquisitions).toBe(1);
   });
 });
+
+describe("standby bodies", () => {
+  it("passes a write's body on without parsing it: invalid JSON is the active's to refuse", async () => {
+    const { b, token } = await pair();
+    const app = createApp({ core: b, maxRequestSize: 1024 });
+    const response = await app.fetch(new Request("http://b.example:8200/v1/secret/data/x", { method: "PUT", headers: { "x-vault-token": token }, body: "{not json" }));
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe("http://a.example:8200/v1/secret/data/x");
+  });
+});

@@ -64,7 +64,7 @@ export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { oper
  * single (root) namespace; `sys/locked-users/<accessor>/unlock/<alias>` (write) frees one user,
  * succeeding whether or not it was locked, as in Vault. Both go through the ACL like any sys path.
  */
-function handleLockedUsers(auths: AuthTable, { operation, path, data }: SysAuthRequest, unsupported: () => LogicalError): HandlerResult {
+async function handleLockedUsers(auths: AuthTable, { operation, path, data }: SysAuthRequest, unsupported: () => LogicalError): Promise<HandlerResult> {
   if (path === LOCKED_USERS) {
     if (operation !== "read") throw unsupported();
     const only = typeof data.mount_accessor === "string" && data.mount_accessor !== "" ? data.mount_accessor : null;
@@ -79,7 +79,7 @@ function handleLockedUsers(auths: AuthTable, { operation, path, data }: SysAuthR
   const match = /^sys\/locked-users\/([^/]+)\/unlock\/(.+)$/.exec(path);
   if (!match) throw new LogicalError(404, `no handler for route "${path}". route entry not found.`);
   if (operation !== "update" && operation !== "create") throw unsupported();
-  auths.unlockUser(match[1]!, match[2]!);
+  await auths.unlockUser(match[1]!, match[2]!);
   return null;
 }
 

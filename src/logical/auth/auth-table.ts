@@ -9,12 +9,20 @@ import { deleteTree, longestMountPrefix, normaliseMountPath, tuneConfig } from "
 import { storageView } from "../storage-view.js";
 import { LogicalError, type MountEntry, type Storage } from "../../sdk/types.js";
 import { approle } from "./approle.js";
-import { effectiveLockoutConfig, InvalidCredentials, type StoredLockoutConfig, tuneLockoutConfig, UserLockout } from "./lockout.js";
+import { effectiveLockoutConfig, InvalidCredentials, type StoredLockout, type StoredLockoutConfig, tuneLockoutConfig, UserLockout } from "./lockout.js";
 import type { AuthMethod } from "./types.js";
 import { userpass } from "./userpass.js";
 
 const AUTH_TABLE_KEY = "core/auth";
 const AUTH_DATA_PREFIX = "auth/";
+/** One entry per mount accessor: the lockouts in force when it was written (see lockout.ts). */
+const LOCKOUTS_PREFIX = "core/login/locked-users/";
+/**
+ * Lockouts written per mount: each write rewrites the mount's entry, so this bounds its size. An
+ * attacker locking out more names than this in one lockout duration pushes the oldest out of
+ * storage (not out of this node's memory).
+ */
+const MAX_STORED_LOCKOUTS = 1000;
 const METHODS: Record<string, AuthMethod> = { userpass, approle };
 
 /** An auth table entry: a mount entry, plus the lockout settings tuned on it. */
@@ -31,8 +39,10 @@ export interface MountedAuth {
 export class AuthTable {
   readonly #barrier: Storage;
   #entries: AuthMountEntry[] = [];
-  /** Lockouts of this node's term as active (see lockout.ts for why in memory). */
+  /** Failure counts of this node's term as active, and the lockouts (see lockout.ts). */
   readonly #lockout = new UserLockout();
+  /** Lockout entries are rewritten one at a time, each with the lockouts in force when it starts. */
+  #lockoutWrites: Promise<void> = Promise.resolve();
 
   private constructor(
     barrier: Storage,
@@ -49,6 +59,10 @@ export class AuthTable {
     if (!table.#entries.some((entry) => entry.type === "token")) {
       table.#entries.unshift(newEntry("token/", "token", "token based credentials"));
       await table.#persist();
+    }
+    for (const accessor of await barrier.list(LOCKOUTS_PREFIX)) {
+      const bytes = await barrier.get(LOCKOUTS_PREFIX + accessor);
+      for (const lockout of bytes ? decodeJson<StoredLockout[]>(bytes) : []) table.#lockout.restore(accessor, lockout);
     }
     return table;
   }
@@ -99,6 +113,7 @@ export class AuthTable {
     await this.#persist();
     await deleteTree(this.#attach(entry).storage, "");
     this.#lockout.forgetMount(entry.accessor);
+    await this.#writeLockouts(entry.accessor, Date.now());
     return entry;
   }
 
@@ -118,8 +133,20 @@ export class AuthTable {
     return this.#lockout.locked(now);
   }
 
-  unlockUser(accessor: string, alias: string): void {
+  async unlockUser(accessor: string, alias: string): Promise<void> {
     this.#lockout.unlock(accessor, alias);
+    await this.#writeLockouts(accessor, Date.now());
+  }
+
+  /** Rewrites a mount's lockout entry from memory (deleted when none is in force). */
+  #writeLockouts(accessor: string, now: number): Promise<void> {
+    const write = this.#lockoutWrites.then(async () => {
+      const lockouts = this.#lockout.lockouts(accessor, now, MAX_STORED_LOCKOUTS);
+      if (lockouts.length === 0) await this.#barrier.delete(LOCKOUTS_PREFIX + accessor);
+      else await this.#barrier.put(LOCKOUTS_PREFIX + accessor, encodeJson(lockouts));
+    });
+    this.#lockoutWrites = write.catch(() => {});
+    return write;
   }
 
   find(rawPath: string): AuthMountEntry {
@@ -136,6 +163,7 @@ export class AuthTable {
   /** The method with its logins subject to user lockout: a locked-out login never reaches the method. */
   #withLockout(entry: AuthMountEntry, method: AuthMethod): AuthMethod {
     const lockout = this.#lockout;
+    const writeLockouts = (now: number) => this.#writeLockouts(entry.accessor, now);
     return {
       ...method,
       async login(request) {
@@ -148,8 +176,10 @@ export class AuthTable {
           attempt.succeeded();
           return grant;
         } catch (error) {
-          if (error instanceof InvalidCredentials) attempt.failed(request.now);
-          else attempt.abandoned();
+          if (!(error instanceof InvalidCredentials)) attempt.abandoned();
+          // Written before the client hears of the failure: the lockout holds on the next active. A
+          // failed write (this node lost the lock) leaves the lockout in this node's memory only.
+          else if (attempt.failed(request.now)) await writeLockouts(request.now).catch(() => {});
           throw error;
         }
       },

@@ -3,11 +3,11 @@
  * role ID), within `counterReset` of each other, its logins are refused for `duration` without
  * checking the credentials (no PBKDF2). A successful login clears the count.
  *
- * The state lives in memory on the active node, not in storage: counting through the barrier
- * would add a (fenced) storage write to every failed login, the very request a flood multiplies,
- * and failures for names that do not exist must be counted too (or a lockout would tell which
- * users exist) and would fill storage. A new active starts with no lockouts; an attacker gains
- * at most `threshold` guesses per user per leadership change, which they cannot cause.
+ * Failure counts live in memory on the active node: counting through the barrier would add a
+ * (fenced) storage write to every failed login, the very request a flood multiplies, and failures
+ * for names that do not exist must be counted too (or a lockout would tell which users exist).
+ * A lockout itself is written through the barrier when it starts (see AuthTable), so a new active
+ * keeps refusing a locked-out user: forcing a leadership change does not buy an attacker guesses.
  */
 import { durationSeconds, isPlainObject, parseCount, parseFlag } from "../../sdk/fields.js";
 import { LogicalError } from "../../sdk/types.js";
@@ -52,7 +52,8 @@ interface Tracked {
 /** The outcome of one login, reported back to the lockout. */
 export interface LoginAttempt {
   succeeded(): void;
-  failed(now: number): void;
+  /** True when this failure locks the user out. */
+  failed(now: number): boolean;
   /** The login failed for another reason than its credentials (missing field, CIDR, storage): not counted. */
   abandoned(): void;
 }
@@ -80,7 +81,9 @@ export class UserLockout {
     return {
       succeeded: forget,
       failed: (at) => {
-        if (tracked.attempts >= config.threshold) tracked.lockedUntil = at + config.durationSeconds * 1000;
+        if (tracked.attempts < config.threshold) return false;
+        tracked.lockedUntil = at + config.durationSeconds * 1000;
+        return true;
       },
       abandoned: () => {
         tracked.attempts--;
@@ -99,6 +102,20 @@ export class UserLockout {
     return byAccessor;
   }
 
+  /** A mount's lockouts in force at `now`, the latest first, at most `limit`. */
+  lockouts(accessor: string, now: number, limit: number): StoredLockout[] {
+    const found: StoredLockout[] = [];
+    for (const entry of this.#tracked.values()) {
+      if (entry.accessor === accessor && entry.lockedUntil > now) found.push({ alias: entry.alias, locked_until: entry.lockedUntil });
+    }
+    return found.sort((a, b) => b.locked_until - a.locked_until).slice(0, limit);
+  }
+
+  /** Takes back a lockout written by an earlier active. */
+  restore(accessor: string, { alias, locked_until }: StoredLockout): void {
+    this.#remember(`${accessor}\n${alias}`, { accessor, alias, attempts: 0, lastAttemptAt: locked_until, lockedUntil: locked_until });
+  }
+
   unlock(accessor: string, alias: string): void {
     this.#tracked.delete(`${accessor}\n${alias}`);
   }
@@ -113,6 +130,12 @@ export class UserLockout {
     this.#tracked.set(key, entry);
     if (this.#tracked.size > MAX_TRACKED) this.#tracked.delete(this.#tracked.keys().next().value!);
   }
+}
+
+/** A lockout as written through the barrier: who, and until when (epoch ms). */
+export interface StoredLockout {
+  alias: string;
+  locked_until: number;
 }
 
 /** The mount's `user_lockout_config` as stored: Vault's API field names, durations in seconds. */
