@@ -131,8 +131,8 @@ async function createToken(
   if (data.id !== undefined && data.id !== null && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);
   if (typeof data.id === "string") requireSudo("specify token id");
   const durations = tokenDurations(data);
-  // A role's period is the role author's decision; a caller asking for one needs sudo.
-  if (durations.period && !role) requireSudo("create periodic token");
+  // As Vault: asking for a period needs sudo, through a role too (a role's own period needs none).
+  if (durations.period) requireSudo("create periodic token");
   const renewable = parseFlag("renewable", data.renewable) ?? true;
   const { token, entry } = await tokens.create({
     id: typeof data.id === "string" ? data.id : undefined,

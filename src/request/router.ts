@@ -195,7 +195,7 @@ export class Router {
       const { mounted, relative } = route;
       return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress: request.clientAddress });
     }
-    if (path.startsWith("sys/")) return this.#dispatchSys(state, request);
+    if (path.startsWith("sys/")) return this.#dispatchSys(state, request, caller);
     if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
       const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
       return result && { ...result, mount_type: "cubbyhole" };
@@ -208,10 +208,10 @@ export class Router {
   }
 
   /** Every sys/ endpoint but the unauthenticated ones (served before the token check). */
-  async #dispatchSys(state: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+  async #dispatchSys(state: LogicalState, request: CoreRequest, caller: CallerToken): Promise<HandlerResult> {
     const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
-    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request);
+    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, { ...request, caller });
     if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
     if (path === "sys/seal" || path === "sys/step-down") {
       if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
