@@ -1,4 +1,5 @@
 import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
+import { refuseNonAssignablePolicies } from "./auth/token-settings.js";
 import { isPlainObject, parseFlag } from "./fields.js";
 import { requireCanonicalName } from "./names.js";
 import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
@@ -119,6 +120,7 @@ async function createToken(
   const policies = role
     ? rolePolicies(role.role, requested as string[] | undefined, caller, sudo, noDefaultPolicy)
     : unrestrictedPolicies((requested as string[] | undefined) ?? caller.policies, caller, sudo, noDefaultPolicy);
+  refuseNonAssignablePolicies(policies);
   const noParent = parseFlag("no_parent", data.no_parent) ?? false;
   // A role decides whether its tokens are orphans.
   if (noParent && !role) requireSudo("create orphan token");

@@ -3,6 +3,9 @@
  * replayed over HTTP against an in-process server and refused as Vault refuses it.
  */
 import { beforeEach, describe, expect, it } from "vitest";
+import { loadLogicalState } from "../../src/logical/state.js";
+import { lookupWrapping, unwrap, wrapResponse } from "../../src/logical/wrapping.js";
+import { InmemBackend } from "../../src/physical/inmem.js";
 import { type InProcessServer, unsealedServer } from "../helpers/in-process-server.js";
 
 let h: InProcessServer;
@@ -55,5 +58,38 @@ describe("sys/capabilities-self", () => {
     expect(own.status).toBe(200);
     expect(own.body.data.capabilities).toEqual(["read"]);
     expect((await h.call("GET", "auth/token/lookup-self", undefined, victim)).status).toBe(403);
+  });
+});
+
+describe("the response-wrapping policy", () => {
+  const refusal = { errors: ['cannot assign policy "response-wrapping"'] };
+
+  it("cannot be given to a token through a role allowing every policy, nor by root", async () => {
+    await h.writePolicy("creator", `path "auth/token/create/*" { capabilities = ["update"] }`);
+    const creator = await h.tokenWith(["creator"]);
+    await h.call("POST", "auth/token/roles/any", { allowed_policies_glob: ["*"] }, h.root);
+    const forged = await h.call("POST", "auth/token/create/any", { policies: ["response-wrapping"], no_default_policy: true }, creator);
+    expect(forged).toEqual({ status: 400, body: refusal });
+    expect(await h.call("POST", "auth/token/create", { policies: ["Response-Wrapping"], no_default_policy: true }, h.root)).toEqual({ status: 400, body: refusal });
+    expect((await h.call("POST", "auth/token/create-orphan", { policies: ["response-wrapping", "default"] }, h.root)).status).toBe(400);
+  });
+
+  it("cannot be given by an auth method's token_policies (refused at login)", async () => {
+    expect((await h.call("POST", "sys/auth/userpass", { type: "userpass" }, h.root)).status).toBe(204);
+    await h.call("POST", "auth/userpass/users/mallory", { password: "pw-mallory", token_policies: ["response-wrapping"] }, h.root);
+    expect(await h.call("POST", "auth/userpass/login/mallory", { password: "pw-mallory" })).toEqual({ status: 400, body: refusal });
+  });
+
+  it("does not make a token a wrapping token: sys/wrapping/* accept only tokens response wrapping made", async () => {
+    // A token with the policy but not made by wrapping (as one minted before assigning it was refused).
+    const state = await loadLogicalState(new InmemBackend(), { now: Date.now });
+    const { token, entry } = await state.tokens.create({ policies: ["response-wrapping"], num_uses: 1, orphan: true });
+    await state.cubbyhole.write(await state.tokens.hash(token), "response", { response: JSON.stringify({ data: { planted: "by attacker" } }) });
+    await expect(unwrap(state, token)).rejects.toThrow("wrapping token is not valid or does not exist");
+    await expect(lookupWrapping(state, token)).rejects.toThrow("wrapping token is not valid or does not exist");
+    expect(entry.response_wrapping).toBeUndefined();
+
+    const wrapped = await wrapResponse(state, { data: { genuine: true } }, 60, "sys/wrapping/wrap");
+    expect(await unwrap(state, wrapped.wrap_info!.token as string)).toEqual({ data: { genuine: true } });
   });
 });
