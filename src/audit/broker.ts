@@ -64,12 +64,18 @@ export class AuditBroker {
     }
   }
 
-  /** The response entry, after the operation; it has happened, so a failure is logged, not returned. */
+  /**
+   * The response entry, after the operation. Fails closed as Vault does: when no device took it,
+   * the client gets a generic 500 instead of an answer nobody recorded (the operation has happened).
+   */
   async logResponse(table: AuditTable, request: AuditedRequest, result: HandlerResult, error?: string): Promise<void> {
     const { enabled, devices } = await this.#devices(table);
     if (enabled === 0) return;
     const written = await this.#writeAll(devices, "response", (device) => responseEntry(request, result, device.options, device.hasher, error));
-    if (written === 0) this.#metrics.increment("vault_audit_log_response_failure");
+    if (written === 0) {
+      this.#metrics.increment("vault_audit_log_response_failure");
+      throw new LogicalError(500, "internal error");
+    }
   }
 
   /** sys/audit-hash: the device's HMAC of `input`. */
