@@ -71,7 +71,7 @@ export class Core {
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
-    this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState());
+    this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState(), options.now);
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#logical = { now: options.now ?? Date.now, leaseTtls: options.leaseTtls };
@@ -287,5 +287,10 @@ export class Core {
   /** Serves a request as the active node (throws StandbyError on a standby). */
   handle(request: CoreRequest): Promise<HandlerResult> {
     return this.#inFlight.track(() => this.#router.handle(request));
+  }
+
+  /** Serves a request authorised by something other than a token (operator key shares), audited as any other. */
+  handleAudited(request: CoreRequest, serve: () => Promise<HandlerResult>): Promise<HandlerResult> {
+    return this.#inFlight.track(() => this.#router.audited(request, serve));
   }
 }

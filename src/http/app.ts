@@ -5,7 +5,7 @@ import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { parseFlag } from "../logical/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../logical/types.js";
-import { envelope, errorFromThrown, errorResponse } from "./respond.js";
+import { envelope, errorFromThrown, errorResponse, json } from "./respond.js";
 import { decodeRequestPath, hasNoBody, parseRequestBody, requestBytes } from "./request-body.js";
 import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
@@ -45,6 +45,7 @@ export interface RequestEnv {
 export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   const { core } = options;
   const logger = (options.logger ?? silentLogger).named("http");
+  const operatorKeysLogger = logger.named("operator-keys");
   const app = new Hono<{ Bindings: RequestEnv }>();
   const standbyRouting = (leadership: NonNullable<Core["leadership"]>, request: Request, env: RequestEnv | undefined): StandbyRouting => ({
     leadership,
@@ -87,7 +88,12 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         if (local !== undefined) return respond(path, local);
         return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, rawBody);
       }
-      if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, body);
+      if (OPERATOR_KEY_PATHS.has(path)) {
+        // A DELETE's nonce may come in the body or the query; the audit entry shows what was given (hashed).
+        const given = { ...queryData(url.searchParams), ...body };
+        const answer = await core.handleAudited({ ...request, data: given }, () => handleOperatorKeys(core.operatorKeys, path, method, given, { logger: operatorKeysLogger, client }));
+        return answer ? json(answer.data) : new Response(null, { status: 204 });
+      }
       return respond(path, await core.handle(request));
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.

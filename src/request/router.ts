@@ -102,6 +102,20 @@ export class Router {
     }
   }
 
+  /** A request served without a token (sys/rekey/*, sys/generate-root/*): a request entry before `serve`, a response entry after. */
+  async audited(request: CoreRequest, serve: () => Promise<HandlerResult>): Promise<HandlerResult> {
+    const audit = new AuditTrail(this.#audit, this.node.state(), request);
+    try {
+      await audit.beforeOperation();
+      const result = await serve();
+      await audit.afterOperation(result);
+      return result;
+    } catch (error) {
+      await audit.failed(error);
+      throw error;
+    }
+  }
+
   async #handleAudited(state: LogicalState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
     const unauthenticated = beforeAuthentication(state, request);
     if (unauthenticated) {
