@@ -101,6 +101,7 @@ export class Core {
     this.#router = new Router({
       state: () => this.#unsealedState(),
       isActive: () => this.isActive(),
+      standbyState: () => this.#leadership!.standbyState(),
       now: this.#logical.now,
       seal: () => this.seal({ fromRequest: true }),
       stepDown: () => this.stepDown({ fromRequest: true }),

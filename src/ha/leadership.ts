@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.js";
 import { rfc3339 } from "../logical/encoding.js";
-import type { LogicalOptions } from "../logical/state.js";
+import type { LogicalOptions, LogicalState } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
 import type { Backend } from "../physical/backend.js";
 import type { CacheLimits } from "../physical/cache.js";
@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
 import { generateClusterIdentity } from "./identity.js";
 import type { CoreRequest } from "../request/router.js";
-import { StandbyReads } from "./standby-reads.js";
+import { currentStandbyState, StandbyReads } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
 import { WriteGeneration } from "./standby-generation.js";
 import { ReadLease } from "./read-lease.js";
@@ -127,6 +127,11 @@ export class Leadership {
   async standbyRead(request: CoreRequest): Promise<HandlerResult | undefined> {
     if (!this.#reads || this.#stopped || this.#host.sealed() || this.isActive()) return undefined;
     return this.#reads.serve(request);
+  }
+
+  /** As a standby: the state its own sys/metrics is authorised from (standby-reads.ts). */
+  standbyState(): Promise<LogicalState> {
+    return currentStandbyState(this.#host.barrier, this.#host.logical);
   }
 
   get forwarder(): Forwarder | undefined {

@@ -16,6 +16,7 @@
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
+import { permissionDenied } from "../logical/acl.js";
 import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
 import type { HandlerResult, Storage } from "../logical/types.js";
 import { aroundWrites, readShared } from "../physical/backend.js";
@@ -156,6 +157,16 @@ function cachedReads(storage: Storage, limits: CacheLimits): Storage {
     put: storage.put,
     delete: storage.delete,
   };
+}
+
+/**
+ * The logical state a standby authorises its own sys/metrics with: read from storage for each such
+ * request (a scrape is rare; the state loaded at unseal never learns of later changes), so a policy
+ * changed or a token revoked on the active applies here at once. A write the check would need
+ * (revoking an expired token) is the active's to make: the request is refused instead.
+ */
+export function currentStandbyState(barrier: Storage, logical: LogicalOptions): Promise<LogicalState> {
+  return loadLogicalState(aroundWrites(barrier, () => Promise.reject(permissionDenied())), logical);
 }
 
 function readOnly(storage: Storage): Storage {

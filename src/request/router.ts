@@ -43,6 +43,8 @@ export interface RouterNode {
   /** The unsealed state; throws 503 when sealed. */
   state(): LogicalState;
   isActive(): boolean;
+  /** On a standby, the state its own sys/metrics is authorised from: storage as it is now, not as it was at unseal. */
+  standbyState?(): Promise<LogicalState>;
   now(): number;
   seal(): Promise<void>;
   stepDown(): Promise<void>;
@@ -80,9 +82,12 @@ export class Router {
   }
 
   async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
-    const state = this.node.state();
-    // sys/metrics describes this node: a standby answers it itself (authorised from its own view of the tokens).
-    if (!this.node.isActive() && rawRequest.path !== METRICS_PATH) throw new StandbyError();
+    let state = this.node.state();
+    // sys/metrics describes this node: a standby answers it itself, authorised from current policies and tokens.
+    if (!this.node.isActive()) {
+      if (rawRequest.path !== METRICS_PATH) throw new StandbyError();
+      state = (await this.node.standbyState?.()) ?? state;
+    }
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
     const wrapTtl = requestedWrapTtl(request.path, request.wrapTtl);
