@@ -87,6 +87,7 @@ describe("loadServerConfig", () => {
       standbyHoldMs: 5000,
       shutdownDelayMs: 0,
       standbyReads: false,
+      allowAuditLogPrefixing: false,
       telemetry: { prometheusRetentionMs: 86_400_000, disableHostname: false },
       files: [file],
       // The HCL converter sorts keys, so warnings come in key order.
