@@ -131,7 +131,7 @@ export class Leadership {
 
   /** As a standby: the state its own sys/metrics is authorised from (standby-reads.ts). */
   standbyState(): Promise<LogicalState> {
-    return currentStandbyState(this.#host.barrier, this.#host.logical);
+    return currentStandbyState(this.#reads, this.#host.barrier, this.#host.logical);
   }
 
   get forwarder(): Forwarder | undefined {

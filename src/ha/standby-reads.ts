@@ -16,16 +16,21 @@
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
-import { permissionDenied } from "../logical/acl.js";
 import { type LogicalState, loadLogicalState, type LogicalOptions } from "../logical/state.js";
-import type { HandlerResult, Storage } from "../logical/types.js";
+import { type HandlerResult, LogicalError, type Storage } from "../logical/types.js";
 import { aroundWrites, readShared } from "../physical/backend.js";
 import { type CacheLimits, SizedLru } from "../physical/cache.js";
 import { type CoreRequest, type Observability, Router } from "../request/router.js";
 
-/** Thrown by the standby's storage view on any write: the request goes to the active instead. */
-class WriteOnStandby extends Error {
+/**
+ * Thrown by the standby's storage view on any write: a read goes to the active instead; the
+ * standby's own sys/metrics, which cannot, is refused (e.g. a token that expired needs revoking).
+ */
+class WriteOnStandby extends LogicalError {
   override name = "WriteOnStandby";
+  constructor() {
+    super(403, "permission denied");
+  }
 }
 
 /** Read-only sys paths a standby may answer, besides reads and lists of secrets engines. */
@@ -88,6 +93,11 @@ export class StandbyReads {
       if (error instanceof WriteOnStandby) return undefined;
       throw error;
     }
+  }
+
+  /** The current view's state, for the standby's own sys/metrics (see currentStandbyState). */
+  async state(): Promise<LogicalState> {
+    return this.#stateOf(await this.#view());
   }
 
   /** Drops what the views hold (decrypted entries): on sealing and on becoming active. */
@@ -160,13 +170,13 @@ function cachedReads(storage: Storage, limits: CacheLimits): Storage {
 }
 
 /**
- * The logical state a standby authorises its own sys/metrics with: read from storage for each such
- * request (a scrape is rare; the state loaded at unseal never learns of later changes), so a policy
- * changed or a token revoked on the active applies here at once. A write the check would need
- * (revoking an expired token) is the active's to make: the request is refused instead.
+ * The logical state a standby authorises its own sys/metrics with, never the one loaded at unseal
+ * (it learns of no later change): with standby reads, that of the current read view (reused only
+ * while the active wrote nothing); without, read from storage for each such request. So a policy
+ * changed or a token revoked on the active applies here at once. Writes are refused (WriteOnStandby).
  */
-export function currentStandbyState(barrier: Storage, logical: LogicalOptions): Promise<LogicalState> {
-  return loadLogicalState(aroundWrites(barrier, () => Promise.reject(permissionDenied())), logical);
+export function currentStandbyState(reads: StandbyReads | null, barrier: Storage, logical: LogicalOptions): Promise<LogicalState> {
+  return reads ? reads.state() : loadLogicalState(readOnly(barrier), logical);
 }
 
 function readOnly(storage: Storage): Storage {
