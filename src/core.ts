@@ -9,11 +9,11 @@ import { randomUuid } from "./sdk/encoding.js";
 import { ExpirySweep } from "./logical/expiry-sweep.js";
 import { loadLogicalState, type LogicalOptions } from "./logical/state.js";
 import { loadNodeState, type NodeState } from "./audit/node-state.js";
-import { type CoreRequest, type HandlerResult, LogicalError } from "./sdk/types.js";
+import { LogicalError } from "./sdk/types.js";
 import type { Backend } from "./physical/backend.js";
 import { CachedBackend, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from "./physical/cache.js";
 import type { CacheLimits } from "./sdk/lru.js";
-import { Router, type RouterNode, standbyRouter } from "./request/router.js";
+import { type RequestEntry, Router, type RouterNode, standbyRouter, trackedEntry } from "./request/router.js";
 import type { InitKeys, InitRequest, Seal } from "./seal/seal.js";
 import { checkUnsealRequest } from "./seal/migration.js";
 import { sealStatusBody } from "./seal/seal-status.js";
@@ -54,7 +54,6 @@ export class Core {
   readonly #seal: Seal;
   readonly #keys: KeyRotation;
   readonly #leadership: Leadership | null;
-  readonly #router: Router;
   readonly #logger: Logger;
   readonly #logical: LogicalOptions;
   readonly #inFlight = new InFlightRequests();
@@ -63,6 +62,8 @@ export class Core {
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
   readonly operatorKeys: OperatorKeyOperations;
+  /** Where requests enter (the active serves them; a standby throws StandbyError), each counted in flight. */
+  readonly requests: RequestEntry;
 
   constructor(options: CoreOptions) {
     this.#physical = options.physical;
@@ -73,7 +74,7 @@ export class Core {
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
-    this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState());
+    this.operatorKeys = new OperatorKeyOperations(this.#seal, this.#barrier, () => this.#unsealedState(), options.now);
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#logical = { now: options.now ?? Date.now, leaseTtls: options.leaseTtls };
@@ -101,16 +102,20 @@ export class Core {
           cacheLimits: disabled ? null : { entries, bytes },
         })
       : null;
-    this.#router = new Router({
-      state: () => this.#unsealedState(),
-      isActive: () => this.isActive(),
-      now: this.#logical.now,
-      seal: () => this.seal({ fromRequest: true }),
-      stepDown: () => this.stepDown({ fromRequest: true }),
-      haStatus: () => this.#leadership?.status() ?? [],
-      keys: this.#keys,
-      observability: options.observability,
-    });
+    this.requests = trackedEntry(
+      new Router({
+        state: () => this.#unsealedState(),
+        isActive: () => this.isActive(),
+        standbyState: () => this.#leadership!.standbyState(),
+        now: this.#logical.now,
+        seal: () => this.seal({ fromRequest: true }),
+        stepDown: () => this.stepDown({ fromRequest: true }),
+        haStatus: () => this.#leadership?.status() ?? [],
+        keys: this.#keys,
+        observability: options.observability,
+      }),
+      this.#inFlight,
+    );
   }
 
   get sealed(): boolean {
@@ -285,15 +290,5 @@ export class Core {
   /** Mounts a secrets engine (used by dev mode; the API goes through `handle`). */
   async enableMount(path: string, data: Record<string, unknown>): Promise<void> {
     await this.#unsealedState().mounts.enable(path, data);
-  }
-
-  /** Whether `handle` will refuse this request for its token whatever its body: then nobody reads the body. */
-  refusesToken(path: string, token: string): Promise<boolean> {
-    return this.#inFlight.track(() => this.#router.refusesToken(path, token));
-  }
-
-  /** Serves a request as the active node (throws StandbyError on a standby). */
-  handle(request: CoreRequest): Promise<HandlerResult> {
-    return this.#inFlight.track(() => this.#router.handle(request));
   }
 }

@@ -1,5 +1,5 @@
 import { createSocket } from "node:dgram";
-import { chmod, mkdir, open, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { connect, type Socket } from "node:net";
 import type { FileSinkOptions, SocketSinkOptions } from "../../src/audit/options.js";
@@ -61,6 +61,9 @@ class FileSink implements AuditSink {
   async #open(): Promise<FileHandle> {
     const { filePath, mode } = this.#options;
     await mkdir(dirname(filePath), { recursive: true, mode: 0o700 });
+    // Not a device, FIFO or directory (chmod'ing /dev/null would break the host; opening a FIFO would block).
+    const existing = await stat(filePath).catch(() => null);
+    if (existing && !existing.isFile()) throw new Error(`${filePath} exists and is not a regular file`);
     const handle = await open(filePath, "a", mode || 0o600);
     // As Vault: an existing file gets the configured mode too; mode 0000 leaves it alone.
     if (mode) await chmod(filePath, mode).catch(async (error: unknown) => {

@@ -117,6 +117,7 @@ function devConfig(listenAddress: string): ServerConfig {
     standbyHoldMs: DEFAULT_STANDBY_HOLD_MS,
     shutdownDelayMs: 0,
     standbyReads: false,
+    allowAuditLogPrefixing: false,
     files: [],
     warnings: [],
   };
@@ -136,7 +137,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const clusterLogger = logger.named("cluster");
   const addresses = new BoundAddresses();
   let clusterListeners: ClusterListeners | undefined;
-  const audit = new AuditBroker(nodeAuditSinks, logger, metrics);
+  const audit = new AuditBroker(nodeAuditSinks, logger, metrics, config.allowAuditLogPrefixing);
   const core = new Core({
     observability: { audit, metrics },
     physical,

@@ -26,11 +26,14 @@ export class AuditBroker {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #open = new Map<string, Promise<OpenDevice>>();
+  /** The server configuration's `allow_audit_log_prefixing`: without it, no device writes a `prefix`. */
+  readonly #allowPrefixing: boolean;
 
-  constructor(openers: AuditSinkOpeners, logger: Logger, metrics: Metrics = noMetrics) {
+  constructor(openers: AuditSinkOpeners, logger: Logger, metrics: Metrics = noMetrics, allowPrefixing = false) {
     this.#openers = openers;
     this.#logger = logger.named("audit");
     this.#metrics = metrics;
+    this.#allowPrefixing = allowPrefixing;
   }
 
   /** No device enabled and none open to close: a request has nothing to write or tidy up (the common case, kept cheap). */
@@ -64,12 +67,18 @@ export class AuditBroker {
     }
   }
 
-  /** The response entry, after the operation; it has happened, so a failure is logged, not returned. */
+  /**
+   * The response entry, after the operation. Fails closed as Vault does: when no device took it,
+   * the client gets a generic 500 instead of an answer nobody recorded (the operation has happened).
+   */
   async logResponse(table: AuditTable, request: AuditedRequest, result: HandlerResult, error?: string): Promise<void> {
     const { enabled, devices } = await this.#devices(table);
     if (enabled === 0) return;
     const written = await this.#writeAll(devices, "response", (device) => responseEntry(request, result, device.options, device.hasher, error));
-    if (written === 0) this.#metrics.increment("vault_audit_log_response_failure");
+    if (written === 0) {
+      this.#metrics.increment("vault_audit_log_response_failure");
+      throw new LogicalError(500, "internal error");
+    }
   }
 
   /** sys/audit-hash: the device's HMAC of `input`. */
@@ -128,7 +137,12 @@ export class AuditBroker {
     return opening;
   }
 
+  /** Checked when a device is enabled and whenever one is opened, so a stored device configured before the rules were tightened does not write either. */
   #sink(entry: AuditEntry): AuditSink {
+    // As Vault ≥ 1.20.1 (CVE-2025-6000): a free-form text at the start of every line is the server operator's call, not an API caller's.
+    if (entry.options.prefix && !this.#allowPrefixing) {
+      throw new LogicalError(400, `audit log prefixing is not allowed: the "prefix" option needs allow_audit_log_prefixing = true in the server configuration`);
+    }
     const openers = this.#openers;
     if (entry.type === "file" && openers.file) return openers.file(fileOptions(entry.options));
     if (entry.type === "socket" && openers.socket) return openers.socket(socketOptions(entry.options));

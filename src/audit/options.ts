@@ -79,7 +79,10 @@ export function fileOptions(options: Record<string, string>): FileSinkOptions {
   if (filePath.includes("\0")) throw new LogicalError(400, `"file_path" must not contain a NUL character`);
   const modeText = options.mode ?? "0600";
   if (!/^0?[0-7]{3}$/.test(modeText)) throw new LogicalError(400, `invalid "mode" ${JSON.stringify(modeText)}: expected an octal file mode such as 0600`);
-  return { filePath, mode: Number.parseInt(modeText, 8) };
+  const mode = Number.parseInt(modeText, 8);
+  // As Vault ≥ 1.20.1 (CVE-2025-6000): an audit device must not be a way to make an executable file.
+  if (mode & 0o111) throw new LogicalError(400, `invalid "mode" ${JSON.stringify(modeText)}: audit files cannot be executable (no execute bit; e.g. 0600 or 0644)`);
+  return { filePath, mode };
 }
 
 export function socketOptions(options: Record<string, string>): SocketSinkOptions {

@@ -28,7 +28,7 @@ export class AuditTrail {
   /** The entries' view of the request, built on first use: with no device enabled, never. */
   #audited: AuditedRequest | null = null;
   #requestAttempted = false;
-  /** The devices refused the request entry: the refusal itself cannot be recorded either. */
+  /** The devices refused an entry: the resulting error cannot be recorded either. */
   #refusedByDevices = false;
 
   constructor(broker: AuditBroker, state: NodeState, request: TrailRequest) {
@@ -55,9 +55,15 @@ export class AuditTrail {
     }
   }
 
+  /** After the operation; throws (500) when no enabled device took the entry. */
   async afterOperation(result: HandlerResult): Promise<void> {
     if (this.#broker.idle(this.#state.audit)) return;
-    await this.#broker.logResponse(this.#state.audit, this.#entryRequest(), result);
+    try {
+      await this.#broker.logResponse(this.#state.audit, this.#entryRequest(), result);
+    } catch (error) {
+      this.#refusedByDevices = true;
+      throw error;
+    }
   }
 
   /** The request failed: its error goes in the response entry, or in the request entry if none was written. */

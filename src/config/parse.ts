@@ -93,6 +93,7 @@ interface Merged {
   cacheSize?: number;
   disableCache?: boolean;
   standbyReads?: boolean;
+  allowAuditLogPrefixing?: boolean;
   defaultLeaseTtl?: FromFile<number>;
   maxLeaseTtl?: FromFile<number>;
   telemetry?: TelemetryConfig;
@@ -143,6 +144,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
     ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
     standbyReads: merged.standbyReads ?? false,
+    allowAuditLogPrefixing: merged.allowAuditLogPrefixing ?? false,
     ...((merged.defaultLeaseTtl || merged.maxLeaseTtl) && { leaseTtls: resolveLeaseTtls(merged.defaultLeaseTtl, merged.maxLeaseTtl) }),
     ...(merged.telemetry && { telemetry: merged.telemetry }),
     files,
@@ -203,6 +205,9 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "standby_reads":
         merged.standbyReads = requireBool(value, at);
+        break;
+      case "allow_audit_log_prefixing":
+        merged.allowAuditLogPrefixing = requireBool(value, at);
         break;
       case "default_lease_ttl":
         merged.defaultLeaseTtl = { value: requireLeaseTtlSeconds(value, at), file };

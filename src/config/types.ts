@@ -103,6 +103,8 @@ export interface ServerConfig {
   disableCache?: boolean;
   /** `standby_reads = true`: standbys answer read-only requests from storage (off by default; README says why). */
   standbyReads: boolean;
+  /** `allow_audit_log_prefixing = true`: audit devices may take a `prefix` (off by default, as Vault ≥ 1.20.1). */
+  allowAuditLogPrefixing: boolean;
   /** Top-level `default_lease_ttl` / `max_lease_ttl` in seconds (768h each when absent): token TTLs, mount defaults and caps. */
   leaseTtls?: { defaultSeconds: number; maxSeconds: number };
   /** The `telemetry` stanza, when there is one. */

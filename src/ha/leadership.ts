@@ -1,6 +1,7 @@
 import type { Logger } from "../sdk/logger.js";
 import { rfc3339 } from "../sdk/encoding.js";
 import type { LogicalOptions } from "../logical/state.js";
+import type { NodeState } from "../audit/node-state.js";
 import type { CoreRequest, HandlerResult, Storage } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
 import type { CacheLimits } from "../sdk/lru.js";
@@ -13,7 +14,7 @@ import type { AuditBroker } from "../audit/broker.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Forwarder, ForwardingCounters, Heartbeat } from "./forwarding.js";
 import { generateClusterIdentity } from "./identity.js";
-import { StandbyReads, type StandbyRouterFactory } from "./standby-reads.js";
+import { currentStandbyState, StandbyReads, type StandbyRouterFactory } from "./standby-reads.js";
 import { encodeLockValue, LOCK_KEY, parseLockValue } from "./lock-value.js";
 import { WriteGeneration } from "./standby-generation.js";
 import { ReadLease } from "./read-lease.js";
@@ -128,6 +129,11 @@ export class Leadership {
   async standbyRead(request: CoreRequest): Promise<HandlerResult | undefined> {
     if (!this.#reads || this.#stopped || this.#host.sealed() || this.isActive()) return undefined;
     return this.#reads.serve(request);
+  }
+
+  /** As a standby: the state its own sys/metrics is authorised from (standby-reads.ts). */
+  standbyState(): Promise<NodeState> {
+    return currentStandbyState(this.#reads, this.#host.barrier, this.#host.logical);
   }
 
   get forwarder(): Forwarder | undefined {

@@ -18,7 +18,7 @@
  */
 import type { LogicalOptions } from "../logical/state.js";
 import { loadNodeState, type NodeState } from "../audit/node-state.js";
-import type { CoreRequest, HandlerResult, Storage } from "../sdk/types.js";
+import { type CoreRequest, type HandlerResult, LogicalError, type Storage } from "../sdk/types.js";
 import { aroundWrites, readShared } from "../physical/backend.js";
 import { type CacheLimits, SizedLru } from "../sdk/lru.js";
 
@@ -33,9 +33,15 @@ export interface RequestHandler {
  */
 export type StandbyRouterFactory = (state: NodeState, refuse: () => Promise<never>) => RequestHandler;
 
-/** Thrown by the standby's storage view on any write: the request goes to the active instead. */
-class WriteOnStandby extends Error {
+/**
+ * Thrown by the standby's storage view on any write: a read goes to the active instead; the
+ * standby's own sys/metrics, which cannot, is refused (e.g. a token that expired needs revoking).
+ */
+class WriteOnStandby extends LogicalError {
   override name = "WriteOnStandby";
+  constructor() {
+    super(403, "permission denied");
+  }
 }
 
 /** Read-only sys paths a standby may answer, besides reads and lists of secrets engines. */
@@ -100,6 +106,11 @@ export class StandbyReads {
     }
   }
 
+  /** The current view's state, for the standby's own sys/metrics (see currentStandbyState). */
+  async state(): Promise<NodeState> {
+    return this.#stateOf(await this.#view());
+  }
+
   /** Drops what the views hold (decrypted entries): on sealing and on becoming active. */
   forget(): void {
     this.#current = null;
@@ -159,6 +170,16 @@ function cachedReads(storage: Storage, limits: CacheLimits): Storage {
     put: storage.put,
     delete: storage.delete,
   };
+}
+
+/**
+ * The logical state a standby authorises its own sys/metrics with, never the one loaded at unseal
+ * (it learns of no later change): with standby reads, that of the current read view (reused only
+ * while the active wrote nothing); without, read from storage for each such request. So a policy
+ * changed or a token revoked on the active applies here at once. Writes are refused (WriteOnStandby).
+ */
+export function currentStandbyState(reads: StandbyReads | null, barrier: Storage, logical: LogicalOptions): Promise<NodeState> {
+  return reads ? reads.state() : loadNodeState(readOnly(barrier), logical);
 }
 
 function readOnly(storage: Storage): Storage {

@@ -4,7 +4,7 @@ import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../sdk/logger.js";
 import { parseFlag } from "../sdk/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
-import { envelope, errorFromThrown, errorResponse } from "./respond.js";
+import { envelope, errorFromThrown, errorResponse, json } from "./respond.js";
 import { decodeRequestPath, parseRequestBody, readBody, SMALL_BODY_LIMIT } from "./request-body.js";
 import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
@@ -49,6 +49,7 @@ export interface RequestEnv {
 export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
   const { core } = options;
   const logger = (options.logger ?? silentLogger).named("http");
+  const operatorKeysLogger = logger.named("operator-keys");
   const app = new Hono<{ Bindings: RequestEnv }>();
   const standbyRouting = (leadership: NonNullable<Core["leadership"]>, request: Request, env: RequestEnv | undefined): StandbyRouting => ({
     leadership,
@@ -88,11 +89,16 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         if (local !== undefined) return respond(path, local);
         return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
       }
-      if (OPERATOR_KEY_PATHS.has(path)) return await handleOperatorKeys(core.operatorKeys, path, method, await parseRequestBody(await body()));
+      if (OPERATOR_KEY_PATHS.has(path)) {
+        // A DELETE's nonce may come in the body or the query; the audit entry shows what was given (hashed).
+        const given = { ...queryData(url.searchParams), ...(await parseRequestBody(await body())) };
+        const answer = await core.requests.audited({ ...request, data: given }, () => handleOperatorKeys(core.operatorKeys, path, method, given, { logger: operatorKeysLogger, client }));
+        return answer ? json(answer.data) : new Response(null, { status: 204 });
+      }
       // Refused for its token whatever the body says: the router answers (and audits) it without the body.
-      if (await core.refusesToken(path, request.token)) return respond(path, await core.handle(request));
+      if (await core.requests.refusesToken(path, request.token)) return respond(path, await core.requests.handle(request));
       request.data = takesBody ? await parseRequestBody(await body()) : queryData(url.searchParams);
-      return respond(path, await core.handle(request));
+      return respond(path, await core.requests.handle(request));
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.
       if (error instanceof StandbyError && core.leadership) {

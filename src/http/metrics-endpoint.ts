@@ -29,7 +29,7 @@ export async function serveMetrics(core: Core, exporter: MetricsExporter | undef
   if (format !== "" && format !== "json" && format !== "prometheus") throw new LogicalError(400, `unsupported metrics format ${JSON.stringify(format)} (allowed: prometheus, json)`);
   if (!request.unauthenticated) {
     const { token, clientAddress, clientPort } = request;
-    await core.handle({ operation: "read", path: METRICS_PATH, data: {}, token, clientAddress, clientPort });
+    await core.requests.handle({ operation: "read", path: METRICS_PATH, data: {}, token, clientAddress, clientPort });
   }
   if (!exporter) return errorResponse(404, "metrics are not collected on this runtime");
   recordNodeState(core, exporter.metrics);

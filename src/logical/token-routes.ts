@@ -1,4 +1,5 @@
 import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
+import { refuseNonAssignablePolicies } from "./auth/token-settings.js";
 import { isPlainObject, parseFlag } from "../sdk/fields.js";
 import { requireCanonicalName } from "./names.js";
 import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
@@ -119,6 +120,7 @@ async function createToken(
   const policies = role
     ? rolePolicies(role.role, requested as string[] | undefined, caller, sudo, noDefaultPolicy)
     : unrestrictedPolicies((requested as string[] | undefined) ?? caller.policies, caller, sudo, noDefaultPolicy);
+  refuseNonAssignablePolicies(policies);
   const noParent = parseFlag("no_parent", data.no_parent) ?? false;
   // A role decides whether its tokens are orphans.
   if (noParent && !role) requireSudo("create orphan token");
@@ -131,8 +133,8 @@ async function createToken(
   if (data.id !== undefined && data.id !== null && typeof data.id !== "string") throw new LogicalError(400, `"id" must be a string`);
   if (typeof data.id === "string") requireSudo("specify token id");
   const durations = tokenDurations(data);
-  // A role's period is the role author's decision; a caller asking for one needs sudo.
-  if (durations.period && !role) requireSudo("create periodic token");
+  // As Vault: asking for a period needs sudo, through a role too (a role's own period needs none).
+  if (durations.period) requireSudo("create periodic token");
   const renewable = parseFlag("renewable", data.renewable) ?? true;
   const { token, entry } = await tokens.create({
     id: typeof data.id === "string" ? data.id : undefined,

@@ -13,7 +13,6 @@ const storedEntries = new SharedDecoding((bytes) => withCappedDurations(decodeJs
 /** Tokens (and accessors) whose HMAC is remembered. */
 const HASH_MEMO_ENTRIES = 4096;
 
-
 /** What is stored for a token. The token itself is never stored: entries are keyed by its salted hash. */
 export interface TokenEntry {
   accessor: string;
@@ -39,9 +38,10 @@ export interface TokenEntry {
   parent: string | null;
   /** CIDR blocks the token may be used from (token_bound_cidrs of the role or user that issued it). */
   bound_cidrs?: string[];
+  response_wrapping?: true; // made by response wrapping, which alone sets it: sys/wrapping/* take no other token
 }
 
-export interface CreateTokenOptions {
+export interface CreateTokenOptions extends Pick<TokenEntry, "response_wrapping"> {
   id?: string;
   policies: string[];
   ttl?: number;
@@ -164,7 +164,7 @@ export class TokenStore {
       renewable: ttl > 0 && (options.renewable ?? true),
       orphan,
       parent: orphan ? null : options.parent!.hash,
-      ...(boundCidrs?.length ? { bound_cidrs: boundCidrs } : {}),
+      ...(boundCidrs?.length ? { bound_cidrs: boundCidrs } : {}), ...(options.response_wrapping && { response_wrapping: true }),
     };
     await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(entry));
     await this.#storage.put(ACCESSOR_PREFIX + (await this.hash(entry.accessor)), new TextEncoder().encode(hash));

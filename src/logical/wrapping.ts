@@ -48,6 +48,7 @@ export async function wrapResponse(state: LogicalState, response: LogicalRespons
     orphan: true,
     path: creationPath,
     display_name: "response-wrapping",
+    response_wrapping: true,
   });
   await cubbyhole.write(await tokens.hash(token), RESPONSE_KEY, { response: stringifyJson(response) });
   const wrappedAccessor = typeof response.auth?.accessor === "string" ? response.auth.accessor : undefined;
@@ -65,11 +66,14 @@ export async function wrapResponse(state: LogicalState, response: LogicalRespons
 
 type WrappingEntry = TokenEntry & { hash: string };
 
-/** The live wrapping token `token`, or Vault's 400 when it is unknown, used, expired or not a wrapping token. */
+/**
+ * The live wrapping token `token`, or Vault's 400 when it is unknown, used, expired or not a wrapping
+ * token: one made by wrapResponse, not merely one carrying the `response-wrapping` policy.
+ */
 async function wrappingEntry({ tokens }: LogicalState, token: unknown): Promise<WrappingEntry> {
   if (typeof token !== "string" || token === "") throw wrappingTokenNotValid();
   const entry = await tokens.lookup(token);
-  if (!entry || entry.policies.length !== 1 || entry.policies[0] !== RESPONSE_WRAPPING_POLICY) throw wrappingTokenNotValid();
+  if (!entry?.response_wrapping || entry.policies.length !== 1 || entry.policies[0] !== RESPONSE_WRAPPING_POLICY) throw wrappingTokenNotValid();
   return entry;
 }
 

@@ -31,6 +31,8 @@ export interface RouterNode {
   /** The unsealed state; throws 503 when sealed. */
   state(): NodeState;
   isActive(): boolean;
+  /** On a standby, the state its own sys/metrics is authorised from: storage as it is now, not as it was at unseal. */
+  standbyState?(): Promise<NodeState>;
   now(): number;
   seal(): Promise<void>;
   stepDown(): Promise<void>;
@@ -77,9 +79,12 @@ export class Router {
   }
 
   async handle(rawRequest: CoreRequest): Promise<HandlerResult> {
-    const state = this.node.state();
-    // sys/metrics describes this node: a standby answers it itself (authorised from its own view of the tokens).
-    if (!this.node.isActive() && rawRequest.path !== METRICS_PATH) throw new StandbyError();
+    let state = this.node.state();
+    // sys/metrics describes this node: a standby answers it itself, authorised from current policies and tokens.
+    if (!this.node.isActive()) {
+      if (rawRequest.path !== METRICS_PATH) throw new StandbyError();
+      state = (await this.node.standbyState?.()) ?? state;
+    }
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
     const wrapTtl = requestedWrapTtl(request.path, request.wrapTtl);
@@ -106,6 +111,20 @@ export class Router {
     const canonical = canonicalRequestPath(state.auths, path);
     if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical)) return false;
     return !token || !(await state.tokens.lookup(token));
+  }
+
+  /** A request served without a token (sys/rekey/*, sys/generate-root/*): a request entry before `serve`, a response entry after. */
+  async audited(request: CoreRequest, serve: () => Promise<HandlerResult>): Promise<HandlerResult> {
+    const audit = new AuditTrail(this.#audit, this.node.state(), request);
+    try {
+      await audit.beforeOperation();
+      const result = await serve();
+      await audit.afterOperation(result);
+      return result;
+    } catch (error) {
+      await audit.failed(error);
+      throw error;
+    }
   }
 
   async #handleAudited(state: NodeState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
@@ -201,7 +220,7 @@ export class Router {
       const { mounted, relative } = route;
       return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress: request.clientAddress });
     }
-    if (path.startsWith("sys/")) return this.#dispatchSys(state, request);
+    if (path.startsWith("sys/")) return this.#dispatchSys(state, request, caller);
     if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
       const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
       return result && { ...result, mount_type: "cubbyhole" };
@@ -214,10 +233,10 @@ export class Router {
   }
 
   /** Every sys/ endpoint but the unauthenticated ones (served before the token check). */
-  async #dispatchSys(state: NodeState, request: CoreRequest): Promise<HandlerResult> {
+  async #dispatchSys(state: NodeState, request: CoreRequest, caller: CallerToken): Promise<HandlerResult> {
     const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
-    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, request);
+    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, { ...request, caller });
     if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
     if (path === "sys/seal" || path === "sys/step-down") {
       if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
@@ -249,6 +268,17 @@ export class Router {
     if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
     throw noHandler(path);
   }
+}
+
+/** The router's entry points, each counted by `inFlight`, so a departing active waits for the requests inside. */
+export type RequestEntry = Pick<Router, "handle" | "audited" | "refusesToken">;
+
+export function trackedEntry(router: Router, inFlight: { track<T>(work: () => Promise<T>): Promise<T> }): RequestEntry {
+  return {
+    handle: (request) => inFlight.track(() => router.handle(request)),
+    audited: (request, serve) => inFlight.track(() => router.audited(request, serve)),
+    refusesToken: (path, token) => inFlight.track(() => router.refusesToken(path, token)),
+  };
 }
 
 /** The auth method and path of a login request (e.g. auth/userpass/login/alice), or null. */

@@ -17,9 +17,10 @@ export class OperatorKeyOperations {
     private readonly seal: Seal,
     barrier: UnsealKeyWrapping,
     state: () => LogicalState,
+    now: () => number = Date.now,
   ) {
-    this.rekey = new Rekey("unseal", seal, barrier);
-    this.rekeyRecovery = new Rekey("recovery", seal, barrier);
+    this.rekey = new Rekey("unseal", seal, barrier, now);
+    this.rekeyRecovery = new Rekey("recovery", seal, barrier, now);
     const createRootToken = async () => (await state().tokens.create({ policies: ["root"], path: "auth/token/root" })).token;
     this.generateRoot = new GenerateRoot(seal, barrier, createRootToken);
   }

@@ -27,14 +27,17 @@ interface PendingKey {
  */
 export class Rekey {
   #plan: RekeyPlan | null = null;
-  readonly #attempt = new ShareAttempt("rekey");
+  readonly #attempt: ShareAttempt;
   #pending: PendingKey | null = null;
 
   constructor(
     readonly kind: RekeyKind,
     private readonly seal: Seal,
     private readonly barrier: UnsealKeyWrapping,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#attempt = new ShareAttempt("rekey", now);
+  }
 
   async status(): Promise<Record<string, unknown>> {
     return {
@@ -59,6 +62,12 @@ export class Rekey {
     return this.status();
   }
 
+  /** DELETE .../init: the rekey's nonce is needed in its first minutes (CANCEL_NEEDS_NONCE_MS). */
+  cancelRequested(body: Record<string, unknown>): void {
+    this.#attempt.checkCancel(body);
+    this.cancel();
+  }
+
   cancel(): void {
     this.#plan = null;
     this.#attempt.end();
@@ -80,7 +89,7 @@ export class Rekey {
     const nonce = this.#attempt.nonce;
     const answer = { complete: true, nonce, keys: shares.map(toHex), keys_base64: shares.map(toBase64), pgp_fingerprints: null, backup: false };
     if (plan!.requireVerification) {
-      const verification = new ShareAttempt("rekey verification");
+      const verification = new ShareAttempt("rekey verification", this.now);
       verification.begin();
       this.#pending = { current, next, verification };
       return { ...answer, verification_required: true, verification_nonce: verification.nonce };
@@ -109,9 +118,11 @@ export class Rekey {
     return { nonce, complete: true };
   }
 
-  /** Starts the verification count again with a new nonce; the rekey itself stays. */
-  verifyCancel(): Record<string, unknown> {
-    this.#requirePending().verification.begin();
+  /** Starts the verification count again with a new nonce (the verification's nonce is needed in its first minutes); the rekey itself stays. */
+  verifyCancel(body: Record<string, unknown>): Record<string, unknown> {
+    const { verification } = this.#requirePending();
+    verification.checkCancel(body);
+    verification.begin();
     return this.verifyStatus();
   }
 

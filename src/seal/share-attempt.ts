@@ -3,6 +3,12 @@ import { LogicalError } from "../sdk/types.js";
 import { combineShares, equalInConstantTime } from "./shamir.js";
 
 /**
+ * As Vault ≥ 1.20: for this long after it starts, a rekey is cancelled only with its nonce, so a
+ * client that never saw it (the endpoints take no token) cannot cancel one under way blindly.
+ */
+export const CANCEL_NEEDS_NONCE_MS = 10 * 60_000;
+
+/**
  * One operator-share operation in progress (rekey, rekey verification, root generation): its nonce
  * and the distinct shares given so far. Like the unseal path, a share is compared in constant time
  * and only the combined key is ever checked, so a guessed share teaches nothing.
@@ -10,8 +16,12 @@ import { combineShares, equalInConstantTime } from "./shamir.js";
 export class ShareAttempt {
   #nonce = "";
   #shares: Uint8Array[] = [];
+  #startedAt = 0;
 
-  constructor(private readonly operation: string) {}
+  constructor(
+    private readonly operation: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get started(): boolean {
     return this.#nonce !== "";
@@ -28,6 +38,15 @@ export class ShareAttempt {
   begin(): void {
     this.#nonce = randomUuid();
     this.#shares = [];
+    this.#startedAt = this.now();
+  }
+
+  /** Refuses (400) to cancel an attempt younger than CANCEL_NEEDS_NONCE_MS without its nonce (`nonce` of the request). */
+  checkCancel(body: Record<string, unknown>): void {
+    if (!this.started || this.now() - this.#startedAt >= CANCEL_NEEDS_NONCE_MS) return;
+    const { nonce } = body;
+    if (typeof nonce === "string" && equalInConstantTime(new TextEncoder().encode(nonce), new TextEncoder().encode(this.#nonce))) return;
+    throw new LogicalError(400, `cancelling a ${this.operation} in its first 10 minutes needs its nonce: give "nonce" (shown by the status endpoint)`);
   }
 
   end(): void {

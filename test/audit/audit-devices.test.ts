@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,14 +101,12 @@ describe("audit devices on a dev server", () => {
 
   it("logs raw with log_raw, leaves accessors readable with hmac_accessor=false, elides list keys", async () => {
     const file = join(dir, "raw.log");
-    expect((await call("PUT", "sys/audit/raw", { type: "file", options: { path: file, log_raw: true, prefix: "@cee: " } })).status).toBe(204);
+    expect((await call("PUT", "sys/audit/raw", { type: "file", options: { path: file, log_raw: true } })).status).toBe(204);
     const plain = join(dir, "plain-accessor.log");
     expect((await call("PUT", "sys/audit/accessors", { type: "file", options: { file_path: plain, hmac_accessor: "false", elide_list_responses: "true" } })).status).toBe(204);
     await call("POST", "secret/data/raw", { data: { api_key: "sk-raw" } });
     await call("LIST", "secret/metadata");
-    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
-    expect(lines.every((line) => line.startsWith("@cee: "))).toBe(true);
-    const rawEntry = lines.map((line) => JSON.parse(line.slice("@cee: ".length))).find((entry) => entry.request.path === "secret/data/raw");
+    const rawEntry = entries(readFileSync(file, "utf8")).find((entry) => entry.request.path === "secret/data/raw");
     expect(rawEntry.request.data.data.api_key).toBe("sk-raw");
     expect(rawEntry.auth.client_token).toBe(ROOT);
 
@@ -166,6 +164,31 @@ describe("audit devices on a dev server", () => {
     const sudo = 'path "sys/audit*" { capabilities = ["read", "update", "sudo"] }';
     expect((await call("PUT", "sys/policies/acl/auditor", { policy: sudo })).status).toBe(204);
     expect((await call("GET", "sys/audit", undefined, token)).status).toBe(200);
+  });
+
+  it("cannot be made to leave an executable file, a free-form prefix or a changed device behind (CVE-2025-6000)", async () => {
+    const script = join(dir, "hook.sh");
+    writeFileSync(script, "echo hello\n", { mode: 0o644 });
+    const attempts: [Record<string, string>, RegExp][] = [
+      [{ file_path: script, mode: "0755" }, /audit files cannot be executable/],
+      [{ file_path: join(dir, "new-hook.sh"), mode: "0700" }, /audit files cannot be executable/],
+      [{ file_path: join(dir, "any.log"), mode: "0640", prefix: "#!/bin/sh\ntouch /tmp/owned #" }, /audit log prefixing is not allowed/],
+      [{ file_path: script, prefix: "\n" }, /audit log prefixing is not allowed/],
+      [{ file_path: "/dev/null", mode: "0600" }, /not a regular file/],
+      [{ file_path: dir }, /not a regular file/],
+    ];
+    const devNullMode = statSync("/dev/null").mode;
+    for (const [options, message] of attempts) {
+      const reply = await call("PUT", "sys/audit/attack", { type: "file", options });
+      expect(reply.status, JSON.stringify(options)).toBe(400);
+      expect(reply.body.errors[0]).toMatch(message);
+    }
+    expect(statSync(script).mode & 0o777).toBe(0o644);
+    expect(readFileSync(script, "utf8")).toBe("echo hello\n");
+    expect(existsSync(join(dir, "new-hook.sh"))).toBe(false);
+    expect(existsSync(join(dir, "any.log"))).toBe(false);
+    expect(statSync("/dev/null").mode).toBe(devNullMode);
+    expect((await call("GET", "sys/audit")).body.data["attack/"]).toBeUndefined();
   });
 
   it("reopens the file on SIGHUP (log rotation)", async () => {

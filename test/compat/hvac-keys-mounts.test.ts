@@ -80,7 +80,9 @@ describe("hvac: remount, rekey and generate-root against a real server", () => {
     const wrong = await api("PUT", "sys/rekey/update", { key: foreign, nonce }, "");
     expect(wrong.status).toBe(400);
     expect((await api("GET", "sys/rekey/init", undefined, "")).body).toMatchObject({ started: true, nonce, progress: 0 });
-    expect((await api("DELETE", "sys/rekey/init", undefined, "")).status).toBe(204);
+    // As Vault ≥ 1.20: a rekey this young is cancelled only with its nonce.
+    expect((await api("DELETE", "sys/rekey/init", undefined, "")).status).toBe(400);
+    expect((await api("DELETE", "sys/rekey/init", { nonce }, "")).status).toBe(204);
     expect((await api("GET", "sys/rekey/init", undefined, "")).body).toMatchObject({ started: false, nonce: "" });
   });
 

@@ -88,6 +88,7 @@ describe("loadServerConfig", () => {
       standbyHoldMs: 5000,
       shutdownDelayMs: 0,
       standbyReads: false,
+      allowAuditLogPrefixing: false,
       telemetry: { prometheusRetentionMs: 86_400_000, disableHostname: false },
       files: [file],
       // Warnings come in the order the settings appear in the file.

@@ -67,6 +67,7 @@ describe("parseServerConfig: shapes", () => {
     standbyHoldMs: 5000,
     shutdownDelayMs: 0,
     standbyReads: false,
+    allowAuditLogPrefixing: false,
     files: ["config.hcl"],
     warnings: [],
   };
@@ -550,6 +551,18 @@ describe("parseServerConfig: standby_reads", () => {
 
   it("rejects anything else, naming the file and the key", () => {
     expect(errorOf({ standby_reads: "sometimes" })).toMatch(/^config\.hcl: "standby_reads" must be/);
+  });
+});
+
+describe("parseServerConfig: allow_audit_log_prefixing", () => {
+  it("is off unless set, and takes Vault's booleans", () => {
+    expect(parse({})).toMatchObject({ allowAuditLogPrefixing: false });
+    expect(parse({ allow_audit_log_prefixing: true })).toMatchObject({ allowAuditLogPrefixing: true });
+    expect(parse({ allow_audit_log_prefixing: "false" })).toMatchObject({ allowAuditLogPrefixing: false });
+  });
+
+  it("rejects anything else, naming the file and the key", () => {
+    expect(errorOf({ allow_audit_log_prefixing: "@cee" })).toBe('config.hcl: "allow_audit_log_prefixing" must be true or false, got "@cee"');
   });
 });
 

@@ -45,7 +45,7 @@ describe("the storage cache across active terms", () => {
     await active(a, "a");
     await b.submitUnsealKey(key);
     const call = (core: Core, operation: CoreRequest["operation"], path: string, data: Record<string, unknown> = {}) =>
-      core.handle({ operation, path, data, token: init.root_token });
+      core.requests.handle({ operation, path, data, token: init.root_token });
     const secret = async (core: Core) => ((await call(core, "read", "secret/data/x")) as any)?.data;
 
     // Term 1: A writes and reads the secret, so its metadata and version are cached.

@@ -85,4 +85,29 @@ describe("sys/metrics in an HA cluster", () => {
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0]).toMatch(/limited uses cannot be used on a standby/);
   });
+
+  it("a standby's sys/metrics follows policies and tokens changed on the active, not what it loaded at unseal", async () => {
+    // Node 0's listener opens sys/metrics to anyone: the token is checked on node 1, the standby since the test above.
+    expect(standby).toBe(cluster.nodes[1]);
+    const scrapeStatus = async (token: string) => (await api(standby, "GET", "sys/metrics", undefined, token)).status;
+    const untilStatus = (token: string, status: number, what: string) =>
+      waitFor(async () => ((await scrapeStatus(token)) === status ? true : null), 15_000, what);
+    const writePolicy = async (policy: string) => expect((await api(active, "PUT", "sys/policies/acl/scraper", { policy }, cluster.rootToken)).status).toBe(204);
+
+    await writePolicy('path "sys/metrics" { capabilities = ["read"] }');
+    const scraper = (await api(active, "POST", "auth/token/create", { policies: ["scraper"] }, cluster.rootToken)).body.auth.client_token;
+    await untilStatus(scraper, 200, "the standby to serve a token allowed to read sys/metrics");
+
+    await writePolicy('path "sys/metrics" { capabilities = ["deny"] }');
+    await untilStatus(scraper, 403, "the standby to refuse once the policy denies sys/metrics");
+    await writePolicy('path "sys/metrics" { capabilities = ["read"] }');
+    await untilStatus(scraper, 200, "the standby to serve again once the policy allows it");
+    expect((await api(active, "DELETE", "sys/policies/acl/scraper", undefined, cluster.rootToken)).status).toBe(204);
+    await untilStatus(scraper, 403, "the standby to refuse once the policy is deleted");
+
+    const revoked = (await api(active, "POST", "auth/token/create", { policies: ["root"] }, cluster.rootToken)).body.auth.client_token;
+    await untilStatus(revoked, 200, "the standby to serve a root child token");
+    expect((await api(active, "POST", "auth/token/revoke", { token: revoked }, cluster.rootToken)).status).toBe(204);
+    await untilStatus(revoked, 403, "the standby to refuse a revoked token");
+  });
 });

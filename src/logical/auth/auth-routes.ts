@@ -4,6 +4,7 @@ import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsu
 import { describeMount } from "../mounts.js";
 import { type AuthTable, supportsLockout } from "./auth-table.js";
 import { describeLockoutConfig } from "./lockout.js";
+import { refuseNonAssignablePolicies } from "./token-settings.js";
 import type { LoginGrant } from "./types.js";
 
 interface SysAuthRequest {
@@ -90,6 +91,7 @@ async function handleLockedUsers(auths: AuthTable, { operation, path, data }: Sy
 export async function issueLoginToken(tokens: TokenStore, mount: MountEntry, relative: string, grant: LoginGrant): Promise<HandlerResult> {
   const { settings } = grant;
   if (settings.token_policies.includes("root")) throw new LogicalError(400, "auth methods cannot create root tokens");
+  refuseNonAssignablePolicies(settings.token_policies);
   const policies = settings.token_no_default_policy ? settings.token_policies : [...settings.token_policies, "default"];
   const maxTtl = settings.token_max_ttl || mount.config.max_lease_ttl || tokens.leaseTtls.maxSeconds;
   const ttl = Math.min(settings.token_ttl || mount.config.default_lease_ttl || tokens.leaseTtls.defaultSeconds, maxTtl);

@@ -91,3 +91,12 @@ export function cidrList(field: string, value: unknown): string[] {
 export function policyList(names: string[]): string[] {
   return [...new Set(names.map((name) => name.trim().toLowerCase()).filter((name) => name !== ""))].sort();
 }
+
+/** Policies only Strongbox's own machinery gives a token (response wrapping's): no request may assign them, as in Vault. */
+const NON_ASSIGNABLE_POLICIES = ["response-wrapping"];
+
+/** Vault's 400 when a token would carry a policy no request may assign (checked on the final list, defaults included). */
+export function refuseNonAssignablePolicies(policies: string[]): void {
+  const named = policies.map((policy) => policy.trim().toLowerCase()).find((policy) => NON_ASSIGNABLE_POLICIES.includes(policy));
+  if (named !== undefined) throw new LogicalError(400, `cannot assign policy ${JSON.stringify(named)}`);
+}

@@ -14,8 +14,8 @@ interface PolicyRequest {
   /** Full API path, e.g. "sys/policies/acl/dev". */
   path: string;
   data: Record<string, unknown>;
-  /** The caller's token (sys/capabilities-self asks about it). */
-  token: string;
+  /** The caller's token entry: sys/capabilities-self asks about it, never about a token named in the body. */
+  caller: TokenEntry;
 }
 
 const ACL_PREFIX = "sys/policies/acl";
@@ -49,7 +49,7 @@ export async function handlePolicyRequest(
   const { path, operation, data } = request;
   if (CAPABILITIES_PATHS.has(path)) {
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
-    return capabilities(store, tokens, path, data, request.token);
+    return capabilities(store, tokens, path, data, request.caller);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
   // Only the separator goes: a trailing "/" makes a non-canonical name, refused below, never trimmed.
@@ -94,15 +94,18 @@ function policyText(data: Record<string, unknown>): string {
   return raw;
 }
 
-async function capabilities(store: PolicyStore, tokens: TokenStore, path: string, data: Record<string, unknown>, callerToken: string): Promise<HandlerResult> {
+async function capabilities(store: PolicyStore, tokens: TokenStore, path: string, data: Record<string, unknown>, caller: TokenEntry): Promise<HandlerResult> {
   const paths = requestedPaths(data);
   let entry: TokenEntry | null;
-  if (path === "sys/capabilities-accessor") {
+  // As Vault: a `token` in the body is ignored here (it would let anyone probe, and spend nothing of, another token).
+  if (path === "sys/capabilities-self") {
+    entry = caller;
+  } else if (path === "sys/capabilities-accessor") {
     if (typeof data.accessor !== "string" || data.accessor === "") throw new LogicalError(400, "missing accessor");
     entry = await tokens.lookupAccessor(data.accessor);
     if (!entry) throw new LogicalError(400, "invalid accessor");
   } else {
-    const token = path === "sys/capabilities" ? data.token : (data.token ?? callerToken);
+    const token = data.token;
     if (typeof token !== "string" || token === "") throw new LogicalError(400, "missing token");
     entry = await tokens.lookup(token);
     if (!entry) throw new LogicalError(400, "invalid token");
