@@ -149,8 +149,7 @@ export class LockWorker {
 
   /** Gives up any hold and ends the thread. */
   async close(): Promise<void> {
-    clearInterval(this.#heartbeat);
-    this.#gone ??= new Error("the HA lock worker was closed");
+    this.#goneWith(new Error("the HA lock worker was closed"), { expected: true });
     await this.#worker.terminate();
   }
 
@@ -199,12 +198,12 @@ export class LockWorker {
   }
 
   /** The worker died: nothing it held is certain, and nothing waiting on it will be answered. */
-  #goneWith(error: Error): void {
+  #goneWith(error: Error, { expected = false } = {}): void {
     if (this.#gone) return;
     this.#gone = error;
     clearInterval(this.#heartbeat);
     this.#shared.lost();
-    this.#logger.error("the HA lock worker stopped; this node cannot be active", { error: error.message });
+    if (!expected) this.#logger.error("the HA lock worker stopped; this node cannot be active", { error: error.message });
     for (const hold of this.#holds.values()) hold.lose(error.message);
     for (const waiting of [...this.#acquiring.values(), ...this.#releasing.values()]) waiting.reject(error);
     this.#holds.clear();
