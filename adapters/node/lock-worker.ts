@@ -48,7 +48,7 @@ function acquire(lock: HALock, id: number): void {
     (hold) => {
       acquisition.hold = hold;
       if (acquisition.cancel.signal.aborted || current !== acquisition) return void hold.release().catch(() => {});
-      shared.holding(id, hold.certainForMs());
+      shared.holding(id, () => hold.certainForMs());
       send({ type: "acquired", id, epoch: hold.epoch });
       const onLost = () => {
         shared.lost();
@@ -98,6 +98,5 @@ function publish(): void {
     hold.release().catch((error) => logger.warn("could not release the HA lock; it will expire", { error: String(error) }));
     return;
   }
-  const certainForMs = hold.certainForMs();
-  if (certainForMs > 0) shared.holding(acquisition.id, certainForMs);
+  if (hold.held()) shared.holding(acquisition.id, () => hold.certainForMs());
 }

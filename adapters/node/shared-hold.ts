@@ -23,17 +23,23 @@ export class SharedHold {
     this.#slots = new BigInt64Array(buffer);
   }
 
-  /** Worker: acquisition `id` holds the lock, certainly for `certainForMs` more. */
-  holding(id: number, certainForMs: number): void {
-    // The time is read before the hold's own clock was, so the deadline errs early, never late.
-    const until = now() + BigInt(Math.floor(certainForMs * NS_PER_MS));
+  /** Worker: acquisition `id` holds the lock, certainly for `certainForMs()` more. */
+  holding(id: number, certainForMs: () => number): void {
+    // The time is read before the hold's own clock is, so the deadline errs early, never late.
+    const at = now();
+    const until = at + BigInt(Math.floor(certainForMs() * NS_PER_MS));
     Atomics.store(this.#slots, HOLD_ID, BigInt(id));
     Atomics.store(this.#slots, CERTAIN_UNTIL, until);
   }
 
-  /** Worker (or the main thread, when the worker is gone): no hold is certain any more. */
+  /**
+   * Worker (or the main thread, when the worker is gone): no hold is certain any more. The end
+   * stays recorded (the deadline, if that came first) so a late reader can tell when it was.
+   */
   lost(): void {
-    Atomics.store(this.#slots, CERTAIN_UNTIL, 0n);
+    const until = Atomics.load(this.#slots, CERTAIN_UNTIL);
+    const at = now();
+    Atomics.store(this.#slots, CERTAIN_UNTIL, until < at ? until : at);
   }
 
   /** Main thread: how much longer acquisition `id` certainly holds the lock; 0 when it may not. */
@@ -44,6 +50,13 @@ export class SharedHold {
     if (Atomics.load(this.#slots, HOLD_ID) !== BigInt(id)) return 0;
     const remaining = until - now();
     return remaining > 0n ? Number(remaining) / NS_PER_MS : 0;
+  }
+
+  /** Main thread: how long ago acquisition `id`'s certainty ended; null if it is not that acquisition's. */
+  endedMsAgo(id: number): number | null {
+    const until = Atomics.load(this.#slots, CERTAIN_UNTIL);
+    if (Atomics.load(this.#slots, HOLD_ID) !== BigInt(id)) return null;
+    return Math.max(0, Number(now() - until) / NS_PER_MS);
   }
 
   /** Main thread: its event loop is running. */

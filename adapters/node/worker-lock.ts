@@ -158,6 +158,10 @@ export class LockWorker {
     return this.#shared.certainForMs(id);
   }
 
+  endedMsAgo(id: number): number | null {
+    return this.#shared.endedMsAgo(id);
+  }
+
   release(id: number): Promise<void> {
     if (this.#gone) return Promise.reject(this.#gone);
     return new Promise((resolve, reject) => {
@@ -228,8 +232,10 @@ class WorkerHold implements LockHold {
   held(): boolean {
     if (this.#lost.signal.aborted) return false;
     if (this.worker.certainForMs(this.id) > 0) return true;
-    // The worker's message saying why may still be queued behind whatever held this loop up.
-    this.lose("the HA lock worker no longer certainly holds the lock");
+    // The worker's message saying why may still be queued behind whatever held this loop up. When
+    // the hold ended matters to whoever reads the log (the term ended then, not now).
+    const endedMsAgo = this.worker.endedMsAgo(this.id) ?? 0;
+    this.lose(`the HA lock worker's hold is no longer certain: its renewal deadline passed ${Math.round(endedMsAgo)} ms ago`);
     return false;
   }
 

@@ -38,15 +38,22 @@ describe("SharedHold", () => {
   it("is certain only for the acquisition that holds, until its deadline or a loss", () => {
     const shared = new SharedHold();
     expect(shared.certainForMs(1)).toBe(0);
-    shared.holding(1, 10_000);
+    shared.holding(1, () => 10_000);
     expect(shared.certainForMs(1)).toBeGreaterThan(9_000);
     expect(shared.certainForMs(1)).toBeLessThanOrEqual(10_000);
     expect(shared.certainForMs(2)).toBe(0);
+    blockMainThread(20);
     shared.lost();
     expect(shared.certainForMs(1)).toBe(0);
-    shared.holding(2, 20);
+    // Lost before its deadline: it ended when lost, not at the deadline.
+    expect(shared.endedMsAgo(1)).toBeLessThan(20);
+    expect(shared.endedMsAgo(2)).toBeNull();
+    shared.holding(2, () => 20);
     blockMainThread(30);
     expect(shared.certainForMs(2)).toBe(0);
+    // Lost after its deadline (noticed late): it ended at the deadline.
+    shared.lost();
+    expect(shared.endedMsAgo(2)).toBeGreaterThanOrEqual(10);
   });
 
   it("counts the main thread's silence from its last beat", () => {
@@ -64,7 +71,7 @@ describe("SharedHold", () => {
     // A thread started later than this one: its performance.now() counts from its own start.
     const worker = new Worker(
       `const { workerData, parentPort } = require("node:worker_threads");
-       import(workerData.url).then(({ SharedHold }) => { new SharedHold(workerData.buffer).holding(7, 5000); parentPort.postMessage("done"); });`,
+       import(workerData.url).then(({ SharedHold }) => { new SharedHold(workerData.buffer).holding(7, () => 5000); parentPort.postMessage("done"); });`,
       { eval: true, workerData: { url: sharedHoldUrl, buffer: shared.buffer } },
     );
     await new Promise((resolve) => worker.once("message", resolve));
@@ -107,8 +114,9 @@ describe("LockWorker: the HA lock held from a worker thread", () => {
     const lock = worker.lock("core/lock", "node-a");
     const hold = await lock.acquire();
     blockMainThread(6 * LEASE_MS);
-    // Synchronously, before any message from the worker is handled.
+    // Synchronously, before any message from the worker is handled; the log can tell when it ended.
     expect(hold.held()).toBe(false);
+    expect((hold.lost.reason as Error).message).toMatch(/passed \d+ ms ago/);
     expect(hold.certainForMs()).toBe(0);
     expect(hold.lost.aborted).toBe(true);
     await hold.release();
