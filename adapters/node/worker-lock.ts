@@ -90,6 +90,8 @@ export class LockWorker {
   static async start(options: LockWorkerOptions): Promise<LockWorker> {
     const lockWorker = new LockWorker(options);
     await lockWorker.#ready;
+    // The node's listeners keep the process alive; the thread must not keep a node that failed to start.
+    lockWorker.#worker.unref();
     return lockWorker;
   }
 
