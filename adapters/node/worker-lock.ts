@@ -193,7 +193,8 @@ export class LockWorker {
       this.#holds.delete(message.id);
       // Already seen through shared memory (this loop was held up): say here what happened.
       if (hold?.lost.aborted) this.#logger.warn("the HA lock worker lost the lock", { reason: message.reason });
-      hold?.lose(message.reason);
+      // When it ended, as of now: the worker's own account is as old as this message.
+      hold?.lose(`the hold ended (passed ${Math.round(this.endedMsAgo(message.id) ?? 0)} ms ago): ${message.reason}`);
     } else if (message.type === "released") {
       const pending = this.#releasing.get(message.id);
       this.#releasing.delete(message.id);
@@ -237,7 +238,7 @@ class WorkerHold implements LockHold {
     // The worker's message saying why may still be queued behind whatever held this loop up. When
     // the hold ended matters to whoever reads the log (the term ended then, not now).
     const endedMsAgo = this.worker.endedMsAgo(this.id) ?? 0;
-    this.lose(`the HA lock worker's hold is no longer certain: its renewal deadline passed ${Math.round(endedMsAgo)} ms ago`);
+    this.lose(`the HA lock worker's hold is no longer certain (passed ${Math.round(endedMsAgo)} ms ago)`);
     return false;
   }
 
