@@ -22,6 +22,10 @@ import { loadServerConfig } from "./config-file.js";
 import { ClusterForwarder } from "./forwarder.js";
 import { parseArgs, UsageError } from "./commands/flags.js";
 import { type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
+import { installTestHooks } from "./test-hooks.js";
+import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
+import type { Backend } from "../../src/physical/backend.js";
+import type { HABackend } from "../../src/physical/ha.js";
 
 const DEV_LISTEN_ADDRESS = "127.0.0.1:8200";
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
@@ -129,10 +133,12 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const logger = createLogger(flags.logLevel ?? config.logLevel, (line) => process.stderr.write(`${line}\n`));
   const metrics = new PrometheusMetrics(config.telemetry ?? { prometheusRetentionMs: DEFAULT_PROMETHEUS_RETENTION_MS, disableHostname: false });
   const storage = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
-  const lockStore = await selectHABackend(nodeDrivers, config, storage, process.env);
+  const selectedLockStore = await selectHABackend(nodeDrivers, config, storage, process.env);
+  const lockStore = selectedLockStore && await lockingInWorkerIfShared(selectedLockStore, config, flags.logLevel ?? config.logLevel, logger);
   // Storage latency and errors are measured; a store that also holds the lock stays one object.
-  const physical = measuredBackend(storage, config.storage.type, metrics);
-  const haBackend = lockStore && (lockStore === storage ? (physical as typeof lockStore) : lockStore);
+  const physical = measuredBackend(selectedLockStore === storage ? lockStore! : storage, config.storage.type, metrics);
+  const haBackend = lockStore && (selectedLockStore === storage ? (physical as typeof lockStore) : lockStore);
+  const removeTestHooks = installTestHooks(process.env, logger);
   const forwarder = haBackend && !config.disableClustering ? new ClusterForwarder() : undefined;
   const clusterLogger = logger.named("cluster");
   const addresses = new BoundAddresses();
@@ -199,6 +205,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     logger,
     async stop() {
       autoUnseal?.stop();
+      removeTestHooks();
       process.off("SIGHUP", onSighup);
       // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
       core.beginDraining();
@@ -215,6 +222,23 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       for (const store of new Set([physical, haBackend])) (store as { close?(): void } | undefined)?.close?.();
     },
   };
+}
+
+/**
+ * The lock held from a worker thread (worker-lock.ts), where request work cannot delay its renewals;
+ * an in-memory store's lock stays in-process, since a worker cannot reach the main thread's memory.
+ */
+async function lockingInWorkerIfShared<T extends Backend & HABackend>(store: T, config: ServerConfig, logLevel: LogLevel, logger: Logger): Promise<T> {
+  const stanza = lockStanza(config);
+  if (!locksInWorker(stanza)) return store;
+  const worker = await LockWorker.start({
+    stanza,
+    leaseMs: store.leaseMs,
+    stallTimeoutMs: stallTimeoutMs(stanza, store.leaseMs, config.files, process.env),
+    logLevel,
+    logger: logger.named("ha"),
+  });
+  return lockingInWorker(store, worker);
 }
 
 interface BoundNodeAddresses extends NodeAddresses {

@@ -234,6 +234,7 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
   if (terms.length === 0 || (scenario.failsOver && terms.length < roundResults.length + 1)) {
     errors.push(`only ${terms.length} active terms found in the node logs for ${roundResults.length} rounds that each move leadership`);
   }
+  if (scenario.keepsLeader && terms.length > 1) errors.push(`leadership changed ${terms.length - 1} times; the fault must not move it`);
   const recoveries = roundResults.map((r) => r.recoveryMs);
   const recovered = recoveries.filter((r): r is number => r !== null);
   const violations = [

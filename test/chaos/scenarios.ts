@@ -1,3 +1,4 @@
+import { floodBody, MAX_REQUEST_SIZE, startBodyFlood } from "./body-flood.js";
 import type { ChaosCluster, ChaosNode, ChaosStorage } from "./chaos-cluster.js";
 
 /** One round's fault, injected into a healthy cluster whose active is `active`. */
@@ -19,6 +20,8 @@ export interface Scenario {
   skewsMs?: number[];
   /** Every round's fault must move leadership (checked: one more active term than rounds at least). */
   failsOver?: boolean;
+  /** No fault may move leadership (checked: one active term in all). */
+  keepsLeader?: boolean;
   inject(chaos: ChaosCluster, active: ChaosNode, round: number): Promise<RoundFault>;
 }
 
@@ -82,6 +85,9 @@ function clockSkew(name: string, what: string, storage: ChaosStorage): Scenario 
   return failover(name, what, storage, inject, { skewsMs: [-SKEW_MS, 0, SKEW_MS] });
 }
 
+/** Long enough to cover several leases of flooded request work on every node. */
+const FLOOD_MS = 10_000;
+
 export const scenarios: Scenario[] = [
   killedActive("active-killed", "kill -9 the active; restart it and unseal", "s3"),
   pausedActive("active-paused", "SIGSTOP the active past its lease, then SIGCONT (it wakes deposed, mid-request)", "dynamodb"),
@@ -125,6 +131,24 @@ export const scenarios: Scenario[] = [
       const standby = others(chaos, active)[0]!;
       chaos.freeze(standby);
       return { probe: others(chaos, standby), minHoldMs: PAST_THE_LEASE_MS, heal: async () => chaos.thaw(standby) };
+    },
+  },
+  {
+    name: "body-flood",
+    what: "an unauthenticated client sends max_request_size bodies (32 MiB of JSON `{}` objects) to every node at once, one after another, while the writers go on",
+    storage: "dynamodb",
+    keepsLeader: true,
+    async inject(chaos) {
+      const flood = startBodyFlood(chaos.apiAddrs(), floodBody(MAX_REQUEST_SIZE));
+      let note = "";
+      return {
+        probe: chaos.nodes,
+        minHoldMs: FLOOD_MS,
+        heal: async () => void (note = `bodies taken in per node: ${(await flood.stop()).join(", ")}`),
+        get note() {
+          return note;
+        },
+      };
     },
   },
   clockSkew("clock-skew", "wall clocks at -30 s, 0, +30 s; kill -9 the active; it restarts with the next skew", "dynamodb"),
