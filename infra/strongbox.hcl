@@ -23,13 +23,3 @@ ha_storage "dynamodb" {}
 # Auto-unseal: the barrier key is encrypted by the stack's seal key, so every task unseals itself at
 # start; `operator init` (once) hands out recovery keys. Credentials: the task role.
 seal "awskms" {}
-
-# For the metrics collector beside the node in the same task (infra/cdk/monitoring.ts): loopback
-# only, which nothing outside the task reaches, so plain HTTP and sys/metrics without a token.
-listener "tcp" {
-  address     = "127.0.0.1:8202"
-  tls_disable = true
-  telemetry {
-    unauthenticated_metrics_access = true
-  }
-}
