@@ -8,6 +8,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BACKUP_RETENTION_DAYS, BUCKET_DATA_ACTIONS, SEAL_KEY_ACTIONS, SEAL_KEY_ADMIN_ACTIONS, SEAL_KEY_WATCHED_EVENTS, SealKeyReplicaStack } from "../../infra/cdk/custody.js";
 import { EXPORTED_METRICS, METRICS_PORT, NO_ACTIVE_NODE_SECONDS } from "../../infra/cdk/monitoring.js";
+import { readOptions } from "../../infra/cdk/options.js";
 import { StrongboxStack, type StrongboxStackProps } from "../../infra/cdk/strongbox-stack.js";
 import { type Json, referencedId, resourcesOfType } from "./template.js";
 
@@ -214,5 +215,30 @@ describe("audit on Fargate", () => {
       const node = (task.Properties.ContainerDefinitions as Json[]).find((c) => c.Name === "strongbox")!;
       expect(node.LogConfiguration).toMatchObject({ LogDriver: "awslogs", Options: { mode: "blocking" } });
     }
+  });
+});
+
+describe("custody options from context", () => {
+  const read = (context: Record<string, string>) => readOptions((key) => ({ insecureHttp: "true", ...context })[key]);
+
+  it("reads the break-glass role, the NAT layout, backups, the copy vault and the replica region", () => {
+    expect(read({ breakGlassRoleArn: BREAK_GLASS, singleNatGateway: "true", backup: "true", backupCopyVaultArn: COPY_VAULT, sealKeyReplicaRegion: "eu-central-1" })).toEqual({
+      stackName: "Strongbox",
+      insecureHttp: true,
+      breakGlassRoleArn: BREAK_GLASS,
+      singleNatGateway: true,
+      backup: true,
+      backupCopyVaultArn: COPY_VAULT,
+      sealKeyReplicaRegion: "eu-central-1",
+      sealKeyMultiRegion: true,
+    });
+  });
+
+  it("refuses bad values, naming the key and what is allowed", () => {
+    expect(() => read({ breakGlassRoleArn: "admin" })).toThrow('context "breakGlassRoleArn" = "admin" is not allowed: use a role ARN');
+    expect(() => read({ backupCopyVaultArn: COPY_VAULT })).toThrow('context "backup" is required: set it to true with backupCopyVaultArn');
+    expect(() => read({ backup: "true", backupCopyVaultArn: "vault" })).toThrow('context "backupCopyVaultArn" = "vault" is not allowed: use a backup vault ARN');
+    expect(() => read({ sealKeyReplicaRegion: "europe" })).toThrow('context "sealKeyReplicaRegion" = "europe" is not allowed: use a region name');
+    expect(() => read({ singleNatGateway: "maybe" })).toThrow('context "singleNatGateway" = "maybe" is not allowed: use true or false');
   });
 });
