@@ -219,7 +219,7 @@ describe("audit on Fargate", () => {
 });
 
 describe("custody options from context", () => {
-  const read = (context: Record<string, string>) => readOptions((key) => ({ insecureHttp: "true", ...context })[key]);
+  const read = (context: Record<string, string>) => readOptions((key) => ({ insecureHttp: "true", ...context } as Record<string, string>)[key]);
 
   it("reads the break-glass role, the NAT layout, backups, the copy vault and the replica region", () => {
     expect(read({ breakGlassRoleArn: BREAK_GLASS, singleNatGateway: "true", backup: "true", backupCopyVaultArn: COPY_VAULT, sealKeyReplicaRegion: "eu-central-1" })).toEqual({
