@@ -27,6 +27,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const API_PORT = 8200;
 const CLUSTER_PORT = 8201;
+/**
+ * For the metrics collector beside the node (infra/cdk/monitoring.ts METRICS_PORT): loopback only,
+ * which nothing outside the task reaches, so plain HTTP and sys/metrics without a token.
+ */
+const METRICS_PORT = 8202;
 const METADATA_ATTEMPTS = 5;
 const METADATA_RETRY_MS = 500;
 const METADATA_TIMEOUT_MS = 2000;
@@ -57,7 +62,9 @@ export async function prepare(env) {
     Object.assign(listener, { tls_disable: true });
   }
   const listenerFile = join(runtimeDir, "listener.hcl");
-  await writeFile(listenerFile, listenerStanza(listener), { mode: 0o600 });
+  const metricsListener = listenerStanza({ address: `127.0.0.1:${METRICS_PORT}`, cluster_address: `127.0.0.1:${METRICS_PORT + 1}`, tls_disable: true }, "telemetry {\n    unauthenticated_metrics_access = true\n  }");
+  // The API listener first: the server takes its defaults from the first listener.
+  await writeFile(listenerFile, `# Written by infra/entrypoint.mjs at container start.\n${listenerStanza(listener)}${metricsListener}`, { mode: 0o600 });
 
   let apiAddr = env.VAULT_API_ADDR;
   let clusterAddr = env.VAULT_CLUSTER_ADDR;
@@ -129,11 +136,15 @@ function tlsFromEnv(env) {
   return { cert, key };
 }
 
-/** @param {Record<string, string | boolean>} settings */
-function listenerStanza(settings) {
+/**
+ * @param {Record<string, string | boolean>} settings
+ * @param {string} [block] a nested block, as HCL
+ */
+function listenerStanza(settings, block) {
   // JSON string and boolean literals are valid HCL literals.
   const lines = Object.entries(settings).map(([key, value]) => `  ${key} = ${JSON.stringify(value)}`);
-  return `# Written by infra/entrypoint.mjs at container start.\nlistener "tcp" {\n${lines.join("\n")}\n}\n`;
+  if (block) lines.push(`  ${block}`);
+  return `listener "tcp" {\n${lines.join("\n")}\n}\n`;
 }
 
 class EntrypointError extends Error {}

@@ -5,9 +5,9 @@ import { connect, type Socket } from "node:net";
 import type { FileSinkOptions, SocketSinkOptions } from "../../src/audit/options.js";
 import type { AuditSink, AuditSinkOpeners } from "../../src/audit/sink.js";
 
-/** The audit sinks of the container process: a file (or stdout) and a TCP/UDP socket. */
+/** The audit sinks of the container process: a file (or stdout, or "discard" as Vault's), and a TCP/UDP socket. */
 export const nodeAuditSinks: AuditSinkOpeners = {
-  file: (options) => (options.filePath === "stdout" ? new StdoutSink() : new FileSink(options)),
+  file: (options) => (options.filePath === "stdout" ? new StdoutSink() : options.filePath === "discard" ? new DiscardSink() : new FileSink(options)),
   socket: (options) => new SocketSink(options),
 };
 
@@ -26,6 +26,13 @@ class StdoutSink implements AuditSink {
   write(line: string): Promise<void> {
     return new Promise((resolve, reject) => process.stdout.write(`${line}\n`, (error) => (error ? reject(error) : resolve())));
   }
+  async reopen(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** Takes every entry and keeps none: Vault's `file_path = "discard"`, for testing a device's effect. */
+class DiscardSink implements AuditSink {
+  async write(): Promise<void> {}
   async reopen(): Promise<void> {}
   async close(): Promise<void> {}
 }

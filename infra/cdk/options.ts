@@ -6,7 +6,11 @@
 import type { StackProps } from "aws-cdk-lib";
 import type { StrongboxStackProps } from "./strongbox-stack.js";
 
-export type StackOptions = Omit<StrongboxStackProps, keyof StackProps> & { stackName: string };
+export type StackOptions = Omit<StrongboxStackProps, keyof StackProps> & {
+  stackName: string;
+  /** A region to replicate the seal key into (its own stack there; makes the key multi-Region). */
+  sealKeyReplicaRegion?: string;
+};
 
 /** The context keys infra/README.md documents. */
 type ContextKey =
@@ -23,7 +27,12 @@ type ContextKey =
   | "hostedZoneId"
   | "availabilityZones"
   | "edgeReader"
-  | "image";
+  | "image"
+  | "breakGlassRoleArn"
+  | "singleNatGateway"
+  | "backup"
+  | "backupCopyVaultArn"
+  | "sealKeyReplicaRegion";
 
 export function readOptions(context: (key: ContextKey) => unknown): StackOptions {
   const options: StackOptions = { stackName: text(context, "stackName") ?? "Strongbox" };
@@ -67,7 +76,29 @@ export function readOptions(context: (key: ContextKey) => unknown): StackOptions
   if (edgeReader !== undefined) options.edgeReader = edgeReader;
   const image = text(context, "image");
   if (image !== undefined) options.image = image;
+  readCustodyOptions(context, options);
   return options;
+}
+
+function readCustodyOptions(context: (key: ContextKey) => unknown, options: StackOptions): void {
+  const breakGlassRoleArn = text(context, "breakGlassRoleArn");
+  if (breakGlassRoleArn !== undefined) {
+    options.breakGlassRoleArn = matching(breakGlassRoleArn, "breakGlassRoleArn", /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'a role ARN such as "arn:aws:iam::111122223333:role/strongbox-break-glass"');
+  }
+  const singleNatGateway = bool(context, "singleNatGateway");
+  if (singleNatGateway !== undefined) options.singleNatGateway = singleNatGateway;
+  const backup = bool(context, "backup");
+  if (backup !== undefined) options.backup = backup;
+  const backupCopyVaultArn = text(context, "backupCopyVaultArn");
+  if (backupCopyVaultArn !== undefined) {
+    if (!options.backup) throw new OptionError("backup", options.backup, "true with backupCopyVaultArn (copies are of the backups it turns on)");
+    options.backupCopyVaultArn = matching(backupCopyVaultArn, "backupCopyVaultArn", /^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[\w.-]+$/, 'a backup vault ARN in another region such as "arn:aws:backup:eu-central-1:111122223333:backup-vault:strongbox-copy"');
+  }
+  const sealKeyReplicaRegion = text(context, "sealKeyReplicaRegion");
+  if (sealKeyReplicaRegion !== undefined) {
+    options.sealKeyReplicaRegion = matching(sealKeyReplicaRegion, "sealKeyReplicaRegion", /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region name such as "eu-central-1"');
+    options.sealKeyMultiRegion = true;
+  }
 }
 
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;

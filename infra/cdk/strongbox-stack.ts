@@ -25,7 +25,10 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
+import { BucketBackup, restrictBucketData, sealKey as createSealKey, watchSealKey } from "./custody.js";
+import { alarmsAndDashboard, COLLECTOR_IMAGE, COLLECTOR_LOG_ACTIONS, collectorConfig } from "./monitoring.js";
 import { strongboxImage } from "./image.js";
 
 const API_PORT = 8200;
@@ -75,6 +78,8 @@ export const SHUTDOWN_DELAY_SECONDS = HEALTH_CHECK.intervalSeconds * HEALTH_CHEC
  */
 export const STOP_TIMEOUT_SECONDS = 90;
 
+export const ACCESS_LOG_RETENTION_DAYS = 365;
+
 /** The partition holding the HA lock records (src/physical/dynamodb-lock-item.ts `LOCK_PARTITION`). */
 export const LOCK_PARTITION = "/lock";
 
@@ -110,8 +115,7 @@ export const COMMANDS_NOT_GRANTED: Record<string, string> = {
 
 /** S3 calls KMS on the node's behalf for the bucket's default encryption: PutObject and GetObject. */
 export const KMS_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"];
-/** What `seal "awskms"` does with its key (src/seal/awskms.ts): describe it, encrypt at init, decrypt at unseal. */
-export const SEAL_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"];
+export { SEAL_KEY_ACTIONS } from "./custody.js";
 
 export interface StrongboxStackProps extends StackProps {
   /**
@@ -146,13 +150,28 @@ export interface StrongboxStackProps extends StackProps {
   hostedZoneId?: string;
   /** Create an IAM user that may only read the lock records, for the edge Worker. Default false. */
   edgeReader?: boolean;
+  /** ARN of a role that may use the seal key and read the bucket besides the nodes (break-glass). */
+  breakGlassRoleArn?: string;
+  /** One NAT gateway for every zone instead of one per zone: cheaper, but a zone's failure cuts every task off from AWS APIs. */
+  singleNatGateway?: boolean;
+  /** AWS Backup continuous backups of the data bucket. Default false. */
+  backup?: boolean;
+  /** ARN of a backup vault in another region that every backup is copied to (needs `backup`). */
+  backupCopyVaultArn?: string;
+  /** Make the seal key multi-Region (only when it is first created), so app.ts can replicate it. */
+  sealKeyMultiRegion?: boolean;
 }
 
 export class StrongboxStack extends Stack {
   readonly #zones: string[];
+  /** For a replica of the seal key in another region (app.ts). */
+  readonly sealKeyArn: string;
+  readonly taskRoleArn: string;
 
   constructor(scope: Construct, id: string, props: StrongboxStackProps) {
     super(scope, id, props);
+    // Access logs delivered under a bucket policy, not an ACL: the logs bucket keeps ACLs disabled.
+    this.node.setContext("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", true);
     const taskCount = props.taskCount ?? 3;
     if (!props.tlsSecretArn && !props.insecureHttp) {
       throw new Error("StrongboxStack: tlsSecretArn is required (insecureHttp: true only for a throw-away test stack)");
@@ -168,7 +187,8 @@ export class StrongboxStack extends Stack {
       ? ec2.Vpc.fromLookup(this, "Vpc", { vpcId: props.vpcId })
       : new ec2.Vpc(this, "Vpc", {
           availabilityZones: this.#zones,
-          natGateways: 1,
+          // A NAT gateway per zone by default: tasks in a zone whose NAT gateway is down cannot reach KMS, ECR, Logs or Secrets Manager.
+          natGateways: props.singleNatGateway ? 1 : this.#zones.length,
           subnetConfiguration: [
             { name: "public", subnetType: ec2.SubnetType.PUBLIC },
             { name: "tasks", subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -196,7 +216,18 @@ export class StrongboxStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Who read or wrote which object, kept apart from the data (server access logs need SSE-S3).
+    const accessLogs = new s3.Bucket(this, "AccessLogsBucket", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(ACCESS_LOG_RETENTION_DAYS) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const bucket = new s3.Bucket(this, "DataBucket", {
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: "data/",
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: dataKey,
       bucketKeyEnabled: true,
@@ -224,16 +255,16 @@ export class StrongboxStack extends Stack {
     }
     taskRole.addToPolicy(new iam.PolicyStatement({ actions: KMS_ACTIONS, resources: [dataKey.keyArn] }));
 
-    // Auto-unseal: the barrier key is encrypted under this key. Granted in the key policy only, to
-    // the task role only, so no IAM policy elsewhere in the account can widen it by accident.
-    const sealKey = new kms.Key(this, "SealKey", {
-      description: "Strongbox: auto-unseal (seal \"awskms\") encrypts the barrier key",
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    sealKey.addToResourcePolicy(
-      new iam.PolicyStatement({ sid: "StrongboxTasksSeal", principals: [taskRole], actions: SEAL_KEY_ACTIONS, resources: ["*"] }),
-    );
+    // Auto-unseal: the barrier key is encrypted under this key. Its policy (infra/cdk/custody.ts) is
+    // the only grant: administrators manage it, only the task role (and a break-glass role) use it.
+    const sealKey = createSealKey(this, { taskRole, breakGlassRoleArn: props.breakGlassRoleArn, multiRegion: props.sealKeyMultiRegion ?? false });
+    this.sealKeyArn = sealKey.keyArn;
+    this.taskRoleArn = taskRole.roleArn;
+    const alarmTopic = new sns.Topic(this, "AlarmTopic", { displayName: "Strongbox alarms" });
+    const sealKeyAlarm = watchSealKey(this, sealKey, alarmTopic);
+
+    const bucketBackup = props.backup ? new BucketBackup(this, "Backup", { bucket, dataKey, copyVaultArn: props.backupCopyVaultArn }) : undefined;
+    restrictBucketData(bucket, [taskRole.roleArn, ...(props.breakGlassRoleArn ? [props.breakGlassRoleArn] : []), ...(bucketBackup ? [bucketBackup.role.roleArn] : [])]);
 
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -311,7 +342,10 @@ export class StrongboxStack extends Stack {
     const image = strongboxImage(this, props.image);
     // One role for every node's task definition: ECR pulls, logs and the TLS secret.
     const executionRole = new iam.Role(this, "ExecutionRole", { assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com") });
-    const cluster = new ecs.Cluster(this, "Cluster", { vpc });
+    const cluster = new ecs.Cluster(this, "Cluster", { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    const metricsNamespace = `Strongbox/${this.stackName}`;
+    const metricsLogGroup = new logs.LogGroup(this, "MetricsLogs", { retention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY });
+    taskRole.addToPolicy(new iam.PolicyStatement({ actions: COLLECTOR_LOG_ACTIONS, resources: [metricsLogGroup.logGroupArn] }));
     const services = nodePorts.map((nodePort, index) => {
       const node = `Node${index + 1}`;
       const taskDefinition = new ecs.FargateTaskDefinition(this, `${node}Task`, {
@@ -341,8 +375,17 @@ export class StrongboxStack extends Stack {
           STRONGBOX_TLS_KEY: ecs.Secret.fromSecretsManager(tlsSecret, "private_key"),
         },
         portMappings: [{ containerPort: API_PORT }, { containerPort: CLUSTER_PORT }],
-        logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: node.toLowerCase() }),
+        // Blocking: the audit device writes to stdout, so a log CloudWatch cannot take stalls the
+        // node's requests (fail closed) rather than dropping audit entries.
+        logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: node.toLowerCase(), mode: ecs.AwsLogDriverMode.BLOCKING }),
         stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
+      });
+      // Not essential: a collector that fails costs metrics, never the node.
+      taskDefinition.addContainer("metrics", {
+        image: ecs.ContainerImage.fromRegistry(COLLECTOR_IMAGE),
+        essential: false,
+        environment: { AOT_CONFIG_CONTENT: collectorConfig(metricsNamespace, metricsLogGroup.logGroupName) },
+        logging: ecs.LogDrivers.awsLogs({ logGroup: metricsLogGroup, streamPrefix: `${node.toLowerCase()}-collector` }),
       });
       const service = new ecs.FargateService(this, node, {
         cluster,
@@ -366,6 +409,8 @@ export class StrongboxStack extends Stack {
       loadBalancer.addListener(`${node}Api`, { port: nodePort, protocol: elbv2.Protocol.TCP, defaultTargetGroups: [ownTargets] });
       return service;
     });
+
+    alarmsAndDashboard(this, { namespace: metricsNamespace, topic: alarmTopic, servingNodes, loadBalancer, cluster, services, sealKeyAlarm });
 
     if (props.hostedZoneId && props.domainName) {
       new route53.CfnRecordSet(this, "ApiRecord", {
@@ -412,6 +457,9 @@ export class StrongboxStack extends Stack {
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
     new CfnOutput(this, "ServiceNames", { value: Fn.join(" ", services.map((service) => service.serviceName)), description: "one ECS service per node, node 1 first" });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
+    new CfnOutput(this, "AlarmTopicArn", { value: alarmTopic.topicArn, description: "SNS topic of every alarm and seal key event: subscribe to it" });
+    new CfnOutput(this, "SealKeyArn", { value: sealKey.keyArn });
+    new CfnOutput(this, "AccessLogsBucketName", { value: accessLogs.bucketName, description: "S3 server access logs of the data bucket" });
   }
 
   /** The zones a new VPC spreads over; never a context lookup, so synthesis works offline. */

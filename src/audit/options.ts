@@ -14,7 +14,7 @@ export interface CommonAuditOptions {
 }
 
 export interface FileSinkOptions {
-  /** A file path, or "stdout". */
+  /** A file path, "stdout" or "discard". */
   filePath: string;
   /** File mode for a file the device creates (octal, Vault's default 0600). */
   mode: number;
@@ -75,7 +75,7 @@ export function commonOptions(options: Record<string, string>): CommonAuditOptio
 
 export function fileOptions(options: Record<string, string>): FileSinkOptions {
   const filePath = options.file_path ?? "";
-  if (!filePath) throw new LogicalError(400, `"file_path" is required for a file audit device (a file path, or "stdout")`);
+  if (!filePath) throw new LogicalError(400, `"file_path" is required for a file audit device (a file path, "stdout" or "discard")`);
   if (filePath.includes("\0")) throw new LogicalError(400, `"file_path" must not contain a NUL character`);
   const modeText = options.mode ?? "0600";
   if (!/^0?[0-7]{3}$/.test(modeText)) throw new LogicalError(400, `invalid "mode" ${JSON.stringify(modeText)}: expected an octal file mode such as 0600`);

@@ -3,6 +3,7 @@ import { decodeKey } from "../sdk/encoding.js";
 import { LogicalError, unsupportedOperation } from "../sdk/types.js";
 import { VERSION } from "../sdk/version.js";
 import { json } from "./respond.js";
+import { encryptInitResult, initPgpKeys } from "./sys-init-pgp.js";
 import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
 
 /** Endpoints Vault serves without a token: init, seal status, unseal, health, leader. */
@@ -14,7 +15,11 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
   switch (path) {
     case "sys/init":
       if (isRead) return json({ initialized: await core.initialized() });
-      if (isWrite) return json(await core.initialize(initRequest(body)));
+      if (isWrite) {
+        const request = initRequest(body);
+        const pgp = await initPgpKeys(core, body, request);
+        return json(await encryptInitResult(await core.initialize(request), pgp));
+      }
       break;
     case "sys/seal-status":
       if (isRead) return json(await sealStatus(core));
@@ -66,12 +71,6 @@ async function sealStatus(core: Core): Promise<Record<string, unknown>> {
 
 /** Which of the counts a seal needs (and whether they fit) is the seal's call, in Core.initialize. */
 function initRequest(body: Record<string, unknown>): InitRequest {
-  for (const unsupported of ["pgp_keys", "root_token_pgp_key", "recovery_pgp_keys"]) {
-    const value = body[unsupported];
-    if (value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && value.length === 0)) {
-      throw new LogicalError(400, `"${unsupported}" is not supported by Strongbox (keys are returned in clear)`);
-    }
-  }
   const request: InitRequest = {};
   for (const field of ["secret_shares", "secret_threshold", "recovery_shares", "recovery_threshold"] as const) {
     const value = body[field];

@@ -1,5 +1,6 @@
-import { fromBase64, randomBase62, toBase64 } from "../sdk/encoding.js";
+import { fromBase64, randomBase62, toBase64, toHex } from "../sdk/encoding.js";
 import { LogicalError } from "../sdk/types.js";
+import { encryptFor, hasPgpKeys, type PgpRecipient, readPgpKeys } from "./pgp.js";
 import type { Seal, UnsealKeyWrapping } from "./seal.js";
 import { ShareAttempt } from "./share-attempt.js";
 
@@ -9,12 +10,13 @@ export const ROOT_TOKEN_OTP_LENGTH = 28;
 /**
  * sys/generate-root/*, as Vault ≥ 1.10: start an attempt (the server makes the one-time password
  * unless the caller brings one of the right length), give a threshold of operator shares (unseal
- * keys, or recovery keys) with the nonce, receive the new root token XORed with the OTP, base64.
- * `pgp_key` is not supported.
+ * keys, or recovery keys) with the nonce, receive the new root token XORed with the OTP, base64;
+ * or, with `pgp_key`, encrypted to that key (src/seal/pgp.ts).
  */
 export class GenerateRoot {
   readonly #attempt = new ShareAttempt("root generation");
   #otp = "";
+  #pgpKey: PgpRecipient | null = null;
 
   constructor(
     private readonly seal: Seal,
@@ -30,7 +32,7 @@ export class GenerateRoot {
       required: (await this.seal.config())?.secret_threshold ?? 0,
       encoded_token: "",
       encoded_root_token: "",
-      pgp_fingerprint: "",
+      pgp_fingerprint: this.#pgpKey?.fingerprint ?? "",
       otp: "",
       otp_length: ROOT_TOKEN_OTP_LENGTH,
       complete: false,
@@ -40,8 +42,14 @@ export class GenerateRoot {
   async start(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.#attempt.started) throw new LogicalError(400, "a root generation is already in progress; cancel it first (DELETE sys/generate-root/attempt)");
     const { otp, pgp_key: pgpKey } = body;
-    if (pgpKey !== undefined && pgpKey !== null && pgpKey !== "") throw new LogicalError(400, `"pgp_key" is not supported by Strongbox; use the one-time password`);
     const given = otp !== undefined && otp !== null && otp !== "";
+    if (hasPgpKeys(pgpKey)) {
+      if (given) throw new LogicalError(400, `give either "otp" or "pgp_key", not both`);
+      if (typeof pgpKey !== "string") throw new LogicalError(400, `"pgp_key" must be one base64-encoded PGP public key`);
+      [this.#pgpKey] = await readPgpKeys("pgp_key", [pgpKey]);
+      this.#attempt.begin();
+      return this.status();
+    }
     if (given && (typeof otp !== "string" || otp.length !== ROOT_TOKEN_OTP_LENGTH)) {
       throw new LogicalError(400, `"otp" must be a string of ${ROOT_TOKEN_OTP_LENGTH} characters (leave it out and the server generates one)`);
     }
@@ -54,6 +62,7 @@ export class GenerateRoot {
   cancel(): void {
     this.#attempt.end();
     this.#otp = "";
+    this.#pgpKey = null;
   }
 
   async update(body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -63,7 +72,9 @@ export class GenerateRoot {
     if (!(await this.seal.checkOperatorKey(key, this.barrier))) {
       throw new LogicalError(400, "the key shares given do not rebuild this cluster's key (wrong or mismatched shares); no token was made, give the shares again");
     }
-    const encoded = encodeWithOtp(await this.createRootToken(), this.#otp);
+    const token = await this.createRootToken();
+    // As Vault: the PGP message holds the token's hex.
+    const encoded = this.#pgpKey ? toBase64(await encryptFor(this.#pgpKey, toHex(new TextEncoder().encode(token)))) : encodeWithOtp(token, this.#otp);
     const nonce = this.#attempt.nonce;
     this.cancel();
     return { ...status, started: true, nonce, progress: status.required, encoded_token: encoded, encoded_root_token: encoded, complete: true };

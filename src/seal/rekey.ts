@@ -1,5 +1,6 @@
 import { toBase64, toHex } from "../sdk/encoding.js";
 import { LogicalError } from "../sdk/types.js";
+import { encryptShares, hasPgpKeys, type PgpRecipient, readPgpKeys } from "./pgp.js";
 import type { Seal, ShareCounts, UnsealKeyWrapping } from "./seal.js";
 import { ShareAttempt } from "./share-attempt.js";
 import { equalInConstantTime, splitSecret, validateShareParameters } from "./shamir.js";
@@ -23,12 +24,14 @@ interface PendingKey {
  * share counts, give the current shares with the attempt's nonce, receive the new shares. With
  * `require_verification` the new shares take effect only once a threshold of them is given back
  * through .../verify, so shares nobody stored can never become the only way in.
- * PGP-encrypted shares (`pgp_keys`) and their stored backup (`backup`) are not supported.
+ * With `pgp_keys`, new share i is encrypted to key i (src/seal/pgp.ts); their stored backup
+ * (`backup`) is not supported.
  */
 export class Rekey {
   #plan: RekeyPlan | null = null;
   readonly #attempt: ShareAttempt;
   #pending: PendingKey | null = null;
+  #pgpKeys: PgpRecipient[] | null = null;
 
   constructor(
     readonly kind: RekeyKind,
@@ -47,7 +50,7 @@ export class Rekey {
       n: this.#plan?.shares ?? 0,
       progress: this.#attempt.progress,
       required: await this.#required(),
-      pgp_fingerprints: null,
+      pgp_fingerprints: this.#fingerprints(),
       backup: false,
       verification_required: this.#plan?.requireVerification ?? false,
       ...(this.#pending && { verification_nonce: this.#pending.verification.nonce }),
@@ -57,7 +60,10 @@ export class Rekey {
   async start(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     this.#checkKind();
     if (this.#plan) throw new LogicalError(400, "a rekey is already in progress; cancel it first (DELETE .../init) to change its parameters");
-    this.#plan = rekeyPlan(body);
+    const plan = rekeyPlan(body);
+    this.#pgpKeys = hasPgpKeys(body.pgp_keys) ? await readPgpKeys("pgp_keys", body.pgp_keys) : null;
+    if (this.#pgpKeys && this.#pgpKeys.length !== plan.shares) throw new LogicalError(400, "incorrect number of PGP keys for rekey");
+    this.#plan = plan;
     this.#attempt.begin();
     return this.status();
   }
@@ -70,6 +76,7 @@ export class Rekey {
 
   cancel(): void {
     this.#plan = null;
+    this.#pgpKeys = null;
     this.#attempt.end();
     this.#dropPending();
   }
@@ -87,7 +94,8 @@ export class Rekey {
     const next = crypto.getRandomValues(new Uint8Array(32));
     const shares = await splitSecret(next, plan!.shares, plan!.threshold);
     const nonce = this.#attempt.nonce;
-    const answer = { complete: true, nonce, keys: shares.map(toHex), keys_base64: shares.map(toBase64), pgp_fingerprints: null, backup: false };
+    const [keys, keysBase64] = this.#pgpKeys ? await encryptShares(shares.map(toHex), this.#pgpKeys) : [shares.map(toHex), shares.map(toBase64)];
+    const answer = { complete: true, nonce, keys, keys_base64: keysBase64, pgp_fingerprints: this.#fingerprints(), backup: false };
     if (plan!.requireVerification) {
       const verification = new ShareAttempt("rekey verification", this.now);
       verification.begin();
@@ -137,6 +145,10 @@ export class Rekey {
     this.#pending = null;
   }
 
+  #fingerprints(): string[] | null {
+    return this.#pgpKeys?.map((key) => key.fingerprint) ?? null;
+  }
+
   async #required(): Promise<number> {
     return (await this.seal.config())?.secret_threshold ?? 0;
   }
@@ -152,12 +164,8 @@ export class Rekey {
 }
 
 function rekeyPlan(body: Record<string, unknown>): RekeyPlan {
-  const pgpKeys = body.pgp_keys;
-  if (pgpKeys !== undefined && pgpKeys !== null && pgpKeys !== "" && !(Array.isArray(pgpKeys) && pgpKeys.length === 0)) {
-    throw new LogicalError(400, `"pgp_keys" is not supported by Strongbox (new key shares are returned in clear)`);
-  }
   if (body.backup !== undefined && body.backup !== false) {
-    throw new LogicalError(400, `"backup" keeps PGP-encrypted shares, and "pgp_keys" is not supported by Strongbox: there is nothing to back up`);
+    throw new LogicalError(400, `"backup" (storing the PGP-encrypted shares in the server) is not supported by Strongbox; keep the encrypted shares yourself`);
   }
   const requireVerification = body.require_verification ?? false;
   if (typeof requireVerification !== "boolean") throw new LogicalError(400, `"require_verification" must be true or false`);

@@ -288,3 +288,43 @@ describe("audit devices coming and going on a node that starts with none", () =>
     expect(auditedPaths(second).filter((line) => line.endsWith("secret/data/before"))).toEqual(["request read secret/data/before", "response read secret/data/before"]);
   });
 });
+
+describe('file device with file_path "stdout" and "discard" (Fargate ships stdout to CloudWatch Logs)', () => {
+  let server: ServerProcess;
+  const call = async (method: string, path: string, body?: unknown): Promise<number> => {
+    const response = await fetch(`${server.apiAddr}/v1/${path}`, { method, headers: { "x-vault-token": ROOT }, body: body === undefined ? undefined : JSON.stringify(body) });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  /** Audit entries among the process's output lines (log lines are not JSON objects with a "type"). */
+  const auditLines = () =>
+    server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.type === "request" || entry.type === "response");
+
+  beforeAll(async () => {
+    server = await startServerProcess(["-dev", "-dev-listen-address=127.0.0.1:0", `-dev-root-token-id=${ROOT}`]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('"stdout" writes one JSON entry per line to the process\'s standard output; "discard" takes entries and keeps none', async () => {
+    expect(await call("PUT", "sys/audit/nowhere", { type: "file", options: { file_path: "discard" } })).toBe(204);
+    expect(await call("POST", "secret/data/discarded", { data: { v: "1" } })).toBe(200);
+    expect(auditLines()).toEqual([]);
+
+    expect(await call("PUT", "sys/audit/out", { type: "file", options: { file_path: "stdout" } })).toBe(204);
+    expect(await call("POST", "secret/data/to-stdout", { data: { v: "2" } })).toBe(200);
+    const logged = await waitFor(async () => {
+      const found = auditLines().filter((entry) => entry.request.path === "secret/data/to-stdout");
+      return found.length === 2 ? found : null;
+    }, 10_000, "the audit entries on stdout");
+    expect(logged.map((entry) => entry.type)).toEqual(["request", "response"]);
+    expect(JSON.stringify(logged)).not.toContain('"v":"2"');
+    expect(auditLines().some((entry) => entry.request.path === "secret/data/discarded")).toBe(false);
+  });
+});

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadServerConfig } from "../../adapters/node/config-file.js";
+import { METRICS_PORT } from "../../infra/cdk/monitoring.js";
 import { SHUTDOWN_DELAY_SECONDS } from "../../infra/cdk/strongbox-stack.js";
 
 interface Entrypoint {
@@ -82,7 +83,11 @@ describe("without TLS", () => {
     expect(config.storage).toEqual({ type: "s3", options: {} });
     expect(config.haStorage).toEqual({ type: "dynamodb", options: {} });
     expect(config.seals).toEqual([{ type: "awskms", disabled: false, options: { kms_key_id: SEAL_KEY_ARN, region: "us-east-1" }, file: "infra/strongbox.hcl" }]);
-    expect(config.listeners).toEqual([expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201", tlsDisable: true })]);
+    expect(config.listeners).toEqual([
+      expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201", tlsDisable: true }),
+      // For the metrics collector in the same task (infra/cdk/monitoring.ts): loopback, no token.
+      expect.objectContaining({ address: `127.0.0.1:${METRICS_PORT}`, tlsDisable: true, unauthenticatedMetricsAccess: true }),
+    ]);
     expect(config.apiAddr).toBe(`http://${TASK_IP}:8200`);
     expect(config.clusterAddr).toBe(`https://${TASK_IP}:8201`);
     expect(config.shutdownDelayMs).toBe(SHUTDOWN_DELAY_SECONDS * 1000);
@@ -97,7 +102,7 @@ describe("behind the load balancer", () => {
     expect(stanza).toContain('  proxy_protocol_behavior = "allow_authorized"\n');
     expect(stanza).toContain('  proxy_protocol_authorized_addrs = "10.0.0.0/16"\n');
     const config = await serverConfig(prepared);
-    expect(config.listeners).toEqual([expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201" })]);
+    expect(config.listeners[0]).toEqual(expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201" }));
     // Until the server reads the PROXY protocol settings it warns that it ignores them; nothing else.
     expect(config.warnings.filter((warning) => !/"proxy_protocol_(behavior|authorized_addrs)"/.test(warning))).toEqual([]);
   });

@@ -20,6 +20,7 @@ import {
   STOP_TIMEOUT_SECONDS,
   StrongboxStack,
 } from "../../infra/cdk/strongbox-stack.js";
+import { COLLECTOR_LOG_ACTIONS } from "../../infra/cdk/monitoring.js";
 import { DRAIN_TIMEOUT_MS } from "../../src/ha/drain.js";
 import {
   actionsOf,
@@ -39,6 +40,11 @@ let template: Json;
 /** Node n's task definition (n from 1). */
 function taskDefinition(n = 1) {
   return resourcesOfType(template, "AWS::ECS::TaskDefinition").find((task) => task.id.startsWith(`Node${n}Task`))!;
+}
+
+/** The data bucket (the other holds its access logs). */
+function dataBucket() {
+  return resourcesOfType(template, "AWS::S3::Bucket").find((bucket) => bucket.id.startsWith("DataBucket"))!;
 }
 
 /** The stack's two KMS keys, told apart by their description. */
@@ -87,7 +93,7 @@ describe("lock table", () => {
 
 describe("data bucket", () => {
   it("is encrypted with the stack's KMS key, versioned, private and retained", () => {
-    const bucket = onlyResource(template, "AWS::S3::Bucket");
+    const bucket = dataBucket();
     const key = kmsKey("bucket");
     expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
       { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: { "Fn::GetAtt": [key.id, "Arn"] } } },
@@ -104,9 +110,8 @@ describe("data bucket", () => {
   });
 
   it("refuses every request that does not use TLS", () => {
-    const bucket = onlyResource(template, "AWS::S3::Bucket");
-    const policy = onlyResource(template, "AWS::S3::BucketPolicy").Properties;
-    expect(referencedId(policy.Bucket)).toBe(bucket.id);
+    const bucket = dataBucket();
+    const policy = resourcesOfType(template, "AWS::S3::BucketPolicy").find((p) => referencedId(p.Properties.Bucket) === bucket.id)!.Properties;
     const deny = (policy.PolicyDocument.Statement as Json[]).find((s) => s.Effect === "Deny");
     expect(deny).toMatchObject({ Action: "s3:*", Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "false" } } });
     expect(deny!.Resource).toEqual([
@@ -124,7 +129,7 @@ describe("task role", () => {
   });
 
   it("allows exactly the actions those commands need", () => {
-    const expected = [...Object.values(BACKEND_PERMISSIONS).flatMap((p) => p.actions), ...KMS_ACTIONS];
+    const expected = [...Object.values(BACKEND_PERMISSIONS).flatMap((p) => p.actions), ...KMS_ACTIONS, ...COLLECTOR_LOG_ACTIONS];
     expect(actionsOf(roleStatements(template, taskRoleId()))).toEqual([...new Set(expected)].sort());
     expect(actionsOf(roleStatements(template, taskRoleId()))).toEqual([
       "dynamodb:BatchWriteItem",
@@ -137,6 +142,9 @@ describe("task role", () => {
       "dynamodb:UpdateItem",
       "kms:Decrypt",
       "kms:GenerateDataKey",
+      "logs:CreateLogStream",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
       "s3:DeleteObject",
       "s3:GetObject",
       "s3:ListBucket",
@@ -144,9 +152,9 @@ describe("task role", () => {
     ]);
   });
 
-  it("grants them on the table, the bucket, its objects and its key only", () => {
+  it("grants them on the table, the bucket, its objects and its key only, and the metrics collector its log group", () => {
     const table = onlyResource(template, "AWS::DynamoDB::Table").id;
-    const bucket = onlyResource(template, "AWS::S3::Bucket").id;
+    const bucket = dataBucket().id;
     const key = kmsKey("bucket").id;
     const grants = roleStatements(template, taskRoleId()).map((s) => ({ actions: [s.Action].flat().sort(), resource: s.Resource }));
     expect(grants).toEqual(
@@ -155,9 +163,10 @@ describe("task role", () => {
         { actions: ["s3:ListBucket"], resource: { "Fn::GetAtt": [bucket, "Arn"] } },
         { actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/*"]] } },
         { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resource: { "Fn::GetAtt": [key, "Arn"] } },
+        { actions: COLLECTOR_LOG_ACTIONS, resource: { "Fn::GetAtt": [resourcesOfType(template, "AWS::Logs::LogGroup").find((g) => g.id.startsWith("MetricsLogs"))!.id, "Arn"] } },
       ]),
     );
-    expect(grants).toHaveLength(4);
+    expect(grants).toHaveLength(5);
   });
 });
 
@@ -247,7 +256,7 @@ describe("nodes", () => {
       const [container] = taskDefinition(n).Properties.ContainerDefinitions as Json[];
       const env = Object.fromEntries((container!.Environment as Json[]).map((e) => [e.Name, e.Value]));
       expect(env).toEqual({
-        AWS_S3_BUCKET: { Ref: onlyResource(template, "AWS::S3::Bucket").id },
+        AWS_S3_BUCKET: { Ref: dataBucket().id },
         AWS_DYNAMODB_TABLE: { Ref: onlyResource(template, "AWS::DynamoDB::Table").id },
         AWS_REGION: "eu-west-1",
         VAULT_AWSKMS_SEAL_KEY_ID: { "Fn::GetAtt": [kmsKey("seal").id, "Arn"] },
@@ -274,7 +283,8 @@ describe("nodes", () => {
 
   it("has no registration function, event rule or Lambda role left", () => {
     expect(resourcesOfType(template, "AWS::Lambda::Function")).toEqual([]);
-    expect(resourcesOfType(template, "AWS::Events::Rule")).toEqual([]);
+    // The one rule watches the seal key (custody.test.ts).
+    expect(resourcesOfType(template, "AWS::Events::Rule").map((rule) => rule.id)).toEqual([expect.stringMatching(/^SealKeyEvents/)]);
     const roles = resourcesOfType(template, "AWS::IAM::Role").map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service);
     expect(roles).not.toContain("lambda.amazonaws.com");
   });
@@ -398,7 +408,7 @@ it("outputs the API URL, each node's api_addr, the region, the table and the buc
   expect(outputs.LoadBalancerDnsName.Value).toEqual({ "Fn::GetAtt": [onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").id, "DNSName"] });
   expect(outputs.Region.Value).toBe("eu-west-1");
   expect(outputs.TableName.Value).toEqual({ Ref: onlyResource(template, "AWS::DynamoDB::Table").id });
-  expect(outputs.BucketName.Value).toEqual({ Ref: onlyResource(template, "AWS::S3::Bucket").id });
+  expect(outputs.BucketName.Value).toEqual({ Ref: dataBucket().id });
   expect(outputs.ServiceNames.Value).toEqual({ "Fn::Join": [" ", NODES.map((n) => ({ "Fn::GetAtt": [service(n).id, "Name"] }))] });
   expect(outputs.EdgeReaderUser).toBeUndefined();
   expect(outputs.EdgeReaderSecretArn).toBeUndefined();

@@ -1,4 +1,5 @@
 /** `strongbox operator init | unseal | seal`. */
+import { readFileSync } from "node:fs";
 import { attempt, CliError, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FORMAT_FLAG, type OutputFormat } from "./command.js";
 import type { VaultClient } from "./client.js";
 import { readSecret } from "./input.js";
@@ -34,6 +35,11 @@ Usage: strongbox operator init [options]
   (-recovery-shares, -recovery-threshold), which authorize operator actions
   such as \`operator unseal\` after \`operator seal\` but decrypt nothing.
 
+  -pgp-keys, -recovery-pgp-keys (comma-separated files, one public key per
+  share, binary or base64 as \`gpg --export\` writes them) encrypt share i to
+  key i; -root-token-pgp-key the root token. Each key holder decrypts theirs:
+      $ echo <key> | base64 -d | gpg -dq
+
   With -status, only reports whether the server is initialized:
   exit code 0 initialized, 2 not initialized, 1 error.`,
   flags: {
@@ -41,11 +47,15 @@ Usage: strongbox operator init [options]
     "key-threshold": { kind: "int", usage: `Number of shares needed to unseal (default ${DEFAULT_KEY_THRESHOLD}).`, aliases: ["t"] },
     "recovery-shares": { kind: "int", usage: `Number of recovery key shares, with an auto-unseal seal (default ${DEFAULT_KEY_SHARES}).` },
     "recovery-threshold": { kind: "int", usage: `Number of recovery key shares needed to authorize, with an auto-unseal seal (default ${DEFAULT_KEY_THRESHOLD}).` },
+    "pgp-keys": { kind: "string", usage: "Files of PGP public keys, comma-separated, one per unseal key share.", placeholder: "file,…" },
+    "recovery-pgp-keys": { kind: "string", usage: "Files of PGP public keys, comma-separated, one per recovery key share.", placeholder: "file,…" },
+    "root-token-pgp-key": { kind: "string", usage: "File of a PGP public key to encrypt the root token to.", placeholder: "file" },
     status: { kind: "bool", usage: "Only print whether the server is initialized (exit 0 yes, 2 no)." },
     ...FORMAT_FLAG,
   },
   async run({ flags, args, format, client, out }) {
     expectArgs(args, 0, 0);
+    const pgp = pgpKeyFields(flags);
     if (flags.status) {
       const { body } = await attempt("checking init status", () => client().request("GET", "sys/init"), EXIT_LOCAL_ERROR);
       const initialized = body?.initialized === true;
@@ -55,11 +65,11 @@ Usage: strongbox operator init [options]
 
     // Which keys to ask for depends on the server's seal; a server that cannot say gets the Shamir request.
     const recoverySeal = await client().request("GET", "sys/seal-status").then((status) => status.body?.recovery_seal === true, () => false);
-    if (recoverySeal) return printRecoveryInit(flags, await initRecovery(client(), flags), format, out);
+    if (recoverySeal) return printRecoveryInit(flags, await initRecovery(client(), flags, pgp), format, out);
 
     const shares = flags["key-shares"] ?? DEFAULT_KEY_SHARES;
     const threshold = flags["key-threshold"] ?? DEFAULT_KEY_THRESHOLD;
-    const { body } = await attempt("initializing", () => client().request("PUT", "sys/init", { body: { secret_shares: shares, secret_threshold: threshold } }));
+    const { body } = await attempt("initializing", () => client().request("PUT", "sys/init", { body: { secret_shares: shares, secret_threshold: threshold, ...pgp } }));
     const init = (body ?? {}) as InitResponse;
     const hexKeys = init.keys ?? [];
     const base64Keys = init.keys_base64 ?? [];
@@ -104,8 +114,37 @@ Usage: strongbox operator init [options]
 
 type InitFlags = { "recovery-shares"?: number; "recovery-threshold"?: number };
 
-async function initRecovery(client: VaultClient, flags: InitFlags): Promise<InitResponse> {
-  const body = { recovery_shares: flags["recovery-shares"] ?? DEFAULT_KEY_SHARES, recovery_threshold: flags["recovery-threshold"] ?? DEFAULT_KEY_THRESHOLD };
+/** As Vault's CLI: each file read and base64-encoded, unless it already holds base64 text. */
+function pgpKeyFields(flags: Record<string, unknown>): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = {};
+  const files = (flag: string) => (typeof flags[flag] === "string" && flags[flag] !== "" ? (flags[flag] as string).split(",").map((file) => readPgpKeyFile(flag, file.trim())) : undefined);
+  const keys = files("pgp-keys");
+  if (keys) fields.pgp_keys = keys;
+  const recoveryKeys = files("recovery-pgp-keys");
+  if (recoveryKeys) fields.recovery_pgp_keys = recoveryKeys;
+  const rootTokenKey = files("root-token-pgp-key");
+  if (rootTokenKey) {
+    if (rootTokenKey.length !== 1) throw new CliError("-root-token-pgp-key takes one file", EXIT_LOCAL_ERROR);
+    fields.root_token_pgp_key = rootTokenKey[0]!;
+  }
+  return fields;
+}
+
+function readPgpKeyFile(flag: string, file: string): string {
+  if (file.startsWith("keybase:")) throw new CliError(`-${flag}: "keybase:" keys are not supported (fetching them needs keybase.io); export the key with gpg --export and give the file`, EXIT_LOCAL_ERROR);
+  let content: Buffer;
+  try {
+    content = readFileSync(file);
+  } catch (error) {
+    throw new CliError(`-${flag}: cannot read ${file}: ${(error as Error).message}`, EXIT_LOCAL_ERROR);
+  }
+  const text = content.toString("latin1").trim();
+  if (text.startsWith("-----BEGIN PGP")) throw new CliError(`-${flag}: ${file} is ASCII-armored; give the binary key (gpg --export without --armor)`, EXIT_LOCAL_ERROR);
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? text : content.toString("base64");
+}
+
+async function initRecovery(client: VaultClient, flags: InitFlags, pgp: Record<string, string | string[]>): Promise<InitResponse> {
+  const body = { recovery_shares: flags["recovery-shares"] ?? DEFAULT_KEY_SHARES, recovery_threshold: flags["recovery-threshold"] ?? DEFAULT_KEY_THRESHOLD, ...pgp };
   const { body: init } = await attempt("initializing", () => client.request("PUT", "sys/init", { body }));
   return (init ?? {}) as InitResponse;
 }
