@@ -1,10 +1,11 @@
-import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { splitHostPort as parseHostPort } from "../../src/config/listener.js";
 import { ConfigError, type ListenerConfig } from "../../src/config/types.js";
+import { DRAIN_TIMEOUT_MS } from "../../src/ha/drain.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import { ListMethodSocket } from "./list-method.js";
 
@@ -12,6 +13,15 @@ export interface RunningListener {
   /** host:port actually bound (differs from the config when it asked for port 0). */
   address: string;
   port: number;
+  /**
+   * From now on every response says `Connection: close`, so kept-alive clients reconnect — through
+   * the load balancer, to another node — after their next answer instead of staying on this one.
+   */
+  beginDraining(): void;
+  /**
+   * Stops accepting connections, closes the idle ones and lets those with a request inside finish
+   * (each closes after its answer) for up to DRAIN_TIMEOUT_MS before cutting them off.
+   */
   close(): Promise<void>;
 }
 
@@ -19,12 +29,19 @@ type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Re
 
 /** Serves `fetch` on a listener "tcp" stanza: plain HTTP, or TLS ≥ 1.2 when it has a cert and key. */
 export async function startApiListener(config: ListenerConfig, fetch: FetchHandler): Promise<RunningListener> {
+  let draining = false;
   const http = createHttpServer(
-    getRequestListener((request, env) => fetch(request, {
-      clientAddress: env.incoming.socket.remoteAddress,
-      clientPort: env.incoming.socket.remotePort,
-      unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
-    })),
+    getRequestListener(async (request, env) => {
+      const response = await fetch(request, {
+        clientAddress: env.incoming.socket.remoteAddress,
+        clientPort: env.incoming.socket.remotePort,
+        unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
+      });
+      // Decided when the answer is ready, not when the request came, so requests inside when the
+      // drain began close their connection too. Node then sends `Connection: close` and closes it.
+      if (draining) (env.outgoing as ServerResponse).shouldKeepAlive = false;
+      return response;
+    }),
   );
   const inject = (socket: Socket) => http.emit("connection", new ListMethodSocket(socket));
   // No Nagle, as Node's HTTP server sets when it accepts connections itself: a response written as
@@ -47,7 +64,11 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
   return {
     address: joinHostPort(host, boundPort),
     port: boundPort,
-    close: () => closeServers(server, http),
+    beginDraining: () => (draining = true),
+    close: () => {
+      draining = true;
+      return closeServers(server, http);
+    },
   };
 }
 
@@ -62,11 +83,19 @@ async function readTlsFiles(config: ListenerConfig): Promise<{ cert: Buffer; key
   return { cert: await read(config.tlsCertFile, "tls_cert_file"), key: await read(config.tlsKeyFile, "tls_key_file") };
 }
 
+/**
+ * Only idle connections are closed at once: a busy one closes after its answer (we are draining),
+ * so no client loses a request it already sent. Past the drain bound, what is left is cut off.
+ */
 function closeServers(server: NetServer, http: HttpServer): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const cutOff = setTimeout(() => http.closeAllConnections(), DRAIN_TIMEOUT_MS);
+    server.close(() => {
+      clearTimeout(cutOff);
+      resolve();
+    });
     http.close(); // stops the connection-tracking timer; it reports "not running", which is expected
-    http.closeAllConnections();
+    http.closeIdleConnections();
   });
 }
 
