@@ -84,9 +84,12 @@ function initRequest(body: Record<string, unknown>): InitRequest {
   return request;
 }
 
-/** Vault's health codes, overridable by query parameters so load balancers can choose. */
-async function health(core: Core, query: URLSearchParams, head: boolean): Promise<Response> {
-  const initialized = await core.initialized();
+/**
+ * Vault's health codes, overridable by query parameters so load balancers can choose. Answered from
+ * memory only: a storage outage must not turn every standby unhealthy and get it replaced.
+ */
+function health(core: Core, query: URLSearchParams, head: boolean): Response {
+  const initialized = core.knownInitialized;
   const code = (name: string, fallback: number) => {
     const value = Number(query.get(name));
     return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback;
