@@ -61,7 +61,8 @@ export class Core {
   readonly #inFlight = new InFlightRequests();
   #state: LogicalState | null = null;
   #draining = false;
-  #initialized = false;
+  /** null until storage has answered whether the cluster is initialised. */
+  #initialized: boolean | null = null;
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
   readonly operatorKeys: OperatorKeyOperations;
@@ -151,16 +152,17 @@ export class Core {
     // The seal configuration carries the cluster id; remember it for sys/health and seal-status.
     const config = await this.#seal.config();
     if (config) this.#clusterId = config.cluster_id;
-    this.#initialized = config !== null && (await this.#barrier.initialized());
-    return this.#initialized;
+    const initialized = config !== null && (await this.#barrier.initialized());
+    this.#initialized = initialized;
+    return initialized;
   }
 
   /**
    * Whether storage said the cluster is initialised when this node last looked (at init, unseal,
-   * seal-status, or `watchInitialization`): sys/health answers from it, so a slow or failing store
-   * never slows down or fails a load balancer's probe.
+   * seal-status, or `watchInitialization`), null before storage first answered: sys/health answers
+   * from it, so a slow or failing store never slows down or fails a load balancer's probe.
    */
-  get knownInitialized(): boolean {
+  get knownInitialized(): boolean | null {
     return this.#initialized;
   }
 

@@ -161,6 +161,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       audit,
     },
   });
+  // Until the node has seen the cluster initialised, so sys/health can answer from memory.
+  const stopWatchingInitialization = core.watchInitialization();
   const app = createApp({
     core,
     maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),
@@ -178,8 +180,6 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   }
   const bound = boundAddresses(config, listeners);
   addresses.bind(bound);
-  // Until the node has seen the cluster initialised, so sys/health can answer from memory.
-  const stopWatchingInitialization = core.watchInitialization();
   const leadership = core.leadership;
   if (forwarder && leadership) {
     clusterListeners = new ClusterListeners(bound.clusterListenAddresses, app.fetch, leadership, clusterLogger);

@@ -46,8 +46,9 @@ describe("sys/health answers from memory", () => {
     const fault = await startFaultProxy(inject("s3Endpoint"));
     closers.push(() => fault.close());
     const prefix = `health-${crypto.randomUUID()}`;
-    const lock = new InmemHABackend({ leaseMs: 600, renewIntervalMs: 100, retryIntervalMs: 50, stepDownCooldownMs: 60_000 });
-    const [active, standby, sealed] = await Promise.all(["active", "standby", "sealed"].map((name) => s3Through(fault, prefix)));
+    // A lease long enough that a stall on a loaded machine does not end the active's term mid-test.
+    const lock = new InmemHABackend({ leaseMs: 5_000, renewIntervalMs: 500, retryIntervalMs: 100, stepDownCooldownMs: 60_000 });
+    const [active, standby, sealed] = await Promise.all([1, 2, 3].map(() => s3Through(fault, prefix)));
     const uninitialised = await s3Through(fault, `health-${crypto.randomUUID()}`);
     const nodes = {
       active: haNode("active", active!.physical, lock),
@@ -64,6 +65,8 @@ describe("sys/health answers from memory", () => {
     const stopWatching = nodes.sealed.watchInitialization();
     await waitFor(async () => (nodes.sealed.knownInitialized ? true : null), 10_000, "the sealed node to see the cluster initialised");
     stopWatching();
+    // As a sys/init read would; a node that never heard from storage is the next test's.
+    expect(await nodes.uninitialised.initialized()).toBe(false);
 
     const expectCodesWithoutStorage = async (phase: string) => {
       const before = [active, standby, sealed, uninitialised].map((node) => node!.proxy.counts());
@@ -90,12 +93,26 @@ describe("sys/health answers from memory", () => {
     fault.setMode("pass");
   }, 60_000);
 
+  it("answers as sealed, not uninitialised, until storage first answers", async () => {
+    const fault = await startFaultProxy(inject("s3Endpoint"));
+    closers.push(() => fault.close());
+    const { physical } = await s3Through(fault, `health-${crypto.randomUUID()}`);
+    fault.setMode("blackhole");
+    const core = new Core({ physical, storageType: "s3" });
+    const stopWatching = core.watchInitialization();
+    closers.push(async () => stopWatching());
+    const app = createApp({ core, maxRequestSize: 1024 });
+    const answer = await app.fetch(new Request("http://node.example:8200/v1/sys/health?uninitcode=200"));
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toMatchObject({ initialized: false, sealed: true });
+  });
+
   it("learns in the background that another node initialised the cluster", async () => {
     const physical = new InmemBackend();
     const watching = new Core({ physical, storageType: "inmem" });
     const stopWatching = watching.watchInitialization();
     closers.push(async () => stopWatching());
-    expect(await probe(watching)).toBe(501);
+    await waitFor(async () => ((await probe(watching)) === 501 ? true : null), 10_000, "the watching node to see the cluster uninitialised");
     await new Core({ physical, storageType: "inmem" }).initialize({ secret_shares: 1, secret_threshold: 1 });
     // Initialised elsewhere, and this node is still sealed.
     await waitFor(async () => ((await probe(watching)) === 503 ? true : null), 10_000, "the watching node to report sealed (initialised)");
