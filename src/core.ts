@@ -34,9 +34,6 @@ export interface CoreOptions {
   observability?: RouterNode["observability"];
 }
 
-/** How often a node that has not yet seen the cluster initialised looks again (another node may initialise it). */
-export const INITIALIZATION_POLL_MS = 1_000;
-
 export interface InitResult extends InitKeys {
   root_token: string;
 }
@@ -61,8 +58,7 @@ export class Core {
   readonly #inFlight = new InFlightRequests();
   #state: LogicalState | null = null;
   #draining = false;
-  /** null until storage has answered whether the cluster is initialised. */
-  #initialized: boolean | null = null;
+  #initialized: boolean | null = null; // until storage first answers
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
   readonly operatorKeys: OperatorKeyOperations;
@@ -147,43 +143,16 @@ export class Core {
     return this.#leadership?.isActive() ?? true;
   }
 
-  /** Reads storage, and remembers the answer for `knownInitialized`. */
   async initialized(): Promise<boolean> {
     // The seal configuration carries the cluster id; remember it for sys/health and seal-status.
     const config = await this.#seal.config();
     if (config) this.#clusterId = config.cluster_id;
-    const initialized = config !== null && (await this.#barrier.initialized());
-    this.#initialized = initialized;
-    return initialized;
+    return (this.#initialized = config !== null && (await this.#barrier.initialized()));
   }
 
-  /**
-   * Whether storage said the cluster is initialised when this node last looked (at init, unseal,
-   * seal-status, or `watchInitialization`), null before storage first answered: sys/health answers
-   * from it, so a slow or failing store never slows down or fails a load balancer's probe.
-   */
+  /** Storage's last answer to `initialized()` (null before the first): sys/health reports it, never waiting on storage. */
   get knownInitialized(): boolean | null {
     return this.#initialized;
-  }
-
-  /**
-   * Looks in storage every INITIALIZATION_POLL_MS, in the background, until it finds the cluster
-   * initialised (possibly by another node); nothing undoes an init, so it stops there. Returns the stop.
-   */
-  watchInitialization(): () => void {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const look = async () => {
-      await this.initialized().catch((error: unknown) => {
-        this.#logger.debug("cannot read the seal configuration yet; looking again", { error: (error as Error).name });
-      });
-      if (!stopped && !this.#initialized) timer = setTimeout(() => void look(), INITIALIZATION_POLL_MS);
-    };
-    void look();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
   }
 
   /** Body of sys/seal-status (and of sys/unseal's answer). */

@@ -8,6 +8,7 @@ import { createApp } from "../../src/http/app.js";
 import { createLogger, type Logger } from "../../src/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
 import { configuredSeal } from "../../src/seal/registry.js";
+import { watchInitialization } from "../../src/seal/initialization-watch.js";
 import { VERSION } from "../../src/version.js";
 import { AuditBroker } from "../../src/audit/broker.js";
 import { nodeAuditSinks } from "./audit-sinks.js";
@@ -162,7 +163,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     },
   });
   // Until the node has seen the cluster initialised, so sys/health can answer from memory.
-  const stopWatchingInitialization = core.watchInitialization();
+  const stopWatchingInitialization = watchInitialization(core, logger.named("core"));
   const app = createApp({
     core,
     maxRequestSize: Math.min(...config.listeners.map((l) => l.maxRequestSize)),

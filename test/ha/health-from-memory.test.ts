@@ -4,6 +4,8 @@ import { createApp } from "../../src/http/app.js";
 import type { Backend } from "../../src/physical/backend.js";
 import { InmemBackend } from "../../src/physical/inmem.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
+import { silentLogger } from "../../src/logger.js";
+import { watchInitialization } from "../../src/seal/initialization-watch.js";
 import { createS3Backend } from "../../src/physical/s3.js";
 import { waitFor } from "../helpers/cluster.js";
 import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy.js";
@@ -62,7 +64,7 @@ describe("sys/health answers from memory", () => {
     await waitFor(async () => (nodes.active.isActive() ? true : null), 10_000, "the first node to become active");
     await nodes.standby.submitUnsealKey(key);
     // The sealed node learns the cluster is initialised the way a restarted node does.
-    const stopWatching = nodes.sealed.watchInitialization();
+    const stopWatching = watchInitialization(nodes.sealed, silentLogger);
     await waitFor(async () => (nodes.sealed.knownInitialized ? true : null), 10_000, "the sealed node to see the cluster initialised");
     stopWatching();
     // As a sys/init read would; a node that never heard from storage is the next test's.
@@ -99,7 +101,7 @@ describe("sys/health answers from memory", () => {
     const { physical } = await s3Through(fault, `health-${crypto.randomUUID()}`);
     fault.setMode("blackhole");
     const core = new Core({ physical, storageType: "s3" });
-    const stopWatching = core.watchInitialization();
+    const stopWatching = watchInitialization(core, silentLogger);
     closers.push(async () => stopWatching());
     const app = createApp({ core, maxRequestSize: 1024 });
     const answer = await app.fetch(new Request("http://node.example:8200/v1/sys/health?uninitcode=200"));
@@ -110,7 +112,7 @@ describe("sys/health answers from memory", () => {
   it("learns in the background that another node initialised the cluster", async () => {
     const physical = new InmemBackend();
     const watching = new Core({ physical, storageType: "inmem" });
-    const stopWatching = watching.watchInitialization();
+    const stopWatching = watchInitialization(watching, silentLogger);
     closers.push(async () => stopWatching());
     await waitFor(async () => ((await probe(watching)) === 501 ? true : null), 10_000, "the watching node to see the cluster uninitialised");
     await new Core({ physical, storageType: "inmem" }).initialize({ secret_shares: 1, secret_threshold: 1 });

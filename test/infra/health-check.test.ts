@@ -27,7 +27,7 @@ describe("the load balancer's health check", () => {
     const active = haNode("a", physical, backend);
     const standby = haNode("b", physical, backend);
     const sealed = haNode("c", physical, backend);
-    // The server's first look at storage (Core.watchInitialization); before it, a node answers as sealed.
+    // The server's first look at storage (src/seal/initialization-watch.ts); before it, a node answers as sealed.
     await active.initialized();
     expect(await healthCheck(active)).toBe(200);
 
