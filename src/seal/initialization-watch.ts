@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 
 /** How often a node that has not yet seen the cluster initialised looks again (another node may initialise it). */
-export const INITIALIZATION_POLL_MS = 1_000;
+const INITIALIZATION_POLL_MS = 1_000;
 
 /** What the watch needs of the node (Core). */
 export interface InitializationSource {
