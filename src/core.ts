@@ -59,6 +59,7 @@ export class Core {
   readonly #inFlight = new InFlightRequests();
   #state: NodeState | null = null;
   #draining = false;
+  #initialized: boolean | null = null; // until storage first answers
   #clusterId = "";
   readonly #expirySweep: ExpirySweep;
   readonly operatorKeys: OperatorKeyOperations;
@@ -154,7 +155,12 @@ export class Core {
     // The seal configuration carries the cluster id; remember it for sys/health and seal-status.
     const config = await this.#seal.config();
     if (config) this.#clusterId = config.cluster_id;
-    return config !== null && (await this.#barrier.initialized());
+    return (this.#initialized = config !== null && (await this.#barrier.initialized()));
+  }
+
+  /** Storage's last answer to `initialized()` (null before the first): sys/health reports it, never waiting on storage. */
+  get knownInitialized(): boolean | null {
+    return this.#initialized;
   }
 
   /** Body of sys/seal-status (and of sys/unseal's answer). */
@@ -257,10 +263,7 @@ export class Core {
     return this.#leadership.leader();
   }
 
-  /**
-   * Gives up active duty once the requests inside have finished, and stays out of the election for
-   * the cool-down. `fromRequest`: asked for over the API, so that request is one of those inside.
-   */
+  /** Gives up active duty once the requests inside (`fromRequest`: this one among them) finished, then sits out the cool-down. */
   async stepDown({ fromRequest = false } = {}): Promise<void> {
     await this.#leadership?.stepDown(() => this.#settled(fromRequest));
   }

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { joinHostPort, splitHostPort as parseHostPort } from "../../src/config/listener.js";
 import { ConfigError, type HttpTimeouts, type ListenerConfig, type ProxyProtocolConfig } from "../../src/config/types.js";
+import { DRAIN_TIMEOUT_MS } from "../../src/ha/drain.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import { type ClientPeer, resolveForwardedFor } from "../../src/http/forwarded-for.js";
 import { errorResponse } from "../../src/http/respond.js";
@@ -16,6 +17,15 @@ export interface RunningListener {
   /** host:port actually bound (differs from the config when it asked for port 0). */
   address: string;
   port: number;
+  /**
+   * From now on every response says `Connection: close`, so kept-alive clients reconnect — through
+   * the load balancer, to another node — after their next answer instead of staying on this one.
+   */
+  beginDraining(): void;
+  /**
+   * Stops accepting connections, closes the idle ones and lets those with a request inside finish
+   * (each closes after its answer) for up to DRAIN_TIMEOUT_MS before cutting them off.
+   */
   close(): Promise<void>;
 }
 
@@ -30,10 +40,11 @@ const PROXY_HEADER_TIMEOUT_MS = 10_000;
  */
 export async function startApiListener(config: ListenerConfig, fetch: FetchHandler): Promise<RunningListener> {
   const forwardedFor = config.xForwardedFor;
+  let draining = false;
   const http = createHttpServer(
     // Node checks header and request timeouts on this interval (30 s by default): too coarse for http_read_header_timeout.
     config.httpTimeouts ? { connectionsCheckingInterval: 1_000 } : {},
-    getRequestListener((request, env) => {
+    getRequestListener(async (request, env) => {
       const socket = env.incoming.socket;
       let client: ClientPeer = { address: socket.remoteAddress, port: socket.remotePort };
       if (forwardedFor) {
@@ -41,12 +52,16 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
         if ("error" in resolved) return errorResponse(resolved.status, resolved.error);
         client = resolved.client;
       }
-      return fetch(request, {
+      const response = await fetch(request, {
         clientAddress: client.address,
         clientPort: client.port,
         unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
         maxRequestSize: config.maxRequestSize,
       });
+      // Decided when the answer is ready, not when the request came, so requests inside when the
+      // drain began close their connection too. Node then sends `Connection: close` and closes it.
+      if (draining) (env.outgoing as ServerResponse).shouldKeepAlive = false;
+      return response;
     }),
   );
   applyHttpTimeouts(http, config.httpTimeouts);
@@ -88,7 +103,11 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
   return {
     address: joinHostPort(host, boundPort),
     port: boundPort,
-    close: () => closeServers(server, http),
+    beginDraining: () => (draining = true),
+    close: () => {
+      draining = true;
+      return closeServers(server, http);
+    },
   };
 }
 
@@ -189,11 +208,19 @@ async function readTlsFiles(config: ListenerConfig): Promise<{ cert: Buffer; key
   };
 }
 
+/**
+ * Only idle connections are closed at once: a busy one closes after its answer (we are draining),
+ * so no client loses a request it already sent. Past the drain bound, what is left is cut off.
+ */
 function closeServers(server: NetServer, http: HttpServer): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const cutOff = setTimeout(() => http.closeAllConnections(), DRAIN_TIMEOUT_MS);
+    server.close(() => {
+      clearTimeout(cutOff);
+      resolve();
+    });
     http.close(); // stops the connection-tracking timer; it reports "not running", which is expected
-    http.closeAllConnections();
+    http.closeIdleConnections();
   });
 }
 

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "../../src/sdk/logger.js";
 import { selectHABackend } from "../../src/physical/registry.js";
 import { configuredSeal } from "../../src/seal/registry.js";
 import { VERSION } from "../../src/sdk/version.js";
+import { watchInitialization } from "../../src/seal/initialization-watch.js";
 import { AuditBroker } from "../../src/audit/broker.js";
 import { nodeAuditSinks } from "./audit-sinks.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";
@@ -169,6 +170,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       audit,
     },
   });
+  // Until the node has seen the cluster initialised, so sys/health can answer from memory.
+  const stopWatchingInitialization = watchInitialization(core, logger.named("core"));
   const app = createApp({
     core,
     // Forwarded requests: the standby's listener applied its own limit.
@@ -206,18 +209,22 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
     async stop() {
       autoUnseal?.stop();
       removeTestHooks();
+      stopWatchingInitialization();
       process.off("SIGHUP", onSighup);
-      // Health says "draining" first; a load balancer polling it stops sending within shutdown_delay.
+      // Health says "draining" and every answer closes its connection: within shutdown_delay a
+      // load balancer stops sending here and kept-alive clients reconnect to other nodes.
       core.beginDraining();
+      for (const listener of listeners) listener.beginDraining();
       if (config.shutdownDelayMs > 0) {
-        logger.info("draining: sys/health reports it while load balancers stop sending", { shutdown_delay_ms: config.shutdownDelayMs });
+        logger.info("draining: sys/health reports it and connections close after each answer while load balancers stop sending", { shutdown_delay_ms: config.shutdownDelayMs });
         await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       }
       // Lets the requests inside finish, then releases the HA lock, so a standby takes over at once.
       await core.seal();
+      // Only now the connections: an idle one closed earlier could meet a request on its way in.
+      await Promise.all(listeners.map((l) => l.close()));
       await clusterListeners?.stop();
       forwarder?.close();
-      await Promise.all(listeners.map((l) => l.close()));
       // A store with a connection of its own (ZooKeeper's session) would keep the process alive.
       for (const store of new Set([physical, haBackend])) (store as { close?(): void } | undefined)?.close?.();
     },

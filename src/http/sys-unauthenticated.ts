@@ -83,18 +83,24 @@ function initRequest(body: Record<string, unknown>): InitRequest {
   return request;
 }
 
-/** Vault's health codes, overridable by query parameters so load balancers can choose. */
-async function health(core: Core, query: URLSearchParams, head: boolean): Promise<Response> {
-  const initialized = await core.initialized();
+/**
+ * Vault's health codes, overridable by query parameters so load balancers can choose. Answered from
+ * memory only: a storage outage must not turn every standby unhealthy and get it replaced. A node
+ * that has not yet heard from storage whether the cluster is initialised cannot be unsealed: it
+ * answers as sealed, not as uninitialised (which load balancers are often told to accept).
+ */
+function health(core: Core, query: URLSearchParams, head: boolean): Response {
+  const known = core.knownInitialized;
+  const initialized = known === true;
   const code = (name: string, fallback: number) => {
     const value = Number(query.get(name));
     return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback;
   };
   const standby = initialized && !core.sealed && !core.isActive();
   const standbyOk = ["", "true", "1"].includes(query.get("standbyok") ?? "false");
-  const status = !initialized
+  const status = known === false
     ? code("uninitcode", 501)
-    : core.sealed
+    : !initialized || core.sealed
       ? code("sealedcode", 503)
       : core.draining
         ? code("drainingcode", 503)

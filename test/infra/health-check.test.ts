@@ -28,6 +28,8 @@ describe("the load balancer's health check", () => {
     const active = haNode("a", physical, backend);
     const standby = haNode("b", physical, backend);
     const sealed = haNode("c", physical, backend);
+    // The server's first look at storage (src/seal/initialization-watch.ts); before it, a node answers as sealed.
+    await active.initialized();
     expect(await healthCheck(active, HEALTH_CHECK_PATH_BEFORE_INIT)).toBe(200);
     // After ClusterInitialized=true: a node that finds no cluster in storage (empty or wrong bucket) fails.
     expect(await healthCheck(active)).toBe(501);
