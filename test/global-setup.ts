@@ -125,8 +125,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     entry.users++;
     return entry.started;
   });
-  const release = () =>
-    Promise.all(
+  const release = async () => {
+    await Promise.all(
       services.map(async (service) => {
         const entry = registry.services.get(service)!;
         if (--entry.users > 0) return;
@@ -137,6 +137,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         );
       }),
     );
+  };
   const results = await Promise.allSettled(starting);
   const failed = results.find((result) => result.status === "rejected");
   if (failed) {
