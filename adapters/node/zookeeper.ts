@@ -14,7 +14,7 @@ import zookeeper from "node-zookeeper-client";
 import { type Backend, BackendInputError } from "../../src/physical/backend.js";
 import type { StorageDriver } from "../../src/physical/driver.js";
 import { type Clock, type Fenceable, type HABackend, type HALock, type LockHolder, FencedError, monotonicClock } from "../../src/physical/ha.js";
-import { type HATimings, haTimingsFrom, leaseLock } from "../../src/physical/lease.js";
+import { type HATimings, type LockLeaseStore, haTimingsFrom, leaseLock } from "../../src/physical/lease.js";
 import { decodeRecord, fenceValue } from "../../src/physical/lease-record.js";
 import { StorageOptions } from "../../src/physical/options.js";
 import { decodeSegment, encodeSegment } from "./file-backend.js";
@@ -159,7 +159,12 @@ export class ZooKeeperBackend implements Backend, HABackend, Fenceable {
 
   lockWith(key: string, value: string): HALock {
     if (!this.haEnabled) throw new Error('HA is not enabled for this ZooKeeper storage (set ha_enabled = "true")');
-    return leaseLock(new ZooKeeperLeaseStore(this.zk, this.#recordPath(key), this.#fencePath(key)), value, this.settings.lock, this.clock);
+    return leaseLock(this.leaseStore(key), value, this.settings.lock, this.clock);
+  }
+
+  /** The lock record operations on `key` (tests check them against the real store). */
+  leaseStore(key: string): LockLeaseStore {
+    return new ZooKeeperLeaseStore(this.zk, this.#recordPath(key), this.#fencePath(key));
   }
 
   async currentHolder(key: string): Promise<LockHolder | null> {

@@ -39,7 +39,7 @@ import {
   monotonicClock,
 } from "./ha.js";
 import type { StorageDriver } from "./driver.js";
-import { type HATimings, haTimingsFrom, leaseLock } from "./lease.js";
+import { type HATimings, type LockLeaseStore, haTimingsFrom, leaseLock } from "./lease.js";
 import { backoffMs, DynamoDBLeaseStore, isNamed } from "./dynamodb-lease.js";
 import { leaseRecordFromItem, lockItemKey } from "./dynamodb-lock-item.js";
 import { StorageOptions } from "./options.js";
@@ -241,7 +241,12 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
 
   lockWith(key: string, value: string): HALock {
     if (!this.haEnabled) throw new Error('HA is not enabled for this DynamoDB storage (set ha_enabled = "true")');
-    return leaseLock(new DynamoDBLeaseStore(this.sdk, this.lockClient, this.settings.table, key, this.clock), value, this.settings.lock, this.clock);
+    return leaseLock(this.leaseStore(key), value, this.settings.lock, this.clock);
+  }
+
+  /** The lock record operations on `key` (tests check them against the real store). */
+  leaseStore(key: string): LockLeaseStore {
+    return new DynamoDBLeaseStore(this.sdk, this.lockClient, this.settings.table, key, this.clock);
   }
 
   async currentHolder(key: string): Promise<LockHolder | null> {

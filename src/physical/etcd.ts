@@ -19,7 +19,7 @@ import { EtcdClient, EtcdError, type Transport, fetchTransport, prefixEnd } from
 import { EtcdLeaseStore } from "./etcd-lease.js";
 import { decodeRecord, fenceValue } from "./lease-record.js";
 import { type Clock, type Fenceable, type HABackend, type HALock, type LockHolder, FencedError, monotonicClock } from "./ha.js";
-import { type HATimings, haTimingsFrom, leaseLock } from "./lease.js";
+import { type HATimings, type LockLeaseStore, haTimingsFrom, leaseLock } from "./lease.js";
 import { StorageOptions } from "./options.js";
 
 /** Values above this are refused up front; etcd's default request limit (1.5 MiB) leaves room for the key and the fence. */
@@ -137,7 +137,12 @@ export class EtcdBackend implements Backend, HABackend, Fenceable {
 
   lockWith(key: string, value: string): HALock {
     if (!this.haEnabled) throw new Error('HA is not enabled for this etcd storage (set ha_enabled = "true")');
-    return leaseLock(new EtcdLeaseStore(this.#client, this.#lockKey(key), this.#fenceKey(key)), value, this.settings.lock, this.clock);
+    return leaseLock(this.leaseStore(key), value, this.settings.lock, this.clock);
+  }
+
+  /** The lock record operations on `key` (tests check them against the real store). */
+  leaseStore(key: string): LockLeaseStore {
+    return new EtcdLeaseStore(this.#client, this.#lockKey(key), this.#fenceKey(key));
   }
 
   async currentHolder(key: string): Promise<LockHolder | null> {

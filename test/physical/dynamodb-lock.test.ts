@@ -1,13 +1,14 @@
 /**
- * The HA lock against DynamoDB Local: the generic lock suite with a fault proxy in front of
- * DynamoDB for each node, plus what only DynamoDB does (fenced writes, ha_enabled).
+ * The HA lock against DynamoDB Local: the lease record suite with a fault proxy in front of
+ * DynamoDB for each node, fenced writes, and no lock without ha_enabled.
  */
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createDynamoDBBackend } from "../../src/physical/dynamodb.js";
 import { isHABackend } from "../../src/physical/ha.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { expectFencedWrites } from "./fenced-writes.js";
-import { TestClock, lockConformance } from "./lock-conformance.js";
+import { leaseStoreConformance } from "./lease-store-conformance.js";
+import { TestClock } from "./lock-conformance.js";
 
 const dynamodbEndpoint = inject("dynamodbEndpoint");
 // Roomy enough that a renewal round (deadline: 2/3 of the lease) survives a loaded 2-core CI
@@ -21,7 +22,7 @@ afterEach(async () => {
   proxies = [];
 });
 
-async function nodeOptions(lock = timings): Promise<{ proxy: FaultProxy; options: Record<string, string> }> {
+async function nodeOptions(): Promise<{ proxy: FaultProxy; options: Record<string, string> }> {
   const proxy = await startFaultProxy(dynamodbEndpoint);
   proxies.push(proxy);
   const options = {
@@ -30,22 +31,17 @@ async function nodeOptions(lock = timings): Promise<{ proxy: FaultProxy; options
     access_key: "test",
     secret_key: "test",
     ha_enabled: "true",
-    ha_lease_duration: `${lock.leaseMs}ms`,
-    ha_renew_interval: `${lock.renewIntervalMs}ms`,
-    ha_retry_interval: `${lock.retryIntervalMs}ms`,
+    ha_lease_duration: `${timings.leaseMs}ms`,
+    ha_renew_interval: `${timings.renewIntervalMs}ms`,
+    ha_retry_interval: `${timings.retryIntervalMs}ms`,
   };
   return { proxy, options };
 }
 
-lockConformance(
-  "dynamodb",
-  async (clock, lock, faults) => {
-    const { proxy, options } = await nodeOptions(lock);
-    faults.onChange((mode) => proxy.setMode(mode));
-    return createDynamoDBBackend(options, {}, clock);
-  },
-  { timings },
-);
+leaseStoreConformance("dynamodb", async () => {
+  const { proxy, options } = await nodeOptions();
+  return { proxy, node: await createDynamoDBBackend(options, {}) };
+});
 
 describe("dynamodb HA lock, fencing", () => {
   it("rejects an ex-holder's fenced writes once another node holds the lock", async () => {

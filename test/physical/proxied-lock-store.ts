@@ -1,13 +1,14 @@
 /**
  * The HA tests etcd and ZooKeeper share: each node reaches the real store through a fault proxy of
- * its own (so the lock conformance suite can cut one node off), fenced writes between two nodes,
+ * its own (so the lease record suite can cut one node off), fenced writes between two nodes,
  * and no lock without `ha_enabled`.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type Clock, isHABackend } from "../../src/physical/ha.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { expectFencedWrites, type FencedStore } from "./fenced-writes.js";
-import { TestClock, lockConformance } from "./lock-conformance.js";
+import { type LeaseRecords, leaseStoreConformance } from "./lease-store-conformance.js";
+import { TestClock } from "./lock-conformance.js";
 
 export interface ProxiedLockStore {
   name: string;
@@ -17,7 +18,7 @@ export interface ProxiedLockStore {
   addressOf(endpoint: string): string;
   /** A fresh key prefix in the store's own syntax, starting with `kind`. */
   freshPath(kind: string): string;
-  backend(options: Record<string, string>, clock?: Clock): FencedStore | Promise<FencedStore>;
+  backend(options: Record<string, string>, clock?: Clock): (FencedStore & LeaseRecords) | Promise<FencedStore & LeaseRecords>;
 }
 
 const timings = { leaseMs: 2400, renewIntervalMs: 300, retryIntervalMs: 150 };
@@ -29,16 +30,16 @@ export function describeProxiedLockStore(store: ProxiedLockStore): void {
     proxies = [];
   });
 
-  async function proxiedNode(path: string, clock: Clock, lock = timings): Promise<{ proxy: FaultProxy; node: FencedStore }> {
+  async function proxiedNode(path: string, clock: Clock): Promise<{ proxy: FaultProxy; node: FencedStore & LeaseRecords }> {
     const proxy = await startFaultProxy(store.target);
     proxies.push(proxy);
     const node = await store.backend(
       {
         address: store.addressOf(proxy.endpoint),
         path,
-        ha_lease_duration: `${lock.leaseMs}ms`,
-        ha_renew_interval: `${lock.renewIntervalMs}ms`,
-        ha_retry_interval: `${lock.retryIntervalMs}ms`,
+        ha_lease_duration: `${timings.leaseMs}ms`,
+        ha_renew_interval: `${timings.renewIntervalMs}ms`,
+        ha_retry_interval: `${timings.retryIntervalMs}ms`,
       },
       clock,
     );
@@ -46,15 +47,7 @@ export function describeProxiedLockStore(store: ProxiedLockStore): void {
   }
 
   const lockPath = store.freshPath("lock");
-  lockConformance(
-    store.name,
-    async (clock, lock, faults) => {
-      const { proxy, node } = await proxiedNode(lockPath, clock, lock);
-      faults.onChange((mode) => proxy.setMode(mode));
-      return node;
-    },
-    { timings },
-  );
+  leaseStoreConformance(store.name, () => proxiedNode(lockPath, new TestClock(0)));
 
   describe(`${store.name} HA lock, fencing`, () => {
     it("rejects an ex-holder's fenced writes once another node holds the lock", async () => {

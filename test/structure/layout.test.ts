@@ -24,7 +24,7 @@ function importGraph(files: string[]): Map<string, string[]> {
 }
 
 /** Every import cycle, each as the files along it (empty when the graph is acyclic). */
-export function findCycles(graph: Map<string, string[]>): string[][] {
+function findCycles(graph: Map<string, string[]>): string[][] {
   const cycles: string[][] = [];
   const state = new Map<string, "open" | "done">();
   const stack: string[] = [];
