@@ -64,7 +64,14 @@ export async function benchEdge(cluster: Cluster, dynamodbEndpoint: string, quic
   const measure = async (leaderCacheMs: number) => {
     const edge = await startWranglerDev({ ...vars, LEADER_CACHE_MS: String(leaderCacheMs) });
     try {
-      const [floor, redirect] = await timeRequests([{ url: `${edge.url}/`, status: 404 }, { url: `${edge.url}/v1/secret/data/bench`, status: 307 }], count, warmup);
+      const [floor, redirect] = await timeRequests(
+        [
+          { url: `${edge.url}/`, status: 404 },
+          { url: `${edge.url}/v1/secret/data/bench`, status: 307 },
+        ],
+        count,
+        warmup,
+      );
       return { floor: floor!, redirect: redirect! };
     } finally {
       await edge.stop();

@@ -39,7 +39,10 @@ export async function benchForwarding(cluster: Cluster, plan: LoadPlan, memory: 
   const runs: { direct: LoadResult[]; forwarded: LoadResult[] } = { direct: [], forwarded: [] };
   const sampler = sampleRss(pid);
   for (let round = 1; round <= plan.rounds; round++) {
-    for (const [name, target] of [["direct", direct], ["forwarded", forwarded]] as const) {
+    for (const [name, target] of [
+      ["direct", direct],
+      ["forwarded", forwarded],
+    ] as const) {
       const result = await runLoad({ ...target, durationSeconds: plan.durationSeconds });
       process.stderr.write(`  forwarding ${name} #${round}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
       runs[name].push(result);

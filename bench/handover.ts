@@ -62,7 +62,11 @@ async function restart(cluster: Cluster, writers: Writers, node: ClusterNode): P
 
 /** Runs `changes` with fresh writers, then counts the acknowledged writes the cluster no longer holds. */
 async function phase(cluster: Cluster, changes: (writers: Writers) => Promise<Trial[]>): Promise<{ trials: Trial[]; lost: string[] }> {
-  const writers = new Writers(cluster, cluster.nodes.filter((node) => node.process), CLIENTS);
+  const writers = new Writers(
+    cluster,
+    cluster.nodes.filter((node) => node.process),
+    CLIENTS,
+  );
   let trials: Trial[];
   try {
     await writers.moreWrites(WRITES_AFTER);
@@ -124,9 +128,19 @@ export async function benchHandover(cluster: Cluster, plan: HandoverPlan): Promi
   const rows = phases.map(({ trials, lost }) => {
     const requests = trials.reduce((sum, t) => sum + t.requests, 0);
     const failed = trials.reduce((sum, t) => sum + t.failed, 0);
-    return [trials[0]!.change, trials.length, trials.map((t) => t.failed).join(", "), failed, requests, `${round((100 * failed) / Math.max(1, requests), 2)} %`, lost.length];
+    return [
+      trials[0]!.change,
+      trials.length,
+      trials.map((t) => t.failed).join(", "),
+      failed,
+      requests,
+      `${round((100 * failed) / Math.max(1, requests), 2)} %`,
+      lost.length,
+    ];
   });
-  const failureNotes = phases.flatMap(({ trials }) => trials.filter((t) => t.failed > 0).map((t) => `${t.change} #${t.trial}, first failures: ${t.failures.join("; ")}`));
+  const failureNotes = phases.flatMap(({ trials }) =>
+    trials.filter((t) => t.failed > 0).map((t) => `${t.change} #${t.trial}, first failures: ${t.failures.join("; ")}`),
+  );
   return {
     name: "handover",
     title: "Leadership changes: failed client requests while the active changes",

@@ -29,7 +29,11 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = new Set(args.filter((arg) => ORDER.includes(arg)));
-const wanted = (name: string) => selected.size === 0 || selected.has(name) || (name === "memory" && (selected.has("forwarding") || selected.has("efficiency"))) || (name === "efficiency" && selected.has("cache"));
+const wanted = (name: string) =>
+  selected.size === 0 ||
+  selected.has(name) ||
+  (name === "memory" && (selected.has("forwarding") || selected.has("efficiency"))) ||
+  (name === "efficiency" && selected.has("cache"));
 
 const plan: LoadPlan = quick
   ? { connections: 10, durationSeconds: 3, rounds: 1, warmupSeconds: 1 }
@@ -77,7 +81,8 @@ try {
   for (const lock of ["etcd", "zookeeper"] as const) {
     if (!wanted(`failover-${lock}`)) continue;
     const store = lock === "etcd" ? await startEtcd() : await startZooKeeper();
-    const lockStores = lock === "etcd" ? { etcdEndpoint: (store as { endpoint: string }).endpoint } : { zookeeperAddress: (store as { address: string }).address };
+    const lockStores =
+      lock === "etcd" ? { etcdEndpoint: (store as { endpoint: string }).endpoint } : { zookeeperAddress: (store as { address: string }).address };
     const cluster = await startCluster(
       { dynamodbEndpoint: "", s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket, ...lockStores },
       { size: 3, haStorage: lock },

@@ -46,7 +46,9 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
       generatorCpu.microseconds += own.user + own.system;
       generatorCpu.requests += result.requests;
       const activeCpuMsPer1000 = round((cpuMicroseconds(activePid) - cpuBefore) / 1000 / (result.requests / 1000), 1);
-      process.stderr.write(`  standby reads, ${mode} #${pass}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, active CPU ${activeCpuMsPer1000} ms per 1000 reads\n`);
+      process.stderr.write(
+        `  standby reads, ${mode} #${pass}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, active CPU ${activeCpuMsPer1000} ms per 1000 reads\n`,
+      );
       runs[mode].push({ ...result, activeCpuMsPer1000 });
     }
   }

@@ -62,7 +62,10 @@ export async function prepare(env) {
     Object.assign(listener, { tls_disable: true });
   }
   const listenerFile = join(runtimeDir, "listener.hcl");
-  const metricsListener = listenerStanza({ address: `127.0.0.1:${METRICS_PORT}`, cluster_address: `127.0.0.1:${METRICS_PORT + 1}`, tls_disable: true }, "telemetry {\n    unauthenticated_metrics_access = true\n  }");
+  const metricsListener = listenerStanza(
+    { address: `127.0.0.1:${METRICS_PORT}`, cluster_address: `127.0.0.1:${METRICS_PORT + 1}`, tls_disable: true },
+    "telemetry {\n    unauthenticated_metrics_access = true\n  }",
+  );
   // The API listener first: the server takes its defaults from the first listener.
   await writeFile(listenerFile, `# Written by infra/entrypoint.mjs at container start.\n${listenerStanza(listener)}${metricsListener}`, { mode: 0o600 });
 
@@ -95,8 +98,9 @@ async function taskIPv4(metadataUri) {
   }
   const url = `${metadataUri}/task`;
   const task = await fetchMetadata(url);
-  const ip = task?.Containers?.flatMap((container) => container?.Networks ?? [])
-    .find((network) => network?.NetworkMode === "awsvpc" && network.IPv4Addresses?.length)?.IPv4Addresses[0];
+  const ip = task?.Containers?.flatMap((container) => container?.Networks ?? []).find(
+    (network) => network?.NetworkMode === "awsvpc" && network.IPv4Addresses?.length,
+  )?.IPv4Addresses[0];
   if (typeof ip !== "string" || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) {
     throw new EntrypointError(
       `ECS task metadata at ${url} lists no awsvpc network with an IPv4 address ` +

@@ -71,7 +71,11 @@ export class Core {
     this.#barrierStorage = new SwitchableBackend(options.physical);
     // Below the barrier, so it holds ciphertext and every read is still authenticated.
     const { disabled, entries = DEFAULT_CACHE_ENTRIES, bytes = DEFAULT_CACHE_BYTES } = options.cache ?? {};
-    this.#cache = disabled ? null : new CachedBackend(this.#barrierStorage, { entries, bytes }, (hit) => options.observability?.metrics?.increment(hit ? "vault_cache_hit" : "vault_cache_miss"));
+    this.#cache = disabled
+      ? null
+      : new CachedBackend(this.#barrierStorage, { entries, bytes }, (hit) =>
+          options.observability?.metrics?.increment(hit ? "vault_cache_hit" : "vault_cache_miss"),
+        );
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
@@ -79,7 +83,7 @@ export class Core {
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#logical = { now: options.now ?? Date.now, leaseTtls: options.leaseTtls };
-    this.#expirySweep = new ExpirySweep(() => (this.isActive() ? this.#state?.tokens ?? null : null), this.#logger);
+    this.#expirySweep = new ExpirySweep(() => (this.isActive() ? (this.#state?.tokens ?? null) : null), this.#logger);
     this.#leadership = options.ha
       ? new Leadership(options.ha, {
           physical: this.#physical,

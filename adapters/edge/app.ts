@@ -60,8 +60,7 @@ export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
     if (sameHostAndPort(url, target)) {
       console.error(`strongbox edge: the active node's api_addr ${target.origin} is this Worker's own address; not redirecting`);
       return unavailable(
-        `the active node's api_addr (${target.origin}) is the edge's own address, so redirecting would loop; ` +
-          "give each node its own api_addr",
+        `the active node's api_addr (${target.origin}) is the edge's own address, so redirecting would loop; ` + "give each node its own api_addr",
       );
     }
     return new Response(null, { status: 307, headers: { location: `${target.origin}${url.pathname}${url.search}`, ...NO_STORE } });

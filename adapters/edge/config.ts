@@ -54,9 +54,7 @@ export function readEdgeConfig(env: EdgeEnv): EdgeConfig {
     table: env.AWS_DYNAMODB_TABLE || "vault-dynamodb-backend",
     region: env.AWS_REGION || "us-east-1",
     endpoint,
-    credentials: env.AWS_SESSION_TOKEN
-      ? { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN }
-      : { accessKeyId, secretAccessKey },
+    credentials: env.AWS_SESSION_TOKEN ? { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN } : { accessKeyId, secretAccessKey },
     leaderCacheMs: milliseconds(env, "LEADER_CACHE_MS", 1000),
     // The servers' default lease (ha_lease_duration, 1.5 s) plus a margin for DynamoDB latency.
     holderTimeoutMs: milliseconds(env, "HOLDER_TIMEOUT_MS", 2000),

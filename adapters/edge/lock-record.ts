@@ -30,10 +30,9 @@ export function dynamoDBLockRecordReader(config: EdgeConfig): LockRecordReader {
     maxAttempts: 2,
   });
   return async (signal) => {
-    const { Item } = await client.send(
-      new GetItemCommand({ TableName: config.table, Key: lockItemKey(LOCK_KEY), ConsistentRead: true }),
-      { abortSignal: signal },
-    );
+    const { Item } = await client.send(new GetItemCommand({ TableName: config.table, Key: lockItemKey(LOCK_KEY), ConsistentRead: true }), {
+      abortSignal: signal,
+    });
     return Item ? leaseRecordFromItem(Item) : null;
   };
 }

@@ -73,10 +73,11 @@ class FileSink implements AuditSink {
     if (existing && !existing.isFile()) throw new Error(`${filePath} exists and is not a regular file`);
     const handle = await open(filePath, "a", mode || 0o600);
     // As Vault: an existing file gets the configured mode too; mode 0000 leaves it alone.
-    if (mode) await chmod(filePath, mode).catch(async (error: unknown) => {
-      await handle.close();
-      throw error;
-    });
+    if (mode)
+      await chmod(filePath, mode).catch(async (error: unknown) => {
+        await handle.close();
+        throw error;
+      });
     return handle;
   }
 

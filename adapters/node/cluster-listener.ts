@@ -7,7 +7,15 @@ import { splitLines } from "../../src/ha/read-lease-protocol.js";
 import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../src/http/app.js";
 import type { Logger } from "../../src/sdk/logger.js";
-import { FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDING_ALPN, HEARTBEAT_PATH, READ_LEASE_PATH, serverTlsOptions, sha256Fingerprint } from "./cluster-protocol.js";
+import {
+  FORWARDED_CLIENT_HEADER,
+  FORWARDED_CLIENT_PORT_HEADER,
+  FORWARDING_ALPN,
+  HEARTBEAT_PATH,
+  READ_LEASE_PATH,
+  serverTlsOptions,
+  sha256Fingerprint,
+} from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;

@@ -67,7 +67,6 @@ export function clientTlsOptions(advertisement: Advertisement): ConnectionOption
     servername: CLUSTER_SERVER_NAME,
     minVersion: "TLSv1.2",
     ALPNProtocols: [FORWARDING_ALPN],
-    checkServerIdentity: (_host, peer) =>
-      peer.fingerprint256 === expected ? undefined : new Error("cluster peer is not the advertised active node"),
+    checkServerIdentity: (_host, peer) => (peer.fingerprint256 === expected ? undefined : new Error("cluster peer is not the advertised active node")),
   };
 }

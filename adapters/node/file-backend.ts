@@ -102,9 +102,7 @@ export class FileBackend implements Backend {
     const name = `_${segments.pop()!}`;
     for (const segment of [...segments, name]) {
       if (segment.length > NAME_LIMIT_BYTES) {
-        throw new BackendInputError(
-          `key ${JSON.stringify(key.slice(0, 64))}… has a segment too long for a file name (${NAME_LIMIT_BYTES} bytes once encoded)`,
-        );
+        throw new BackendInputError(`key ${JSON.stringify(key.slice(0, 64))}… has a segment too long for a file name (${NAME_LIMIT_BYTES} bytes once encoded)`);
       }
     }
     const dir = join(this.root, ...segments);

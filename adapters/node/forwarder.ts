@@ -4,7 +4,14 @@ import type { Advertisement } from "../../src/ha/advertisement.js";
 import type { LeaseChannel } from "../../src/ha/read-lease.js";
 import { splitLines } from "../../src/ha/read-lease-protocol.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
-import { clientTlsOptions, FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, HEARTBEAT_PATH, HOP_BY_HOP_HEADERS, READ_LEASE_PATH } from "./cluster-protocol.js";
+import {
+  clientTlsOptions,
+  FORWARDED_CLIENT_HEADER,
+  FORWARDED_CLIENT_PORT_HEADER,
+  HEARTBEAT_PATH,
+  HOP_BY_HOP_HEADERS,
+  READ_LEASE_PATH,
+} from "./cluster-protocol.js";
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;

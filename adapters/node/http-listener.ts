@@ -130,7 +130,9 @@ async function tlsServerOptions(config: ListenerConfig): Promise<TlsOptions> {
   try {
     createSecureContext(options);
   } catch (error) {
-    throw new ConfigError(`listener "tcp" (${config.address}): the TLS settings are not usable (tls_cert_file, tls_key_file, tls_cipher_suites, tls_client_ca_file): ${(error as Error).message}`);
+    throw new ConfigError(
+      `listener "tcp" (${config.address}): the TLS settings are not usable (tls_cert_file, tls_key_file, tls_cipher_suites, tls_client_ca_file): ${(error as Error).message}`,
+    );
   }
   return options;
 }

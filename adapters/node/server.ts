@@ -45,7 +45,9 @@ export async function runServer(args: string[]): Promise<number> {
   try {
     flags = parseServerFlags(args);
   } catch (error) {
-    process.stderr.write(`Error: ${(error as Error).message}\nUsage: strongbox server -config=FILE [-config=FILE ...] | -dev [-dev-root-token-id=ID] [-dev-listen-address=HOST:PORT]\n`);
+    process.stderr.write(
+      `Error: ${(error as Error).message}\nUsage: strongbox server -config=FILE [-config=FILE ...] | -dev [-dev-root-token-id=ID] [-dev-listen-address=HOST:PORT]\n`,
+    );
     return 1;
   }
   let running: Awaited<ReturnType<typeof startNode>>;
@@ -135,7 +137,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const metrics = new PrometheusMetrics(config.telemetry ?? { prometheusRetentionMs: DEFAULT_PROMETHEUS_RETENTION_MS, disableHostname: false });
   const storage = await nodeDrivers[config.storage.type]!.create(config.storage.options, process.env);
   const selectedLockStore = await selectHABackend(nodeDrivers, config, storage, process.env);
-  const lockStore = selectedLockStore && await lockingInWorkerIfShared(selectedLockStore, config, flags.logLevel ?? config.logLevel, logger);
+  const lockStore = selectedLockStore && (await lockingInWorkerIfShared(selectedLockStore, config, flags.logLevel ?? config.logLevel, logger));
   // Storage latency and errors are measured; a store that also holds the lock stays one object.
   const physical = measuredBackend(selectedLockStore === storage ? lockStore! : storage, config.storage.type, metrics);
   const haBackend = lockStore && (selectedLockStore === storage ? (physical as typeof lockStore) : lockStore);
@@ -216,7 +218,9 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       core.beginDraining();
       for (const listener of listeners) listener.beginDraining();
       if (config.shutdownDelayMs > 0) {
-        logger.info("draining: sys/health reports it and connections close after each answer while load balancers stop sending", { shutdown_delay_ms: config.shutdownDelayMs });
+        logger.info("draining: sys/health reports it and connections close after each answer while load balancers stop sending", {
+          shutdown_delay_ms: config.shutdownDelayMs,
+        });
         await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       }
       // Lets the requests inside finish, then releases the HA lock, so a standby takes over at once.

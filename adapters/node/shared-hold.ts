@@ -39,6 +39,7 @@ export class SharedHold {
   lost(): void {
     const until = Atomics.load(this.#slots, CERTAIN_UNTIL);
     const at = now();
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min cannot take
     Atomics.store(this.#slots, CERTAIN_UNTIL, until < at ? until : at);
   }
 

@@ -72,7 +72,13 @@ export class WindowedSummary {
   }
 
   /** prom-client's metric contract: quantiles, then `_sum` and `_count`, per label set. */
-  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName?: string }[] } {
+  get(): {
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: Record<string, string | number>; value: number; metricName?: string }[];
+  } {
     const oldestLive = Math.floor(this.now() / this.#slotMs) - this.ageBuckets + 1;
     const values = [];
     for (const series of this.#series.values()) {

@@ -28,10 +28,7 @@ export interface LockWorkerData {
   logLevel: LogLevel;
 }
 
-export type ToLockWorker =
-  | { type: "acquire"; id: number; key: string; value: string }
-  | { type: "cancel"; id: number }
-  | { type: "release"; id: number };
+export type ToLockWorker = { type: "acquire"; id: number; key: string; value: string } | { type: "cancel"; id: number } | { type: "release"; id: number };
 
 export type FromLockWorker =
   | { type: "ready" }
@@ -55,7 +52,9 @@ export function stallTimeoutMs(stanza: StorageConfig, leaseMs: number, files: st
   const options = new StorageOptions(stanza.type, stanza.options, env);
   const timeoutMs = options.durationMs("ha_stall_timeout", 10 * leaseMs);
   if (timeoutMs < leaseMs) {
-    throw new ConfigError(`${files.join(", ")}: storage "${stanza.type}": ha_stall_timeout = "${stanza.options.ha_stall_timeout}" is not allowed: use at least ha_lease_duration (${leaseMs} ms)`);
+    throw new ConfigError(
+      `${files.join(", ")}: storage "${stanza.type}": ha_stall_timeout = "${stanza.options.ha_stall_timeout}" is not allowed: use at least ha_lease_duration (${leaseMs} ms)`,
+    );
   }
   return timeoutMs;
 }

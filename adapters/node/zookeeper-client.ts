@@ -55,7 +55,9 @@ export class ZooKeeperClient {
       const timer = setTimeout(() => {
         client.close();
         const tlsError = lastTlsError();
-        reject(new Error(`no ZooKeeper server at ${settings.addresses} answered within ${timeoutMs} ms${tlsError ? ` (last TLS error: ${tlsError.message})` : ""}`));
+        reject(
+          new Error(`no ZooKeeper server at ${settings.addresses} answered within ${timeoutMs} ms${tlsError ? ` (last TLS error: ${tlsError.message})` : ""}`),
+        );
       }, timeoutMs);
       client.once("connected", () => {
         clearTimeout(timer);
@@ -107,7 +109,9 @@ export class ZooKeeperClient {
   }
 
   create(path: string, data: Uint8Array, signal: AbortSignal): Promise<void> {
-    return this.#call(signal, (done) => this.client.create(path, Buffer.from(data), this.settings.acl, CreateMode.PERSISTENT, (error) => done(error, undefined)));
+    return this.#call(signal, (done) =>
+      this.client.create(path, Buffer.from(data), this.settings.acl, CreateMode.PERSISTENT, (error) => done(error, undefined)),
+    );
   }
 
   remove(path: string, version: number, signal: AbortSignal): Promise<void> {
@@ -140,8 +144,15 @@ export class ZooKeeperClient {
     return this.#call(signal, (done) =>
       transaction.commit((error, results: { err?: number }[] | undefined) => {
         // A failed op comes back as an error with the per-op results alongside.
-        if (error && zkCode(error) !== undefined && Array.isArray(results)) return done(null, results.map((r) => r.err ?? 0));
-        done(error, ops.map(() => 0));
+        if (error && zkCode(error) !== undefined && Array.isArray(results))
+          return done(
+            null,
+            results.map((r) => r.err ?? 0),
+          );
+        done(
+          error,
+          ops.map(() => 0),
+        );
       }),
     );
   }

@@ -42,7 +42,10 @@ export interface ZooKeeperSettings {
 /** Reads a `storage "zookeeper"` stanza (Vault's keys). */
 export function zookeeperSettings(options: Record<string, string>, env: Record<string, string | undefined>): ZooKeeperSettings {
   const o = new StorageOptions("zookeeper", options, env);
-  const addresses = (o.string("address") ?? "localhost:2181").split(",").map((a) => a.trim()).filter(Boolean);
+  const addresses = (o.string("address") ?? "localhost:2181")
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   for (const address of addresses) {
     if (!/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(address)) throw o.error(`address "${address}" is not host:port`);
   }
@@ -87,7 +90,11 @@ export const zookeeperDriver: StorageDriver = {
   create: (options, env) => createZooKeeperBackend(options, env),
 };
 
-export async function createZooKeeperBackend(options: Record<string, string>, env: Record<string, string | undefined>, clock: Clock = monotonicClock): Promise<ZooKeeperBackend> {
+export async function createZooKeeperBackend(
+  options: Record<string, string>,
+  env: Record<string, string | undefined>,
+  clock: Clock = monotonicClock,
+): Promise<ZooKeeperBackend> {
   const settings = zookeeperSettings(options, env);
   if (settings.tls) {
     const stanza = new StorageOptions("zookeeper", options, env);
@@ -185,7 +192,9 @@ export class ZooKeeperBackend implements Backend, HABackend, Fenceable {
 
   async #put(key: string, value: Uint8Array, fence: Fence | null): Promise<void> {
     if (value.length > ZOOKEEPER_VALUE_LIMIT_BYTES) {
-      throw new BackendInputError(`value for ${JSON.stringify(key)} is ${value.length} bytes; ZooKeeper values are limited to ${ZOOKEEPER_VALUE_LIMIT_BYTES} bytes here (jute.maxbuffer)`);
+      throw new BackendInputError(
+        `value for ${JSON.stringify(key)} is ${value.length} bytes; ZooKeeper values are limited to ${ZOOKEEPER_VALUE_LIMIT_BYTES} bytes here (jute.maxbuffer)`,
+      );
     }
     const path = this.#valuePath(key);
     const signal = timeout();

@@ -48,7 +48,13 @@ const [dynamodb, s3, etcd, zookeeper] = await Promise.all([
   needs("etcd") ? startEtcd() : null,
   needs("zookeeper") ? startZooKeeper() : null,
 ]);
-const stores = { dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint, s3Bucket: s3.bucket, etcdEndpoint: etcd?.endpoint, zookeeperAddress: zookeeper?.address };
+const stores = {
+  dynamodbEndpoint: dynamodb.endpoint,
+  s3Endpoint: s3.endpoint,
+  s3Bucket: s3.bucket,
+  etcdEndpoint: etcd?.endpoint,
+  zookeeperAddress: zookeeper?.address,
+};
 const results: ScenarioResult[] = [];
 try {
   for (const [i, scenario] of selected.entries()) {

@@ -84,7 +84,12 @@ export function sealKeyPolicy(taskRoleArn: string, breakGlassRoleArn?: string): 
   const users = [new iam.ArnPrincipal(taskRoleArn), ...(breakGlassRoleArn ? [new iam.ArnPrincipal(breakGlassRoleArn)] : [])];
   return new iam.PolicyDocument({
     statements: [
-      new iam.PolicyStatement({ sid: "AccountAdministersNotUses", principals: [new iam.AccountRootPrincipal()], actions: SEAL_KEY_ADMIN_ACTIONS, resources: ["*"] }),
+      new iam.PolicyStatement({
+        sid: "AccountAdministersNotUses",
+        principals: [new iam.AccountRootPrincipal()],
+        actions: SEAL_KEY_ADMIN_ACTIONS,
+        resources: ["*"],
+      }),
       new iam.PolicyStatement({ sid: "StrongboxTasksSeal", principals: users, actions: SEAL_KEY_ACTIONS, resources: ["*"] }),
     ],
   });
@@ -168,7 +173,12 @@ export class BucketBackup extends Construct {
           enableContinuousBackup: true,
           deleteAfter: Duration.days(BACKUP_RETENTION_DAYS),
           copyActions: props.copyVaultArn
-            ? [{ destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, "CopyVault", props.copyVaultArn), deleteAfter: Duration.days(BACKUP_RETENTION_DAYS) }]
+            ? [
+                {
+                  destinationBackupVault: backup.BackupVault.fromBackupVaultArn(this, "CopyVault", props.copyVaultArn),
+                  deleteAfter: Duration.days(BACKUP_RETENTION_DAYS),
+                },
+              ]
             : undefined,
         }),
       ],

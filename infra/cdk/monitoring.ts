@@ -134,14 +134,20 @@ export function alarmsAndDashboard(scope: Construct, props: AlarmsProps): cloudw
   const dashboard = new cloudwatch.Dashboard(scope, "Dashboard", { defaultInterval: Duration.hours(3) });
   dashboard.addWidgets(
     new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: [...alarms, props.sealKeyAlarm], width: 24 }),
-    new cloudwatch.GraphWidget({ title: "Active, standby and unsealed nodes", left: ["vault_core_active", "vault_core_standby", "vault_core_unsealed"].map((name) => nodeMetric(name)) }),
+    new cloudwatch.GraphWidget({
+      title: "Active, standby and unsealed nodes",
+      left: ["vault_core_active", "vault_core_standby", "vault_core_unsealed"].map((name) => nodeMetric(name)),
+    }),
     new cloudwatch.GraphWidget({ title: "Healthy nodes (load balancer)", left: [healthyHosts] }),
     new cloudwatch.GraphWidget({ title: "Missing tasks", left: [missingTasks] }),
     new cloudwatch.GraphWidget({
       title: "Failovers, forwarding fallbacks, audit and storage failures",
-      left: ["strongbox_ha_lock_acquisitions_total", "strongbox_ha_forwarding_fallbacks_total", "vault_audit_log_request_failure", "strongbox_storage_errors_total"].map((name) =>
-        nodeMetric(name, "Maximum"),
-      ),
+      left: [
+        "strongbox_ha_lock_acquisitions_total",
+        "strongbox_ha_forwarding_fallbacks_total",
+        "vault_audit_log_request_failure",
+        "strongbox_storage_errors_total",
+      ].map((name) => nodeMetric(name, "Maximum")),
     }),
     new cloudwatch.GraphWidget({ title: "Connections (load balancer)", left: [props.loadBalancer.metrics.activeFlowCount({ period: minute })] }),
   );

@@ -66,10 +66,13 @@ export function readOptions(context: (key: ContextKey) => unknown): StackOptions
     options.domainName = matching(domainName.toLowerCase(), "domainName", DNS_NAME, 'a DNS name such as "vault.example.com"');
   }
   const hostedZoneId = text(context, "hostedZoneId");
-  if (hostedZoneId !== undefined) options.hostedZoneId = matching(hostedZoneId, "hostedZoneId", /^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ"');
+  if (hostedZoneId !== undefined)
+    options.hostedZoneId = matching(hostedZoneId, "hostedZoneId", /^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ"');
   const availabilityZones = list(context, "availabilityZones");
   if (availabilityZones !== undefined) {
-    options.availabilityZones = availabilityZones.map((zone) => matching(zone, "availabilityZones", /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'availability zone names such as "eu-west-1a"'));
+    options.availabilityZones = availabilityZones.map((zone) =>
+      matching(zone, "availabilityZones", /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'availability zone names such as "eu-west-1a"'),
+    );
   }
   checkTlsSource(options);
   const edgeReader = bool(context, "edgeReader");
@@ -83,7 +86,12 @@ export function readOptions(context: (key: ContextKey) => unknown): StackOptions
 function readCustodyOptions(context: (key: ContextKey) => unknown, options: StackOptions): void {
   const breakGlassRoleArn = text(context, "breakGlassRoleArn");
   if (breakGlassRoleArn !== undefined) {
-    options.breakGlassRoleArn = matching(breakGlassRoleArn, "breakGlassRoleArn", /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'a role ARN such as "arn:aws:iam::111122223333:role/strongbox-break-glass"');
+    options.breakGlassRoleArn = matching(
+      breakGlassRoleArn,
+      "breakGlassRoleArn",
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+      'a role ARN such as "arn:aws:iam::111122223333:role/strongbox-break-glass"',
+    );
   }
   const singleNatGateway = bool(context, "singleNatGateway");
   if (singleNatGateway !== undefined) options.singleNatGateway = singleNatGateway;
@@ -92,7 +100,12 @@ function readCustodyOptions(context: (key: ContextKey) => unknown, options: Stac
   const backupCopyVaultArn = text(context, "backupCopyVaultArn");
   if (backupCopyVaultArn !== undefined) {
     if (!options.backup) throw new OptionError("backup", options.backup, "true with backupCopyVaultArn (copies are of the backups it turns on)");
-    options.backupCopyVaultArn = matching(backupCopyVaultArn, "backupCopyVaultArn", /^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[\w.-]+$/, 'a backup vault ARN in another region such as "arn:aws:backup:eu-central-1:111122223333:backup-vault:strongbox-copy"');
+    options.backupCopyVaultArn = matching(
+      backupCopyVaultArn,
+      "backupCopyVaultArn",
+      /^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[\w.-]+$/,
+      'a backup vault ARN in another region such as "arn:aws:backup:eu-central-1:111122223333:backup-vault:strongbox-copy"',
+    );
   }
   const sealKeyReplicaRegion = text(context, "sealKeyReplicaRegion");
   if (sealKeyReplicaRegion !== undefined) {
@@ -121,7 +134,11 @@ function checkTlsSource(options: StackOptions): void {
     );
   }
   if (options.tlsSecretArn && !options.domainName) {
-    throw new OptionError("domainName", undefined, "the DNS name the certificate in tlsSecretArn names; the load balancer's own name is not known before the first deploy");
+    throw new OptionError(
+      "domainName",
+      undefined,
+      "the DNS name the certificate in tlsSecretArn names; the load balancer's own name is not known before the first deploy",
+    );
   }
   if (options.hostedZoneId && !options.domainName) {
     throw new OptionError("domainName", undefined, "the name to create in hostedZoneId");

@@ -250,7 +250,13 @@ export class StrongboxStack extends Stack {
       objects: bucket.arnForObjects("*"),
     };
     for (const on of Object.keys(resources) as Grantee[]) {
-      const actions = [...new Set(Object.values(BACKEND_PERMISSIONS).filter((p) => p.on === on).flatMap((p) => p.actions))];
+      const actions = [
+        ...new Set(
+          Object.values(BACKEND_PERMISSIONS)
+            .filter((p) => p.on === on)
+            .flatMap((p) => p.actions),
+        ),
+      ];
       taskRole.addToPolicy(new iam.PolicyStatement({ actions: actions.sort(), resources: [resources[on]] }));
     }
     taskRole.addToPolicy(new iam.PolicyStatement({ actions: KMS_ACTIONS, resources: [dataKey.keyArn] }));
@@ -264,7 +270,11 @@ export class StrongboxStack extends Stack {
     const sealKeyAlarm = watchSealKey(this, sealKey, alarmTopic);
 
     const bucketBackup = props.backup ? new BucketBackup(this, "Backup", { bucket, dataKey, copyVaultArn: props.backupCopyVaultArn }) : undefined;
-    restrictBucketData(bucket, [taskRole.roleArn, ...(props.breakGlassRoleArn ? [props.breakGlassRoleArn] : []), ...(bucketBackup ? [bucketBackup.role.roleArn] : [])]);
+    restrictBucketData(bucket, [
+      taskRole.roleArn,
+      ...(props.breakGlassRoleArn ? [props.breakGlassRoleArn] : []),
+      ...(bucketBackup ? [bucketBackup.role.roleArn] : []),
+    ]);
 
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -336,9 +346,7 @@ export class StrongboxStack extends Stack {
     const servingNodes = servingTargets("ServingNodes");
     loadBalancer.addListener("Api", { port: API_PORT, protocol: elbv2.Protocol.TCP, defaultTargetGroups: [servingNodes] });
 
-    const tlsSecret = props.tlsSecretArn
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, "TlsSecret", props.tlsSecretArn)
-      : undefined;
+    const tlsSecret = props.tlsSecretArn ? secretsmanager.Secret.fromSecretCompleteArn(this, "TlsSecret", props.tlsSecretArn) : undefined;
     const image = strongboxImage(this, props.image);
     // One role for every node's task definition: ECR pulls, logs and the TLS secret.
     const executionRole = new iam.Role(this, "ExecutionRole", { assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com") });
@@ -449,13 +457,25 @@ export class StrongboxStack extends Stack {
     }
 
     new CfnOutput(this, "ApiUrl", { value: `${scheme}://${apiHost}:${API_PORT}`, description: "VAULT_ADDR: any serving node" });
-    new CfnOutput(this, "NodeApiAddrs", { value: Fn.join(" ", nodePorts.map((port) => `${scheme}://${apiHost}:${port}`)), description: "each node's api_addr, node 1 first" });
+    new CfnOutput(this, "NodeApiAddrs", {
+      value: Fn.join(
+        " ",
+        nodePorts.map((port) => `${scheme}://${apiHost}:${port}`),
+      ),
+      description: "each node's api_addr, node 1 first",
+    });
     new CfnOutput(this, "LoadBalancerDnsName", { value: loadBalancer.loadBalancerDnsName, description: "point domainName here (CNAME) if the stack does not" });
     new CfnOutput(this, "Region", { value: this.region });
     new CfnOutput(this, "TableName", { value: table.tableName, description: "DynamoDB table holding the HA lock" });
     new CfnOutput(this, "BucketName", { value: bucket.bucketName, description: "S3 bucket holding the encrypted data" });
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
-    new CfnOutput(this, "ServiceNames", { value: Fn.join(" ", services.map((service) => service.serviceName)), description: "one ECS service per node, node 1 first" });
+    new CfnOutput(this, "ServiceNames", {
+      value: Fn.join(
+        " ",
+        services.map((service) => service.serviceName),
+      ),
+      description: "one ECS service per node, node 1 first",
+    });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
     new CfnOutput(this, "AlarmTopicArn", { value: alarmTopic.topicArn, description: "SNS topic of every alarm and seal key event: subscribe to it" });
     new CfnOutput(this, "SealKeyArn", { value: sealKey.keyArn });

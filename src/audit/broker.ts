@@ -129,7 +129,12 @@ export class AuditBroker {
   #device(table: AuditTable, entry: AuditEntry): Promise<OpenDevice> {
     let opening = this.#open.get(entry.uuid);
     if (!opening) {
-      opening = (async () => ({ entry, options: commonOptions(entry.options), hasher: await AuditHasher.create(await table.salt(entry)), sink: this.#sink(entry) }))();
+      opening = (async () => ({
+        entry,
+        options: commonOptions(entry.options),
+        hasher: await AuditHasher.create(await table.salt(entry)),
+        sink: this.#sink(entry),
+      }))();
       this.#open.set(entry.uuid, opening);
       // A device that could not be set up is tried again on the next request.
       opening.catch(() => this.#open.delete(entry.uuid));

@@ -26,7 +26,12 @@ const ACCESSOR_KEYS: ReadonlySet<string> = new Set(["accessor"]);
  * Vault's JSON audit entries: one `request` entry before the operation, one `response` entry after.
  * Every secret string goes through the device's hasher unless the device logs raw.
  */
-export async function requestEntry(request: AuditedRequest, options: CommonAuditOptions, hasher: AuditHasher, error?: string): Promise<Record<string, unknown>> {
+export async function requestEntry(
+  request: AuditedRequest,
+  options: CommonAuditOptions,
+  hasher: AuditHasher,
+  error?: string,
+): Promise<Record<string, unknown>> {
   const hash = hashing(options, hasher);
   return {
     time: formatTime(Date.now()),

@@ -44,9 +44,13 @@ export function auditOptions(type: string, value: unknown): Record<string, strin
   const options: Record<string, string> = {};
   for (const [key, raw] of Object.entries(value ?? {})) {
     if (![...COMMON_KEYS, ...TYPE_KEYS[type as AuditType]].includes(key)) {
-      throw new LogicalError(400, `unknown option ${JSON.stringify(key)} for audit device type "${type}" (allowed: ${[...TYPE_KEYS[type as AuditType], ...COMMON_KEYS.slice(0, 5)].join(", ")})`);
+      throw new LogicalError(
+        400,
+        `unknown option ${JSON.stringify(key)} for audit device type "${type}" (allowed: ${[...TYPE_KEYS[type as AuditType], ...COMMON_KEYS.slice(0, 5)].join(", ")})`,
+      );
     }
-    if (typeof raw !== "string" && typeof raw !== "boolean" && typeof raw !== "number") throw new LogicalError(400, `option ${JSON.stringify(key)} must be a string`);
+    if (typeof raw !== "string" && typeof raw !== "boolean" && typeof raw !== "number")
+      throw new LogicalError(400, `option ${JSON.stringify(key)} must be a string`);
     options[key] = String(raw);
   }
   // The older "path" spelling of file_path is stored under Vault's current key.
@@ -81,7 +85,8 @@ export function fileOptions(options: Record<string, string>): FileSinkOptions {
   if (!/^0?[0-7]{3}$/.test(modeText)) throw new LogicalError(400, `invalid "mode" ${JSON.stringify(modeText)}: expected an octal file mode such as 0600`);
   const mode = Number.parseInt(modeText, 8);
   // As Vault ≥ 1.20.1 (CVE-2025-6000): an audit device must not be a way to make an executable file.
-  if (mode & 0o111) throw new LogicalError(400, `invalid "mode" ${JSON.stringify(modeText)}: audit files cannot be executable (no execute bit; e.g. 0600 or 0644)`);
+  if (mode & 0o111)
+    throw new LogicalError(400, `invalid "mode" ${JSON.stringify(modeText)}: audit files cannot be executable (no execute bit; e.g. 0600 or 0644)`);
   return { filePath, mode };
 }
 
@@ -93,7 +98,9 @@ export function socketOptions(options: Record<string, string>): SocketSinkOption
   const socketType = options.socket_type ?? "tcp";
   if (socketType !== "tcp" && socketType !== "udp") throw new LogicalError(400, `invalid "socket_type" ${JSON.stringify(socketType)} (allowed: tcp, udp)`);
   const timeout = options.write_timeout === undefined ? undefined : durationSeconds(options.write_timeout);
-  if (timeout !== undefined && timeout <= 0) throw new LogicalError(400, `invalid "write_timeout" ${JSON.stringify(options.write_timeout)}: expected a positive duration such as "2s"`);
-  if (options.write_timeout !== undefined && timeout === undefined) throw new LogicalError(400, `invalid "write_timeout" ${JSON.stringify(options.write_timeout)}: expected a duration such as "2s"`);
+  if (timeout !== undefined && timeout <= 0)
+    throw new LogicalError(400, `invalid "write_timeout" ${JSON.stringify(options.write_timeout)}: expected a positive duration such as "2s"`);
+  if (options.write_timeout !== undefined && timeout === undefined)
+    throw new LogicalError(400, `invalid "write_timeout" ${JSON.stringify(options.write_timeout)}: expected a duration such as "2s"`);
   return { address, socketType, writeTimeoutMs: timeout === undefined ? DEFAULT_WRITE_TIMEOUT_MS : timeout * 1000 };
 }

@@ -7,7 +7,13 @@ export function isSysAuditPath(path: string): boolean {
 }
 
 /** sys/audit (list), sys/audit/:path (enable, disable) and sys/audit-hash/:path. */
-export async function handleSysAudit(table: AuditTable, broker: AuditBroker, path: string, operation: Operation, data: Record<string, unknown>): Promise<HandlerResult> {
+export async function handleSysAudit(
+  table: AuditTable,
+  broker: AuditBroker,
+  path: string,
+  operation: Operation,
+  data: Record<string, unknown>,
+): Promise<HandlerResult> {
   const isWrite = operation === "update" || operation === "create";
   if (path.startsWith("sys/audit-hash/")) {
     if (!isWrite) throw unsupportedOperation(path, operation);

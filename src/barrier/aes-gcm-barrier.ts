@@ -84,10 +84,7 @@ export class AesGcmBarrier implements SecurityBarrier {
       await this.#backend.put(KEYRING_PATH, await encrypt(rootKey, NON_KEYRING_TERM, KEYRING_PATH, keyring));
       keyring.fill(0);
       const unsealCryptoKey = await importAesKey(unsealKey);
-      await this.#backend.put(
-        ROOT_KEY_PATH,
-        await encrypt(unsealCryptoKey, NON_KEYRING_TERM, ROOT_KEY_PATH, rootKeyBytes),
-      );
+      await this.#backend.put(ROOT_KEY_PATH, await encrypt(unsealCryptoKey, NON_KEYRING_TERM, ROOT_KEY_PATH, rootKeyBytes));
     } finally {
       rootKeyBytes.fill(0);
       firstTermKey.fill(0);
@@ -352,11 +349,7 @@ async function importKeyring(keyring: Keyring): Promise<Pick<Unsealed, "termKeys
 async function encrypt(key: CryptoKey, term: number, path: string, plaintext: Uint8Array): Promise<Uint8Array> {
   const nonce = randomBytes(NONCE_BYTES);
   const ciphertext = new Uint8Array(
-    await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonce, additionalData: textEncoder.encode(path) },
-      key,
-      new Uint8Array(plaintext),
-    ),
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: textEncoder.encode(path) }, key, new Uint8Array(plaintext)),
   );
   const entry = new Uint8Array(HEADER_BYTES + ciphertext.length);
   entry[0] = ENTRY_VERSION;

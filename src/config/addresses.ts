@@ -18,18 +18,10 @@ export function resolveApiAddr(env: Env, fromFile: FromFile<string> | undefined,
   return derived;
 }
 
-export function resolveClusterAddr(
-  env: Env,
-  fromFile: FromFile<string> | undefined,
-  apiAddr: URL,
-  listener: ListenerConfig,
-  warnings: string[],
-): URL {
+export function resolveClusterAddr(env: Env, fromFile: FromFile<string> | undefined, apiAddr: URL, listener: ListenerConfig, warnings: string[]): URL {
   const fromEnv = envValue(env, "VAULT_CLUSTER_ADDR");
   const given =
-    fromEnv !== undefined
-      ? { raw: fromEnv, subject: "VAULT_CLUSTER_ADDR" }
-      : fromFile && { raw: fromFile.value, subject: `${fromFile.file}: "cluster_addr"` };
+    fromEnv !== undefined ? { raw: fromEnv, subject: "VAULT_CLUSTER_ADDR" } : fromFile && { raw: fromFile.value, subject: `${fromFile.file}: "cluster_addr"` };
   if (!given) {
     const { port } = splitHostPort(listener.clusterAddress)!;
     return new URL(`https://${apiAddr.hostname}:${port}`);
@@ -49,10 +41,7 @@ function parseUrlAddress(raw: string, subject: string, schemes: string[], warnin
   const allowed = schemes.join(" or ");
   const schemeEnd = text.indexOf("://");
   if (schemeEnd < 0) {
-    throw new ConfigError(
-      `${subject} must be a full URL with scheme ${allowed}, got ${quote(raw)}; ` +
-        `add "https://", e.g. ${quote(`https://${text}`)}`,
-    );
+    throw new ConfigError(`${subject} must be a full URL with scheme ${allowed}, got ${quote(raw)}; ` + `add "https://", e.g. ${quote(`https://${text}`)}`);
   }
   const scheme = text.slice(0, schemeEnd).toLowerCase();
   if (!schemes.includes(scheme)) {
@@ -64,8 +53,7 @@ function parseUrlAddress(raw: string, subject: string, schemes: string[], warnin
   }
   if (!authority.startsWith("[") && authority.split(":").length > 2) {
     throw new ConfigError(
-      `${subject} has an IPv6 address without brackets, which makes the port ambiguous; ` +
-        `write it like "${scheme}://[::1]:8200", got ${quote(raw)}`,
+      `${subject} has an IPv6 address without brackets, which makes the port ambiguous; ` + `write it like "${scheme}://[::1]:8200", got ${quote(raw)}`,
     );
   }
   let url: URL;
@@ -84,4 +72,3 @@ function isUnspecifiedHost(host: string): boolean {
   if (host === "" || host === "0.0.0.0") return true;
   return host.includes(":") && new URL(`http://[${host}]`).hostname === "[::]";
 }
-

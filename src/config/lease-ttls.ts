@@ -8,7 +8,8 @@ const VAULT_DEFAULT_SECONDS = 768 * 3600;
 /** A lease TTL key: a duration of whole seconds, at least one ("768h", "30m", 3600). */
 export function requireLeaseTtlSeconds(value: unknown, at: string): number {
   const ms = requireDurationMs(value, at);
-  if (ms < 1000 || ms % 1000 !== 0) throw new ConfigError(`${at} must be a whole number of seconds, at least 1s (e.g. "768h", "30m", 3600); got ${JSON.stringify(value)}`);
+  if (ms < 1000 || ms % 1000 !== 0)
+    throw new ConfigError(`${at} must be a whole number of seconds, at least 1s (e.g. "768h", "30m", 3600); got ${JSON.stringify(value)}`);
   return ms / 1000;
 }
 
@@ -21,7 +22,9 @@ export function resolveLeaseTtls(
   const maxSeconds = maxTtl?.value ?? VAULT_DEFAULT_SECONDS;
   // As Vault, which does not lower an unset default to a smaller max: it says so instead.
   if (defaultSeconds > maxSeconds) {
-    const given = defaultTtl ? `${defaultTtl.file}: "default_lease_ttl" is ${defaultSeconds}s` : `"default_lease_ttl" is not set, so it is 768h (${defaultSeconds}s)`;
+    const given = defaultTtl
+      ? `${defaultTtl.file}: "default_lease_ttl" is ${defaultSeconds}s`
+      : `"default_lease_ttl" is not set, so it is 768h (${defaultSeconds}s)`;
     const max = maxTtl ? `"max_lease_ttl" (${maxSeconds}s, ${maxTtl.file})` : `"max_lease_ttl" (not set: 768h = ${maxSeconds}s)`;
     throw new ConfigError(`${given}, more than ${max}; set default_lease_ttl to at most the max lease TTL`);
   }

@@ -127,7 +127,10 @@ function tlsOptions(raw: Record<string, RawOption>, where: string, tlsDisable: b
   }
   if (raw.tls_cipher_suites) {
     const { value, at } = raw.tls_cipher_suites;
-    const names = requireString(value, at).split(",").map((name) => name.trim()).filter(Boolean);
+    const names = requireString(value, at)
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean);
     const unknown = names.find((name) => !CIPHER_SUITES[name]);
     if (unknown) {
       const insecure = /RC4|3DES/.test(unknown) ? " (RC4 and 3DES suites are refused as insecure)" : "";
@@ -147,7 +150,9 @@ function tlsOptions(raw: Record<string, RawOption>, where: string, tlsDisable: b
   if (raw.tls_client_ca_file) {
     const { value, at } = raw.tls_client_ca_file;
     if (!requireClientCert) {
-      throw new ConfigError(`${at} only takes effect with tls_require_and_verify_client_cert = true (client certificates are otherwise not requested); set that, or remove it`);
+      throw new ConfigError(
+        `${at} only takes effect with tls_require_and_verify_client_cert = true (client certificates are otherwise not requested); set that, or remove it`,
+      );
     }
     out.tlsClientCaFile = requireString(value, at);
   }
@@ -194,7 +199,10 @@ function proxyProtocol(raw: Record<string, RawOption>, where: string): Partial<L
     throw new ConfigError(`${behaviorOption!.at} must be one of ${PROXY_BEHAVIORS.join(", ")}; got ${quote(behavior)}`);
   }
   if (behavior === "use_always") {
-    if (addrs) throw new ConfigError(`${addrs.at} has no effect with proxy_protocol_behavior = "use_always" (every sender's header is used); remove it, or use "allow_authorized" or "deny_unauthorized"`);
+    if (addrs)
+      throw new ConfigError(
+        `${addrs.at} has no effect with proxy_protocol_behavior = "use_always" (every sender's header is used); remove it, or use "allow_authorized" or "deny_unauthorized"`,
+      );
     return { proxyProtocol: { behavior, authorizedAddrs: [] } };
   }
   if (!addrs) throw new ConfigError(`${where}: proxy_protocol_behavior = ${quote(behavior)} needs proxy_protocol_authorized_addrs`);
@@ -217,7 +225,9 @@ function featureSwitches(raw: Record<string, RawOption>): Partial<ListenerConfig
   }
   for (const key of ["redact_addresses", "redact_cluster_name", "redact_version"]) {
     if (raw[key] && requireBool(raw[key].value, raw[key].at)) {
-      throw new ConfigError(`${raw[key].at}: redaction is not implemented (sys/health, sys/leader and sys/seal-status would still show the values), so only false is accepted`);
+      throw new ConfigError(
+        `${raw[key].at}: redaction is not implemented (sys/health, sys/leader and sys/seal-status would still show the values), so only false is accepted`,
+      );
     }
   }
   const blockFlag = (key: string, flag: string, endpoint: string) => {

@@ -87,9 +87,7 @@ export function parseListener(block: Block, where: string, warnings: string[]): 
   }
 
   if (!tlsDisable) {
-    const missing = [!tlsCertFile && "tls_cert_file", !tlsKeyFile && "tls_key_file"]
-      .filter(Boolean)
-      .join(" and ");
+    const missing = [!tlsCertFile && "tls_cert_file", !tlsKeyFile && "tls_key_file"].filter(Boolean).join(" and ");
     if (missing) {
       throw new ConfigError(`${where}: TLS is on, so ${missing} must be set; or set tls_disable = true`);
     }
@@ -116,20 +114,15 @@ function requireHostPort(value: unknown, at: string): string {
   if (!address.startsWith("[") && address.split(":").length > 2) {
     throw new ConfigError(`${at} must put an IPv6 address in brackets, e.g. "[::1]:8200", got ${quote(address)}`);
   }
-  throw new ConfigError(
-    `${at} must be host:port with a port from 0 to 65535 (0 picks a free port), e.g. "127.0.0.1:8200", ` +
-      `got ${quote(address)}`,
-  );
+  throw new ConfigError(`${at} must be host:port with a port from 0 to 65535 (0 picks a free port), e.g. "127.0.0.1:8200", ` + `got ${quote(address)}`);
 }
 
 /** Integer bytes (number or numeric string); 0 means Vault's default, a negative value means no limit. */
 function requestSizeLimit(value: unknown, at: string): number {
-  const bytes =
-    typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  const bytes = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(bytes)) {
     throw new ConfigError(`${at} must be an integer number of bytes, got ${describe(value)}`);
   }
   if (bytes === 0) return DEFAULT_MAX_REQUEST_SIZE;
   return bytes < 0 ? Number.POSITIVE_INFINITY : bytes;
 }
-

@@ -1,11 +1,4 @@
-import {
-  ConfigError,
-  type ListenerConfig,
-  type LogLevel,
-  type ServerConfig,
-  type StorageConfig,
-  type TelemetryConfig,
-} from "./types.js";
+import { ConfigError, type ListenerConfig, type LogLevel, type ServerConfig, type StorageConfig, type TelemetryConfig } from "./types.js";
 import { resolveApiAddr, resolveClusterAddr } from "./addresses.js";
 import { requireDurationMs } from "./duration.js";
 import { requireLeaseTtlSeconds, resolveLeaseTtls } from "./lease-ttls.js";
@@ -112,9 +105,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
   const files = sources.map((source) => source.file);
   const where = files.length > 0 ? files.join(", ") : "configuration";
   if (!merged.storage) {
-    throw new ConfigError(
-      `${where}: a storage "<type>" { ... } stanza is required; known types: ${knownTypes(storageTypes)}`,
-    );
+    throw new ConfigError(`${where}: a storage "<type>" { ... } stanza is required; known types: ${knownTypes(storageTypes)}`);
   }
   const firstListener = merged.listeners[0];
   if (!firstListener) throw new ConfigError(`${where}: at least one listener "tcp" { ... } stanza is required`);
@@ -219,11 +210,7 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         merged.telemetry = parseTelemetry(value, at, warnings);
         break;
       default:
-        warnings.push(
-          VAULT_KEYS_NOT_USED.has(key)
-            ? `${at} is a Vault setting Strongbox does not use; ignored`
-            : `${at} is not a known setting; ignored`,
-        );
+        warnings.push(VAULT_KEYS_NOT_USED.has(key) ? `${at} is a Vault setting Strongbox does not use; ignored` : `${at} is not a known setting; ignored`);
     }
   }
 }
@@ -232,7 +219,9 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
 function requireCacheSize(value: unknown, at: string): number {
   const size = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isSafeInteger(size) || size < 1) {
-    throw new ConfigError(`${at} must be a whole number of entries of at least 1 (default 131072; to turn the cache off use disable_cache = true), got ${describe(value)}`);
+    throw new ConfigError(
+      `${at} must be a whole number of entries of at least 1 (default 131072; to turn the cache off use disable_cache = true), got ${describe(value)}`,
+    );
   }
   return size;
 }
@@ -271,8 +260,7 @@ function defineStorage(
   if (!block || found.length > 1) {
     const types = found.map((b) => `"${b.type}"`).join(", ");
     throw new ConfigError(
-      `${file}: "${keyword}" must hold exactly one ${keyword} "<type>" { ... } stanza, found ${found.length}` +
-        (types ? ` (${types})` : ""),
+      `${file}: "${keyword}" must hold exactly one ${keyword} "<type>" { ... } stanza, found ${found.length}` + (types ? ` (${types})` : ""),
     );
   }
   if (previous) {
@@ -282,10 +270,11 @@ function defineStorage(
   const capabilities = Object.hasOwn(storageTypes, block.type) ? storageTypes[block.type] : undefined;
   if (!capabilities) throw new ConfigError(`${at}: unknown storage type; known types: ${knownTypes(storageTypes)}`);
   if (keyword === "ha_storage" && !capabilities.ha) {
-    const haTypes = Object.keys(storageTypes).filter((type) => storageTypes[type]?.ha).sort();
+    const haTypes = Object.keys(storageTypes)
+      .filter((type) => storageTypes[type]?.ha)
+      .sort();
     throw new ConfigError(
-      `${at}: the "${block.type}" backend does not support HA; ` +
-        (haTypes.length > 0 ? `backends that do: ${haTypes.join(", ")}` : "no known backend does"),
+      `${at}: the "${block.type}" backend does not support HA; ` + (haTypes.length > 0 ? `backends that do: ${haTypes.join(", ")}` : "no known backend does"),
     );
   }
   const options: Record<string, string> = {};
@@ -303,9 +292,7 @@ function optionString(value: unknown): string {
 function resolveLogLevel(env: Env, fromFile: FromFile<string> | undefined): LogLevel {
   const fromEnv = envValue(env, "VAULT_LOG_LEVEL");
   const given =
-    fromEnv !== undefined
-      ? { raw: fromEnv, subject: "VAULT_LOG_LEVEL" }
-      : fromFile && { raw: fromFile.value, subject: `${fromFile.file}: "log_level"` };
+    fromEnv !== undefined ? { raw: fromEnv, subject: "VAULT_LOG_LEVEL" } : fromFile && { raw: fromFile.value, subject: `${fromFile.file}: "log_level"` };
   if (!given) return "info";
   const name = given.raw.trim().toLowerCase();
   const level = Object.hasOwn(LOG_LEVELS, name) ? LOG_LEVELS[name] : undefined;
@@ -318,4 +305,3 @@ function resolveLogLevel(env: Env, fromFile: FromFile<string> | undefined): LogL
 function knownTypes(storageTypes: StorageTypes): string {
   return Object.keys(storageTypes).sort().join(", ");
 }
-

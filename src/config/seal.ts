@@ -18,9 +18,12 @@ export function parseSeals(blocks: SealBlock[], env: Env, warnings: string[]): S
   const seals = blocks.map((block) => parseSeal(block, env, warnings));
   const where = [...new Set(blocks.map((block) => block.file))].join(", ");
   const enabled = seals.filter((seal) => !seal.disabled);
-  if (seals.length > 2) throw new ConfigError(`${where}: at most two seal stanzas are allowed (the seal in use and, while migrating, the disabled one); found ${seals.length}`);
+  if (seals.length > 2)
+    throw new ConfigError(`${where}: at most two seal stanzas are allowed (the seal in use and, while migrating, the disabled one); found ${seals.length}`);
   if (enabled.length > 1) {
-    throw new ConfigError(`${where}: only one seal may be enabled, found ${enabled.map((seal) => quote(seal.type)).join(" and ")}; mark the one being migrated away from disabled = "true"`);
+    throw new ConfigError(
+      `${where}: only one seal may be enabled, found ${enabled.map((seal) => quote(seal.type)).join(" and ")}; mark the one being migrated away from disabled = "true"`,
+    );
   }
   if (seals.length === 2 && seals[0]!.type === seals[1]!.type) {
     throw new ConfigError(`${where}: both seal stanzas are "${seals[0]!.type}"; a migration goes from one seal type to another`);

@@ -6,7 +6,8 @@ import { describe, isObject, requireBool } from "./values.js";
 export const DEFAULT_PROMETHEUS_RETENTION_MS = 24 * 3_600_000;
 
 /** Vault telemetry keys for sinks Strongbox does not have (statsd, circonus, …): accepted and ignored. */
-const VAULT_TELEMETRY_KEYS_NOT_USED = /^(statsd_|statsite_|dogstatsd_|circonus_|stackdriver_|usage_gauge_period|maximum_gauge_cardinality|enable_hostname_label|lease_metrics_epsilon|num_lease_metrics_buckets|add_lease_metrics_namespace_labels|filter_default|prefix_filter|metrics_prefix|add_mount_point_rollback_metrics)/;
+const VAULT_TELEMETRY_KEYS_NOT_USED =
+  /^(statsd_|statsite_|dogstatsd_|circonus_|stackdriver_|usage_gauge_period|maximum_gauge_cardinality|enable_hostname_label|lease_metrics_epsilon|num_lease_metrics_buckets|add_lease_metrics_namespace_labels|filter_default|prefix_filter|metrics_prefix|add_mount_point_rollback_metrics)/;
 
 /** A `telemetry { ... }` stanza: HCL gives a list of one object, JSON may give the object. */
 function stanzaBody(value: unknown, at: string): Record<string, unknown> {
@@ -32,7 +33,8 @@ export function parseTelemetry(value: unknown, at: string, warnings: string[]): 
 export function parseListenerTelemetry(value: unknown, at: string): boolean {
   let unauthenticated = false;
   for (const [key, item] of Object.entries(stanzaBody(value, at))) {
-    if (key !== "unauthenticated_metrics_access") throw new ConfigError(`${at}: "${key}" is not a listener telemetry setting (allowed: unauthenticated_metrics_access)`);
+    if (key !== "unauthenticated_metrics_access")
+      throw new ConfigError(`${at}: "${key}" is not a listener telemetry setting (allowed: unauthenticated_metrics_access)`);
     unauthenticated = requireBool(item, `${at}: "${key}"`);
   }
   return unauthenticated;

@@ -116,11 +116,14 @@ export class Leadership {
     this.#host = host;
     this.#logger = host.logger.named("ha");
     const forwarder = ha.forwarder;
-    this.#lease = ha.standbyReads && forwarder ? new ReadLease(async (receive, closed) => {
-      const { advertisement } = await this.leader();
-      if (!advertisement || this.isActive()) throw new Error("no active node to lease from");
-      return forwarder.readLease(advertisement, receive, closed);
-    }) : null;
+    this.#lease =
+      ha.standbyReads && forwarder
+        ? new ReadLease(async (receive, closed) => {
+            const { advertisement } = await this.leader();
+            if (!advertisement || this.isActive()) throw new Error("no active node to lease from");
+            return forwarder.readLease(advertisement, receive, closed);
+          })
+        : null;
     const generation = async () => (this.#lease && !this.isActive() ? this.#lease.generation() : null);
     this.#reads = ha.standbyReads ? new StandbyReads(generation, host.barrier, host.logical, host.standbyRouter, host.cacheLimits) : null;
   }
@@ -151,13 +154,18 @@ export class Leadership {
     this.#stopped = false;
     this.#starting = ha.addresses.ready.then(({ apiAddr }) => {
       if (this.#stopped) return;
-      const election = new Election(ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)), {
-        becomeActive: (hold) => this.#becomeActive(hold),
-        becomeStandby: (reason) => this.#becomeStandby(reason),
-      }, {
-        leaseMs: ha.backend.leaseMs,
-        lockFree: async () => (await ha.backend.currentHolder(LOCK_KEY)) === null,
-      }, this.#logger);
+      const election = new Election(
+        ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)),
+        {
+          becomeActive: (hold) => this.#becomeActive(hold),
+          becomeStandby: (reason) => this.#becomeStandby(reason),
+        },
+        {
+          leaseMs: ha.backend.leaseMs,
+          lockFree: async () => (await ha.backend.currentHolder(LOCK_KEY)) === null,
+        },
+        this.#logger,
+      );
       this.#election = election;
       this.#logger.info("entering standby mode");
       election.start();
@@ -221,9 +229,8 @@ export class Leadership {
     const ha = this.#ha;
     // Same store for data and lock: make every write of this term conditional on our epoch.
     // Otherwise check the hold before each write. Either way a handler that outlives the term cannot write.
-    const termStorage = isFenceable(physical) && (physical as unknown) === ha.backend
-      ? physical.fencedBy(LOCK_KEY, hold.epoch)
-      : writableWhileHeld(physical, hold);
+    const termStorage =
+      isFenceable(physical) && (physical as unknown) === ha.backend ? physical.fencedBy(LOCK_KEY, hold.epoch) : writableWhileHeld(physical, hold);
     this.#forgetReads();
     // Counted whatever our own standby_reads says: standbys with it keep what they read by this count.
     const generation = new WriteGeneration(hold.epoch);
@@ -260,13 +267,16 @@ export class Leadership {
   #scheduleIdentityRenewal(advertisement: Advertisement): void {
     clearTimeout(this.#renewalTimer);
     const validityMs = this.#ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS;
-    this.#renewalTimer = setTimeout(() => {
-      void this.#renewIdentity(advertisement).catch((error) => {
-        // Standbys fall back to redirects once the old certificate expires; try again soon.
-        this.#logger.error("could not renew the cluster certificate", { error: String(error) });
-        if (this.#advertisement === advertisement) this.#scheduleIdentityRenewal(advertisement);
-      });
-    }, Math.min(Math.floor((validityMs * 2) / 3), MAX_TIMER_MS));
+    this.#renewalTimer = setTimeout(
+      () => {
+        void this.#renewIdentity(advertisement).catch((error) => {
+          // Standbys fall back to redirects once the old certificate expires; try again soon.
+          this.#logger.error("could not renew the cluster certificate", { error: String(error) });
+          if (this.#advertisement === advertisement) this.#scheduleIdentityRenewal(advertisement);
+        });
+      },
+      Math.min(Math.floor((validityMs * 2) / 3), MAX_TIMER_MS),
+    );
   }
 
   async #renewIdentity(current: Advertisement): Promise<void> {
@@ -303,9 +313,10 @@ export class Leadership {
     // Our own lock while not serving: handing over, or still becoming active. Either way the
     // active to forward to is not known yet (forwarding to ourselves would loop).
     if (!holder || !id || id === this.#ha.nodeId) return { isSelf: false, advertisement: null };
-    let advertisement = seen && seen.advertisement.node_id === id && seen.advertisement.epoch === holder.epoch
-      ? seen.advertisement
-      : await readAdvertisement(this.#host.barrier, id);
+    let advertisement =
+      seen && seen.advertisement.node_id === id && seen.advertisement.epoch === holder.epoch
+        ? seen.advertisement
+        : await readAdvertisement(this.#host.barrier, id);
     // An advertisement from an older term of the same node is not the current active's.
     if (advertisement && advertisement.epoch !== holder.epoch) advertisement = null;
     // Remember only a found leader: a new active's advertisement appears moments after its lock.
@@ -345,7 +356,9 @@ export class Leadership {
   /** How long ago each standby heard from recently last sent a heartbeat (the active's view). */
   heartbeatAges(): { nodeId: string; hostname: string; ageMs: number }[] {
     const now = this.#host.logical.now();
-    return [...this.#heartbeats.values()].filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS).map((h) => ({ nodeId: h.node_id, hostname: h.hostname, ageMs: now - h.at }));
+    return [...this.#heartbeats.values()]
+      .filter((h) => now - h.at < HEARTBEAT_EXPIRY_MS)
+      .map((h) => ({ nodeId: h.node_id, hostname: h.hostname, ageMs: now - h.at }));
   }
 
   /** sys/ha-status, answered by the active node: itself and every standby heard from recently. */
@@ -361,16 +374,19 @@ export class Leadership {
         upgrade_version: h.version,
         redundancy_zone: "",
       }));
-    return [{
-      hostname: this.#ha.hostname,
-      api_address: apiAddr,
-      cluster_address: clusterAddr,
-      active_node: true,
-      last_echo: null,
-      version: VERSION,
-      upgrade_version: VERSION,
-      redundancy_zone: "",
-    }, ...standbys];
+    return [
+      {
+        hostname: this.#ha.hostname,
+        api_address: apiAddr,
+        cluster_address: clusterAddr,
+        active_node: true,
+        last_echo: null,
+        version: VERSION,
+        upgrade_version: VERSION,
+        redundancy_zone: "",
+      },
+      ...standbys,
+    ];
   }
 
   /** A standby's heartbeat to the active node, when it knows one. */

@@ -4,10 +4,7 @@
  */
 
 /** Standby → active. */
-export type StandbyMessage =
-  | { type: "lease" }
-  | { type: "ack"; seq: number }
-  | { type: "release" };
+export type StandbyMessage = { type: "lease" } | { type: "ack"; seq: number } | { type: "release" };
 
 /** Active → standby. */
 export type ActiveMessage =

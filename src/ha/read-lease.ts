@@ -74,10 +74,7 @@ export class ReadLease {
     if (now < this.#unreachableUntil) return null;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        this.#ask(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no read lease in time")), LEASE_WAIT_MS))),
-      ]);
+      await Promise.race([this.#ask(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no read lease in time")), LEASE_WAIT_MS)))]);
     } catch {
       this.#unreachableUntil = this.now() + RETRY_AFTER_FAILURE_MS;
       // A late answer on this channel would be trusted from when we asked: start over on a new one.

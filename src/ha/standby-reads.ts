@@ -45,12 +45,7 @@ class WriteOnStandby extends LogicalError {
 }
 
 /** Read-only sys paths a standby may answer, besides reads and lists of secrets engines. */
-const SYS_READS = [
-  /^sys\/(mounts|auth)$/,
-  /^sys\/internal\/ui\/mounts(\/.*)?$/,
-  /^sys\/policy(\/[^/]+)?$/,
-  /^sys\/policies\/acl(\/[^/]+)?$/,
-];
+const SYS_READS = [/^sys\/(mounts|auth)$/, /^sys\/internal\/ui\/mounts(\/.*)?$/, /^sys\/policy(\/[^/]+)?$/, /^sys\/policies\/acl(\/[^/]+)?$/];
 
 /**
  * Whether a standby may try `request` itself. Writes never; the token's own lookup and
@@ -161,12 +156,23 @@ function cachedReads(storage: Storage, limits: CacheLimits): Storage {
     return loading;
   };
   // Kept as the barrier hands them out (its memo's plaintext): decodings of them are shared too.
-  const getShared = (key: string) => keep(`get:${key}`, () => readShared(storage, key), (value) => value?.length ?? 0);
+  const getShared = (key: string) =>
+    keep(
+      `get:${key}`,
+      () => readShared(storage, key),
+      (value) => value?.length ?? 0,
+    );
   return {
     // Callers of `get` may change what they get: each gets its own copy.
     get: async (key) => (await getShared(key))?.slice() ?? null,
     getShared,
-    list: async (prefix) => [...(await keep(`list:${prefix}`, () => storage.list(prefix), (keys) => keys.join("").length * 2))],
+    list: async (prefix) => [
+      ...(await keep(
+        `list:${prefix}`,
+        () => storage.list(prefix),
+        (keys) => keys.join("").length * 2,
+      )),
+    ],
     put: storage.put,
     delete: storage.delete,
   };

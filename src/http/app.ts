@@ -74,7 +74,14 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       }
       if (path === METRICS_PATH) {
         const token = requestToken(c.req.raw.headers);
-        return await serveMetrics(core, options.metrics, { method, query: url.searchParams, token, clientAddress: client, clientPort: c.env?.clientPort, unauthenticated: c.env?.unauthenticatedMetrics === true });
+        return await serveMetrics(core, options.metrics, {
+          method,
+          query: url.searchParams,
+          token,
+          clientAddress: client,
+          clientPort: c.env?.clientPort,
+          unauthenticated: c.env?.unauthenticatedMetrics === true,
+        });
       }
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
@@ -82,17 +89,28 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const operation = operationFor(method, url.searchParams);
       const takesBody = operation === "create" || operation === "update" || operation === "patch";
       const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
-      const request = { operation, path, data: {} as Record<string, unknown>, token: requestToken(c.req.raw.headers), clientAddress: client, clientPort: c.env?.clientPort, wrapTtl };
+      const request = {
+        operation,
+        path,
+        data: {} as Record<string, unknown>,
+        token: requestToken(c.req.raw.headers),
+        clientAddress: client,
+        clientPort: c.env?.clientPort,
+        wrapTtl,
+      };
       if (core.leadership && !core.isActive()) {
         // The body is the active's to parse: a standby passes its bytes on.
-        const local = takesBody || forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead({ ...request, data: queryData(url.searchParams) });
+        const local =
+          takesBody || forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead({ ...request, data: queryData(url.searchParams) });
         if (local !== undefined) return respond(path, local);
         return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
       }
       if (OPERATOR_KEY_PATHS.has(path)) {
         // A DELETE's nonce may come in the body or the query; the audit entry shows what was given (hashed).
         const given = { ...queryData(url.searchParams), ...(await parseRequestBody(await body())) };
-        const answer = await core.requests.audited({ ...request, data: given }, () => handleOperatorKeys(core.operatorKeys, path, method, given, { logger: operatorKeysLogger, client }));
+        const answer = await core.requests.audited({ ...request, data: given }, () =>
+          handleOperatorKeys(core.operatorKeys, path, method, given, { logger: operatorKeysLogger, client }),
+        );
         return answer ? json(answer.data) : new Response(null, { status: 204 });
       }
       // Refused for its token whatever the body says: the router answers (and audits) it without the body.

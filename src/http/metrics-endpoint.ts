@@ -26,7 +26,8 @@ export interface MetricsRequest {
 export async function serveMetrics(core: Core, exporter: MetricsExporter | undefined, request: MetricsRequest): Promise<Response> {
   if (request.method !== "GET" && request.method !== "HEAD") throw new LogicalError(405, `unsupported operation on path "${METRICS_PATH}"`);
   const format = request.query.get("format") ?? "";
-  if (format !== "" && format !== "json" && format !== "prometheus") throw new LogicalError(400, `unsupported metrics format ${JSON.stringify(format)} (allowed: prometheus, json)`);
+  if (format !== "" && format !== "json" && format !== "prometheus")
+    throw new LogicalError(400, `unsupported metrics format ${JSON.stringify(format)} (allowed: prometheus, json)`);
   if (!request.unauthenticated) {
     const { token, clientAddress, clientPort } = request;
     await core.requests.handle({ operation: "read", path: METRICS_PATH, data: {}, token, clientAddress, clientPort });

@@ -118,9 +118,7 @@ function fallBack(request: Request, target: Advertisement, counters: Leadership[
   return redirectToActive(request, target);
 }
 
-function noActiveKnown(
-  reason = "no active node is known: the HA lock is free or its holder has not advertised itself yet; retry shortly",
-): Response {
+function noActiveKnown(reason = "no active node is known: the HA lock is free or its holder has not advertised itself yet; retry shortly"): Response {
   const response = errorResponse(503, reason);
   response.headers.set("retry-after", "1");
   return response;

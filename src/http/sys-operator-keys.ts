@@ -8,14 +8,22 @@ import type { Rekey } from "../seal/rekey.js";
  * them. They are served by the active node (a standby forwards them), unsealed.
  */
 export const OPERATOR_KEY_PATHS = new Set(
-  ["rekey", "rekey-recovery-key"].flatMap((base) => ["init", "update", "verify"].map((leaf) => `sys/${base}/${leaf}`)).concat(["sys/generate-root/attempt", "sys/generate-root/update"]),
+  ["rekey", "rekey-recovery-key"]
+    .flatMap((base) => ["init", "update", "verify"].map((leaf) => `sys/${base}/${leaf}`))
+    .concat(["sys/generate-root/attempt", "sys/generate-root/update"]),
 );
 
 /**
  * One operator-key request; its answer is the JSON body (`data`), or null for 204. Anyone may send
  * these, so every change or refusal is logged (path, method and client; never a key share or OTP).
  */
-export async function handleOperatorKeys(operations: OperatorKeyOperations, path: string, method: string, body: Record<string, unknown>, log: { logger: Logger; client?: string }): Promise<HandlerResult> {
+export async function handleOperatorKeys(
+  operations: OperatorKeyOperations,
+  path: string,
+  method: string,
+  body: Record<string, unknown>,
+  log: { logger: Logger; client?: string },
+): Promise<HandlerResult> {
   if (method === "GET" || method === "HEAD") return serve(operations, path, method, body);
   const fields = { path, method, remote_address: log.client ?? "" };
   try {

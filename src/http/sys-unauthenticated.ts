@@ -9,7 +9,13 @@ import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
 /** Endpoints Vault serves without a token: init, seal status, unseal, health, leader. */
 export const UNAUTHENTICATED_PATHS = new Set(["sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"]);
 
-export async function handleUnauthenticated(core: Core, path: string, method: string, query: URLSearchParams, body: Record<string, unknown>): Promise<Response> {
+export async function handleUnauthenticated(
+  core: Core,
+  path: string,
+  method: string,
+  query: URLSearchParams,
+  body: Record<string, unknown>,
+): Promise<Response> {
   const isWrite = method === "PUT" || method === "POST";
   const isRead = method === "GET" || method === "HEAD";
   switch (path) {
@@ -26,7 +32,8 @@ export async function handleUnauthenticated(core: Core, path: string, method: st
       break;
     case "sys/unseal":
       if (isWrite) {
-        if (body.migrate !== undefined && typeof body.migrate !== "boolean") throw new LogicalError(400, `"migrate" must be a boolean (got ${JSON.stringify(body.migrate)})`);
+        if (body.migrate !== undefined && typeof body.migrate !== "boolean")
+          throw new LogicalError(400, `"migrate" must be a boolean (got ${JSON.stringify(body.migrate)})`);
         if (body.reset === true) {
           core.resetUnseal();
         } else {
@@ -98,15 +105,18 @@ function health(core: Core, query: URLSearchParams, head: boolean): Response {
   };
   const standby = initialized && !core.sealed && !core.isActive();
   const standbyOk = ["", "true", "1"].includes(query.get("standbyok") ?? "false");
-  const status = known === false
-    ? code("uninitcode", 501)
-    : !initialized || core.sealed
-      ? code("sealedcode", 503)
-      : core.draining
-        ? code("drainingcode", 503)
-        : standby
-          ? standbyOk ? 200 : code("standbycode", 429)
-          : code("activecode", 200);
+  const status =
+    known === false
+      ? code("uninitcode", 501)
+      : !initialized || core.sealed
+        ? code("sealedcode", 503)
+        : core.draining
+          ? code("drainingcode", 503)
+          : standby
+            ? standbyOk
+              ? 200
+              : code("standbycode", 429)
+            : code("activecode", 200);
   const body = {
     ...healthBody({ initialized, sealed: core.sealed, standby, clusterId: initialized && !core.sealed ? core.clusterId : "" }),
     draining: core.draining,

@@ -23,7 +23,10 @@ export function canonicalRequestPath(auths: AuthTable, path: string): string {
   const mountTable = MOUNT_TABLE_PATH.exec(path);
   if (mountTable) {
     // "sys/mounts/secret/" and "sys/mounts//secret" act on the mount "secret/": authorise them as "sys/mounts/secret".
-    const mountPath = mountTable[2]!.split("/").filter((segment) => segment !== "").join("/");
+    const mountPath = mountTable[2]!
+      .split("/")
+      .filter((segment) => segment !== "")
+      .join("/");
     return mountPath ? `${mountTable[1]}/${mountPath}` : mountTable[1]!;
   }
   return canonicalPolicyPath(path);

@@ -97,7 +97,12 @@ export class TokenStore {
   /** Told each revoked token's hash, after its entry is gone (the cubbyhole empties itself). */
   #revocationListeners: ((hash: string) => Promise<void>)[] = [];
 
-  private constructor(storage: Storage, saltKey: CryptoKey, now: () => number, readonly leaseTtls: LeaseTtls) {
+  private constructor(
+    storage: Storage,
+    saltKey: CryptoKey,
+    now: () => number,
+    readonly leaseTtls: LeaseTtls,
+  ) {
     this.#storage = storage;
     this.#saltKey = saltKey;
     this.#now = now;
@@ -164,7 +169,8 @@ export class TokenStore {
       renewable: ttl > 0 && (options.renewable ?? true),
       orphan,
       parent: orphan ? null : options.parent!.hash,
-      ...(boundCidrs?.length ? { bound_cidrs: boundCidrs } : {}), ...(options.response_wrapping && { response_wrapping: true }),
+      ...(boundCidrs?.length ? { bound_cidrs: boundCidrs } : {}),
+      ...(options.response_wrapping && { response_wrapping: true }),
     };
     await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(entry));
     await this.#storage.put(ACCESSOR_PREFIX + (await this.hash(entry.accessor)), new TextEncoder().encode(hash));

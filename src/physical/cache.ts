@@ -60,9 +60,13 @@ export class CachedBackend implements Backend {
     this.end();
     const current: Term = term ?? { held: () => true, lost: new AbortController().signal };
     this.#term = current;
-    current.lost.addEventListener("abort", () => {
-      if (this.#term === current) this.end();
-    }, { once: true });
+    current.lost.addEventListener(
+      "abort",
+      () => {
+        if (this.#term === current) this.end();
+      },
+      { once: true },
+    );
   }
 
   /** Stops caching and forgets every entry. */

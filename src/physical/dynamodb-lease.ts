@@ -20,10 +20,9 @@ export class DynamoDBLeaseStore implements LockLeaseStore {
   }
 
   async read(signal: AbortSignal): Promise<LockLeaseRecord | null> {
-    const { Item } = await this.client.send(
-      new this.sdk.GetItemCommand({ TableName: this.table, Key: this.#key, ConsistentRead: true }),
-      { abortSignal: signal },
-    );
+    const { Item } = await this.client.send(new this.sdk.GetItemCommand({ TableName: this.table, Key: this.#key, ConsistentRead: true }), {
+      abortSignal: signal,
+    });
     return Item ? leaseRecordFromItem(Item) : null;
   }
 

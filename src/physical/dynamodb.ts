@@ -21,23 +21,10 @@
  * do not flap leadership; the last third (500 ms) absorbs event-loop delays on the holder.
  * Standbys cost one strongly consistent read per poll.
  */
-import type {
-  AttributeValue,
-  DynamoDBClient,
-  TransactWriteItem,
-  WriteRequest,
-} from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, DynamoDBClient, TransactWriteItem, WriteRequest } from "@aws-sdk/client-dynamodb";
 import { type AwsCredentials, awsCredentials, awsRegion, endpointUrl } from "./aws.js";
 import { type Backend, BackendInputError } from "./backend.js";
-import {
-  type Clock,
-  type Fenceable,
-  type HABackend,
-  type HALock,
-  type LockHolder,
-  FencedError,
-  monotonicClock,
-} from "./ha.js";
+import { type Clock, type Fenceable, type HABackend, type HALock, type LockHolder, FencedError, monotonicClock } from "./ha.js";
 import type { StorageDriver } from "./driver.js";
 import { type HATimings, type LockLeaseStore, haTimingsFrom, leaseLock } from "./lease.js";
 import { backoffMs, DynamoDBLeaseStore, isNamed } from "./dynamodb-lease.js";
@@ -68,10 +55,7 @@ export interface DynamoDBSettings {
 }
 
 /** Reads a `storage "dynamodb"` stanza; environment variables win over options, as in Vault. */
-export function dynamodbSettings(
-  options: Record<string, string>,
-  env: Record<string, string | undefined>,
-): DynamoDBSettings {
+export function dynamodbSettings(options: Record<string, string>, env: Record<string, string | undefined>): DynamoDBSettings {
   const o = new StorageOptions("dynamodb", options, env);
   const lock = haTimingsFrom(o);
   return {
@@ -253,10 +237,9 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
     // Bounded: a standby routing requests must answer, not hang, when DynamoDB stops answering it;
     // an answer older than a lease would be out of date anyway.
     const { Item } = await this.#permits.run(() =>
-      this.data.send(
-        new this.sdk.GetItemCommand({ TableName: this.settings.table, Key: lockItemKey(key), ConsistentRead: true }),
-        { abortSignal: AbortSignal.timeout(this.settings.lock.leaseMs) },
-      ),
+      this.data.send(new this.sdk.GetItemCommand({ TableName: this.settings.table, Key: lockItemKey(key), ConsistentRead: true }), {
+        abortSignal: AbortSignal.timeout(this.settings.lock.leaseMs),
+      }),
     );
     const record = Item ? leaseRecordFromItem(Item) : null;
     return record && !record.released ? { value: record.value, epoch: record.epoch } : null;
@@ -359,9 +342,7 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt === 10) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after ${attempt} attempts (throttled?)`);
         if (attempt > 0) await this.clock.sleep(backoffMs(attempt));
-        const { UnprocessedItems } = await this.#permits.run(() =>
-          this.data.send(new this.sdk.BatchWriteItemCommand({ RequestItems: { [table]: pending } })),
-        );
+        const { UnprocessedItems } = await this.#permits.run(() => this.data.send(new this.sdk.BatchWriteItemCommand({ RequestItems: { [table]: pending } })));
         pending = UnprocessedItems?.[table] ?? [];
       }
     }
@@ -385,9 +366,7 @@ export class DynamoDBBackend implements Backend, HABackend, Fenceable {
         if (!isNamed(error, "TransactionCanceledException")) throw error;
         const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
         if (reasons[0]?.Code === "ConditionalCheckFailed") {
-          throw new FencedError(
-            `write refused: lock "${fence.lockKey}" no longer holds epoch ${fence.epoch} (another node took it, or it was released)`,
-          );
+          throw new FencedError(`write refused: lock "${fence.lockKey}" no longer holds epoch ${fence.epoch} (another node took it, or it was released)`);
         }
         // Lock renewals touch the same record; a conflict says nothing about who holds it.
         if (!reasons.some((r) => r.Code === "TransactionConflict") || attempt === 8) throw error;
@@ -420,7 +399,6 @@ function itemKey(key: string): Record<string, AttributeValue> {
   const { Path, Key } = locate(key);
   return { Path: { S: Path }, Key: { S: Key } };
 }
-
 
 /** The marker that lists `folder` (a key prefix without trailing "/") in its parent. */
 function folderItemKey(folder: string): Record<string, AttributeValue> {

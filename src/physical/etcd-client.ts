@@ -21,10 +21,7 @@ export type EtcdCompare =
   | { key: Uint8Array; target: "MOD"; modRevision: number }
   | { key: Uint8Array; target: "VALUE"; value: Uint8Array };
 
-export type EtcdOp =
-  | { put: { key: Uint8Array; value: Uint8Array } }
-  | { deleteRange: { key: Uint8Array } }
-  | { range: { key: Uint8Array } };
+export type EtcdOp = { put: { key: Uint8Array; value: Uint8Array } } | { deleteRange: { key: Uint8Array } } | { range: { key: Uint8Array } };
 
 export interface TxnResult {
   succeeded: boolean;
@@ -48,7 +45,10 @@ export interface EtcdClientSettings {
 /** etcd answered with an error (the gateway's `{"error","code","message"}`), or spoke nonsense. */
 export class EtcdError extends Error {
   override name = "EtcdError";
-  constructor(message: string, readonly code?: number) {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
     super(message);
   }
 }
@@ -113,12 +113,15 @@ export class EtcdClient {
   }
 
   #authToken(signal: AbortSignal): Promise<string> {
-    this.#token ??= this.#post("/v3/auth/authenticate", JSON.stringify({ name: this.settings.username, password: this.settings.password ?? "" }), {}, signal).then(
-      (body) => {
-        if (typeof body.token !== "string") throw new EtcdError("etcd authentication answered without a token");
-        return body.token;
-      },
-    );
+    this.#token ??= this.#post(
+      "/v3/auth/authenticate",
+      JSON.stringify({ name: this.settings.username, password: this.settings.password ?? "" }),
+      {},
+      signal,
+    ).then((body) => {
+      if (typeof body.token !== "string") throw new EtcdError("etcd authentication answered without a token");
+      return body.token;
+    });
     this.#token.catch(() => (this.#token = null));
     return this.#token;
   }

@@ -44,18 +44,22 @@ export function etcdSettings(options: Record<string, string>, env: Record<string
   const api = o.string("etcd_api", ["ETCD_API"]) ?? "v3";
   if (api === "v2") throw o.error('etcd_api = "v2" is not supported: Strongbox speaks etcd\'s v3 API only (etcd 3.4+ serves it); remove etcd_api or set "v3"');
   if (api !== "v3") throw o.error(`etcd_api = "${api}" is not allowed: use "v3"`);
-  const addresses = (o.string("address", ["ETCD_ADDR"]) ?? "http://127.0.0.1:2379").split(",").map((a) => a.trim()).filter(Boolean).map((address) => {
-    let url: URL;
-    try {
-      url = new URL(address);
-    } catch {
-      throw o.error(`address "${address}" is not a URL such as "http://127.0.0.1:2379"`);
-    }
-    if (!/^https?:$/.test(url.protocol) || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
-      throw o.error(`address "${address}" is not allowed: use http://host:port or https://host:port, without a path`);
-    }
-    return url.origin;
-  });
+  const addresses = (o.string("address", ["ETCD_ADDR"]) ?? "http://127.0.0.1:2379")
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .map((address) => {
+      let url: URL;
+      try {
+        url = new URL(address);
+      } catch {
+        throw o.error(`address "${address}" is not a URL such as "http://127.0.0.1:2379"`);
+      }
+      if (!/^https?:$/.test(url.protocol) || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+        throw o.error(`address "${address}" is not allowed: use http://host:port or https://host:port, without a path`);
+      }
+      return url.origin;
+    });
   if (addresses.length === 0) throw o.error("address lists no etcd client URL");
   let path = o.string("path") ?? "/vault/";
   if (!path.startsWith("/")) path = `/${path}`;
@@ -165,7 +169,9 @@ export class EtcdBackend implements Backend, HABackend, Fenceable {
   /** A put (`value`) or delete (null), as one transaction on the fence when `fence` is given. */
   async #write(key: string, value: Uint8Array | null, fence: { lockKey: string; epoch: number } | null): Promise<void> {
     if (value && value.length > ETCD_VALUE_LIMIT_BYTES) {
-      throw new BackendInputError(`value for ${JSON.stringify(key)} is ${value.length} bytes; etcd values are limited to ${ETCD_VALUE_LIMIT_BYTES} bytes (1 MiB) here`);
+      throw new BackendInputError(
+        `value for ${JSON.stringify(key)} is ${value.length} bytes; etcd values are limited to ${ETCD_VALUE_LIMIT_BYTES} bytes (1 MiB) here`,
+      );
     }
     const dataKey = this.#dataKey(key);
     try {

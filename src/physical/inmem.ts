@@ -22,6 +22,9 @@ export class InmemBackend implements Backend {
   }
 
   async list(prefix: string): Promise<string[]> {
-    return childrenOf(prefix, [...this.#entries.keys()].filter((k) => k.startsWith(prefix)));
+    return childrenOf(
+      prefix,
+      [...this.#entries.keys()].filter((k) => k.startsWith(prefix)),
+    );
   }
 }

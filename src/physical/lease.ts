@@ -15,13 +15,7 @@
  * A write whose outcome is unknown (timeout, reset) is retried with the same new version and
  * accepts either version, so a write that did land is recognised rather than taken for a loss.
  */
-import {
-  type Clock,
-  type HALock,
-  type LockHold,
-  type LockTimings,
-  LockLostError,
-} from "./ha.js";
+import { type Clock, type HALock, type LockHold, type LockTimings, LockLostError } from "./ha.js";
 import type { StorageOptions } from "./options.js";
 
 export interface LockLeaseRecord {
@@ -92,13 +86,7 @@ export function leaseLock(store: LockLeaseStore, value: string, timings: LockTim
   return { acquire: (signal) => acquire(store, value, timings, clock, signal) };
 }
 
-async function acquire(
-  store: LockLeaseStore,
-  value: string,
-  timings: LockTimings,
-  clock: Clock,
-  signal: AbortSignal | undefined,
-): Promise<LockHold> {
+async function acquire(store: LockLeaseStore, value: string, timings: LockTimings, clock: Clock, signal: AbortSignal | undefined): Promise<LockHold> {
   const deadlineMs = renewDeadlineMs(timings);
   // Our claims by version: a claim whose answer was lost may still have landed.
   const claims = new Map<string, { sentAt: number; epoch: number }>();
@@ -130,9 +118,7 @@ async function acquire(
       const sentAt = clock.now();
       claims.set(version, { sentAt, epoch });
       try {
-        const won = await withTimeout(clock, timings.leaseMs, signal, (s) =>
-          store.claim({ version, epoch, value }, record?.version ?? null, s),
-        );
+        const won = await withTimeout(clock, timings.leaseMs, signal, (s) => store.claim({ version, epoch, value }, record?.version ?? null, s));
         if (won && clock.now() < sentAt + deadlineMs) {
           return new LeaseHold(store, clock, timings, epoch, version, sentAt);
         }
@@ -193,9 +179,7 @@ class LeaseHold implements LockHold {
     this.#lose("the lock was released");
     await this.#renewing;
     const expected = this.#pending ? [this.#version, this.#pending] : [this.#version];
-    await withTimeout(this.clock, this.timings.leaseMs, undefined, (s) =>
-      this.store.release(expected, crypto.randomUUID(), s),
-    );
+    await withTimeout(this.clock, this.timings.leaseMs, undefined, (s) => this.store.release(expected, crypto.randomUUID(), s));
   }
 
   #lose(reason: string): void {
@@ -222,9 +206,7 @@ class LeaseHold implements LockHold {
           const attemptMs = remaining > 100 ? remaining / 2 : remaining;
           let renewed: boolean;
           try {
-            renewed = await withTimeout(clock, attemptMs, stop, (s) =>
-              this.store.renew([this.#version, next], next, s),
-            );
+            renewed = await withTimeout(clock, attemptMs, stop, (s) => this.store.renew([this.#version, next], next, s));
           } catch {
             if (stop.aborted) return;
             await clock.sleep(Math.min(this.timings.retryIntervalMs, Math.max(0, this.#deadline - clock.now())), stop);
@@ -234,7 +216,9 @@ class LeaseHold implements LockHold {
             // Noticed after the deadline (a slow answer, a starved event loop): the hold ended at the
             // deadline, not now; saying so keeps the log's account of the term right.
             const lateMs = clock.now() - this.#deadline;
-            return this.#lose(`the lock record changed: another node took the lock${lateMs > 0 ? ` (noticed after the renewal deadline, which passed ${Math.round(lateMs)} ms ago)` : ""}`);
+            return this.#lose(
+              `the lock record changed: another node took the lock${lateMs > 0 ? ` (noticed after the renewal deadline, which passed ${Math.round(lateMs)} ms ago)` : ""}`,
+            );
           }
           this.#version = next;
           this.#pending = null;
@@ -251,12 +235,7 @@ class LeaseHold implements LockHold {
 }
 
 /** Runs `operation` with a signal aborted after `ms` (on `clock`) or when `parent` aborts. */
-async function withTimeout<T>(
-  clock: Clock,
-  ms: number,
-  parent: AbortSignal | undefined,
-  operation: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
+async function withTimeout<T>(clock: Clock, ms: number, parent: AbortSignal | undefined, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onParentAbort = () => controller.abort(parent!.reason);
   if (parent?.aborted) onParentAbort();

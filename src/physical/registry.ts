@@ -9,13 +9,7 @@ import { inmemHADriver } from "./inmem-ha.js";
 import { s3Driver } from "./s3.js";
 
 /** The runtime-agnostic stores. Their SDKs load when a backend is created, not when listed here. */
-export const coreDrivers: readonly StorageDriver[] = [
-  inmemDriver,
-  inmemHADriver,
-  dynamodbDriver,
-  s3Driver,
-  etcdDriver,
-];
+export const coreDrivers: readonly StorageDriver[] = [inmemDriver, inmemHADriver, dynamodbDriver, s3Driver, etcdDriver];
 
 /** Drivers keyed by stanza name. */
 export function driversByType(drivers: readonly StorageDriver[]): Record<string, StorageDriver> {
@@ -40,7 +34,9 @@ export async function selectHABackend(
     }
     const backend = await driver.create(haStorage.options, env);
     if (!isHABackend(backend)) {
-      throw new ConfigError(`${config.files.join(", ")}: ha_storage "${haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`);
+      throw new ConfigError(
+        `${config.files.join(", ")}: ha_storage "${haStorage.type}" has HA disabled (ha_enabled = "false"); enable it or remove the ha_storage stanza`,
+      );
     }
     return backend;
   }

@@ -45,10 +45,7 @@ export function s3Settings(options: Record<string, string>, env: Record<string, 
 export const s3Driver: StorageDriver = { type: "s3", ha: false, create: (options, env) => createS3Backend(options, env) };
 
 /** Connects and checks that the bucket exists and is reachable. */
-export async function createS3Backend(
-  options: Record<string, string>,
-  env: Record<string, string | undefined>,
-): Promise<S3Backend> {
+export async function createS3Backend(options: Record<string, string>, env: Record<string, string | undefined>): Promise<S3Backend> {
   const settings = s3Settings(options, env);
   const sdk = await import("@aws-sdk/client-s3");
   const client = new sdk.S3Client({
@@ -108,9 +105,7 @@ export class S3Backend implements Backend {
   }
 
   async delete(key: string): Promise<void> {
-    await this.#permits.run(() =>
-      this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.#objectKey(key) })),
-    );
+    await this.#permits.run(() => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.#objectKey(key) })));
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -119,9 +114,7 @@ export class S3Backend implements Backend {
     let token: string | undefined;
     do {
       const page = await this.#permits.run(() =>
-        this.client.send(
-          new this.sdk.ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: full, Delimiter: "/", ContinuationToken: token }),
-        ),
+        this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: full, Delimiter: "/", ContinuationToken: token })),
       );
       for (const folder of page.CommonPrefixes ?? []) children.push(folder.Prefix!.slice(full.length));
       for (const object of page.Contents ?? []) children.push(object.Key!.slice(full.length));

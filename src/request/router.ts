@@ -100,7 +100,10 @@ export class Router {
       if (!(error instanceof StandbyError)) await audit.failed(error);
       throw error;
     } finally {
-      this.#metrics.observeMs("vault_core_handle_request", performance.now() - started, { operation: request.operation, mount: mountLabel(state, request.path) });
+      this.#metrics.observeMs("vault_core_handle_request", performance.now() - started, {
+        operation: request.operation,
+        mount: mountLabel(state, request.path),
+      });
     }
   }
 
@@ -147,7 +150,8 @@ export class Router {
       throw permissionDenied();
     }
     // A standby answering sys/metrics must not write: counting a limited-use token's use is the active's job.
-    if (caller.num_uses !== 0 && !this.node.isActive()) throw new LogicalError(400, "a token with limited uses cannot be used on a standby node; use another token or ask the active node");
+    if (caller.num_uses !== 0 && !this.node.isActive())
+      throw new LogicalError(400, "a token with limited uses cannot be used on a standby node; use another token or ask the active node");
     // The use counts even when the request is then denied; the last use revokes the token afterwards.
     const exhausted = await state.tokens.use(caller);
     try {
@@ -174,7 +178,15 @@ export class Router {
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(request.path, operation);
     let grant;
     try {
-      grant = await mounted.method.login({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress });
+      grant = await mounted.method.login({
+        operation,
+        path: relative,
+        data,
+        storage: mounted.storage,
+        mount: mounted.entry,
+        now: this.node.now(),
+        clientAddress,
+      });
     } catch (error) {
       const mount = `auth/${mounted.entry.path}`;
       if (error instanceof InvalidCredentials) this.#metrics.increment("strongbox_login_failures_total", { mount });
@@ -218,7 +230,15 @@ export class Router {
       const route = auths.route(path.slice("auth/".length));
       if (!route) throw noHandler(path);
       const { mounted, relative } = route;
-      return mounted.method.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry, now: this.node.now(), clientAddress: request.clientAddress });
+      return mounted.method.handle({
+        operation,
+        path: relative,
+        data,
+        storage: mounted.storage,
+        mount: mounted.entry,
+        now: this.node.now(),
+        clientAddress: request.clientAddress,
+      });
     }
     if (path.startsWith("sys/")) return this.#dispatchSys(state, request, caller);
     if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {

@@ -52,8 +52,8 @@ export function parseFlag(field: string, value: unknown): boolean | undefined {
 const nanosPerUnit: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  "µs": 1e3,
-  "μs": 1e3,
+  µs: 1e3,
+  μs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,

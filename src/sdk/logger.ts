@@ -20,7 +20,11 @@ export function createLogger(level: LogLevel, write: (line: string) => void, nam
   const emit = (at: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (LEVELS.indexOf(at) < threshold) return;
     const tag = `[${at.toUpperCase()}]`.padEnd(7);
-    const extra = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join("") : "";
+    const extra = fields
+      ? Object.entries(fields)
+          .map(([k, v]) => ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join("")
+      : "";
     write(`${new Date().toISOString()} ${tag} ${name ? `${name}: ` : ""}${message}${extra && ":"}${extra}`);
   };
   return {

@@ -76,7 +76,11 @@ export class AwsKmsSeal implements Seal {
   async initialize(barrierKey: Uint8Array, request: InitRequest, clusterId: string): Promise<InitKeys> {
     const recoveryKey = crypto.getRandomValues(new Uint8Array(32));
     const shares = await splitSecret(recoveryKey, request.recovery_shares!, request.recovery_threshold!);
-    const config = await this.#protect(barrierKey, recoveryKey, { secret_shares: request.recovery_shares!, secret_threshold: request.recovery_threshold!, cluster_id: clusterId });
+    const config = await this.#protect(barrierKey, recoveryKey, {
+      secret_shares: request.recovery_shares!,
+      secret_threshold: request.recovery_threshold!,
+      cluster_id: clusterId,
+    });
     recoveryKey.fill(0);
     await this.#configs.write(config);
     return { keys: [], keys_base64: [], recovery_keys: shares.map(toHex), recovery_keys_base64: shares.map(toBase64) };
@@ -95,7 +99,13 @@ export class AwsKmsSeal implements Seal {
   async #protect(barrierKey: Uint8Array, recoveryKey: Uint8Array, shares: Omit<SealConfig, "type">): Promise<AwsKmsSealConfig> {
     const barrier = await this.#encrypt(barrierKey, BARRIER_KEY_CONTEXT);
     const recovery = await this.#encrypt(recoveryKey, RECOVERY_KEY_CONTEXT);
-    return { type: this.type, ...shares, kms_key_arn: barrier.keyArn, barrier_key_ciphertext: barrier.ciphertext, recovery_key_ciphertext: recovery.ciphertext };
+    return {
+      type: this.type,
+      ...shares,
+      kms_key_arn: barrier.keyArn,
+      barrier_key_ciphertext: barrier.ciphertext,
+      recovery_key_ciphertext: recovery.ciphertext,
+    };
   }
 
   config(): Promise<SealConfig | null> {

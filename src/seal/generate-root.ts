@@ -70,7 +70,10 @@ export class GenerateRoot {
     const key = await this.#attempt.add(body, status.required as number);
     if (!key) return this.status();
     if (!(await this.seal.checkOperatorKey(key, this.barrier))) {
-      throw new LogicalError(400, "the key shares given do not rebuild this cluster's key (wrong or mismatched shares); no token was made, give the shares again");
+      throw new LogicalError(
+        400,
+        "the key shares given do not rebuild this cluster's key (wrong or mismatched shares); no token was made, give the shares again",
+      );
     }
     const token = await this.createRootToken();
     // As Vault: the PGP message holds the token's hex.
@@ -96,6 +99,7 @@ export function decodeWithOtp(encoded: string, otp: string): string {
   } catch {
     throw new LogicalError(400, "the encoded token is not base64");
   }
-  if (bytes.length !== otp.length) throw new LogicalError(400, `the encoded token has ${bytes.length} bytes, the OTP ${otp.length} characters: they must match`);
+  if (bytes.length !== otp.length)
+    throw new LogicalError(400, `the encoded token has ${bytes.length} bytes, the OTP ${otp.length} characters: they must match`);
   return String.fromCharCode(...bytes.map((byte, i) => byte ^ otp.charCodeAt(i)));
 }

@@ -14,13 +14,25 @@ import type { Logger } from "../sdk/logger.js";
 import { stringifyJson } from "../sdk/encoding.js";
 import { LogicalError } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
+import {
+  type InitKeys,
+  type InitRequest,
+  type OperatorUnseal,
+  type Seal,
+  type SealConfig,
+  SealConfigStore,
+  type ShareCounts,
+  type UnsealKeyWrapping,
+} from "./seal.js";
 
 /** The node is in seal migration mode and was asked to unseal without `migrate`. */
 export class SealMigrationPendingError extends LogicalError {
   constructor(from: Seal, to: Seal) {
     const keys = from.recoverySeal ? "recovery keys" : "unseal keys";
-    super(400, `seal migration from "${from.type}" to "${to.type}" is pending: unseal with "migrate": true (operator unseal -migrate) and the ${from.type} seal's ${keys}`);
+    super(
+      400,
+      `seal migration from "${from.type}" to "${to.type}" is pending: unseal with "migrate": true (operator unseal -migrate) and the ${from.type} seal's ${keys}`,
+    );
   }
 }
 
@@ -34,9 +46,16 @@ export async function checkUnsealRequest(seal: Seal, migrate: boolean): Promise<
     if (!migrate) throw seal.pendingError();
     return;
   }
-  if (migrate) throw new LogicalError(400, `"migrate" was given, but no seal migration is pending on this node (its configured seal "${seal.type}" is the stored one); unseal without it`);
+  if (migrate)
+    throw new LogicalError(
+      400,
+      `"migrate" was given, but no seal migration is pending on this node (its configured seal "${seal.type}" is the stored one); unseal without it`,
+    );
   if (stored && stored !== seal.type) {
-    throw new LogicalError(400, `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${seal.type}" seal; configure the "${stored}" seal, or migrate to this one (see "Seal migration" in the README)`);
+    throw new LogicalError(
+      400,
+      `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${seal.type}" seal; configure the "${stored}" seal, or migrate to this one (see "Seal migration" in the README)`,
+    );
   }
 }
 
@@ -137,7 +156,9 @@ export class MigratingSeal implements Seal {
     if (!prepared) return;
     if (stringifyJson(stored) !== stringifyJson(prepared.from) || !(await opensBarrier(storage, prepared.barrierKey))) {
       this.#forgetPrepared();
-      this.logger.error(`seal migration not completed: the stored "${this.from.type}" seal changed since this node was unsealed with -migrate; seal it and unseal it again with -migrate`);
+      this.logger.error(
+        `seal migration not completed: the stored "${this.from.type}" seal changed since this node was unsealed with -migrate; seal it and unseal it again with -migrate`,
+      );
       return;
     }
     await this.to.writeConfig(prepared.to, storage);

@@ -39,7 +39,10 @@ export async function readPgpKeys(field: string, value: unknown): Promise<PgpRec
 
 async function readPgpKey(field: string, encoded: string, index: number): Promise<PgpRecipient> {
   if (encoded.startsWith("keybase:")) {
-    throw new LogicalError(400, `"${field}" entry ${index + 1}: "keybase:" keys are not supported (fetching them needs keybase.io); give the base64 of the binary public key`);
+    throw new LogicalError(
+      400,
+      `"${field}" entry ${index + 1}: "keybase:" keys are not supported (fetching them needs keybase.io); give the base64 of the binary public key`,
+    );
   }
   const binary = decodeBase64(encoded);
   if (!binary) throw new LogicalError(400, `"${field}" entry ${index + 1}: error decoding given PGP key: not base64`);

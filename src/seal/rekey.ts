@@ -89,7 +89,10 @@ export class Rekey {
     const current = await this.#attempt.add(body, await this.#required());
     if (!current) return this.status();
     if (!(await this.seal.checkOperatorKey(current, this.barrier))) {
-      throw new LogicalError(400, `the key shares given do not rebuild this cluster's ${this.kind} key (wrong or mismatched shares); nothing was changed, give the shares again`);
+      throw new LogicalError(
+        400,
+        `the key shares given do not rebuild this cluster's ${this.kind} key (wrong or mismatched shares); nothing was changed, give the shares again`,
+      );
     }
     const next = crypto.getRandomValues(new Uint8Array(32));
     const shares = await splitSecret(next, plan!.shares, plan!.threshold);

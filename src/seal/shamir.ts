@@ -2,7 +2,16 @@ import { combine, split } from "shamir-secret-sharing";
 import { fromBase64, randomUuid, toBase64, toHex } from "../sdk/encoding.js";
 import { LogicalError } from "../sdk/types.js";
 import type { Backend } from "../physical/backend.js";
-import { type InitKeys, type InitRequest, type OperatorUnseal, type Seal, type SealConfig, SealConfigStore, type ShareCounts, type UnsealKeyWrapping } from "./seal.js";
+import {
+  type InitKeys,
+  type InitRequest,
+  type OperatorUnseal,
+  type Seal,
+  type SealConfig,
+  SealConfigStore,
+  type ShareCounts,
+  type UnsealKeyWrapping,
+} from "./seal.js";
 
 /**
  * Shamir secret sharing over GF(256) (the audited `shamir-secret-sharing` package, same field and
@@ -154,7 +163,13 @@ export class ShamirSeal implements Seal {
 
   async migratedConfig(barrierKey: Uint8Array, operatorKey: Uint8Array, previous: SealConfig): Promise<SealConfig> {
     const { secret_shares, secret_threshold, cluster_id } = previous;
-    const config: ShamirSealConfig = { type: this.type, secret_shares, secret_threshold, cluster_id, wrapped_barrier_key: await wrapBarrierKey(operatorKey, barrierKey) };
+    const config: ShamirSealConfig = {
+      type: this.type,
+      secret_shares,
+      secret_threshold,
+      cluster_id,
+      wrapped_barrier_key: await wrapBarrierKey(operatorKey, barrierKey),
+    };
     return config;
   }
 
@@ -213,7 +228,11 @@ async function unwrapBarrierKey(operatorKey: Uint8Array, wrapped: string): Promi
   try {
     const bytes = fromBase64(wrapped);
     const iv = bytes.subarray(0, WRAP_IV_BYTES);
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: WRAP_CONTEXT }, await wrappingKey(operatorKey), bytes.subarray(WRAP_IV_BYTES));
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv, additionalData: WRAP_CONTEXT },
+      await wrappingKey(operatorKey),
+      bytes.subarray(WRAP_IV_BYTES),
+    );
     return new Uint8Array(plain);
   } catch {
     throw new LogicalError(400, "the unseal key shares given do not unlock this cluster's root key (wrong or mismatched shares)");

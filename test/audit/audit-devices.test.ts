@@ -103,7 +103,9 @@ describe("audit devices on a dev server", () => {
     const file = join(dir, "raw.log");
     expect((await call("PUT", "sys/audit/raw", { type: "file", options: { path: file, log_raw: true } })).status).toBe(204);
     const plain = join(dir, "plain-accessor.log");
-    expect((await call("PUT", "sys/audit/accessors", { type: "file", options: { file_path: plain, hmac_accessor: "false", elide_list_responses: "true" } })).status).toBe(204);
+    expect(
+      (await call("PUT", "sys/audit/accessors", { type: "file", options: { file_path: plain, hmac_accessor: "false", elide_list_responses: "true" } })).status,
+    ).toBe(204);
     await call("POST", "secret/data/raw", { data: { api_key: "sk-raw" } });
     await call("LIST", "secret/metadata");
     const rawEntry = entries(readFileSync(file, "utf8")).find((entry) => entry.request.path === "secret/data/raw");
@@ -197,14 +199,18 @@ describe("audit devices on a dev server", () => {
     await call("GET", "secret/data/db");
     expect(readFileSync(`${file}.1`, "utf8")).toContain('"path":"secret/data/db"');
     server.child.kill("SIGHUP");
-    await waitFor(async () => {
-      await call("GET", "sys/mounts");
-      try {
-        return readFileSync(file, "utf8").includes('"path":"sys/mounts"') ? true : null;
-      } catch {
-        return null;
-      }
-    }, 10_000, "the audit file to be recreated after SIGHUP");
+    await waitFor(
+      async () => {
+        await call("GET", "sys/mounts");
+        try {
+          return readFileSync(file, "utf8").includes('"path":"sys/mounts"') ? true : null;
+        } catch {
+          return null;
+        }
+      },
+      10_000,
+      "the audit file to be recreated after SIGHUP",
+    );
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
@@ -218,18 +224,26 @@ describe("audit devices on a dev server", () => {
     expect(entries(collector.received()).some((entry) => entry.type === "response" && entry.request.path === "secret/data/guarded")).toBe(true);
 
     await collector.stop();
-    const refused = await waitFor(async () => {
-      const reply = await call("POST", "secret/data/guarded", { data: { v: "after" } });
-      return reply.status === 500 ? reply : null;
-    }, 10_000, "a write refused while the device cannot write");
+    const refused = await waitFor(
+      async () => {
+        const reply = await call("POST", "secret/data/guarded", { data: { v: "after" } });
+        return reply.status === 500 ? reply : null;
+      },
+      10_000,
+      "a write refused while the device cannot write",
+    );
     expect(refused.body).toEqual({ errors: ["internal error"] });
     expect((await call("GET", "secret/data/guarded")).status).toBe(500);
 
     collector = await lineCollector(port);
-    const read = await waitFor(async () => {
-      const reply = await call("GET", "secret/data/guarded");
-      return reply.status === 200 ? reply : null;
-    }, 10_000, "requests served again once the device writes");
+    const read = await waitFor(
+      async () => {
+        const reply = await call("GET", "secret/data/guarded");
+        return reply.status === 200 ? reply : null;
+      },
+      10_000,
+      "requests served again once the device writes",
+    );
     expect(read.body.data.data.v).toBe("before");
     expect((await call("DELETE", "sys/audit/net")).status).toBe(204);
     await collector.stop();
@@ -255,7 +269,11 @@ describe("audit devices coming and going on a node that starts with none", () =>
   let server: ServerProcess;
   let dir: string;
   const call = async (method: string, path: string, body?: unknown): Promise<number> => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, { method, headers: { "x-vault-token": ROOT }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
+      method,
+      headers: { "x-vault-token": ROOT },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     await response.arrayBuffer();
     return response.status;
   };
@@ -285,14 +303,21 @@ describe("audit devices coming and going on a node that starts with none", () =>
     expect(firstLog).toContain("request read secret/data/before");
     expect(firstLog).toContain("response read secret/data/before");
     expect(firstLog.filter((line) => line.includes("after-disable") || line.includes("update secret/data/before"))).toEqual([]);
-    expect(auditedPaths(second).filter((line) => line.endsWith("secret/data/before"))).toEqual(["request read secret/data/before", "response read secret/data/before"]);
+    expect(auditedPaths(second).filter((line) => line.endsWith("secret/data/before"))).toEqual([
+      "request read secret/data/before",
+      "response read secret/data/before",
+    ]);
   });
 });
 
 describe('file device with file_path "stdout" and "discard" (Fargate ships stdout to CloudWatch Logs)', () => {
   let server: ServerProcess;
   const call = async (method: string, path: string, body?: unknown): Promise<number> => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, { method, headers: { "x-vault-token": ROOT }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
+      method,
+      headers: { "x-vault-token": ROOT },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     await response.arrayBuffer();
     return response.status;
   };
@@ -319,10 +344,14 @@ describe('file device with file_path "stdout" and "discard" (Fargate ships stdou
 
     expect(await call("PUT", "sys/audit/out", { type: "file", options: { file_path: "stdout" } })).toBe(204);
     expect(await call("POST", "secret/data/to-stdout", { data: { v: "2" } })).toBe(200);
-    const logged = await waitFor(async () => {
-      const found = auditLines().filter((entry) => entry.request.path === "secret/data/to-stdout");
-      return found.length === 2 ? found : null;
-    }, 10_000, "the audit entries on stdout");
+    const logged = await waitFor(
+      async () => {
+        const found = auditLines().filter((entry) => entry.request.path === "secret/data/to-stdout");
+        return found.length === 2 ? found : null;
+      },
+      10_000,
+      "the audit entries on stdout",
+    );
     expect(logged.map((entry) => entry.type)).toEqual(["request", "response"]);
     expect(JSON.stringify(logged)).not.toContain('"v":"2"');
     expect(auditLines().some((entry) => entry.request.path === "secret/data/discarded")).toBe(false);

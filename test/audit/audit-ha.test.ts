@@ -10,11 +10,14 @@ import { rawRequest } from "../helpers/raw-client.js";
 /** A GET from a chosen local port, so the audit entry's remote_port shows whose port it recorded. */
 function getFromPort(port: number, path: string, token: string, localPort: number): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: "127.0.0.1", port, path: `/v1/${path}`, localAddress: "127.0.0.1", localPort, headers: { "x-vault-token": token }, agent: false }, (response) => {
-      let text = "";
-      response.on("data", (chunk) => (text += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
-    });
+    const request = httpRequest(
+      { host: "127.0.0.1", port, path: `/v1/${path}`, localAddress: "127.0.0.1", localPort, headers: { "x-vault-token": token }, agent: false },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+      },
+    );
     request.on("error", reject);
     request.end();
   });

@@ -35,7 +35,9 @@ describe("allow_audit_log_prefixing", () => {
     expect(denied.body.errors[0]).toMatch(/^audit log prefixing is not allowed/);
 
     const allowed = await serverWithAuditSink(sink, { allowPrefixing: true });
-    expect((await allowed.call("PUT", "sys/audit/prefixed", { type: "file", options: { file_path: "/unused", prefix: "@cee: " } }, allowed.root)).status).toBe(204);
+    expect((await allowed.call("PUT", "sys/audit/prefixed", { type: "file", options: { file_path: "/unused", prefix: "@cee: " } }, allowed.root)).status).toBe(
+      204,
+    );
     await allowed.call("GET", "sys/mounts", undefined, allowed.root);
     expect(device.lines.length).toBeGreaterThanOrEqual(2);
     expect(device.lines.every((line) => line.startsWith('@cee: {"'))).toBe(true);

@@ -52,11 +52,13 @@ describe("sys/rotate and sys/key-status", () => {
     const core = new Core({ physical: new InmemBackend(), storageType: "inmem" });
     const app = createApp({ core, maxRequestSize: 1 << 20 });
     const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, {
-        method,
-        headers: { "x-vault-token": token },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }));
+      const response = await app.fetch(
+        new Request(`http://strongbox.test/v1/${path}`, {
+          method,
+          headers: { "x-vault-token": token },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+      );
       const text = await response.text();
       return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
     };

@@ -77,7 +77,8 @@ export class ChaosCluster {
         async nodeSetup({ index }) {
           const clusterListenerPort = await freePort();
           const { storage } = options;
-          const lockTarget = storage === "etcd" ? stores.etcdEndpoint! : storage === "zookeeper" ? `http://${stores.zookeeperAddress}` : stores.dynamodbEndpoint;
+          const lockTarget =
+            storage === "etcd" ? stores.etcdEndpoint! : storage === "zookeeper" ? `http://${stores.zookeeperAddress}` : stores.dynamodbEndpoint;
           const lockStore = await startFaultProxy(lockTarget);
           const clusterPort = await startFaultProxy(`http://127.0.0.1:${clusterListenerPort}`);
           proxies[index] = { lockStore, clusterPort };

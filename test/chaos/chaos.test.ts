@@ -26,8 +26,12 @@ describe("chaos: never two actives, never a lost acknowledged write", () => {
       // Failed requests are only reported: faults here are meant to fail some.
       expect(result.requests).toBeGreaterThanOrEqual(result.ackedWrites + result.reads);
       expect(result.violations).toEqual([]);
-      expect({ lost: result.lost, stale: result.stale, dualActive: result.dualActive.length, slowRounds: result.slowRounds })
-        .toEqual({ lost: 0, stale: 0, dualActive: 0, slowRounds: 0 });
+      expect({ lost: result.lost, stale: result.stale, dualActive: result.dualActive.length, slowRounds: result.slowRounds }).toEqual({
+        lost: 0,
+        stale: 0,
+        dualActive: 0,
+        slowRounds: 0,
+      });
       // Clock skew: the nodes' wall clocks really were off.
       for (const [i, skewMs] of (scenario.skewsMs ?? []).entries()) expect(Math.abs(result.observedSkewsS[i]! - skewMs / 1000)).toBeLessThan(5);
     }, 120_000);

@@ -33,7 +33,12 @@ describe("transition log checker", () => {
   const acquired = (ms: number, epoch: number) => `${at(ms)} [INFO]  core.ha: acquired the HA lock: epoch=${epoch}`;
   const stopped = (ms: number, reason: string) => `${at(ms)} [WARN]  core.ha: stopped active operation, entering standby mode: reason=${reason}`;
   const life = (node: number, lines: string[], extra: Partial<Incarnation> = {}): Incarnation => ({
-    node, log: lines.join("\n"), skewMs: 0, exitedAt: null, frozen: [], ...extra,
+    node,
+    log: lines.join("\n"),
+    skewMs: 0,
+    exitedAt: null,
+    frozen: [],
+    ...extra,
   });
   const base = Date.UTC(2026, 0, 1);
   const check = (lives: Incarnation[]) => checkTerms(lives.flatMap((l) => activeTerms(l, base + 100_000)));

@@ -4,7 +4,22 @@ const ms = (value: number | null) => (value === null ? "—" : `${(value / 1000)
 
 /** The per-scenario table, as Markdown. */
 export function resultTable(results: ScenarioResult[], boundMs: number): string {
-  const header = ["scenario", "storage", "rounds", "acked writes", "reads", "failed requests", "lost", "stale reads", "dual-active", "closest handover", "fenced writes", "recovery p50", "recovery max", `over ${ms(boundMs)}`];
+  const header = [
+    "scenario",
+    "storage",
+    "rounds",
+    "acked writes",
+    "reads",
+    "failed requests",
+    "lost",
+    "stale reads",
+    "dual-active",
+    "closest handover",
+    "fenced writes",
+    "recovery p50",
+    "recovery max",
+    `over ${ms(boundMs)}`,
+  ];
   const rows = results.map((r) => [
     r.scenario,
     { s3: "S3 + DynamoDB lock", dynamodb: "DynamoDB (fenced)", etcd: "etcd (fenced)", zookeeper: "ZooKeeper (fenced)" }[r.storage],

@@ -204,13 +204,20 @@ export async function runScenario(stores: ClusterStores, scenario: Scenario, opt
         await sleep(WARMUP_MS);
         const t0 = wallNow();
         const fault = await scenario.inject(chaos, active, round);
-        const { recoveryMs, unrecovered } = await measureRecovery(fault.probe.map((n) => n.node.apiAddr), t0, options.boundMs, chaos.rootToken);
+        const { recoveryMs, unrecovered } = await measureRecovery(
+          fault.probe.map((n) => n.node.apiAddr),
+          t0,
+          options.boundMs,
+          chaos.rootToken,
+        );
         await sleep(Math.max(t0 + fault.minHoldMs, t0 + (recoveryMs ?? options.boundMs) + HOLD_AFTER_RECOVERY_MS) - wallNow());
         await fault.heal();
         await chaos.waitHealthy(HEALTHY_TIMEOUT_MS);
         await sleep(SETTLE_MS);
         roundResults.push({ round, recoveryMs, ...(unrecovered && { unrecovered }), ...(fault.note && { note: fault.note }) });
-        log(`round ${round}: ${recoveryMs === null ? `not recovered within ${options.boundMs} ms (${unrecovered})` : `recovered in ${Math.round(recoveryMs)} ms`}`);
+        log(
+          `round ${round}: ${recoveryMs === null ? `not recovered within ${options.boundMs} ms (${unrecovered})` : `recovered in ${Math.round(recoveryMs)} ms`}`,
+        );
       } finally {
         await workload.stop();
       }

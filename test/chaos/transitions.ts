@@ -73,7 +73,14 @@ function subtract(interval: [number, number], frozen: [number, number | null][],
   for (const [from, to] of frozen) {
     const until = to ?? observedUntil;
     segments = segments.flatMap(([s, e]): [number, number][] =>
-      until <= s || from >= e ? [[s, e]] : ([[s, from], [until, e]] as [number, number][]).filter(([a, b]) => b > a),
+      until <= s || from >= e
+        ? [[s, e]]
+        : (
+            [
+              [s, from],
+              [until, e],
+            ] as [number, number][]
+          ).filter(([a, b]) => b > a),
     );
   }
   return segments;

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../helpers/dev-server.js";
 import { runCli as strongbox } from "../helpers/server-process.js";
 
-
 const POLICY = `path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n`;
 
 describe("strongbox policy, auth, login and token commands", () => {
@@ -51,7 +50,10 @@ describe("strongbox policy, auth, login and token commands", () => {
     expect(list).toMatch(/^Path\s+Type\s+Accessor\s+Description$/m);
     expect(list).toMatch(/^machines\/\s+approle\s+auth_approle_[0-9a-f]{8}\s+CI jobs$/m);
     expect(list).toMatch(/^token\/\s+token\s+auth_token_[0-9a-f]{8}\s+token based credentials$/m);
-    expect(await strongbox(["auth", "disable", "scratch"], root)).toMatchObject({ code: 0, stdout: "Success! Disabled the auth method (if it existed) at: scratch/\n" });
+    expect(await strongbox(["auth", "disable", "scratch"], root)).toMatchObject({
+      code: 0,
+      stdout: "Success! Disabled the auth method (if it existed) at: scratch/\n",
+    });
     expect((await strongbox(["auth", "list"], root)).stdout).not.toContain("scratch/");
   });
 

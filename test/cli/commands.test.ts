@@ -46,7 +46,13 @@ async function startStub(handler: Handler, tls?: { cert: string; key: string }):
     message.on("data", (chunk) => (text += chunk));
     message.on("end", () => {
       const url = new URL(message.url!, "http://stub");
-      const request = { method: message.method!, path: url.pathname, query: url.searchParams, headers: message.headers, body: text ? JSON.parse(text) : undefined };
+      const request = {
+        method: message.method!,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: message.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
       requests.push(request);
       const reply = handler(request) ?? { status: 404, body: { errors: [] } };
       response.writeHead(reply.status ?? 200, { "content-type": "application/json", ...reply.headers });
@@ -103,7 +109,18 @@ function mounts(request: StubRequest): StubReply | undefined {
   return { status: 403, body: { errors: ["preflight capability check returned 403"] } };
 }
 
-const SEAL_STATUS = { type: "shamir", initialized: true, sealed: false, t: 1, n: 1, progress: 0, nonce: "", version: "0.1.0", build_date: "", storage_type: "inmem" };
+const SEAL_STATUS = {
+  type: "shamir",
+  initialized: true,
+  sealed: false,
+  t: 1,
+  n: 1,
+  progress: 0,
+  nonce: "",
+  version: "0.1.0",
+  build_date: "",
+  storage_type: "inmem",
+};
 const NOT_HA = { ha_enabled: false, is_self: false, active_time: "0001-01-01T00:00:00Z", leader_address: "", leader_cluster_address: "" };
 
 function sealAndLeader(status: object, leader: StubReply): Handler {
@@ -126,7 +143,10 @@ describe("dispatch", () => {
 
   it("prints help on stdout with exit 0 for -h, -help and --help, anywhere in the arguments", async () => {
     expect(await run(["-h"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Usage: strongbox <command>") });
-    expect(await run(["kv", "get", "secret/x", "--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Usage: strongbox kv get [options] PATH") });
+    expect(await run(["kv", "get", "secret/x", "--help"])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("Usage: strongbox kv get [options] PATH"),
+    });
     expect(await run(["operator", "-help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("unseal") });
   });
 
@@ -210,7 +230,9 @@ describe("operator init", () => {
     const { code, stdout } = await run(["operator", "init", "-recovery-shares=2", "-recovery-threshold=2"], { env: envFor(stub) });
     expect(code).toBe(0);
     expect(stub.requests.at(-1)).toMatchObject({ method: "PUT", body: { recovery_shares: 2, recovery_threshold: 2 } });
-    expect(stdout).toMatch(/^Recovery Key 1: Cgs=\nRecovery Key 2: DA0=\n\nInitial Root Token: s\.root\n\nSuccess! Strongbox is initialized\n\nRecovery key initialized with 2 key shares and a key threshold of 2\./);
+    expect(stdout).toMatch(
+      /^Recovery Key 1: Cgs=\nRecovery Key 2: DA0=\n\nInitial Root Token: s\.root\n\nSuccess! Strongbox is initialized\n\nRecovery key initialized with 2 key shares and a key threshold of 2\./,
+    );
     expect(stdout).not.toContain("Unseal Key");
     const json = await run(["operator", "init", "-format=json"], { env: envFor(stub) });
     expect(stub.requests.at(-1)!.body).toEqual({ recovery_shares: 5, recovery_threshold: 3 });
@@ -237,7 +259,11 @@ describe("operator init", () => {
 
   it("reports the server's refusal with exit 2", async () => {
     const stub = await startStub(() => ({ status: 400, body: { errors: ["Vault is already initialized"] } }));
-    expect(await run(["operator", "init"], { env: envFor(stub) })).toEqual({ code: 2, stdout: "", stderr: "Error: initializing: HTTP 400: Vault is already initialized\n" });
+    expect(await run(["operator", "init"], { env: envFor(stub) })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "Error: initializing: HTTP 400: Vault is already initialized\n",
+    });
   });
 });
 
@@ -314,7 +340,9 @@ describe("status", () => {
   });
 
   it("exits 2 when sealed, taking a sealed sys/leader to mean HA as Vault's CLI does", async () => {
-    const stub = await startStub(sealAndLeader({ ...SEAL_STATUS, sealed: true, t: 3, n: 5, progress: 2, nonce: "n-1" }, { status: 503, body: { errors: ["Vault is sealed"] } }));
+    const stub = await startStub(
+      sealAndLeader({ ...SEAL_STATUS, sealed: true, t: 3, n: 5, progress: 2, nonce: "n-1" }, { status: 503, body: { errors: ["Vault is sealed"] } }),
+    );
     const { code, stdout } = await run(["status"], { env: envFor(stub) });
     expect(code).toBe(2);
     expect(stdout).toMatch(/^Unseal Progress\s+2\/3$/m);
@@ -322,7 +350,13 @@ describe("status", () => {
   });
 
   it("shows a standby's active node, and HA fields in JSON", async () => {
-    const leader = { ha_enabled: true, is_self: false, active_time: "0001-01-01T00:00:00Z", leader_address: "http://10.0.0.9:8200", leader_cluster_address: "https://10.0.0.9:8201" };
+    const leader = {
+      ha_enabled: true,
+      is_self: false,
+      active_time: "0001-01-01T00:00:00Z",
+      leader_address: "http://10.0.0.9:8200",
+      leader_cluster_address: "https://10.0.0.9:8201",
+    };
     const stub = await startStub(sealAndLeader(SEAL_STATUS, { body: leader }));
     const table = await run(["status"], { env: envFor(stub) });
     expect(table.stdout).toMatch(/^HA Mode\s+standby$/m);
@@ -343,11 +377,17 @@ describe("status", () => {
 
 describe("kv", () => {
   it("inserts data/ for KV v2 and wraps the data with check-and-set options", async () => {
-    const stub = await startStub((request) => mounts(request) ?? { body: { data: { version: 4, created_time: "t", deletion_time: "", destroyed: false, custom_metadata: null } } });
+    const stub = await startStub(
+      (request) => mounts(request) ?? { body: { data: { version: 4, created_time: "t", deletion_time: "", destroyed: false, custom_metadata: null } } },
+    );
     const { code, stdout } = await run(["kv", "put", "-cas=3", "secret/app/db", "user=admin", "tags=a", "tags=b"], { env: envFor(stub) });
     expect(code).toBe(0);
     expect(stub.requests[0]!.path).toBe("/v1/sys/internal/ui/mounts/secret/app/db");
-    expect(stub.requests[1]).toMatchObject({ method: "PUT", path: "/v1/secret/data/app/db", body: { data: { user: "admin", tags: ["a", "b"] }, options: { cas: 3 } } });
+    expect(stub.requests[1]).toMatchObject({
+      method: "PUT",
+      path: "/v1/secret/data/app/db",
+      body: { data: { user: "admin", tags: ["a", "b"] }, options: { cas: 3 } },
+    });
     expect(stdout).toBe(
       [
         "=== Secret Path ===",
@@ -375,7 +415,9 @@ describe("kv", () => {
   });
 
   it("prints a KV v2 secret's metadata and data, -field bare when piped, with a newline on a terminal", async () => {
-    const stub = await startStub((request) => mounts(request) ?? { body: { data: { data: { password: "hunter2", data: "inner" }, metadata: { version: 1 } } } });
+    const stub = await startStub(
+      (request) => mounts(request) ?? { body: { data: { data: { password: "hunter2", data: "inner" }, metadata: { version: 1 } } } },
+    );
     const { stdout } = await run(["kv", "get", "secret/app"], { env: envFor(stub) });
     expect(stdout).toContain("= Secret Path =\nsecret/data/app\n\n");
     expect(stdout).toContain("=== Metadata ===\nKey        Value\n---        -----\nversion    1\n\n");
@@ -383,7 +425,10 @@ describe("kv", () => {
     expect(await run(["kv", "get", "-field=password", "secret/app"], { env: envFor(stub) })).toMatchObject({ code: 0, stdout: "hunter2" });
     expect(await run(["kv", "get", "-field=password", "secret/app"], { env: envFor(stub), tty: true })).toMatchObject({ stdout: "hunter2\n" });
     expect(await run(["kv", "get", "-field=data", "secret/app"], { env: envFor(stub) })).toMatchObject({ stdout: "inner" });
-    expect(await run(["kv", "get", "-field=nope", "secret/app"], { env: envFor(stub) })).toMatchObject({ code: 1, stderr: 'Error: field "nope" not present in the secret\n' });
+    expect(await run(["kv", "get", "-field=nope", "secret/app"], { env: envFor(stub) })).toMatchObject({
+      code: 1,
+      stderr: 'Error: field "nope" not present in the secret\n',
+    });
   });
 
   it("prints the raw API response with -format=json", async () => {
@@ -397,7 +442,11 @@ describe("kv", () => {
     const { stdout } = await run(["kv", "get", "kv1/app"], { env: envFor(stub) });
     await run(["kv", "get", "-mount=kv1", "app"], { env: envFor(stub) });
     await run(["kv", "put", "kv1/app", "a=1"], { env: envFor(stub) });
-    expect(stub.requests.filter((r) => !r.path.startsWith("/v1/sys/")).map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1/kv1/app", "GET /v1/kv1/app", "PUT /v1/kv1/app"]);
+    expect(stub.requests.filter((r) => !r.path.startsWith("/v1/sys/")).map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /v1/kv1/app",
+      "GET /v1/kv1/app",
+      "PUT /v1/kv1/app",
+    ]);
     expect(stub.requests.at(-1)!.body).toEqual({ a: "1" });
     expect(stdout).toBe("== Data ==\nKey    Value\n---    -----\na      1\n");
   });
@@ -409,7 +458,11 @@ describe("kv", () => {
 
   it("says no value was found (exit 2) on a 404", async () => {
     const stub = await startStub(mounts);
-    expect(await run(["kv", "get", "secret/missing"], { env: envFor(stub) })).toEqual({ code: 2, stdout: "", stderr: "Error: no value found at secret/data/missing\n" });
+    expect(await run(["kv", "get", "secret/missing"], { env: envFor(stub) })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "Error: no value found at secret/data/missing\n",
+    });
   });
 
   it("lists with GET ?list=true under metadata/ and prints sorted keys, or the JSON array", async () => {
@@ -425,7 +478,9 @@ describe("kv", () => {
     const stub = await startStub((request) => mounts(request) ?? { status: 204 });
     expect((await run(["kv", "delete", "secret/app"], { env: envFor(stub) })).stdout).toBe("Success! Data deleted (if it existed) at: secret/data/app\n");
     await run(["kv", "delete", "-versions=1,2", "-versions", "5", "secret/app"], { env: envFor(stub) });
-    expect((await run(["kv", "metadata", "delete", "secret/app"], { env: envFor(stub) })).stdout).toBe("Success! Data deleted (if it existed) at: secret/metadata/app\n");
+    expect((await run(["kv", "metadata", "delete", "secret/app"], { env: envFor(stub) })).stdout).toBe(
+      "Success! Data deleted (if it existed) at: secret/metadata/app\n",
+    );
     const writes = stub.requests.filter((r) => !r.path.startsWith("/v1/sys/"));
     expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual(["DELETE /v1/secret/data/app", "PUT /v1/secret/delete/app", "DELETE /v1/secret/metadata/app"]);
     expect(writes[1]!.body).toEqual({ versions: ["1", "2", "5"] });
@@ -511,7 +566,9 @@ describe("TLS", () => {
 
   it("trusts VAULT_CACERT / -ca-cert / -ca-path, checking the name given by -tls-server-name", async () => {
     const stub = await startStub(sealed, tls);
-    expect(await run(["operator", "seal"], { env: envFor(stub, { VAULT_CACERT: caFile, VAULT_TLS_SERVER_NAME: "strongbox-cluster" }) })).toMatchObject({ code: 0 });
+    expect(await run(["operator", "seal"], { env: envFor(stub, { VAULT_CACERT: caFile, VAULT_TLS_SERVER_NAME: "strongbox-cluster" }) })).toMatchObject({
+      code: 0,
+    });
     expect(await run(["operator", "seal", `-ca-cert=${caFile}`, "-tls-server-name=strongbox-cluster"], { env: envFor(stub) })).toMatchObject({ code: 0 });
     expect(await run(["operator", "seal", `-ca-path=${dir}`, "-tls-server-name=strongbox-cluster"], { env: envFor(stub) })).toMatchObject({ code: 0 });
     // Trusted CA, but the certificate is not for 127.0.0.1.
@@ -524,7 +581,10 @@ describe("TLS", () => {
     const stub = await startStub(sealed, tls);
     expect(await run(["operator", "seal"], { env: envFor(stub, { VAULT_SKIP_VERIFY: "true" }) })).toMatchObject({ code: 0 });
     expect(await run(["operator", "seal", "-tls-skip-verify"], { env: envFor(stub) })).toMatchObject({ code: 0 });
-    expect(await run(["operator", "seal"], { env: envFor(stub, { VAULT_SKIP_VERIFY: "maybe" }) })).toMatchObject({ code: 1, stderr: expect.stringContaining("VAULT_SKIP_VERIFY") });
+    expect(await run(["operator", "seal"], { env: envFor(stub, { VAULT_SKIP_VERIFY: "maybe" }) })).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("VAULT_SKIP_VERIFY"),
+    });
   });
 
   it("refuses a redirect from https to http", async () => {
@@ -553,7 +613,13 @@ describe("parseKvData", () => {
   const parse = (args: string[], stdin = "") => parseKvData(args, async () => stdin, readFile);
 
   it("reads key=value, @file values, \\@ literals, stdin values, and repeats as lists", async () => {
-    expect(await parse(["a=1", "b=@pw.txt", "c=\\@home", "d=", "e=x=y", "a=2", "a=3"])).toEqual({ a: ["1", "2", "3"], b: "s3cret\n", c: "@home", d: "", e: "x=y" });
+    expect(await parse(["a=1", "b=@pw.txt", "c=\\@home", "d=", "e=x=y", "a=2", "a=3"])).toEqual({
+      a: ["1", "2", "3"],
+      b: "s3cret\n",
+      c: "@home",
+      d: "",
+      e: "x=y",
+    });
     expect(await parse(["k=-"], "from stdin")).toEqual({ k: "from stdin" });
   });
 

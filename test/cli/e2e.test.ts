@@ -7,7 +7,6 @@ import { type DevServer, startDevServer } from "../helpers/dev-server.js";
 import { freePort } from "../helpers/free-port.js";
 import { runCli as strongbox, type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
-
 let home: string;
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), "strongbox-e2e-home-"));
@@ -119,7 +118,17 @@ describe("strongbox CLI against a fresh server (operator init and unseal)", () =
     dir = mkdtempSync(join(tmpdir(), "strongbox-e2e-init-"));
     const port = await freePort();
     const config = join(dir, "server.hcl");
-    writeFileSync(config, [`storage "inmem" {}`, `listener "tcp" {`, `  address     = "127.0.0.1:${port}"`, `  tls_disable = true`, `}`, `api_addr = "http://127.0.0.1:${port}"`].join("\n"));
+    writeFileSync(
+      config,
+      [
+        `storage "inmem" {}`,
+        `listener "tcp" {`,
+        `  address     = "127.0.0.1:${port}"`,
+        `  tls_disable = true`,
+        `}`,
+        `api_addr = "http://127.0.0.1:${port}"`,
+      ].join("\n"),
+    );
     server = await startServerProcess([`-config=${config}`]);
     env = { VAULT_ADDR: server.apiAddr, HOME: home };
   });
@@ -159,8 +168,15 @@ describe("strongbox CLI against a fresh server (operator init and unseal)", () =
 describe("strongbox CLI without a server", () => {
   it("says the address cannot be reached (status exit 1, other commands exit 2)", async () => {
     const env = { VAULT_ADDR: "http://127.0.0.1:1", VAULT_TOKEN: "t", HOME: home };
-    expect(await strongbox(["status"], env)).toEqual({ code: 1, stdout: "", stderr: "Error: checking seal status: cannot reach http://127.0.0.1:1: connection refused\n" });
-    expect(await strongbox(["kv", "get", "secret/x"], env)).toMatchObject({ code: 2, stderr: expect.stringContaining("cannot reach http://127.0.0.1:1: connection refused") });
+    expect(await strongbox(["status"], env)).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "Error: checking seal status: cannot reach http://127.0.0.1:1: connection refused\n",
+    });
+    expect(await strongbox(["kv", "get", "secret/x"], env)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("cannot reach http://127.0.0.1:1: connection refused"),
+    });
   });
 
   it("prints usage with exit 127 for no or an unknown command, and the version", async () => {

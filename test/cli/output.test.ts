@@ -1,9 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { columns, formatValue, headerForMap, humanDuration, listTable, mapTable, padEqualSigns, pathHeader, sealStatusTable, warningsText } from "../../adapters/node/commands/output.js";
+import {
+  columns,
+  formatValue,
+  headerForMap,
+  humanDuration,
+  listTable,
+  mapTable,
+  padEqualSigns,
+  pathHeader,
+  sealStatusTable,
+  warningsText,
+} from "../../adapters/node/commands/output.js";
 
 describe("tables", () => {
   it("aligns columns four spaces apart, leaves the last column unpadded, shows empty cells as n/a", () => {
-    expect(columns([["a", "1"], ["long key", ""], ["b", "two words"]])).toBe(["a           1", "long key    n/a", "b           two words"].join("\n"));
+    expect(
+      columns([
+        ["a", "1"],
+        ["long key", ""],
+        ["b", "two words"],
+      ]),
+    ).toBe(["a           1", "long key    n/a", "b           two words"].join("\n"));
   });
 
   it("prints a map as a sorted Key/Value table, empty as nothing", () => {
@@ -90,7 +107,14 @@ describe("sealStatusTable", () => {
   });
 
   it("marks the active node, with its activation time", () => {
-    const text = sealStatusTable({ ...base, sealed: false, ha_enabled: true, is_self: true, active_time: "2026-01-02T03:04:05Z", leader_cluster_address: "https://10.0.0.1:8201" });
+    const text = sealStatusTable({
+      ...base,
+      sealed: false,
+      ha_enabled: true,
+      is_self: true,
+      active_time: "2026-01-02T03:04:05Z",
+      leader_cluster_address: "https://10.0.0.1:8201",
+    });
     expect(text).not.toContain("Unseal Progress");
     expect(text).toMatch(/^HA Cluster\s+https:\/\/10\.0\.0\.1:8201$/m);
     expect(text).toMatch(/^HA Mode\s+active$/m);

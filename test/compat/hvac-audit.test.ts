@@ -36,7 +36,10 @@ describe("hvac (Python) manages audit devices", () => {
     expect(out.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(out.after).toEqual({});
     // The device saw hvac's own calls while it was enabled, the hash request among them, HMAC'd.
-    const entries = readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    const entries = readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     const hashRequest = entries.find((entry) => entry.type === "request" && entry.request.path === "sys/audit-hash/hvac");
     expect(hashRequest.request.data.input).toBe(out.hash);
   });

@@ -50,7 +50,10 @@ describe("hvac: remount, rekey and generate-root against a real server", () => {
 
   it("refuses moves onto a used path, of system mounts, with missing fields, and without sudo", async () => {
     await api("POST", "sys/mounts/other", { type: "kv" });
-    expect(await api("POST", "sys/remount", { from: "new-place", to: "other" })).toEqual({ status: 400, body: { errors: ["path is already in use at other/"] } });
+    expect(await api("POST", "sys/remount", { from: "new-place", to: "other" })).toEqual({
+      status: 400,
+      body: { errors: ["path is already in use at other/"] },
+    });
     expect((await api("POST", "sys/remount", { from: "sys", to: "elsewhere" })).status).toBe(400);
     expect((await api("POST", "sys/remount", { from: "cubbyhole", to: "elsewhere" })).status).toBe(400);
     expect((await api("POST", "sys/remount", { from: "new-place", to: "auth/x" })).status).toBe(400);
@@ -99,7 +102,13 @@ describe("hvac: remount, rekey and generate-root against a real server", () => {
     expect(rekeyed.keys).toHaveLength(4);
     // Not in effect before verification: the seal still asks for the old counts.
     expect((await api("GET", "sys/seal-status", undefined, "")).body).toMatchObject({ t: 2, n: 3 });
-    expect((await api("GET", "sys/rekey/verify", undefined, "")).body).toMatchObject({ started: true, t: 3, n: 4, progress: 0, nonce: rekeyed.verification_nonce });
+    expect((await api("GET", "sys/rekey/verify", undefined, "")).body).toMatchObject({
+      started: true,
+      t: 3,
+      n: 4,
+      progress: 0,
+      nonce: rekeyed.verification_nonce,
+    });
     const verified = await hvac(
       [
         `done = client.sys.rekey_verify_multi(${JSON.stringify(rekeyed.keys_base64.slice(0, 3))}, nonce='${rekeyed.verification_nonce}')`,

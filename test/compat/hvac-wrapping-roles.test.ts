@@ -87,7 +87,14 @@ describe("hvac (Python): wrapping, cubbyhole, token roles and leases against a d
       "    after = 'revoked'",
       "print(json.dumps({'policies': created['policies'], 'orphan': created['orphan'], 'path': looked['path'], 'refused': refused, 'roles': client.auth.token.list_roles()['data']['keys'], 'role': client.auth.token.read_role('ci')['data']['allowed_policies'], 'leases': leases, 'accessor': created['accessor'], 'after': after}))",
     ]);
-    expect(result).toMatchObject({ policies: ["app", "default"], orphan: true, path: "auth/token/create/ci/build", roles: ["ci"], role: ["app"], after: "revoked" });
+    expect(result).toMatchObject({
+      policies: ["app", "default"],
+      orphan: true,
+      path: "auth/token/create/ci/build",
+      roles: ["ci"],
+      role: ["app"],
+      after: "revoked",
+    });
     expect(result.leases).toEqual([result.accessor]);
     expect(result.refused).toMatch(/must be subset of the role's allowed policies/);
   });

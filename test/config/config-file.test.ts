@@ -120,19 +120,12 @@ describe("loadServerConfig", () => {
 
   it("reads a directory's *.hcl and *.json files in name order, merging them", async () => {
     await write("10-storage.hcl", 'storage "inmem" {}\napi_addr = "https://first:8200"\nlog_level = "debug"\n');
-    await write(
-      "20-listener.json",
-      JSON.stringify({ listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } }, api_addr: "https://second:8200" }),
-    );
+    await write("20-listener.json", JSON.stringify({ listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } }, api_addr: "https://second:8200" }));
     await write("30-listener.hcl", 'listener "tcp" {\n  address = "127.0.0.1:9200"\n  tls_disable = true\n}\n');
     await write("notes.txt", "not config");
     await mkdir(join(dir, "nested.hcl"));
     const config = await loadServerConfig([dir], {}, storageTypes);
-    expect(config.files).toEqual([
-      join(dir, "10-storage.hcl"),
-      join(dir, "20-listener.json"),
-      join(dir, "30-listener.hcl"),
-    ]);
+    expect(config.files).toEqual([join(dir, "10-storage.hcl"), join(dir, "20-listener.json"), join(dir, "30-listener.hcl")]);
     expect(config.apiAddr).toBe("https://second:8200");
     expect(config.logLevel).toBe("debug");
     expect(config.listeners.map((listener) => listener.address)).toEqual(["127.0.0.1:8200", "127.0.0.1:9200"]);
@@ -179,9 +172,7 @@ describe("loadServerConfig", () => {
 
   it("reports validation errors with the file name", async () => {
     const file = await write("server.hcl", 'storage "inmem" {}\nlistener "tcp" {\n  tls_disable = true\n  max_request_size = "big"\n}\n');
-    expect(await loadError([file])).toBe(
-      `${file}: listener "tcp" #1: "max_request_size" must be an integer number of bytes, got "big"`,
-    );
+    expect(await loadError([file])).toBe(`${file}: listener "tcp" #1: "max_request_size" must be an integer number of bytes, got "big"`);
   });
 });
 

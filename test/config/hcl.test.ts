@@ -74,8 +74,8 @@ listener "tcp" {
 
   it.each([
     ["a = 1\nb = 2\na = 3", 3, /"a" is already set on line 1/],
-    ["listener \"tcp\" {}\nlistener = 1", 2, /"listener" is already set by a block/],
-    ["seal \"awskms\" {}\nseal {}", 2, /"seal" blocks must all have the same number of labels/],
+    ['listener "tcp" {}\nlistener = 1', 2, /"listener" is already set by a block/],
+    ['seal "awskms" {}\nseal {}', 2, /"seal" blocks must all have the same number of labels/],
     ["a = <<EOF\nnever closed\n", 1, /unterminated heredoc/],
     ["a = <<EOF trailing\nx\nEOF", 1, /heredoc starts with <<MARKER/],
   ])("refuses %j, naming the line", (source, line, problem) => {

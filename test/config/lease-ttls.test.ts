@@ -5,7 +5,11 @@ import { ConfigError, type ServerConfig } from "../../src/config/types.js";
 const storageTypes = { inmem: { ha: false } };
 
 function parse(body: Record<string, unknown>): ServerConfig {
-  return parseServerConfig([{ file: "config.hcl", body: { storage: { inmem: {} }, listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } }, ...body } }], {}, storageTypes);
+  return parseServerConfig(
+    [{ file: "config.hcl", body: { storage: { inmem: {} }, listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } }, ...body } }],
+    {},
+    storageTypes,
+  );
 }
 
 function errorOf(body: Record<string, unknown>): string {

@@ -9,11 +9,7 @@ const plainListener = { address: "127.0.0.1:8200", tls_disable: true };
 
 /** A one-file config: inmem storage and a plain-HTTP listener, plus whatever the test adds. */
 function parse(body: Record<string, unknown>, env: Record<string, string | undefined> = {}): ServerConfig {
-  return parseServerConfig(
-    [{ file: "config.hcl", body: { storage: { inmem: {} }, listener: { tcp: plainListener }, ...body } }],
-    env,
-    storageTypes,
-  );
+  return parseServerConfig([{ file: "config.hcl", body: { storage: { inmem: {} }, listener: { tcp: plainListener }, ...body } }], env, storageTypes);
 }
 
 function parseError(sources: ConfigSource[], env: Record<string, string | undefined> = {}): string {
@@ -27,10 +23,7 @@ function parseError(sources: ConfigSource[], env: Record<string, string | undefi
 }
 
 function errorOf(body: Record<string, unknown>, env: Record<string, string | undefined> = {}): string {
-  return parseError(
-    [{ file: "config.hcl", body: { storage: { inmem: {} }, listener: { tcp: plainListener }, ...body } }],
-    env,
-  );
+  return parseError([{ file: "config.hcl", body: { storage: { inmem: {} }, listener: { tcp: plainListener }, ...body } }], env);
 }
 
 function listenerError(listener: Record<string, unknown>): string {
@@ -138,9 +131,7 @@ describe("parseServerConfig: shapes", () => {
   });
 
   it("rejects blocks that are not objects", () => {
-    expect(errorOf({ listener: "tcp" })).toBe(
-      'config.hcl: "listener" must be written as listener "<type>" { ... }, got "tcp"',
-    );
+    expect(errorOf({ listener: "tcp" })).toBe('config.hcl: "listener" must be written as listener "<type>" { ... }, got "tcp"');
     expect(errorOf({ storage: { file: "x" } })).toBe('config.hcl: storage "file" must be a block of settings, got "x"');
   });
 });
@@ -167,9 +158,7 @@ describe("parseServerConfig: booleans", () => {
   });
 
   it("rejects a bad listener tls_disable", () => {
-    expect(listenerError({ tls_disable: "nope" })).toBe(
-      'config.hcl: listener "tcp" #1: "tls_disable" must be true or false, got "nope"',
-    );
+    expect(listenerError({ tls_disable: "nope" })).toBe('config.hcl: listener "tcp" #1: "tls_disable" must be true or false, got "nope"');
   });
 });
 
@@ -181,9 +170,12 @@ describe("parseServerConfig: storage", () => {
   });
 
   it("names every file when storage is missing from all of them", () => {
-    expect(parseError([{ file: "a.hcl", body: { ui: true } }, { file: "b.hcl", body: {} }])).toMatch(
-      /^a\.hcl, b\.hcl: a storage "<type>"/,
-    );
+    expect(
+      parseError([
+        { file: "a.hcl", body: { ui: true } },
+        { file: "b.hcl", body: {} },
+      ]),
+    ).toMatch(/^a\.hcl, b\.hcl: a storage "<type>"/);
   });
 
   it("takes the known types from the caller, not a fixed list", () => {
@@ -198,18 +190,14 @@ describe("parseServerConfig: storage", () => {
   });
 
   it("rejects an unknown type", () => {
-    expect(errorOf({ storage: { consul: [{}] } })).toBe(
-      'config.hcl: storage "consul": unknown storage type; known types: dynamodb, file, inmem, s3',
-    );
+    expect(errorOf({ storage: { consul: [{}] } })).toBe('config.hcl: storage "consul": unknown storage type; known types: dynamodb, file, inmem, s3');
   });
 
   it("rejects two storage blocks in one file", () => {
     expect(errorOf({ storage: { inmem: [{}], file: [{}] } })).toBe(
       'config.hcl: "storage" must hold exactly one storage "<type>" { ... } stanza, found 2 ("inmem", "file")',
     );
-    expect(errorOf({ storage: {} })).toBe(
-      'config.hcl: "storage" must hold exactly one storage "<type>" { ... } stanza, found 0',
-    );
+    expect(errorOf({ storage: {} })).toBe('config.hcl: "storage" must hold exactly one storage "<type>" { ... } stanza, found 0');
   });
 
   it("rejects storage defined in two files, naming both", () => {
@@ -229,15 +217,11 @@ describe("parseServerConfig: storage", () => {
   });
 
   it("rejects ha_storage on a backend without HA", () => {
-    expect(errorOf({ ha_storage: { s3: [{}] } })).toBe(
-      'config.hcl: ha_storage "s3": the "s3" backend does not support HA; backends that do: dynamodb',
-    );
+    expect(errorOf({ ha_storage: { s3: [{}] } })).toBe('config.hcl: ha_storage "s3": the "s3" backend does not support HA; backends that do: dynamodb');
   });
 
   it("rejects ha_storage of an unknown type", () => {
-    expect(errorOf({ ha_storage: { etcd: {} } })).toBe(
-      'config.hcl: ha_storage "etcd": unknown storage type; known types: dynamodb, file, inmem, s3',
-    );
+    expect(errorOf({ ha_storage: { etcd: {} } })).toBe('config.hcl: ha_storage "etcd": unknown storage type; known types: dynamodb, file, inmem, s3');
   });
 });
 
@@ -250,9 +234,7 @@ describe("parseServerConfig: listeners", () => {
   });
 
   it("requires at least one listener", () => {
-    expect(parseError([{ file: "a.hcl", body: { storage: { inmem: {} } } }])).toBe(
-      'a.hcl: at least one listener "tcp" { ... } stanza is required',
-    );
+    expect(parseError([{ file: "a.hcl", body: { storage: { inmem: {} } } }])).toBe('a.hcl: at least one listener "tcp" { ... } stanza is required');
   });
 
   it("allows only tcp", () => {
@@ -262,15 +244,12 @@ describe("parseServerConfig: listeners", () => {
   });
 
   it("keeps an explicit cluster_address and accepts an empty host", () => {
-    const [listener] = parse({ listener: { tcp: { ...plainListener, address: ":8200", cluster_address: "10.0.0.5:9000" } } })
-      .listeners;
+    const [listener] = parse({ listener: { tcp: { ...plainListener, address: ":8200", cluster_address: "10.0.0.5:9000" } } }).listeners;
     expect(listener).toMatchObject({ address: ":8200", clusterAddress: "10.0.0.5:9000" });
   });
 
   it("derives the cluster port from an IPv6 address", () => {
-    expect(parse({ listener: { tcp: { ...plainListener, address: "[::]:8300" } } }).listeners[0]?.clusterAddress).toBe(
-      "[::]:8301",
-    );
+    expect(parse({ listener: { tcp: { ...plainListener, address: "[::]:8300" } } }).listeners[0]?.clusterAddress).toBe("[::]:8301");
   });
 
   it("keeps port 0 (any free port) for both listeners", () => {
@@ -286,15 +265,12 @@ describe("parseServerConfig: listeners", () => {
     );
   });
 
-  it.each(["127.0.0.1", "127.0.0.1:65536", "127.0.0.1:http", "127.0.0.1:-1", "[::1]", "[127.0.0.1]:80", "a b:80"])(
-    "rejects the address %j",
-    (address) => {
-      expect(listenerError({ ...plainListener, address })).toBe(
-        'config.hcl: listener "tcp" #1: "address" must be host:port with a port from 0 to 65535 (0 picks a free port), ' +
-          `e.g. "127.0.0.1:8200", got ${JSON.stringify(address)}`,
-      );
-    },
-  );
+  it.each(["127.0.0.1", "127.0.0.1:65536", "127.0.0.1:http", "127.0.0.1:-1", "[::1]", "[127.0.0.1]:80", "a b:80"])("rejects the address %j", (address) => {
+    expect(listenerError({ ...plainListener, address })).toBe(
+      'config.hcl: listener "tcp" #1: "address" must be host:port with a port from 0 to 65535 (0 picks a free port), ' +
+        `e.g. "127.0.0.1:8200", got ${JSON.stringify(address)}`,
+    );
+  });
 
   it("rejects a bare IPv6 address", () => {
     expect(listenerError({ ...plainListener, cluster_address: "::1:8201" })).toBe(
@@ -303,18 +279,12 @@ describe("parseServerConfig: listeners", () => {
   });
 
   it("rejects an address that is not a string", () => {
-    expect(listenerError({ ...plainListener, address: 8200 })).toBe(
-      'config.hcl: listener "tcp" #1: "address" must be a string, got 8200',
-    );
+    expect(listenerError({ ...plainListener, address: 8200 })).toBe('config.hcl: listener "tcp" #1: "address" must be a string, got 8200');
   });
 
   it("requires both TLS files unless tls_disable", () => {
-    expect(listenerError({})).toBe(
-      'config.hcl: listener "tcp" #1: TLS is on, so tls_cert_file and tls_key_file must be set; or set tls_disable = true',
-    );
-    expect(listenerError({ tls_cert_file: "/c.pem" })).toBe(
-      'config.hcl: listener "tcp" #1: TLS is on, so tls_key_file must be set; or set tls_disable = true',
-    );
+    expect(listenerError({})).toBe('config.hcl: listener "tcp" #1: TLS is on, so tls_cert_file and tls_key_file must be set; or set tls_disable = true');
+    expect(listenerError({ tls_cert_file: "/c.pem" })).toBe('config.hcl: listener "tcp" #1: TLS is on, so tls_key_file must be set; or set tls_disable = true');
     expect(listenerError({ tls_disable: "false", tls_key_file: "/k.pem" })).toBe(
       'config.hcl: listener "tcp" #1: TLS is on, so tls_cert_file must be set; or set tls_disable = true',
     );
@@ -365,22 +335,17 @@ describe("parseServerConfig: api_addr", () => {
   it("drops a path with a warning", () => {
     const config = parse({ api_addr: "https://10.0.0.5:8200/v1?x=1" });
     expect(config.apiAddr).toBe("https://10.0.0.5:8200");
-    expect(config.warnings).toEqual([
-      'config.hcl: "api_addr": only scheme, host and port are used; ignoring the rest of "https://10.0.0.5:8200/v1?x=1"',
-    ]);
+    expect(config.warnings).toEqual(['config.hcl: "api_addr": only scheme, host and port are used; ignoring the rest of "https://10.0.0.5:8200/v1?x=1"']);
   });
 
   it("says to add https:// to a bare host:port", () => {
     expect(errorOf({ api_addr: "10.0.0.1:8200" })).toBe(
-      'config.hcl: "api_addr" must be a full URL with scheme http or https, got "10.0.0.1:8200"; ' +
-        'add "https://", e.g. "https://10.0.0.1:8200"',
+      'config.hcl: "api_addr" must be a full URL with scheme http or https, got "10.0.0.1:8200"; ' + 'add "https://", e.g. "https://10.0.0.1:8200"',
     );
   });
 
   it("rejects other schemes", () => {
-    expect(errorOf({ api_addr: "tcp://10.0.0.1:8200" })).toBe(
-      'config.hcl: "api_addr" must use scheme http or https, got "tcp://10.0.0.1:8200"',
-    );
+    expect(errorOf({ api_addr: "tcp://10.0.0.1:8200" })).toBe('config.hcl: "api_addr" must use scheme http or https, got "tcp://10.0.0.1:8200"');
   });
 
   it("rejects a bare IPv6 host", () => {
@@ -392,9 +357,7 @@ describe("parseServerConfig: api_addr", () => {
 
   it("rejects a URL without a host, or with credentials", () => {
     expect(errorOf({ api_addr: "https://:8200" })).toBe('config.hcl: "api_addr" is not a valid URL: "https://:8200"');
-    expect(errorOf({ api_addr: "https://user:secret@host:8200" })).toBe(
-      'config.hcl: "api_addr" must not contain a user name or password',
-    );
+    expect(errorOf({ api_addr: "https://user:secret@host:8200" })).toBe('config.hcl: "api_addr" must not contain a user name or password');
   });
 
   it("rejects a non-string", () => {
@@ -402,9 +365,7 @@ describe("parseServerConfig: api_addr", () => {
   });
 
   it("lets VAULT_API_ADDR win, and names it in errors", () => {
-    expect(parse({ api_addr: "https://file:8200" }, { VAULT_API_ADDR: "https://env:8200" }).apiAddr).toBe(
-      "https://env:8200",
-    );
+    expect(parse({ api_addr: "https://file:8200" }, { VAULT_API_ADDR: "https://env:8200" }).apiAddr).toBe("https://env:8200");
     expect(parse({ api_addr: "https://file:8200" }, { VAULT_API_ADDR: "" }).apiAddr).toBe("https://file:8200");
     expect(errorOf({ api_addr: "https://file:8200" }, { VAULT_API_ADDR: "env:8200" })).toBe(
       'VAULT_API_ADDR must be a full URL with scheme http or https, got "env:8200"; add "https://", e.g. "https://env:8200"',
@@ -413,31 +374,23 @@ describe("parseServerConfig: api_addr", () => {
 
   it("is derived from the first listener when unset", () => {
     const config = parse({
-      listener: [
-        { tcp: { address: "10.0.0.7:8400", tls_cert_file: "c", tls_key_file: "k" } },
-        { tcp: { address: "10.0.0.8:8200", tls_disable: true } },
-      ],
+      listener: [{ tcp: { address: "10.0.0.7:8400", tls_cert_file: "c", tls_key_file: "k" } }, { tcp: { address: "10.0.0.8:8200", tls_disable: true } }],
     });
     expect(config.apiAddr).toBe("https://10.0.0.7:8400");
     expect(config.warnings).toEqual([]);
     expect(parse({}).apiAddr).toBe("http://127.0.0.1:8200");
-    expect(parse({ listener: { tcp: { ...plainListener, address: "[fe80::1]:8200" } } }).apiAddr).toBe(
-      "http://[fe80::1]:8200",
-    );
+    expect(parse({ listener: { tcp: { ...plainListener, address: "[fe80::1]:8200" } } }).apiAddr).toBe("http://[fe80::1]:8200");
   });
 
-  it.each(["0.0.0.0:8200", "[::]:8200", ":8200", "[0:0::0]:8200"])(
-    "uses 127.0.0.1 with a warning for the unspecified address %j",
-    (address) => {
-      const config = parse({ listener: { tcp: { ...plainListener, address } } });
-      expect(config.apiAddr).toBe("http://127.0.0.1:8200");
-      expect(config.clusterAddr).toBe("https://127.0.0.1:8201");
-      expect(config.warnings).toEqual([
-        `api_addr is not set and the first listener listens on all interfaces (${address}); ` +
-          'using "http://127.0.0.1:8200", which other nodes cannot reach: set api_addr or VAULT_API_ADDR',
-      ]);
-    },
-  );
+  it.each(["0.0.0.0:8200", "[::]:8200", ":8200", "[0:0::0]:8200"])("uses 127.0.0.1 with a warning for the unspecified address %j", (address) => {
+    const config = parse({ listener: { tcp: { ...plainListener, address } } });
+    expect(config.apiAddr).toBe("http://127.0.0.1:8200");
+    expect(config.clusterAddr).toBe("https://127.0.0.1:8201");
+    expect(config.warnings).toEqual([
+      `api_addr is not set and the first listener listens on all interfaces (${address}); ` +
+        'using "http://127.0.0.1:8200", which other nodes cannot reach: set api_addr or VAULT_API_ADDR',
+    ]);
+  });
 });
 
 describe("parseServerConfig: cluster_addr", () => {
@@ -473,29 +426,18 @@ describe("parseServerConfig: cluster_addr", () => {
   });
 
   it("rejects other schemes, bare host:port and bare IPv6", () => {
-    expect(errorOf({ cluster_addr: "tcp://10.0.0.5:8201" })).toBe(
-      'config.hcl: "cluster_addr" must use scheme https, got "tcp://10.0.0.5:8201"',
-    );
+    expect(errorOf({ cluster_addr: "tcp://10.0.0.5:8201" })).toBe('config.hcl: "cluster_addr" must use scheme https, got "tcp://10.0.0.5:8201"');
     expect(errorOf({ cluster_addr: "10.0.0.5:8201" })).toBe(
-      'config.hcl: "cluster_addr" must be a full URL with scheme https, got "10.0.0.5:8201"; ' +
-        'add "https://", e.g. "https://10.0.0.5:8201"',
+      'config.hcl: "cluster_addr" must be a full URL with scheme https, got "10.0.0.5:8201"; ' + 'add "https://", e.g. "https://10.0.0.5:8201"',
     );
-    expect(errorOf({ cluster_addr: "https://fe80::1:8201" })).toMatch(
-      /^config\.hcl: "cluster_addr" has an IPv6 address without brackets/,
-    );
+    expect(errorOf({ cluster_addr: "https://fe80::1:8201" })).toMatch(/^config\.hcl: "cluster_addr" has an IPv6 address without brackets/);
   });
 
   it("lets VAULT_CLUSTER_ADDR win, and names it in errors", () => {
-    expect(parse({ cluster_addr: "https://file:8201" }, { VAULT_CLUSTER_ADDR: "https://env:8201" }).clusterAddr).toBe(
-      "https://env:8201",
-    );
-    expect(errorOf({}, { VAULT_CLUSTER_ADDR: "ftp://env:8201" })).toBe(
-      'VAULT_CLUSTER_ADDR must use scheme https, got "ftp://env:8201"',
-    );
+    expect(parse({ cluster_addr: "https://file:8201" }, { VAULT_CLUSTER_ADDR: "https://env:8201" }).clusterAddr).toBe("https://env:8201");
+    expect(errorOf({}, { VAULT_CLUSTER_ADDR: "ftp://env:8201" })).toBe('VAULT_CLUSTER_ADDR must use scheme https, got "ftp://env:8201"');
     const config = parse({}, { VAULT_CLUSTER_ADDR: "http://env:8201" });
-    expect(config.warnings).toEqual([
-      'VAULT_CLUSTER_ADDR: the cluster port always uses TLS; using "https://env:8201" instead of "http://env:8201"',
-    ]);
+    expect(config.warnings).toEqual(['VAULT_CLUSTER_ADDR: the cluster port always uses TLS; using "https://env:8201" instead of "http://env:8201"']);
   });
 
   it("warns when it is the same host and port as api_addr", () => {
@@ -504,9 +446,7 @@ describe("parseServerConfig: cluster_addr", () => {
       'cluster_addr "https://lb.example.com:8200" is the same host and port as api_addr; ' +
         "it must be this node's own cluster port (not the API port or a load balancer)",
     ]);
-    expect(
-      parse({ api_addr: "https://lb:8200", cluster_addr: "https://lb:8200", disable_clustering: true }).warnings,
-    ).toEqual([]);
+    expect(parse({ api_addr: "https://lb:8200", cluster_addr: "https://lb:8200", disable_clustering: true }).warnings).toEqual([]);
   });
 });
 
@@ -532,12 +472,8 @@ describe("parseServerConfig: log_level", () => {
   });
 
   it("rejects unknown levels, naming the source", () => {
-    expect(errorOf({ log_level: "verbose" })).toBe(
-      'config.hcl: "log_level" must be one of trace, debug, info, warn, error; got "verbose"',
-    );
-    expect(errorOf({}, { VAULT_LOG_LEVEL: "loud" })).toBe(
-      'VAULT_LOG_LEVEL must be one of trace, debug, info, warn, error; got "loud"',
-    );
+    expect(errorOf({ log_level: "verbose" })).toBe('config.hcl: "log_level" must be one of trace, debug, info, warn, error; got "verbose"');
+    expect(errorOf({}, { VAULT_LOG_LEVEL: "loud" })).toBe('VAULT_LOG_LEVEL must be one of trace, debug, info, warn, error; got "loud"');
     expect(errorOf({ log_level: 3 })).toBe('config.hcl: "log_level" must be a string, got 3');
   });
 });
@@ -582,7 +518,12 @@ describe("parseServerConfig: standby_hold_timeout and shutdown_delay", () => {
   });
 
   it("reject anything else, naming the file, the key and what is allowed", () => {
-    for (const [key, value] of [["standby_hold_timeout", "5 seconds"], ["shutdown_delay", -1], ["shutdown_delay", "-5s"], ["shutdown_delay", true]] as const) {
+    for (const [key, value] of [
+      ["standby_hold_timeout", "5 seconds"],
+      ["shutdown_delay", -1],
+      ["shutdown_delay", "-5s"],
+      ["shutdown_delay", true],
+    ] as const) {
       expect(errorOf({ [key]: value })).toBe(
         `config.hcl: "${key}" must be a duration such as "500ms", "5s" or "1m", or 0 for off; got ${JSON.stringify(value)}`,
       );

@@ -6,7 +6,11 @@ const storageTypes = { inmem: { ha: false } };
 type Env = Record<string, string | undefined>;
 
 function parse(seal: unknown, env: Env = {}): ServerConfig {
-  return parseServerConfig([{ file: "node.hcl", body: { storage: { inmem: {} }, listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } }, seal } }], env, storageTypes);
+  return parseServerConfig(
+    [{ file: "node.hcl", body: { storage: { inmem: {} }, listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } }, seal } }],
+    env,
+    storageTypes,
+  );
 }
 
 function errorOf(seal: unknown, env: Env = {}): string {
@@ -22,14 +26,28 @@ function errorOf(seal: unknown, env: Env = {}): string {
 describe('seal "awskms" stanza', () => {
   it("reads Vault's keys", () => {
     const config = parse({
-      awskms: { region: "eu-west-1", kms_key_id: "alias/strongbox", endpoint: "http://127.0.0.1:4566", access_key: "AK", secret_key: "SK", session_token: "ST" },
+      awskms: {
+        region: "eu-west-1",
+        kms_key_id: "alias/strongbox",
+        endpoint: "http://127.0.0.1:4566",
+        access_key: "AK",
+        secret_key: "SK",
+        session_token: "ST",
+      },
     });
     expect(config.seals).toEqual([
       {
         type: "awskms",
         disabled: false,
         file: "node.hcl",
-        options: { region: "eu-west-1", kms_key_id: "alias/strongbox", endpoint: "http://127.0.0.1:4566", access_key: "AK", secret_key: "SK", session_token: "ST" },
+        options: {
+          region: "eu-west-1",
+          kms_key_id: "alias/strongbox",
+          endpoint: "http://127.0.0.1:4566",
+          access_key: "AK",
+          secret_key: "SK",
+          session_token: "ST",
+        },
       },
     ]);
   });
@@ -42,10 +60,15 @@ describe('seal "awskms" stanza', () => {
     expect(parse({ awskms: { kms_key_id: "k" } }).seals![0]!.options.region).toBe("us-east-1");
   });
 
-  it("parses disabled = \"true\" and allows a second stanza only while migrating", () => {
+  it('parses disabled = "true" and allows a second stanza only while migrating', () => {
     const config = parse([{ shamir: {} }, { awskms: { kms_key_id: "k", disabled: "true" } }]);
-    expect(config.seals!.map((seal) => [seal.type, seal.disabled])).toEqual([["shamir", false], ["awskms", true]]);
-    expect(errorOf([{ shamir: {} }, { awskms: { kms_key_id: "k" } }])).toMatch(/^node\.hcl: only one seal may be enabled, found "shamir" and "awskms"; mark the one being migrated away from disabled = "true"$/);
+    expect(config.seals!.map((seal) => [seal.type, seal.disabled])).toEqual([
+      ["shamir", false],
+      ["awskms", true],
+    ]);
+    expect(errorOf([{ shamir: {} }, { awskms: { kms_key_id: "k" } }])).toMatch(
+      /^node\.hcl: only one seal may be enabled, found "shamir" and "awskms"; mark the one being migrated away from disabled = "true"$/,
+    );
     expect(errorOf({ awskms: { kms_key_id: "k", disabled: "maybe" } })).toBe('node.hcl: seal "awskms": "disabled" must be true or false, got "maybe"');
   });
 
@@ -59,7 +82,15 @@ describe('seal "awskms" stanza', () => {
   });
 
   it("warns about keys it does not know, and absent means the default (Shamir) seal", () => {
-    expect(parse({ awskms: { kms_key_id: "k", kms_keyid: "typo" } }).warnings).toContain('node.hcl: seal "awskms": "kms_keyid" is not a known setting; ignored');
-    expect(parseServerConfig([{ file: "n.hcl", body: { storage: { inmem: {} }, listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } } } }], {}, storageTypes).seals).toBeUndefined();
+    expect(parse({ awskms: { kms_key_id: "k", kms_keyid: "typo" } }).warnings).toContain(
+      'node.hcl: seal "awskms": "kms_keyid" is not a known setting; ignored',
+    );
+    expect(
+      parseServerConfig(
+        [{ file: "n.hcl", body: { storage: { inmem: {} }, listener: { tcp: { address: "127.0.0.1:8200", tls_disable: true } } } }],
+        {},
+        storageTypes,
+      ).seals,
+    ).toBeUndefined();
   });
 });

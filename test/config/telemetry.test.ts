@@ -24,7 +24,10 @@ function errorOf(body: Record<string, unknown>, listener: Record<string, unknown
 
 describe("telemetry configuration", () => {
   it("reads the top-level stanza as HCL (a list of one block) and as JSON (an object)", () => {
-    expect(parse({ telemetry: [{ prometheus_retention_time: "30s", disable_hostname: true }] }).telemetry).toEqual({ prometheusRetentionMs: 30_000, disableHostname: true });
+    expect(parse({ telemetry: [{ prometheus_retention_time: "30s", disable_hostname: true }] }).telemetry).toEqual({
+      prometheusRetentionMs: 30_000,
+      disableHostname: true,
+    });
     expect(parse({ telemetry: { prometheus_retention_time: 0 } }).telemetry).toEqual({ prometheusRetentionMs: 0, disableHostname: false });
     expect(parse({}).telemetry).toBeUndefined();
   });
@@ -32,7 +35,9 @@ describe("telemetry configuration", () => {
   it("names the key and what is allowed when a value or key is wrong", () => {
     expect(errorOf({ telemetry: { prometheus_retention_time: "soon" } })).toMatch(/"prometheus_retention_time" must be a duration/);
     expect(errorOf({ telemetry: { disable_hostname: "perhaps" } })).toMatch(/"disable_hostname"/);
-    expect(errorOf({ telemetry: { prometheus_retention: "1h" } })).toMatch(/"prometheus_retention" is not a telemetry setting \(allowed: prometheus_retention_time, disable_hostname\)/);
+    expect(errorOf({ telemetry: { prometheus_retention: "1h" } })).toMatch(
+      /"prometheus_retention" is not a telemetry setting \(allowed: prometheus_retention_time, disable_hostname\)/,
+    );
     expect(errorOf({ telemetry: "on" })).toMatch(/"telemetry" must be a block/);
   });
 

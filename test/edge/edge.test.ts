@@ -50,9 +50,7 @@ function freezableClock(): { clock: Clock; freeze(): void } {
   const clock: Clock = {
     now: monotonicClock.now,
     sleep: (ms, signal) =>
-      frozen
-        ? new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true }))
-        : monotonicClock.sleep(ms, signal),
+      frozen ? new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true })) : monotonicClock.sleep(ms, signal),
   };
   return { clock, freeze: () => (frozen = true) };
 }
@@ -112,21 +110,29 @@ describe("edge Worker", { timeout: TEST_LIMIT_MS }, () => {
 
   /** Waits until the edge redirects `path` to `node`. */
   function redirectsTo(node: FakeNode, timeoutMs: number, path = "/v1/sys/mounts"): Promise<Response> {
-    return waitFor(async () => {
-      const response = await edgeRequest(path);
-      return response.status === 307 && response.headers.get("location") === `${node.url}${path}` ? response : null;
-    }, timeoutMs, `the edge to redirect to node ${node.name}`);
+    return waitFor(
+      async () => {
+        const response = await edgeRequest(path);
+        return response.status === 307 && response.headers.get("location") === `${node.url}${path}` ? response : null;
+      },
+      timeoutMs,
+      `the edge to redirect to node ${node.name}`,
+    );
   }
 
   /** Waits until the edge answers 503 with an error matching `reason`; returns the body. */
   function unavailable(reason: RegExp, timeoutMs: number): Promise<{ errors: string[] }> {
-    return waitFor(async () => {
-      const response = await edgeRequest("/v1/sys/mounts");
-      if (response.status !== 503) return null;
-      expect(response.headers.get("retry-after")).toBe("1");
-      const body = (await response.json()) as { errors: string[] };
-      return reason.test(body.errors[0] ?? "") ? body : null;
-    }, timeoutMs, `a 503 matching ${reason}`);
+    return waitFor(
+      async () => {
+        const response = await edgeRequest("/v1/sys/mounts");
+        if (response.status !== 503) return null;
+        expect(response.headers.get("retry-after")).toBe("1");
+        const body = (await response.json()) as { errors: string[] };
+        return reason.test(body.errors[0] ?? "") ? body : null;
+      },
+      timeoutMs,
+      `a 503 matching ${reason}`,
+    );
   }
 
   it("answers 503 with Retry-After, an empty sys/leader and a failing sys/health while no node holds the lock", async () => {
@@ -151,8 +157,7 @@ describe("edge Worker", { timeout: TEST_LIMIT_MS }, () => {
     // Vault's Go client sends GET with list=true, as here.
     for (const method of ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]) {
       const response = await edgeRequest(path, { method });
-      expect({ method, status: response.status, location: response.headers.get("location") })
-        .toEqual({ method, status: 307, location: `${nodeA.url}${path}` });
+      expect({ method, status: response.status, location: response.headers.get("location") }).toEqual({ method, status: 307, location: `${nodeA.url}${path}` });
       expect(response.headers.get("cache-control")).toBe("no-store");
     }
 
@@ -188,10 +193,14 @@ describe("edge Worker", { timeout: TEST_LIMIT_MS }, () => {
     await redirectsTo(nodeA, LEADER_CACHE_MS + SLACK_MS);
     await Promise.all(holds.map((hold) => hold.release()));
     // sys/leader never waits: once it reports no leader, the edge has seen the release.
-    await waitFor(async () => {
-      const leader = await edgeRequest("/v1/sys/leader");
-      return ((await leader.json()) as { leader_address: string }).leader_address === "" ? true : null;
-    }, LEADER_CACHE_MS + SLACK_MS, "the edge to see the release");
+    await waitFor(
+      async () => {
+        const leader = await edgeRequest("/v1/sys/leader");
+        return ((await leader.json()) as { leader_address: string }).leader_address === "" ? true : null;
+      },
+      LEADER_CACHE_MS + SLACK_MS,
+      "the edge to see the release",
+    );
     const held = edgeRequest("/v1/secret/data/app?version=2");
     await take(lockValue("node-b", nodeB.url));
     const response = await held;

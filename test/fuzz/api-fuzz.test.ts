@@ -62,7 +62,14 @@ async function send(addr: string, method: string, path: string, headers: Record<
   }
 }
 
-function sendOnce(addr: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, pool: Agent | false): Promise<Response> {
+function sendOnce(
+  addr: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  pool: Agent | false,
+): Promise<Response> {
   const url = new URL(addr);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -130,7 +137,15 @@ function decodes(path: string): boolean {
 function summarise(failures: Failure[]): string {
   const byKind = new Map<string, Failure[]>();
   for (const f of failures) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f]);
-  return [...byKind].map(([kind, all]) => `[${all.length}× ${kind}]\n${all.slice(0, 3).map((f) => `  ${f.line}`).join("\n")}`).join("\n");
+  return [...byKind]
+    .map(
+      ([kind, all]) =>
+        `[${all.length}× ${kind}]\n${all
+          .slice(0, 3)
+          .map((f) => `  ${f.line}`)
+          .join("\n")}`,
+    )
+    .join("\n");
 }
 
 function describeRequest(index: number, request: FuzzRequest): string {
@@ -160,7 +175,12 @@ describe("API fuzzing against a real server process", () => {
     await asRoot("POST", "sys/mounts/secret", { type: "kv", options: { version: "2" } });
     await asRoot("POST", "secret/config", { cas_required: false, max_versions: 0 });
     const setup: [string, unknown][] = [
-      [`sys/policies/acl/${STATE.policy}`, { policy: `path "secret/data/app/*" { capabilities = ["create", "read", "update", "list"] }\npath "${STATE.kvV1}/+" { capabilities = ["read"] }\npath "sys/*" { capabilities = ["deny"] }` }],
+      [
+        `sys/policies/acl/${STATE.policy}`,
+        {
+          policy: `path "secret/data/app/*" { capabilities = ["create", "read", "update", "list"] }\npath "${STATE.kvV1}/+" { capabilities = ["read"] }\npath "sys/*" { capabilities = ["deny"] }`,
+        },
+      ],
       [`auth/userpass/users/${STATE.user}`, { password: "fuzz-password", token_policies: [STATE.policy] }],
       [`auth/approle/role/${STATE.role}`, { token_policies: [STATE.policy], secret_id_num_uses: 0 }],
       ["secret/data/app/config", { data: { key: "value" } }],
@@ -170,7 +190,11 @@ describe("API fuzzing against a real server process", () => {
       const { status } = await asRoot("POST", path, body);
       if (initial) expect(status, path).toBeLessThan(300);
     }
-    for (const [kind, policies] of [["root", ["root"]], ["default", ["default"]], ["narrow", [STATE.policy]]] as const) {
+    for (const [kind, policies] of [
+      ["root", ["root"]],
+      ["default", ["default"]],
+      ["narrow", [STATE.policy]],
+    ] as const) {
       const response = await asRoot("POST", "auth/token/create", { policies, no_parent: true });
       expect(response.status, `creating the ${kind} token`).toBe(200);
       tokens[kind] = (JSON.parse(response.body) as { auth: { client_token: string } }).auth.client_token;

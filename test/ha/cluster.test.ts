@@ -111,8 +111,7 @@ describe("HA mode: election, advertisement and standby redirects", () => {
     expect((await api(sealedNode, "GET", "sys/seal-status")).body.sealed).toBe(true);
     // Seal whichever node is active until none is left unsealed; the sealed node must never take over.
     const running = cluster.nodes.filter((n) => n.process);
-    const unsealedCount = async () =>
-      (await Promise.all(running.map((n) => api(n, "GET", "sys/seal-status")))).filter((r) => r.body.sealed === false).length;
+    const unsealedCount = async () => (await Promise.all(running.map((n) => api(n, "GET", "sys/seal-status")))).filter((r) => r.body.sealed === false).length;
     while ((await unsealedCount()) > 0) {
       const current = await cluster.waitForActive();
       expect(current).not.toBe(sealedNode);

@@ -96,14 +96,21 @@ describe("request forwarding over mutually-authenticated TLS", () => {
     expect(denied).toMatchObject({ status: 403, body: { errors: ["1 error occurred:\n\t* permission denied\n\n"] } });
     const redirected = await api(b!, "POST", "secret/data/shared", { data: { x: 1 } }, token, { "X-Vault-No-Request-Forwarding": "1" });
     expect(redirected.status).toBe(307);
-    const followed = await fetch(redirected.headers.get("location")!, { method: "POST", headers: { "x-vault-token": token }, body: JSON.stringify({ data: { x: 1 } }) });
+    const followed = await fetch(redirected.headers.get("location")!, {
+      method: "POST",
+      headers: { "x-vault-token": token },
+      body: JSON.stringify({ data: { x: 1 } }),
+    });
     expect(followed.status).toBe(403);
   });
 
   it("returns byte-identical bodies forwarded and direct", async () => {
     const [a] = standbys();
     const raw = async (node: ClusterNode, init: RequestInit & { path: string }) => {
-      const response = await fetch(`http://127.0.0.1:${node.port}/v1/${init.path}`, { ...init, headers: { "x-vault-token": cluster.rootToken, ...init.headers } });
+      const response = await fetch(`http://127.0.0.1:${node.port}/v1/${init.path}`, {
+        ...init,
+        headers: { "x-vault-token": cluster.rootToken, ...init.headers },
+      });
       return { status: response.status, type: response.headers.get("content-type"), text: await response.text() };
     };
     const casConflict = { method: "POST", path: "secret/data/shared", body: JSON.stringify({ data: { x: 1 }, options: { cas: 99 } }) };
@@ -115,10 +122,14 @@ describe("request forwarding over mutually-authenticated TLS", () => {
   });
 
   it("lists both standbys in the active's sys/ha-status", async () => {
-    const nodes = await waitFor(async () => {
-      const status = await api(active, "GET", "sys/ha-status", undefined, cluster.rootToken);
-      return status.body.data.nodes.length === 3 ? status.body.data.nodes : null;
-    }, 10_000, "heartbeats from both standbys");
+    const nodes = await waitFor(
+      async () => {
+        const status = await api(active, "GET", "sys/ha-status", undefined, cluster.rootToken);
+        return status.body.data.nodes.length === 3 ? status.body.data.nodes : null;
+      },
+      10_000,
+      "heartbeats from both standbys",
+    );
     expect(nodes.filter((n: any) => n.active_node)).toHaveLength(1);
     for (const standby of standbys()) {
       const entry = nodes.find((n: any) => n.api_address === standby.apiAddr);
@@ -178,7 +189,11 @@ describe("request forwarding over mutually-authenticated TLS", () => {
       const nextTarget = clientTlsOptions(next);
       expect(await probeClusterPort({ ...base, host: nextTarget.host, port: nextTarget.port })).toBe("rejected");
       // The new active starts its cluster listener once it is active: wait for it rather than race it.
-      await waitFor(async () => ((await probeClusterPort(nextTarget)) === "served" ? true : null), 15_000, "the new active's cluster listener to serve its certificate");
+      await waitFor(
+        async () => ((await probeClusterPort(nextTarget)) === "served" ? true : null),
+        15_000,
+        "the new active's cluster listener to serve its certificate",
+      );
       // The old active closed its cluster listener when it stepped down.
       expect(await probeClusterPort(base)).toBe("rejected");
     });
@@ -189,11 +204,15 @@ describe("request forwarding over mutually-authenticated TLS", () => {
     const [standby] = standbys();
     const statuses: number[] = [];
     victim.process!.child.kill("SIGKILL");
-    const newActive = await waitFor(async () => {
-      const response = await api(standby!, "GET", "secret/data/shared", undefined, cluster.rootToken);
-      statuses.push(response.status);
-      return response.status === 200 ? response : null;
-    }, 20_000, "a forwarded read served by the new active");
+    const newActive = await waitFor(
+      async () => {
+        const response = await api(standby!, "GET", "secret/data/shared", undefined, cluster.rootToken);
+        statuses.push(response.status);
+        return response.status === 200 ? response : null;
+      },
+      20_000,
+      "a forwarded read served by the new active",
+    );
     expect(newActive.body.data.data).toEqual({ from: "standby-a" });
     expect(statuses.every((s) => s === 200 || s === 307 || s === 503)).toBe(true);
     victim.process = null;

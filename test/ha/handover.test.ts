@@ -77,7 +77,12 @@ function gate() {
 
 describe("hold, don't fail", () => {
   it("holds a request while the new active has the lock but no advertisement yet, then redirects to it", async () => {
-    const { cores: [a, b], physical, backend, token } = await nodes(["a", "b"]);
+    const {
+      cores: [a, b],
+      physical,
+      backend,
+      token,
+    } = await nodes(["a", "b"]);
     // b's advertisement is held back until the request is waiting on a.
     const advertised = holdAdvertisements(physical);
     await a!.stepDown();
@@ -96,7 +101,12 @@ describe("hold, don't fail", () => {
   });
 
   it("serves a held request itself when this node becomes the active meanwhile", async () => {
-    const { cores: [a, b], physical, backend, token } = await nodes(["a", "b"]);
+    const {
+      cores: [a, b],
+      physical,
+      backend,
+      token,
+    } = await nodes(["a", "b"]);
     const advertised = holdAdvertisements(physical);
     // a leaves (sealing, so no cool-down applies); b takes the lock but has not advertised yet.
     const sealing = a!.seal();
@@ -128,7 +138,10 @@ describe("hold, don't fail", () => {
       },
       close: () => {},
     };
-    const { cores: [, b], token } = await nodes(["a", "b"], forwarder);
+    const {
+      cores: [, b],
+      token,
+    } = await nodes(["a", "b"], forwarder);
     const app = createApp({ core: b!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
     const retried = await app.fetch(write("http://b.example:8200/v1/secret/data/x", token, 1));
     expect(await retried.text()).toBe("applied once");
@@ -157,7 +170,10 @@ describe("hold, don't fail", () => {
   });
 
   it("answers a request forwarded to a node that is not active with the cluster channel's not-served marker", async () => {
-    const { cores: [, b], token } = await nodes(["a", "b"]);
+    const {
+      cores: [, b],
+      token,
+    } = await nodes(["a", "b"]);
     const app = createApp({ core: b!, maxRequestSize: 1024, standbyHoldMs: 5_000 });
     const response = await app.fetch(write("http://b.example:8200/v1/secret/data/x", token, 1), { forwarded: true });
     expect(response.status).toBe(NOT_SERVED_STATUS);
@@ -167,7 +183,12 @@ describe("hold, don't fail", () => {
 
 describe("the departing active drains", () => {
   it("keeps the lock on step-down until the request inside has finished, so its write lands", async () => {
-    const { cores: [a, b], physical, backend, token } = await nodes(["a", "b"]);
+    const {
+      cores: [a, b],
+      physical,
+      backend,
+      token,
+    } = await nodes(["a", "b"]);
     // The write's first read of its mount's data waits, so the step-down comes while it is inside.
     const inside = gate();
     const get = physical.get.bind(physical);
@@ -194,7 +215,9 @@ describe("the departing active drains", () => {
   });
 
   it("reports draining in sys/health, with drainingcode to choose the status", async () => {
-    const { cores: [a] } = await nodes(["a"]);
+    const {
+      cores: [a],
+    } = await nodes(["a"]);
     const app = createApp({ core: a!, maxRequestSize: 1024 });
     const before = await app.fetch(new Request("http://a.example:8200/v1/sys/health"));
     expect(before.status).toBe(200);

@@ -83,7 +83,13 @@ describe("sys/health answers from memory", () => {
       const added = (i: number, kind?: string) =>
         Object.entries(after[i]!).reduce((sum, [k, n]) => (kind === undefined || k === kind ? sum + n - (before[i]![k] ?? 0) : sum), 0);
       // The active lists token expiries in the background every few seconds; a probe would GET.
-      expect({ phase, active: added(0, "GET"), standby: added(1), sealed: added(2), uninitialised: added(3) }).toEqual({ phase, active: 0, standby: 0, sealed: 0, uninitialised: 0 });
+      expect({ phase, active: added(0, "GET"), standby: added(1), sealed: added(2), uninitialised: added(3) }).toEqual({
+        phase,
+        active: 0,
+        standby: 0,
+        sealed: 0,
+        uninitialised: 0,
+      });
     };
 
     await expectCodesWithoutStorage("storage working");

@@ -64,10 +64,14 @@ it("re-issues the cluster certificate within a term; standbys keep forwarding pa
   const viaStandby = () => b.app.fetch(new Request("http://b.example:8200/v1/sys/mounts", { headers: { "x-vault-token": init.root_token } }));
   expect((await viaStandby()).status).toBe(200);
 
-  const renewed = await waitFor(async () => {
-    const current = (await a.core.leader()).advertisement!;
-    return current.cluster_cert !== first.cluster_cert ? current : null;
-  }, 10_000, "a re-issued certificate");
+  const renewed = await waitFor(
+    async () => {
+      const current = (await a.core.leader()).advertisement!;
+      return current.cluster_cert !== first.cluster_cert ? current : null;
+    },
+    10_000,
+    "a re-issued certificate",
+  );
   expect(renewed.epoch).toBe(first.epoch);
   await waitFor(async () => (Date.now() > firstExpiry + 200 ? true : null), 10_000, "the first certificate expired");
 

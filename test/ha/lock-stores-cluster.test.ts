@@ -104,12 +104,16 @@ for (const setup of setups) {
       }
       // From the moment it wakes until it reports standby, every sample shows one active at most.
       const samples: string[][] = [];
-      await waitFor(async () => {
-        const actives = await activesAmong(running());
-        samples.push(actives.map((n) => String(n.index)));
-        const leader = await api(frozen, "GET", "sys/leader").catch(() => null);
-        return leader?.status === 200 && leader.body.is_self === false ? true : null;
-      }, 20_000, "the woken node to report standby");
+      await waitFor(
+        async () => {
+          const actives = await activesAmong(running());
+          samples.push(actives.map((n) => String(n.index)));
+          const leader = await api(frozen, "GET", "sys/leader").catch(() => null);
+          return leader?.status === 200 && leader.body.is_self === false ? true : null;
+        },
+        20_000,
+        "the woken node to report standby",
+      );
       expect(samples.filter((actives) => actives.length > 1)).toEqual([]);
       expect(await activesAmong(running())).toEqual([active]);
       const read = await api(frozen, "GET", "secret/data/app", undefined, cluster.rootToken);

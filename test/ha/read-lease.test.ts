@@ -35,7 +35,13 @@ describe("write generation (active side)", () => {
     expect(acknowledged).toBe(false);
     release();
     await put;
-    const failing: Backend = { ...storage, get: (k) => storage.get(k), list: (p) => storage.list(p), put: async () => Promise.reject(new Error("timeout")), delete: (k) => storage.delete(k) };
+    const failing: Backend = {
+      ...storage,
+      get: (k) => storage.get(k),
+      list: (p) => storage.list(p),
+      put: async () => Promise.reject(new Error("timeout")),
+      delete: (k) => storage.delete(k),
+    };
     const beforeFailure = generation.current();
     await expect(generation.counting(failing, async () => {}).put("k", new Uint8Array([2]))).rejects.toThrow("timeout");
     expect(generation.current()).not.toBe(beforeFailure);
@@ -48,7 +54,10 @@ describe("write generation (active side)", () => {
 function grantsWithChannel(grantable: { generation: string; certainForMs: number } | null = { generation: "1/ab/0", certainForMs: 5_000 }) {
   vi.useFakeTimers();
   let vouching = grantable;
-  const grants = new ReadLeaseGrants(() => vouching, () => Date.now());
+  const grants = new ReadLeaseGrants(
+    () => vouching,
+    () => Date.now(),
+  );
   const sent: string[] = [];
   const channel = grants.open((line) => sent.push(line));
   const settled = (promise: Promise<void>) => {

@@ -52,7 +52,10 @@ describe("rolling SIGTERM restart under keep-alive load", () => {
     expect(clients.failures, `connections closed by each drain: ${closedByEachDrain}; other answers while draining: ${clients.drainingAnswers}`).toEqual([]);
     // The drains moved kept-alive clients off by closing their connections. Asserted as a sum: so far
     // only the active's drain closed any; why a standby's closed none is still to be found out.
-    expect(closedByEachDrain.reduce((sum, closed) => sum + closed, 0), `connections closed by each drain: ${closedByEachDrain}`).toBeGreaterThan(0);
+    expect(
+      closedByEachDrain.reduce((sum, closed) => sum + closed, 0),
+      `connections closed by each drain: ${closedByEachDrain}`,
+    ).toBeGreaterThan(0);
     const activeNow = await cluster.waitForActive();
     for (const [key, value] of clients.acknowledged) {
       const read = await api(activeNow, "GET", `secret/data/${key}`, undefined, cluster.rootToken);

@@ -49,11 +49,14 @@ describe("HA lock while the active's main event loop is stalled", () => {
    */
   const onNewConnection = (node: ClusterNode, method: string, path: string, body?: unknown) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const sent = request({ host: "127.0.0.1", port: node.port, method, path: `/v1/${path}`, agent: false, headers: { "x-vault-token": cluster.rootToken } }, (response) => {
-        let text = "";
-        response.on("data", (chunk) => (text += chunk));
-        response.on("end", () => resolve({ status: response.statusCode!, body: text ? JSON.parse(text) : null }));
-      });
+      const sent = request(
+        { host: "127.0.0.1", port: node.port, method, path: `/v1/${path}`, agent: false, headers: { "x-vault-token": cluster.rootToken } },
+        (response) => {
+          let text = "";
+          response.on("data", (chunk) => (text += chunk));
+          response.on("end", () => resolve({ status: response.statusCode!, body: text ? JSON.parse(text) : null }));
+        },
+      );
       sent.on("error", reject);
       sent.end(body === undefined ? undefined : JSON.stringify(body));
     });
@@ -97,7 +100,10 @@ describe("HA lock while the active's main event loop is stalled", () => {
     const blockMs = STALL_TIMEOUT_MS + 8_000;
     const sentAt = stall(stalled, blockMs);
     // Queued on the stalled node: answered only after it wakes, by then as a standby.
-    const queuedWrite = onNewConnection(stalled, "PUT", "secret/data/written-during-stall", { data: { via: "stalled node" } }).catch(() => ({ status: 0, body: null }));
+    const queuedWrite = onNewConnection(stalled, "PUT", "secret/data/written-during-stall", { data: { via: "stalled node" } }).catch(() => ({
+      status: 0,
+      body: null,
+    }));
 
     let takenOver = false;
     const seen = watchLeader(standby, () => takenOver);

@@ -13,7 +13,10 @@ describe("standby reads", () => {
 
   beforeAll(async () => {
     // A long lease: these tests are about reads, and a loaded machine must not move leadership under them.
-    ({ cluster, active } = await startKvCluster({ extraConfig: "standby_reads = true\n", lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" } }));
+    ({ cluster, active } = await startKvCluster({
+      extraConfig: "standby_reads = true\n",
+      lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" },
+    }));
   }, 90_000);
 
   beforeEach(async () => {
@@ -61,12 +64,20 @@ describe("standby reads", () => {
         const reader = standbys[(id + i) % 2]!;
         const value = `v${i}`;
         // Acknowledged through some node (a leadership change may redirect one attempt; the value is the same).
-        await waitFor(async () => ((await api(writer, "PUT", `secret/data/ryw-${id}`, { data: { value } }, root())).status === 200 ? true : null), 10_000, `client ${id} write ${i}`);
+        await waitFor(
+          async () => ((await api(writer, "PUT", `secret/data/ryw-${id}`, { data: { value } }, root())).status === 200 ? true : null),
+          10_000,
+          `client ${id} write ${i}`,
+        );
         // A reader that is changing role may not answer; any value it does answer must be the one just written.
-        const read = await waitFor(async () => {
-          const answer = await api(reader, "GET", `secret/data/ryw-${id}`, undefined, root(), LOCAL_ONLY);
-          return answer.status === 200 ? answer : null;
-        }, 10_000, `client ${id} read ${i}`);
+        const read = await waitFor(
+          async () => {
+            const answer = await api(reader, "GET", `secret/data/ryw-${id}`, undefined, root(), LOCAL_ONLY);
+            return answer.status === 200 ? answer : null;
+          },
+          10_000,
+          `client ${id} read ${i}`,
+        );
         if (read.body.data.data.value !== value) {
           mismatches.push(`client ${id} #${i}: wrote ${value} via node ${writer.index}, node ${reader.index} answered ${JSON.stringify(read.body.data.data)}`);
         }

@@ -124,11 +124,13 @@ describe("election", () => {
     let sealing: Promise<void> | undefined;
     backend.lockWith = (key, value) => {
       const lock = lockWith(key, value);
-      return { acquire: async (signal) => {
-        const hold = await lock.acquire(signal);
-        sealing = a.seal();
-        return hold;
-      } };
+      return {
+        acquire: async (signal) => {
+          const hold = await lock.acquire(signal);
+          sealing = a.seal();
+          return hold;
+        },
+      };
     };
     await a.submitUnsealKey(Uint8Array.from(atob(init.keys_base64[0]!), (c) => c.charCodeAt(0)));
     await waitFor(async () => (sealing ? true : null), 5_000, "the lock granted");
@@ -190,7 +192,9 @@ describe("standby bodies", () => {
   it("passes a write's body on without parsing it: invalid JSON is the active's to refuse", async () => {
     const { b, token } = await pair();
     const app = createApp({ core: b, maxRequestSize: 1024 });
-    const response = await app.fetch(new Request("http://b.example:8200/v1/secret/data/x", { method: "PUT", headers: { "x-vault-token": token }, body: "{not json" }));
+    const response = await app.fetch(
+      new Request("http://b.example:8200/v1/secret/data/x", { method: "PUT", headers: { "x-vault-token": token }, body: "{not json" }),
+    );
     expect(response.status).toBe(307);
     expect(response.headers.get("location")).toBe("http://a.example:8200/v1/secret/data/x");
   });

@@ -30,11 +30,24 @@ export async function serverWithAuditSink(sink: AuditSink, { allowPrefixing = fa
   const core = new Core({ physical: new InmemBackend(), storageType: "inmem", now: () => clock, observability: { audit: broker } });
   const app = createApp({ core, maxRequestSize: Infinity, logger: createLogger("info", (line) => logLines.push(line)) });
   const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, { method, headers: token ? { "x-vault-token": token } : {}, body: body === undefined ? undefined : JSON.stringify(body) }), { clientAddress: "192.0.2.7" });
+    const response = await app.fetch(
+      new Request(`http://strongbox.test/v1/${path}`, {
+        method,
+        headers: token ? { "x-vault-token": token } : {},
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      { clientAddress: "192.0.2.7" },
+    );
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
   const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
   await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
-  return { call, root: init.body.root_token as string, unsealKey: init.body.keys_base64[0] as string, logLines, advance: (seconds: number) => (clock += seconds * 1000) };
+  return {
+    call,
+    root: init.body.root_token as string,
+    unsealKey: init.body.keys_base64[0] as string,
+    logLines,
+    advance: (seconds: number) => (clock += seconds * 1000),
+  };
 }

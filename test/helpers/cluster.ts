@@ -101,7 +101,9 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
 
   const writeConfig = (node: ClusterNode, apiAddr: string) => {
     const { setup } = node;
-    const lockOptions = Object.entries(cluster.lockOptions).map(([key, value]) => `\n  ${key} = "${value}"`).join("");
+    const lockOptions = Object.entries(cluster.lockOptions)
+      .map(([key, value]) => `\n  ${key} = "${value}"`)
+      .join("");
     const dynamodb = `
   table      = "${table}"
   endpoint   = "${setup.dynamodbEndpoint ?? stores.dynamodbEndpoint}"
@@ -115,14 +117,15 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
   address = "${setup.zookeeperAddress ?? stores.zookeeperAddress}"
   path    = "${s3Prefix}/"${lockOptions}`;
     const haStanza = { dynamodb, etcd, zookeeper }[options.haStorage ?? "dynamodb"];
-    const storage = options.storage === "dynamodb"
-      ? `storage "dynamodb" {${dynamodb}
+    const storage =
+      options.storage === "dynamodb"
+        ? `storage "dynamodb" {${dynamodb}
   ha_enabled = "true"
 }`
-      : options.storage === "etcd" || options.storage === "zookeeper"
-      ? `storage "${options.storage}" {${options.storage === "etcd" ? etcd : zookeeper}
+        : options.storage === "etcd" || options.storage === "zookeeper"
+          ? `storage "${options.storage}" {${options.storage === "etcd" ? etcd : zookeeper}
 }`
-      : `storage "s3" {
+          : `storage "s3" {
   bucket              = "${stores.s3Bucket}"
   endpoint            = "${stores.s3Endpoint}"
   s3_force_path_style = "true"
@@ -157,11 +160,15 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extr
     s3Prefix,
     async start(node, overrides = {}) {
       writeConfig(node, overrides.apiAddr ?? node.apiAddr);
-      node.process = await startServerProcess([`-config=${node.configFile}`], {
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-        ...node.setup.env,
-        ...overrides.env,
-      }, options.startTimeoutMs);
+      node.process = await startServerProcess(
+        [`-config=${node.configFile}`],
+        {
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ...node.setup.env,
+          ...overrides.env,
+        },
+        options.startTimeoutMs,
+      );
     },
     async unseal(node) {
       for (const key of cluster.unsealKeys) {
@@ -171,15 +178,19 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extr
       throw new Error(`node ${node.index} is still sealed after all keys`);
     },
     async waitForActive({ not, timeoutMs = 20_000 } = {}) {
-      return waitFor(async () => {
-        const actives: ClusterNode[] = [];
-        for (const node of nodes) {
-          if (!node.process || node === not || node.process.child.exitCode !== null || node.process.child.signalCode !== null) continue;
-          const leader = await api(node, "GET", "sys/leader").catch(() => null);
-          if (leader?.status === 200 && leader.body.is_self === true) actives.push(node);
-        }
-        return actives.length === 1 ? actives[0]! : null;
-      }, timeoutMs, "exactly one active node");
+      return waitFor(
+        async () => {
+          const actives: ClusterNode[] = [];
+          for (const node of nodes) {
+            if (!node.process || node === not || node.process.child.exitCode !== null || node.process.child.signalCode !== null) continue;
+            const leader = await api(node, "GET", "sys/leader").catch(() => null);
+            if (leader?.status === 200 && leader.body.is_self === true) actives.push(node);
+          }
+          return actives.length === 1 ? actives[0]! : null;
+        },
+        timeoutMs,
+        "exactly one active node",
+      );
     },
     async stop() {
       await Promise.all(nodes.map((node) => node.process?.stop()));
@@ -196,7 +207,12 @@ ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extr
     cluster.recoveryKeys = init.body.recovery_keys_base64 ?? [];
     for (const node of nodes) {
       if (cluster.unsealKeys.length > 0) await cluster.unseal(node);
-      else await waitFor(async () => ((await api(node, "GET", "sys/seal-status")).body.sealed === false ? true : null), 20_000, `node ${node.index} to unseal itself`);
+      else
+        await waitFor(
+          async () => ((await api(node, "GET", "sys/seal-status")).body.sealed === false ? true : null),
+          20_000,
+          `node ${node.index} to unseal itself`,
+        );
     }
   } catch (error) {
     await cluster.stop();
@@ -212,7 +228,14 @@ export interface ApiResponse {
 }
 
 /** One request to a node, not following redirects. */
-export async function api(node: { apiAddr?: string; port: number }, method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+export async function api(
+  node: { apiAddr?: string; port: number },
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
   const response = await fetch(`http://127.0.0.1:${node.port}/v1/${path}`, {
     method,
     redirect: "manual",

@@ -37,7 +37,10 @@ export async function ensureDebianPackages(packages: DebianPackage[]): Promise<M
   }
   for (const pkg of missing) {
     if (!(await pkg.present())) {
-      problems.set(pkg.name, `Debian package ${pkg.name} is missing and could not be installed (apt-get install -y ${pkg.name}): ${failure || "installed, but still not usable"}`);
+      problems.set(
+        pkg.name,
+        `Debian package ${pkg.name} is missing and could not be installed (apt-get install -y ${pkg.name}): ${failure || "installed, but still not usable"}`,
+      );
     }
   }
   return problems;

@@ -23,7 +23,16 @@ export async function startFileServer(name: string, extraConfig: string[] = []):
   const dir = mkdtempSync(join(tmpdir(), `strongbox-${name}-`));
   const port = await freePort();
   const config = join(dir, "server.hcl");
-  const lines = [`storage "file" {`, `  path = "${join(dir, "data")}"`, `}`, `listener "tcp" {`, `  address     = "127.0.0.1:${port}"`, `  tls_disable = true`, `}`, `api_addr = "http://127.0.0.1:${port}"`];
+  const lines = [
+    `storage "file" {`,
+    `  path = "${join(dir, "data")}"`,
+    `}`,
+    `listener "tcp" {`,
+    `  address     = "127.0.0.1:${port}"`,
+    `  tls_disable = true`,
+    `}`,
+    `api_addr = "http://127.0.0.1:${port}"`,
+  ];
   writeFileSync(config, [...lines, ...extraConfig].join("\n"));
   let server = await startServerProcess([`-config=${config}`]);
   return {

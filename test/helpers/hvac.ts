@@ -21,11 +21,7 @@ export interface HvacRun {
 export function runHvac(script: string, env: { VAULT_ADDR: string; VAULT_TOKEN?: string }): Promise<HvacRun> {
   const unavailable = inject("hvacUnavailable");
   if (unavailable) throw new Error(unavailable);
-  const prelude = [
-    "import json, os, sys",
-    "import hvac",
-    "client = hvac.Client(url=os.environ['VAULT_ADDR'], token=os.environ.get('VAULT_TOKEN'))",
-  ].join("\n");
+  const prelude = ["import json, os, sys", "import hvac", "client = hvac.Client(url=os.environ['VAULT_ADDR'], token=os.environ.get('VAULT_TOKEN'))"].join("\n");
   return new Promise((resolve) => {
     execFile(
       HVAC_PYTHON,

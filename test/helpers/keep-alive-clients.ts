@@ -41,11 +41,16 @@ export class Balancer {
 
   async #poll(): Promise<void> {
     while (this.#polling) {
-      await Promise.all(this.nodes.map(async (node) => {
-        const healthy = await fetch(`${node.apiAddr}/v1/sys/health?standbyok=true`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status === 200, () => false);
-        if (healthy) this.#inRotation.add(node);
-        else this.#inRotation.delete(node);
-      }));
+      await Promise.all(
+        this.nodes.map(async (node) => {
+          const healthy = await fetch(`${node.apiAddr}/v1/sys/health?standbyok=true`, { signal: AbortSignal.timeout(2_000) }).then(
+            (r) => r.status === 200,
+            () => false,
+          );
+          if (healthy) this.#inRotation.add(node);
+          else this.#inRotation.delete(node);
+        }),
+      );
       await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
     }
   }
@@ -142,23 +147,29 @@ export class KeepAliveClients {
 function send(agent: Agent, url: string, token: string, value: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const body = JSON.stringify({ data: { value } });
-    const outgoing = httpRequest(url, {
-      method: "PUT",
-      agent,
-      headers: { "x-vault-token": token, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      timeout: REQUEST_TIMEOUT_MS,
-    }, (response) => {
-      let text = "";
-      response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-      response.on("end", () => resolve({
-        kind: "answered",
-        status: response.statusCode!,
-        text,
-        closesConnection: response.headers.connection === "close",
-        location: response.headers.location,
-      }));
-      response.on("error", (error) => resolve({ kind: "no answer", error: `answer cut off: ${error.message}` }));
-    });
+    const outgoing = httpRequest(
+      url,
+      {
+        method: "PUT",
+        agent,
+        headers: { "x-vault-token": token, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        timeout: REQUEST_TIMEOUT_MS,
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        response.on("end", () =>
+          resolve({
+            kind: "answered",
+            status: response.statusCode!,
+            text,
+            closesConnection: response.headers.connection === "close",
+            location: response.headers.location,
+          }),
+        );
+        response.on("error", (error) => resolve({ kind: "no answer", error: `answer cut off: ${error.message}` }));
+      },
+    );
     outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
     outgoing.on("error", (error: NodeJS.ErrnoException) =>
       resolve(error.code === "ECONNREFUSED" ? { kind: "refused" } : { kind: "no answer", error: `${error.code ?? ""} ${error.message}` }),

@@ -177,7 +177,7 @@ describe("parseJson and stringifyJson", () => {
   });
 
   it("replace only their own placeholders, not client strings that look like one's index", () => {
-    const value = { text: "0", n: new ExactNumber("1e400"), also: "\"0\"" };
-    expect(JSON.parse(stringifyJson(value).replace("1e400", "0"))).toEqual({ text: "0", n: 0, also: "\"0\"" });
+    const value = { text: "0", n: new ExactNumber("1e400"), also: '"0"' };
+    expect(JSON.parse(stringifyJson(value).replace("1e400", "0"))).toEqual({ text: "0", n: 0, also: '"0"' });
   });
 });

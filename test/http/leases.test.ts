@@ -16,7 +16,9 @@ describe("sys/leases: token leases under their creation path", () => {
     const looked = await h.call("PUT", "sys/leases/lookup", { lease_id: leaseId }, h.root);
     expect(looked.body.data).toMatchObject({ id: leaseId, renewable: true, ttl: alice.lease_duration, last_renewal: null });
     expect(Date.parse(looked.body.data.expire_time)).toBeGreaterThan(Date.parse(looked.body.data.issue_time));
-    expect((await h.call("PUT", "sys/leases/lookup", { lease_id: "auth/userpass/login/bob/" + alice.accessor }, h.root)).body).toEqual({ errors: ["invalid lease"] });
+    expect((await h.call("PUT", "sys/leases/lookup", { lease_id: "auth/userpass/login/bob/" + alice.accessor }, h.root)).body).toEqual({
+      errors: ["invalid lease"],
+    });
     expect((await h.call("PUT", "sys/leases/lookup", {}, h.root)).body).toEqual({ errors: ["missing lease_id"] });
 
     await login("bob");

@@ -20,9 +20,7 @@ const FAKE_LIST_LINE = "LIST /v1/secret/smuggled HTTP/1.1\r\n";
 describe("ListRequestRewriter", () => {
   it("rewrites LIST request lines, pipelined, wherever the chunks are cut", () => {
     const twoLists = "LIST /v1/a HTTP/1.1\r\nHost: x\r\n\r\nLIST /v1/b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n";
-    expect(rewrittenAtEverySplit(twoLists)).toEqual([
-      "GET /v1/a?list=true HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/b?x=1&list=true HTTP/1.1\r\nHost: x\r\n\r\n",
-    ]);
+    expect(rewrittenAtEverySplit(twoLists)).toEqual(["GET /v1/a?list=true HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/b?x=1&list=true HTTP/1.1\r\nHost: x\r\n\r\n"]);
   });
 
   it("leaves request-line look-alikes in Content-Length and chunked bodies alone", () => {
@@ -122,11 +120,7 @@ describe("LIST over a real listener", () => {
         `LIST /v1/secret/b?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     );
     expect(statusLines(responses)).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 200"]);
-    expect(seen.map(({ method, url }) => `${method} ${url}`)).toEqual([
-      "POST /v1/secret/a",
-      "GET /v1/secret/?list=true",
-      "GET /v1/secret/b?x=1&list=true",
-    ]);
+    expect(seen.map(({ method, url }) => `${method} ${url}`)).toEqual(["POST /v1/secret/a", "GET /v1/secret/?list=true", "GET /v1/secret/b?x=1&list=true"]);
   });
 });
 

@@ -10,7 +10,14 @@ const LOCKED = { status: 400, body: { errors: ["permission denied"] } };
 function node(physical: InmemBackend) {
   const app = createApp({ core: new Core({ physical, storageType: "inmem" }), maxRequestSize: 1024 * 1024 });
   return async (method: string, path: string, body?: unknown, token?: string) => {
-    const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, { method, headers: token ? { "x-vault-token": token } : {}, body: body === undefined ? undefined : JSON.stringify(body) }), {});
+    const response = await app.fetch(
+      new Request(`http://strongbox.test/v1/${path}`, {
+        method,
+        headers: token ? { "x-vault-token": token } : {},
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      {},
+    );
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };

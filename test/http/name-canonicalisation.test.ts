@@ -17,11 +17,14 @@ describe("userpass user names", () => {
     h = await unsealedServer();
     await h.call("POST", "sys/auth/userpass", { type: "userpass" }, h.root);
     await h.call("PUT", "auth/userpass/users/admin", { password: "admin-secret", token_policies: "admin" }, h.root);
-    await h.writePolicy("operator", `
+    await h.writePolicy(
+      "operator",
+      `
       path "auth/userpass/users/*" { capabilities = ["create", "read", "update", "delete", "list"] }
       path "auth/userpass/users/admin" { capabilities = ["deny"] }
       path "auth/userpass/users/admin/*" { capabilities = ["deny"] }
-    `);
+    `,
+    );
     operator = await h.tokenWith(["operator"]);
   });
 
@@ -63,11 +66,14 @@ describe("approle role names", () => {
     const h = await unsealedServer();
     await h.call("POST", "sys/auth/approle", { type: "approle" }, h.root);
     expect((await h.call("PUT", "auth/approle/role/admin", { token_policies: "admin" }, h.root)).status).toBe(204);
-    await h.writePolicy("operator", `
+    await h.writePolicy(
+      "operator",
+      `
       path "auth/approle/role/*" { capabilities = ["create", "read", "update", "delete", "list"] }
       path "auth/approle/role/admin" { capabilities = ["deny"] }
       path "auth/approle/role/admin/*" { capabilities = ["deny"] }
-    `);
+    `,
+    );
     const operator = await h.tokenWith(["operator"]);
     for (const alias of [...ALIASES_OF_ADMIN, "admin/"]) {
       for (const path of [`auth/approle/role/${alias}`, `auth/approle/role/${alias}/secret-id`, `auth/approle/role/${alias}/role-id`]) {
@@ -87,12 +93,15 @@ describe("policy names", () => {
   beforeEach(async () => {
     h = await unsealedServer();
     await h.writePolicy("admin", `path "secret/*" { capabilities = ["read"] }`);
-    await h.writePolicy("operator", `
+    await h.writePolicy(
+      "operator",
+      `
       path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "delete", "list"] }
       path "sys/policy/*" { capabilities = ["create", "read", "update", "delete", "list"] }
       path "sys/policies/acl/admin" { capabilities = ["deny"] }
       path "sys/policy/admin" { capabilities = ["deny"] }
-    `);
+    `,
+    );
     operator = await h.tokenWith(["operator"]);
   });
 
@@ -123,10 +132,13 @@ describe("mount paths", () => {
   it("a deny on sys/mounts/<path> covers sys/mounts/<path>/", async () => {
     const h = await unsealedServer();
     await h.call("POST", "sys/mounts/secret", { type: "kv" }, h.root);
-    await h.writePolicy("operator", `
+    await h.writePolicy(
+      "operator",
+      `
       path "sys/mounts/*" { capabilities = ["create", "read", "update", "delete"] }
       path "sys/mounts/secret" { capabilities = ["deny"] }
-    `);
+    `,
+    );
     const operator = await h.tokenWith(["operator"]);
     for (const alias of ["secret/", "secret//", "/secret"]) {
       expect(await h.call("DELETE", `sys/mounts/${alias}`, undefined, operator), alias).toEqual({ status: 403, body: PERMISSION_DENIED });
@@ -135,7 +147,17 @@ describe("mount paths", () => {
   });
 });
 
-const mount = { path: "m/", type: "test", description: "", accessor: "a", uuid: "u", config: { default_lease_ttl: 0, max_lease_ttl: 0 }, options: {}, local: false, seal_wrap: false };
+const mount = {
+  path: "m/",
+  type: "test",
+  description: "",
+  accessor: "a",
+  uuid: "u",
+  config: { default_lease_ttl: 0, max_lease_ttl: 0 },
+  options: {},
+  local: false,
+  seal_wrap: false,
+};
 /** Storage a handler must not reach for a name it refuses. */
 const failingStorage = {
   get: () => Promise.reject(new Error("storage read")),

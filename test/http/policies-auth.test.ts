@@ -75,7 +75,9 @@ describe("sys/policies/acl and sys/policy", () => {
     const defaults = (await h.call("GET", "sys/policies/acl/default", undefined, h.root)).body.data;
     expect(defaults.policy).toMatch(/auth\/token\/lookup-self/);
     expect((await h.call("GET", "sys/policies/acl/root", undefined, h.root)).body.data).toEqual({ name: "root", policy: "" });
-    expect((await h.call("PUT", "sys/policies/acl/root", { policy: `path "a" { capabilities = ["read"] }` }, h.root)).body.errors).toEqual(["cannot update root policy"]);
+    expect((await h.call("PUT", "sys/policies/acl/root", { policy: `path "a" { capabilities = ["read"] }` }, h.root)).body.errors).toEqual([
+      "cannot update root policy",
+    ]);
     expect((await h.call("DELETE", "sys/policies/acl/root", undefined, h.root)).body.errors).toEqual(["cannot delete root policy"]);
     expect((await h.call("DELETE", "sys/policies/acl/default", undefined, h.root)).body.errors).toEqual(["cannot delete default policy"]);
 
@@ -139,7 +141,11 @@ describe("tokens are authorised by their policies", () => {
   });
 
   it("requires sudo on root-protected paths", async () => {
-    await writePolicy(h, "auth-admin", `path "sys/auth/*" { capabilities = ["create", "update", "read", "delete"] }\npath "sys/seal" { capabilities = ["update"] }`);
+    await writePolicy(
+      h,
+      "auth-admin",
+      `path "sys/auth/*" { capabilities = ["create", "update", "read", "delete"] }\npath "sys/seal" { capabilities = ["update"] }`,
+    );
     await writePolicy(h, "auth-sudo", `path "sys/auth/*" { capabilities = ["create", "update", "read", "delete", "sudo"] }`);
     const plain = await tokenWith(h, ["auth-admin"]);
     const sudo = await tokenWith(h, ["auth-sudo"]);
@@ -175,8 +181,12 @@ describe("token features", () => {
   it("keeps sudo-only token options for sudo callers", async () => {
     await writePolicy(h, "creator", `path "auth/token/create" { capabilities = ["update"] }\npath "auth/token/create-orphan" { capabilities = ["update"] }`);
     const token = await tokenWith(h, ["creator"]);
-    expect((await h.call("POST", "auth/token/create", { no_parent: true }, token)).body.errors).toEqual(["root or sudo privileges required to create orphan token"]);
-    expect((await h.call("POST", "auth/token/create", { period: "1h" }, token)).body.errors).toEqual(["root or sudo privileges required to create periodic token"]);
+    expect((await h.call("POST", "auth/token/create", { no_parent: true }, token)).body.errors).toEqual([
+      "root or sudo privileges required to create orphan token",
+    ]);
+    expect((await h.call("POST", "auth/token/create", { period: "1h" }, token)).body.errors).toEqual([
+      "root or sudo privileges required to create periodic token",
+    ]);
     expect((await h.call("POST", "auth/token/create", { id: "custom" }, token)).body.errors).toEqual(["root or sudo privileges required to specify token id"]);
     expect((await h.call("POST", "auth/token/create", { policies: ["other"] }, token)).body.errors).toEqual(["child policies must be subset of parent"]);
     // create-orphan is governed by its own path's capabilities instead.
@@ -208,7 +218,10 @@ describe("token features", () => {
 
   it("looks up and revokes by accessor", async () => {
     const created = (await h.call("POST", "auth/token/create", {}, h.root)).body.auth;
-    expect((await h.call("POST", "auth/token/lookup-accessor", { accessor: created.accessor }, h.root)).body.data).toMatchObject({ accessor: created.accessor, id: "" });
+    expect((await h.call("POST", "auth/token/lookup-accessor", { accessor: created.accessor }, h.root)).body.data).toMatchObject({
+      accessor: created.accessor,
+      id: "",
+    });
     expect((await h.call("POST", "auth/token/revoke-accessor", { accessor: created.accessor }, h.root)).status).toBe(204);
     expect((await h.call("GET", "auth/token/lookup-self", undefined, created.client_token)).status).toBe(403);
   });
@@ -226,7 +239,11 @@ describe("sys/auth", () => {
     const h = await unsealedServer();
     const initial = (await h.call("GET", "sys/auth", undefined, h.root)).body;
     expect(Object.keys(initial.data)).toEqual(["token/"]);
-    expect(initial["token/"]).toMatchObject({ type: "token", description: "token based credentials", accessor: expect.stringMatching(/^auth_token_[0-9a-f]{8}$/) });
+    expect(initial["token/"]).toMatchObject({
+      type: "token",
+      description: "token based credentials",
+      accessor: expect.stringMatching(/^auth_token_[0-9a-f]{8}$/),
+    });
     expect((await h.call("POST", "sys/auth/people", { type: "userpass", description: "humans" }, h.root)).status).toBe(204);
     expect((await h.call("POST", "sys/auth/people", { type: "userpass" }, h.root)).body.errors).toEqual(["path is already in use at people/"]);
     expect((await h.call("POST", "sys/auth/x", { type: "ldap" }, h.root)).status).toBe(400);
@@ -262,7 +279,9 @@ describe("userpass", () => {
   });
 
   it("manages users and logs in with Vault's auth block", async () => {
-    expect((await h.call("POST", "auth/userpass/users/Alice", { password: "s3cret", policies: "team, extra", token_ttl: "1h", token_max_ttl: "2h" }, h.root)).status).toBe(204);
+    expect(
+      (await h.call("POST", "auth/userpass/users/Alice", { password: "s3cret", policies: "team, extra", token_ttl: "1h", token_max_ttl: "2h" }, h.root)).status,
+    ).toBe(204);
     const user = (await h.call("GET", "auth/userpass/users/alice", undefined, h.root)).body.data;
     expect(user).toMatchObject({ token_policies: ["extra", "team"], token_ttl: 3600, token_max_ttl: 7200, token_bound_cidrs: [], token_type: "default" });
     expect(user.password_hash).toBeUndefined();
@@ -372,7 +391,13 @@ describe("AppRole", () => {
 
     const login = await h.call("POST", "auth/approle/login", { role_id: roleId, secret_id: secret.secret_id });
     expect(login.status).toBe(200);
-    expect(login.body.auth).toMatchObject({ policies: ["app", "default"], metadata: { role_name: "web", host: "web-1" }, lease_duration: 1200, orphan: true, token_type: "service" });
+    expect(login.body.auth).toMatchObject({
+      policies: ["app", "default"],
+      metadata: { role_name: "web", host: "web-1" },
+      lease_duration: 1200,
+      orphan: true,
+      token_type: "service",
+    });
     const token = login.body.auth.client_token;
     expect((await h.call("GET", "auth/token/lookup-self", undefined, token)).body.data).toMatchObject({ path: "auth/approle/login", display_name: "approle" });
     expect((await h.call("GET", "secret/app", undefined, token)).body.data).toEqual({ db: "x" });
@@ -393,7 +418,9 @@ describe("AppRole", () => {
     const expiring = await roleCredentials("batch");
     h.advance(601);
     expect(await h.call("POST", "auth/approle/login", expiring)).toEqual(invalid);
-    expect((await h.call("POST", "auth/approle/role/batch/secret-id", { num_uses: 5 }, h.root)).body.errors).toEqual(["num_uses cannot be higher than the role's secret_id_num_uses"]);
+    expect((await h.call("POST", "auth/approle/role/batch/secret-id", { num_uses: 5 }, h.root)).body.errors).toEqual([
+      "num_uses cannot be higher than the role's secret_id_num_uses",
+    ]);
   });
 
   it("looks up, lists and destroys secret IDs by value and by accessor", async () => {
@@ -404,9 +431,14 @@ describe("AppRole", () => {
     expect(listed).toEqual([first.secret_id_accessor, second.secret_id_accessor].sort());
     const lookup = (await h.call("POST", "auth/approle/role/svc/secret-id/lookup", { secret_id: first.secret_id }, h.root)).body.data;
     expect(lookup).toMatchObject({ secret_id_accessor: first.secret_id_accessor, expiration_time: "0001-01-01T00:00:00Z", metadata: {} });
-    expect((await h.call("POST", "auth/approle/role/svc/secret-id-accessor/lookup", { secret_id_accessor: second.secret_id_accessor }, h.root)).body.data.secret_id_accessor).toBe(second.secret_id_accessor);
+    expect(
+      (await h.call("POST", "auth/approle/role/svc/secret-id-accessor/lookup", { secret_id_accessor: second.secret_id_accessor }, h.root)).body.data
+        .secret_id_accessor,
+    ).toBe(second.secret_id_accessor);
     expect((await h.call("POST", "auth/approle/role/svc/secret-id/destroy", { secret_id: first.secret_id }, h.root)).status).toBe(204);
-    expect((await h.call("POST", "auth/approle/role/svc/secret-id-accessor/destroy", { secret_id_accessor: second.secret_id_accessor }, h.root)).status).toBe(204);
+    expect((await h.call("POST", "auth/approle/role/svc/secret-id-accessor/destroy", { secret_id_accessor: second.secret_id_accessor }, h.root)).status).toBe(
+      204,
+    );
     expect((await h.call("POST", "auth/approle/login", { role_id: first.role_id, secret_id: first.secret_id })).status).toBe(400);
     expect((await h.call("POST", "auth/approle/login", { role_id: second.role_id, secret_id: second.secret_id })).status).toBe(400);
     expect((await h.call("POST", "auth/approle/role/svc/secret-id/lookup", { secret_id: first.secret_id }, h.root)).status).toBe(204);
@@ -426,7 +458,9 @@ describe("AppRole", () => {
   });
 
   it("binds logins to CIDRs: role, secret ID, and role without secret IDs", async () => {
-    expect((await h.call("POST", "auth/approle/role/open", { bind_secret_id: false }, h.root)).body.errors).toEqual(["at least one constraint should be enabled on the role"]);
+    expect((await h.call("POST", "auth/approle/role/open", { bind_secret_id: false }, h.root)).body.errors).toEqual([
+      "at least one constraint should be enabled on the role",
+    ]);
     await h.call("POST", "auth/approle/role/net", { bind_secret_id: false, secret_id_bound_cidrs: "10.0.0.0/8", token_policies: ["app"] }, h.root);
     const roleId = (await h.call("GET", "auth/approle/role/net/role-id", undefined, h.root)).body.data.role_id;
     expect((await h.call("POST", "auth/approle/login", { role_id: roleId }, undefined, "10.2.3.4")).status).toBe(200);

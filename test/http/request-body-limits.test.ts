@@ -108,7 +108,10 @@ describe("request bodies on a dev server", () => {
     const refused = call("PUT", "secret/data/app", manyStrings, "not-a-token");
     expect(await slowestHealth(server.apiAddr, refused)).toBeLessThan(1000);
     expect((await refused).status).toBe(403);
-    const entries = readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const entries = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     const audited = entries.filter((entry) => entry.request?.path === "secret/data/app");
     expect(audited.at(-1)).toMatchObject({ type: "request", error: expect.stringContaining("permission denied"), request: { data: null } });
     expect((await call("GET", "sys/health", undefined, "")).status).toBe(200);
@@ -126,7 +129,10 @@ describe("request bodies on an in-process listener", () => {
   let h: Awaited<ReturnType<typeof unsealedServer>>;
   let listeners: RunningListener[] = [];
   const listen = async (maxRequestSize: number) => {
-    const listener = await startApiListener({ type: "tcp", address: "127.0.0.1:0", clusterAddress: "127.0.0.1:0", tlsDisable: true, maxRequestSize }, h.app.fetch);
+    const listener = await startApiListener(
+      { type: "tcp", address: "127.0.0.1:0", clusterAddress: "127.0.0.1:0", tlsDisable: true, maxRequestSize },
+      h.app.fetch,
+    );
     listeners.push(listener);
     return `http://${listener.address}`;
   };

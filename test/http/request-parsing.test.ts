@@ -24,7 +24,12 @@ describe("request parsing as Vault's Go code", () => {
   });
 
   it("takes JSON null for an optional field as not set", async () => {
-    const created = await h.call("POST", "auth/token/create", { policies: null, ttl: null, period: null, explicit_max_ttl: null, num_uses: null, renewable: null, no_parent: null, id: null }, h.root);
+    const created = await h.call(
+      "POST",
+      "auth/token/create",
+      { policies: null, ttl: null, period: null, explicit_max_ttl: null, num_uses: null, renewable: null, no_parent: null, id: null },
+      h.root,
+    );
     expect(created.status).toBe(200);
     expect(created.body.auth).toMatchObject({ policies: ["root"], renewable: false, num_uses: 0 });
     await h.call("POST", "auth/token/roles/r", { allowed_policies: ["x"], orphan: null, period: null }, h.root);
@@ -65,7 +70,8 @@ describe("LIST of an empty collection", () => {
     };
     await expectEmpty("auth/approle/role");
     await h.call("PUT", "auth/approle/role/empty", {}, h.root);
-    for (const path of ["kv1/", "kv1/missing/", "kv2/metadata/", "auth/approle/role/empty/secret-id", "auth/userpass/users", "auth/token/roles", "cubbyhole/"]) await expectEmpty(path);
+    for (const path of ["kv1/", "kv1/missing/", "kv2/metadata/", "auth/approle/role/empty/secret-id", "auth/userpass/users", "auth/token/roles", "cubbyhole/"])
+      await expectEmpty(path);
     await h.call("PUT", "kv1/x", { a: "b" }, h.root);
     expect((await h.call("LIST", "kv1/", undefined, h.root)).body.data.keys).toEqual(["x"]);
   });
@@ -81,7 +87,12 @@ describe("approle custom-secret-id", () => {
 
   it("registers the given secret ID with its metadata, uses, TTL and CIDRs, and logs in with it", async () => {
     const roleId = (await h.call("GET", "auth/approle/role/app/role-id", undefined, h.root)).body.data.role_id;
-    const made = await h.call("POST", "auth/approle/role/app/custom-secret-id", { secret_id: "my-own-secret", metadata: { team: "a" }, num_uses: 2, ttl: "1h", cidr_list: "127.0.0.0/8" }, h.root);
+    const made = await h.call(
+      "POST",
+      "auth/approle/role/app/custom-secret-id",
+      { secret_id: "my-own-secret", metadata: { team: "a" }, num_uses: 2, ttl: "1h", cidr_list: "127.0.0.0/8" },
+      h.root,
+    );
     expect(made.body.data).toMatchObject({ secret_id: "my-own-secret", secret_id_num_uses: 2, secret_id_ttl: 3600, secret_id_accessor: expect.any(String) });
     const looked = (await h.call("POST", "auth/approle/role/app/secret-id/lookup", { secret_id: "my-own-secret" }, h.root)).body.data;
     expect(looked).toMatchObject({ metadata: { team: "a" }, cidr_list: ["127.0.0.0/8"], secret_id_num_uses: 2 });
@@ -92,7 +103,9 @@ describe("approle custom-secret-id", () => {
 
   it("refuses a duplicate, a missing secret_id, and limits beyond the role's", async () => {
     await h.call("POST", "auth/approle/role/app/custom-secret-id", { secret_id: "dup" }, h.root);
-    expect((await h.call("POST", "auth/approle/role/app/custom-secret-id", { secret_id: "dup" }, h.root)).body).toEqual({ errors: ["SecretID is already registered"] });
+    expect((await h.call("POST", "auth/approle/role/app/custom-secret-id", { secret_id: "dup" }, h.root)).body).toEqual({
+      errors: ["SecretID is already registered"],
+    });
     expect((await h.call("POST", "auth/approle/role/app/custom-secret-id", {}, h.root)).body).toEqual({ errors: ["missing secret_id"] });
     expect((await h.call("POST", "auth/approle/role/app/custom-secret-id", { secret_id: "s2", num_uses: 9 }, h.root)).status).toBe(400);
     expect((await h.call("GET", "auth/approle/role/app/custom-secret-id", undefined, h.root)).status).toBe(405);

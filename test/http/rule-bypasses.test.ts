@@ -70,7 +70,10 @@ describe("the response-wrapping policy", () => {
     await h.call("POST", "auth/token/roles/any", { allowed_policies_glob: ["*"] }, h.root);
     const forged = await h.call("POST", "auth/token/create/any", { policies: ["response-wrapping"], no_default_policy: true }, creator);
     expect(forged).toEqual({ status: 400, body: refusal });
-    expect(await h.call("POST", "auth/token/create", { policies: ["Response-Wrapping"], no_default_policy: true }, h.root)).toEqual({ status: 400, body: refusal });
+    expect(await h.call("POST", "auth/token/create", { policies: ["Response-Wrapping"], no_default_policy: true }, h.root)).toEqual({
+      status: 400,
+      body: refusal,
+    });
     expect((await h.call("POST", "auth/token/create-orphan", { policies: ["response-wrapping", "default"] }, h.root)).status).toBe(400);
   });
 

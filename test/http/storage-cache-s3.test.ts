@@ -15,22 +15,27 @@ afterEach(async () => {
 /** An unsealed node on S3 (through a counting proxy) with a KV v2 secret and a token that may only read it. */
 async function nodeOnS3(cache: { disabled?: boolean }) {
   proxy = await startCountingProxy(inject("s3Endpoint"));
-  const physical = await createS3Backend({
-    bucket: inject("s3Bucket"),
-    endpoint: proxy.endpoint,
-    s3_force_path_style: "true",
-    access_key: "test",
-    secret_key: "test",
-    path: `cache-${crypto.randomUUID()}`,
-  }, {});
+  const physical = await createS3Backend(
+    {
+      bucket: inject("s3Bucket"),
+      endpoint: proxy.endpoint,
+      s3_force_path_style: "true",
+      access_key: "test",
+      secret_key: "test",
+      path: `cache-${crypto.randomUUID()}`,
+    },
+    {},
+  );
   const core = new Core({ physical, storageType: "s3", cache });
   const app = createApp({ core, maxRequestSize: 1024 * 1024 });
   const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, {
-      method,
-      headers: token ? { "x-vault-token": token } : {},
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }));
+    const response = await app.fetch(
+      new Request(`http://strongbox.test/v1/${path}`, {
+        method,
+        headers: token ? { "x-vault-token": token } : {},
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
     return { status: response.status, body: (await response.json().catch(() => null)) as any };
   };
   const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });

@@ -10,7 +10,9 @@ it("the active node revokes an expired token's whole tree without anyone using i
   const core = new Core({ physical, storageType: "inmem", now: () => clock });
   const app = createApp({ core, maxRequestSize: 1 << 20 });
   const call = async (path: string, token: string, body: unknown) => {
-    const response = await app.fetch(new Request(`http://strongbox.test/v1/${path}`, { method: "POST", headers: { "x-vault-token": token }, body: JSON.stringify(body) }));
+    const response = await app.fetch(
+      new Request(`http://strongbox.test/v1/${path}`, { method: "POST", headers: { "x-vault-token": token }, body: JSON.stringify(body) }),
+    );
     const text = await response.text();
     return (text ? JSON.parse(text) : null) as { auth: { client_token: string } };
   };

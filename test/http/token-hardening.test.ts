@@ -6,7 +6,12 @@ async function appServer() {
   const h = await unsealedServer();
   await h.call("POST", "sys/mounts/secret", { type: "kv" }, h.root);
   await h.call("PUT", "secret/app", { db: "x" }, h.root);
-  await h.call("PUT", "sys/policies/acl/app", { policy: `path "secret/app" { capabilities = ["read"] }\npath "auth/token/create" { capabilities = ["update"] }` }, h.root);
+  await h.call(
+    "PUT",
+    "sys/policies/acl/app",
+    { policy: `path "secret/app" { capabilities = ["read"] }\npath "auth/token/create" { capabilities = ["update"] }` },
+    h.root,
+  );
   return h;
 }
 
@@ -50,7 +55,10 @@ describe("use-limited tokens", () => {
   it("cannot create child tokens", async () => {
     const limited = await createToken(h, { policies: ["root"], num_uses: 5 }, h.root);
     for (const path of ["auth/token/create", "auth/token/create-orphan"]) {
-      expect(await h.call("POST", path, { policies: ["app"] }, limited)).toEqual({ status: 400, body: { errors: ["restricted use token cannot generate child tokens"] } });
+      expect(await h.call("POST", path, { policies: ["app"] }, limited)).toEqual({
+        status: 400,
+        body: { errors: ["restricted use token cannot generate child tokens"] },
+      });
     }
   });
 });

@@ -10,7 +10,12 @@ describe("token roles", () => {
 
   it("are written, read (with the legacy field names), listed and deleted", async () => {
     expect((await h.call("LIST", "auth/token/roles", undefined, h.root)).body).toEqual({ errors: [] });
-    const written = await h.call("POST", "auth/token/roles/CI", { allowed_policies: "a, B", period: "1h", explicit_max_ttl: 7200, orphan: "true", path_suffix: "v1" }, h.root);
+    const written = await h.call(
+      "POST",
+      "auth/token/roles/CI",
+      { allowed_policies: "a, B", period: "1h", explicit_max_ttl: 7200, orphan: "true", path_suffix: "v1" },
+      h.root,
+    );
     expect(written.status).toBe(204);
     const read = (await h.call("GET", "auth/token/roles/ci", undefined, h.root)).body.data;
     expect(read).toMatchObject({
@@ -33,7 +38,14 @@ describe("token roles", () => {
   });
 
   it("refuse bad fields with 400", async () => {
-    for (const body of [{ period: "soon" }, { orphan: "maybe" }, { token_bound_cidrs: ["10.0.0.0/99"] }, { token_type: "batch" }, { path_suffix: "../x" }, { allowed_policies: [1] }]) {
+    for (const body of [
+      { period: "soon" },
+      { orphan: "maybe" },
+      { token_bound_cidrs: ["10.0.0.0/99"] },
+      { token_type: "batch" },
+      { path_suffix: "../x" },
+      { allowed_policies: [1] },
+    ]) {
       const answer = await h.call("POST", "auth/token/roles/bad", body, h.root);
       expect(answer.status, JSON.stringify(body)).toBe(400);
     }
@@ -78,7 +90,12 @@ describe("token roles", () => {
   });
 
   it("make orphans, periodic or non-renewable tokens, cap the explicit max TTL and uses, and set the path", async () => {
-    await h.call("POST", "auth/token/roles/svc", { orphan: true, token_period: "10m", renewable: false, path_suffix: "prod", token_explicit_max_ttl: "1h", token_num_uses: 5 }, h.root);
+    await h.call(
+      "POST",
+      "auth/token/roles/svc",
+      { orphan: true, token_period: "10m", renewable: false, path_suffix: "prod", token_explicit_max_ttl: "1h", token_num_uses: 5 },
+      h.root,
+    );
     const created = (await createFrom("svc", { policies: ["x"], explicit_max_ttl: "2h", num_uses: 9 })).body.auth;
     expect(created).toMatchObject({ orphan: true, renewable: false, num_uses: 5 });
     const looked = (await h.call("POST", "auth/token/lookup", { token: created.client_token }, h.root)).body.data;

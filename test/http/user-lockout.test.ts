@@ -22,7 +22,9 @@ describe("userpass lockout", () => {
     expect(await login("ALICE", "right")).toEqual(LOCKED);
     expect((await h.call("GET", "sys/locked-users", undefined, h.root)).body.data).toEqual({
       total: 1,
-      by_namespace: [{ namespace_id: "root", namespace_path: "", counts: 1, mount_accessors: [{ mount_accessor: accessor, counts: 1, alias_identifiers: ["alice"] }] }],
+      by_namespace: [
+        { namespace_id: "root", namespace_path: "", counts: 1, mount_accessors: [{ mount_accessor: accessor, counts: 1, alias_identifiers: ["alice"] }] },
+      ],
     });
     expect((await h.call("POST", `sys/locked-users/${accessor}/unlock/alice`, {}, h.root)).status).toBe(204);
     expect((await login("alice", "right")).status).toBe(200);
@@ -86,7 +88,10 @@ describe("userpass lockout", () => {
     for (let i = 0; i < 3; i++) expect(await login("alice", "wrong")).toEqual(WRONG);
     expect((await login("alice", "right")).status).toBe(200);
 
-    expect(await tune({ lockout_duration: "soon" })).toEqual({ status: 400, body: { errors: [`invalid duration for "user_lockout_config.lockout_duration": "soon"`] } });
+    expect(await tune({ lockout_duration: "soon" })).toEqual({
+      status: 400,
+      body: { errors: [`invalid duration for "user_lockout_config.lockout_duration": "soon"`] },
+    });
     expect((await tune("5")).status).toBe(400);
     const onToken = await h.call("POST", "sys/auth/token/tune", { user_lockout_config: { lockout_threshold: 3 } }, h.root);
     expect(onToken).toEqual({ status: 400, body: { errors: [`user lockout is supported by userpass and approle auth methods, not "token"`] } });
@@ -96,10 +101,13 @@ describe("userpass lockout", () => {
     const nobody = await h.tokenWith(["nothing"]);
     expect(await h.call("GET", "sys/locked-users", undefined, nobody)).toEqual({ status: 403, body: PERMISSION_DENIED });
     expect(await h.call("POST", `sys/locked-users/${accessor}/unlock/alice`, {}, nobody)).toEqual({ status: 403, body: PERMISSION_DENIED });
-    await h.writePolicy("lockout-admin", `
+    await h.writePolicy(
+      "lockout-admin",
+      `
       path "sys/locked-users" { capabilities = ["read"] }
       path "sys/locked-users/+/unlock/*" { capabilities = ["update"] }
-    `);
+    `,
+    );
     const admin = await h.tokenWith(["lockout-admin"]);
     expect((await h.call("GET", "sys/locked-users", undefined, admin)).status).toBe(200);
     expect((await h.call("POST", `sys/locked-users/${accessor}/unlock/alice`, {}, admin)).status).toBe(204);
@@ -117,7 +125,11 @@ describe("approle lockout", () => {
     for (let i = 0; i < 5; i++) expect((await login("wrong")).body.errors).toEqual(["invalid role or secret ID"]);
     expect(await login(secretId)).toEqual(LOCKED);
     const accessor = (await h.call("GET", "sys/auth", undefined, h.root)).body.data["approle/"].accessor;
-    expect((await h.call("GET", "sys/locked-users", undefined, h.root)).body.data.by_namespace[0].mount_accessors[0]).toEqual({ mount_accessor: accessor, counts: 1, alias_identifiers: [roleId] });
+    expect((await h.call("GET", "sys/locked-users", undefined, h.root)).body.data.by_namespace[0].mount_accessors[0]).toEqual({
+      mount_accessor: accessor,
+      counts: 1,
+      alias_identifiers: [roleId],
+    });
     await h.call("POST", `sys/locked-users/${accessor}/unlock/${roleId}`, {}, h.root);
     expect((await login(secretId)).status).toBe(200);
     // Unknown role IDs are not tracked: nothing to lock, and nothing for a flood of them to fill.

@@ -6,7 +6,14 @@ import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BACKUP_RETENTION_DAYS, BUCKET_DATA_ACTIONS, SEAL_KEY_ACTIONS, SEAL_KEY_ADMIN_ACTIONS, SEAL_KEY_WATCHED_EVENTS, SealKeyReplicaStack } from "../../infra/cdk/custody.js";
+import {
+  BACKUP_RETENTION_DAYS,
+  BUCKET_DATA_ACTIONS,
+  SEAL_KEY_ACTIONS,
+  SEAL_KEY_ADMIN_ACTIONS,
+  SEAL_KEY_WATCHED_EVENTS,
+  SealKeyReplicaStack,
+} from "../../infra/cdk/custody.js";
 import { EXPORTED_METRICS, METRICS_PORT, NO_ACTIVE_NODE_SECONDS } from "../../infra/cdk/monitoring.js";
 import { readOptions } from "../../infra/cdk/options.js";
 import { StrongboxStack, type StrongboxStackProps } from "../../infra/cdk/strongbox-stack.js";
@@ -51,14 +58,23 @@ describe("seal key policy", () => {
       expect(forRoot).toHaveLength(1);
       const actions = [forRoot[0]!.Action].flat();
       expect(actions).toEqual(SEAL_KEY_ADMIN_ACTIONS);
-      for (const use of ["kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]) expect(actions).not.toContain(use);
+      for (const use of ["kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"])
+        expect(actions).not.toContain(use);
       expect(actions.some((action) => action.includes("*"))).toBe(false);
     }
   });
 
   it("grants Encrypt, Decrypt and DescribeKey to the task role only, or with the break-glass role too", () => {
     const users = (t: Json) => statementsOf(sealKey(t)).filter((statement) => [statement.Action].flat().includes("kms:Decrypt"));
-    expect(users(template)).toEqual([{ Sid: "StrongboxTasksSeal", Effect: "Allow", Principal: { AWS: { "Fn::GetAtt": [taskRoleId(template), "Arn"] } }, Action: SEAL_KEY_ACTIONS, Resource: "*" }]);
+    expect(users(template)).toEqual([
+      {
+        Sid: "StrongboxTasksSeal",
+        Effect: "Allow",
+        Principal: { AWS: { "Fn::GetAtt": [taskRoleId(template), "Arn"] } },
+        Action: SEAL_KEY_ACTIONS,
+        Resource: "*",
+      },
+    ]);
     const [both] = users(withOptions);
     expect(users(withOptions)).toHaveLength(1);
     expect(both!.Principal.AWS).toEqual([{ "Fn::GetAtt": [taskRoleId(withOptions), "Arn"] }, BREAK_GLASS]);
@@ -76,14 +92,25 @@ describe("seal key policy", () => {
     const topic = resourcesOfType(template, "AWS::SNS::Topic")[0]!.id;
     expect(rule!.Properties.Targets.map((target: Json) => referencedId(target.Arn))).toEqual([topic]);
     const alarm = resourcesOfType(template, "AWS::CloudWatch::Alarm").find((a) => a.id.startsWith("SealKeyChangedAlarm"))!;
-    expect(alarm.Properties).toMatchObject({ Namespace: "AWS/Events", MetricName: "TriggeredRules", Dimensions: [{ Name: "RuleName", Value: { Ref: rule!.id } }], Threshold: 1 });
+    expect(alarm.Properties).toMatchObject({
+      Namespace: "AWS/Events",
+      MetricName: "TriggeredRules",
+      Dimensions: [{ Name: "RuleName", Value: { Ref: rule!.id } }],
+      Threshold: 1,
+    });
     expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
     expect(template.Outputs.AlarmTopicArn.Value).toEqual({ Ref: topic });
   });
 
   it("can be multi-Region, with a replica stack in another region holding the same policy", () => {
     const app = new App();
-    const primary = new StrongboxStack(app, "Primary", { env: ENV, image: "public.ecr.aws/example/strongbox:1.0.0", insecureHttp: true, sealKeyMultiRegion: true, crossRegionReferences: true });
+    const primary = new StrongboxStack(app, "Primary", {
+      env: ENV,
+      image: "public.ecr.aws/example/strongbox:1.0.0",
+      insecureHttp: true,
+      sealKeyMultiRegion: true,
+      crossRegionReferences: true,
+    });
     const replica = new SealKeyReplicaStack(app, "Replica", {
       env: { ...ENV, region: "eu-central-1" },
       crossRegionReferences: true,
@@ -107,13 +134,18 @@ describe("data bucket", () => {
   it("denies reading, writing and listing the data to every principal but the task role", () => {
     const deny = denyStatement(template);
     expect(deny).toMatchObject({ Effect: "Deny", Principal: { AWS: "*" }, Action: BUCKET_DATA_ACTIONS });
-    expect(deny.Resource).toEqual([{ "Fn::GetAtt": [dataBucket(template).id, "Arn"] }, { "Fn::Join": ["", [{ "Fn::GetAtt": [dataBucket(template).id, "Arn"] }, "/*"]] }]);
+    expect(deny.Resource).toEqual([
+      { "Fn::GetAtt": [dataBucket(template).id, "Arn"] },
+      { "Fn::Join": ["", [{ "Fn::GetAtt": [dataBucket(template).id, "Arn"] }, "/*"]] },
+    ]);
     expect(deny.Condition).toEqual({ ArnNotEquals: { "aws:PrincipalArn": [{ "Fn::GetAtt": [taskRoleId(template), "Arn"] }] } });
     expect(BUCKET_DATA_ACTIONS).toEqual(expect.arrayContaining(["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*"]));
   });
 
   it("excepts the break-glass role and AWS Backup's role when they exist", () => {
-    const backupRole = resourcesOfType(withOptions, "AWS::IAM::Role").find((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === "backup.amazonaws.com")!;
+    const backupRole = resourcesOfType(withOptions, "AWS::IAM::Role").find(
+      (role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === "backup.amazonaws.com",
+    )!;
     expect(denyStatement(withOptions).Condition.ArnNotEquals["aws:PrincipalArn"]).toEqual([
       { "Fn::GetAtt": [taskRoleId(withOptions), "Arn"] },
       BREAK_GLASS,
@@ -173,7 +205,13 @@ describe("alarms, metrics and dashboard", () => {
 
   it("alarms when fewer nodes than taskCount pass the health check", () => {
     const healthy = alarm("HealthyNodesAlarm").Properties;
-    expect(healthy).toMatchObject({ Namespace: "AWS/NetworkELB", MetricName: "HealthyHostCount", Statistic: "Minimum", Threshold: 3, ComparisonOperator: "LessThanThreshold" });
+    expect(healthy).toMatchObject({
+      Namespace: "AWS/NetworkELB",
+      MetricName: "HealthyHostCount",
+      Statistic: "Minimum",
+      Threshold: 3,
+      ComparisonOperator: "LessThanThreshold",
+    });
     const servingGroup = resourcesOfType(template, "AWS::ElasticLoadBalancingV2::TargetGroup").find((g) => g.id.startsWith("ServingNodes"))!.id;
     expect(JSON.stringify(healthy.Dimensions)).toContain(servingGroup);
     expect(healthy.AlarmActions).toEqual([topic()]);
@@ -182,7 +220,9 @@ describe("alarms, metrics and dashboard", () => {
   it("alarms when fewer tasks run than the services want, from Container Insights, which is on", () => {
     const running = alarm("RunningTasksAlarm").Properties;
     const metrics = (running.Metrics as Json[]).filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric);
-    expect(new Set(metrics.map((m: Json) => `${m.Namespace} ${m.MetricName}`))).toEqual(new Set(["ECS/ContainerInsights DesiredTaskCount", "ECS/ContainerInsights RunningTaskCount"]));
+    expect(new Set(metrics.map((m: Json) => `${m.Namespace} ${m.MetricName}`))).toEqual(
+      new Set(["ECS/ContainerInsights DesiredTaskCount", "ECS/ContainerInsights RunningTaskCount"]),
+    );
     expect(metrics).toHaveLength(6);
     expect(running).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
     expect(running.AlarmActions).toEqual([topic()]);
@@ -219,10 +259,12 @@ describe("audit on Fargate", () => {
 });
 
 describe("custody options from context", () => {
-  const read = (context: Record<string, string>) => readOptions((key) => ({ insecureHttp: "true", ...context } as Record<string, string>)[key]);
+  const read = (context: Record<string, string>) => readOptions((key) => (({ insecureHttp: "true", ...context }) as Record<string, string>)[key]);
 
   it("reads the break-glass role, the NAT layout, backups, the copy vault and the replica region", () => {
-    expect(read({ breakGlassRoleArn: BREAK_GLASS, singleNatGateway: "true", backup: "true", backupCopyVaultArn: COPY_VAULT, sealKeyReplicaRegion: "eu-central-1" })).toEqual({
+    expect(
+      read({ breakGlassRoleArn: BREAK_GLASS, singleNatGateway: "true", backup: "true", backupCopyVaultArn: COPY_VAULT, sealKeyReplicaRegion: "eu-central-1" }),
+    ).toEqual({
       stackName: "Strongbox",
       insecureHttp: true,
       breakGlassRoleArn: BREAK_GLASS,
@@ -237,7 +279,9 @@ describe("custody options from context", () => {
   it("refuses bad values, naming the key and what is allowed", () => {
     expect(() => read({ breakGlassRoleArn: "admin" })).toThrow('context "breakGlassRoleArn" = "admin" is not allowed: use a role ARN');
     expect(() => read({ backupCopyVaultArn: COPY_VAULT })).toThrow('context "backup" is required: set it to true with backupCopyVaultArn');
-    expect(() => read({ backup: "true", backupCopyVaultArn: "vault" })).toThrow('context "backupCopyVaultArn" = "vault" is not allowed: use a backup vault ARN');
+    expect(() => read({ backup: "true", backupCopyVaultArn: "vault" })).toThrow(
+      'context "backupCopyVaultArn" = "vault" is not allowed: use a backup vault ARN',
+    );
     expect(() => read({ sealKeyReplicaRegion: "europe" })).toThrow('context "sealKeyReplicaRegion" = "europe" is not allowed: use a region name');
     expect(() => read({ singleNatGateway: "maybe" })).toThrow('context "singleNatGateway" = "maybe" is not allowed: use true or false');
   });

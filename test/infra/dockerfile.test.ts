@@ -101,7 +101,10 @@ describe("infra/Dockerfile", () => {
   it("bakes in no secrets", () => {
     const settings = all.flatMap((stage) => stage.instructions).filter((i) => i.keyword === "ENV" || i.keyword === "ARG");
     for (const { args } of settings) expect(args).not.toMatch(/SECRET|TOKEN|PASSWORD|ACCESS_KEY|PRIVATE|UNSEAL|CREDENTIAL/i);
-    const copied = all.flatMap((stage) => stage.instructions).filter((i) => i.keyword === "COPY").map((i) => i.args);
+    const copied = all
+      .flatMap((stage) => stage.instructions)
+      .filter((i) => i.keyword === "COPY")
+      .map((i) => i.args);
     for (const args of copied) expect(args).not.toMatch(/\.env\b|\.pem\b|\.key\b|credentials|\.aws/);
   });
 });

@@ -61,7 +61,13 @@ afterEach(() => rmSync(runtimeDir, { recursive: true, force: true }));
 const SEAL_KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { ECS_CONTAINER_METADATA_URI_V4: metadataUri, STRONGBOX_RUNTIME_DIR: runtimeDir, STRONGBOX_CONFIG: "infra/strongbox.hcl", VAULT_AWSKMS_SEAL_KEY_ID: SEAL_KEY_ARN, ...extra };
+  return {
+    ECS_CONTAINER_METADATA_URI_V4: metadataUri,
+    STRONGBOX_RUNTIME_DIR: runtimeDir,
+    STRONGBOX_CONFIG: "infra/strongbox.hcl",
+    VAULT_AWSKMS_SEAL_KEY_ID: SEAL_KEY_ARN,
+    ...extra,
+  };
 }
 
 /** What `strongbox server` makes of the prepared arguments and environment (the task's, plus what the entrypoint adds). */
@@ -82,7 +88,9 @@ describe("without TLS", () => {
     const config = await serverConfig(await entrypoint.prepare(baseEnv()));
     expect(config.storage).toEqual({ type: "s3", options: {} });
     expect(config.haStorage).toEqual({ type: "dynamodb", options: {} });
-    expect(config.seals).toEqual([{ type: "awskms", disabled: false, options: { kms_key_id: SEAL_KEY_ARN, region: "us-east-1" }, file: "infra/strongbox.hcl" }]);
+    expect(config.seals).toEqual([
+      { type: "awskms", disabled: false, options: { kms_key_id: SEAL_KEY_ARN, region: "us-east-1" }, file: "infra/strongbox.hcl" },
+    ]);
     expect(config.listeners).toEqual([
       expect.objectContaining({ address: "0.0.0.0:8200", clusterAddress: "0.0.0.0:8201", tlsDisable: true }),
       // For the metrics collector in the same task (infra/cdk/monitoring.ts): loopback, no token.

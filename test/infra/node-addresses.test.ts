@@ -59,7 +59,11 @@ function send(url: string, ca: string | undefined, init: { method?: string; head
 }
 
 /** As a Vault client does: a 307 is sent again, same method and body, to its Location. */
-async function follow(url: string, ca: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ hops: string[]; answer: Answer }> {
+async function follow(
+  url: string,
+  ca: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ hops: string[]; answer: Answer }> {
   const hops: string[] = [];
   for (let next = url; ; ) {
     const answer = await send(next, ca, init);
@@ -77,7 +81,23 @@ async function certificates(dir: string): Promise<{ ca: string; cert: string; ke
   await run("openssl", ["req", "-x509", ...ec, "-keyout", file("ca.key"), "-out", file("ca.crt"), "-subj", "/CN=strongbox test CA", "-days", "1"]);
   writeFileSync(file("server.ext"), `subjectAltName=DNS:${API_NAME}\nextendedKeyUsage=serverAuth\n`);
   await run("openssl", ["req", ...ec, "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", `/CN=${API_NAME}`]);
-  await run("openssl", ["x509", "-req", "-in", file("server.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file("server.crt"), "-days", "1", "-extfile", file("server.ext")]);
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.crt"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    file("server.crt"),
+    "-days",
+    "1",
+    "-extfile",
+    file("server.ext"),
+  ]);
   return { ca: file("ca.crt"), cert: file("server.crt"), key: file("server.key") };
 }
 
@@ -137,12 +157,16 @@ cluster_addr = "https://127.0.0.1:${clusterPort}"
 
   /** The active node, once exactly one says so, and the other. */
   async function roles(): Promise<{ active: (typeof nodes)[number]; standby: (typeof nodes)[number] }> {
-    return waitFor(async () => {
-      const selves = await Promise.all(nodes.map(async (node) => (await send(`${node.apiAddr}/v1/sys/leader`, ca)).body.is_self === true));
-      if (selves.filter(Boolean).length !== 1) return null;
-      const active = nodes[selves.indexOf(true)]!;
-      return { active, standby: nodes.find((node) => node !== active)! };
-    }, STEP_LIMIT_MS, "exactly one active node");
+    return waitFor(
+      async () => {
+        const selves = await Promise.all(nodes.map(async (node) => (await send(`${node.apiAddr}/v1/sys/leader`, ca)).body.is_self === true));
+        if (selves.filter(Boolean).length !== 1) return null;
+        const active = nodes[selves.indexOf(true)]!;
+        return { active, standby: nodes.find((node) => node !== active)! };
+      },
+      STEP_LIMIT_MS,
+      "exactly one active node",
+    );
   }
 
   it("the edge redirects to the active's advertised name, and a verifying client follows it there", async () => {
@@ -150,7 +174,11 @@ cluster_addr = "https://127.0.0.1:${clusterPort}"
     const token = { "x-vault-token": rootToken };
     const body = JSON.stringify({ password: "through-the-edge" });
     // The edge caches the lock record briefly; wait until it sends clients to the active.
-    await waitFor(async () => ((await send(`${edge.url}/v1/sys/mounts`, ca)).location === `${active.apiAddr}/v1/sys/mounts` ? true : null), STEP_LIMIT_MS, "the edge to redirect to the active");
+    await waitFor(
+      async () => ((await send(`${edge.url}/v1/sys/mounts`, ca)).location === `${active.apiAddr}/v1/sys/mounts` ? true : null),
+      STEP_LIMIT_MS,
+      "the edge to redirect to the active",
+    );
 
     const written = await follow(`${edge.url}/v1/cubbyhole/app`, ca, { method: "PUT", headers: token, body });
     expect(written.hops).toEqual([`${active.apiAddr}/v1/cubbyhole/app`]);

@@ -17,7 +17,12 @@ import { awskmsStanza, createKmsKey, kmsEndpoint } from "../helpers/kms.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
 const stores = { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") };
-const s3 = new S3Client({ endpoint: stores.s3Endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+const s3 = new S3Client({
+  endpoint: stores.s3Endpoint,
+  region: "us-east-1",
+  forcePathStyle: true,
+  credentials: { accessKeyId: "test", secretAccessKey: "test" },
+});
 
 const SECRETS: Record<string, Record<string, string>> = {
   "kv1/app/db": { password: "db-s3cret" },
@@ -99,7 +104,11 @@ ${sealStanza}
   );
   restored = await startServerProcess([`-config=${config}`], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
   const node = { port };
-  await waitFor(async () => ((await api(node, "GET", "sys/leader")).body?.is_self === true ? true : null), 30_000, "the restored node to unseal itself and take the lock");
+  await waitFor(
+    async () => ((await api(node, "GET", "sys/leader")).body?.is_self === true ? true : null),
+    30_000,
+    "the restored node to unseal itself and take the lock",
+  );
   for (const [path, data] of Object.entries(SECRETS)) {
     const read = await api(node, "GET", path, undefined, cluster.rootToken);
     expect(read.status).toBe(200);

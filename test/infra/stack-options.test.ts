@@ -59,7 +59,14 @@ describe("context options", () => {
       hostedZoneId: "Z0123456789ABCDEFGHIJ",
       edgeReader: true,
     });
-    const typed: Record<string, unknown> = { stackName: "Vault", taskCount: 3, clientCidrs: ["10.0.0.0/8"], edgeReader: false, insecureHttp: true, availabilityZones: ["us-west-1b", "us-west-1c"] };
+    const typed: Record<string, unknown> = {
+      stackName: "Vault",
+      taskCount: 3,
+      clientCidrs: ["10.0.0.0/8"],
+      edgeReader: false,
+      insecureHttp: true,
+      availabilityZones: ["us-west-1b", "us-west-1c"],
+    };
     expect(readOptions((key) => typed[key])).toEqual({
       stackName: "Vault",
       taskCount: 3,
@@ -76,7 +83,9 @@ describe("context options", () => {
     expect(read({})).toThrow("-c insecureHttp=true serves plain HTTP instead");
     expect(read({ tlsSecretArn: TLS_SECRET })).toThrow('context "domainName" is required: set it to the DNS name the certificate in tlsSecretArn names');
     expect(read({ tlsSecretArn: TLS_SECRET, domainName: "vault.example.com", insecureHttp: "true" })).toThrow('context "insecureHttp" = true is not allowed');
-    expect(read({ insecureHttp: "true", hostedZoneId: "Z0123456789ABCDEFGHIJ" })).toThrow('context "domainName" is required: set it to the name to create in hostedZoneId');
+    expect(read({ insecureHttp: "true", hostedZoneId: "Z0123456789ABCDEFGHIJ" })).toThrow(
+      'context "domainName" is required: set it to the name to create in hostedZoneId',
+    );
     expect(read({ insecureHttp: "false" })).toThrow('context "tlsSecretArn" is required');
     expect(readOptions((key) => ({ insecureHttp: "true" })[key as string])).toEqual({ stackName: "Strongbox", insecureHttp: true });
   });
@@ -180,7 +189,14 @@ describe("a throw-away stack without TLS", () => {
   let plain: Json;
   beforeAll(() => {
     const app = new App({ context: JSON.parse(readFileSync("infra/cdk/cdk.json", "utf8")).context });
-    plain = Template.fromStack(new StrongboxStack(app, "Throwaway", { env: ENV, image: "public.ecr.aws/example/strongbox:1.0.0", insecureHttp: true, availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"] })).toJSON();
+    plain = Template.fromStack(
+      new StrongboxStack(app, "Throwaway", {
+        env: ENV,
+        image: "public.ecr.aws/example/strongbox:1.0.0",
+        insecureHttp: true,
+        availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+      }),
+    ).toJSON();
   });
 
   it("serves and health-checks plain HTTP, each node at the load balancer's own name", () => {
@@ -229,7 +245,7 @@ it("keeps the edge reader's access key in a secret whose fields are the Worker's
   expect(JSON.stringify(template)).not.toMatch(/"SecretAccessKey":"[^"]/);
 });
 
-it("has Resource \"*\" only where AWS allows nothing narrower: the key policy and ECR's auth token", () => {
+it('has Resource "*" only where AWS allows nothing narrower: the key policy and ECR\'s auth token', () => {
   const wildcards = wildcardResourceStatements(template).filter(({ holder }) => holder.Type !== "AWS::KMS::Key");
   expect(wildcards.map(({ statement }) => statement.Action)).toEqual(["ecr:GetAuthorizationToken"]);
   const executionRole = referencedId(resourcesOfType(template, "AWS::ECS::TaskDefinition")[0]!.Properties.ExecutionRoleArn);

@@ -22,16 +22,7 @@ import {
 } from "../../infra/cdk/strongbox-stack.js";
 import { COLLECTOR_LOG_ACTIONS } from "../../infra/cdk/monitoring.js";
 import { DRAIN_TIMEOUT_MS } from "../../src/ha/drain.js";
-import {
-  actionsOf,
-  backendCommands,
-  type Json,
-  onlyResource,
-  referencedId,
-  resourcesOfType,
-  roleStatements,
-  wildcardResourceStatements,
-} from "./template.js";
+import { actionsOf, backendCommands, type Json, onlyResource, referencedId, resourcesOfType, roleStatements, wildcardResourceStatements } from "./template.js";
 
 const TLS_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:strongbox/tls-Ab12Cd";
 
@@ -114,10 +105,7 @@ describe("data bucket", () => {
     const policy = resourcesOfType(template, "AWS::S3::BucketPolicy").find((p) => referencedId(p.Properties.Bucket) === bucket.id)!.Properties;
     const deny = (policy.PolicyDocument.Statement as Json[]).find((s) => s.Effect === "Deny");
     expect(deny).toMatchObject({ Action: "s3:*", Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "false" } } });
-    expect(deny!.Resource).toEqual([
-      { "Fn::GetAtt": [bucket.id, "Arn"] },
-      { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket.id, "Arn"] }, "/*"]] },
-    ]);
+    expect(deny!.Resource).toEqual([{ "Fn::GetAtt": [bucket.id, "Arn"] }, { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket.id, "Arn"] }, "/*"]] }]);
   });
 });
 
@@ -163,7 +151,10 @@ describe("task role", () => {
         { actions: ["s3:ListBucket"], resource: { "Fn::GetAtt": [bucket, "Arn"] } },
         { actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/*"]] } },
         { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resource: { "Fn::GetAtt": [key, "Arn"] } },
-        { actions: COLLECTOR_LOG_ACTIONS, resource: { "Fn::GetAtt": [resourcesOfType(template, "AWS::Logs::LogGroup").find((g) => g.id.startsWith("MetricsLogs"))!.id, "Arn"] } },
+        {
+          actions: COLLECTOR_LOG_ACTIONS,
+          resource: { "Fn::GetAtt": [resourcesOfType(template, "AWS::Logs::LogGroup").find((g) => g.id.startsWith("MetricsLogs"))!.id, "Arn"] },
+        },
       ]),
     );
     expect(grants).toHaveLength(5);
@@ -177,7 +168,9 @@ describe("seal key", () => {
     expect(template.Resources[key.id].DeletionPolicy).toBe("Retain");
     const taskRole = referencedId(taskDefinition().Properties.TaskRoleArn)!;
     const forTaskRole = (key.Properties.KeyPolicy.Statement as Json[]).filter((statement) => referencedId(statement.Principal?.AWS) === taskRole);
-    expect(forTaskRole).toEqual([{ Sid: "StrongboxTasksSeal", Effect: "Allow", Principal: { AWS: { "Fn::GetAtt": [taskRole, "Arn"] } }, Action: SEAL_KEY_ACTIONS, Resource: "*" }]);
+    expect(forTaskRole).toEqual([
+      { Sid: "StrongboxTasksSeal", Effect: "Allow", Principal: { AWS: { "Fn::GetAtt": [taskRole, "Arn"] } }, Action: SEAL_KEY_ACTIONS, Resource: "*" },
+    ]);
     expect(SEAL_KEY_ACTIONS).toEqual(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"]);
     // Nothing in the task role's own IAM policy names the seal key.
     expect(JSON.stringify(roleStatements(template, taskRole))).not.toContain(key.id);
@@ -191,7 +184,7 @@ describe("seal key", () => {
   });
 });
 
-it("has no IAM statement on Resource \"*\" (a KMS key policy's \"*\" means that key)", () => {
+it('has no IAM statement on Resource "*" (a KMS key policy\'s "*" means that key)', () => {
   const wildcards = wildcardResourceStatements(template).filter(({ holder }) => holder.Type !== "AWS::KMS::Key");
   expect(wildcards).toEqual([]);
 });
@@ -203,7 +196,11 @@ const vpcCidr = () => ({ "Fn::GetAtt": [onlyResource(template, "AWS::EC2::VPC").
 
 describe("refusing to serve without TLS", () => {
   const build = (props: object) => () =>
-    new StrongboxStack(new App(), "Strongbox", { env: { account: "111122223333", region: "eu-west-1" }, image: "public.ecr.aws/example/strongbox:1.0.0", ...props });
+    new StrongboxStack(new App(), "Strongbox", {
+      env: { account: "111122223333", region: "eu-west-1" },
+      image: "public.ecr.aws/example/strongbox:1.0.0",
+      ...props,
+    });
 
   it("needs a TLS secret, or the throw-away opt-out", () => {
     expect(build({})).toThrow("tlsSecretArn is required (insecureHttp: true only for a throw-away test stack)");
@@ -356,7 +353,14 @@ describe("load balancer", () => {
   it("listens on 8200 for any node and on 8211-8213 for one node each; internal, across zones", () => {
     const listeners = resourcesOfType(template, "AWS::ElasticLoadBalancingV2::Listener").map((listener) => listener.Properties);
     const balancer = onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer");
-    expect(listeners.map((listener) => [listener.Port, listener.Protocol, referencedId(listener.LoadBalancerArn), referencedId(listener.DefaultActions[0].TargetGroupArn)])).toEqual([
+    expect(
+      listeners.map((listener) => [
+        listener.Port,
+        listener.Protocol,
+        referencedId(listener.LoadBalancerArn),
+        referencedId(listener.DefaultActions[0].TargetGroupArn),
+      ]),
+    ).toEqual([
       [8200, "TCP", balancer.id, targetGroup("ServingNodes").id],
       ...NODES.map((n) => [8210 + n, "TCP", balancer.id, targetGroup(`Node${n}Targets`).id]),
     ]);
@@ -372,7 +376,8 @@ describe("security groups", () => {
   const balancerGroup = () => referencedId(onlyResource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").Properties.SecurityGroups[0])!;
 
   it("puts every node in the same group", () => {
-    for (const n of NODES) expect(service(n).Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups).toEqual([{ "Fn::GetAtt": [taskGroup(), "GroupId"] }]);
+    for (const n of NODES)
+      expect(service(n).Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups).toEqual([{ "Fn::GetAtt": [taskGroup(), "GroupId"] }]);
   });
 
   it("opens the cluster port 8201 only between the tasks", () => {
@@ -390,10 +395,22 @@ describe("security groups", () => {
   it("opens 8200 on the tasks to the load balancer only; the load balancer's API and node ports to the clients", () => {
     const ingress = resourcesOfType(template, "AWS::EC2::SecurityGroupIngress").map((r) => r.Properties);
     expect(ingress.filter((r) => r.FromPort === 8200)).toEqual([
-      { IpProtocol: "tcp", FromPort: 8200, ToPort: 8200, Description: expect.any(String), GroupId: { "Fn::GetAtt": [taskGroup(), "GroupId"] }, SourceSecurityGroupId: { "Fn::GetAtt": [balancerGroup(), "GroupId"] } },
+      {
+        IpProtocol: "tcp",
+        FromPort: 8200,
+        ToPort: 8200,
+        Description: expect.any(String),
+        GroupId: { "Fn::GetAtt": [taskGroup(), "GroupId"] },
+        SourceSecurityGroupId: { "Fn::GetAtt": [balancerGroup(), "GroupId"] },
+      },
     ]);
     expect(template.Resources[taskGroup()].Properties.SecurityGroupIngress).toBeUndefined();
-    const clientRules = (template.Resources[balancerGroup()].Properties.SecurityGroupIngress as Json[]).map((r) => [r.CidrIp, r.IpProtocol, r.FromPort, r.ToPort]);
+    const clientRules = (template.Resources[balancerGroup()].Properties.SecurityGroupIngress as Json[]).map((r) => [
+      r.CidrIp,
+      r.IpProtocol,
+      r.FromPort,
+      r.ToPort,
+    ]);
     expect(clientRules).toEqual([
       [vpcCidr(), "tcp", 8200, 8200],
       [vpcCidr(), "tcp", 8211, 8213],

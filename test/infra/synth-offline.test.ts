@@ -46,7 +46,9 @@ it("synthesises without AWS credentials or lookups, its zones left to CloudForma
   expect(result.status).toBe(0);
   const template = JSON.parse(readFileSync(join(result.outdir, "Strongbox.template.json"), "utf8")) as Json;
   const zones = resourcesOfType(template, "AWS::EC2::Subnet").map((subnet) => subnet.Properties.AvailabilityZone);
-  expect(new Set(zones.map((zone) => JSON.stringify(zone)))).toEqual(new Set([0, 1, 2].map((i) => JSON.stringify({ "Fn::Select": [i, { "Fn::GetAZs": "" }] }))));
+  expect(new Set(zones.map((zone) => JSON.stringify(zone)))).toEqual(
+    new Set([0, 1, 2].map((i) => JSON.stringify({ "Fn::Select": [i, { "Fn::GetAZs": "" }] }))),
+  );
   // The region comes from the environment (deploy.sh insists on one); the account is not needed.
   const [task] = resourcesOfType(template, "AWS::ECS::TaskDefinition");
   expect((task!.Properties.ContainerDefinitions[0].Environment as Json[]).find((e) => e.Name === "AWS_REGION")!.Value).toBe("eu-west-1");

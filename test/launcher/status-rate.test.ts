@@ -16,7 +16,14 @@ describe("the launcher's status: each node's request rate from its sys/metrics",
 
   it("shows no rate before two polls, zero when only the launcher asks, more once clients send requests", async () => {
     // A real node process; the monitor reads only these fields of the launcher's node.
-    const node = { name: "node1", pid: server.child.pid, running: true, apiAddr: server.apiAddr, clusterAddr: "https://127.0.0.1:1", lastExit: null } as unknown as ClusterNode;
+    const node = {
+      name: "node1",
+      pid: server.child.pid,
+      running: true,
+      apiAddr: server.apiAddr,
+      clusterAddr: "https://127.0.0.1:1",
+      lastExit: null,
+    } as unknown as ClusterNode;
     const monitor = new ClusterMonitor([node], ROOT, () => ({ starting: false, note: "" }));
     expect((await monitor.poll()).nodes[0]).toMatchObject({ state: "active", requestRate: null });
     expect((await monitor.poll()).nodes[0]!.requestRate).toBe(0);

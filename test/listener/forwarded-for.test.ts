@@ -54,7 +54,10 @@ describe("X-Forwarded-For (Vault's x_forwarded_for_* rules)", () => {
   it("an empty or unparseable chain counts as no header", () => {
     for (const header of ["", "not-an-ip", "203.0.113.4, bogus", "10.0.0.0/8", "1.2.3.4:99999"]) {
       expect(resolveForwardedFor(header, loadBalancer, settings()), header).toEqual({ client: loadBalancer });
-      expect(resolveForwardedFor(header, loadBalancer, settings({ rejectNotPresent: true })), header).toMatchObject({ status: 400, error: expect.stringMatching(/^error parsing client address \(.*\) from header$/) });
+      expect(resolveForwardedFor(header, loadBalancer, settings({ rejectNotPresent: true })), header).toMatchObject({
+        status: 400,
+        error: expect.stringMatching(/^error parsing client address \(.*\) from header$/),
+      });
     }
   });
 });

@@ -43,7 +43,10 @@ describe("listener controls on a real server", () => {
         listener("allowAuthorized", `tls_disable = true\n  proxy_protocol_behavior = "allow_authorized"\n  proxy_protocol_authorized_addrs = "192.0.2.1"`),
         listener("denyUnauthorized", `tls_disable = true\n  proxy_protocol_behavior = "deny_unauthorized"\n  proxy_protocol_authorized_addrs = ["192.0.2.1"]`),
         listener("xffHops", `tls_disable = true\n  x_forwarded_for_authorized_addrs = "127.0.0.1"\n  x_forwarded_for_hop_skips = 1`),
-        listener("xffReject", `tls_disable = true\n  x_forwarded_for_authorized_addrs = "192.0.2.1"\n  x_forwarded_for_reject_not_authorized = true\n  http_read_header_timeout = "1s"`),
+        listener(
+          "xffReject",
+          `tls_disable = true\n  x_forwarded_for_authorized_addrs = "192.0.2.1"\n  x_forwarded_for_reject_not_authorized = true\n  http_read_header_timeout = "1s"`,
+        ),
       ].join("\n"),
     );
     server = await startServerProcess([`-config=${config}`]);
@@ -63,7 +66,8 @@ describe("listener controls on a real server", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const lookupSelf = (options: Omit<RawRequestOptions, "path">) => rawRequest({ ...options, path: "/v1/auth/token/lookup-self", headers: { ...options.headers, "x-vault-token": boundToken } });
+  const lookupSelf = (options: Omit<RawRequestOptions, "path">) =>
+    rawRequest({ ...options, path: "/v1/auth/token/lookup-self", headers: { ...options.headers, "x-vault-token": boundToken } });
 
   /** The audited requests of lookup-self calls (denied ones included), newest last. */
   function auditedLookups(): Array<{ remote_address: string; remote_port: number }> {
@@ -80,7 +84,9 @@ describe("listener controls on a real server", () => {
     const health = (extra: object) => rawRequest({ port: ports.clientCert!, path: "/v1/sys/health", tls: { ...tls, ...extra } });
     // TLS 1.3 sends the client's certificate after the server's Finished: the refusal arrives as an alert on the first read.
     await expect(health({})).rejects.toThrow(/certificate required|alert|ECONNRESET|socket hang up/i);
-    await expect(health({ cert: readFileSync(otherCa.clientCertFile), key: readFileSync(otherCa.clientKeyFile) })).rejects.toThrow(/unknown ca|alert|ECONNRESET|socket hang up/i);
+    await expect(health({ cert: readFileSync(otherCa.clientCertFile), key: readFileSync(otherCa.clientKeyFile) })).rejects.toThrow(
+      /unknown ca|alert|ECONNRESET|socket hang up/i,
+    );
     const withCert = await health({ cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) });
     expect(withCert.status).toBe(200);
     expect(withCert.body.initialized).toBe(true);
@@ -88,7 +94,9 @@ describe("listener controls on a real server", () => {
 
   it('tls_min_version = "tls13" refuses a TLS 1.2 client', async () => {
     const tls = { ca: readFileSync(certs.caFile), host: "127.0.0.1" };
-    await expect(rawRequest({ port: ports.tls13Proxy!, path: "/v1/sys/health", tls: { ...tls, maxVersion: "TLSv1.2" } })).rejects.toThrow(/protocol version|alert|ECONNRESET/i);
+    await expect(rawRequest({ port: ports.tls13Proxy!, path: "/v1/sys/health", tls: { ...tls, maxVersion: "TLSv1.2" } })).rejects.toThrow(
+      /protocol version|alert|ECONNRESET/i,
+    );
     expect((await rawRequest({ port: ports.tls13Proxy!, path: "/v1/sys/health", tls })).status).toBe(200);
   });
 
@@ -99,7 +107,10 @@ describe("listener controls on a real server", () => {
     expect(auditedLookups().at(-1)).toMatchObject({ remote_address: CLIENT, remote_port: 51234 });
     // v2 from another address, and no header at all (the socket's 127.0.0.1): both outside the token's CIDR.
     // v2: PROXY over TCP/IPv4, 12 address bytes: 198.51.100.1:5000 → 127.0.0.1:8200.
-    const v2 = Buffer.concat([Buffer.from("0d0a0d0a000d0a515549540a", "hex"), Buffer.from([0x21, 0x11, 0, 12, 198, 51, 100, 1, 127, 0, 0, 1, 0x13, 0x88, 0x20, 0x08])]);
+    const v2 = Buffer.concat([
+      Buffer.from("0d0a0d0a000d0a515549540a", "hex"),
+      Buffer.from([0x21, 0x11, 0, 12, 198, 51, 100, 1, 127, 0, 0, 1, 0x13, 0x88, 0x20, 0x08]),
+    ]);
     const elsewhere = await lookupSelf({ port: ports.tls13Proxy!, tls, preamble: v2 });
     expect(elsewhere.status).toBe(403);
     expect(auditedLookups().at(-1)).toMatchObject({ remote_address: "198.51.100.1", remote_port: 5000 });
@@ -119,7 +130,9 @@ describe("listener controls on a real server", () => {
   });
 
   it("deny_unauthorized: an unauthorized sender's connection is dropped", async () => {
-    await expect(lookupSelf({ port: ports.denyUnauthorized!, preamble: `PROXY TCP4 ${CLIENT} 127.0.0.1 51234 80\r\n` })).rejects.toThrow(/ECONNRESET|socket hang up|EPIPE/);
+    await expect(lookupSelf({ port: ports.denyUnauthorized!, preamble: `PROXY TCP4 ${CLIENT} 127.0.0.1 51234 80\r\n` })).rejects.toThrow(
+      /ECONNRESET|socket hang up|EPIPE/,
+    );
   });
 
   it("X-Forwarded-For from an authorized sender, with hop skips; a bad chain is Vault's 400", async () => {

@@ -199,7 +199,12 @@ describe("ACL matcher against a reference implementation", () => {
   });
 
   it("has a reference that knows the documented precedence (guards the guard)", () => {
-    const rules = mergeRules([[{ pattern: "a/+/b", capabilities: new Set(["deny"]) }, { pattern: "a/x/*", capabilities: new Set(["read"]) }]]);
+    const rules = mergeRules([
+      [
+        { pattern: "a/+/b", capabilities: new Set(["deny"]) },
+        { pattern: "a/x/*", capabilities: new Set(["read"]) },
+      ],
+    ]);
     expect(referenceAllows(rules, "read", "a/x/b", null)).toBe(true);
     const merged = mergeRules([[{ pattern: "a/*", capabilities: new Set(["read"]) }], [{ pattern: "a/*", capabilities: new Set(["deny", "update"]) }]]);
     expect(referenceCapabilities(merged, "a/b")).toEqual(["deny"]);

@@ -1,13 +1,6 @@
 import { expect } from "vitest";
 import { InmemBackend } from "../../src/physical/inmem.js";
-import {
-  type HandlerResult,
-  type MountEntry,
-  type Operation,
-  type SecretsEngine,
-  type Storage,
-  LogicalError,
-} from "../../src/sdk/types.js";
+import { type HandlerResult, type MountEntry, type Operation, type SecretsEngine, type Storage, LogicalError } from "../../src/sdk/types.js";
 
 export function mountEntry(overrides: Partial<MountEntry> = {}): MountEntry {
   return {
@@ -41,11 +34,7 @@ export function engineClient(engine: SecretsEngine, mount = mountEntry(), storag
 }
 
 /** Awaits a rejection with a LogicalError of `status` (and `message` when given); returns it. */
-export async function expectLogicalError(
-  pending: Promise<unknown>,
-  status: number,
-  message?: string | RegExp,
-): Promise<LogicalError> {
+export async function expectLogicalError(pending: Promise<unknown>, status: number, message?: string | RegExp): Promise<LogicalError> {
   const error = await pending.then(
     () => expect.fail(`expected a ${status} LogicalError, but the call succeeded`),
     (reason: unknown) => reason,

@@ -96,11 +96,7 @@ describe("kv v2 data", () => {
 
   it("enforces check-and-set", async () => {
     const kv = await setup();
-    await expectLogicalError(
-      kv.put("app", { v: 1 }, { cas: 1 }),
-      400,
-      "check-and-set parameter did not match the current version",
-    );
+    await expectLogicalError(kv.put("app", { v: 1 }, { cas: 1 }), 400, "check-and-set parameter did not match the current version");
     expect((await kv.put("app", { v: 1 }, { cas: 0 }))?.data).toMatchObject({ version: 1 });
     await expectLogicalError(kv.put("app", { v: 2 }, { cas: 0 }), 400, "check-and-set parameter did not match the current version");
     expect((await kv.put("app", { v: 2 }, { cas: "1" }))?.data).toMatchObject({ version: 2 });

@@ -22,7 +22,16 @@ describe("HCL subset parser", () => {
           kind: "object",
           items: [
             { key: "capabilities", value: ["read", "list"] },
-            { key: "nested", value: { kind: "object", items: [{ key: "a", value: 1 }, { key: "b", value: true }] } },
+            {
+              key: "nested",
+              value: {
+                kind: "object",
+                items: [
+                  { key: "a", value: 1 },
+                  { key: "b", value: true },
+                ],
+              },
+            },
             { key: "n", value: -2.5 },
           ],
         },

@@ -18,7 +18,10 @@ function countingStorage() {
       entries.delete(key);
     },
     async list(prefix) {
-      return [...entries.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length)).sort();
+      return [...entries.keys()]
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => key.slice(prefix.length))
+        .sort();
     },
   };
   return { storage, readsOf: (key: string) => reads.get(key) ?? 0 };

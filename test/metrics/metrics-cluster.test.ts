@@ -6,7 +6,10 @@ let cluster: Cluster;
 
 /** This node's metrics, scraped with the root token. */
 async function scrape(node: ClusterNode) {
-  const response = await fetch(`http://127.0.0.1:${node.port}/v1/sys/metrics?format=prometheus`, { redirect: "manual", headers: { "x-vault-token": cluster.rootToken } });
+  const response = await fetch(`http://127.0.0.1:${node.port}/v1/sys/metrics?format=prometheus`, {
+    redirect: "manual",
+    headers: { "x-vault-token": cluster.rootToken },
+  });
   expect(response.status).toBe(200);
   return parsePrometheusText(await response.text()).samples;
 }
@@ -22,7 +25,7 @@ describe("sys/metrics in an HA cluster", () => {
         size: 2,
         // Only node 0's listener opens sys/metrics to anyone.
         nodeSetup: ({ index }) => (index === 0 ? { listenerConfig: "telemetry { unauthenticated_metrics_access = true }" } : {}),
-        extraConfig: "telemetry {\n  disable_hostname = true\n  prometheus_retention_time = \"1h\"\n}\n",
+        extraConfig: 'telemetry {\n  disable_hostname = true\n  prometheus_retention_time = "1h"\n}\n',
       },
     );
     active = await cluster.waitForActive();
@@ -49,10 +52,14 @@ describe("sys/metrics in an HA cluster", () => {
     // Served by the active: the standby handled none of them itself.
     expect(sampleValue(after, "vault_core_handle_request_count", { operation: "read", mount: "auth/token/" })).toBeUndefined();
 
-    const onActive = await waitFor(async () => {
-      const samples = await scrape(active);
-      return samples.some((s) => s.name === "strongbox_ha_standby_heartbeat_age_seconds") ? samples : null;
-    }, 15_000, "a standby's heartbeat age on the active");
+    const onActive = await waitFor(
+      async () => {
+        const samples = await scrape(active);
+        return samples.some((s) => s.name === "strongbox_ha_standby_heartbeat_age_seconds") ? samples : null;
+      },
+      15_000,
+      "a standby's heartbeat age on the active",
+    );
     expect(sampleValue(onActive, "vault_core_active")).toBe(1);
     expect(sampleValue(onActive, "strongbox_ha_lock_acquisitions_total")).toBe(1);
     expect(sampleValue(onActive, "vault_core_handle_request_count", { operation: "read", mount: "auth/token/" })).toBeGreaterThanOrEqual(3);
@@ -92,7 +99,8 @@ describe("sys/metrics in an HA cluster", () => {
     const scrapeStatus = async (token: string) => (await api(standby, "GET", "sys/metrics", undefined, token)).status;
     const untilStatus = (token: string, status: number, what: string) =>
       waitFor(async () => ((await scrapeStatus(token)) === status ? true : null), 15_000, what);
-    const writePolicy = async (policy: string) => expect((await api(active, "PUT", "sys/policies/acl/scraper", { policy }, cluster.rootToken)).status).toBe(204);
+    const writePolicy = async (policy: string) =>
+      expect((await api(active, "PUT", "sys/policies/acl/scraper", { policy }, cluster.rootToken)).status).toBe(204);
 
     await writePolicy('path "sys/metrics" { capabilities = ["read"] }');
     const scraper = (await api(active, "POST", "auth/token/create", { policies: ["scraper"] }, cluster.rootToken)).body.auth.client_token;

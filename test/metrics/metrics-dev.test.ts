@@ -7,7 +7,11 @@ const ROOT = "metrics-root-token";
 describe("sys/metrics on a dev server", () => {
   let server: ServerProcess;
   const call = async (method: string, path: string, body?: unknown, token = ROOT) => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, { method, headers: token ? { "x-vault-token": token } : {}, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
+      method,
+      headers: token ? { "x-vault-token": token } : {},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: response.status, headers: response.headers, text: await response.text() };
   };
   const scrape = async () => {

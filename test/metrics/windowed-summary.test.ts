@@ -7,7 +7,10 @@ function summary() {
   let clock = 1_000_000_000_000;
   const metric = new WindowedSummary("t_ms", "test", ["operation", "mount"], [0.5, 0.9, 0.99], 60, 5, () => clock);
   const quantile = (q: number, labels = { operation: "read", mount: "secret/" }) =>
-    metric.get().values.find((v) => v.metricName === undefined && v.labels.quantile === q && v.labels.mount === labels.mount && v.labels.operation === labels.operation)?.value;
+    metric
+      .get()
+      .values.find((v) => v.metricName === undefined && v.labels.quantile === q && v.labels.mount === labels.mount && v.labels.operation === labels.operation)
+      ?.value;
   const total = (suffix: "_sum" | "_count") => metric.get().values.find((v) => v.metricName === `t_ms${suffix}`)?.value;
   return { metric, quantile, total, advance: (ms: number) => (clock += ms) };
 }
@@ -26,7 +29,7 @@ describe("WindowedSummary (vault_core_handle_request and storage timings)", () =
   it("reports quantiles within 2 % of the exact ones over values spread across five decades", () => {
     const { metric, quantile } = summary();
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const observed: number[] = [];
     for (let i = 0; i < 20_000; i++) {
       const value = 0.01 * 10 ** (5 * random());

@@ -150,7 +150,12 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
         for (let i = key.indexOf("/"); i !== -1; i = key.indexOf("/", i + 1)) prefixes.add(key.slice(0, i + 1));
       }
       for (const prefix of prefixes) {
-        expect(await backend.list(prefix), prefix).toEqual(childrenOf(prefix, oddKeys.filter((k) => k.startsWith(prefix))));
+        expect(await backend.list(prefix), prefix).toEqual(
+          childrenOf(
+            prefix,
+            oddKeys.filter((k) => k.startsWith(prefix)),
+          ),
+        );
       }
       await backend.delete("dots/../up");
       expect(await backend.get("dots/../up")).toBeNull();
@@ -173,10 +178,7 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
       const backend = await target.create();
       const distinct = Array.from({ length: 40 }, (_, i) => `c/d${i}`);
       const values = Array.from({ length: 20 }, (_, i) => `v${i}`);
-      await Promise.all([
-        ...distinct.map((key) => backend.put(key, bytes(key))),
-        ...values.map((value) => backend.put("c/same", bytes(value))),
-      ]);
+      await Promise.all([...distinct.map((key) => backend.put(key, bytes(key))), ...values.map((value) => backend.put("c/same", bytes(value)))]);
       for (const key of distinct) expect(await backend.get(key)).toEqual(bytes(key));
       const winner = new TextDecoder().decode((await backend.get("c/same"))!);
       expect(values).toContain(winner);

@@ -44,7 +44,9 @@ describe("etcd over TLS with client certificates (Node server)", () => {
   it("fails clearly without a client certificate, or with unreadable or half-given files", async () => {
     const noClientCert = await etcdNodeDriver.create({ address: etcd.endpoint, tls_ca_file: join(dir, "ca.crt"), request_timeout: "3s" }, {});
     await expect(noClientCert.get("a/b")).rejects.toThrow(/no etcd address answered/);
-    await expect(etcdNodeDriver.create({ ...tlsOptions(), tls_ca_file: join(dir, "missing.crt") }, {})).rejects.toThrow(/storage "etcd": tls_ca_file ".*missing.crt" cannot be read/);
+    await expect(etcdNodeDriver.create({ ...tlsOptions(), tls_ca_file: join(dir, "missing.crt") }, {})).rejects.toThrow(
+      /storage "etcd": tls_ca_file ".*missing.crt" cannot be read/,
+    );
     await expect(etcdNodeDriver.create({ ...tlsOptions(), tls_key_file: "" }, {})).rejects.toThrow(/tls_cert_file and tls_key_file go together/);
   });
 });

@@ -12,7 +12,6 @@ import { describeProxiedLockStore } from "./proxied-lock-store.js";
 
 const etcdEndpoint = inject("etcdEndpoint");
 
-
 function backend(options: Record<string, string>, clock: Clock = monotonicClock): EtcdBackend {
   return new EtcdBackend(etcdSettings({ address: etcdEndpoint, ...options }, {}), fetchTransport, clock);
 }
@@ -33,7 +32,14 @@ describeProxiedLockStore({
 describe("etcd stanza", () => {
   it("reads Vault's keys, with the environment winning", () => {
     const settings = etcdSettings(
-      { address: "http://10.0.0.1:2379, https://10.0.0.2:2379/", path: "strongbox", request_timeout: "2s", lock_timeout: "3s", max_receive_size: "1048576", username: "u" },
+      {
+        address: "http://10.0.0.1:2379, https://10.0.0.2:2379/",
+        path: "strongbox",
+        request_timeout: "2s",
+        lock_timeout: "3s",
+        max_receive_size: "1048576",
+        username: "u",
+      },
       { ETCD_PASSWORD: "p" },
     );
     expect(settings).toMatchObject({

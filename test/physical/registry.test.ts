@@ -56,7 +56,10 @@ describe("storage drivers", () => {
   });
 
   it.each([
-    [{ ha_lease_duration: "1s", ha_renew_interval: "500ms" }, /storage "inmem_ha": ha_lease_duration, ha_renew_interval and ha_retry_interval do not fit together: .*at most a third/],
+    [
+      { ha_lease_duration: "1s", ha_renew_interval: "500ms" },
+      /storage "inmem_ha": ha_lease_duration, ha_renew_interval and ha_retry_interval do not fit together: .*at most a third/,
+    ],
     [{ ha_step_down_cooldown: "soon" }, /storage "inmem_ha": ha_step_down_cooldown = "soon" is not allowed/],
   ])("inmem_ha refuses %o, naming the keys", async (options, message) => {
     const creating = nodeDrivers.inmem_ha!.create(options, {});

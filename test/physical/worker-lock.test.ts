@@ -154,7 +154,9 @@ describe("ha_stall_timeout", () => {
 
   it("refuses a timeout shorter than the lease, naming the file, stanza and key", () => {
     expect(() => stallTimeoutMs(lockStanza("1s"), 1_500, ["server.hcl"], {})).toThrow(ConfigError);
-    expect(() => stallTimeoutMs(lockStanza("1s"), 1_500, ["server.hcl"], {})).toThrow(/^server\.hcl: storage "dynamodb": ha_stall_timeout = "1s" is not allowed: use at least ha_lease_duration \(1500 ms\)$/);
+    expect(() => stallTimeoutMs(lockStanza("1s"), 1_500, ["server.hcl"], {})).toThrow(
+      /^server\.hcl: storage "dynamodb": ha_stall_timeout = "1s" is not allowed: use at least ha_lease_duration \(1500 ms\)$/,
+    );
     expect(() => stallTimeoutMs(lockStanza("soon"), 1_500, ["server.hcl"], {})).toThrow(/ha_stall_timeout = "soon" is not allowed/);
   });
 });

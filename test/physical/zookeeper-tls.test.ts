@@ -69,7 +69,9 @@ describe("zookeeper over TLS", () => {
     await Promise.all([
       expect(connected({ ...tlsOptions(), tls_ca_file: strangerCaFile })).rejects.toThrow(/last TLS error: .*certificate/i),
       // The certificate names 127.0.0.1 only: reached by another name, the server is not the one named.
-      expect(connected({ ...tlsOptions(), address: zookeeper.secureAddress!.replace("127.0.0.1", "localhost") })).rejects.toThrow(/last TLS error: .*localhost/i),
+      expect(connected({ ...tlsOptions(), address: zookeeper.secureAddress!.replace("127.0.0.1", "localhost") })).rejects.toThrow(
+        /last TLS error: .*localhost/i,
+      ),
       // The server speaks TLS 1.2 only (ZooKeeper's default): a client asking for 1.3 at least gets no session.
       expect(connected({ ...tlsOptions(), tls_min_version: "tls13" })).rejects.toThrow(/last TLS error: .*(protocol|version)/i),
       expect(connected(withoutClientCertificate)).rejects.toThrow(/no ZooKeeper server at .* answered/),
@@ -88,6 +90,8 @@ describe("zookeeper over TLS", () => {
     expect(() => zookeeperSettings({ tls_enable: "true", tls_cert_file: "/c.pem" }, {})).toThrow(/tls_cert_file and tls_key_file go together/);
     expect(() => zookeeperSettings({ tls_ca_file: "/ca.pem" }, {})).toThrow(/tls_ca_file is set but TLS is off/);
     expect(() => zookeeperSettings({ tls_enable: "maybe" }, {})).toThrow(/tls_enable/);
-    await expect(createZooKeeperBackend({ ...tlsOptions(), tls_ca_file: join(dir, "missing.pem") }, {})).rejects.toThrow(/storage "zookeeper": tls_ca_file ".*missing.pem" cannot be read/);
+    await expect(createZooKeeperBackend({ ...tlsOptions(), tls_ca_file: join(dir, "missing.pem") }, {})).rejects.toThrow(
+      /storage "zookeeper": tls_ca_file ".*missing.pem" cannot be read/,
+    );
   });
 });

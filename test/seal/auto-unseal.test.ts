@@ -30,7 +30,7 @@ afterEach(() => {
 describe("startAutoUnseal", () => {
   it("retries a failing seal with doubling back-off up to the cap, logging each failure, until it unseals", async () => {
     vi.useFakeTimers();
-    const kmsDown = new Error("awskms seal: KMS key \"k\" could not be used: TimeoutError: connect ECONNREFUSED");
+    const kmsDown = new Error('awskms seal: KMS key "k" could not be used: TimeoutError: connect ECONNREFUSED');
     const core = scriptedCore([kmsDown, kmsDown, kmsDown, kmsDown, "unsealed"]);
     const { lines, logger } = capturedLogger();
     startAutoUnseal(core as unknown as Core, logger, schedule);

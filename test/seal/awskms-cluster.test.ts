@@ -12,19 +12,27 @@ const stores = { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: injec
 const RECOVERY_INIT = { recovery_shares: 3, recovery_threshold: 2 };
 
 async function waitUnsealedStandby(node: ClusterNode): Promise<void> {
-  await waitFor(async () => {
-    const health = await api(node, "GET", "sys/health");
-    return health.status === 429 && health.body.sealed === false && health.body.standby === true ? true : null;
-  }, 20_000, `node ${node.index} unsealed and standing by`);
+  await waitFor(
+    async () => {
+      const health = await api(node, "GET", "sys/health");
+      return health.status === 429 && health.body.sealed === false && health.body.standby === true ? true : null;
+    },
+    20_000,
+    `node ${node.index} unsealed and standing by`,
+  );
 }
 
 /** The secret written at the start, read through `node` once it serves (right after a failover it may still answer 503). */
 async function readSecretThrough(node: ClusterNode, rootToken: string): Promise<unknown> {
-  return waitFor(async () => {
-    const read = await api(node, "GET", "kv/app", undefined, rootToken);
-    if (read.status !== 200) throw new Error(`HTTP ${read.status}: ${JSON.stringify(read.body)}`);
-    return read.body.data;
-  }, 10_000, `node ${node.index} to serve kv/app`);
+  return waitFor(
+    async () => {
+      const read = await api(node, "GET", "kv/app", undefined, rootToken);
+      if (read.status !== 200) throw new Error(`HTTP ${read.status}: ${JSON.stringify(read.body)}`);
+      return read.body.data;
+    },
+    10_000,
+    `node ${node.index} to serve kv/app`,
+  );
 }
 
 describe("awskms cluster: 3 nodes, S3 + DynamoDB Local + moto", () => {
@@ -98,8 +106,14 @@ describe("awskms node whose KMS is down at start", () => {
       await node!.process!.stop();
       proxy.setMode("reset");
       await cluster.start(node!);
-      await waitFor(async () => (node!.process!.output().includes("cannot unseal: the node stays sealed and tries again") ? true : null), 20_000, "the log line");
-      expect(node!.process!.output()).toMatch(/\[ERROR\] seal: cannot unseal: the node stays sealed and tries again in \d+s: error=awskms seal: KMS key .+ could not be used: /);
+      await waitFor(
+        async () => (node!.process!.output().includes("cannot unseal: the node stays sealed and tries again") ? true : null),
+        20_000,
+        "the log line",
+      );
+      expect(node!.process!.output()).toMatch(
+        /\[ERROR\] seal: cannot unseal: the node stays sealed and tries again in \d+s: error=awskms seal: KMS key .+ could not be used: /,
+      );
       expect((await api(node!, "GET", "sys/health")).status).toBe(503);
       proxy.setMode("pass");
       await waitFor(async () => ((await api(node!, "GET", "sys/health")).status === 200 ? true : null), 20_000, "the node to unseal by itself");

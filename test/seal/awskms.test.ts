@@ -155,7 +155,9 @@ describe('seal "awskms" (against moto)', () => {
     const shamirStorage = new InmemBackend();
     await new Core({ physical: shamirStorage, storageType: "inmem" }).initialize({ secret_shares: 1, secret_threshold: 1 });
     const kmsOnShamir = kmsNode(shamirStorage, await createKmsKey());
-    await expect(kmsOnShamir.core.unsealWithStoredKey()).rejects.toThrow(/initialized with the "shamir" seal, but this node is configured with the "awskms" seal/);
+    await expect(kmsOnShamir.core.unsealWithStoredKey()).rejects.toThrow(
+      /initialized with the "shamir" seal, but this node is configured with the "awskms" seal/,
+    );
     const migrate = await kmsOnShamir.call("PUT", "sys/unseal", { key: "AAAA", migrate: true });
     expect(migrate.status).toBe(400);
     expect(migrate.body.errors[0]).toMatch(/no seal migration is pending/);

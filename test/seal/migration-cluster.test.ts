@@ -20,10 +20,14 @@ async function sealStatus(node: ClusterNode) {
 }
 
 async function waitUnsealedStandby(node: ClusterNode): Promise<void> {
-  await waitFor(async () => {
-    const health = await api(node, "GET", "sys/health");
-    return health.status === 429 && health.body.sealed === false ? true : null;
-  }, 20_000, `node ${node.index} unsealed and standing by`);
+  await waitFor(
+    async () => {
+      const health = await api(node, "GET", "sys/health");
+      return health.status === 429 && health.body.sealed === false ? true : null;
+    },
+    20_000,
+    `node ${node.index} unsealed and standing by`,
+  );
 }
 
 /** Restarts `node` (the writers kept off it meanwhile) with `extraConfig` as its seal configuration. */
@@ -91,7 +95,11 @@ describe("seal migration Shamir → awskms, 3 nodes, node by node", () => {
       await writers.moreWrites(10);
       expect((await api(oldActive, "PUT", "sys/step-down", undefined, cluster.rootToken)).status).toBe(204);
       const newActive = await cluster.waitForActive({ not: oldActive });
-      await waitFor(async () => (newActive.process!.output().includes("seal migration completed: from=shamir to=awskms") ? true : null), 20_000, "the migration to complete");
+      await waitFor(
+        async () => (newActive.process!.output().includes("seal migration completed: from=shamir to=awskms") ? true : null),
+        20_000,
+        "the migration to complete",
+      );
       for (const node of cluster.nodes.filter((n) => n !== oldActive)) {
         expect(await sealStatus(node)).toMatchObject({ type: "awskms", recovery_seal: true, sealed: false, migration: false, t: 2, n: 3 });
       }
@@ -156,7 +164,11 @@ describe("seal migration awskms → Shamir, 2 nodes, node by node", () => {
       await writers.moreWrites(10);
       expect((await api(oldActive, "PUT", "sys/step-down", undefined, cluster.rootToken)).status).toBe(204);
       expect(await cluster.waitForActive({ not: oldActive })).toBe(standby);
-      await waitFor(async () => (standby.process!.output().includes("seal migration completed: from=awskms to=shamir") ? true : null), 20_000, "the migration to complete");
+      await waitFor(
+        async () => (standby.process!.output().includes("seal migration completed: from=awskms to=shamir") ? true : null),
+        20_000,
+        "the migration to complete",
+      );
       expect(await sealStatus(standby)).toMatchObject({ type: "shamir", recovery_seal: false, migration: false, t: 2, n: 3 });
       await writers.moreWrites(10);
 

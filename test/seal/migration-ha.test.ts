@@ -33,7 +33,12 @@ class CountingBackend extends InmemBackend {
 }
 
 function awskms(kmsKeyId: string): SealStanza {
-  return { type: "awskms", disabled: false, file: "node.hcl", options: { kms_key_id: kmsKeyId, region: "us-east-1", endpoint: kmsEndpoint(), access_key: "test", secret_key: "test" } };
+  return {
+    type: "awskms",
+    disabled: false,
+    file: "node.hcl",
+    options: { kms_key_id: kmsKeyId, region: "us-east-1", endpoint: kmsEndpoint(), access_key: "test", secret_key: "test" },
+  };
 }
 
 function haNode(name: string, physical: Backend, backend: InmemHABackend, stanzas: SealStanza[], log: string[] = []): Core {
@@ -43,7 +48,12 @@ function haNode(name: string, physical: Backend, backend: InmemHABackend, stanza
     storageType: "inmem",
     seal: configuredSeal(stanzas, physical, logger.named("seal")),
     logger,
-    ha: { backend, nodeId: name, hostname: name, addresses: BoundAddresses.of({ apiAddr: `http://${name}.example:8200`, clusterAddr: `https://${name}.example:8201` }) },
+    ha: {
+      backend,
+      nodeId: name,
+      hostname: name,
+      addresses: BoundAddresses.of({ apiAddr: `http://${name}.example:8200`, clusterAddr: `https://${name}.example:8201` }),
+    },
   });
   nodes.push(core);
   return core;

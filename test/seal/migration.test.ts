@@ -14,7 +14,12 @@ import { createKmsKey, kmsEndpoint } from "../helpers/kms.js";
 type Json = Record<string, any>;
 
 function awskms(kmsKeyId: string, disabled = false): SealStanza {
-  return { type: "awskms", disabled, file: "node.hcl", options: { kms_key_id: kmsKeyId, region: "us-east-1", endpoint: kmsEndpoint(), access_key: "test", secret_key: "test" } };
+  return {
+    type: "awskms",
+    disabled,
+    file: "node.hcl",
+    options: { kms_key_id: kmsKeyId, region: "us-east-1", endpoint: kmsEndpoint(), access_key: "test", secret_key: "test" },
+  };
 }
 
 /** An in-process node on `physical` with the given seal stanzas (none: Shamir); a second one on the same storage is a restarted node. */
@@ -23,7 +28,11 @@ function node(physical: Backend, stanzas: SealStanza[] = []) {
   const app = createApp({ core, maxRequestSize: 1024 * 1024 });
   const call = async (method: string, path: string, body?: unknown, token?: string) => {
     const response = await app.fetch(
-      new Request(`http://strongbox.test/v1/${path}`, { method, headers: token ? { "x-vault-token": token } : {}, body: body === undefined ? undefined : JSON.stringify(body) }),
+      new Request(`http://strongbox.test/v1/${path}`, {
+        method,
+        headers: token ? { "x-vault-token": token } : {},
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
     );
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
@@ -80,7 +89,14 @@ describe("seal migration Shamir → awskms", () => {
   it("the node enters migration mode: sealed, no auto-unseal, seal-status names the old seal and its keys", async () => {
     const { physical } = await shamirCluster();
     const migrating = node(physical, [awskms(await createKmsKey())]);
-    expect((await migrating.call("GET", "sys/seal-status")).body).toMatchObject({ type: "shamir", sealed: true, migration: true, recovery_seal: false, t: 2, n: 3 });
+    expect((await migrating.call("GET", "sys/seal-status")).body).toMatchObject({
+      type: "shamir",
+      sealed: true,
+      migration: true,
+      recovery_seal: false,
+      t: 2,
+      n: 3,
+    });
     await expect(migrating.core.unsealWithStoredKey()).rejects.toThrow(/seal migration from "shamir" to "awskms" is pending/);
     expect(migrating.core.sealed).toBe(true);
   });
@@ -90,7 +106,9 @@ describe("seal migration Shamir → awskms", () => {
     const migrating = node(physical, [awskms(await createKmsKey())]);
     const answer = await migrating.call("PUT", "sys/unseal", { key: keys[0] });
     expect(answer.status).toBe(400);
-    expect(answer.body.errors[0]).toBe('seal migration from "shamir" to "awskms" is pending: unseal with "migrate": true (operator unseal -migrate) and the shamir seal\'s unseal keys');
+    expect(answer.body.errors[0]).toBe(
+      'seal migration from "shamir" to "awskms" is pending: unseal with "migrate": true (operator unseal -migrate) and the shamir seal\'s unseal keys',
+    );
     expect((await migrating.call("GET", "sys/seal-status")).body.progress).toBe(0);
   });
 
@@ -141,11 +159,25 @@ describe("seal migration awskms → Shamir", () => {
     const { physical, keyId, recoveryKeys, rootToken } = await kmsCluster();
     const migrating = node(physical, [awskms(keyId, true)]);
     expect(migrating.core.unsealsItself).toBe(false);
-    expect((await migrating.call("GET", "sys/seal-status")).body).toMatchObject({ type: "awskms", recovery_seal: true, sealed: true, migration: true, t: 2, n: 3 });
+    expect((await migrating.call("GET", "sys/seal-status")).body).toMatchObject({
+      type: "awskms",
+      recovery_seal: true,
+      sealed: true,
+      migration: true,
+      t: 2,
+      n: 3,
+    });
     const refused = await migrating.call("PUT", "sys/unseal", { key: recoveryKeys[0] });
     expect(refused.body.errors[0]).toMatch(/and the awskms seal's recovery keys$/);
 
-    expect((await migrating.unseal(recoveryKeys, { migrate: true })).body).toMatchObject({ sealed: false, type: "shamir", recovery_seal: false, migration: false, t: 2, n: 3 });
+    expect((await migrating.unseal(recoveryKeys, { migrate: true })).body).toMatchObject({
+      sealed: false,
+      type: "shamir",
+      recovery_seal: false,
+      migration: false,
+      t: 2,
+      n: 3,
+    });
     expect(await readApp(migrating, rootToken)).toEqual({ password: "s3cret" });
     await migrating.core.seal();
 
@@ -195,7 +227,9 @@ describe("the migrate flag", () => {
     const shamir = node(physical);
     const answer = await shamir.call("PUT", "sys/unseal", { key: keys[0], migrate: true });
     expect(answer.status).toBe(400);
-    expect(answer.body.errors[0]).toBe('"migrate" was given, but no seal migration is pending on this node (its configured seal "shamir" is the stored one); unseal without it');
+    expect(answer.body.errors[0]).toBe(
+      '"migrate" was given, but no seal migration is pending on this node (its configured seal "shamir" is the stored one); unseal without it',
+    );
     expect((await shamir.call("GET", "sys/seal-status")).body).toMatchObject({ progress: 0, migration: false });
 
     const { physical: kmsStorage, keyId, recoveryKeys } = await kmsCluster();

@@ -14,7 +14,7 @@ describe("the KMS emulator's start-up", () => {
 
   it("says how to install moto when Python has no moto module", async () => {
     const python = join(dir, "python3");
-    writeFileSync(python, "#!/bin/sh\necho \"$0: No module named moto\" >&2\nexit 1\n");
+    writeFileSync(python, '#!/bin/sh\necho "$0: No module named moto" >&2\nexit 1\n');
     chmodSync(python, 0o755);
     await expect(startMotoServer(python)).rejects.toThrow(MOTO_INSTALL_HINT);
   });

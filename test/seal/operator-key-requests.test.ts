@@ -60,17 +60,19 @@ describe("operator key requests", () => {
     expect((await h.call("DELETE", "sys/rekey/init")).status).toBe(400);
 
     const audited = device.entries().map((entry) => `${entry.type} ${entry.request.operation} ${entry.request.path}${entry.error ? " !" : ""}`);
-    expect(audited).toEqual(expect.arrayContaining([
-      "request update sys/generate-root/attempt",
-      "response update sys/generate-root/attempt",
-      "request update sys/generate-root/update",
-      "response update sys/generate-root/update",
-      "request delete sys/generate-root/attempt",
-      "response delete sys/generate-root/attempt",
-      "request update sys/rekey/init",
-      "request delete sys/rekey/init",
-      "response delete sys/rekey/init !",
-    ]));
+    expect(audited).toEqual(
+      expect.arrayContaining([
+        "request update sys/generate-root/attempt",
+        "response update sys/generate-root/attempt",
+        "request update sys/generate-root/update",
+        "response update sys/generate-root/update",
+        "request delete sys/generate-root/attempt",
+        "response delete sys/generate-root/attempt",
+        "request update sys/rekey/init",
+        "request delete sys/rekey/init",
+        "response delete sys/rekey/init !",
+      ]),
+    );
     const update = device.entries().find((entry) => entry.type === "request" && entry.request.path === "sys/generate-root/update");
     expect(update.request.data.key).toMatch(/^hmac-sha256:/);
     expect(update.request.remote_address).toBe("192.0.2.7");

@@ -70,7 +70,11 @@ describe("Shamir seal: PGP-encrypted unseal keys and root token", () => {
     expect(keybase.body.errors[0]).toContain('"keybase:" keys are not supported');
     const tooFew = await node.api("PUT", "sys/init", { secret_shares: 3, secret_threshold: 2, pgp_keys: keys.slice(0, 2) });
     expect(tooFew).toEqual({ status: 400, body: { errors: ["incorrect number of PGP keys"] } });
-    const notAKey = await node.api("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1, root_token_pgp_key: Buffer.from("not a key").toString("base64") });
+    const notAKey = await node.api("PUT", "sys/init", {
+      secret_shares: 1,
+      secret_threshold: 1,
+      root_token_pgp_key: Buffer.from("not a key").toString("base64"),
+    });
     expect(notAKey.status).toBe(400);
     expect(notAKey.body.errors[0]).toContain("error parsing given PGP key");
     const recoveryOnShamir = await node.api("PUT", "sys/init", { secret_shares: 3, secret_threshold: 2, recovery_pgp_keys: keys });
@@ -107,7 +111,12 @@ describe("Shamir seal: PGP-encrypted unseal keys and root token", () => {
   });
 
   it("rekey with pgp_keys: new shares encrypted to the given keys, fingerprints reported, and they unseal", async () => {
-    const start = await node.api("PUT", "sys/rekey/init", { secret_shares: 2, secret_threshold: 2, pgp_keys: [holders[1]!.publicKey, holders[0]!.publicKey] }, rootToken);
+    const start = await node.api(
+      "PUT",
+      "sys/rekey/init",
+      { secret_shares: 2, secret_threshold: 2, pgp_keys: [holders[1]!.publicKey, holders[0]!.publicKey] },
+      rootToken,
+    );
     expect(start.status).toBe(200);
     const fingerprints = start.body.pgp_fingerprints as string[];
     expect(fingerprints).toHaveLength(2);
@@ -154,7 +163,15 @@ describe("awskms seal: operator init -recovery-pgp-keys", () => {
     const addr = `http://127.0.0.1:${new URL(node.server.apiAddr).port}`;
     const files = holders.map((holder) => holder.keyFile).join(",");
     const cli = await runCli(
-      ["operator", "init", "-recovery-shares=3", "-recovery-threshold=2", `-recovery-pgp-keys=${files}`, `-root-token-pgp-key=${holders[0]!.keyFile}`, "-format=json"],
+      [
+        "operator",
+        "init",
+        "-recovery-shares=3",
+        "-recovery-threshold=2",
+        `-recovery-pgp-keys=${files}`,
+        `-root-token-pgp-key=${holders[0]!.keyFile}`,
+        "-format=json",
+      ],
       { VAULT_ADDR: addr },
     );
     expect(cli.stderr).toBe("");

@@ -11,7 +11,7 @@ function gfMul(a: number, b: number): number {
   let product = 0;
   for (; b > 0; b >>= 1) {
     if (b & 1) product ^= a;
-    a = a & 0x80 ? ((a << 1) ^ 0x11b) : a << 1;
+    a = a & 0x80 ? (a << 1) ^ 0x11b : a << 1;
   }
   return product;
 }

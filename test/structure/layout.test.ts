@@ -18,7 +18,10 @@ function importGraph(files: string[]): Map<string, string[]> {
     const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)].map((m) =>
       normalize(join(dirname(file), m[1]!)).replace(/\.js$/, ".ts"),
     );
-    graph.set(file, targets.filter((target) => target !== file));
+    graph.set(
+      file,
+      targets.filter((target) => target !== file),
+    );
   }
   return graph;
 }
@@ -44,7 +47,7 @@ function findCycles(graph: Map<string, string[]>): string[][] {
 }
 
 /** Imports between layers that the table does not allow, and files outside every layer. */
-export function layerViolations(graph: Map<string, string[]>, layers = LAYERS): string[] {
+function layerViolations(graph: Map<string, string[]>, layers = LAYERS): string[] {
   const allowed = new Map(layers.map(({ layer, mayImport }) => [layer, mayImport]));
   const violations: string[] = [];
   for (const [file, targets] of graph) {
@@ -56,7 +59,8 @@ export function layerViolations(graph: Map<string, string[]>, layers = LAYERS): 
     }
     for (const target of targets) {
       const to = layerOf(target);
-      if (target.startsWith("src/") && to !== from && !mayImport.includes(to)) violations.push(`${file} imports ${target}: ${from} may import ${mayImport.join(", ") || "nothing"}`);
+      if (target.startsWith("src/") && to !== from && !mayImport.includes(to))
+        violations.push(`${file} imports ${target}: ${from} may import ${mayImport.join(", ") || "nothing"}`);
     }
   }
   return violations;
@@ -108,14 +112,22 @@ describe("module structure", () => {
   });
 
   it("finds a cycle when there is one (the checker itself works)", () => {
-    const graph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["c.ts"]], ["c.ts", ["a.ts"]], ["d.ts", ["a.ts"]]]);
+    const graph = new Map([
+      ["a.ts", ["b.ts"]],
+      ["b.ts", ["c.ts"]],
+      ["c.ts", ["a.ts"]],
+      ["d.ts", ["a.ts"]],
+    ]);
     expect(findCycles(graph)).toEqual([["a.ts", "b.ts", "c.ts", "a.ts"]]);
   });
 
   it("lets each layer import only layers listed before it in the table (so no upward import, no layer cycle)", () => {
     const seen = new Set<string>();
     for (const { layer, mayImport } of LAYERS) {
-      expect(mayImport.filter((lower) => !seen.has(lower)), `${layer} may import`).toEqual([]);
+      expect(
+        mayImport.filter((lower) => !seen.has(lower)),
+        `${layer} may import`,
+      ).toEqual([]);
       seen.add(layer);
     }
   });
@@ -134,14 +146,11 @@ describe("module structure", () => {
       ["src/logical/mounts.ts", ["src/sdk/types.ts"]],
       ["src/extra/thing.ts", []],
     ]);
-    expect(layerViolations(graph)).toEqual([
-      "src/sdk/types.ts imports src/logical/mounts.ts: sdk may import nothing",
-      "src/extra/thing.ts is in no layer",
-    ]);
+    expect(layerViolations(graph)).toEqual(["src/sdk/types.ts imports src/logical/mounts.ts: sdk may import nothing", "src/extra/thing.ts is in no layer"]);
     expect(findCycles(layerGraph(graph))).toEqual([["sdk", "logical", "sdk"]]);
   });
 
-  it("matches README's Architecture table, whose \"may import\" column names the same layers", () => {
+  it('matches README\'s Architecture table, whose "may import" column names the same layers', () => {
     const expected = new Map(LAYERS.map(({ layer, mayImport }) => [layer, [...mayImport].sort()]));
     expect(readmeMayImport()).toEqual(expected);
   });

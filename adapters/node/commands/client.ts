@@ -21,7 +21,11 @@ const MAX_REDIRECTS = 3;
 /** The connection flags every client command accepts, each with Vault's environment variable. */
 export const HTTP_FLAGS = {
   address: { kind: "string", usage: `Address of the server (env VAULT_ADDR, default ${DEFAULT_ADDRESS}).`, placeholder: "url" },
-  "ca-cert": { kind: "string", usage: "PEM file of CA certificates to verify the server with, instead of the system roots (env VAULT_CACERT).", placeholder: "file" },
+  "ca-cert": {
+    kind: "string",
+    usage: "PEM file of CA certificates to verify the server with, instead of the system roots (env VAULT_CACERT).",
+    placeholder: "file",
+  },
   "ca-path": { kind: "string", usage: "Directory of PEM CA certificates (env VAULT_CAPATH).", placeholder: "dir" },
   "client-cert": { kind: "string", usage: "PEM client certificate for TLS authentication (env VAULT_CLIENT_CERT).", placeholder: "file" },
   "client-key": { kind: "string", usage: "PEM private key for -client-cert (env VAULT_CLIENT_KEY).", placeholder: "file" },
@@ -120,7 +124,8 @@ export class VaultClient {
       const response = await this.#send(method, url, payload);
       const location = response.message.headers.location;
       if ([301, 302, 307, 308].includes(response.status) && location && this.config.followRedirects) {
-        if (redirects >= MAX_REDIRECTS) throw new TransportError(`too many redirects (last to ${new URL(location, url).origin}); is api_addr pointing at a load balancer?`);
+        if (redirects >= MAX_REDIRECTS)
+          throw new TransportError(`too many redirects (last to ${new URL(location, url).origin}); is api_addr pointing at a load balancer?`);
         const next = new URL(location, url);
         if (url.protocol === "https:" && next.protocol !== "https:") {
           throw new TransportError(`refusing to follow a redirect from ${url.origin} to ${next.origin}: it would drop TLS`);
@@ -133,7 +138,11 @@ export class VaultClient {
         return { status: response.status, body };
       }
       const secrets = [this.config.token, ...(options.secrets ?? [])];
-      throw new ApiError(response.status, errorList(body, response.text).map((error) => redact(error, secrets)), body);
+      throw new ApiError(
+        response.status,
+        errorList(body, response.text).map((error) => redact(error, secrets)),
+        body,
+      );
     }
   }
 
@@ -188,7 +197,9 @@ function transportError(url: URL, error: Error & { code?: string }): TransportEr
   };
   if (reasons[code]) return new TransportError(`cannot reach ${target}: ${reasons[code]}`);
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-    return new TransportError(`TLS certificate of ${target} not trusted (${error.message}); pass -ca-cert (VAULT_CACERT), or -tls-skip-verify (VAULT_SKIP_VERIFY) to skip verification`);
+    return new TransportError(
+      `TLS certificate of ${target} not trusted (${error.message}); pass -ca-cert (VAULT_CACERT), or -tls-skip-verify (VAULT_SKIP_VERIFY) to skip verification`,
+    );
   }
   if (code === "EPROTO" || /wrong version number|packet length too long/.test(error.message)) {
     return new TransportError(`TLS handshake with ${target} failed (${error.message}); does the server use plain http?`);

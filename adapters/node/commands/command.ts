@@ -72,7 +72,11 @@ export function defineCommand<D extends FlagDefs>(spec: CommandSpec<D>): Command
     name: spec.name,
     synopsis: spec.synopsis,
     help: () =>
-      [spec.usage.trim(), Object.keys(spec.flags).length > 0 ? `Command options:\n\n${describeFlags(spec.flags)}` : "", `HTTP options:\n\n${describeFlags(HTTP_FLAGS)}`]
+      [
+        spec.usage.trim(),
+        Object.keys(spec.flags).length > 0 ? `Command options:\n\n${describeFlags(spec.flags)}` : "",
+        `HTTP options:\n\n${describeFlags(HTTP_FLAGS)}`,
+      ]
         .filter(Boolean)
         .join("\n\n"),
     async run(argv, io) {

@@ -56,13 +56,16 @@ Usage: strongbox operator generate-root [options] [KEY]
     if (flags.status || flags.init) {
       expectArgs(args, 0, 0);
       const response = flags.init
-        ? await attempt("starting root token generation", () => client().request("PUT", "sys/generate-root/attempt", { body: flags.otp ? { otp: flags.otp } : {} }))
+        ? await attempt("starting root token generation", () =>
+            client().request("PUT", "sys/generate-root/attempt", { body: flags.otp ? { otp: flags.otp } : {} }),
+          )
         : await attempt("reading root token generation status", () => client().request("GET", "sys/generate-root/attempt"));
       print(response.body ?? {});
       return EXIT_OK;
     }
     expectArgs(args, 0, 1);
-    const nonce = flags.nonce ?? (await attempt("reading root token generation status", () => client().request("GET", "sys/generate-root/attempt"))).body?.nonce;
+    const nonce =
+      flags.nonce ?? (await attempt("reading root token generation status", () => client().request("GET", "sys/generate-root/attempt"))).body?.nonce;
     if (!nonce) throw new CliError("no root token generation in progress; start one with -init", EXIT_LOCAL_ERROR);
     const key = (args[0] === undefined || args[0] === "-" ? await readSecret(io, "Key share (will be hidden): ") : args[0]).trim();
     if (key === "") throw new CliError("no key share given", EXIT_LOCAL_ERROR);

@@ -163,7 +163,10 @@ function groupHelp(group: string): string {
     ...Object.entries(GROUPS)
       .filter(([name]) => name.startsWith(prefix) && !name.slice(prefix.length).includes(" "))
       .map(([name, synopsis]): [string, string] => [name.slice(prefix.length), synopsis]),
-    ...COMMANDS.filter((c) => c.name.startsWith(prefix) && !c.name.slice(prefix.length).includes(" ")).map((c): [string, string] => [c.name.slice(prefix.length), c.synopsis]),
+    ...COMMANDS.filter((c) => c.name.startsWith(prefix) && !c.name.slice(prefix.length).includes(" ")).map((c): [string, string] => [
+      c.name.slice(prefix.length),
+      c.synopsis,
+    ]),
   ].sort(([a], [b]) => (a < b ? -1 : 1));
   const width = Math.max(...entries.map(([name]) => name.length));
   return [

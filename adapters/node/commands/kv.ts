@@ -89,7 +89,11 @@ function joinPath(...parts: string[]): string {
  * `key=-` (all of stdin); `key=\@x` (a literal `@x`); `@file.json` or `-` (a JSON object merged in).
  * A repeated key becomes a list. Error messages never repeat a value.
  */
-export async function parseKvData(args: string[], readStdin: () => Promise<string>, readFile: (path: string) => string = (path) => readFileSync(path, "utf8")): Promise<Record<string, unknown>> {
+export async function parseKvData(
+  args: string[],
+  readStdin: () => Promise<string>,
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): Promise<Record<string, unknown>> {
   const data: Record<string, unknown> = {};
   let stdinUsed = false;
   const stdinOnce = async (position: number) => {
@@ -254,7 +258,10 @@ Usage: strongbox kv delete [options] PATH
     expectArgs(args, 1, 1);
     const location = await locateSecret(client(), args[0]!, flags.mount);
     const fullPath = kvApiPath(location, "data");
-    const versions = flags.versions.flatMap((list) => list.split(",")).map((v) => v.trim()).filter(Boolean);
+    const versions = flags.versions
+      .flatMap((list) => list.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
     if (versions.length > 0 && !location.v2) throw new UsageError("-versions needs a KV v2 mount");
     if (versions.length > 0) {
       const deletePath = kvApiPath(location, "delete");
@@ -283,9 +290,7 @@ Usage: strongbox kv list [options] PATH
     expectArgs(args, 1, 1);
     const location = await locateSecret(client(), args[0]!, flags.mount);
     const fullPath = kvApiPath(location, "metadata");
-    const { status, body } = await attempt(`listing ${fullPath}`, () =>
-      client().request("GET", `${fullPath}/`, { query: { list: "true" }, accept: [404] }),
-    );
+    const { status, body } = await attempt(`listing ${fullPath}`, () => client().request("GET", `${fullPath}/`, { query: { list: "true" }, accept: [404] }));
     const keys: unknown = body?.data?.keys;
     if (status === 404 || !Array.isArray(keys)) {
       if (format === "json") {
@@ -325,7 +330,9 @@ Usage: strongbox kv metadata get [options] PATH
     out(pathHeader("Metadata Path", fullPath));
     out(headerForMap("Metadata", metadata));
     out(mapTable(metadata));
-    const numbers = Object.keys(versions ?? {}).map(Number).sort((a, b) => a - b);
+    const numbers = Object.keys(versions ?? {})
+      .map(Number)
+      .sort((a, b) => a - b);
     for (const version of numbers) {
       const details = versions![String(version)]!;
       out(`\n${headerForMap(`Version ${version}`, details)}`);

@@ -59,7 +59,15 @@ Usage: strongbox login [options] [TOKEN | KEY=VALUE...]
       body = {
         ...lookup.body,
         data: null,
-        auth: { client_token: token, accessor: data.accessor, lease_duration: data.ttl, renewable: data.renewable, token_policies: data.policies, policies: data.policies, metadata: data.meta ?? {} },
+        auth: {
+          client_token: token,
+          accessor: data.accessor,
+          lease_duration: data.ttl,
+          renewable: data.renewable,
+          token_policies: data.policies,
+          policies: data.policies,
+          metadata: data.meta ?? {},
+        },
       };
     } else {
       const data = await parseKvData(args, () => readLine(io.stdin));
@@ -74,13 +82,15 @@ Usage: strongbox login [options] [TOKEN | KEY=VALUE...]
     }
     if (!flags["no-store"]) storeToken(io.homeDir, token);
     if (io.env.VAULT_TOKEN) {
-      io.stderr.write("WARNING! The VAULT_TOKEN environment variable is set! It takes precedence over the\ntoken stored by this command; unset it to use the new token.\n\n");
+      io.stderr.write(
+        "WARNING! The VAULT_TOKEN environment variable is set! It takes precedence over the\ntoken stored by this command; unset it to use the new token.\n\n",
+      );
     }
     if (flags.field === undefined && format === "table") {
       io.stdout.write(
         flags["no-store"]
           ? "Success! You are now authenticated. The token was not stored (-no-store); pass it\nin VAULT_TOKEN to use it.\n\n"
-          : "Success! You are now authenticated. The token information displayed below is\nalready stored in the token helper. You do NOT need to run \"strongbox login\"\nagain. Future requests will automatically use this token.\n\n",
+          : 'Success! You are now authenticated. The token information displayed below is\nalready stored in the token helper. You do NOT need to run "strongbox login"\nagain. Future requests will automatically use this token.\n\n',
       );
     }
     return printSecret(io, format, body, flags.field);
@@ -104,7 +114,12 @@ async function tokenArgument(io: CliIO, arg: string | undefined): Promise<string
   return token;
 }
 
-async function loginRequest(io: CliIO, method: string, mount: string, data: Record<string, unknown>): Promise<{ path: string; body: Record<string, unknown>; secrets: string[] }> {
+async function loginRequest(
+  io: CliIO,
+  method: string,
+  mount: string,
+  data: Record<string, unknown>,
+): Promise<{ path: string; body: Record<string, unknown>; secrets: string[] }> {
   switch (method) {
     case "userpass": {
       const { username, ...rest } = data;
@@ -113,7 +128,8 @@ async function loginRequest(io: CliIO, method: string, mount: string, data: Reco
       return { path: `auth/${mount}/login/${username}`, body: { ...rest, password }, secrets: [password] };
     }
     case "approle": {
-      if (typeof data.role_id !== "string" || data.role_id === "") throw new UsageError("approle needs role_id=ID (and secret_id=ID unless the role does not bind one)");
+      if (typeof data.role_id !== "string" || data.role_id === "")
+        throw new UsageError("approle needs role_id=ID (and secret_id=ID unless the role does not bind one)");
       return { path: `auth/${mount}/login`, body: data, secrets: typeof data.secret_id === "string" ? [data.secret_id] : [] };
     }
     default:

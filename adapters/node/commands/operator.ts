@@ -1,6 +1,17 @@
 /** `strongbox operator init | unseal | seal`. */
 import { readFileSync } from "node:fs";
-import { attempt, CliError, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FORMAT_FLAG, type OutputFormat } from "./command.js";
+import {
+  attempt,
+  CliError,
+  type Command,
+  defineCommand,
+  EXIT_LOCAL_ERROR,
+  EXIT_OK,
+  EXIT_REMOTE_ERROR,
+  expectArgs,
+  FORMAT_FLAG,
+  type OutputFormat,
+} from "./command.js";
 import type { VaultClient } from "./client.js";
 import { readSecret } from "./input.js";
 import { jsonText } from "./output.js";
@@ -46,7 +57,10 @@ Usage: strongbox operator init [options]
     "key-shares": { kind: "int", usage: `Number of key shares to split the root key into (default ${DEFAULT_KEY_SHARES}).`, aliases: ["n"] },
     "key-threshold": { kind: "int", usage: `Number of shares needed to unseal (default ${DEFAULT_KEY_THRESHOLD}).`, aliases: ["t"] },
     "recovery-shares": { kind: "int", usage: `Number of recovery key shares, with an auto-unseal seal (default ${DEFAULT_KEY_SHARES}).` },
-    "recovery-threshold": { kind: "int", usage: `Number of recovery key shares needed to authorize, with an auto-unseal seal (default ${DEFAULT_KEY_THRESHOLD}).` },
+    "recovery-threshold": {
+      kind: "int",
+      usage: `Number of recovery key shares needed to authorize, with an auto-unseal seal (default ${DEFAULT_KEY_THRESHOLD}).`,
+    },
     "pgp-keys": { kind: "string", usage: "Files of PGP public keys, comma-separated, one per unseal key share.", placeholder: "file,…" },
     "recovery-pgp-keys": { kind: "string", usage: "Files of PGP public keys, comma-separated, one per recovery key share.", placeholder: "file,…" },
     "root-token-pgp-key": { kind: "string", usage: "File of a PGP public key to encrypt the root token to.", placeholder: "file" },
@@ -64,12 +78,19 @@ Usage: strongbox operator init [options]
     }
 
     // Which keys to ask for depends on the server's seal; a server that cannot say gets the Shamir request.
-    const recoverySeal = await client().request("GET", "sys/seal-status").then((status) => status.body?.recovery_seal === true, () => false);
+    const recoverySeal = await client()
+      .request("GET", "sys/seal-status")
+      .then(
+        (status) => status.body?.recovery_seal === true,
+        () => false,
+      );
     if (recoverySeal) return printRecoveryInit(flags, await initRecovery(client(), flags, pgp), format, out);
 
     const shares = flags["key-shares"] ?? DEFAULT_KEY_SHARES;
     const threshold = flags["key-threshold"] ?? DEFAULT_KEY_THRESHOLD;
-    const { body } = await attempt("initializing", () => client().request("PUT", "sys/init", { body: { secret_shares: shares, secret_threshold: threshold, ...pgp } }));
+    const { body } = await attempt("initializing", () =>
+      client().request("PUT", "sys/init", { body: { secret_shares: shares, secret_threshold: threshold, ...pgp } }),
+    );
     const init = (body ?? {}) as InitResponse;
     const hexKeys = init.keys ?? [];
     const base64Keys = init.keys_base64 ?? [];
@@ -117,7 +138,8 @@ type InitFlags = { "recovery-shares"?: number; "recovery-threshold"?: number };
 /** As Vault's CLI: each file read and base64-encoded, unless it already holds base64 text. */
 function pgpKeyFields(flags: Record<string, unknown>): Record<string, string | string[]> {
   const fields: Record<string, string | string[]> = {};
-  const files = (flag: string) => (typeof flags[flag] === "string" && flags[flag] !== "" ? (flags[flag] as string).split(",").map((file) => readPgpKeyFile(flag, file.trim())) : undefined);
+  const files = (flag: string) =>
+    typeof flags[flag] === "string" && flags[flag] !== "" ? (flags[flag] as string).split(",").map((file) => readPgpKeyFile(flag, file.trim())) : undefined;
   const keys = files("pgp-keys");
   if (keys) fields.pgp_keys = keys;
   const recoveryKeys = files("recovery-pgp-keys");
@@ -131,7 +153,11 @@ function pgpKeyFields(flags: Record<string, unknown>): Record<string, string | s
 }
 
 function readPgpKeyFile(flag: string, file: string): string {
-  if (file.startsWith("keybase:")) throw new CliError(`-${flag}: "keybase:" keys are not supported (fetching them needs keybase.io); export the key with gpg --export and give the file`, EXIT_LOCAL_ERROR);
+  if (file.startsWith("keybase:"))
+    throw new CliError(
+      `-${flag}: "keybase:" keys are not supported (fetching them needs keybase.io); export the key with gpg --export and give the file`,
+      EXIT_LOCAL_ERROR,
+    );
   let content: Buffer;
   try {
     content = readFileSync(file);
@@ -139,12 +165,17 @@ function readPgpKeyFile(flag: string, file: string): string {
     throw new CliError(`-${flag}: cannot read ${file}: ${(error as Error).message}`, EXIT_LOCAL_ERROR);
   }
   const text = content.toString("latin1").trim();
-  if (text.startsWith("-----BEGIN PGP")) throw new CliError(`-${flag}: ${file} is ASCII-armored; give the binary key (gpg --export without --armor)`, EXIT_LOCAL_ERROR);
+  if (text.startsWith("-----BEGIN PGP"))
+    throw new CliError(`-${flag}: ${file} is ASCII-armored; give the binary key (gpg --export without --armor)`, EXIT_LOCAL_ERROR);
   return /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? text : content.toString("base64");
 }
 
 async function initRecovery(client: VaultClient, flags: InitFlags, pgp: Record<string, string | string[]>): Promise<InitResponse> {
-  const body = { recovery_shares: flags["recovery-shares"] ?? DEFAULT_KEY_SHARES, recovery_threshold: flags["recovery-threshold"] ?? DEFAULT_KEY_THRESHOLD, ...pgp };
+  const body = {
+    recovery_shares: flags["recovery-shares"] ?? DEFAULT_KEY_SHARES,
+    recovery_threshold: flags["recovery-threshold"] ?? DEFAULT_KEY_THRESHOLD,
+    ...pgp,
+  };
   const { body: init } = await attempt("initializing", () => client.request("PUT", "sys/init", { body }));
   return (init ?? {}) as InitResponse;
 }

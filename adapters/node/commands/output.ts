@@ -12,9 +12,7 @@ export function columns(rows: string[][]): string {
   const widths: number[] = [];
   const cells = rows.map((row) => row.map((cell) => (cell.trim() === "" ? "n/a" : cell.trim())));
   for (const row of cells) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
-  return cells
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - [...cell].length))).join(COLUMN_GAP))
-    .join("\n");
+  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - [...cell].length))).join(COLUMN_GAP)).join("\n");
 }
 
 /** Columns under a header row and its `---` underline. */
@@ -37,12 +35,18 @@ export function formatValue(value: unknown): string {
 export function mapTable(data: Record<string, unknown>): string {
   const keys = Object.keys(data).sort(compare);
   if (keys.length === 0) return "";
-  return table(["Key", "Value"], keys.map((key) => [key, formatField(key, data[key])]));
+  return table(
+    ["Key", "Value"],
+    keys.map((key) => [key, formatField(key, data[key])]),
+  );
 }
 
 /** The `Keys` table of a LIST answer, sorted. */
 export function listTable(keys: string[]): string {
-  return table(["Keys"], [...keys].sort(compare).map((key) => [key]));
+  return table(
+    ["Keys"],
+    [...keys].sort(compare).map((key) => [key]),
+  );
 }
 
 /** `== title ==` padded with equal signs to about `width` characters. */

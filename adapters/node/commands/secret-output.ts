@@ -29,7 +29,14 @@ export function printSecret(io: CliIO, format: OutputFormat, body: any, field?: 
 function secretFields(body: any): Record<string, unknown> {
   if (!body?.auth) return body?.data ?? {};
   const auth = body.auth;
-  return { token: auth.client_token, token_accessor: auth.accessor, token_duration: auth.lease_duration, token_renewable: auth.renewable, token_policies: auth.token_policies, policies: auth.policies };
+  return {
+    token: auth.client_token,
+    token_accessor: auth.accessor,
+    token_duration: auth.lease_duration,
+    token_renewable: auth.renewable,
+    token_policies: auth.token_policies,
+    policies: auth.policies,
+  };
 }
 
 /** Vault's token rows, in its order: token, accessor, duration, renewable, policies, then token_meta_*. */

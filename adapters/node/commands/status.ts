@@ -1,6 +1,19 @@
 /** `strongbox status`: seal and HA state. Exit codes as Vault's: 0 unsealed, 2 sealed, 1 error. */
 import { ApiError, type VaultClient } from "./client.js";
-import { attempt, type CliIO, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, EXIT_REMOTE_ERROR, expectArgs, FIELD_FLAG, FORMAT_FLAG, type OutputFormat, printField } from "./command.js";
+import {
+  attempt,
+  type CliIO,
+  type Command,
+  defineCommand,
+  EXIT_LOCAL_ERROR,
+  EXIT_OK,
+  EXIT_REMOTE_ERROR,
+  expectArgs,
+  FIELD_FLAG,
+  FORMAT_FLAG,
+  type OutputFormat,
+  printField,
+} from "./command.js";
 import { jsonText, type SealStatusView, sealStatusTable } from "./output.js";
 
 export const statusCommand: Command = defineCommand({

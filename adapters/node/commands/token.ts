@@ -92,7 +92,8 @@ Usage: strongbox token revoke [options] [TOKEN]
   },
   async run({ flags, args, client, out }) {
     expectArgs(args, flags.self ? 0 : 1, flags.self ? 0 : 1);
-    if (flags.mode !== undefined && flags.mode !== "" && flags.mode !== "orphan") throw new UsageError(`unsupported -mode ${JSON.stringify(flags.mode)} (only "orphan")`);
+    if (flags.mode !== undefined && flags.mode !== "" && flags.mode !== "orphan")
+      throw new UsageError(`unsupported -mode ${JSON.stringify(flags.mode)} (only "orphan")`);
     if (flags.self && (flags.accessor || flags.mode)) throw new UsageError("-self cannot be combined with -accessor or -mode");
     if (flags.accessor && flags.mode) throw new UsageError("-accessor cannot be combined with -mode");
     const [value] = args;

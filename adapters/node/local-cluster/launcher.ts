@@ -11,15 +11,7 @@ import { callNode, errorText } from "./node-api.js";
 import { type ClusterStores, ClusterNode, type NodeExit, NodeStartError } from "./node-process.js";
 import { chooseNodePorts, freeNodePorts } from "./ports.js";
 import { startS3Server, type RunningS3Server } from "./s3-server.js";
-import {
-  type ClusterRecord,
-  type StatePaths,
-  type UnsealKeys,
-  readClusterRecord,
-  readUnsealKeys,
-  writeClusterRecord,
-  writeUnsealKeys,
-} from "./state-dir.js";
+import { type ClusterRecord, type StatePaths, type UnsealKeys, readClusterRecord, readUnsealKeys, writeClusterRecord, writeUnsealKeys } from "./state-dir.js";
 import { ClusterMonitor, type ClusterView } from "./status.js";
 import { clock, createStatusView } from "./status-view.js";
 
@@ -152,7 +144,8 @@ export class LocalCluster {
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     for (const timer of this.#restartTimers.values()) clearTimeout(timer);
     await this.#polling;
-    if (this.#state === "running") this.#options.out.write("\n==> Stopping: the standbys, then the active node (it releases the HA lock), then the embedded S3 and DynamoDB\n");
+    if (this.#state === "running")
+      this.#options.out.write("\n==> Stopping: the standbys, then the active node (it releases the HA lock), then the embedded S3 and DynamoDB\n");
     await this.#stopNodes();
     // A start or restart under way gives up once its nodes are gone; then stop whatever it got to start.
     await Promise.all([this.#startup?.catch(() => {}), ...this.#restarts]);
@@ -220,7 +213,9 @@ export class LocalCluster {
       this.#throwIfStopping();
       const response = await callNode(node.apiAddr, "PUT", "sys/unseal", { body: { key } });
       if (response.status !== 200) {
-        throw new LauncherError(`unsealing ${node.name} failed: ${errorText(response)} — are the keys in ${this.#paths.keysFile} this cluster's? If not, start over with --fresh`);
+        throw new LauncherError(
+          `unsealing ${node.name} failed: ${errorText(response)} — are the keys in ${this.#paths.keysFile} this cluster's? If not, start over with --fresh`,
+        );
       }
       if (response.body.sealed === false) return;
     }
@@ -334,7 +329,14 @@ export class LocalCluster {
       ...(standby ? [`    curl -s -H "X-Vault-Token: $VAULT_TOKEN" ${standby.apiAddr}/v1/secret/data/hello    # through ${standby.name}, a standby`] : []),
       ...(active ? [`    kill -9 ${active.pid}    # kill the active node (${active.name}) and watch a standby take over`] : []),
       "",
-      `==> Cluster ready: ${active?.name ?? "no node"} is active${standby ? `, ${view.nodes.filter((n) => n.state === "standby").map((n) => n.name).join(" and ")} standing by` : ""}. Ctrl-C stops everything.`,
+      `==> Cluster ready: ${active?.name ?? "no node"} is active${
+        standby
+          ? `, ${view.nodes
+              .filter((n) => n.state === "standby")
+              .map((n) => n.name)
+              .join(" and ")} standing by`
+          : ""
+      }. Ctrl-C stops everything.`,
       "",
     ];
     out.write(`${lines.join("\n")}\n`);

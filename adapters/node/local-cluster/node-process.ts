@@ -89,7 +89,10 @@ export class ClusterNode {
   /** Writes the config, spawns the process and waits until its API answers. */
   async start(stores: ClusterStores): Promise<void> {
     await writeFile(this.configFile, this.#config(stores), { mode: 0o600 });
-    const logStart = await stat(this.logFile).then((s) => s.size, () => 0);
+    const logStart = await stat(this.logFile).then(
+      (s) => s.size,
+      () => 0,
+    );
     const log = openSync(this.logFile, "a", 0o600);
     let child: ChildProcess;
     try {
@@ -148,11 +151,18 @@ export class ClusterNode {
         const tail = await this.#logTail(logStart);
         throw new NodeStartError(`${this.name} exited while starting (its log: ${this.logFile})`, tail, /already in use|EADDRINUSE/.test(tail));
       }
-      const answered = await callNode(this.apiAddr, "GET", "sys/seal-status", { timeoutMs: 1_000 }).then(() => true, () => false);
+      const answered = await callNode(this.apiAddr, "GET", "sys/seal-status", { timeoutMs: 1_000 }).then(
+        () => true,
+        () => false,
+      );
       if (answered) return;
       if (Date.now() > deadline) {
         await this.stop();
-        throw new NodeStartError(`${this.name} did not answer on ${this.apiAddr} within ${START_TIMEOUT_MS / 1000} s (its log: ${this.logFile})`, await this.#logTail(logStart), false);
+        throw new NodeStartError(
+          `${this.name} did not answer on ${this.apiAddr} within ${START_TIMEOUT_MS / 1000} s (its log: ${this.logFile})`,
+          await this.#logTail(logStart),
+          false,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -32,7 +32,9 @@ export async function chooseNodePorts(basePort: number, count: number): Promise<
       continue;
     }
     const ports = { api: await pick(), cluster: await pick() };
-    chosen.push(basePort === 0 ? ports : { ...ports, fallbackNote: `port ${api} or ${api + 1} is in use, so this node uses ${ports.api} and ${ports.cluster}` });
+    chosen.push(
+      basePort === 0 ? ports : { ...ports, fallbackNote: `port ${api} or ${api + 1} is in use, so this node uses ${ports.api} and ${ports.cluster}` },
+    );
   }
   return chosen;
 }

@@ -126,7 +126,11 @@ class FolderStore extends MemoryStore {
   override put(bucket: string, key: string, object: StoredObject): Promise<void> {
     return this.#queue(bucket, key, async () => {
       const header: ObjectHeader = { key, etag: object.etag, modified: object.modified.toISOString(), encryption: object.encryption };
-      await writeFileAtomically(this.#objectFile(bucket, key), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), object.body]), join(this.#bucketDir(bucket), `~${randomUUID()}`));
+      await writeFileAtomically(
+        this.#objectFile(bucket, key),
+        Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), object.body]),
+        join(this.#bucketDir(bucket), `~${randomUUID()}`),
+      );
       await super.put(bucket, key, object);
     });
   }
@@ -218,9 +222,10 @@ async function handle(store: MemoryStore, request: IncomingMessage, body: Buffer
     if (request.headers["content-encoding"]?.includes("aws-chunked")) {
       return sendError(response, 400, "NotImplemented", "aws-chunked uploads");
     }
-    const encryption = Object.fromEntries(
-      Object.entries(request.headers).filter(([name]) => name.startsWith("x-amz-server-side-encryption")),
-    ) as Record<string, string>;
+    const encryption = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name.startsWith("x-amz-server-side-encryption"))) as Record<
+      string,
+      string
+    >;
     const etag = `"${createHash("md5").update(body).digest("hex")}"`;
     await store.put(bucketName, key, { body, etag, modified: new Date(), encryption });
     return void response.writeHead(200, { ETag: etag }).end();

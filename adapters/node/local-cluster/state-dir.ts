@@ -135,4 +135,3 @@ export async function readClusterRecord(paths: StatePaths): Promise<ClusterRecor
 export function writeClusterRecord(paths: StatePaths, record: ClusterRecord): Promise<void> {
   return writeFileAtomically(paths.clusterFile, `${JSON.stringify(record, null, 2)}\n`);
 }
-

@@ -20,7 +20,16 @@ class TerminalStatusView implements StatusView {
   show(view: ClusterView): void {
     const rows = [
       ["NODE", "STATE", "PID", "API ADDRESS", "CLUSTER ADDRESS", "FORWARDED", "REQ/S", ""],
-      ...view.nodes.map((n) => [n.name, n.state, n.pid === null ? "-" : String(n.pid), n.apiAddr, n.clusterAddr, n.forwarded === null ? "-" : String(n.forwarded), formatRate(n.requestRate), n.note]),
+      ...view.nodes.map((n) => [
+        n.name,
+        n.state,
+        n.pid === null ? "-" : String(n.pid),
+        n.apiAddr,
+        n.clusterAddr,
+        n.forwarded === null ? "-" : String(n.forwarded),
+        formatRate(n.requestRate),
+        n.note,
+      ]),
     ];
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
     const table = rows.map((row) => `  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ")}`.trimEnd());

@@ -100,7 +100,10 @@ export const approle: AuthMethod = {
       if (operation !== "list") throw unsupportedAuthOperation(request);
       return { data: { keys: (await storage.list("role/")).filter((key) => !key.endsWith("/")) } };
     }
-    const match = /^role\/([^/]+)(?:\/(role-id|secret-id|custom-secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?$/.exec(path);
+    const match =
+      /^role\/([^/]+)(?:\/(role-id|secret-id|custom-secret-id|secret-id\/lookup|secret-id\/destroy|secret-id-accessor\/lookup|secret-id-accessor\/destroy))?$/.exec(
+        path,
+      );
     if (!match) throw noRoute(request);
     const name = requireCanonicalName(match[1]!, ROLE_NAME);
     const action = match[2];
@@ -175,7 +178,8 @@ async function consumeSecretId(storage: Storage, keys: Indexes, key: string, now
     throw new LogicalError(400, `source address "${clientAddress ?? ""}" unauthorized through CIDR restrictions on the secret ID`);
   }
   if (entry.secret_id_num_uses === 1) await destroySecretId(storage, keys, key, entry);
-  else if (entry.secret_id_num_uses > 1) await storage.put(key, encodeJson({ ...entry, secret_id_num_uses: entry.secret_id_num_uses - 1, last_updated_time: now }));
+  else if (entry.secret_id_num_uses > 1)
+    await storage.put(key, encodeJson({ ...entry, secret_id_num_uses: entry.secret_id_num_uses - 1, last_updated_time: now }));
   return entry;
 }
 
@@ -346,7 +350,8 @@ function secretIdMetadata(value: unknown): Record<string, string> {
       throw new LogicalError(400, `"metadata" must be a JSON object of strings`);
     }
   }
-  if (!isPlainObject(parsed) || Object.values(parsed).some((v) => typeof v !== "string")) throw new LogicalError(400, `"metadata" must be a JSON object of strings`);
+  if (!isPlainObject(parsed) || Object.values(parsed).some((v) => typeof v !== "string"))
+    throw new LogicalError(400, `"metadata" must be a JSON object of strings`);
   return parsed as Record<string, string>;
 }
 

@@ -36,7 +36,9 @@ export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { oper
     if (operation === "read") {
       const entry = auths.find(target);
       const lockout = supportsLockout(entry) ? { user_lockout_config: describeLockoutConfig(entry.user_lockout_config) } : {};
-      return { data: { ...entry.config, description: entry.description, force_no_cache: false, options: entry.options, token_type: "default-service", ...lockout } };
+      return {
+        data: { ...entry.config, description: entry.description, force_no_cache: false, options: entry.options, token_type: "default-service", ...lockout },
+      };
     }
     if (operation !== "update" && operation !== "create") throw unsupported();
     await auths.tune(target, data);

@@ -87,7 +87,7 @@ export class TokenRoles {
 /** A role's fields from a write; the legacy names (`period`, `explicit_max_ttl`, `bound_cidrs`) are still accepted. */
 function updateRole(current: TokenRole, data: Record<string, unknown>): TokenRole {
   const next = { ...current };
-  const field = (name: string, legacy?: string): unknown => (data[name] ?? (legacy ? data[legacy] : undefined)) ?? undefined;
+  const field = (name: string, legacy?: string): unknown => data[name] ?? (legacy ? data[legacy] : undefined) ?? undefined;
   for (const name of ["allowed_policies", "disallowed_policies"] as const) {
     if (field(name) !== undefined) next[name] = policyList(stringList(name, field(name)));
   }
@@ -98,9 +98,11 @@ function updateRole(current: TokenRole, data: Record<string, unknown>): TokenRol
   next.renewable = parseFlag("renewable", field("renewable")) ?? next.renewable;
   next.token_no_default_policy = parseFlag("token_no_default_policy", field("token_no_default_policy")) ?? next.token_no_default_policy;
   next.token_period = parseNonNegativeDuration("token_period", field("token_period", "period")) ?? next.token_period;
-  next.token_explicit_max_ttl = parseNonNegativeDuration("token_explicit_max_ttl", field("token_explicit_max_ttl", "explicit_max_ttl")) ?? next.token_explicit_max_ttl;
+  next.token_explicit_max_ttl =
+    parseNonNegativeDuration("token_explicit_max_ttl", field("token_explicit_max_ttl", "explicit_max_ttl")) ?? next.token_explicit_max_ttl;
   next.token_num_uses = parseCount("token_num_uses", field("token_num_uses")) ?? next.token_num_uses;
-  if (field("token_bound_cidrs", "bound_cidrs") !== undefined) next.token_bound_cidrs = cidrList("token_bound_cidrs", field("token_bound_cidrs", "bound_cidrs"));
+  if (field("token_bound_cidrs", "bound_cidrs") !== undefined)
+    next.token_bound_cidrs = cidrList("token_bound_cidrs", field("token_bound_cidrs", "bound_cidrs"));
   const suffix = field("path_suffix");
   if (suffix !== undefined) {
     if (typeof suffix !== "string" || suffix.includes("..") || /[\s\p{Cc}]/u.test(suffix)) {
@@ -132,7 +134,10 @@ function describeRole(name: string, role: TokenRole): Record<string, unknown> {
 
 /** Vault's glob: `*` matches any run of characters, anywhere in the pattern. */
 function globMatches(pattern: string, name: string): boolean {
-  const source = pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  const source = pattern
+    .split("*")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
   return new RegExp(`^${source}$`).test(name);
 }
 
@@ -147,7 +152,8 @@ export function rolePolicies(role: TokenRole, requested: string[] | undefined, c
   const allowed = (policy: string) => role.allowed_policies.includes(policy) || role.allowed_policies_glob.some((glob) => globMatches(glob, policy));
   const disallowed = (policy: string) => role.disallowed_policies.includes(policy) || role.disallowed_policies_glob.some((glob) => globMatches(glob, policy));
   let policies = policyList(requested ?? (restrictsPolicies ? role.allowed_policies : caller.policies));
-  if (policies.includes("root") && !caller.policies.includes("root")) throw new LogicalError(400, "root tokens may not be created without parent token being root");
+  if (policies.includes("root") && !caller.policies.includes("root"))
+    throw new LogicalError(400, "root tokens may not be created without parent token being root");
   if (restrictsPolicies) {
     const outside = policies.filter((policy) => policy !== "default" && !allowed(policy));
     if (outside.length > 0) throw new LogicalError(400, `token policies (${JSON.stringify(outside)}) must be subset of the role's allowed policies`);
@@ -156,7 +162,8 @@ export function rolePolicies(role: TokenRole, requested: string[] | undefined, c
   }
   const forbidden = policies.filter(disallowed);
   if (forbidden.length > 0) throw new LogicalError(400, `token policies (${JSON.stringify(forbidden)}) are disallowed by the role`);
-  if (!noDefaultPolicy && !role.token_no_default_policy && !disallowed("default") && !policies.includes("root")) policies = [...new Set([...policies, "default"])];
+  if (!noDefaultPolicy && !role.token_no_default_policy && !disallowed("default") && !policies.includes("root"))
+    policies = [...new Set([...policies, "default"])];
   return policies;
 }
 

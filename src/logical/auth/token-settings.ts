@@ -34,7 +34,12 @@ export function defaultTokenSettings(): TokenSettings {
 }
 
 /** The legacy name of a `token_*` field. (`bound_cidrs` is userpass's only; AppRole's `bound_cidr_list` means something else.) */
-const LEGACY_NAMES: Partial<Record<keyof TokenSettings, string>> = { token_policies: "policies", token_ttl: "ttl", token_max_ttl: "max_ttl", token_period: "period" };
+const LEGACY_NAMES: Partial<Record<keyof TokenSettings, string>> = {
+  token_policies: "policies",
+  token_ttl: "ttl",
+  token_max_ttl: "max_ttl",
+  token_period: "period",
+};
 
 /** Applies the token fields present in `data` to `current`; 400 on invalid values. */
 export function updateTokenSettings(current: TokenSettings, data: Record<string, unknown>, legacyBoundCidrs = false): TokenSettings {

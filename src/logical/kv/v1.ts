@@ -21,20 +21,20 @@ export function createKvV1(leaseTtls: LeaseTtls): SecretsEngine {
 export const kvV1 = createKvV1(VAULT_LEASE_TTLS);
 
 async function handle(request: LogicalRequest, leaseTtls: LeaseTtls): Promise<HandlerResult> {
-    switch (request.operation) {
-      case "read":
-        return read(request, leaseTtls);
-      case "create":
-      case "update":
-        return write(request);
-      case "delete":
-        await request.storage.delete(request.path);
-        return null;
-      case "list":
-        return listResponse(await request.storage.list(listPrefix(request.path)));
-      case "patch":
-        throw unsupportedOperation();
-    }
+  switch (request.operation) {
+    case "read":
+      return read(request, leaseTtls);
+    case "create":
+    case "update":
+      return write(request);
+    case "delete":
+      await request.storage.delete(request.path);
+      return null;
+    case "list":
+      return listResponse(await request.storage.list(listPrefix(request.path)));
+    case "patch":
+      throw unsupportedOperation();
+  }
 }
 
 async function read({ storage, path, mount }: LogicalRequest, leaseTtls: LeaseTtls): Promise<HandlerResult> {

@@ -91,10 +91,7 @@ export async function casRequiredWarnings(storage: Storage, casRequired: boolean
  * `custom_metadata` as string values (numbers and booleans are converted, as Vault does);
  * `allowNull` keeps null values, which a patch uses to remove keys.
  */
-export function parseCustomMetadata(
-  value: unknown,
-  { allowNull = false } = {},
-): Record<string, string | null> | undefined {
+export function parseCustomMetadata(value: unknown, { allowNull = false } = {}): Record<string, string | null> | undefined {
   if (value === undefined || (value === null && !allowNull)) return undefined;
   if (!isPlainObject(value)) {
     throw new LogicalError(400, `custom_metadata validation failed: expected a JSON object, got ${kindOf(value)}`);
@@ -119,10 +116,7 @@ const unprintable = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/u;
 export function validCustomMetadata(entries: Record<string, string | null>): Record<string, string> {
   const names = Object.keys(entries);
   if (names.length > MAX_CUSTOM_METADATA_KEYS) {
-    throw new LogicalError(
-      400,
-      `custom_metadata validation failed: at most ${MAX_CUSTOM_METADATA_KEYS} keys are allowed, got ${names.length}`,
-    );
+    throw new LogicalError(400, `custom_metadata validation failed: at most ${MAX_CUSTOM_METADATA_KEYS} keys are allowed, got ${names.length}`);
   }
   const problems: string[] = [];
   for (const [name, value] of Object.entries(entries)) {

@@ -114,4 +114,3 @@ export function pruneVersions(meta: KeyMetadata, config: EngineConfig): number[]
   meta.oldestVersion = newestPruned + 1;
   return pruned;
 }
-

@@ -60,7 +60,6 @@ import {
   type VersionState,
 } from "./v2-metadata.js";
 
-
 export interface KvV2Options {
   /** Clock for created/deletion times and for deciding whether a deletion has taken effect. */
   now?: () => Date;
@@ -216,13 +215,7 @@ class VersionedKv implements SecretsEngine {
     });
   }
 
-  async #appendVersion(
-    storage: Storage,
-    key: string,
-    meta: KeyMetadata,
-    config: EngineConfig,
-    secret: Record<string, unknown>,
-  ): Promise<LogicalResponse> {
+  async #appendVersion(storage: Storage, key: string, meta: KeyMetadata, config: EngineConfig, secret: Record<string, unknown>): Promise<LogicalResponse> {
     const now = this.#now();
     const version = meta.currentVersion + 1;
     await storage.put(versionKey(key, version), encodeJson(secret));
@@ -260,11 +253,7 @@ class VersionedKv implements SecretsEngine {
 
   // --- delete/<key>, undelete/<key>, destroy/<key> ----------------------------------------------
 
-  async #changeVersions(
-    action: "delete" | "undelete" | "destroy",
-    { storage, data, mount }: LogicalRequest,
-    key: string,
-  ): Promise<HandlerResult> {
+  async #changeVersions(action: "delete" | "undelete" | "destroy", { storage, data, mount }: LogicalRequest, key: string): Promise<HandlerResult> {
     const versions = parseVersionList(data.versions);
     await this.#lock.run(lockKey(mount, key), async () => {
       const meta = await loadMetadata(storage, key);
@@ -437,4 +426,3 @@ function invalidPath(path: string, operation: Operation): never {
     ],
   });
 }
-

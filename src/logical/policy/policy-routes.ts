@@ -41,11 +41,7 @@ export function canonicalPolicyPath(path: string): string {
   return path;
 }
 
-export async function handlePolicyRequest(
-  store: PolicyStore,
-  tokens: TokenStore,
-  request: PolicyRequest,
-): Promise<HandlerResult> {
+export async function handlePolicyRequest(store: PolicyStore, tokens: TokenStore, request: PolicyRequest): Promise<HandlerResult> {
   const { path, operation, data } = request;
   if (CAPABILITIES_PATHS.has(path)) {
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
@@ -121,7 +117,10 @@ async function capabilities(store: PolicyStore, tokens: TokenStore, path: string
 function requestedPaths(data: Record<string, unknown>): string[] {
   const raw = data.paths ?? data.path;
   const list = typeof raw === "string" ? raw.split(",") : Array.isArray(raw) ? raw : [];
-  const paths = list.filter((p): p is string => typeof p === "string").map((p) => p.trim().replace(/^\/+/, "")).filter((p) => p !== "");
+  const paths = list
+    .filter((p): p is string => typeof p === "string")
+    .map((p) => p.trim().replace(/^\/+/, ""))
+    .filter((p) => p !== "");
   if (paths.length === 0) throw new LogicalError(400, "missing path");
   return paths;
 }
