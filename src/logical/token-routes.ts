@@ -1,8 +1,8 @@
 import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
 import { refuseNonAssignablePolicies } from "./auth/token-settings.js";
-import { isPlainObject, parseFlag } from "../sdk/fields.js";
+import { isPlainObject, parseFlag, parseNonNegativeDuration } from "../sdk/fields.js";
 import { requireCanonicalName } from "./names.js";
-import { type TokenEntry, type TokenStore, tokenDurations } from "./token-store.js";
+import type { TokenEntry, TokenStore } from "./token-store.js";
 import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../sdk/types.js";
 
 type Caller = TokenEntry & { hash: string };
@@ -168,4 +168,14 @@ function requireString(data: Record<string, unknown>, field: string): string {
   const value = data[field];
   if (typeof value !== "string" || value === "") throw new LogicalError(400, `missing required field "${field}"`);
   return value;
+}
+
+/** Parses the optional TTL-ish fields of a token create request. */
+export function tokenDurations(data: Record<string, unknown>): { ttl?: number; explicit_max_ttl?: number; period?: number } {
+  const read = (field: string) => {
+    const value = data[field];
+    // JSON null means "not set", as in Vault's field readers.
+    return value === "" ? undefined : parseNonNegativeDuration(field, value);
+  };
+  return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };
 }

@@ -1,5 +1,5 @@
 import { invalidToken } from "./acl.js";
-import { MAX_DURATION_SECONDS, parseNonNegativeDuration } from "../sdk/fields.js";
+import { MAX_DURATION_SECONDS } from "../sdk/fields.js";
 import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, SharedDecoding, toHex } from "../sdk/encoding.js";
 import { readShared } from "../physical/backend.js";
@@ -425,16 +425,6 @@ function expiryBuckets(epochMs: number): [string, string] {
 function expiryKey(expireMs: number, hash: string): string {
   const [hour, minute] = expiryBuckets(expireMs);
   return `${EXPIRY_PREFIX}${hour}/${minute}/${hash}`;
-}
-
-/** Parses the optional TTL-ish fields of a token create request. */
-export function tokenDurations(data: Record<string, unknown>): { ttl?: number; explicit_max_ttl?: number; period?: number } {
-  const read = (field: string) => {
-    const value = data[field];
-    // JSON null means "not set", as in Vault's field readers.
-    return value === "" ? undefined : parseNonNegativeDuration(field, value);
-  };
-  return { ttl: read("ttl"), explicit_max_ttl: read("explicit_max_ttl"), period: read("period") };
 }
 
 /**
