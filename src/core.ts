@@ -71,11 +71,8 @@ export class Core {
     this.#barrierStorage = new SwitchableBackend(options.physical);
     // Below the barrier, so it holds ciphertext and every read is still authenticated.
     const { disabled, entries = DEFAULT_CACHE_ENTRIES, bytes = DEFAULT_CACHE_BYTES } = options.cache ?? {};
-    this.#cache = disabled
-      ? null
-      : new CachedBackend(this.#barrierStorage, { entries, bytes }, (hit) =>
-          options.observability?.metrics?.increment(hit ? "vault_cache_hit" : "vault_cache_miss"),
-        );
+    const counted = (hit: boolean) => options.observability?.metrics?.increment(hit ? "vault_cache_hit" : "vault_cache_miss");
+    this.#cache = disabled ? null : new CachedBackend(this.#barrierStorage, { entries, bytes }, counted);
     this.#barrier = new AesGcmBarrier(this.#cache ?? this.#barrierStorage);
     this.#seal = options.seal ?? defaultSeal(options.physical);
     this.#keys = new KeyRotation(this.#barrier, options.now ?? Date.now);
