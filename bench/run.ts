@@ -15,11 +15,9 @@ import { benchForwarding, type LoadPlan } from "./forwarding.js";
 import { benchHandover, type HandoverPlan } from "./handover.js";
 import { MemoryRecorder } from "./memory.js";
 import { startTsChild, type TsChild } from "./processes.js";
-import { type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
+import { BENCH_ORDER as ORDER, type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
 import { mountKvV2 } from "./setup.js";
 import { benchStandbyReads } from "./standby-reads.js";
-
-const ORDER = ["failover", "failover-etcd", "failover-zookeeper", "handover", "forwarding", "standby-reads", "efficiency", "memory", "edge", "cache"];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
