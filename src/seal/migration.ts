@@ -54,7 +54,7 @@ export async function checkUnsealRequest(seal: Seal, migrate: boolean): Promise<
   if (stored && stored !== seal.type) {
     throw new LogicalError(
       400,
-      `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${seal.type}" seal; configure the "${stored}" seal, or migrate to this one (see "Seal migration" in the README)`,
+      `this cluster was initialized with the "${stored}" seal, but this node is configured with the "${seal.type}" seal; configure the "${stored}" seal, or migrate to this one (see "Seal migration" in docs/operations.md)`,
     );
   }
 }
