@@ -114,7 +114,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         return answer ? json(answer.data) : new Response(null, { status: 204 });
       }
       // Refused for its token whatever the body says: the router answers (and audits) it without the body.
-      if (await core.requests.refusesToken(path, request.token)) return respond(path, await core.requests.handle(request));
+      if (takesBody && (await core.requests.refusesToken(path, request.token))) return respond(path, await core.requests.handle(request));
       request.data = takesBody ? await parseRequestBody(await body()) : queryData(url.searchParams);
       return respond(path, await core.requests.handle(request));
     } catch (error) {
