@@ -6,8 +6,8 @@ import { LockLostError } from "../../src/physical/ha.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { haTimingsFrom } from "../../src/physical/lease.js";
 import { StorageOptions } from "../../src/physical/options.js";
-import { SharedHold } from "../../adapters/node/shared-hold.js";
-import { LockWorker, stallTimeoutMs } from "../../adapters/node/worker-lock.js";
+import { SharedHold } from "../../adapters/node/server/shared-hold.js";
+import { LockWorker, stallTimeoutMs } from "../../adapters/node/server/worker-lock.js";
 
 /** The built worker: its imports resolve to the build, as they do in `strongbox server`. */
 const WORKER_URL = new URL("../../dist/adapters/node/lock-worker.js", import.meta.url);
