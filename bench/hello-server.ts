@@ -4,7 +4,7 @@
  * Prints `{"address"}` when ready.
  */
 import { Hono } from "hono";
-import { startApiListener } from "../adapters/node/http-listener.js";
+import { startApiListener } from "../adapters/node/server/http-listener.js";
 
 const app = new Hono();
 app.get("/", (c) => c.text("hello"));

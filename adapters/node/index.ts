@@ -2,9 +2,9 @@
  * The Node adapter: a long-lived container process. `cli.ts` is the `strongbox` executable; these
  * are the pieces it is built from, for embedding and tests.
  */
-export { runServer } from "./server.js";
-export { runCli } from "./commands/index.js";
-export { nodeDrivers } from "./backends.js";
-export { startApiListener } from "./http-listener.js";
-export { ClusterListeners } from "./cluster-listener.js";
-export { ClusterForwarder } from "./forwarder.js";
+export { runServer } from "./server/server.js";
+export { runCli } from "./cli/index.js";
+export { nodeDrivers } from "./stores/backends.js";
+export { startApiListener } from "./server/http-listener.js";
+export { ClusterListeners } from "./server/cluster-listener.js";
+export { ClusterForwarder } from "./server/forwarder.js";

@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../adapters/node/commands/command.js";
-import { runCli } from "../../adapters/node/commands/index.js";
-import { addPrefixToKvPath, parseKvData } from "../../adapters/node/commands/kv.js";
-import { UsageError } from "../../adapters/node/commands/flags.js";
+import type { CliIO } from "../../adapters/node/cli/command.js";
+import { runCli } from "../../adapters/node/cli/index.js";
+import { addPrefixToKvPath, parseKvData } from "../../adapters/node/cli/kv.js";
+import { UsageError } from "../../adapters/node/cli/flags.js";
 import { generateClusterIdentity } from "../../src/ha/identity.js";
 
 interface StubRequest {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeFlags, parseArgs, parseBool, UsageError } from "../../adapters/node/commands/flags.js";
+import { describeFlags, parseArgs, parseBool, UsageError } from "../../adapters/node/cli/flags.js";
 
 const defs = {
   mount: { kind: "string", usage: "mount" },

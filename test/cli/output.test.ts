@@ -10,7 +10,7 @@ import {
   pathHeader,
   sealStatusTable,
   warningsText,
-} from "../../adapters/node/commands/output.js";
+} from "../../adapters/node/cli/output.js";
 
 describe("tables", () => {
   it("aligns columns four spaces apart, leaves the last column unpadded, shows empty cells as n/a", () => {

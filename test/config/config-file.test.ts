@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadServerConfig } from "../../adapters/node/config-file.js";
+import { loadServerConfig } from "../../adapters/node/server/config-file.js";
 import { ConfigError } from "../../src/config/types.js";
 
 const storageTypes = { inmem: { ha: false }, file: { ha: false }, dynamodb: { ha: true }, s3: { ha: false } };

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadServerConfig } from "../../adapters/node/config-file.js";
+import { loadServerConfig } from "../../adapters/node/server/config-file.js";
 import { HclSyntaxError, hclToJson, parseHcl } from "../../src/sdk/hcl.js";
 
 const FIXTURES = "test/config/fixtures/hcl";

@@ -6,8 +6,8 @@ import { AesGcmBarrier } from "../../src/barrier/aes-gcm-barrier.js";
 import { type Advertisement, readAdvertisement } from "../../src/ha/advertisement.js";
 import { generateClusterIdentity } from "../../src/ha/identity.js";
 import { createS3Backend } from "../../src/physical/s3.js";
-import { clientTlsOptions, FORWARDING_ALPN } from "../../adapters/node/cluster-protocol.js";
-import { ClusterForwarder } from "../../adapters/node/forwarder.js";
+import { clientTlsOptions, FORWARDING_ALPN } from "../../adapters/node/server/cluster-protocol.js";
+import { ClusterForwarder } from "../../adapters/node/server/forwarder.js";
 import { api, type Cluster, type ClusterNode, waitFor } from "../helpers/cluster.js";
 import { startKvCluster } from "../helpers/kv-cluster.js";
 

@@ -4,8 +4,8 @@
  * forwarding after the first certificate has expired instead of falling back to redirects.
  */
 import { afterEach, expect, it } from "vitest";
-import { ClusterListeners } from "../../adapters/node/cluster-listener.js";
-import { ClusterForwarder } from "../../adapters/node/forwarder.js";
+import { ClusterListeners } from "../../adapters/node/server/cluster-listener.js";
+import { ClusterForwarder } from "../../adapters/node/server/forwarder.js";
 import { Core } from "../../src/core.js";
 import { BoundAddresses } from "../../src/ha/addresses.js";
 import { createApp } from "../../src/http/app.js";

@@ -1,7 +1,7 @@
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApiListener, type RunningListener } from "../../adapters/node/http-listener.js";
-import { ListMethodSocket, ListRequestRewriter } from "../../adapters/node/list-method.js";
+import { startApiListener, type RunningListener } from "../../adapters/node/server/http-listener.js";
+import { ListMethodSocket, ListRequestRewriter } from "../../adapters/node/server/list-method.js";
 
 /** Every way of cutting `bytes` into two chunks, run through one rewriter each. */
 function rewrittenAtEverySplit(bytes: string): string[] {

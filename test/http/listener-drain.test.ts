@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningListener, startApiListener } from "../../adapters/node/http-listener.js";
+import { type RunningListener, startApiListener } from "../../adapters/node/server/http-listener.js";
 
 interface Answer {
   status: number;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApiListener, type RunningListener } from "../../adapters/node/http-listener.js";
+import { startApiListener, type RunningListener } from "../../adapters/node/server/http-listener.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 import { PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
 

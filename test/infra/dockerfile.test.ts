@@ -1,5 +1,6 @@
 /** Rules for infra/Dockerfile, checked by a small parser (no Docker engine here to build it). */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { describe, expect, it } from "vitest";
 
 interface Instruction {
@@ -43,6 +44,31 @@ function stages(instructions: Instruction[]): Stage[] {
   return found;
 }
 
+/** What a COPY takes from the build context (not from another stage): its sources, the destination dropped. */
+function contextSources(stage: Stage): string[] {
+  return stage.instructions.filter((i) => i.keyword === "COPY" && !i.args.startsWith("--from=")).flatMap((i) => i.args.split(" ").slice(0, -1));
+}
+
+function tsFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return path.endsWith(".ts") ? [path] : [];
+  return readdirSync(path).flatMap((name) => tsFiles(join(path, name)));
+}
+
+/** Specifiers of static and dynamic imports and re-exports, type-only ones included. */
+function importedSpecifiers(file: string): string[] {
+  return [...readFileSync(file, "utf8").matchAll(/(?:^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*|^\s*import\s*|\bimport\(\s*)["']([^"']+)["']/gm)].map(
+    (m) => m[1]!,
+  );
+}
+
+/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+function packageName(specifier: string): string {
+  return specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
+}
+
 const all = stages(parseDockerfile(readFileSync("infra/Dockerfile", "utf8")));
 const runtime = all.at(-1)!;
 const inRuntime = (keyword: string) => runtime.instructions.filter((i) => i.keyword === keyword);
@@ -78,6 +104,45 @@ describe("infra/Dockerfile", () => {
   it("takes only the compiled dist/ from the build stage", () => {
     const fromBuild = inRuntime("COPY").filter((i) => i.args.startsWith("--from="));
     expect(fromBuild.map((i) => i.args)).toEqual(["--from=build /src/dist ./dist"]);
+  });
+
+  it("compiles only production code: what it copies imports nothing outside it, least of all the local-cluster launcher", () => {
+    const sources = contextSources(all[0]!).filter((source) => existsSync(source) && statSync(source).isDirectory());
+    expect(sources).toEqual(expect.arrayContaining(["src", "adapters/node"]));
+    expect(sources.filter((source) => /^(tools|test|bench)\b/.test(source))).toEqual([]);
+    const inImage = (path: string) => sources.some((source) => path === source || path.startsWith(`${source}/`));
+    const escaping = sources
+      .flatMap(tsFiles)
+      .flatMap((file) =>
+        importedSpecifiers(file)
+          .filter((s) => s.startsWith("."))
+          .map((s) => `${file} imports ${normalize(join(dirname(file), s))}`),
+      )
+      .filter((edge) => !inImage(edge.split(" imports ")[1]!));
+    expect(escaping).toEqual([]);
+  });
+
+  it("keeps development-only code out of the build context (Dockerfile.dockerignore)", () => {
+    const rules = readFileSync("infra/Dockerfile.dockerignore", "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !line.startsWith("#"));
+    expect(rules[0]).toBe("*");
+    expect(rules.filter((rule) => /^!(tools|test|bench|dev)\b/.test(rule))).toEqual([]);
+  });
+
+  it("lists in dependencies exactly the packages the image's code imports (the rest is omitted by --omit=dev)", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const imported = new Set(
+      contextSources(all[0]!)
+        .filter((source) => existsSync(source) && statSync(source).isDirectory())
+        .flatMap(tsFiles)
+        .flatMap(importedSpecifiers)
+        .filter((s) => !s.startsWith(".") && !s.startsWith("node:"))
+        .map(packageName),
+    );
+    expect(Object.keys(pkg.dependencies).sort()).toEqual([...imported].sort());
+    // The launcher's DynamoDB stand-in: a development tool, never in the image.
+    expect(Object.keys(pkg.devDependencies)).toContain("dynalite");
   });
 
   it("never ADDs anything, least of all from a URL", () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadServerConfig } from "../../adapters/node/config-file.js";
+import { loadServerConfig } from "../../adapters/node/server/config-file.js";
 import { METRICS_PORT } from "../../infra/cdk/monitoring.js";
 import { SHUTDOWN_DELAY_SECONDS } from "../../infra/cdk/strongbox-stack.js";
 

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import nodeVault from "node-vault";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ClusterRecord, UnsealKeys } from "../../adapters/node/local-cluster/state-dir.js";
+import type { ClusterRecord, UnsealKeys } from "../../tools/local-cluster/state-dir.js";
 import { waitFor } from "../helpers/cluster.js";
 
-const LAUNCHER = fileURLToPath(new URL("../../dist/adapters/node/local-cluster/index.js", import.meta.url));
+const LAUNCHER = fileURLToPath(new URL("../../dist/tools/local-cluster/index.js", import.meta.url));
 const READY = /==> Cluster ready/;
 
 interface RunningLauncher {

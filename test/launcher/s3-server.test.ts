@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type RunningS3Server, startS3Server } from "../../adapters/node/local-cluster/s3-server.js";
+import { type RunningS3Server, startS3Server } from "../../tools/local-cluster/s3-server.js";
 import { createS3Backend } from "../../src/physical/s3.js";
 import { describeConformance, oddKeys } from "../physical/conformance.js";
 

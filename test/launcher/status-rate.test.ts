@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterNode } from "../../adapters/node/local-cluster/node-process.js";
-import { ClusterMonitor } from "../../adapters/node/local-cluster/status.js";
+import type { ClusterNode } from "../../tools/local-cluster/node-process.js";
+import { ClusterMonitor } from "../../tools/local-cluster/status.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 
 const ROOT = "status-rate-root";

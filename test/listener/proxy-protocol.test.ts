@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_V1_LENGTH, MAX_V2_LENGTH, parseProxyHeader, ProxyProtocolError } from "../../adapters/node/proxy-protocol.js";
+import { MAX_V1_LENGTH, MAX_V2_LENGTH, parseProxyHeader, ProxyProtocolError } from "../../adapters/node/server/proxy-protocol.js";
 
 const SIGNATURE = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
 

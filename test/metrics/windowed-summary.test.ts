@@ -1,6 +1,6 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { WindowedSummary } from "../../adapters/node/windowed-summary.js";
+import { WindowedSummary } from "../../adapters/node/server/windowed-summary.js";
 
 /** A summary over a 60 s window in 5 slots of 12 s, on a clock the test moves. */
 function summary() {

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdNodeDriver } from "../../adapters/node/etcd-tls.js";
+import { etcdNodeDriver } from "../../adapters/node/stores/etcd-tls.js";
 import { type RunningEtcd, startEtcd } from "../helpers/etcd-server.js";
 import { makeCertificates } from "../helpers/test-certificates.js";
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createFileBackend } from "../../adapters/node/file-backend.js";
+import { createFileBackend } from "../../adapters/node/stores/file-backend.js";
 import { ConfigError } from "../../src/config/types.js";
 import { BackendInputError } from "../../src/physical/backend.js";
 import { describeConformance, oddKeys } from "./conformance.js";

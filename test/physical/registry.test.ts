@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { nodeDrivers } from "../../adapters/node/backends.js";
+import { nodeDrivers } from "../../adapters/node/stores/backends.js";
 import { ConfigError } from "../../src/config/types.js";
 import { isHABackend } from "../../src/physical/ha.js";
 import { InmemBackend } from "../../src/physical/inmem.js";

@@ -6,11 +6,11 @@ import { LockLostError } from "../../src/physical/ha.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { haTimingsFrom } from "../../src/physical/lease.js";
 import { StorageOptions } from "../../src/physical/options.js";
-import { SharedHold } from "../../adapters/node/shared-hold.js";
-import { LockWorker, stallTimeoutMs } from "../../adapters/node/worker-lock.js";
+import { SharedHold } from "../../adapters/node/server/shared-hold.js";
+import { LockWorker, stallTimeoutMs } from "../../adapters/node/server/worker-lock.js";
 
 /** The built worker: its imports resolve to the build, as they do in `strongbox server`. */
-const WORKER_URL = new URL("../../dist/adapters/node/lock-worker.js", import.meta.url);
+const WORKER_URL = new URL("../../dist/adapters/node/server/lock-worker.js", import.meta.url);
 const LEASE_MS = 300;
 /**
  * `inmem_ha` in the worker's own memory: the lease algorithm runs there as on a real store, with
@@ -67,7 +67,7 @@ describe("SharedHold", () => {
 
   it("reads another thread's deadline on the same clock", async () => {
     const shared = new SharedHold();
-    const sharedHoldUrl = new URL("../../dist/adapters/node/shared-hold.js", import.meta.url).href;
+    const sharedHoldUrl = new URL("../../dist/adapters/node/server/shared-hold.js", import.meta.url).href;
     // A thread started later than this one: its performance.now() counts from its own start.
     const worker = new Worker(
       `const { workerData, parentPort } = require("node:worker_threads");

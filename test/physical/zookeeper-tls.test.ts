@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ZooKeeperBackend, createZooKeeperBackend, zookeeperSettings } from "../../adapters/node/zookeeper.js";
+import { type ZooKeeperBackend, createZooKeeperBackend, zookeeperSettings } from "../../adapters/node/stores/zookeeper.js";
 import { type TestCertificates, makeCertificates } from "../helpers/test-certificates.js";
 import { type RunningZooKeeper, startZooKeeper } from "../helpers/zookeeper-server.js";
 

@@ -3,7 +3,7 @@
  * suites, fenced writes, ACLs, and the stanza's checks.
  */
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type ZooKeeperBackend, createZooKeeperBackend, zookeeperSettings } from "../../adapters/node/zookeeper.js";
+import { type ZooKeeperBackend, createZooKeeperBackend, zookeeperSettings } from "../../adapters/node/stores/zookeeper.js";
 import { type Clock, monotonicClock } from "../../src/physical/ha.js";
 import { describeConformance } from "./conformance.js";
 import { describeProxiedLockStore } from "./proxied-lock-store.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startAutoUnseal } from "../../adapters/node/auto-unseal.js";
+import { startAutoUnseal } from "../../adapters/node/server/auto-unseal.js";
 import type { Core } from "../../src/core.js";
 import { createLogger } from "../../src/sdk/logger.js";
 

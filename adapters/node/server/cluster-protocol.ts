@@ -1,7 +1,7 @@
 import type { ConnectionOptions, TlsOptions } from "node:tls";
 import { X509Certificate } from "node:crypto";
-import type { Advertisement } from "../../src/ha/advertisement.js";
-import { CLUSTER_SERVER_NAME } from "../../src/ha/identity.js";
+import type { Advertisement } from "../../../src/ha/advertisement.js";
+import { CLUSTER_SERVER_NAME } from "../../../src/ha/identity.js";
 
 /**
  * The cluster channel between standbys and the active: HTTP/2 over mutually-authenticated TLS ≥ 1.2

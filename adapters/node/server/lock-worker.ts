@@ -4,9 +4,9 @@
  * request work, so a main event loop busy parsing a large body does not delay a renewal.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createLogger } from "../../src/sdk/logger.js";
-import { type HALock, isHABackend, type LockHold } from "../../src/physical/ha.js";
-import { nodeDrivers } from "./backends.js";
+import { createLogger } from "../../../src/sdk/logger.js";
+import { type HALock, isHABackend, type LockHold } from "../../../src/physical/ha.js";
+import { nodeDrivers } from "../stores/backends.js";
 import { SharedHold } from "./shared-hold.js";
 import type { FromLockWorker, LockWorkerData, ToLockWorker } from "./worker-lock.js";
 

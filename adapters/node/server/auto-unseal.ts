@@ -1,6 +1,6 @@
-import type { Core } from "../../src/core.js";
-import type { Logger } from "../../src/sdk/logger.js";
-import { SealMigrationPendingError } from "../../src/seal/migration.js";
+import type { Core } from "../../../src/core.js";
+import type { Logger } from "../../../src/sdk/logger.js";
+import { SealMigrationPendingError } from "../../../src/seal/migration.js";
 
 export interface AutoUnsealSchedule {
   /** How often to look again while the cluster is not initialized (another node may run `operator init`). */

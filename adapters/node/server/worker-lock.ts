@@ -11,11 +11,11 @@
  * the main thread's memory, which a worker cannot share, so it keeps its lock in-process.
  */
 import { Worker } from "node:worker_threads";
-import { ConfigError, type LogLevel, type StorageConfig } from "../../src/config/types.js";
-import type { Logger } from "../../src/sdk/logger.js";
-import type { Backend } from "../../src/physical/backend.js";
-import { type HABackend, type HALock, type LockHold, LockLostError } from "../../src/physical/ha.js";
-import { StorageOptions } from "../../src/physical/options.js";
+import { ConfigError, type LogLevel, type StorageConfig } from "../../../src/config/types.js";
+import type { Logger } from "../../../src/sdk/logger.js";
+import type { Backend } from "../../../src/physical/backend.js";
+import { type HABackend, type HALock, type LockHold, LockLostError } from "../../../src/physical/ha.js";
+import { StorageOptions } from "../../../src/physical/options.js";
 import { SharedHold } from "./shared-hold.js";
 
 /** Stores whose lock records live in this process's memory: no worker can hold their lock. */

@@ -8,9 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { type Backend, BackendInputError } from "../../src/physical/backend.js";
-import type { StorageDriver } from "../../src/physical/driver.js";
-import { StorageOptions } from "../../src/physical/options.js";
+import { type Backend, BackendInputError } from "../../../src/physical/backend.js";
+import type { StorageDriver } from "../../../src/physical/driver.js";
+import { StorageOptions } from "../../../src/physical/options.js";
 import { writeFileAtomically } from "./atomic-file.js";
 
 const NAME_LIMIT_BYTES = 255;

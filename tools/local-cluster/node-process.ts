@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { callNode } from "./node-api.js";
 import type { NodePorts } from "./ports.js";
 
-/** The built CLI, next to this file's folder once compiled (dist/adapters/node/cli.js). */
-const CLI = fileURLToPath(new URL("../cli.js", import.meta.url));
+/** The built CLI (dist/adapters/node/cli.js), from this file once compiled in dist/tools/local-cluster/. */
+const CLI = fileURLToPath(new URL("../../adapters/node/cli.js", import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const LOG_TAIL_LINES = 20;
 

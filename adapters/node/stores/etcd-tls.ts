@@ -5,10 +5,10 @@
 import { readFile } from "node:fs/promises";
 import { Agent, request } from "node:https";
 import { request as plainRequest } from "node:http";
-import type { StorageDriver } from "../../src/physical/driver.js";
-import { EtcdBackend, etcdSettings } from "../../src/physical/etcd.js";
-import { type Transport, fetchTransport } from "../../src/physical/etcd-client.js";
-import { StorageOptions } from "../../src/physical/options.js";
+import type { StorageDriver } from "../../../src/physical/driver.js";
+import { EtcdBackend, etcdSettings } from "../../../src/physical/etcd.js";
+import { type Transport, fetchTransport } from "../../../src/physical/etcd-client.js";
+import { StorageOptions } from "../../../src/physical/options.js";
 
 export const etcdNodeDriver: StorageDriver = {
   type: "etcd",

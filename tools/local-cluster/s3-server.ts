@@ -18,7 +18,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from "node:ht
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomically } from "../atomic-file.js";
+import { writeFileAtomically } from "../../adapters/node/stores/atomic-file.js";
 
 export interface S3ServerOptions {
   /** A bucket to create at start (default "strongbox-test"). */

@@ -11,12 +11,12 @@
  * ZooKeeper refuses a deposed active's late write.
  */
 import zookeeper from "node-zookeeper-client";
-import { type Backend, BackendInputError } from "../../src/physical/backend.js";
-import type { StorageDriver } from "../../src/physical/driver.js";
-import { type Clock, type Fenceable, type HABackend, type HALock, type LockHolder, FencedError, monotonicClock } from "../../src/physical/ha.js";
-import { type HATimings, type LockLeaseStore, haTimingsFrom, leaseLock } from "../../src/physical/lease.js";
-import { decodeRecord, fenceValue } from "../../src/physical/lease-record.js";
-import { StorageOptions } from "../../src/physical/options.js";
+import { type Backend, BackendInputError } from "../../../src/physical/backend.js";
+import type { StorageDriver } from "../../../src/physical/driver.js";
+import { type Clock, type Fenceable, type HABackend, type HALock, type LockHolder, FencedError, monotonicClock } from "../../../src/physical/ha.js";
+import { type HATimings, type LockLeaseStore, haTimingsFrom, leaseLock } from "../../../src/physical/lease.js";
+import { decodeRecord, fenceValue } from "../../../src/physical/lease-record.js";
+import { StorageOptions } from "../../../src/physical/options.js";
 import { decodeSegment, encodeSegment } from "./file-backend.js";
 import { type MultiOp, ZK, ZooKeeperClient, type ZooKeeperConnection, zkCode } from "./zookeeper-client.js";
 import { ZooKeeperLeaseStore } from "./zookeeper-lease.js";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Logger } from "../../src/sdk/logger.js";
+import type { Logger } from "../../../src/sdk/logger.js";
 
 /**
  * Test-only, and off unless `STRONGBOX_TEST_HOOKS` names a JSON file: on SIGUSR2 the main event

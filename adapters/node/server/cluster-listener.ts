@@ -1,12 +1,12 @@
 import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
-import type { Heartbeat } from "../../src/ha/forwarding.js";
-import type { LeaseChannelEnd } from "../../src/ha/read-lease-grants.js";
-import { splitLines } from "../../src/ha/read-lease-protocol.js";
-import type { Advertisement } from "../../src/ha/advertisement.js";
-import type { RequestEnv } from "../../src/http/app.js";
-import type { Logger } from "../../src/sdk/logger.js";
+import type { Heartbeat } from "../../../src/ha/forwarding.js";
+import type { LeaseChannelEnd } from "../../../src/ha/read-lease-grants.js";
+import { splitLines } from "../../../src/ha/read-lease-protocol.js";
+import type { Advertisement } from "../../../src/ha/advertisement.js";
+import type { RequestEnv } from "../../../src/http/app.js";
+import type { Logger } from "../../../src/sdk/logger.js";
 import {
   FORWARDED_CLIENT_HEADER,
   FORWARDED_CLIENT_PORT_HEADER,

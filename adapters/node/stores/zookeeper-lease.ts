@@ -1,5 +1,5 @@
-import { decodeRecord, encodeRecord, fenceValue } from "../../src/physical/lease-record.js";
-import type { LockLeaseRecord, LockLeaseStore } from "../../src/physical/lease.js";
+import { decodeRecord, encodeRecord, fenceValue } from "../../../src/physical/lease-record.js";
+import type { LockLeaseRecord, LockLeaseStore } from "../../../src/physical/lease.js";
 import { type MultiOp, ZK, type ZooKeeperClient } from "./zookeeper-client.js";
 
 const RELEASED_FENCE = new TextEncoder().encode("released");

@@ -1,8 +1,8 @@
 import { hostname } from "node:os";
 import { Counter, Gauge, type Metric, Registry } from "prom-client";
-import { type MetricName, METRIC_CATALOG } from "../../src/metrics/catalog.js";
-import type { Labels, Metrics, MetricsExporter, VaultMetricsJson } from "../../src/metrics/metrics.js";
-import type { TelemetryConfig } from "../../src/config/types.js";
+import { type MetricName, METRIC_CATALOG } from "../../../src/metrics/catalog.js";
+import type { Labels, Metrics, MetricsExporter, VaultMetricsJson } from "../../../src/metrics/metrics.js";
+import type { TelemetryConfig } from "../../../src/config/types.js";
 import { WindowedSummary } from "./windowed-summary.js";
 
 /** The node's metrics in a prom-client registry: Prometheus text from the library, Vault's JSON from its values. */

@@ -11,8 +11,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { VERSION } from "../../../src/sdk/version.js";
-import { writeFileAtomically } from "../atomic-file.js";
+import { VERSION } from "../../src/sdk/version.js";
+import { writeFileAtomically } from "../../adapters/node/stores/atomic-file.js";
 
 /** Bumped when the folder's layout or contents change incompatibly. */
 const STATE_LAYOUT = 1;

@@ -1,9 +1,9 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectH2, constants, type OutgoingHttpHeaders } from "node:http2";
 import { connect as connectTls } from "node:tls";
-import type { Advertisement } from "../../src/ha/advertisement.js";
-import type { LeaseChannel } from "../../src/ha/read-lease.js";
-import { splitLines } from "../../src/ha/read-lease-protocol.js";
-import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../src/ha/forwarding.js";
+import type { Advertisement } from "../../../src/ha/advertisement.js";
+import type { LeaseChannel } from "../../../src/ha/read-lease.js";
+import { splitLines } from "../../../src/ha/read-lease-protocol.js";
+import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../../src/ha/forwarding.js";
 import {
   clientTlsOptions,
   FORWARDED_CLIENT_HEADER,

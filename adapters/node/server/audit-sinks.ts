@@ -2,8 +2,8 @@ import { createSocket } from "node:dgram";
 import { chmod, mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { connect, type Socket } from "node:net";
-import type { FileSinkOptions, SocketSinkOptions } from "../../src/audit/options.js";
-import type { AuditSink, AuditSinkOpeners } from "../../src/audit/sink.js";
+import type { FileSinkOptions, SocketSinkOptions } from "../../../src/audit/options.js";
+import type { AuditSink, AuditSinkOpeners } from "../../../src/audit/sink.js";
 
 /** The audit sinks of the container process: a file (or stdout, or "discard" as Vault's), and a TCP/UDP socket. */
 export const nodeAuditSinks: AuditSinkOpeners = {

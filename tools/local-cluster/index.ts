@@ -2,13 +2,13 @@
 /** `npm start`: a local 3-node HA cluster (see launcher.ts). Exit 0 after Ctrl-C/SIGTERM, 1 on failure. */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, UsageError } from "../commands/flags.js";
+import { parseArgs, UsageError } from "../../adapters/node/cli/flags.js";
 import { checkStateDirIsFree, LauncherError, LocalCluster } from "./launcher.js";
 import { NodeStartError } from "./node-process.js";
 import { prepareStateDir, StateDirError } from "./state-dir.js";
 
 /** In the repository, next to dist/: .state/ is git-ignored. */
-const DEFAULT_STATE_DIR = fileURLToPath(new URL("../../../../.state/local-cluster", import.meta.url));
+const DEFAULT_STATE_DIR = fileURLToPath(new URL("../../../.state/local-cluster", import.meta.url));
 const DEFAULT_BASE_PORT = 8200;
 
 const FLAGS = {
@@ -19,7 +19,7 @@ const FLAGS = {
 } as const;
 
 const USAGE = `Usage: npm start -- [--fresh] [--state-dir DIR] [--base-port N]
-       node dist/adapters/node/local-cluster/index.js [same options]
+       node dist/tools/local-cluster/index.js [same options]
 
 Runs a local highly available Strongbox cluster: 3 strongbox server processes, their data in an
 embedded S3 server and their HA lock in an embedded DynamoDB-compatible server (dynalite), all on

@@ -13,8 +13,8 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { type ConnectionOptions, type SecureVersion, connect as tlsConnect } from "node:tls";
 import type { Client } from "node-zookeeper-client";
-import type { ConfigError } from "../../src/config/types.js";
-import type { StorageOptions } from "../../src/physical/options.js";
+import type { ConfigError } from "../../../src/config/types.js";
+import type { StorageOptions } from "../../../src/physical/options.js";
 
 export interface ZooKeeperTlsFiles {
   caFile?: string;

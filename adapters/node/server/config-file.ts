@@ -1,10 +1,10 @@
 import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { parseServerConfig, type ConfigSource, type StorageTypes } from "../../src/config/parse.js";
-import type { Env } from "../../src/config/values.js";
-import { ConfigError, type ServerConfig } from "../../src/config/types.js";
-import { HclSyntaxError, hclToJson, parseHcl } from "../../src/sdk/hcl.js";
+import { parseServerConfig, type ConfigSource, type StorageTypes } from "../../../src/config/parse.js";
+import type { Env } from "../../../src/config/values.js";
+import { ConfigError, type ServerConfig } from "../../../src/config/types.js";
+import { HclSyntaxError, hclToJson, parseHcl } from "../../../src/sdk/hcl.js";
 
 const CONFIG_EXTENSIONS = new Set([".hcl", ".json"]);
 

@@ -1,4 +1,4 @@
-import type { Labels } from "../../src/metrics/metrics.js";
+import type { Labels } from "../../../src/metrics/metrics.js";
 
 /**
  * Relative width of a histogram bucket: values within 2 % of each other share one, so a reported

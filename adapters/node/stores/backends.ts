@@ -1,5 +1,5 @@
-import type { StorageDriver } from "../../src/physical/driver.js";
-import { coreDrivers, driversByType } from "../../src/physical/registry.js";
+import type { StorageDriver } from "../../../src/physical/driver.js";
+import { coreDrivers, driversByType } from "../../../src/physical/registry.js";
 import { etcdNodeDriver } from "./etcd-tls.js";
 import { fileDriver } from "./file-backend.js";
 import { zookeeperDriver } from "./zookeeper.js";

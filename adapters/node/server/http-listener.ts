@@ -3,13 +3,13 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createSecureContext, createServer as createTlsServer, type TlsOptions, type TLSSocket } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
-import { joinHostPort, splitHostPort as parseHostPort } from "../../src/config/listener.js";
-import { ConfigError, type HttpTimeouts, type ListenerConfig, type ProxyProtocolConfig } from "../../src/config/types.js";
-import { DRAIN_TIMEOUT_MS } from "../../src/ha/drain.js";
-import type { RequestEnv } from "../../src/http/app.js";
-import { type ClientPeer, resolveForwardedFor } from "../../src/http/forwarded-for.js";
-import { errorResponse } from "../../src/http/respond.js";
-import { addressInBlocks } from "../../src/sdk/cidr.js";
+import { joinHostPort, splitHostPort as parseHostPort } from "../../../src/config/listener.js";
+import { ConfigError, type HttpTimeouts, type ListenerConfig, type ProxyProtocolConfig } from "../../../src/config/types.js";
+import { DRAIN_TIMEOUT_MS } from "../../../src/ha/drain.js";
+import type { RequestEnv } from "../../../src/http/app.js";
+import { type ClientPeer, resolveForwardedFor } from "../../../src/http/forwarded-for.js";
+import { errorResponse } from "../../../src/http/respond.js";
+import { addressInBlocks } from "../../../src/sdk/cidr.js";
 import { ListMethodSocket } from "./list-method.js";
 import { parseProxyHeader, type ProxiedPeer, type ProxyHeaderResult } from "./proxy-protocol.js";
 
