@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from "../sdk/logger.js";
 import { parseFlag } from "../sdk/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
 import { envelope, errorFromThrown, errorResponse, json } from "./respond.js";
-import { decodeRequestPath, parseRequestBody, readBody, SMALL_BODY_LIMIT } from "./request-body.js";
+import { BodyTooLarge, declaresTooLarge, decodeRequestPath, parseRequestBody, readBody, SMALL_BODY_LIMIT } from "./request-body.js";
 import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
@@ -69,6 +69,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const path = decodeRequestPath(url.pathname);
       const method = c.req.method.toUpperCase();
       limit = bodyLimit(path, c.env?.maxRequestSize ?? options.maxRequestSize);
+      if (declaresTooLarge(c.req.raw, limit)) throw new BodyTooLarge();
       if (UNAUTHENTICATED_PATHS.has(path)) {
         return await handleUnauthenticated(core, path, method, url.searchParams, await parseRequestBody(await body()));
       }

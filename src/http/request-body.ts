@@ -34,14 +34,19 @@ export function hasNoBody(request: Request): boolean {
   return (request.method === "GET" || request.method === "HEAD") && !request.headers.has("content-length") && !request.headers.has("transfer-encoding");
 }
 
+/** Whether the Content-Length alone passes `limit`: such a request is refused before anything else is done. */
+export function declaresTooLarge(request: Request, limit: number): boolean {
+  const declared = request.headers.get("content-length");
+  return declared !== null && Number(declared) > limit;
+}
+
 /**
  * The request's body bytes, refused with a 413 as soon as its Content-Length or the bytes received
  * pass `limit`: the rest is never buffered (the stream is cancelled).
  */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   if (hasNoBody(request) || !request.body) return new Uint8Array(0);
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw new BodyTooLarge();
+  if (declaresTooLarge(request, limit)) throw new BodyTooLarge();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;

@@ -72,6 +72,8 @@ describe("request bodies on a dev server", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "strongbox-body-"));
     server = await startServerProcess(["-dev", "-dev-listen-address=127.0.0.1:0", `-dev-root-token-id=${ROOT}`]);
+    // So auth/userpass/login/… is a login path (no token needed); unmounted, it is refused for the missing token unread.
+    expect((await call("POST", "sys/auth/userpass", JSON.stringify({ type: "userpass" }))).status).toBe(204);
   });
   afterAll(async () => {
     await server?.stop();
