@@ -1,21 +1,26 @@
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { ExactNumber, toHex } from "../sdk/encoding.js";
-import { HmacSha256 } from "./hmac-sha256.js";
 
 /** Values hashed between two yields to the event loop, so a large entry does not hold it. */
 const HASH_BATCH = 2048;
 
 const encoder = new TextEncoder();
 
-/** Vault's audit HMAC: `hmac-sha256:` + hex HMAC-SHA256 of the value under the device's salt. */
+/**
+ * Vault's audit HMAC: `hmac-sha256:` + hex HMAC-SHA256 of the value under the device's salt.
+ * Synchronous (@noble/hashes), since WebCrypto's would cost a promise and a trip through the event
+ * loop per value; the salt is keyed in once and each value hashes a copy of that state.
+ */
 export class AuditHasher {
-  private constructor(readonly hmac: HmacSha256) {}
+  private constructor(readonly keyed: ReturnType<typeof hmac.create>) {}
 
   static async create(salt: Uint8Array): Promise<AuditHasher> {
-    return new AuditHasher(new HmacSha256(salt));
+    return new AuditHasher(hmac.create(sha256, salt));
   }
 
   hash(value: string): string {
-    return `hmac-sha256:${toHex(this.hmac.sign(encoder.encode(value)))}`;
+    return `hmac-sha256:${toHex(this.keyed.clone().update(encoder.encode(value)).digest())}`;
   }
 
   /** Empty strings stay empty (nothing to hide, and Vault leaves them so). */
