@@ -15,6 +15,17 @@ interface Reply {
 }
 
 /** Audit entries of a JSON-lines file (or of lines received on a socket). */
+/** The status of a request with the root token to `server`, its body read and dropped. */
+async function statusOf(server: ServerProcess, method: string, path: string, body?: unknown): Promise<number> {
+  const response = await fetch(`${server.apiAddr}/v1/${path}`, {
+    method,
+    headers: { "x-vault-token": ROOT },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
 function entries(text: string): any[] {
   return text
     .split("\n")
@@ -268,15 +279,7 @@ describe("audit devices on a dev server", () => {
 describe("audit devices coming and going on a node that starts with none", () => {
   let server: ServerProcess;
   let dir: string;
-  const call = async (method: string, path: string, body?: unknown): Promise<number> => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
-      method,
-      headers: { "x-vault-token": ROOT },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    await response.arrayBuffer();
-    return response.status;
-  };
+  const call = (method: string, path: string, body?: unknown) => statusOf(server, method, path, body);
   const auditedPaths = (file: string) => entries(readFileSync(file, "utf8")).map((entry) => `${entry.type} ${entry.request.operation} ${entry.request.path}`);
 
   beforeAll(async () => {
@@ -312,15 +315,7 @@ describe("audit devices coming and going on a node that starts with none", () =>
 
 describe('file device with file_path "stdout" and "discard" (Fargate ships stdout to CloudWatch Logs)', () => {
   let server: ServerProcess;
-  const call = async (method: string, path: string, body?: unknown): Promise<number> => {
-    const response = await fetch(`${server.apiAddr}/v1/${path}`, {
-      method,
-      headers: { "x-vault-token": ROOT },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    await response.arrayBuffer();
-    return response.status;
-  };
+  const call = (method: string, path: string, body?: unknown) => statusOf(server, method, path, body);
   /** Audit entries among the process's output lines (log lines are not JSON objects with a "type"). */
   const auditLines = () =>
     server
