@@ -1,4 +1,5 @@
-import { type Backend, readShared } from "../physical/backend.js";
+import { type Backend } from "../physical/backend.js";
+import { readShared } from "../sdk/types.js";
 import { SizedLru } from "../sdk/lru.js";
 import { InvalidKeyError, SealedError, type SecurityBarrier, TamperedError } from "./types.js";
 

@@ -19,7 +19,8 @@
 import type { LogicalOptions } from "../logical/state.js";
 import { loadNodeState, type NodeState } from "../audit/node-state.js";
 import { type CoreRequest, type HandlerResult, LogicalError, type Storage } from "../sdk/types.js";
-import { aroundWrites, readShared } from "../physical/backend.js";
+import { aroundWrites } from "../physical/backend.js";
+import { readShared } from "../sdk/types.js";
 import { type CacheLimits, SizedLru } from "../sdk/lru.js";
 
 /** Answers requests; for standby reads, one per view, over the view's state. */

@@ -13,16 +13,10 @@
  * Root-protected ("sudo") paths additionally need the `sudo` capability.
  */
 import { CAPABILITY_BITS, capabilityNames, type Policy } from "./policy/policy.js";
-import { LogicalError, type Operation } from "../sdk/types.js";
+import { LogicalError, type Operation, permissionDenied } from "../sdk/types.js";
 
-/** Vault's body for a request its policies do not allow. */
-const PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n";
 /** Vault's body for a request with an unknown, expired or revoked token. */
 const INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n";
-
-export function permissionDenied(): LogicalError {
-  return new LogicalError(403, PERMISSION_DENIED);
-}
 
 export function invalidToken(): LogicalError {
   return new LogicalError(403, INVALID_TOKEN);

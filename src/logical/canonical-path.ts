@@ -5,7 +5,7 @@
  * no handler ever has to guess which entry such a name meant.
  */
 import type { AuthTable } from "./auth/auth-table.js";
-import { canonicalName } from "./names.js";
+import { canonicalName } from "../sdk/names.js";
 import { canonicalPolicyPath } from "./policy/policy-routes.js";
 
 /** `sys/mounts/<path>[/tune]` and `sys/auth/<path>[/tune]`, whose mount path the handlers read without empty segments. */

@@ -6,7 +6,7 @@
  */
 import { isPlainObject } from "../sdk/fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "../sdk/encoding.js";
-import { listPrefix, notFound } from "./kv/responses.js";
+import { listPrefix, notFound } from "../sdk/responses.js";
 import { deleteTree } from "./mounts.js";
 import { storageView } from "./storage-view.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation, type Storage, unsupportedOperation } from "../sdk/types.js";

@@ -1,7 +1,7 @@
 import { invalidDuration, isPlainObject, parseNonNegativeDuration, trimSlashes } from "../sdk/fields.js";
 import { decodeJson, encodeJson, randomBase62, randomUuid } from "../sdk/encoding.js";
-import { kvEngine } from "./kv/index.js";
-import { checkMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
+import { SECRETS_ENGINES } from "../builtin/catalog.js";
+import { checkMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "../sdk/lease-ttls.js";
 import { storageView } from "./storage-view.js";
 import { LogicalError, type MountEntry, type SecretsEngine, type Storage } from "../sdk/types.js";
 
@@ -87,9 +87,11 @@ export class MountTable {
       type = "kv";
       options.version = "1";
     }
-    if (type !== "kv") throw new LogicalError(400, `plugin not found in the catalog: ${type || "(no type given)"}`);
-    options.version ??= "1";
-    if (options.version !== "1" && options.version !== "2") throw new LogicalError(400, `kv "version" must be 1 or 2, got "${options.version}"`);
+    if (!Object.hasOwn(SECRETS_ENGINES, type)) throw new LogicalError(400, `plugin not found in the catalog: ${type || "(no type given)"}`);
+    if (type === "kv") {
+      options.version ??= "1";
+      if (options.version !== "1" && options.version !== "2") throw new LogicalError(400, `kv "version" must be 1 or 2, got "${options.version}"`);
+    }
     const entry: MountEntry = {
       path,
       type,
@@ -169,7 +171,8 @@ export class MountTable {
   }
 
   #attach(entry: MountEntry): Mounted {
-    return { entry, engine: kvEngine(entry, this.leaseTtls), storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
+    const engine = SECRETS_ENGINES[entry.type]!(entry, { leaseTtls: this.leaseTtls });
+    return { entry, engine, storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
   }
 
   async #persist(): Promise<void> {

@@ -5,7 +5,7 @@ import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
 import { TokenStore } from "./token-store.js";
-import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
+import { type LeaseTtls, VAULT_LEASE_TTLS } from "../sdk/lease-ttls.js";
 import type { Storage } from "../sdk/types.js";
 
 /** The stores an unsealed node serves from: rebuilt at every unseal and every active term, dropped at seal. */

@@ -1,4 +1,4 @@
-import { readShared } from "../physical/backend.js";
+import { readShared } from "../sdk/types.js";
 import type { Storage } from "../sdk/types.js";
 
 /** A `Storage` confined to `prefix` of another one (a mount's or the token store's slice of the barrier). */

@@ -1,7 +1,7 @@
 import { type TokenRole, type TokenRoles, roleTokenOptions, rolePolicies } from "./auth/token-roles.js";
-import { refuseNonAssignablePolicies } from "./auth/token-settings.js";
+import { refuseNonAssignablePolicies } from "../sdk/token-settings.js";
 import { isPlainObject, parseFlag, parseNonNegativeDuration } from "../sdk/fields.js";
-import { requireCanonicalName } from "./names.js";
+import { requireCanonicalName } from "../sdk/names.js";
 import type { TokenEntry, TokenStore } from "./token-store.js";
 import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../sdk/types.js";
 

@@ -1,9 +1,9 @@
 import { invalidToken } from "./acl.js";
 import { MAX_DURATION_SECONDS } from "../sdk/fields.js";
-import { type LeaseTtls, VAULT_LEASE_TTLS } from "./lease-ttls.js";
+import { type LeaseTtls, VAULT_LEASE_TTLS } from "../sdk/lease-ttls.js";
 import { decodeJson, encodeJson, randomBase62, rfc3339, SharedDecoding, toHex } from "../sdk/encoding.js";
-import { readShared } from "../physical/backend.js";
-import { KeyedLock } from "./keyed-lock.js";
+import { readShared } from "../sdk/types.js";
+import { KeyedLock } from "../sdk/keyed-lock.js";
 import { LruCache } from "../sdk/lru.js";
 import { LogicalError, type Storage } from "../sdk/types.js";
 

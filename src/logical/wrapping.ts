@@ -7,7 +7,7 @@
 import { parseNonNegativeDuration } from "../sdk/fields.js";
 import { decodeJson, rfc3339, stringifyJson } from "../sdk/encoding.js";
 import type { LogicalState } from "./state.js";
-import { VAULT_LEASE_TTLS } from "./lease-ttls.js";
+import { VAULT_LEASE_TTLS } from "../sdk/lease-ttls.js";
 import type { TokenEntry } from "./token-store.js";
 import { type LogicalResponse, LogicalError } from "../sdk/types.js";
 

@@ -1,3 +1,4 @@
+import { readShared } from "../sdk/types.js";
 /**
  * The physical layer: opaque bytes under string keys. Everything above it (the barrier) encrypts,
  * so a backend never sees plaintext. Semantics every backend must share (checked by the
@@ -18,11 +19,6 @@ export interface Backend {
   put(key: string, value: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
-}
-
-/** `backend.getShared(key)` where it has one, else `get`: bytes the caller must not modify. */
-export function readShared(backend: Pick<Backend, "get" | "getShared">, key: string): Promise<Uint8Array | null> {
-  return backend.getShared ? backend.getShared(key) : backend.get(key);
 }
 
 /** `target` with each put and delete run inside `around` (to check, count or refuse it); reads pass through. */

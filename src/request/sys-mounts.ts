@@ -1,4 +1,4 @@
-import { effectiveMountTtls, type LeaseTtls } from "../logical/lease-ttls.js";
+import { effectiveMountTtls, type LeaseTtls } from "../sdk/lease-ttls.js";
 import { describeMount, type MountTable } from "../logical/mounts.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsupportedOperation } from "../sdk/types.js";
 

@@ -13,6 +13,11 @@ export interface Storage {
   list(prefix: string): Promise<string[]>;
 }
 
+/** `storage.getShared(key)` where it has one, else `get`: bytes the caller must not modify. */
+export function readShared(storage: Pick<Storage, "get" | "getShared">, key: string): Promise<Uint8Array | null> {
+  return storage.getShared ? storage.getShared(key) : storage.get(key);
+}
+
 /** One API request as the router takes it, whatever runtime received it. */
 export interface CoreRequest {
   operation: Operation;
@@ -26,6 +31,8 @@ export interface CoreRequest {
   wrapTtl?: string;
   /** The client's source port, when the runtime exposes it (audit entries' remote_port). */
   clientPort?: number;
+  /** The TLS client certificate chain the listener verified (DER, leaf first), for the cert auth method. */
+  clientCertificates?: Uint8Array[];
 }
 
 export interface LogicalRequest {
@@ -92,6 +99,29 @@ export interface SecretsEngine {
    * capability rather than "create"); null (or no method) when the path has no such check.
    */
   exists?(request: LogicalRequest): Promise<boolean | null>;
+  /** What the endpoint serving `path` (relative to the mount) declares, or null (see framework.ts). */
+  endpoint?(path: string): EndpointFlags | null;
+}
+
+/** What the core must know of an endpoint before calling it (declared in framework.ts's `Endpoint`). */
+export interface EndpointFlags {
+  /** Served without a token (logins, a CA's public certificate, OIDC discovery). */
+  unauthenticated?: boolean;
+  /** Needs the `sudo` capability on the path besides the operation's own (Vault's root paths). */
+  sudo?: boolean;
+  /**
+   * Whether a standby may answer it from its own read view. Reads and lists may unless this is
+   * false; a write may only when this is true (it must write nothing: a standby's storage refuses).
+   */
+  standby?: boolean;
+}
+
+/** Builds the engine serving one mount (an engine type's entry in builtin/catalog.ts). */
+export type SecretsEngineFactory = (mount: MountEntry, context: EngineContext) => SecretsEngine;
+
+export interface EngineContext {
+  /** The system-wide lease TTLs, in seconds (a mount's own are in `mount.config`, 0 meaning these). */
+  leaseTtls: { defaultSeconds: number; maxSeconds: number };
 }
 
 /**
@@ -100,6 +130,11 @@ export interface SecretsEngine {
  */
 export function unsupportedOperation(path?: string, operation?: string): LogicalError {
   return new LogicalError(405, path === undefined ? "unsupported operation" : `unsupported operation "${operation}" on path "${path}"`);
+}
+
+/** Vault's answer to a request its policies do not allow. */
+export function permissionDenied(): LogicalError {
+  return new LogicalError(403, "1 error occurred:\n\t* permission denied\n\n");
 }
 
 export function noHandler(path: string): LogicalError {

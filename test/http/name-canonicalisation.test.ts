@@ -3,9 +3,9 @@
  * the canonical name (lower case), and names with whitespace, control characters or "/" are refused.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { approle } from "../../src/logical/auth/approle.js";
-import { userpass } from "../../src/logical/auth/userpass.js";
-import type { AuthRequest } from "../../src/logical/auth/types.js";
+import { approle } from "../../src/builtin/approle/approle.js";
+import { userpass } from "../../src/builtin/userpass/userpass.js";
+import type { AuthRequest } from "../../src/sdk/auth.js";
 import { type InProcessServer, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
 
 const ALIASES_OF_ADMIN = ["%20admin", "ADMIN", "admin%09", "Admin", "admin%0A"];

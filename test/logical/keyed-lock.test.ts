@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyedLock } from "../../src/logical/keyed-lock.js";
+import { KeyedLock } from "../../src/sdk/keyed-lock.js";
 
 /** A promise with its resolver, to hold work open until the test says so. */
 function gate() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { kvEngine, kvV1, kvV2 } from "../../src/logical/kv/index.js";
-import { VAULT_LEASE_TTLS } from "../../src/logical/lease-ttls.js";
+import { kvEngine, kvV1, kvV2 } from "../../src/builtin/kv/index.js";
+import { VAULT_LEASE_TTLS } from "../../src/sdk/lease-ttls.js";
 import { engineClient, expectLogicalError, mountEntry } from "./kv-fixtures.js";
 
 describe("kv v1", () => {

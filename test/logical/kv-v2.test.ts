@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createKvV2 } from "../../src/logical/kv/v2.js";
+import { createKvV2 } from "../../src/builtin/kv/v2.js";
 import { AesGcmBarrier } from "../../src/barrier/aes-gcm-barrier.js";
 import type { Storage } from "../../src/sdk/types.js";
 import { CachedBackend } from "../../src/physical/cache.js";

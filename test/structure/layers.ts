@@ -5,10 +5,11 @@
  */
 export const LAYERS: readonly { layer: string; mayImport: readonly string[] }[] = [
   { layer: "sdk", mayImport: [] },
+  { layer: "builtin", mayImport: ["sdk"] },
   { layer: "config", mayImport: ["sdk"] },
   { layer: "physical", mayImport: ["sdk", "config"] },
   { layer: "barrier", mayImport: ["sdk", "physical"] },
-  { layer: "logical", mayImport: ["sdk", "physical"] },
+  { layer: "logical", mayImport: ["sdk", "physical", "builtin"] },
   { layer: "seal", mayImport: ["sdk", "config", "physical", "barrier", "logical"] },
   { layer: "metrics", mayImport: ["sdk", "physical", "logical"] },
   { layer: "audit", mayImport: ["sdk", "logical", "metrics"] },

@@ -4,8 +4,8 @@ import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsu
 import { describeMount } from "../mounts.js";
 import { type AuthTable, supportsLockout } from "./auth-table.js";
 import { describeLockoutConfig } from "./lockout.js";
-import { refuseNonAssignablePolicies } from "./token-settings.js";
-import type { LoginGrant } from "./types.js";
+import { refuseNonAssignablePolicies } from "../../sdk/token-settings.js";
+import type { LoginGrant } from "../../sdk/auth.js";
 
 interface SysAuthRequest {
   operation: Operation;

@@ -4,14 +4,14 @@
  * each other method's data lives under `auth/<uuid>/`.
  */
 import { decodeJson, encodeJson, randomUuid, toHex } from "../../sdk/encoding.js";
-import { type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
+import { type LeaseTtls, VAULT_LEASE_TTLS } from "../../sdk/lease-ttls.js";
 import { deleteTree, longestMountPrefix, normaliseMountPath, tuneConfig } from "../mounts.js";
 import { storageView } from "../storage-view.js";
 import { LogicalError, type MountEntry, type Storage } from "../../sdk/types.js";
-import { approle } from "./approle.js";
-import { effectiveLockoutConfig, InvalidCredentials, type StoredLockout, type StoredLockoutConfig, tuneLockoutConfig, UserLockout } from "./lockout.js";
-import type { AuthMethod } from "./types.js";
-import { userpass } from "./userpass.js";
+import { InvalidCredentials } from "../../sdk/auth.js";
+import { effectiveLockoutConfig, type StoredLockout, type StoredLockoutConfig, tuneLockoutConfig, UserLockout } from "./lockout.js";
+import type { AuthMethod } from "../../sdk/auth.js";
+import { AUTH_METHODS } from "../../builtin/catalog.js";
 
 const AUTH_TABLE_KEY = "core/auth";
 const AUTH_DATA_PREFIX = "auth/";
@@ -23,7 +23,6 @@ const LOCKOUTS_PREFIX = "core/login/locked-users/";
  * storage (not out of this node's memory).
  */
 const MAX_STORED_LOCKOUTS = 1000;
-const METHODS: Record<string, AuthMethod> = { userpass, approle };
 
 /** An auth table entry: a mount entry, plus the lockout settings tuned on it. */
 export interface AuthMountEntry extends MountEntry {
@@ -92,7 +91,8 @@ export class AuthTable {
     if (!path) throw new LogicalError(400, "auth path cannot be empty");
     const type = typeof data.type === "string" ? data.type : "";
     if (type === "token") throw new LogicalError(400, "token credential backend cannot be instantiated");
-    if (!METHODS[type]) throw new LogicalError(400, `unknown auth method type "${type}" (Strongbox provides: ${Object.keys(METHODS).join(", ")})`);
+    if (!Object.hasOwn(AUTH_METHODS, type))
+      throw new LogicalError(400, `unknown auth method type "${type}" (Strongbox provides: ${Object.keys(AUTH_METHODS).join(", ")})`);
     const conflict = this.#entries.find((entry) => entry.path.startsWith(path) || path.startsWith(entry.path));
     if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.path}`);
     const entry = newEntry(path, type, typeof data.description === "string" ? data.description : "");
@@ -157,7 +157,7 @@ export class AuthTable {
   }
 
   #attach(entry: AuthMountEntry): MountedAuth {
-    return { entry, method: this.#withLockout(entry, METHODS[entry.type]!), storage: storageView(this.#barrier, `${AUTH_DATA_PREFIX}${entry.uuid}/`) };
+    return { entry, method: this.#withLockout(entry, AUTH_METHODS[entry.type]!), storage: storageView(this.#barrier, `${AUTH_DATA_PREFIX}${entry.uuid}/`) };
   }
 
   /** The method with its logins subject to user lockout: a locked-out login never reaches the method. */

@@ -25,13 +25,6 @@ export const DEFAULT_LOCKOUT: LockoutConfig = { threshold: 5, durationSeconds: 9
 /** Users tracked at once per node; beyond it the least recently failing are forgotten. */
 const MAX_TRACKED = 10_000;
 
-/** Thrown by a method's login for wrong credentials: the failure counts toward a lockout. */
-export class InvalidCredentials extends LogicalError {
-  constructor(message: string) {
-    super(400, message);
-  }
-}
-
 /** Vault's answer to a locked-out user (its own class so lockouts can be counted). */
 export class LockedOut extends LogicalError {
   constructor() {

@@ -5,11 +5,11 @@
  */
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { parseCount, parseFlag, parseNonNegativeDuration } from "../../sdk/fields.js";
-import { notFound } from "../kv/responses.js";
-import { requireCanonicalName } from "../names.js";
+import { notFound } from "../../sdk/responses.js";
+import { requireCanonicalName } from "../../sdk/names.js";
 import type { CreateTokenOptions, TokenEntry } from "../token-store.js";
 import { type HandlerResult, LogicalError, type Operation, type Storage, unsupportedOperation } from "../../sdk/types.js";
-import { cidrList, policyList, stringList } from "./token-settings.js";
+import { cidrList, policyList, stringList } from "../../sdk/token-settings.js";
 
 export interface TokenRole {
   allowed_policies: string[];

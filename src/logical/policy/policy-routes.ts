@@ -6,7 +6,7 @@ import { trimTrailingSlashes } from "../../sdk/fields.js";
 import type { TokenEntry, TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../../sdk/types.js";
 import { fromBase64 } from "../../sdk/encoding.js";
-import { canonicalName } from "../names.js";
+import { canonicalName } from "../../sdk/names.js";
 import { POLICY_NAME, type PolicyStore } from "./policy-store.js";
 
 interface PolicyRequest {

@@ -9,7 +9,7 @@
 import { Acl } from "../acl.js";
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { LruCache } from "../../sdk/lru.js";
-import { requireCanonicalName } from "../names.js";
+import { requireCanonicalName } from "../../sdk/names.js";
 import { LogicalError, type Storage } from "../../sdk/types.js";
 import { type Policy, PolicyParseError, parsePolicy } from "./policy.js";
 

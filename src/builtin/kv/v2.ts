@@ -24,9 +24,9 @@ import {
 } from "../../sdk/types.js";
 import { formatDuration, formatTime, parseCount, parseDuration, parseFlag } from "../../sdk/fields.js";
 import { decodeJson, encodeJson, sharedJson } from "../../sdk/encoding.js";
-import { readShared } from "../../physical/backend.js";
-import { KeyedLock } from "../keyed-lock.js";
-import { listPrefix, listResponse, notFound } from "./responses.js";
+import { readShared } from "../../sdk/types.js";
+import { KeyedLock } from "../../sdk/keyed-lock.js";
+import { listPrefix, listResponse, notFound } from "../../sdk/responses.js";
 import { unsupportedOperation } from "../../sdk/types.js";
 import {
   casRequiredWarnings,

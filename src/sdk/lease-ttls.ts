@@ -1,4 +1,4 @@
-import { LogicalError, type MountEntry } from "../sdk/types.js";
+import { LogicalError, type MountEntry } from "./types.js";
 
 /** The system-wide lease TTLs, in seconds: Vault's top-level `default_lease_ttl` and `max_lease_ttl`. */
 export interface LeaseTtls {

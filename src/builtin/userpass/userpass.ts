@@ -3,16 +3,16 @@
  * at `user/<name>` (names in the canonical form of names.ts: lower-cased, as Vault does), passwords
  * as PBKDF2 hashes.
  */
-import { permissionDenied } from "../acl.js";
+import { permissionDenied } from "../../sdk/types.js";
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
-import { canonicalName, requireCanonicalName } from "../names.js";
+import { canonicalName, requireCanonicalName } from "../../sdk/names.js";
 import { type HandlerResult, LogicalError } from "../../sdk/types.js";
-import { InvalidCredentials } from "./lockout.js";
+import { InvalidCredentials } from "../../sdk/auth.js";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.js";
-import { noRoute, unsupportedAuthOperation } from "./request-errors.js";
-import { defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
-import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
+import { noRoute, unsupportedAuthOperation } from "../../sdk/auth.js";
+import { defaultTokenSettings, type TokenSettings, updateTokenSettings } from "../../sdk/token-settings.js";
+import type { AuthMethod, AuthRequest, LoginGrant } from "../../sdk/auth.js";
 
 interface UserEntry extends TokenSettings {
   password_hash: PasswordHash;

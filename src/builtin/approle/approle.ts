@@ -10,14 +10,14 @@
  */
 import { addressInBlocks, blockWithin, parseCidrList } from "../../sdk/cidr.js";
 import { decodeJson, encodeJson, randomUuid, toHex } from "../../sdk/encoding.js";
-import { KeyedLock } from "../keyed-lock.js";
+import { KeyedLock } from "../../sdk/keyed-lock.js";
 import { isPlainObject, parseCount, parseFlag, parseNonNegativeDuration, trimTrailingSlashes } from "../../sdk/fields.js";
-import { canonicalName, requireCanonicalName } from "../names.js";
+import { canonicalName, requireCanonicalName } from "../../sdk/names.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Storage } from "../../sdk/types.js";
-import { InvalidCredentials } from "./lockout.js";
-import { noRoute, unsupportedAuthOperation } from "./request-errors.js";
-import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "./token-settings.js";
-import type { AuthMethod, AuthRequest, LoginGrant } from "./types.js";
+import { InvalidCredentials } from "../../sdk/auth.js";
+import { noRoute, unsupportedAuthOperation } from "../../sdk/auth.js";
+import { cidrList, defaultTokenSettings, type TokenSettings, updateTokenSettings } from "../../sdk/token-settings.js";
+import type { AuthMethod, AuthRequest, LoginGrant } from "../../sdk/auth.js";
 
 interface RoleEntry extends TokenSettings {
   role_id: string;

@@ -1,4 +1,4 @@
-import { type LogicalResponse, LogicalError } from "../../sdk/types.js";
+import { type LogicalResponse, LogicalError } from "./types.js";
 
 /**
  * Vault answers a missing secret with 404 and `{"errors":[]}`. Convention shared with the HTTP

@@ -10,7 +10,7 @@
  *   behind the ACL then insist on canonical names (`requireCanonicalName`) instead of canonicalising
  *   them again, so a request that skipped the rewrite fails closed.
  */
-import { LogicalError } from "../sdk/types.js";
+import { LogicalError } from "./types.js";
 
 const FORBIDDEN = /[\s\p{Cc}/]/u;
 

@@ -6,8 +6,8 @@
 import { type HandlerResult, type LogicalRequest, type SecretsEngine, LogicalError } from "../../sdk/types.js";
 import { durationSeconds, isPlainObject } from "../../sdk/fields.js";
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
-import { effectiveMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "../lease-ttls.js";
-import { listPrefix, listResponse, notFound } from "./responses.js";
+import { effectiveMountTtls, type LeaseTtls, VAULT_LEASE_TTLS } from "../../sdk/lease-ttls.js";
+import { listPrefix, listResponse, notFound } from "../../sdk/responses.js";
 import { unsupportedOperation } from "../../sdk/types.js";
 
 /** KV v1; `leaseTtls.defaultSeconds` is the lease shown when neither the mount nor the secret sets one. */

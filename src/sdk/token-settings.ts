@@ -2,9 +2,9 @@
  * The token fields every Vault auth method role or user carries (`token_policies`, `token_ttl`, …),
  * with the legacy names Vault still accepts (`policies`, `ttl`, `max_ttl`, `period`, `bound_cidrs`).
  */
-import { parseCidrList } from "../../sdk/cidr.js";
-import { parseCount, parseNonNegativeDuration, parseFlag } from "../../sdk/fields.js";
-import { LogicalError } from "../../sdk/types.js";
+import { parseCidrList } from "./cidr.js";
+import { parseCount, parseNonNegativeDuration, parseFlag } from "./fields.js";
+import { LogicalError } from "./types.js";
 
 export interface TokenSettings {
   token_policies: string[];

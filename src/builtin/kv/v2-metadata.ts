@@ -1,6 +1,6 @@
 /** The KV v2 data model in storage: engine config, per-key metadata, version numbering and pruning. */
 import { decodeJson, encodeJson, sharedJson } from "../../sdk/encoding.js";
-import { readShared } from "../../physical/backend.js";
+import { readShared } from "../../sdk/types.js";
 import { formatTime } from "../../sdk/fields.js";
 import type { Storage } from "../../sdk/types.js";
 
