@@ -134,6 +134,15 @@ export class Leadership {
     return this.#reads.serve(request);
   }
 
+  /**
+   * Whether this standby would try a write with a body itself (an endpoint declared to write
+   * nothing, such as transit's `verify`), so the body is worth parsing here rather than passing on.
+   */
+  async standbyAnswersWrite(request: Pick<CoreRequest, "operation" | "path">): Promise<boolean> {
+    if (!this.#reads || this.#stopped || this.#host.sealed() || this.isActive()) return false;
+    return this.#reads.answersWrite(request);
+  }
+
   /** As a standby: the state its own sys/metrics is authorised from (standby-reads.ts). */
   standbyState(): Promise<NodeState> {
     return currentStandbyState(this.#reads, this.#host.barrier, this.#host.logical);

@@ -16,7 +16,8 @@
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
-import type { LogicalOptions } from "../logical/state.js";
+import { endpointFlags, type LogicalOptions } from "../logical/state.js";
+import { standbyMayAnswer } from "../sdk/framework.js";
 import { loadNodeState, type NodeState } from "../audit/node-state.js";
 import { type CoreRequest, type HandlerResult, LogicalError, type Storage } from "../sdk/types.js";
 import { aroundWrites } from "../physical/backend.js";
@@ -49,15 +50,17 @@ class WriteOnStandby extends LogicalError {
 const SYS_READS = [/^sys\/(mounts|auth)$/, /^sys\/internal\/ui\/mounts(\/.*)?$/, /^sys\/policy(\/[^/]+)?$/, /^sys\/policies\/acl(\/[^/]+)?$/];
 
 /**
- * Whether a standby may try `request` itself. Writes never; the token's own lookup and
- * capabilities questions (a POST that changes nothing) yes; secrets engines' reads and lists.
+ * Whether a standby may try `request` itself. The token's own lookup and capabilities questions
+ * (a POST that changes nothing); the read-only sys paths; a secrets engine's reads and lists, and
+ * the writes its endpoint declares a standby may answer (the router checks the declaration).
  */
 export function standbyMayServe({ operation, path }: Pick<CoreRequest, "operation" | "path">): boolean {
-  if (operation === "update") return path === "sys/capabilities-self";
-  if (operation !== "read" && operation !== "list") return false;
+  if (path === "sys/capabilities-self") return operation === "update";
   if (path === "auth/token/lookup-self") return operation === "read";
+  if (operation !== "read" && operation !== "list" && operation !== "update") return false;
   if (path.startsWith("auth/")) return false;
-  if (path.startsWith("sys/")) return SYS_READS.some((pattern) => pattern.test(path));
+  if (path.startsWith("cubbyhole/")) return operation !== "update";
+  if (path.startsWith("sys/")) return operation !== "update" && SYS_READS.some((pattern) => pattern.test(path));
   return true;
 }
 
@@ -100,6 +103,13 @@ export class StandbyReads {
       if (error instanceof WriteOnStandby) return undefined;
       throw error;
     }
+  }
+
+  /** Whether `request`, a write, is one the endpoint serving it lets a standby answer. */
+  async answersWrite(request: Pick<CoreRequest, "operation" | "path">): Promise<boolean> {
+    if (request.operation !== "update" || !standbyMayServe(request)) return false;
+    const flags = endpointFlags(await this.state(), request.path);
+    return flags !== null && standbyMayAnswer(flags, request.operation);
   }
 
   /** The current view's state, for the standby's own sys/metrics (see currentStandbyState). */

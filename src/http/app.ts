@@ -100,9 +100,14 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         wrapTtl,
       };
       if (core.leadership && !core.isActive()) {
-        // The body is the active's to parse: a standby passes its bytes on.
-        const local =
-          takesBody || forcedToActive(c.req.raw.headers) ? undefined : await core.leadership.standbyRead({ ...request, data: queryData(url.searchParams) });
+        // A body is the active's to parse (a standby passes its bytes on), unless its endpoint lets a standby answer it.
+        const local = forcedToActive(c.req.raw.headers)
+          ? undefined
+          : !takesBody
+            ? await core.leadership.standbyRead({ ...request, data: queryData(url.searchParams) })
+            : (await core.leadership.standbyAnswersWrite(request))
+              ? await core.leadership.standbyRead({ ...request, data: await parseRequestBody(await body()) })
+              : undefined;
         if (local !== undefined) return respond(path, local);
         return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
       }

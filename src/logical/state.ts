@@ -6,7 +6,7 @@ import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
 import { TokenStore } from "./token-store.js";
 import { type LeaseTtls, VAULT_LEASE_TTLS } from "../sdk/lease-ttls.js";
-import type { Storage } from "../sdk/types.js";
+import type { EndpointFlags, Storage } from "../sdk/types.js";
 
 /** The stores an unsealed node serves from: rebuilt at every unseal and every active term, dropped at seal. */
 export interface LogicalState {
@@ -38,4 +38,19 @@ export async function loadLogicalState(barrier: Storage, { now, leaseTtls = VAUL
   mounts.addBuiltin(cubbyhole.entry);
   const tokenRoles = new TokenRoles(storageView(barrier, "sys/token/roles/"));
   return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
+}
+
+/**
+ * What the endpoint serving `path` declares (see sdk/framework.ts): a secrets engine's, or an auth
+ * method's under `auth/<mount>/` (nothing declared: no flags); null for paths the core serves itself
+ * (sys/, auth/token/, cubbyhole/).
+ */
+export function endpointFlags({ mounts, auths }: LogicalState, path: string): EndpointFlags | null {
+  if (path.startsWith("sys/") || path.startsWith("auth/token/") || path.startsWith("cubbyhole/")) return null;
+  if (path.startsWith("auth/")) {
+    const route = auths.route(path.slice("auth/".length));
+    return route?.mounted.method.endpoint?.(route.relative) ?? {};
+  }
+  const route = mounts.route(path);
+  return route?.mounted.engine.endpoint?.(route.relative) ?? {};
 }

@@ -4,13 +4,14 @@ import type { MountedAuth } from "../logical/auth/auth-table.js";
 import { canonicalRequestPath } from "../logical/canonical-path.js";
 import { addressInBlocks, parseCidrList } from "../sdk/cidr.js";
 import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-routes.js";
-import type { LogicalState } from "../logical/state.js";
+import { endpointFlags, type LogicalState } from "../logical/state.js";
 import type { NodeState } from "../audit/node-state.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
 import { type CoreRequest, type HandlerResult, LogicalError, noHandler, type Operation, permissionDenied, unsupportedOperation } from "../sdk/types.js";
 import { StandbyError } from "../ha/standby-error.js";
 import type { StandbyRouterFactory } from "../ha/standby-reads.js";
+import { standbyMayAnswer } from "../sdk/framework.js";
 import type { KeyRotation } from "../barrier/key-rotation.js";
 import { AuditBroker } from "../audit/broker.js";
 import { silentLogger } from "../sdk/logger.js";
@@ -43,6 +44,11 @@ export interface RouterNode {
   keys: Pick<KeyRotation, "countEncryptions" | "rotate" | "status">;
   /** Audit devices and metrics, as the runtime adapter provides them; none by default. */
   observability?: Observability;
+  /**
+   * Set on a standby's read router: sends a request its endpoint does not let a standby answer to
+   * the active, before anything is audited or done.
+   */
+  toActive?(): Promise<never>;
 }
 
 export interface Observability {
@@ -61,7 +67,17 @@ export function standbyRouter(now: () => number, observability: Observability): 
   return (state, refuse) => {
     // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
     const keys = { countEncryptions: async () => {}, rotate: refuse, status: refuse };
-    return new Router({ state: () => state, isActive: () => true, now, seal: refuse, stepDown: refuse, haStatus: () => [], keys, observability });
+    return new Router({
+      state: () => state,
+      isActive: () => true,
+      now,
+      seal: refuse,
+      stepDown: refuse,
+      haStatus: () => [],
+      keys,
+      observability,
+      toActive: refuse,
+    });
   };
 }
 
@@ -88,6 +104,8 @@ export class Router {
     }
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
+    const flags = endpointFlags(state, request.path);
+    if (this.node.toActive && flags && !standbyMayAnswer(flags, request.operation)) await this.node.toActive();
     const wrapTtl = requestedWrapTtl(request.path, request.wrapTtl);
     // Audit: a request entry once the caller is authorised (before anything is done), a response entry after.
     const audit = new AuditTrail(this.#audit, state, request);
@@ -113,7 +131,7 @@ export class Router {
     if (!this.node.isActive()) return false;
     const state = this.node.state();
     const canonical = canonicalRequestPath(state.auths, path);
-    if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical)) return false;
+    if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical) || endpointFlags(state, canonical)?.unauthenticated) return false;
     return !token || !(await state.tokens.lookup(token));
   }
 
@@ -141,6 +159,10 @@ export class Router {
     if (login) {
       await audit.beforeOperation();
       return this.#login(state, login, request);
+    }
+    if (endpointFlags(state, request.path)?.unauthenticated) {
+      await audit.beforeOperation();
+      return this.#dispatchUnauthenticated(state, request);
     }
     if (!request.token) throw permissionDenied();
     const caller = await state.tokens.lookup(request.token);
@@ -219,6 +241,28 @@ export class Router {
       return (await mounted.engine.exists?.({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry })) ?? null;
     };
     await authorise(acl, { path, operation, exists });
+    if (endpointFlags({ mounts, auths } as LogicalState, path)?.sudo && !acl.hasSudo(path)) throw permissionDenied();
+  }
+
+  /** An engine's or auth method's endpoint that needs no token (a CA certificate, OIDC discovery). */
+  async #dispatchUnauthenticated({ mounts, auths }: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+    const { path, operation, data } = request;
+    if (path.startsWith("auth/")) {
+      const { mounted, relative } = auths.route(path.slice("auth/".length))!;
+      const now = this.node.now();
+      return mounted.method.handle({
+        operation,
+        path: relative,
+        data,
+        storage: mounted.storage,
+        mount: mounted.entry,
+        now,
+        clientAddress: request.clientAddress,
+      });
+    }
+    const { mounted, relative } = mounts.route(path)!;
+    const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
+    return result && { ...result, mount_type: mounted.entry.type };
   }
 
   async #dispatch(state: NodeState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
