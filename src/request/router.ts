@@ -197,7 +197,7 @@ export class Router {
   }
 
   async #login(state: LogicalState, { mounted, relative }: { mounted: MountedAuth; relative: string }, request: CoreRequest): Promise<HandlerResult> {
-    const { operation, data, clientAddress } = request;
+    const { operation, data, clientAddress, clientCertificates } = request;
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(request.path, operation);
     let grant;
     try {
@@ -209,6 +209,7 @@ export class Router {
         mount: mounted.entry,
         now: this.node.now(),
         clientAddress,
+        clientCertificates,
       });
     } catch (error) {
       const mount = `auth/${mounted.entry.path}`;
