@@ -2,10 +2,6 @@ import type { AuditTable } from "./audit-table.js";
 import type { AuditBroker } from "./broker.js";
 import { type HandlerResult, LogicalError, type Operation, unsupportedOperation } from "../sdk/types.js";
 
-export function isSysAuditPath(path: string): boolean {
-  return path === "sys/audit" || path.startsWith("sys/audit/") || path.startsWith("sys/audit-hash/");
-}
-
 /** sys/audit (list), sys/audit/:path (enable, disable) and sys/audit-hash/:path. */
 export async function handleSysAudit(
   table: AuditTable,

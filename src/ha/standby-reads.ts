@@ -16,8 +16,7 @@
  * default entry missing) stops before anything is written and is forwarded, so the active does
  * all of it once.
  */
-import { endpointFlags, type LogicalOptions } from "../logical/state.js";
-import { standbyMayAnswer } from "../sdk/framework.js";
+import type { LogicalOptions } from "../logical/state.js";
 import { loadNodeState, type NodeState } from "../audit/node-state.js";
 import { type CoreRequest, type HandlerResult, LogicalError, type Storage } from "../sdk/types.js";
 import { aroundWrites } from "../physical/backend.js";
@@ -27,6 +26,8 @@ import { type CacheLimits, SizedLru } from "../sdk/lru.js";
 /** Answers requests; for standby reads, one per view, over the view's state. */
 export interface RequestHandler {
   handle(request: CoreRequest): Promise<HandlerResult>;
+  /** Whether the endpoint serving `request` lets a standby answer it (its declaration says). */
+  standbyMayAnswer(request: Pick<CoreRequest, "operation" | "path">): boolean;
 }
 
 /**
@@ -44,24 +45,6 @@ class WriteOnStandby extends LogicalError {
   constructor() {
     super(403, "permission denied");
   }
-}
-
-/** Read-only sys paths a standby may answer, besides reads and lists of secrets engines. */
-const SYS_READS = [/^sys\/(mounts|auth)$/, /^sys\/internal\/ui\/mounts(\/.*)?$/, /^sys\/policy(\/[^/]+)?$/, /^sys\/policies\/acl(\/[^/]+)?$/];
-
-/**
- * Whether a standby may try `request` itself. The token's own lookup and capabilities questions
- * (a POST that changes nothing); the read-only sys paths; a secrets engine's reads and lists, and
- * the writes its endpoint declares a standby may answer (the router checks the declaration).
- */
-export function standbyMayServe({ operation, path }: Pick<CoreRequest, "operation" | "path">): boolean {
-  if (path === "sys/capabilities-self") return operation === "update";
-  if (path === "auth/token/lookup-self") return operation === "read";
-  if (operation !== "read" && operation !== "list" && operation !== "update") return false;
-  if (path.startsWith("auth/")) return false;
-  if (path.startsWith("cubbyhole/")) return operation !== "update";
-  if (path.startsWith("sys/")) return operation !== "update" && SYS_READS.some((pattern) => pattern.test(path));
-  return true;
 }
 
 /** What a standby read uses: storage and the logical state loaded from it, for one generation. */
@@ -93,12 +76,11 @@ export class StandbyReads {
 
   /** The answer, or undefined when the request must go to the active (it needs a write). */
   async serve(request: CoreRequest): Promise<HandlerResult | undefined> {
-    if (!standbyMayServe(request)) return undefined;
     try {
-      const view = await this.#view();
-      const state = await this.#stateOf(view);
-      view.router ??= this.routerFor(state, () => Promise.reject(new WriteOnStandby()));
-      return await view.router.handle(request);
+      const router = await this.#router();
+      // Decided before any work: an endpoint a standby may not answer goes to the active.
+      if (!router.standbyMayAnswer(request)) return undefined;
+      return await router.handle(request);
     } catch (error) {
       if (error instanceof WriteOnStandby) return undefined;
       throw error;
@@ -107,9 +89,14 @@ export class StandbyReads {
 
   /** Whether `request`, a write, is one the endpoint serving it lets a standby answer. */
   async answersWrite(request: Pick<CoreRequest, "operation" | "path">): Promise<boolean> {
-    if (request.operation !== "update" || !standbyMayServe(request)) return false;
-    const flags = endpointFlags(await this.state(), request.path);
-    return flags !== null && standbyMayAnswer(flags, request.operation);
+    return request.operation === "update" && (await this.#router()).standbyMayAnswer(request);
+  }
+
+  async #router(): Promise<RequestHandler> {
+    const view = await this.#view();
+    const state = await this.#stateOf(view);
+    view.router ??= this.routerFor(state, () => Promise.reject(new WriteOnStandby()));
+    return view.router;
   }
 
   /** The current view's state, for the standby's own sys/metrics (see currentStandbyState). */

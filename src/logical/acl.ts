@@ -22,20 +22,6 @@ export function invalidToken(): LogicalError {
   return new LogicalError(403, INVALID_TOKEN);
 }
 
-/**
- * Vault's root-protected paths among those Strongbox serves: `*` at the end makes a prefix.
- * (`sys/auth` itself, the listing, is not protected; enabling, reading or tuning a method is.)
- */
-const SUDO_PATHS = [
-  ...["sys/audit", "sys/audit/*", "sys/audit-hash/*", "sys/auth/*", "sys/seal", "sys/remount", "sys/step-down", "sys/rotate", "sys/key-status"],
-  ...["auth/token/revoke-orphan", "auth/token/accessors*"],
-  ...["sys/leases/lookup/*", "sys/leases/revoke-prefix/*", "sys/leases/revoke-force/*", "sys/revoke-prefix/*", "sys/revoke-force/*"],
-];
-
-export function requiresSudo(path: string): boolean {
-  return SUDO_PATHS.some((pattern) => (pattern.endsWith("*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern));
-}
-
 export interface AuthorisationRequest {
   path: string;
   operation: Operation;
@@ -44,6 +30,8 @@ export interface AuthorisationRequest {
    * changing needs "update"); null for paths without such a check, where writes need "update".
    */
   exists?: () => Promise<boolean | null>;
+  /** The endpoint needs sudo besides the operation's capability (its declaration says so). */
+  sudo?: boolean;
 }
 
 /** The single authorisation check of the core; throws the 403 Vault gives. */
@@ -51,7 +39,7 @@ export async function authorise(acl: Acl, request: AuthorisationRequest): Promis
   if (acl.isRoot) return;
   const list = request.operation === "list";
   const granted = acl.grantedAt(list && !request.path.endsWith("/") ? `${request.path}/` : request.path, list);
-  if (granted === null || (requiresSudo(request.path) && !(granted & CAPABILITY_BITS.sudo))) throw permissionDenied();
+  if (granted === null || (request.sudo && !(granted & CAPABILITY_BITS.sudo))) throw permissionDenied();
   if (!(granted & (await requiredCapability(request, granted)))) throw permissionDenied();
 }
 

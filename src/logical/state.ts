@@ -40,17 +40,10 @@ export async function loadLogicalState(barrier: Storage, { now, leaseTtls = VAUL
   return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
 }
 
-/**
- * What the endpoint serving `path` declares (see sdk/framework.ts): a secrets engine's, or an auth
- * method's under `auth/<mount>/` (nothing declared: no flags); null for paths the core serves itself
- * (sys/, auth/token/, cubbyhole/).
- */
-export function endpointFlags({ mounts, auths }: LogicalState, path: string): EndpointFlags | null {
-  if (path.startsWith("sys/") || path.startsWith("auth/token/") || path.startsWith("cubbyhole/")) return null;
-  if (path.startsWith("auth/")) {
-    const route = auths.route(path.slice("auth/".length));
-    return route?.mounted.method.endpoint?.(route.relative) ?? {};
-  }
-  const route = mounts.route(path);
-  return route?.mounted.engine.endpoint?.(route.relative) ?? {};
+/** What the endpoint of a secrets engine, or of an auth method under `auth/<mount>/`, serving `path` declares (nothing declared: no flags). */
+export function endpointFlags({ mounts, auths }: LogicalState, path: string): EndpointFlags {
+  const route = path.startsWith("auth/") ? auths.route(path.slice("auth/".length)) : null;
+  if (route) return route.mounted.method.endpoint?.(route.relative) ?? {};
+  const mounted = path.startsWith("auth/") ? null : mounts.route(path);
+  return mounted?.mounted.engine.endpoint?.(mounted.relative) ?? {};
 }

@@ -1,12 +1,10 @@
 import { type Acl, authorise, invalidToken } from "../logical/acl.js";
-import { handleSysAuth, isSysAuthPath, issueLoginToken } from "../logical/auth/auth-routes.js";
+import { issueLoginToken } from "../logical/auth/auth-routes.js";
 import type { MountedAuth } from "../logical/auth/auth-table.js";
 import { canonicalRequestPath } from "../logical/canonical-path.js";
 import { addressInBlocks, parseCidrList } from "../sdk/cidr.js";
-import { handlePolicyRequest, isPolicyPath } from "../logical/policy/policy-routes.js";
-import { endpointFlags, type LogicalState } from "../logical/state.js";
+import type { LogicalState } from "../logical/state.js";
 import type { NodeState } from "../audit/node-state.js";
-import { handleTokenRequest } from "../logical/token-routes.js";
 import type { TokenEntry } from "../logical/token-store.js";
 import { type CoreRequest, type HandlerResult, LogicalError, noHandler, type Operation, permissionDenied, unsupportedOperation } from "../sdk/types.js";
 import { StandbyError } from "../ha/standby-error.js";
@@ -19,14 +17,12 @@ import { InvalidCredentials } from "../sdk/auth.js";
 import { LockedOut } from "../logical/auth/lockout.js";
 import { mountLabel } from "../metrics/labels.js";
 import { type Metrics, noMetrics } from "../metrics/metrics.js";
-import { handleSysAudit, isSysAuditPath } from "../audit/sys-audit.js";
 import { AuditTrail } from "../audit/trail.js";
-import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
+import { UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
-import { beforeAuthentication, handleSysWrapping, isSysWrappingPath, isUnauthenticatedWrapping } from "./sys-wrapping.js";
-import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
-import { handleSysRemount, isSysRemountPath } from "./sys-remount.js";
+import { beforeAuthentication, isUnauthenticatedWrapping } from "./sys-wrapping.js";
+import { declaredFlags, METRICS_PATH, SYS_ENDPOINTS } from "./sys-endpoints.js";
 
 /** What the router needs from the node: its state, its role, and the node-level operations. */
 export interface RouterNode {
@@ -44,11 +40,6 @@ export interface RouterNode {
   keys: Pick<KeyRotation, "countEncryptions" | "rotate" | "status">;
   /** Audit devices and metrics, as the runtime adapter provides them; none by default. */
   observability?: Observability;
-  /**
-   * Set on a standby's read router: sends a request its endpoint does not let a standby answer to
-   * the active, before anything is audited or done.
-   */
-  toActive?(): Promise<never>;
 }
 
 export interface Observability {
@@ -58,7 +49,7 @@ export interface Observability {
   metrics?: Metrics;
 }
 
-export const METRICS_PATH = "sys/metrics";
+export { METRICS_PATH };
 
 type CallerToken = TokenEntry & { hash: string };
 
@@ -76,7 +67,6 @@ export function standbyRouter(now: () => number, observability: Observability): 
       haStatus: () => [],
       keys,
       observability,
-      toActive: refuse,
     });
   };
 }
@@ -104,8 +94,6 @@ export class Router {
     }
     // Names are judged by the ACL as they will be stored: `users/ADMIN` is `users/admin`.
     const request = { ...rawRequest, path: canonicalRequestPath(state.auths, rawRequest.path) };
-    const flags = endpointFlags(state, request.path);
-    if (this.node.toActive && flags && !standbyMayAnswer(flags, request.operation)) await this.node.toActive();
     const wrapTtl = requestedWrapTtl(request.path, request.wrapTtl);
     // Audit: a request entry once the caller is authorised (before anything is done), a response entry after.
     const audit = new AuditTrail(this.#audit, state, request);
@@ -126,12 +114,18 @@ export class Router {
     }
   }
 
+  /** Whether a standby's read router may answer `request` (see RequestHandler). */
+  standbyMayAnswer(request: Pick<CoreRequest, "operation" | "path">): boolean {
+    const state = this.node.state();
+    return standbyMayAnswer(declaredFlags(state, canonicalRequestPath(state.auths, request.path)), request.operation);
+  }
+
   /** See Core.refusesToken. */
   async refusesToken(path: string, token: string): Promise<boolean> {
     if (!this.node.isActive()) return false;
     const state = this.node.state();
     const canonical = canonicalRequestPath(state.auths, path);
-    if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical) || endpointFlags(state, canonical)?.unauthenticated) return false;
+    if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical) || declaredFlags(state, canonical).unauthenticated) return false;
     return !token || !(await state.tokens.lookup(token));
   }
 
@@ -160,7 +154,7 @@ export class Router {
       await audit.beforeOperation();
       return this.#login(state, login, request);
     }
-    if (endpointFlags(state, request.path)?.unauthenticated) {
+    if (declaredFlags(state, request.path).unauthenticated) {
       await audit.beforeOperation();
       return this.#dispatchUnauthenticated(state, request);
     }
@@ -220,7 +214,8 @@ export class Router {
     return issueLoginToken(state.tokens, mounted.entry, relative, grant);
   }
 
-  async #authorise({ mounts, auths, cubbyhole }: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
+  async #authorise(state: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
+    const { mounts, auths, cubbyhole } = state;
     const { path, operation, data } = request;
     if (path.startsWith(UI_MOUNTS_PREFIX)) {
       // Any token may ask which mount serves a path, but only about a mount it has some access under.
@@ -241,8 +236,7 @@ export class Router {
       const { mounted, relative } = route;
       return (await mounted.engine.exists?.({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry })) ?? null;
     };
-    await authorise(acl, { path, operation, exists });
-    if (endpointFlags({ mounts, auths } as LogicalState, path)?.sudo && !acl.hasSudo(path)) throw permissionDenied();
+    await authorise(acl, { path, operation, exists, sudo: declaredFlags(state, path).sudo === true });
   }
 
   /** An engine's or auth method's endpoint that needs no token (a CA certificate, OIDC discovery). */
@@ -267,10 +261,10 @@ export class Router {
   }
 
   async #dispatch(state: NodeState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
-    const { tokens, mounts, auths } = state;
+    const { mounts, auths } = state;
     const { path, operation, data } = request;
-    if (path.startsWith("auth/token/")) {
-      return handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
+    if (path.startsWith("sys/") || path.startsWith("auth/token/")) {
+      return SYS_ENDPOINTS.handle({ ...request, state, caller, sudo: acl.hasSudo(path), node: this.node, audit: this.#audit }, path);
     }
     if (path.startsWith("auth/")) {
       const route = auths.route(path.slice("auth/".length));
@@ -286,7 +280,6 @@ export class Router {
         clientAddress: request.clientAddress,
       });
     }
-    if (path.startsWith("sys/")) return this.#dispatchSys(state, request, caller);
     if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
       const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
       return result && { ...result, mount_type: "cubbyhole" };
@@ -296,43 +289,6 @@ export class Router {
     const { mounted, relative } = route;
     const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
     return result && { ...result, mount_type: mounted.entry.type };
-  }
-
-  /** Every sys/ endpoint but the unauthenticated ones (served before the token check). */
-  async #dispatchSys(state: NodeState, request: CoreRequest, caller: CallerToken): Promise<HandlerResult> {
-    const { tokens, mounts, policies, auths } = state;
-    const { path, operation, data } = request;
-    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, { ...request, caller });
-    if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
-    if (path === "sys/seal" || path === "sys/step-down") {
-      if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
-      await (path === "sys/seal" ? this.node.seal() : this.node.stepDown());
-      return null;
-    }
-    if (path === "sys/rotate") {
-      if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
-      await this.node.keys.rotate();
-      return null;
-    }
-    if (path === "sys/key-status") {
-      if (operation !== "read") throw unsupportedOperation(path, operation);
-      return { data: { ...(await this.node.keys.status()) } };
-    }
-    if (path === "sys/ha-status") {
-      if (operation !== "read") throw unsupportedOperation(path, operation);
-      return { data: { nodes: this.node.haStatus() } };
-    }
-    if (isSysWrappingPath(path)) return handleSysWrapping(state, request);
-    if (isSysLeasesPath(path)) return handleSysLeases(tokens, request);
-    if (isSysRemountPath(path)) return handleSysRemount(mounts, path, operation, data);
-    if (isSysMountsPath(path)) return handleSysMounts(mounts, path, operation, data);
-    if (path === METRICS_PATH) {
-      if (operation !== "read") throw unsupportedOperation(path, operation);
-      return null; // authorised: the HTTP layer renders this node's metrics
-    }
-    if (isSysAuditPath(path)) return handleSysAudit(state.audit, this.#audit, path, operation, data);
-    if (path.startsWith(UI_MOUNTS_PREFIX)) return mountInfo(mounts, path);
-    throw noHandler(path);
   }
 }
 

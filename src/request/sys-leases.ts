@@ -20,10 +20,6 @@ interface LeaseRequest {
 /** The endpoint names below sys/leases/ and their legacy sys/ aliases. */
 const LEGACY = { "sys/renew": "renew", "sys/revoke": "revoke", "sys/revoke-prefix": "revoke-prefix", "sys/revoke-force": "revoke-force" } as const;
 
-export function isSysLeasesPath(path: string): boolean {
-  return path.startsWith("sys/leases/") || Object.keys(LEGACY).some((legacy) => path === legacy || path.startsWith(`${legacy}/`));
-}
-
 export async function handleSysLeases(tokens: TokenStore, request: LeaseRequest): Promise<HandlerResult> {
   const { endpoint, rest } = splitEndpoint(request.path);
   const write = request.operation === "update" || request.operation === "create";

@@ -4,10 +4,6 @@ import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsu
 
 export const UI_MOUNTS_PREFIX = "sys/internal/ui/mounts/";
 
-export function isSysMountsPath(path: string): boolean {
-  return path === "sys/mounts" || path.startsWith("sys/mounts/");
-}
-
 /** sys/mounts (list), sys/mounts/:path (enable, disable, read) and sys/mounts/:path/tune. */
 export async function handleSysMounts(mounts: MountTable, path: string, operation: Operation, data: Record<string, unknown>): Promise<HandlerResult> {
   const mountPath = path.slice("sys/mounts".length).replace(/^\//, "");

@@ -7,10 +7,6 @@ const STATUS_PREFIX = "sys/remount/status/";
 const REMEMBERED_MOVES = 100;
 const moves = new Map<string, { source_mount: string; target_mount: string; status: "success" }>();
 
-export function isSysRemountPath(path: string): boolean {
-  return path === "sys/remount" || path.startsWith(STATUS_PREFIX);
-}
-
 /** sys/remount (POST from, to; needs sudo, as in Vault: see acl.ts) and sys/remount/status/:migration_id. */
 export async function handleSysRemount(mounts: MountTable, path: string, operation: Operation, data: Record<string, unknown>): Promise<HandlerResult> {
   if (path.startsWith(STATUS_PREFIX)) {

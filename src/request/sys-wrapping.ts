@@ -12,10 +12,6 @@ interface WrappingRequest {
   token: string;
 }
 
-export function isSysWrappingPath(path: string): boolean {
-  return path.startsWith(PREFIX);
-}
-
 /** The wrapping endpoints that may be served without a caller's token (see beforeAuthentication). */
 export function isUnauthenticatedWrapping(path: string): boolean {
   return path === `${PREFIX}lookup` || path === `${PREFIX}unwrap`;

@@ -13,7 +13,11 @@
  * Replay a failure with ACL_SEED=<seed printed in the failure>.
  */
 import { describe, expect, it } from "vitest";
-import { Acl, authorise, requiresSudo } from "../../src/logical/acl.js";
+import { Acl, authorise } from "../../src/logical/acl.js";
+import { SYS_ENDPOINTS } from "../../src/request/sys-endpoints.js";
+
+/** Whether the core declares `path` an endpoint that needs sudo. */
+const requiresSudo = (path: string) => SYS_ENDPOINTS.match(path)?.endpoint.sudo === true;
 import { type Capability, parsePolicy } from "../../src/logical/policy/policy.js";
 import type { Operation } from "../../src/sdk/types.js";
 import { Random } from "../fuzz/random.js";
@@ -162,7 +166,7 @@ function policyStanza(rule: Rule): string {
 
 async function allows(acl: Acl, operation: Operation, path: string, exists: boolean | null): Promise<boolean> {
   try {
-    await authorise(acl, { path, operation, exists: async () => exists });
+    await authorise(acl, { path, operation, exists: async () => exists, sudo: requiresSudo(path) });
     return true;
   } catch {
     return false;

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Acl, authorise, requiresSudo } from "../../src/logical/acl.js";
+import { Acl, authorise } from "../../src/logical/acl.js";
+import { SYS_ENDPOINTS } from "../../src/request/sys-endpoints.js";
+
+/** Whether the core declares `path` an endpoint that needs sudo. */
+const requiresSudo = (path: string) => SYS_ENDPOINTS.match(path)?.endpoint.sudo === true;
 import { parsePolicy } from "../../src/logical/policy/policy.js";
 import type { Operation } from "../../src/sdk/types.js";
 
@@ -9,7 +13,7 @@ function acl(...texts: string[]): Acl {
 
 async function allowed(target: Acl, operation: Operation, path: string, exists?: boolean | null): Promise<boolean> {
   try {
-    await authorise(target, { path, operation, exists: exists === undefined ? undefined : async () => exists });
+    await authorise(target, { path, operation, exists: exists === undefined ? undefined : async () => exists, sudo: requiresSudo(path) });
     return true;
   } catch (error) {
     expect((error as { status: number }).status).toBe(403);

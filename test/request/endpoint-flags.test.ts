@@ -49,21 +49,25 @@ describe("the router reads what an engine's endpoints declare", () => {
 });
 
 describe("a standby's read router", () => {
-  it("answers reads and the writes declared to write nothing, and sends every other request to the active", async () => {
+  it("answers reads and the writes declared to write nothing, and no other request", async () => {
     const storage = new InmemBackend();
     const now = () => Date.now();
     const setup = await loadNodeState(storage, { now });
     await setup.mounts.enable("flags", { type: "flagged" });
     const { token } = await setup.tokens.create({ policies: ["root"], display_name: "root" });
-    const toActive = new Error("to the active");
-    const router = standbyRouter(now, {})(await loadNodeState(storage, { now }), () => Promise.reject(toActive));
+    const router = standbyRouter(now, {})(await loadNodeState(storage, { now }), () => Promise.reject(new Error("a node-level operation")));
     const request = (operation: "read" | "update", path: string, data = {}) => router.handle({ operation, path, data, token });
 
+    expect(router.standbyMayAnswer({ operation: "read", path: "flags/private" })).toBe(true);
     expect(await request("read", "flags/private")).toMatchObject({ data: { served: "with a token" } });
+    expect(router.standbyMayAnswer({ operation: "update", path: "flags/check" })).toBe(true);
     expect(await request("update", "flags/check", { value: 7 })).toMatchObject({ data: { checked: 7 } });
-    const stored = await storage.list("");
-    await expect(request("update", "flags/store", { value: 7 })).rejects.toBe(toActive);
-    expect(await storage.list("")).toEqual(stored);
-    await expect(request("read", "flags/secret-read")).rejects.toBe(toActive);
+    expect(router.standbyMayAnswer({ operation: "update", path: "flags/store" })).toBe(false);
+    expect(router.standbyMayAnswer({ operation: "read", path: "flags/secret-read" })).toBe(false);
+    // The core's own endpoints: policies may be read here, node state may not.
+    expect(router.standbyMayAnswer({ operation: "read", path: "sys/policies/acl/default" })).toBe(true);
+    expect(router.standbyMayAnswer({ operation: "read", path: "sys/key-status" })).toBe(false);
+    expect(router.standbyMayAnswer({ operation: "read", path: "sys/no-such-endpoint" })).toBe(false);
+    expect(router.standbyMayAnswer({ operation: "update", path: "sys/policies/acl/default" })).toBe(false);
   });
 });

@@ -16,11 +16,6 @@ interface SysAuthRequest {
 
 const LOCKED_USERS = "sys/locked-users";
 
-/** The sys endpoints of auth methods: the auth table and user lockout. */
-export function isSysAuthPath(path: string): boolean {
-  return ["sys/auth", LOCKED_USERS].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-}
-
 export async function handleSysAuth(auths: AuthTable, tokens: TokenStore, { operation, path, data }: SysAuthRequest): Promise<HandlerResult> {
   const unsupported = () => unsupportedOperation(path, operation);
   if (path === LOCKED_USERS || path.startsWith(`${LOCKED_USERS}/`)) {

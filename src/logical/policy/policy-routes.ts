@@ -22,10 +22,6 @@ const ACL_PREFIX = "sys/policies/acl";
 const LEGACY_PREFIX = "sys/policy";
 const CAPABILITIES_PATHS = new Set(["sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor"]);
 
-export function isPolicyPath(path: string): boolean {
-  return [ACL_PREFIX, LEGACY_PREFIX].some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || CAPABILITIES_PATHS.has(path);
-}
-
 /**
  * A policy path with the policy name in canonical form (names.ts), so the ACL judges the path of
  * the policy that is read or written: "sys/policies/acl/Admin" and "sys/policies/acl/admin/" become
