@@ -4,13 +4,13 @@ import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../sdk/logger.js";
 import { parseFlag } from "../sdk/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
-import { envelope, errorFromThrown, errorResponse, json } from "./respond.js";
+import { envelope, errorFromThrown, errorResponse } from "./respond.js";
 import { BodyTooLarge, declaresTooLarge, decodeRequestPath, parseRequestBody, readBody, SMALL_BODY_LIMIT } from "./request-body.js";
 import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
 import { notServedHere, routeFromStandby, type StandbyRouting } from "./standby.js";
-import { handleUnauthenticated, UNAUTHENTICATED_PATHS } from "./sys-unauthenticated.js";
-import { handleOperatorKeys, OPERATOR_KEY_PATHS } from "./sys-operator-keys.js";
+import { NODE_ENDPOINTS } from "./node-endpoints.js";
+import type { NodeCall } from "./node-call.js";
 
 export interface AppOptions {
   core: Core;
@@ -68,13 +68,35 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       const url = new URL(c.req.url);
       const path = decodeRequestPath(url.pathname);
       const method = c.req.method.toUpperCase();
-      limit = bodyLimit(path, c.env?.maxRequestSize ?? options.maxRequestSize);
+      const nodeEndpoint = NODE_ENDPOINTS.match(path)?.endpoint;
+      limit = bodyLimit(path, nodeEndpoint !== undefined, c.env?.maxRequestSize ?? options.maxRequestSize);
       if (declaresTooLarge(c.req.raw, limit)) throw new BodyTooLarge();
-      if (UNAUTHENTICATED_PATHS.has(path)) {
-        return await handleUnauthenticated(core, path, method, url.searchParams, await parseRequestBody(await body()));
-      }
+      const operation = operationFor(method, url.searchParams);
+      const token = requestToken(c.req.raw.headers);
+      const request = {
+        operation,
+        path,
+        data: {} as Record<string, unknown>,
+        token,
+        clientAddress: client,
+        clientPort: c.env?.clientPort,
+        wrapTtl: undefined as string | undefined,
+      };
+      const serveNode = async () => {
+        const call: NodeCall = {
+          operation,
+          path,
+          method,
+          query: url.searchParams,
+          body: await parseRequestBody(await body()),
+          request,
+          core,
+          logger: operatorKeysLogger,
+        };
+        return NODE_ENDPOINTS.handle(call, path);
+      };
+      if (nodeEndpoint?.unauthenticated) return await serveNode();
       if (path === METRICS_PATH) {
-        const token = requestToken(c.req.raw.headers);
         return await serveMetrics(core, options.metrics, {
           method,
           query: url.searchParams,
@@ -87,18 +109,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       // A standby forwarded this to us as the active; we are not (any more): it will send it elsewhere.
       if (c.env?.forwarded && !core.isActive()) return notServedHere();
       if (core.sealed) return errorResponse(503, "Vault is sealed");
-      const operation = operationFor(method, url.searchParams);
       const takesBody = operation === "create" || operation === "update" || operation === "patch";
-      const wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
-      const request = {
-        operation,
-        path,
-        data: {} as Record<string, unknown>,
-        token: requestToken(c.req.raw.headers),
-        clientAddress: client,
-        clientPort: c.env?.clientPort,
-        wrapTtl,
-      };
+      request.wrapTtl = c.req.raw.headers.get("x-vault-wrap-ttl") ?? undefined;
       if (core.leadership && !core.isActive()) {
         // A body is the active's to parse (a standby passes its bytes on), unless its endpoint lets a standby answer it.
         const local = forcedToActive(c.req.raw.headers)
@@ -111,14 +123,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         if (local !== undefined) return respond(path, local);
         return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
       }
-      if (OPERATOR_KEY_PATHS.has(path)) {
-        // A DELETE's nonce may come in the body or the query; the audit entry shows what was given (hashed).
-        const given = { ...queryData(url.searchParams), ...(await parseRequestBody(await body())) };
-        const answer = await core.requests.audited({ ...request, data: given }, () =>
-          handleOperatorKeys(core.operatorKeys, path, method, given, { logger: operatorKeysLogger, client }),
-        );
-        return answer ? json(answer.data) : new Response(null, { status: 204 });
-      }
+      if (nodeEndpoint?.operatorKey) return await serveNode();
       // Refused for its token whatever the body says: the router answers (and audits) it without the body.
       if (takesBody && (await core.requests.refusesToken(path, request.token))) return respond(path, await core.requests.handle(request));
       request.data = takesBody ? await parseRequestBody(await body()) : queryData(url.searchParams);
@@ -141,8 +146,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
 }
 
 /** A path's body limit: small where the body is read without a token (or is sys/'s), else the listener's. */
-function bodyLimit(path: string, listenerLimit: number): number {
-  const small = UNAUTHENTICATED_PATHS.has(path) || OPERATOR_KEY_PATHS.has(path) || path.startsWith("sys/") || isLoginPath(path);
+function bodyLimit(path: string, nodeEndpoint: boolean, listenerLimit: number): number {
+  const small = nodeEndpoint || path.startsWith("sys/") || isLoginPath(path);
   return small ? Math.min(SMALL_BODY_LIMIT, listenerLimit) : listenerLimit;
 }
 

@@ -1,60 +1,47 @@
 import type { Core, InitRequest } from "../core.js";
 import { decodeKey } from "../sdk/encoding.js";
-import { LogicalError, unsupportedOperation } from "../sdk/types.js";
+import type { Endpoint } from "../sdk/framework.js";
+import { LogicalError } from "../sdk/types.js";
+import type { NodeCall } from "./node-call.js";
 import { VERSION } from "../sdk/version.js";
 import { json } from "./respond.js";
 import { encryptInitResult, initPgpKeys } from "./sys-init-pgp.js";
 import { healthBody, leaderBody, NEVER_ACTIVE } from "./vault-shapes.js";
 
-/** Endpoints Vault serves without a token: init, seal status, unseal, health, leader. */
-export const UNAUTHENTICATED_PATHS = new Set(["sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"]);
-
-export async function handleUnauthenticated(
-  core: Core,
-  path: string,
-  method: string,
-  query: URLSearchParams,
-  body: Record<string, unknown>,
-): Promise<Response> {
-  const isWrite = method === "PUT" || method === "POST";
-  const isRead = method === "GET" || method === "HEAD";
-  switch (path) {
-    case "sys/init":
-      if (isRead) return json({ initialized: await core.initialized() });
-      if (isWrite) {
+/** Endpoints Vault serves without a token, sealed or not, on any node: init, seal status, unseal, health, leader. */
+export const UNAUTHENTICATED_ENDPOINTS: Endpoint<NodeCall, Response>[] = [
+  {
+    pattern: "sys/init",
+    unauthenticated: true,
+    operations: {
+      read: async ({ core }) => json({ initialized: await core.initialized() }),
+      update: async ({ core, body }) => {
         const request = initRequest(body);
         const pgp = await initPgpKeys(core, body, request);
         return json(await encryptInitResult(await core.initialize(request), pgp));
-      }
-      break;
-    case "sys/seal-status":
-      if (isRead) return json(await sealStatus(core));
-      break;
-    case "sys/unseal":
-      if (isWrite) {
-        if (body.migrate !== undefined && typeof body.migrate !== "boolean")
-          throw new LogicalError(400, `"migrate" must be a boolean (got ${JSON.stringify(body.migrate)})`);
-        if (body.reset === true) {
-          core.resetUnseal();
-        } else {
-          if (typeof body.key !== "string" || body.key === "") {
-            throw new LogicalError(400, "'key' must be specified in request body as JSON, or 'reset' set to true");
-          }
-          const share = decodeKey(body.key.trim());
-          if (!share || share.length === 0) throw new LogicalError(400, "'key' must be a valid hex or base64 string");
-          await core.submitUnsealKey(share, body.migrate === true);
-        }
-        return json(await sealStatus(core));
-      }
-      break;
-    case "sys/health":
-      if (isRead) return health(core, query, method === "HEAD");
-      break;
-    case "sys/leader":
-      if (isRead) return json(await leader(core));
-      break;
+      },
+    },
+  },
+  { pattern: "sys/seal-status", unauthenticated: true, operations: { read: async ({ core }) => json(await sealStatus(core)) } },
+  { pattern: "sys/unseal", unauthenticated: true, operations: { update: unseal } },
+  { pattern: "sys/health", unauthenticated: true, operations: { read: async ({ core, query, method }) => health(core, query, method === "HEAD") } },
+  { pattern: "sys/leader", unauthenticated: true, operations: { read: async ({ core }) => json(await leader(core)) } },
+];
+
+async function unseal({ core, body }: NodeCall): Promise<Response> {
+  if (body.migrate !== undefined && typeof body.migrate !== "boolean")
+    throw new LogicalError(400, `"migrate" must be a boolean (got ${JSON.stringify(body.migrate)})`);
+  if (body.reset === true) {
+    core.resetUnseal();
+  } else {
+    if (typeof body.key !== "string" || body.key === "") {
+      throw new LogicalError(400, "'key' must be specified in request body as JSON, or 'reset' set to true");
+    }
+    const share = decodeKey(body.key.trim());
+    if (!share || share.length === 0) throw new LogicalError(400, "'key' must be a valid hex or base64 string");
+    await core.submitUnsealKey(share, body.migrate === true);
   }
-  throw unsupportedOperation(path, method);
+  return json(await sealStatus(core));
 }
 
 /** sys/leader: a standby answers from the lock record and the advertisement it reads through the barrier. */

@@ -114,6 +114,8 @@ export interface EndpointFlags {
    * false; a write may only when this is true (it must write nothing: a standby's storage refuses).
    */
   standby?: boolean;
+  /** Authorized by a threshold of operator key shares instead of a token (served by the active). */
+  operatorKey?: boolean;
 }
 
 /** Builds the engine serving one mount (an engine type's entry in builtin/catalog.ts). */
