@@ -19,9 +19,9 @@
 import type { LogicalOptions } from "../logical/state.js";
 import { loadNodeState, type NodeState } from "../audit/node-state.js";
 import { type CoreRequest, type HandlerResult, LogicalError, type Storage } from "../sdk/types.js";
-import { aroundWrites } from "../physical/backend.js";
-import { readShared } from "../sdk/types.js";
-import { type CacheLimits, SizedLru } from "../sdk/lru.js";
+import { aroundWrites, type Backend } from "../physical/backend.js";
+import { CachedBackend } from "../physical/cache.js";
+import type { CacheLimits } from "../sdk/lru.js";
 
 /** Answers requests; for standby reads, one per view, over the view's state. */
 export interface RequestHandler {
@@ -57,7 +57,9 @@ interface ReadView {
 }
 
 export class StandbyReads {
-  readonly #storage: Storage;
+  readonly #storage: Backend;
+  /** The active's storage read cache, with one write generation as its validity rule; null with `disable_cache`. */
+  readonly #cache: CachedBackend | null;
   /** The view of the newest generation seen; reused by reads that see the same one. */
   #current: ReadView | null = null;
 
@@ -68,10 +70,11 @@ export class StandbyReads {
     private readonly logical: LogicalOptions,
     /** Routers with the node's audit devices and metrics: a read answered here is audited here. */
     private readonly routerFor: StandbyRouterFactory,
-    /** Bounds of what a view keeps (the node's `cache_size`); null: keep nothing (`disable_cache`). */
-    private readonly cacheLimits: CacheLimits | null,
+    /** Bounds of what the cache keeps (the node's `cache_size`); null: keep nothing (`disable_cache`). */
+    cacheLimits: CacheLimits | null,
   ) {
     this.#storage = readOnly(barrier);
+    this.#cache = cacheLimits ? new CachedBackend(this.#storage, cacheLimits) : null;
   }
 
   /** The answer, or undefined when the request must go to the active (it needs a write). */
@@ -107,14 +110,17 @@ export class StandbyReads {
   /** Drops what the views hold (decrypted entries): on sealing and on becoming active. */
   forget(): void {
     this.#current = null;
+    this.#cache?.end();
   }
 
   async #view(): Promise<ReadView> {
-    const generation = this.cacheLimits ? await this.generation() : null;
+    const generation = this.#cache ? await this.generation() : null;
     const current = this.#current;
     if (generation !== null && current?.generation === generation) return current;
-    const storage = generation === null ? this.#storage : cachedReads(this.#storage, this.cacheLimits!);
-    const view: ReadView = { generation, storage, state: null, router: null };
+    // What was read stays valid for one generation: a read still using an older view reads on, uncached or fresh.
+    if (generation === null) this.#cache?.end();
+    else this.#cache!.begin();
+    const view: ReadView = { generation, storage: this.#cache ?? this.#storage, state: null, router: null };
     // Only the newest generation is kept; a read still using an older view finishes with it.
     this.#current = generation === null ? null : view;
     return view;
@@ -133,50 +139,6 @@ export class StandbyReads {
 }
 
 /**
- * `storage` with its reads and lists kept (bounded by `limits`), for the lifetime of one
- * generation. Concurrent reads of one key share one storage read; a failed one is not kept.
- */
-function cachedReads(storage: Storage, limits: CacheLimits): Storage {
-  const kept = new SizedLru<Promise<unknown>>(limits);
-  const keep = <T>(key: string, load: () => Promise<T>, size: (value: T) => number): Promise<T> => {
-    const known = kept.get(key);
-    if (known) return known as Promise<T>;
-    const loading = load();
-    kept.set(key, loading, key.length * 2 + 64);
-    loading.then(
-      (value) => {
-        if (kept.get(key) === loading) kept.set(key, loading, key.length * 2 + 64 + size(value));
-      },
-      () => {
-        if (kept.get(key) === loading) kept.delete(key);
-      },
-    );
-    return loading;
-  };
-  // Kept as the barrier hands them out (its memo's plaintext): decodings of them are shared too.
-  const getShared = (key: string) =>
-    keep(
-      `get:${key}`,
-      () => readShared(storage, key),
-      (value) => value?.length ?? 0,
-    );
-  return {
-    // Callers of `get` may change what they get: each gets its own copy.
-    get: async (key) => (await getShared(key))?.slice() ?? null,
-    getShared,
-    list: async (prefix) => [
-      ...(await keep(
-        `list:${prefix}`,
-        () => storage.list(prefix),
-        (keys) => keys.join("").length * 2,
-      )),
-    ],
-    put: storage.put,
-    delete: storage.delete,
-  };
-}
-
-/**
  * The logical state a standby authorises its own sys/metrics with, never the one loaded at unseal
  * (it learns of no later change): with standby reads, that of the current read view (reused only
  * while the active wrote nothing); without, read from storage for each such request. So a policy
@@ -186,6 +148,6 @@ export function currentStandbyState(reads: StandbyReads | null, barrier: Storage
   return reads ? reads.state() : loadNodeState(readOnly(barrier), logical);
 }
 
-function readOnly(storage: Storage): Storage {
+function readOnly(storage: Storage): Backend {
   return aroundWrites(storage, () => Promise.reject(new WriteOnStandby()));
 }

@@ -13,29 +13,38 @@ interface Load {
   cacheable: boolean;
 }
 
-/** While a term is open, what makes it end early: the hold lapsing. */
-type Term = Pick<LockHold, "held" | "lost">;
+/**
+ * The rule for how long what was read stays valid: from `begin()` until `end()`, or until `held()`
+ * turns false or `lost` fires. The active's rule is its term (the lock hold: nobody else writes while
+ * it lasts); a standby's is one write generation of the active (read-lease.ts: the active acknowledges
+ * no write before a standby holding a read lease has heard of the next generation).
+ */
+export type Validity = Pick<LockHold, "held" | "lost">;
 
 /**
- * Storage read cache for the active node (Vault's `cache_size`): an LRU of stored values (null for
- * absent keys) in front of `inner`, bounded by entries and bytes. It caches only inside a term, from
- * `begin()` to `end()`, and starts each term empty, since another node may have written in between;
- * outside a term (a standby, a sealed node) every call goes to storage. Writes go to storage first
- * and update the cache only once storage accepted them; a failed write drops the key. Lists are not
- * cached: no hot request lists (a KV v2 read does none), and a list cache must be invalidated on
- * every write below its prefix.
+ * The storage read cache (Vault's `cache_size`): an LRU of stored values (null for absent keys) and
+ * of lists in front of `inner`, bounded by entries and bytes. It caches only while a validity period
+ * runs, from `begin()` to `end()`, and starts each period empty; outside one (a sealed node, a
+ * standby without a read lease) every call goes to storage. Writes go to storage first and update
+ * the cache only once storage accepted them; a failed write drops the key; every write drops the
+ * cached lists (any of them may name the key).
  */
 export class CachedBackend implements Backend {
   readonly #inner: Backend;
-  readonly #values: SizedLru<Uint8Array | null>;
+  /** Values under "v" + key, lists under "l" + prefix: one bound for both. */
+  readonly #entries: SizedLru<Uint8Array | null | string[]>;
+  /** Prefixes whose lists are cached now, so a write can drop them all. */
+  readonly #listed = new Set<string>();
+  /** Bumped by every write: a list read across one never fills the cache. */
+  #listEpoch = 0;
   /** Reads in flight, so concurrent misses of one key share one storage round trip. */
   readonly #loads = new Map<string, Load>();
   /** Writes in flight per key, and the sequence number of the latest one to start. */
   readonly #writes = new Map<string, { count: number; latest: number }>();
   #writeSequence = 0;
-  /** Bumped by begin() and end(): storage answers from an earlier term never fill the cache. */
+  /** Bumped by begin() and end(): storage answers from an earlier period never fill the cache. */
   #termCount = 0;
-  #term: Term | null = null;
+  #term: Validity | null = null;
 
   constructor(
     inner: Backend,
@@ -44,21 +53,21 @@ export class CachedBackend implements Backend {
     private readonly onLookup: (hit: boolean) => void = () => {},
   ) {
     this.#inner = inner;
-    this.#values = new SizedLru(limits);
+    this.#entries = new SizedLru(limits);
   }
 
   /** Entries cached now. */
   get size(): number {
-    return this.#values.size;
+    return this.#entries.size;
   }
 
   /**
-   * Starts caching, empty, for a term that lasts until `end()`, or until `term`'s hold is lost.
-   * Without `term` (a node without HA is active whenever it is unsealed) until `end()` only.
+   * Starts caching, empty, for a period that lasts until `end()`, or until `validity` says it ended.
+   * Without `validity` (a node without HA is active whenever it is unsealed) until `end()` only.
    */
-  begin(term?: Term): void {
+  begin(validity?: Validity): void {
     this.end();
-    const current: Term = term ?? { held: () => true, lost: new AbortController().signal };
+    const current: Validity = validity ?? { held: () => true, lost: new AbortController().signal };
     this.#term = current;
     current.lost.addEventListener(
       "abort",
@@ -73,7 +82,8 @@ export class CachedBackend implements Backend {
   end(): void {
     this.#term = null;
     this.#termCount++;
-    this.#values.clear();
+    this.#entries.clear();
+    this.#listed.clear();
     this.#loads.clear();
   }
 
@@ -90,7 +100,7 @@ export class CachedBackend implements Backend {
   /** The cached bytes themselves (see Backend.getShared): the same object for as long as they stay cached. */
   async getShared(key: string): Promise<Uint8Array | null> {
     if (!this.#caching()) return this.#inner.get(key);
-    const cached = this.#values.get(key);
+    const cached = this.#entries.get(`v${key}`) as Uint8Array | null | undefined;
     this.onLookup(cached !== undefined);
     if (cached !== undefined) return cached;
     const pending = this.#loads.get(key);
@@ -100,7 +110,7 @@ export class CachedBackend implements Backend {
     const termCount = this.#termCount;
     try {
       const value = await load.value;
-      if (load.cacheable && termCount === this.#termCount) this.#values.set(key, value, entrySize(key, value));
+      if (load.cacheable && termCount === this.#termCount) this.#entries.set(`v${key}`, value, entrySize(key, value));
       return value;
     } finally {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
@@ -116,8 +126,17 @@ export class CachedBackend implements Backend {
     return this.#write(key, () => this.#inner.delete(key), null);
   }
 
-  list(prefix: string): Promise<string[]> {
-    return this.#inner.list(prefix);
+  async list(prefix: string): Promise<string[]> {
+    if (!this.#caching()) return this.#inner.list(prefix);
+    const cached = this.#entries.get(`l${prefix}`) as string[] | undefined;
+    if (cached) return [...cached];
+    const [termCount, epoch] = [this.#termCount, this.#listEpoch];
+    const keys = await this.#inner.list(prefix);
+    if (termCount === this.#termCount && epoch === this.#listEpoch && this.#writes.size === 0) {
+      this.#entries.set(`l${prefix}`, keys, keys.join("").length * 2 + prefix.length * 2 + 64);
+      this.#listed.add(prefix);
+    }
+    return [...keys];
   }
 
   /**
@@ -134,7 +153,8 @@ export class CachedBackend implements Backend {
     const load = this.#loads.get(key);
     if (load) load.cacheable = false;
     this.#loads.delete(key);
-    this.#values.delete(key);
+    this.#entries.delete(`v${key}`);
+    this.#forgetLists();
     const termCount = this.#termCount;
     let succeeded = false;
     try {
@@ -142,10 +162,17 @@ export class CachedBackend implements Backend {
       succeeded = true;
     } finally {
       if (--writes.count === 0) this.#writes.delete(key);
+      this.#forgetLists();
       const current = succeeded && writes.latest === sequence && termCount === this.#termCount && this.#caching();
-      if (current) this.#values.set(key, value, entrySize(key, value));
-      else this.#values.delete(key);
+      if (current) this.#entries.set(`v${key}`, value, entrySize(key, value));
+      else this.#entries.delete(`v${key}`);
     }
+  }
+
+  #forgetLists(): void {
+    this.#listEpoch++;
+    for (const prefix of this.#listed) this.#entries.delete(`l${prefix}`);
+    this.#listed.clear();
   }
 }
 

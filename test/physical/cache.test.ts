@@ -32,8 +32,13 @@ class CountingBackend implements Backend {
     await this.inner.delete(key);
   }
 
-  list(prefix: string) {
-    return this.inner.list(prefix);
+  lists = 0;
+
+  async list(prefix: string) {
+    this.lists++;
+    const keys = await this.inner.list(prefix);
+    if (this.gate) await this.gate;
+    return keys;
   }
 }
 
@@ -194,5 +199,33 @@ describe("CachedBackend", () => {
     await cache.get("k");
     expect(storage.gets).toBe(4);
     expect(cache.size).toBe(0);
+  });
+
+  it("keeps lists within a period, and forgets them all at any write, even one storage refuses", async () => {
+    const { storage, cache } = cached();
+    await storage.inner.put("app/a", bytes("1"));
+    cache.begin();
+    expect(await cache.list("app/")).toEqual(["a"]);
+    expect(await cache.list("app/")).toEqual(["a"]);
+    expect(storage.lists).toBe(1);
+    await cache.put("app/b", bytes("2"));
+    expect(await cache.list("app/")).toEqual(["a", "b"]);
+    storage.failWrites = true;
+    await expect(cache.delete("app/a")).rejects.toThrow();
+    expect(await cache.list("app/")).toEqual(["a", "b"]);
+    expect(storage.lists).toBe(3);
+  });
+
+  it("does not keep a list that was read while a write landed", async () => {
+    const { storage, cache } = cached();
+    cache.begin();
+    let open!: () => void;
+    storage.gate = new Promise((resolve) => (open = resolve));
+    const listing = cache.list("app/");
+    await cache.put("app/a", bytes("1"));
+    open();
+    storage.gate = null;
+    expect(await listing).toEqual([]);
+    expect(await cache.list("app/")).toEqual(["a"]);
   });
 });
