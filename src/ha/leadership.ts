@@ -34,8 +34,12 @@ export interface HAOptions {
   forwarder?: Forwarder;
   /** Lifetime of each active term's cluster certificate. */
   identityValidityMs?: number;
-  /** Told when this node starts or stops serving as active (the adapter runs cluster listeners). */
-  onActive?(advertisement: Advertisement): void;
+  /**
+   * Told when this node starts or stops serving as active (the adapter runs cluster listeners). A
+   * new term's is awaited before the advertisement is written: a standby that reads it finds the
+   * cluster listener up rather than refusing connections.
+   */
+  onActive?(advertisement: Advertisement): void | Promise<void>;
   onStandby?(): void;
   /** `standby_reads`: as a standby, answer read-only requests from storage instead of forwarding them. */
   standbyReads?: boolean;
@@ -258,6 +262,7 @@ export class Leadership {
       epoch: hold.epoch,
       active_time: rfc3339(now),
     };
+    await ha.onActive?.(advertisement);
     await writeAdvertisement(barrier, advertisement);
     if (this.#host.sealed()) throw new Error("sealed while becoming active");
     this.#heartbeats.clear();
@@ -268,7 +273,6 @@ export class Leadership {
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
     ha.metrics?.increment("strongbox_ha_lock_acquisitions_total");
     ha.metrics?.setGauge("strongbox_ha_last_takeover_ms", this.#host.logical.now() - heldAt);
-    ha.onActive?.(advertisement);
     this.#scheduleIdentityRenewal(advertisement);
   }
 
@@ -297,7 +301,7 @@ export class Leadership {
     if (this.#advertisement !== current || !this.isActive()) return;
     this.#advertisement = renewed;
     this.#logger.info("renewed the cluster certificate", { epoch: renewed.epoch, not_after: identity.notAfter.toISOString() });
-    this.#ha.onActive?.(renewed);
+    void this.#ha.onActive?.(renewed);
     this.#scheduleIdentityRenewal(renewed);
   }
 

@@ -161,11 +161,10 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
       hostname: hostname(),
       addresses,
       forwarder,
-      onActive: (advertisement) => {
-        void clusterListeners?.start(advertisement).catch((error) => {
+      onActive: (advertisement) =>
+        clusterListeners?.start(advertisement).catch((error) => {
           clusterLogger.error("cluster listener failed to start; standbys will redirect instead of forwarding", { error: String(error) });
-        });
-      },
+        }),
       onStandby: () => void clusterListeners?.stop(),
       standbyReads: config.standbyReads,
       metrics,
