@@ -15,11 +15,11 @@ export function effectiveMountTtls(config: MountEntry["config"], system: LeaseTt
   return { default_lease_ttl: Math.min(config.default_lease_ttl || system.defaultSeconds, max), max_lease_ttl: max };
 }
 
-/** Vault's tune rules: the mount's max at most the system max, its default at most its max. */
+/**
+ * Vault's tune rules: the mount's default at most its max (its own, else the system's). Its max may
+ * exceed the system's: for that mount, its own wins.
+ */
 export function checkMountTtls(config: MountEntry["config"], system: LeaseTtls): void {
-  if (config.max_lease_ttl > system.maxSeconds) {
-    throw new LogicalError(400, `"max_lease_ttl" (${config.max_lease_ttl}s) cannot be greater than the system max lease TTL (${system.maxSeconds}s)`);
-  }
   const max = config.max_lease_ttl || system.maxSeconds;
   if (config.default_lease_ttl > max) {
     throw new LogicalError(400, `"default_lease_ttl" (${config.default_lease_ttl}s) cannot be greater than the max lease TTL (${max}s)`);
