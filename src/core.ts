@@ -114,6 +114,7 @@ export class Core {
         stepDown: () => this.stepDown({ fromRequest: true }),
         haStatus: () => this.#leadership?.status() ?? [],
         keys: this.#keys,
+        rekeyBackups: { rekey: this.operatorKeys.rekey, "rekey-recovery-key": this.operatorKeys.rekeyRecovery },
         observability: options.observability,
       }),
       this.#inFlight,

@@ -22,7 +22,7 @@ import { UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
 import { beforeAuthentication, isUnauthenticatedWrapping } from "./sys-wrapping.js";
-import { declaredFlags, METRICS_PATH, SYS_ENDPOINTS } from "./sys-endpoints.js";
+import { declaredFlags, METRICS_PATH, SYS_ENDPOINTS, type SysNode } from "./sys-endpoints.js";
 
 /** What the router needs from the node: its state, its role, and the node-level operations. */
 export interface RouterNode {
@@ -38,6 +38,8 @@ export interface RouterNode {
   haStatus(): Record<string, unknown>[];
   /** The barrier's active term: sys/key-status, sys/rotate, and the encryption count. */
   keys: Pick<KeyRotation, "countEncryptions" | "rotate" | "status">;
+  /** The PGP-encrypted key shares a rekey kept (sys/rekey/backup, sys/rekey-recovery-key/backup). */
+  rekeyBackups: SysNode["rekeyBackups"];
   /** Audit devices and metrics, as the runtime adapter provides them; none by default. */
   observability?: Observability;
 }
@@ -58,16 +60,9 @@ export function standbyRouter(now: () => number, observability: Observability): 
   return (state, refuse) => {
     // Nothing is encrypted here, so there is nothing to count (and the count is the active's to persist).
     const keys = { countEncryptions: async () => {}, rotate: refuse, status: refuse };
-    return new Router({
-      state: () => state,
-      isActive: () => true,
-      now,
-      seal: refuse,
-      stepDown: refuse,
-      haStatus: () => [],
-      keys,
-      observability,
-    });
+    const backups = { backup: refuse, deleteBackup: refuse };
+    const rekeyBackups = { rekey: backups, "rekey-recovery-key": backups };
+    return new Router({ state: () => state, isActive: () => true, now, seal: refuse, stepDown: refuse, haStatus: () => [], keys, rekeyBackups, observability });
   };
 }
 

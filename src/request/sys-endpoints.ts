@@ -38,6 +38,7 @@ export interface SysNode {
   stepDown(): Promise<void>;
   haStatus(): Record<string, unknown>[];
   keys: { rotate(): Promise<unknown>; status(): Promise<object> };
+  rekeyBackups: Record<"rekey" | "rekey-recovery-key", { backup(): Promise<Record<string, unknown>>; deleteBackup(): Promise<void> }>;
 }
 
 export const METRICS_PATH = "sys/metrics";
@@ -87,6 +88,15 @@ export const SYS_ENDPOINTS = new Endpoints<SysCall>([
   { pattern: "sys/step-down", sudo: true, operations: { update: async ({ node }) => (await node.stepDown(), null) } },
   { pattern: "sys/rotate", sudo: true, operations: { update: async ({ node }) => (await node.keys.rotate(), null) } },
   { pattern: "sys/key-status", sudo: true, ...NODE_LOCAL, operations: { read: async ({ node }) => ({ data: { ...(await node.keys.status()) } }) } },
+  ...(["rekey", "rekey-recovery-key"] as const).map((kind) => ({
+    pattern: `sys/${kind}/backup`,
+    sudo: true,
+    ...NODE_LOCAL,
+    operations: {
+      read: async ({ node }: SysCall) => ({ data: await node.rekeyBackups[kind].backup() }),
+      delete: async ({ node }: SysCall) => (await node.rekeyBackups[kind].deleteBackup(), null),
+    },
+  })),
   { pattern: "sys/ha-status", ...NODE_LOCAL, operations: { read: async ({ node }) => ({ data: { nodes: node.haStatus() } }) } },
   // Authorised here; the HTTP layer renders this node's metrics.
   { pattern: METRICS_PATH, ...NODE_LOCAL, operations: { read: async () => null } },

@@ -2,6 +2,7 @@ import type { LogicalState } from "../logical/state.js";
 import { GenerateRoot } from "./generate-root.js";
 import { Rekey } from "./rekey.js";
 import type { Seal, UnsealKeyWrapping } from "./seal.js";
+import type { Storage } from "../sdk/types.js";
 
 /**
  * The operations authorized by a threshold of operator key shares rather than a token: rekey of the
@@ -15,12 +16,12 @@ export class OperatorKeyOperations {
 
   constructor(
     private readonly seal: Seal,
-    barrier: UnsealKeyWrapping,
+    barrier: UnsealKeyWrapping & Storage,
     state: () => LogicalState,
     now: () => number = Date.now,
   ) {
-    this.rekey = new Rekey("unseal", seal, barrier, now);
-    this.rekeyRecovery = new Rekey("recovery", seal, barrier, now);
+    this.rekey = new Rekey("unseal", seal, barrier, barrier, now);
+    this.rekeyRecovery = new Rekey("recovery", seal, barrier, barrier, now);
     const createRootToken = async () => (await state().tokens.create({ policies: ["root"], path: "auth/token/root" })).token;
     this.generateRoot = new GenerateRoot(seal, barrier, createRootToken);
   }

@@ -1,5 +1,5 @@
-import { toBase64, toHex } from "../sdk/encoding.js";
-import { LogicalError } from "../sdk/types.js";
+import { decodeJson, encodeJson, toBase64, toHex } from "../sdk/encoding.js";
+import { LogicalError, type Storage } from "../sdk/types.js";
 import { encryptShares, hasPgpKeys, type PgpRecipient, readPgpKeys } from "./pgp.js";
 import type { Seal, ShareCounts, UnsealKeyWrapping } from "./seal.js";
 import { ShareAttempt } from "./share-attempt.js";
@@ -10,7 +10,12 @@ export type RekeyKind = "unseal" | "recovery";
 
 interface RekeyPlan extends ShareCounts {
   requireVerification: boolean;
+  /** Keep the PGP-encrypted new shares in storage (sys/rekey/backup), as Vault's `backup`. */
+  backup: boolean;
 }
+
+/** Where each kind's backup is kept (behind the barrier), as Vault names them. */
+const BACKUP_KEYS: Record<RekeyKind, string> = { unseal: "core/unseal-keys-backup", recovery: "core/recovery-keys-backup" };
 
 /** New shares handed out but not in effect until enough of them are given back (require_verification). */
 interface PendingKey {
@@ -24,8 +29,8 @@ interface PendingKey {
  * share counts, give the current shares with the attempt's nonce, receive the new shares. With
  * `require_verification` the new shares take effect only once a threshold of them is given back
  * through .../verify, so shares nobody stored can never become the only way in.
- * With `pgp_keys`, new share i is encrypted to key i (src/seal/pgp.ts); their stored backup
- * (`backup`) is not supported.
+ * With `pgp_keys`, new share i is encrypted to key i (src/seal/pgp.ts); with `backup` too, the
+ * encrypted shares are kept in storage by the keys' fingerprints until deleted (sys/rekey/backup).
  */
 export class Rekey {
   #plan: RekeyPlan | null = null;
@@ -37,6 +42,8 @@ export class Rekey {
     readonly kind: RekeyKind,
     private readonly seal: Seal,
     private readonly barrier: UnsealKeyWrapping,
+    /** Storage behind the barrier, for the backup. */
+    private readonly storage: Storage,
     private readonly now: () => number = Date.now,
   ) {
     this.#attempt = new ShareAttempt("rekey", now);
@@ -51,7 +58,7 @@ export class Rekey {
       progress: this.#attempt.progress,
       required: await this.#required(),
       pgp_fingerprints: this.#fingerprints(),
-      backup: false,
+      backup: this.#plan?.backup ?? false,
       verification_required: this.#plan?.requireVerification ?? false,
       ...(this.#pending && { verification_nonce: this.#pending.verification.nonce }),
     };
@@ -62,6 +69,7 @@ export class Rekey {
     if (this.#plan) throw new LogicalError(400, "a rekey is already in progress; cancel it first (DELETE .../init) to change its parameters");
     const plan = rekeyPlan(body);
     this.#pgpKeys = hasPgpKeys(body.pgp_keys) ? await readPgpKeys("pgp_keys", body.pgp_keys) : null;
+    if (plan.backup && !this.#pgpKeys) throw new LogicalError(400, "cannot request a backup of the new keys without providing PGP keys");
     if (this.#pgpKeys && this.#pgpKeys.length !== plan.shares) throw new LogicalError(400, "incorrect number of PGP keys for rekey");
     this.#plan = plan;
     this.#attempt.begin();
@@ -98,7 +106,9 @@ export class Rekey {
     const shares = await splitSecret(next, plan!.shares, plan!.threshold);
     const nonce = this.#attempt.nonce;
     const [keys, keysBase64] = this.#pgpKeys ? await encryptShares(shares.map(toHex), this.#pgpKeys) : [shares.map(toHex), shares.map(toBase64)];
-    const answer = { complete: true, nonce, keys, keys_base64: keysBase64, pgp_fingerprints: this.#fingerprints(), backup: false };
+    const answer = { complete: true, nonce, keys, keys_base64: keysBase64, pgp_fingerprints: this.#fingerprints(), backup: plan!.backup };
+    // Kept as soon as the shares are handed out (as Vault does), so a lost answer loses nothing.
+    if (plan!.backup) await this.#writeBackup(nonce, keys, keysBase64);
     if (plan!.requireVerification) {
       const verification = new ShareAttempt("rekey verification", this.now);
       verification.begin();
@@ -137,6 +147,23 @@ export class Rekey {
     return this.verifyStatus();
   }
 
+  /** GET sys/rekey/backup: the encrypted shares of the last rekey that asked for a backup. */
+  async backup(): Promise<Record<string, unknown>> {
+    const bytes = await this.storage.get(BACKUP_KEYS[this.kind]);
+    if (!bytes) throw new LogicalError(400, "no backed-up keys found");
+    return decodeJson(bytes);
+  }
+
+  async deleteBackup(): Promise<void> {
+    await this.storage.delete(BACKUP_KEYS[this.kind]);
+  }
+
+  async #writeBackup(nonce: string, keys: string[], keysBase64: string[]): Promise<void> {
+    const fingerprints = this.#fingerprints()!;
+    const byKey = (values: string[]) => Object.fromEntries(fingerprints.map((fingerprint, i) => [fingerprint, [values[i]!]]));
+    await this.storage.put(BACKUP_KEYS[this.kind], encodeJson({ nonce, keys: byKey(keys), keys_base64: byKey(keysBase64) }));
+  }
+
   #requirePending(): PendingKey {
     if (!this.#pending) throw new LogicalError(400, "no rekey verification in progress");
     return this.#pending;
@@ -167,9 +194,8 @@ export class Rekey {
 }
 
 function rekeyPlan(body: Record<string, unknown>): RekeyPlan {
-  if (body.backup !== undefined && body.backup !== false) {
-    throw new LogicalError(400, `"backup" (storing the PGP-encrypted shares in the server) is not supported by Strongbox; keep the encrypted shares yourself`);
-  }
+  const backup = body.backup ?? false;
+  if (typeof backup !== "boolean") throw new LogicalError(400, `"backup" must be true or false`);
   const requireVerification = body.require_verification ?? false;
   if (typeof requireVerification !== "boolean") throw new LogicalError(400, `"require_verification" must be true or false`);
   const shares = integerField(body, "secret_shares");
@@ -179,7 +205,7 @@ function rekeyPlan(body: Record<string, unknown>): RekeyPlan {
   } catch (error) {
     throw new LogicalError(400, `invalid rekey configuration: ${(error as Error).message}`);
   }
-  return { shares, threshold, requireVerification };
+  return { shares, threshold, requireVerification, backup };
 }
 
 function integerField(body: Record<string, unknown>, name: string): number {

@@ -134,6 +134,43 @@ describe("Shamir seal: PGP-encrypted unseal keys and root token", () => {
     shares = fresh;
   });
 
+  it("rekey with backup: the encrypted shares are kept by fingerprint for sys/rekey/backup (sudo) until deleted", async () => {
+    const noKeys = await node.api("PUT", "sys/rekey/init", { secret_shares: 2, secret_threshold: 2, backup: true }, rootToken);
+    expect(noKeys).toMatchObject({ status: 400, body: { errors: ["cannot request a backup of the new keys without providing PGP keys"] } });
+    expect(await node.api("GET", "sys/rekey/backup", undefined, rootToken)).toMatchObject({ status: 400, body: { errors: ["no backed-up keys found"] } });
+    const start = await node.api(
+      "PUT",
+      "sys/rekey/init",
+      { secret_shares: 2, secret_threshold: 2, pgp_keys: [holders[0]!.publicKey, holders[1]!.publicKey], backup: true },
+      rootToken,
+    );
+    expect(start.body).toMatchObject({ started: true, backup: true });
+    await node.api("PUT", "sys/rekey/update", { key: shares[0], nonce: start.body.nonce }, rootToken);
+    const done = await node.api("PUT", "sys/rekey/update", { key: shares[1], nonce: start.body.nonce }, rootToken);
+    expect(done.body).toMatchObject({ complete: true, backup: true });
+    const [first, second] = done.body.pgp_fingerprints as string[];
+
+    const backup = await node.api("GET", "sys/rekey/backup", undefined, rootToken);
+    expect(backup.status).toBe(200);
+    expect(backup.body.data).toEqual({
+      nonce: start.body.nonce,
+      keys: { [first!]: [done.body.keys[0]], [second!]: [done.body.keys[1]] },
+      keys_base64: { [first!]: [done.body.keys_base64[0]], [second!]: [done.body.keys_base64[1]] },
+    });
+    shares = [decrypt(holders[0]!, backup.body.data.keys_base64[first!][0])!, decrypt(holders[1]!, backup.body.data.keys_base64[second!][0])!];
+    expect((await node.api("PUT", "sys/seal", undefined, rootToken)).status).toBe(204);
+    await node.api("PUT", "sys/unseal", { key: shares[0] });
+    expect((await node.api("PUT", "sys/unseal", { key: shares[1] })).body.sealed).toBe(false);
+
+    // Root-protected, as in Vault: read on the path is not enough.
+    await node.api("PUT", "sys/policies/acl/backup-reader", { policy: 'path "sys/rekey/backup" { capabilities = ["read", "delete"] }' }, rootToken);
+    const reader = (await node.api("POST", "auth/token/create", { policies: ["backup-reader"] }, rootToken)).body.auth.client_token;
+    expect((await node.api("GET", "sys/rekey/backup", undefined, reader)).status).toBe(403);
+    expect((await node.api("GET", "sys/rekey-recovery-key/backup", undefined, rootToken)).body).toEqual({ errors: ["no backed-up keys found"] });
+    expect((await node.api("DELETE", "sys/rekey/backup", undefined, rootToken)).status).toBe(204);
+    expect((await node.api("GET", "sys/rekey/backup", undefined, rootToken)).body).toEqual({ errors: ["no backed-up keys found"] });
+  });
+
   it("generate-root with pgp_key: the new root token's hex encrypted to that key, which alone decrypts it", async () => {
     const start = await node.api("PUT", "sys/generate-root/attempt", { pgp_key: holders[2]!.publicKey });
     expect(start.status).toBe(200);
