@@ -152,6 +152,8 @@ function isLoginPath(path: string): boolean {
 }
 
 function respond(path: string, result: HandlerResult): Response {
+  // OIDC discovery documents are plain JSON, as OIDC clients and JOSE libraries read them.
+  if (path.startsWith("identity/oidc/.well-known/") && result?.data) return json(result.data);
   return envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
 }
 

@@ -1,6 +1,7 @@
 import { AuthTable } from "./auth/auth-table.js";
 import { TokenRoles } from "./auth/token-roles.js";
 import { Cubbyhole } from "./cubbyhole.js";
+import { IDENTITY_MOUNT_PATH, Identity } from "./identity/identity.js";
 import { MountTable } from "./mounts.js";
 import { PolicyStore } from "./policy/policy-store.js";
 import { storageView } from "./storage-view.js";
@@ -16,6 +17,7 @@ export interface LogicalState {
   auths: AuthTable;
   cubbyhole: Cubbyhole;
   tokenRoles: TokenRoles;
+  identity: Identity;
 }
 
 export interface LogicalOptions {
@@ -26,27 +28,36 @@ export interface LogicalOptions {
 
 /** Opens the stores through the barrier; on a new barrier this writes their initial entries. */
 export async function loadLogicalState(barrier: Storage, { now, leaseTtls = VAULT_LEASE_TTLS }: LogicalOptions): Promise<LogicalState> {
-  // Independent entries: one storage round trip rather than five (a standby read loads them every time).
-  const [tokens, mounts, policies, auths, cubbyhole] = await Promise.all([
+  // Independent entries: one storage round trip rather than six (a standby read loads them every time).
+  let authTable: AuthTable | null = null;
+  const authMount = (accessor: string) => {
+    const entry = authTable?.entries().find((candidate) => candidate.accessor === accessor && candidate.type !== "token");
+    return entry ? { type: entry.type, path: entry.path } : null;
+  };
+  const [tokens, mounts, policies, auths, cubbyhole, identity] = await Promise.all([
     TokenStore.open(storageView(barrier, "sys/token/"), now, leaseTtls),
     MountTable.load(barrier, leaseTtls),
     PolicyStore.open(barrier),
     AuthTable.load(barrier, leaseTtls),
     Cubbyhole.open(barrier),
+    Identity.open(barrier, authMount),
   ]);
+  authTable = auths;
   tokens.onRevoked((hash) => cubbyhole.destroy(hash));
   mounts.addBuiltin(cubbyhole.entry);
+  mounts.addBuiltin(identity.entry);
   const tokenRoles = new TokenRoles(storageView(barrier, "sys/token/roles/"));
-  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles };
+  return { tokens, mounts, policies, auths, cubbyhole, tokenRoles, identity };
 }
 
 /**
  * What the endpoint serving `path` declares (see sdk/framework.ts): a secrets engine's, or an auth
- * method's under `auth/<mount>/` (nothing declared: no flags); null for paths the core serves itself
- * (sys/, auth/token/, cubbyhole/).
+ * method's under `auth/<mount>/` (nothing declared: no flags), identity's; null for the other paths
+ * the core serves itself (sys/, auth/token/, cubbyhole/).
  */
-export function endpointFlags({ mounts, auths }: LogicalState, path: string): EndpointFlags | null {
+export function endpointFlags({ mounts, auths, identity }: LogicalState, path: string): EndpointFlags | null {
   if (path.startsWith("sys/") || path.startsWith("auth/token/") || path.startsWith("cubbyhole/")) return null;
+  if (path.startsWith(IDENTITY_MOUNT_PATH)) return identity.endpoint(path.slice(IDENTITY_MOUNT_PATH.length)) ?? {};
   if (path.startsWith("auth/")) {
     const route = auths.route(path.slice("auth/".length));
     return route?.mounted.method.endpoint?.(route.relative) ?? {};

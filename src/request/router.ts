@@ -23,6 +23,8 @@ import { handleSysAudit, isSysAuditPath } from "../audit/sys-audit.js";
 import { AuditTrail } from "../audit/trail.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
+import { IDENTITY_MOUNT_PATH } from "../logical/identity/identity.js";
+import { identityTemplating, tokenAcl, withIdentityPolicies } from "../logical/identity/request-identity.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
 import { beforeAuthentication, handleSysWrapping, isSysWrappingPath, isUnauthenticatedWrapping } from "./sys-wrapping.js";
 import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
@@ -175,10 +177,13 @@ export class Router {
     // A standby answering sys/metrics must not write: counting a limited-use token's use is the active's job.
     if (caller.num_uses !== 0 && !this.node.isActive())
       throw new LogicalError(400, "a token with limited uses cannot be used on a standby node; use another token or ask the active node");
+    // Policies of the entity's groups apply at once, to tokens already issued; a disabled entity's tokens do nothing.
+    const identity = caller.entity_id ? await state.identity.view(caller.entity_id) : null;
+    if (identity?.entity.disabled) throw permissionDenied();
     // The use counts even when the request is then denied; the last use revokes the token afterwards.
     const exhausted = await state.tokens.use(caller);
     try {
-      const acl = await state.policies.acl(caller.policies);
+      const acl = await state.policies.acl(withIdentityPolicies(caller.policies, identity), identityTemplating(identity));
       await this.#authorise(state, acl, request, caller);
       await audit.beforeOperation();
       return await this.#dispatch(state, request, caller, acl);
@@ -217,10 +222,11 @@ export class Router {
       if (error instanceof LockedOut) this.#metrics.increment("strongbox_login_lockouts_total", { mount });
       throw error;
     }
-    return issueLoginToken(state.tokens, mounted.entry, relative, grant);
+    return issueLoginToken(state, mounted.entry, relative, grant, this.node.now());
   }
 
-  async #authorise({ mounts, auths, cubbyhole }: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
+  async #authorise(state: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
+    const { mounts, auths, cubbyhole } = state;
     const { path, operation, data } = request;
     if (path.startsWith(UI_MOUNTS_PREFIX)) {
       // Any token may ask which mount serves a path, but only about a mount it has some access under.
@@ -242,12 +248,13 @@ export class Router {
       return (await mounted.engine.exists?.({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry })) ?? null;
     };
     await authorise(acl, { path, operation, exists });
-    if (endpointFlags({ mounts, auths } as LogicalState, path)?.sudo && !acl.hasSudo(path)) throw permissionDenied();
+    if (endpointFlags(state, path)?.sudo && !acl.hasSudo(path)) throw permissionDenied();
   }
 
   /** An engine's or auth method's endpoint that needs no token (a CA certificate, OIDC discovery). */
-  async #dispatchUnauthenticated({ mounts, auths }: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+  async #dispatchUnauthenticated({ mounts, auths, identity }: LogicalState, request: CoreRequest): Promise<HandlerResult> {
     const { path, operation, data } = request;
+    if (path.startsWith(IDENTITY_MOUNT_PATH)) return identity.handle({ operation, path: path.slice(IDENTITY_MOUNT_PATH.length), data, now: this.node.now() });
     if (path.startsWith("auth/")) {
       const { mounted, relative } = auths.route(path.slice("auth/".length))!;
       const now = this.node.now();
@@ -291,6 +298,10 @@ export class Router {
       const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
       return result && { ...result, mount_type: "cubbyhole" };
     }
+    if (`${path}/`.startsWith(IDENTITY_MOUNT_PATH)) {
+      const relative = path.slice(IDENTITY_MOUNT_PATH.length);
+      return state.identity.handle({ operation, path: relative, data, now: this.node.now(), entityId: caller.entity_id });
+    }
     const route = mounts.route(path);
     if (!route) throw noHandler(path);
     const { mounted, relative } = route;
@@ -302,7 +313,7 @@ export class Router {
   async #dispatchSys(state: NodeState, request: CoreRequest, caller: CallerToken): Promise<HandlerResult> {
     const { tokens, mounts, policies, auths } = state;
     const { path, operation, data } = request;
-    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, { ...request, caller });
+    if (isPolicyPath(path)) return handlePolicyRequest(policies, tokens, { ...request, caller, aclOf: (entry) => tokenAcl(state, entry) });
     if (isSysAuthPath(path)) return handleSysAuth(auths, tokens, request);
     if (path === "sys/seal" || path === "sys/step-down") {
       if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
