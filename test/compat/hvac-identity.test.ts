@@ -7,7 +7,7 @@ import { runHvac } from "../helpers/hvac.js";
  * test_identity.py), with the answers it asserts, against a dev server; and an identity token
  * checked by hvac's OIDC calls.
  */
-const SCRIPT = String.raw`
+const SCRIPT = `
 from hvac import exceptions
 identity = client.secrets.identity
 client.sys.enable_auth_method(method_type='approle', path='identity-test-approle')

@@ -41,7 +41,13 @@ describe("identity on an HA cluster", () => {
     const login = async (user: string) => (await api(standby, "POST", `auth/userpass/login/${user}`, { password: "pw" })).body.auth;
     const alice = await login("alice");
     const bob = await login("bob");
-    const group = await api(standby, "POST", "identity/group", { name: "staff", policies: ["own-path"], member_entity_ids: [alice.entity_id, bob.entity_id] }, root());
+    const group = await api(
+      standby,
+      "POST",
+      "identity/group",
+      { name: "staff", policies: ["own-path"], member_entity_ids: [alice.entity_id, bob.entity_id] },
+      root(),
+    );
     expect(group.status).toBe(200);
 
     for (const node of standbys()) {
