@@ -24,7 +24,7 @@ import { AuditTrail } from "../audit/trail.js";
 import { handleSysMounts, isSysMountsPath, mountInfo, UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { IDENTITY_MOUNT_PATH } from "../logical/identity/identity.js";
-import { identityTemplating, tokenAcl, withIdentityPolicies } from "../logical/identity/request-identity.js";
+import { identityTemplating, tokenAcl, withIdentityPolicies, withIdentityPoliciesShown } from "../logical/identity/request-identity.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
 import { beforeAuthentication, handleSysWrapping, isSysWrappingPath, isUnauthenticatedWrapping } from "./sys-wrapping.js";
 import { handleSysLeases, isSysLeasesPath } from "./sys-leases.js";
@@ -277,7 +277,8 @@ export class Router {
     const { tokens, mounts, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
-      return handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
+      const result = await handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path));
+      return withIdentityPoliciesShown(state.identity, result);
     }
     if (path.startsWith("auth/")) {
       const route = auths.route(path.slice("auth/".length));

@@ -46,6 +46,9 @@ describe("IdentityStore", () => {
     const entity = await store.forLogin(1, "auth_jwt_1", { name: "a" });
     const first = await store.view(entity.id);
     expect(await store.view(entity.id)).toBe(first);
+    // A login that finds its entity unchanged writes nothing and keeps the view.
+    await store.forLogin(2, "auth_jwt_1", { name: "a" });
+    expect(await store.view(entity.id)).toBe(first);
     await store.write(async () => store.putEntity({ ...entity, policies: ["p"] }));
     const second = await store.view(entity.id);
     expect(second).not.toBe(first);

@@ -215,6 +215,8 @@ path "auth/token/create" { capabilities = ["update"] }`,
     const inner = (await server.call("POST", "identity/group", { name: "inner", member_entity_ids: [alice.entity_id] }, server.root)).body.data.id;
     await server.call("POST", "identity/group", { name: "outer", member_group_ids: [inner], policies: ["reader"] }, server.root);
     expect((await server.call("GET", "secret/data/shared", undefined, alice.client_token)).status).toBe(200);
+    const self = (await server.call("GET", "auth/token/lookup-self", undefined, alice.client_token)).body.data;
+    expect(self).toMatchObject({ entity_id: alice.entity_id, policies: ["default"], identity_policies: ["reader"] });
     const child = (await server.call("POST", "auth/token/create", { policies: ["default"] }, alice.client_token)).body.auth;
     expect(child.entity_id).toBe(alice.entity_id);
     expect((await server.call("GET", "secret/data/shared", undefined, child.client_token)).status).toBe(200);

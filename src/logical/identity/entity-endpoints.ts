@@ -77,7 +77,7 @@ export function entityEndpoints(store: IdentityStore): IdentityEndpoint[] {
         },
       },
     },
-    { pattern: "lookup/entity", operations: { update: (request) => lookupEntity(store, request) } },
+    { pattern: "lookup/entity", standby: true, operations: { update: (request) => lookupEntity(store, request) } },
   ];
 }
 

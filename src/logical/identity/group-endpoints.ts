@@ -77,7 +77,7 @@ export function groupEndpoints(store: IdentityStore): IdentityEndpoint[] {
           }),
       },
     },
-    { pattern: "lookup/group", operations: { update: (request) => lookupGroup(store, request) } },
+    { pattern: "lookup/group", standby: true, operations: { update: (request) => lookupGroup(store, request) } },
   ];
 }
 

@@ -1,5 +1,6 @@
 /** What a token's entity adds to each of its requests: its groups' policies, and the values templated policy paths take. */
 import type { Acl } from "../acl.js";
+import type { HandlerResult } from "../../sdk/types.js";
 import type { PolicyStore, Templating } from "../policy/policy-store.js";
 import type { TokenEntry } from "../token-store.js";
 import type { Identity } from "./identity.js";
@@ -30,4 +31,12 @@ export function identityTemplating(view: EntityView | null): Templating | null {
 export async function tokenAcl({ policies, identity }: { policies: PolicyStore; identity: Identity }, entry: TokenEntry): Promise<Acl> {
   const view = entry.entity_id ? await identity.view(entry.entity_id) : null;
   return policies.acl(withIdentityPolicies(entry.policies, view), identityTemplating(view));
+}
+
+/** A token lookup's answer with the policies its entity adds (`identity_policies`), as Vault shows them. */
+export async function withIdentityPoliciesShown(identity: Identity, result: HandlerResult): Promise<HandlerResult> {
+  const entityId = result?.data?.entity_id;
+  if (typeof entityId !== "string" || entityId === "" || !("policies" in result!.data!)) return result;
+  const view = await identity.view(entityId);
+  return view && view.policies.length > 0 ? { ...result, data: { ...result!.data, identity_policies: view.policies } } : result;
 }

@@ -82,8 +82,10 @@ export class IdentityStore {
   readonly #entities = new Map<string, Entity>();
   readonly #groups = new Map<string, Group>();
   readonly #views = new Map<string, EntityView | null>();
-  /** Bumped on every write: part of each view's cache key. */
+  /** Bumped by every change written: part of each view's cache key. */
   #version = 0;
+  /** Whether the current `write` changed anything (a login that finds its entity as it was does not). */
+  #changed = false;
   readonly #writes = new KeyedLock();
 
   constructor(
@@ -95,11 +97,14 @@ export class IdentityStore {
   write<T>(change: () => Promise<T>): Promise<T> {
     return this.#writes.run("identity", async () => {
       await this.load();
+      this.#changed = false;
       try {
         return await change();
       } finally {
-        this.#version++;
-        this.#views.clear();
+        if (this.#changed) {
+          this.#version++;
+          this.#views.clear();
+        }
       }
     });
   }
@@ -221,11 +226,13 @@ export class IdentityStore {
   }
 
   async putEntity(entity: Entity): Promise<void> {
+    this.#changed = true;
     await this.storage.put(ENTITY_PREFIX + entity.id, encodeJson(entity));
     this.#entities.set(entity.id, entity);
   }
 
   async deleteEntity(entity: Entity): Promise<void> {
+    this.#changed = true;
     // As in Vault: the entity leaves every group it was in, and its aliases go with it.
     for (const group of this.directGroupsOf(entity.id)) {
       await this.putGroup({ ...group, member_entity_ids: group.member_entity_ids.filter((id) => id !== entity.id) });
@@ -235,11 +242,13 @@ export class IdentityStore {
   }
 
   async putGroup(group: Group): Promise<void> {
+    this.#changed = true;
     await this.storage.put(GROUP_PREFIX + group.id, encodeJson(group));
     this.#groups.set(group.id, group);
   }
 
   async deleteGroup(group: Group): Promise<void> {
+    this.#changed = true;
     for (const parent of this.parentGroupsOf(group.id)) {
       await this.putGroup({ ...parent, member_group_ids: parent.member_group_ids.filter((id) => id !== group.id) });
     }
