@@ -26,23 +26,24 @@ export function metadataField(data: Record<string, unknown>, field: string): Rec
   const value = data[field];
   if (value === undefined) return undefined;
   if (value === null || value === "") return null;
-  const pairs: Record<string, string> = {};
+  // Entries, then fromEntries: a key such as "__proto__" stays an ordinary key.
+  const pairs: [string, string][] = [];
   if (isPlainObject(value)) {
     for (const [key, item] of Object.entries(value)) {
       if (typeof item !== "string") throw new LogicalError(400, `failed to parse ${field}: value of "${key}" is not a string`);
-      pairs[key] = item;
+      pairs.push([key, item]);
     }
   } else if (Array.isArray(value) || typeof value === "string") {
     for (const item of Array.isArray(value) ? value : value.split(",")) {
       const text = typeof item === "string" ? item : "";
       const equals = text.indexOf("=");
       if (equals <= 0) throw new LogicalError(400, `failed to parse ${field}: expected "key=value" pairs`);
-      pairs[text.slice(0, equals).trim()] = text.slice(equals + 1).trim();
+      pairs.push([text.slice(0, equals).trim(), text.slice(equals + 1).trim()]);
     }
   } else {
     throw new LogicalError(400, `failed to parse ${field}: expected a map of strings`);
   }
-  return Object.keys(pairs).length > 0 ? pairs : null;
+  return pairs.length > 0 ? Object.fromEntries(pairs) : null;
 }
 
 /** Vault's `TypeCommaStringSlice`: a list of strings or one comma-separated string; undefined when absent. */
