@@ -96,6 +96,8 @@ describe("identity/ entities, aliases and groups", () => {
     expect(merged).toMatchObject({ policies: ["a", "b"], merged_entity_ids: [bob] });
     expect(merged.aliases.map((a: { name: string; canonical_id: string }) => [a.name, a.canonical_id])).toEqual([["bob", alice]]);
     expect((await server.call("GET", `identity/entity/id/${bob}`, undefined, server.root)).status).toBe(204);
+    const afterMerge = await server.call("POST", "identity/lookup/entity", { alias_name: "bob", alias_mount_accessor: accessor }, server.root);
+    expect(afterMerge.body.data.id).toBe(alice);
 
     // Deleting an entity deletes its aliases.
     await server.call("DELETE", `identity/entity/id/${alice}`, undefined, server.root);

@@ -81,6 +81,9 @@ export class IdentityStore {
   #loaded: Promise<void> | null = null;
   readonly #entities = new Map<string, Entity>();
   readonly #groups = new Map<string, Group>();
+  /** Entities by lower-cased name, and entity aliases by mount and name: what logins and lookups ask. */
+  readonly #entityNames = new Map<string, string>();
+  readonly #aliasKeys = new Map<string, EntityAlias>();
   readonly #views = new Map<string, EntityView | null>();
   /** Bumped by every change written: part of each view's cache key. */
   #version = 0;
@@ -127,7 +130,7 @@ export class IdentityStore {
       Promise.all(entityIds.map((id) => read<Entity>(ENTITY_PREFIX + id))),
       Promise.all(groupIds.map((id) => read<Group>(GROUP_PREFIX + id))),
     ]);
-    for (const entity of entities) if (entity) this.#entities.set(entity.id, entity);
+    for (const entity of entities) if (entity) this.#index(entity);
     for (const group of groups) if (group) this.#groups.set(group.id, group);
   }
 
@@ -149,8 +152,8 @@ export class IdentityStore {
   }
 
   entityByName(name: string): Entity | null {
-    const wanted = name.toLowerCase();
-    return this.entities().find((entity) => entity.name.toLowerCase() === wanted) ?? null;
+    const id = this.#entityNames.get(name.toLowerCase());
+    return id === undefined ? null : this.entity(id);
   }
 
   entityAlias(id: string): EntityAlias | null {
@@ -159,10 +162,7 @@ export class IdentityStore {
   }
 
   entityAliasByName(mountAccessor: string, name: string): EntityAlias | null {
-    for (const entity of this.#entities.values()) {
-      for (const alias of entity.aliases) if (alias.mount_accessor === mountAccessor && alias.name === name) return alias;
-    }
-    return null;
+    return this.#aliasKeys.get(aliasKey(mountAccessor, name)) ?? null;
   }
 
   group(id: string): Group | null {
@@ -228,7 +228,27 @@ export class IdentityStore {
   async putEntity(entity: Entity): Promise<void> {
     this.#changed = true;
     await this.storage.put(ENTITY_PREFIX + entity.id, encodeJson(entity));
+    this.#index(entity);
+  }
+
+  /** Puts `entity` in memory and its indexes, replacing what its previous version put there. */
+  #index(entity: Entity): void {
+    this.#unindex(entity.id);
     this.#entities.set(entity.id, entity);
+    this.#entityNames.set(entity.name.toLowerCase(), entity.id);
+    for (const alias of entity.aliases) this.#aliasKeys.set(aliasKey(alias.mount_accessor, alias.name), alias);
+  }
+
+  #unindex(id: string): void {
+    const previous = this.#entities.get(id);
+    if (!previous) return;
+    if (this.#entityNames.get(previous.name.toLowerCase()) === id) this.#entityNames.delete(previous.name.toLowerCase());
+    for (const alias of previous.aliases) {
+      // A merged entity's aliases now belong to the entity it was merged into.
+      const key = aliasKey(alias.mount_accessor, alias.name);
+      if (this.#aliasKeys.get(key)?.canonical_id === id) this.#aliasKeys.delete(key);
+    }
+    this.#entities.delete(id);
   }
 
   async deleteEntity(entity: Entity): Promise<void> {
@@ -238,7 +258,7 @@ export class IdentityStore {
       await this.putGroup({ ...group, member_entity_ids: group.member_entity_ids.filter((id) => id !== entity.id) });
     }
     await this.storage.delete(ENTITY_PREFIX + entity.id);
-    this.#entities.delete(entity.id);
+    this.#unindex(entity.id);
   }
 
   async putGroup(group: Group): Promise<void> {
@@ -329,6 +349,10 @@ export class IdentityStore {
     if (!mount) throw new LogicalError(400, `invalid mount accessor "${accessor}"`);
     return mount;
   }
+}
+
+function aliasKey(mountAccessor: string, name: string): string {
+  return `${mountAccessor}\n${name}`;
 }
 
 export function newEntityAlias(canonicalId: string, mountAccessor: string, name: string, metadata: Record<string, string> | null, now: number): EntityAlias {
