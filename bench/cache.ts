@@ -77,6 +77,7 @@ export async function benchCache(stores: Stores, plan: LoadPlan): Promise<BenchR
       `autocannon, ${plan.connections} connections, ${plan.durationSeconds} s per run, ${plan.rounds} runs after a ${plan.warmupSeconds} s warm-up; medians. One real server process (HA on: the lock in DynamoDB Local; data in the S3 stand-in, or data and lock in one DynamoDB table).`,
       `Latency is injected by a counting HTTP proxy (in the benchmark's own process) in front of each store: ${S3_LATENCY_MS} ms per S3 request, ${DYNAMODB_LATENCY_MS} ms per DynamoDB request (BENCH_S3_LATENCY_MS, BENCH_DYNAMODB_LATENCY_MS). Storage requests per read are counted there over the measured runs; on DynamoDB they include the lock renewals (about 3 per second).`,
       "Each read uses a policy-bound token: token entry, its parent, KV metadata and version; targets: warm p50 ≤ 2 ms with 15 ms S3 latency, ≈ 0 storage requests per warm read.",
+      "The \"policy from an identity group\" row reads with a userpass login's token carrying only default; the read policy is its entity's group's (identity/): target ≈ 0 storage requests per warm read too.",
     ],
     data,
   };
