@@ -237,3 +237,38 @@ path "auth/token/create" { capabilities = ["update"] }`,
     expect(written.body.errors[0]).toContain("unknown or unsupported template key");
   });
 });
+
+describe("identity/ under hostile input", () => {
+  it("answers every field of every write with a value of the wrong kind by a 4xx or success, never a 500", async () => {
+    const server = await unsealedServer();
+    await server.call("POST", "sys/auth/userpass", { type: "userpass" }, server.root);
+    const entity = (await server.call("POST", "identity/entity", { name: "target" }, server.root)).body.data.id;
+    const group = (await server.call("POST", "identity/group", { name: "target" }, server.root)).body.data.id;
+    await server.call("POST", "identity/oidc/key/k", {}, server.root);
+    const writes: Record<string, string[]> = {
+      "identity/entity": ["name", "id", "metadata", "policies", "disabled"],
+      [`identity/entity/id/${entity}`]: ["name", "metadata", "policies", "disabled"],
+      "identity/entity/batch-delete": ["entity_ids"],
+      "identity/entity/merge": ["from_entity_ids", "to_entity_id", "force"],
+      "identity/entity-alias": ["name", "mount_accessor", "canonical_id", "custom_metadata", "id"],
+      "identity/group": ["name", "type", "metadata", "policies", "member_entity_ids", "member_group_ids"],
+      [`identity/group/id/${group}`]: ["name", "type", "metadata", "policies", "member_entity_ids", "member_group_ids"],
+      "identity/group-alias": ["name", "mount_accessor", "canonical_id", "id"],
+      "identity/lookup/entity": ["name", "id", "alias_id", "alias_name", "alias_mount_accessor"],
+      "identity/lookup/group": ["name", "id", "alias_id", "alias_name", "alias_mount_accessor"],
+      "identity/oidc/config": ["issuer"],
+      "identity/oidc/key/k": ["algorithm", "rotation_period", "verification_ttl", "allowed_client_ids"],
+      "identity/oidc/role/r": ["key", "ttl", "template"],
+      "identity/oidc/introspect": ["token", "client_id"],
+    };
+    const junk: unknown[] = [null, 7, -1, true, [], {}, [1, { a: 2 }], { a: { b: 1 } }, "", "x".repeat(5000), "{{", "a=b,c", "__proto__"];
+    for (const [path, fields] of Object.entries(writes)) {
+      for (const field of fields) {
+        for (const value of junk) {
+          const answer = await server.call("POST", path, { [field]: value }, server.root);
+          expect({ path, field, value, status: answer.status < 500 }).toEqual({ path, field, value, status: true });
+        }
+      }
+    }
+  }, 120_000);
+});
