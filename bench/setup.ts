@@ -31,3 +31,21 @@ export async function prepareReadToken(node: Node, rootToken: string): Promise<s
   if (check.status !== 200) throw new Error(`the read token cannot read ${READ_PATH}: ${check.status} ${JSON.stringify(check.body)}`);
   return token;
 }
+
+/**
+ * Like `prepareReadToken` (call that first), but the token's read policy comes from an identity
+ * group its entity is in: a userpass login's token, carrying only "default" itself.
+ */
+export async function prepareGroupReadToken(node: Node, rootToken: string): Promise<string> {
+  await expectOk("enabling userpass", api(node, "POST", "sys/auth/bench-userpass", { type: "userpass" }, rootToken));
+  await expectOk("writing the user", api(node, "POST", "auth/bench-userpass/users/reader", { password: "bench-password" }, rootToken));
+  const login = await expectOk("logging in", api(node, "POST", "auth/bench-userpass/login/reader", { password: "bench-password" }));
+  const { client_token: token, entity_id: entityId } = login.body.auth as { client_token: string; entity_id: string };
+  await expectOk(
+    "writing the group",
+    api(node, "POST", "identity/group", { name: "bench-readers", policies: ["bench-read"], member_entity_ids: [entityId] }, rootToken),
+  );
+  const check = await api(node, "GET", READ_PATH, undefined, token);
+  if (check.status !== 200) throw new Error(`the group's token cannot read ${READ_PATH}: ${check.status} ${JSON.stringify(check.body)}`);
+  return token;
+}

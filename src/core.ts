@@ -205,10 +205,7 @@ export class Core {
     return result;
   }
 
-  /**
-   * Auto-unseal: unseals with the key the seal keeps. "uninitialized" while there is nothing to
-   * unseal yet (another node may initialize); rejects when the seal cannot give the key now.
-   */
+  /** Auto-unseal with the seal's own key: "uninitialized" while nothing is (another node may initialize it). */
   async unsealWithStoredKey(): Promise<"unsealed" | "uninitialized"> {
     if (!this.#seal.storedBarrierKey) throw new LogicalError(400, `the ${this.#seal.type} seal needs operator keys to unseal`);
     if (!this.sealed) return "unsealed";

@@ -38,6 +38,7 @@ export const CLUSTER_FILES = [
   "test/fuzz/api-fuzz.test.ts",
   "test/ha/cluster.test.ts",
   "test/ha/forwarding.test.ts",
+  "test/ha/identity-ha.test.ts",
   "test/ha/lock-stores-cluster.test.ts",
   "test/ha/standby-reads.test.ts",
   "test/ha/zero-downtime.test.ts",

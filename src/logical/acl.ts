@@ -79,10 +79,17 @@ export class Acl {
     return new Acl(true);
   }
 
-  static fromPolicies(policies: readonly Policy[]): Acl {
+  /**
+   * `resolve` fills in a templated path from the calling token's entity; a path it cannot fill (or
+   * any templated path, without it) matches nothing, as in Vault.
+   */
+  static fromPolicies(policies: readonly Policy[], resolve?: (path: string) => string | null): Acl {
     const acl = new Acl(false);
     for (const policy of policies) {
-      for (const { path, capabilities } of policy.rules) {
+      for (const rule of policy.rules) {
+        const path = rule.templated ? resolve?.(rule.path) : rule.path;
+        if (path === undefined || path === null) continue;
+        const { capabilities } = rule;
         if (path.split("/").includes("+")) merge(acl.#segment, path, capabilities);
         else if (path.endsWith("*")) merge(acl.#prefix, path.slice(0, -1), capabilities);
         else merge(acl.#exact, path, capabilities);

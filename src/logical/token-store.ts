@@ -39,9 +39,11 @@ export interface TokenEntry {
   /** CIDR blocks the token may be used from (token_bound_cidrs of the role or user that issued it). */
   bound_cidrs?: string[];
   response_wrapping?: true; // made by response wrapping, which alone sets it: sys/wrapping/* take no other token
+  /** The identity entity the token acts for (a login's, or its parent's): its groups add policies. */
+  entity_id?: string;
 }
 
-export interface CreateTokenOptions extends Pick<TokenEntry, "response_wrapping"> {
+export interface CreateTokenOptions extends Pick<TokenEntry, "response_wrapping" | "entity_id"> {
   id?: string;
   policies: string[];
   ttl?: number;
@@ -151,6 +153,7 @@ export class TokenStore {
       throw new LogicalError(400, "expiring root tokens cannot create non-expiring root tokens");
     }
     const orphan = options.orphan ?? !options.parent;
+    const entityId = options.entity_id ?? options.parent?.entity_id;
     // As in Vault, a child is bound to its parent's addresses (token create takes no bound_cidrs of its
     // own, so a child cannot widen them), and a non-expiring token is never address-bound.
     const boundCidrs = ttl === 0 ? undefined : orphan || options.bound_cidrs ? options.bound_cidrs : options.parent!.bound_cidrs;
@@ -172,6 +175,7 @@ export class TokenStore {
       parent: orphan ? null : options.parent!.hash,
       ...(boundCidrs?.length ? { bound_cidrs: boundCidrs } : {}),
       ...(options.response_wrapping && { response_wrapping: true }),
+      ...(entityId && { entity_id: entityId }), // as in Vault, a child acts for its parent's entity
     };
     await this.#storage.put(ENTRY_PREFIX + hash, encodeJson(entry));
     await this.#storage.put(ACCESSOR_PREFIX + (await this.hash(entry.accessor)), new TextEncoder().encode(hash));
@@ -380,7 +384,7 @@ export class TokenStore {
       creation_time: entry.creation_time,
       creation_ttl: entry.creation_ttl,
       display_name: entry.display_name,
-      entity_id: "",
+      entity_id: entry.entity_id ?? "",
       expire_time: entry.expire_time === null ? null : rfc3339(new Date(entry.expire_time)),
       explicit_max_ttl: entry.explicit_max_ttl,
       id: token ?? "",
@@ -408,7 +412,7 @@ export class TokenStore {
       metadata: entry.meta,
       lease_duration: this.#remainingSeconds(entry),
       renewable: entry.renewable,
-      entity_id: "",
+      entity_id: entry.entity_id ?? "",
       token_type: "service",
       orphan: entry.orphan,
       mfa_requirement: null,

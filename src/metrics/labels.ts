@@ -4,6 +4,7 @@ import type { LogicalState } from "../logical/state.js";
 export function mountLabel({ mounts, auths }: LogicalState, path: string): string {
   if (path.startsWith("sys/")) return "sys/";
   if (path.startsWith("auth/token/")) return "auth/token/";
+  if (path.startsWith("identity/")) return "identity/";
   if (path.startsWith("auth/")) {
     const route = auths.route(path.slice("auth/".length));
     return route ? `auth/${route.mounted.entry.path}` : "unmatched";

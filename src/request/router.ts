@@ -20,6 +20,8 @@ import { type Metrics, noMetrics } from "../metrics/metrics.js";
 import { AuditTrail } from "../audit/trail.js";
 import { UI_MOUNTS_PREFIX } from "./sys-mounts.js";
 import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
+import { IDENTITY_MOUNT_PATH } from "../logical/identity/identity.js";
+import { identityTemplating, withIdentityPolicies } from "../logical/identity/request-identity.js";
 import { requestedWrapTtl, wrapResponse } from "../logical/wrapping.js";
 import { beforeAuthentication, isUnauthenticatedWrapping } from "./sys-wrapping.js";
 import { declaredFlags, METRICS_PATH, SYS_ENDPOINTS, type SysNode } from "./sys-endpoints.js";
@@ -164,10 +166,13 @@ export class Router {
     // A standby answering sys/metrics must not write: counting a limited-use token's use is the active's job.
     if (caller.num_uses !== 0 && !this.node.isActive())
       throw new LogicalError(400, "a token with limited uses cannot be used on a standby node; use another token or ask the active node");
+    // Policies of the entity's groups apply at once, to tokens already issued; a disabled entity's tokens do nothing.
+    const identity = caller.entity_id ? await state.identity.view(caller.entity_id) : null;
+    if (identity?.entity.disabled) throw permissionDenied();
     // The use counts even when the request is then denied; the last use revokes the token afterwards.
     const exhausted = await state.tokens.use(caller);
     try {
-      const acl = await state.policies.acl(caller.policies);
+      const acl = await state.policies.acl(withIdentityPolicies(caller.policies, identity), identityTemplating(identity));
       await this.#authorise(state, acl, request, caller);
       await audit.beforeOperation();
       return await this.#dispatch(state, request, caller, acl);
@@ -206,7 +211,7 @@ export class Router {
       if (error instanceof LockedOut) this.#metrics.increment("strongbox_login_lockouts_total", { mount });
       throw error;
     }
-    return issueLoginToken(state.tokens, mounted.entry, relative, grant);
+    return issueLoginToken(state, mounted.entry, relative, grant, this.node.now());
   }
 
   async #authorise(state: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
@@ -235,8 +240,9 @@ export class Router {
   }
 
   /** An engine's or auth method's endpoint that needs no token (a CA certificate, OIDC discovery). */
-  async #dispatchUnauthenticated({ mounts, auths }: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+  async #dispatchUnauthenticated({ mounts, auths, identity }: LogicalState, request: CoreRequest): Promise<HandlerResult> {
     const { path, operation, data } = request;
+    if (path.startsWith(IDENTITY_MOUNT_PATH)) return identity.handle({ operation, path: path.slice(IDENTITY_MOUNT_PATH.length), data, now: this.node.now() });
     if (path.startsWith("auth/")) {
       const { mounted, relative } = auths.route(path.slice("auth/".length))!;
       const now = this.node.now();
@@ -278,6 +284,10 @@ export class Router {
     if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
       const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
       return result && { ...result, mount_type: "cubbyhole" };
+    }
+    if (`${path}/`.startsWith(IDENTITY_MOUNT_PATH)) {
+      const relative = path.slice(IDENTITY_MOUNT_PATH.length);
+      return state.identity.handle({ operation, path: relative, data, now: this.node.now(), entityId: caller.entity_id });
     }
     const route = mounts.route(path);
     if (!route) throw noHandler(path);

@@ -13,6 +13,7 @@ import { handleSysAudit } from "../audit/sys-audit.js";
 import { handleSysAuth } from "../logical/auth/auth-routes.js";
 import { handlePolicyRequest } from "../logical/policy/policy-routes.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
+import { tokenAcl, withIdentityPoliciesShown } from "../logical/identity/request-identity.js";
 import type { TokenEntry } from "../logical/token-store.js";
 import { type Endpoint, Endpoints, type Handler } from "../sdk/framework.js";
 import type { CoreRequest, EndpointFlags, HandlerResult, Operation } from "../sdk/types.js";
@@ -50,16 +51,23 @@ function family(handler: Handler<SysCall, HandlerResult>): Endpoint<SysCall>["op
   return Object.fromEntries(OPERATIONS.map((operation) => [operation, handler]));
 }
 
-const policies = family((call) => handlePolicyRequest(call.state.policies, call.state.tokens, call));
+const policies = family((call) => handlePolicyRequest(call.state.policies, call.state.tokens, { ...call, aclOf: (entry) => tokenAcl(call.state, entry) }));
 const auths = family((call) => handleSysAuth(call.state.auths, call.state.tokens, call));
 const mounts = family((call) => handleSysMounts(call.state.mounts, call.path, call.operation, call.data));
 const remount = family((call) => handleSysRemount(call.state.mounts, call.path, call.operation, call.data));
 const leases = family((call) => handleSysLeases(call.state.tokens, call));
 const audit = family((call) => handleSysAudit(call.state.audit, call.audit, call.path, call.operation, call.data));
 const wrapping = family((call) => handleSysWrapping(call.state, call));
-const tokens = family((call) =>
-  handleTokenRequest(call.state.tokens, call.state.tokenRoles, { ...call, path: call.path.slice("auth/token/".length) }, call.caller, call.sudo),
-);
+const tokens = family(async (call) => {
+  const result = await handleTokenRequest(
+    call.state.tokens,
+    call.state.tokenRoles,
+    { ...call, path: call.path.slice("auth/token/".length) },
+    call.caller,
+    call.sudo,
+  );
+  return withIdentityPoliciesShown(call.state.identity, result);
+});
 const uiMounts = family(async (call) => mountInfo(call.state.mounts, call.path));
 
 /** Node-level state: a standby's read router has none of it to give. */

@@ -299,7 +299,8 @@ describe("userpass", () => {
       metadata: { username: "alice" },
       lease_duration: 3600,
       renewable: true,
-      entity_id: "",
+      // The entity holding the login's alias (identity/), created at the first login.
+      entity_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       token_type: "service",
       orphan: true,
     });

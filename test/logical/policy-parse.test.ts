@@ -108,7 +108,7 @@ describe("policy documents", () => {
     [`paths "a" { capabilities = [] }`, /invalid key "paths" on line 1/],
     [`path "a/+*" { capabilities = ["read"] }`, /"\+\*" is forbidden/],
     [`path "a/*/b" { capabilities = ["read"] }`, /"\*" is only allowed at the end/],
-    [`path "a/{{identity.entity.id}}" { capabilities = ["read"] }`, /templated policy paths are not supported/],
+    [`path "a/{{identity.entity.nope}}" { capabilities = ["read"] }`, /unknown or unsupported template key "identity.entity.nope"/],
     [`path "a" { capabilities = ["read"]\n capabilities = ["list"] }`, /"capabilities" set twice/],
     [`path "a" { policy = "admin" }`, /invalid "policy" value/],
     [`path "a" "b" { }`, /expected path "<path>"/],

@@ -91,7 +91,12 @@ export const approle: AuthMethod = {
       metadata = { ...entry.metadata };
       if (entry.token_bound_cidrs.length > 0) tokenBoundCidrs = entry.token_bound_cidrs;
     }
-    return { settings: { ...tokenSettingsOf(role), token_bound_cidrs: tokenBoundCidrs }, metadata: { ...metadata, role_name: name }, displayName: "" };
+    return {
+      settings: { ...tokenSettingsOf(role), token_bound_cidrs: tokenBoundCidrs },
+      metadata: { ...metadata, role_name: name },
+      displayName: "",
+      alias: { name: roleId, metadata: { role_name: name } },
+    };
   },
 
   async handle(request): Promise<HandlerResult> {

@@ -54,7 +54,7 @@ export const userpass: AuthMethod = {
       throw permissionDenied();
     }
     const { password_hash: _, ...settings } = user;
-    return { settings, metadata: { username: name }, displayName: name };
+    return { settings, metadata: { username: name }, displayName: name, alias: { name } };
   },
 
   async handle(request): Promise<HandlerResult> {

@@ -6,6 +6,8 @@ import { type AuthTable, supportsLockout } from "./auth-table.js";
 import { describeLockoutConfig } from "./lockout.js";
 import { refuseNonAssignablePolicies } from "../../sdk/token-settings.js";
 import type { LoginGrant } from "../../sdk/auth.js";
+import { permissionDenied } from "../../sdk/types.js";
+import type { Identity } from "../identity/identity.js";
 
 interface SysAuthRequest {
   operation: Operation;
@@ -83,12 +85,21 @@ async function handleLockedUsers(auths: AuthTable, { operation, path, data }: Sy
 
 /**
  * Issues the token for a successful login at `auth/<mount><relative>`: an orphan carrying the
- * method's settings, its TTL defaulting to the mount's and then the system's.
+ * method's settings, its TTL defaulting to the mount's and then the system's, acting for the entity
+ * that holds the login's alias (found or created; a disabled entity cannot log in).
  */
-export async function issueLoginToken(tokens: TokenStore, mount: MountEntry, relative: string, grant: LoginGrant): Promise<HandlerResult> {
+export async function issueLoginToken(
+  { tokens, identity }: { tokens: TokenStore; identity: Identity },
+  mount: MountEntry,
+  relative: string,
+  grant: LoginGrant,
+  now: number,
+): Promise<HandlerResult> {
   const { settings } = grant;
   if (settings.token_policies.includes("root")) throw new LogicalError(400, "auth methods cannot create root tokens");
   refuseNonAssignablePolicies(settings.token_policies);
+  const entity = grant.alias ? await identity.store.forLogin(now, mount.accessor, grant.alias, grant.groupAliases) : null;
+  if (entity?.disabled) throw permissionDenied();
   const policies = settings.token_no_default_policy ? settings.token_policies : [...settings.token_policies, "default"];
   const maxTtl = settings.token_max_ttl || mount.config.max_lease_ttl || tokens.leaseTtls.maxSeconds;
   const ttl = Math.min(settings.token_ttl || mount.config.default_lease_ttl || tokens.leaseTtls.defaultSeconds, maxTtl);
@@ -104,8 +115,12 @@ export async function issueLoginToken(tokens: TokenStore, mount: MountEntry, rel
     display_name: `${mount.path.replace(/\//g, "-")}${grant.displayName}`.replace(/-$/, ""),
     path: `auth/${mount.path}${relative}`,
     orphan: true,
+    ...(entity && { entity_id: entity.id }),
   });
-  return { auth: tokens.authBlock(entry, token) };
+  const identityPolicies = entity ? (await identity.view(entity.id))?.policies : undefined;
+  const auth = tokens.authBlock(entry, token);
+  if (!identityPolicies?.length) return { auth };
+  return { auth: { ...auth, identity_policies: identityPolicies, policies: [...new Set([...entry.policies, ...identityPolicies])].sort() } };
 }
 
 function describeAuthMount(entry: MountEntry): Record<string, unknown> {

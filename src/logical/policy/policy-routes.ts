@@ -8,6 +8,7 @@ import { type HandlerResult, LogicalError, type Operation, unsupportedOperation 
 import { fromBase64 } from "../../sdk/encoding.js";
 import { canonicalName } from "../../sdk/names.js";
 import { POLICY_NAME, type PolicyStore } from "./policy-store.js";
+import type { Acl } from "../acl.js";
 
 interface PolicyRequest {
   operation: Operation;
@@ -16,6 +17,8 @@ interface PolicyRequest {
   data: Record<string, unknown>;
   /** The caller's token entry: sys/capabilities-self asks about it, never about a token named in the body. */
   caller: TokenEntry;
+  /** The ACL a token's requests are judged by (its entity's policies included). */
+  aclOf(entry: TokenEntry): Promise<Acl>;
 }
 
 const ACL_PREFIX = "sys/policies/acl";
@@ -41,7 +44,7 @@ export async function handlePolicyRequest(store: PolicyStore, tokens: TokenStore
   const { path, operation, data } = request;
   if (CAPABILITIES_PATHS.has(path)) {
     if (operation !== "update" && operation !== "create") throw unsupportedOperation(path, operation);
-    return capabilities(store, tokens, path, data, request.caller);
+    return capabilities(tokens, request);
   }
   const legacy = !path.startsWith(ACL_PREFIX);
   // Only the separator goes: a trailing "/" makes a non-canonical name, refused below, never trimmed.
@@ -86,7 +89,10 @@ function policyText(data: Record<string, unknown>): string {
   return raw;
 }
 
-async function capabilities(store: PolicyStore, tokens: TokenStore, path: string, data: Record<string, unknown>, caller: TokenEntry): Promise<HandlerResult> {
+async function capabilities(
+  tokens: TokenStore,
+  { path, data, caller, aclOf }: Pick<PolicyRequest, "path" | "data" | "caller" | "aclOf">,
+): Promise<HandlerResult> {
   const paths = requestedPaths(data);
   let entry: TokenEntry | null;
   // As Vault: a `token` in the body is ignored here (it would let anyone probe, and spend nothing of, another token).
@@ -102,7 +108,7 @@ async function capabilities(store: PolicyStore, tokens: TokenStore, path: string
     entry = await tokens.lookup(token);
     if (!entry) throw new LogicalError(400, "invalid token");
   }
-  const acl = await store.acl(entry.policies);
+  const acl = await aclOf(entry);
   const result: Record<string, unknown> = {};
   for (const target of paths) result[target] = entry.policies.length === 0 ? ["deny"] : acl.capabilities(target);
   // Kept for clients of the single-path form.

@@ -84,6 +84,12 @@ const RESPONSE_WRAPPING = "response-wrapping";
 /** Entries kept by each of the policy and ACL caches (Vault's policy cache holds as many). */
 export const POLICY_CACHE_SIZE = 1024;
 
+/** Fills in templated policy paths for one entity; `key` changes whenever the result could. */
+export interface Templating {
+  key: string;
+  resolve(path: string): string | null;
+}
+
 interface StoredPolicy {
   name: string;
   policy: string;
@@ -153,16 +159,22 @@ export class PolicyStore {
     return [...names.sort(), "root"];
   }
 
-  /** The ACL of a token's policies; policies that do not exist grant nothing. */
-  async acl(names: readonly string[]): Promise<Acl> {
+  /**
+   * The ACL of a token's policies; policies that do not exist grant nothing. Templated paths are
+   * filled in by `templating` (the caller's entity); an ACL with such paths is kept per entity state.
+   */
+  async acl(names: readonly string[], templating?: Templating | null): Promise<Acl> {
     if (names.includes("root")) return Acl.root();
     const key = policySetKey(names);
-    let acl = this.#acls.get(key);
-    if (!acl) {
-      const policies = await Promise.all(names.map((name) => this.get(name)));
-      acl = Acl.fromPolicies(policies.filter((p): p is Policy => p !== null));
-      this.#acls.set(key, acl);
-    }
+    const cached = this.#acls.get(key);
+    if (cached) return cached;
+    const perEntityKey = `${key}\u0000${templating?.key ?? ""}`;
+    const perEntity = this.#acls.get(perEntityKey);
+    if (perEntity) return perEntity;
+    const policies = (await Promise.all(names.map((name) => this.get(name)))).filter((p): p is Policy => p !== null);
+    const templated = policies.some((policy) => policy.rules.some((rule) => rule.templated));
+    const acl = Acl.fromPolicies(policies, templating?.resolve);
+    this.#acls.set(templated ? perEntityKey : key, acl);
     return acl;
   }
 

@@ -5,12 +5,14 @@
  *
  * in HCL, or the same in JSON (`{"path": {"secret/data/app/*": {"capabilities": ["read"]}}}`).
  * A trailing `*` makes a path a prefix glob; a `+` segment matches exactly one path segment.
- * Parsing is strict: features Strongbox does not enforce (parameter constraints, wrapping TTLs,
- * templating) are rejected rather than silently ignored, since ignoring them would widen access.
+ * Parsing is strict: features Strongbox does not enforce (parameter constraints, wrapping TTLs) are
+ * rejected rather than silently ignored, since ignoring them would widen access. Templated paths
+ * (`secret/data/{{identity.entity.id}}/*`) are kept as written and filled in per entity (acl.ts).
  */
 import { JsonSyntaxError, parseJson } from "../../sdk/encoding.js";
 import { isPlainObject } from "../../sdk/fields.js";
 import { type HclItem, type HclValue, HclSyntaxError, parseHcl } from "../../sdk/hcl.js";
+import { isTemplated, placeholderKeys, validPathKey } from "../identity/template.js";
 
 export const CAPABILITY_BITS = {
   create: 1 << 0,
@@ -52,6 +54,8 @@ export interface PathRule {
   path: string;
   /** Bitmask of `CAPABILITY_BITS`; a deny rule carries only the deny bit. */
   capabilities: number;
+  /** The path holds identity placeholders, filled in from the calling token's entity. */
+  templated?: true;
 }
 
 export interface Policy {
@@ -135,7 +139,8 @@ function pathRule({ path: rawPath, body, where }: PathStanza): PathRule {
   const fail = (message: string): never => {
     throw new PolicyParseError(`failed to parse policy: path "${rawPath}" (${where}): ${message}`);
   };
-  if (path.includes("{{")) fail("templated policy paths are not supported by Strongbox");
+  const templated = isTemplated(path);
+  for (const key of templated ? placeholderKeys(path) : []) if (!validPathKey(key)) fail(`unknown or unsupported template key "${key}"`);
   if (path.includes("+*")) fail(`invalid use of wildcards ("+*" is forbidden)`);
   if (path.slice(0, -1).includes("*")) fail(`"*" is only allowed at the end of a path (use "+" to match one segment)`);
 
@@ -161,7 +166,7 @@ function pathRule({ path: rawPath, body, where }: PathStanza): PathRule {
   }
   // Deny overrides everything else on the same path.
   if (capabilities & CAPABILITY_BITS.deny) capabilities = CAPABILITY_BITS.deny;
-  return { path, capabilities };
+  return { path, capabilities, ...(templated && { templated: true }) };
 }
 
 function objectRecord(items: HclItem[], where: string): Record<string, unknown> {

@@ -1,0 +1,72 @@
+/**
+ * `identity/`: mounted on every cluster, as in Vault, and never removable. The core routes
+ * `identity/...` here (like `cubbyhole/`); its endpoints are declared with sdk/framework.ts so the
+ * router reads their flags (the OIDC discovery documents need no token and standbys answer them).
+ */
+import { decodeJson, encodeJson, randomBase62, randomUuid } from "../../sdk/encoding.js";
+import { Endpoints } from "../../sdk/framework.js";
+import type { EndpointFlags, HandlerResult, MountEntry, Storage } from "../../sdk/types.js";
+import { storageView } from "../storage-view.js";
+import { entityEndpoints } from "./entity-endpoints.js";
+import type { IdentityRequest } from "./fields.js";
+import { groupEndpoints } from "./group-endpoints.js";
+import { OidcProvider } from "./oidc.js";
+import { type EntityView, IdentityStore, type MountLookup } from "./store.js";
+
+export const IDENTITY_MOUNT_PATH = "identity/";
+
+/** Where the identity mount's entry (its accessor and uuid, stable across restarts) is kept. */
+const MOUNT_ENTRY_KEY = "core/identity-mount";
+
+export class Identity {
+  readonly store: IdentityStore;
+  readonly #endpoints: Endpoints<IdentityRequest>;
+
+  private constructor(
+    storage: Storage,
+    readonly entry: MountEntry,
+    mounts: MountLookup,
+  ) {
+    this.store = new IdentityStore(storage, mounts);
+    this.#endpoints = new Endpoints([...entityEndpoints(this.store), ...groupEndpoints(this.store), ...new OidcProvider(this.store).endpoints()]);
+  }
+
+  /** Opens the identity store over the barrier, creating its mount entry the first time; entries load on first use. */
+  static async open(barrier: Storage, mounts: MountLookup): Promise<Identity> {
+    const bytes = await barrier.get(MOUNT_ENTRY_KEY);
+    let entry: MountEntry;
+    if (bytes) {
+      entry = decodeJson<MountEntry>(bytes);
+    } else {
+      entry = {
+        path: IDENTITY_MOUNT_PATH,
+        type: "identity",
+        description: "identity store",
+        accessor: `identity_${randomBase62(8).toLowerCase()}`,
+        uuid: randomUuid(),
+        config: { default_lease_ttl: 0, max_lease_ttl: 0 },
+        options: {},
+        local: false,
+        seal_wrap: false,
+      };
+      await barrier.put(MOUNT_ENTRY_KEY, encodeJson(entry));
+    }
+    return new Identity(storageView(barrier, `logical/${entry.uuid}/`), entry, mounts);
+  }
+
+  /** A request to `identity/<path>`. */
+  async handle(request: IdentityRequest): Promise<HandlerResult> {
+    const result = await this.#endpoints.handle({ ...request, path: request.path.replace(/\/+$/, "") }, IDENTITY_MOUNT_PATH + request.path);
+    return result && { ...result, mount_type: "identity" };
+  }
+
+  /** What the endpoint serving `path` (below identity/) declares, or null. */
+  endpoint(path: string): EndpointFlags | null {
+    return this.#endpoints.match(path.replace(/\/+$/, ""))?.endpoint ?? null;
+  }
+
+  /** The entity a token's `entity_id` names, with what it adds to the token's policies; null when gone. */
+  view(entityId: string): Promise<EntityView | null> {
+    return this.store.view(entityId);
+  }
+}
