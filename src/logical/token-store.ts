@@ -146,7 +146,6 @@ export class TokenStore {
     let ttl = period || options.ttl || (isRoot ? 0 : this.leaseTtls.defaultSeconds);
     if (explicitMax > 0 && (ttl === 0 || ttl > explicitMax)) ttl = explicitMax;
     if (options.max_ttl && period === 0 && ttl > options.max_ttl) ttl = options.max_ttl;
-    // Without a mount's own max (which may exceed the system's), the system max caps it.
     if (!isRoot && !options.max_ttl && ttl > this.leaseTtls.maxSeconds && period === 0) ttl = this.leaseTtls.maxSeconds;
     // Otherwise a root token given a TTL could outlive it through a child that never expires.
     if (ttl === 0 && options.parent && options.parent.expire_time !== null) {
