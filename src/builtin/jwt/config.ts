@@ -9,19 +9,14 @@ import { isPlainObject, parseFlag } from "../../sdk/fields.js";
 import { publicKeyFromPem, SIGNING_ALGORITHMS } from "../../sdk/jws.js";
 import { stringList } from "../../sdk/token-settings.js";
 import { LogicalError, type Storage } from "../../sdk/types.js";
-import { fetchDiscovery, fetchJwks } from "./keys.js";
+import { fetchDiscovery, fetchJwks, type KeySource } from "./keys.js";
 
-export interface JwtConfig {
-  oidc_discovery_url: string;
-  oidc_discovery_ca_pem: string;
+export interface JwtConfig extends KeySource {
   oidc_client_id: string;
   /** Kept for the browser flow; never returned by a read. */
   oidc_client_secret: string;
   oidc_response_mode: string;
   oidc_response_types: string[];
-  jwks_url: string;
-  jwks_ca_pem: string;
-  jwt_validation_pubkeys: string[];
   jwt_supported_algs: string[];
   bound_issuer: string;
   default_role: string;

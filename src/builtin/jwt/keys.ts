@@ -8,7 +8,15 @@
 import type { JWK } from "jose";
 import { publicKeyFromPem, tokenHeader } from "../../sdk/jws.js";
 import { outboundHttp } from "../../sdk/outbound-http.js";
-import type { JwtConfig } from "./config.js";
+
+/** The configuration fields that say where keys come from. */
+export interface KeySource {
+  jwt_validation_pubkeys: string[];
+  jwks_url: string;
+  jwks_ca_pem: string;
+  oidc_discovery_url: string;
+  oidc_discovery_ca_pem: string;
+}
 
 export const KID_REFRESH_INTERVAL_MS = 10_000;
 /** Keys not refreshed for this long are fetched again before use. */
@@ -27,7 +35,7 @@ interface CachedKeys {
 const cache = new Map<string, CachedKeys>();
 
 /** The keys a token of this mount may be verified with, refreshed when the token's `kid` is new. */
-export async function verificationKeys(mountUuid: string, config: JwtConfig, token: string, now: number): Promise<JWK[]> {
+export async function verificationKeys(mountUuid: string, config: KeySource, token: string, now: number): Promise<JWK[]> {
   const source = JSON.stringify([config.jwt_validation_pubkeys, config.jwks_url, config.jwks_ca_pem, config.oidc_discovery_url, config.oidc_discovery_ca_pem]);
   let entry = cache.get(mountUuid);
   if (!entry || entry.source !== source || now - entry.fetchedAt > MAX_KEY_AGE_MS) {
@@ -56,7 +64,7 @@ function safeHeader(token: string): { kid?: string } {
   }
 }
 
-async function load(config: JwtConfig): Promise<JWK[]> {
+async function load(config: KeySource): Promise<JWK[]> {
   if (config.jwt_validation_pubkeys.length > 0) return Promise.all(config.jwt_validation_pubkeys.map((pem) => publicKeyFromPem(pem)));
   if (config.jwks_url !== "") return fetchJwks(config.jwks_url, config.jwks_ca_pem);
   const { jwks_uri } = await fetchDiscovery(config.oidc_discovery_url, config.oidc_discovery_ca_pem);
