@@ -7,6 +7,7 @@ import type { SecretsEngineFactory } from "../sdk/types.js";
 import { approle } from "./approle/approle.js";
 import { jwt } from "./jwt/jwt.js";
 import { kvEngine } from "./kv/index.js";
+import { kubernetes } from "./kubernetes/kubernetes.js";
 import { userpass } from "./userpass/userpass.js";
 
 export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
@@ -18,4 +19,5 @@ export const AUTH_METHODS: Record<string, AuthMethod> = {
   approle,
   jwt,
   oidc: jwt,
+  kubernetes,
 };

@@ -4,6 +4,7 @@
  * integer text (Vault turns JSON floats into json.Number that way).
  */
 import { ExactNumber } from "../../sdk/encoding.js";
+import { globMatch } from "../../sdk/glob.js";
 import { LogicalError } from "../../sdk/types.js";
 
 /** A claim or bound value in comparable form: strings, booleans and numbers stay apart. */
@@ -118,24 +119,6 @@ export function groupNames(claims: Record<string, unknown>, groupsClaim: string)
   if (!Array.isArray(list)) throw new Error(`${JSON.stringify(groupsClaim)} claim could not be converted to string list`);
   for (const item of list) if (typeof item !== "string") throw new Error(`value ${goText(item)} in groups claim could not be parsed as string`);
   return (list as string[]).filter((group) => group !== "");
-}
-
-/** ryanuber/go-glob: `*` matches any run of characters, nothing else is special. */
-export function globMatch(pattern: string, subject: string): boolean {
-  if (pattern === "*") return true;
-  const parts = pattern.split("*");
-  if (parts.length === 1) return pattern === subject;
-  const first = parts[0]!;
-  const last = parts[parts.length - 1]!;
-  if (!subject.startsWith(first) || !subject.endsWith(last) || subject.length < first.length + last.length) return false;
-  let position = first.length;
-  const end = subject.length - last.length;
-  for (const middle of parts.slice(1, -1)) {
-    const found = subject.indexOf(middle, position);
-    if (found < 0 || found + middle.length > end) return false;
-    position = found + middle.length;
-  }
-  return true;
 }
 
 function parseObjectText(field: string, text: string): unknown {
