@@ -34,18 +34,28 @@ describe("jwt config and roles", () => {
     expect(await errors("config", { jwt_validation_pubkeys: [pem], jwks_url: "http://127.0.0.1:1/jwks" })).toEqual([
       "exactly one of 'jwt_validation_pubkeys', 'jwks_url', 'jwks_pairs' or 'oidc_discovery_url' must be set",
     ]);
-    expect(await errors("config", { jwt_validation_pubkeys: ["not a key"] })).toEqual(["error parsing public key: data does not contain any valid RSA or ECDSA public keys"]);
+    expect(await errors("config", { jwt_validation_pubkeys: ["not a key"] })).toEqual([
+      "error parsing public key: data does not contain any valid RSA or ECDSA public keys",
+    ]);
     expect(await errors("config", { jwks_url: "http://127.0.0.1:1/jwks" })).toEqual(["error checking jwks URL http://127.0.0.1:1/jwks"]);
     expect(await errors("config", { oidc_discovery_url: "http://127.0.0.1:1" })).toEqual(["error checking oidc discovery URL"]);
-    expect(await errors("config", { jwt_validation_pubkeys: [pem], jwt_supported_algs: ["HS256"] })).toEqual([`invalid jwt_supported_algs: unsupported signing algorithm "HS256"`]);
-    expect(await errors("config", { jwt_validation_pubkeys: [pem], oidc_client_id: "x" })).toEqual(["both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC"]);
-    expect(await errors("config", { jwt_validation_pubkeys: [pem], provider_config: { provider: "azure" } })).toEqual([`"provider_config" is not supported by Strongbox`]);
+    expect(await errors("config", { jwt_validation_pubkeys: [pem], jwt_supported_algs: ["HS256"] })).toEqual([
+      `invalid jwt_supported_algs: unsupported signing algorithm "HS256"`,
+    ]);
+    expect(await errors("config", { jwt_validation_pubkeys: [pem], oidc_client_id: "x" })).toEqual([
+      "both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC",
+    ]);
+    expect(await errors("config", { jwt_validation_pubkeys: [pem], provider_config: { provider: "azure" } })).toEqual([
+      `"provider_config" is not supported by Strongbox`,
+    ]);
     expect(await h.call("GET", "auth/jwt/config", undefined, h.root)).toEqual({ status: 404, body: { errors: [] } });
   });
 
   it("reads the configuration back in Vault's shape, the client secret left out", async () => {
     const pem = await publicPem(key);
-    expect((await h.call("POST", "auth/jwt/config", { jwt_validation_pubkeys: pem, bound_issuer: "https://issuer", default_role: "dev" }, h.root)).status).toBe(204);
+    expect((await h.call("POST", "auth/jwt/config", { jwt_validation_pubkeys: pem, bound_issuer: "https://issuer", default_role: "dev" }, h.root)).status).toBe(
+      204,
+    );
     expect((await h.call("GET", "auth/jwt/config", undefined, h.root)).body.data).toEqual({
       oidc_discovery_url: "",
       oidc_discovery_ca_pem: "",
@@ -70,8 +80,12 @@ describe("jwt config and roles", () => {
     expect(await errors("role/r", { role_type: "jwt", user_claim: "sub" })).toEqual(["must have at least one bound constraint when creating/updating a role"]);
     expect(await errors("role/r", { user_claim: "sub" })).toEqual(["'allowed_redirect_uris' must be set if 'role_type' is 'oidc' or unspecified."]);
     expect(await errors("role/r", { role_type: "saml", user_claim: "sub" })).toEqual(["invalid 'role_type': saml"]);
-    expect(await errors("role/r", { role_type: "jwt", user_claim: "sub", bound_subject: "x", bound_claims_type: "regex" })).toEqual(["invalid 'bound_claims_type': regex"]);
-    expect(await errors("role/r", { role_type: "jwt", user_claim: "sub", bound_claims_type: "glob", bound_claims: { n: 1 } })).toEqual(["claim is not a string: 1"]);
+    expect(await errors("role/r", { role_type: "jwt", user_claim: "sub", bound_subject: "x", bound_claims_type: "regex" })).toEqual([
+      "invalid 'bound_claims_type': regex",
+    ]);
+    expect(await errors("role/r", { role_type: "jwt", user_claim: "sub", bound_claims_type: "glob", bound_claims: { n: 1 } })).toEqual([
+      "claim is not a string: 1",
+    ]);
     expect(await errors("role/r", { role_type: "jwt", user_claim: "sub", bound_subject: "x", claim_mappings: { a: "role" } })).toEqual([
       `metadata key "role" is reserved and may not be a mapping destination`,
     ]);
@@ -124,13 +138,22 @@ describe("jwt config and roles", () => {
     const claims = { sub: "svc", aud: "a", iat: now(), exp: now() + 60 };
     expect((await h.call("POST", "auth/jwt/login", { jwt: await sign(key, claims) })).status).toBe(200);
     await h.call("POST", "auth/jwt/role/browser", { user_claim: "sub", allowed_redirect_uris: "http://localhost/cb" }, h.root);
-    expect(await h.call("POST", "auth/jwt/login", { role: "browser", jwt: "x" })).toEqual({ status: 400, body: { errors: ["role with oidc role_type is not allowed"] } });
+    expect(await h.call("POST", "auth/jwt/login", { role: "browser", jwt: "x" })).toEqual({
+      status: 400,
+      body: { errors: ["role with oidc role_type is not allowed"] },
+    });
     await h.call("POST", "auth/jwt/role/fenced", { role_type: "jwt", user_claim: "sub", token_bound_cidrs: "10.0.0.0/8" }, h.root);
     expect(await h.call("POST", "auth/jwt/login", { role: "fenced", jwt: await sign(key, { sub: "svc", iat: now(), exp: now() + 60 }) })).toEqual({
       status: 403,
       body: PERMISSION_DENIED,
     });
-    const fromInside = await h.call("POST", "auth/jwt/login", { role: "fenced", jwt: await sign(key, { sub: "svc", iat: now(), exp: now() + 60 }) }, undefined, "10.1.2.3");
+    const fromInside = await h.call(
+      "POST",
+      "auth/jwt/login",
+      { role: "fenced", jwt: await sign(key, { sub: "svc", iat: now(), exp: now() + 60 }) },
+      undefined,
+      "10.1.2.3",
+    );
     expect(fromInside.status).toBe(200);
     expect(await h.call("POST", "auth/jwt/login", { role: "fenced", jwt: await sign(key, claims) }, undefined, "10.1.2.3")).toEqual({
       status: 400,
@@ -197,7 +220,9 @@ describe("jwt: OIDC discovery with EKS-shaped tokens, and a JWKS behind an opera
       // Web fetch cannot take the CA: refused, not fetched with the CA ignored.
       expect((await h.call("POST", "auth/jwt/config", config, h.root)).body.errors).toEqual([`error checking jwks URL ${config.jwks_url}`]);
       setCustomCaTransport(customCaTransport);
-      expect((await h.call("POST", "auth/jwt/config", { jwks_url: config.jwks_url }, h.root)).body.errors).toEqual([`error checking jwks URL ${config.jwks_url}`]);
+      expect((await h.call("POST", "auth/jwt/config", { jwks_url: config.jwks_url }, h.root)).body.errors).toEqual([
+        `error checking jwks URL ${config.jwks_url}`,
+      ]);
       expect((await h.call("POST", "auth/jwt/config", config, h.root)).status).toBe(204);
       await h.call("POST", "auth/jwt/role/r", { role_type: "jwt", user_claim: "sub", bound_subject: "svc" }, h.root);
       expect((await h.call("POST", "auth/jwt/login", { role: "r", jwt: await sign(key, { sub: "svc", iat: now(), exp: now() + 60 }) })).status).toBe(200);
@@ -224,7 +249,14 @@ describe("what a jwt login hands the identity layer", () => {
       local: false,
       seal_wrap: false,
     };
-    const request = (operation: AuthRequest["operation"], path: string, data: Json): AuthRequest => ({ operation, path, data, storage, mount, now: Date.now() });
+    const request = (operation: AuthRequest["operation"], path: string, data: Json): AuthRequest => ({
+      operation,
+      path,
+      data,
+      storage,
+      mount,
+      now: Date.now(),
+    });
     await jwt.handle(request("update", "config", { jwt_validation_pubkeys: [await publicPem(key)] }));
     await jwt.handle(
       request("update", "role/team", {
@@ -236,7 +268,14 @@ describe("what a jwt login hands the identity layer", () => {
         claim_mappings: { email: "email" },
       }),
     );
-    const token = await sign(key, { sub: "u-1", user: { login: "alice" }, email: "alice@example.com", groups: ["admins", "", "devs"], iat: now(), exp: now() + 60 });
+    const token = await sign(key, {
+      sub: "u-1",
+      user: { login: "alice" },
+      email: "alice@example.com",
+      groups: ["admins", "", "devs"],
+      iat: now(),
+      exp: now() + 60,
+    });
     const grant = await jwt.login(request("update", "login", { role: "team", jwt: token }));
     expect(grant.alias).toEqual({ name: "alice", metadata: { email: "alice@example.com", role: "team" } });
     expect(grant.groupAliases).toEqual(["admins", "devs"]);
@@ -244,7 +283,9 @@ describe("what a jwt login hands the identity layer", () => {
     const oneGroup = await sign(key, { sub: "u-1", user: { login: "alice" }, groups: "admins", iat: now(), exp: now() + 60 });
     expect((await jwt.login(request("update", "login", { role: "team", jwt: oneGroup }))).groupAliases).toEqual(["admins"]);
     const badGroups = await sign(key, { sub: "u-1", user: { login: "alice" }, groups: { a: 1 }, iat: now(), exp: now() + 60 });
-    await expect(jwt.login(request("update", "login", { role: "team", jwt: badGroups }))).rejects.toThrow(`"groups" claim could not be converted to string list`);
+    await expect(jwt.login(request("update", "login", { role: "team", jwt: badGroups }))).rejects.toThrow(
+      `"groups" claim could not be converted to string list`,
+    );
   });
 });
 

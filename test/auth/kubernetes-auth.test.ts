@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { customCaTransport } from "../../adapters/node/server/custom-ca-transport.js";
 import { setCustomCaTransport } from "../../src/sdk/outbound-http.js";
+import { recordingDevice, serverWithAuditSink } from "../helpers/audited-server.js";
 import { type Json, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
 import { type KeyServer, publicPem, type SigningKey, sign, signingKey, startKeyServer } from "../helpers/jwt-issuer.js";
 import { makeCertificates } from "../helpers/test-certificates.js";
@@ -321,5 +322,26 @@ describe("kubernetes auth against a TokenReview endpoint", () => {
       await secure.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("audit entries of a jwt login", () => {
+  it("hold the jwt and the issued token only as HMACs", async () => {
+    const { device, sink } = recordingDevice();
+    const server = await serverWithAuditSink(sink);
+    expect((await server.call("PUT", "sys/audit/recorder", { type: "file", options: { file_path: "/unused" } }, server.root)).status).toBe(204);
+    const key = await signingKey("ES384");
+    await server.call("POST", "sys/auth/jwt", { type: "jwt" }, server.root);
+    await server.call("POST", "auth/jwt/config", { jwt_validation_pubkeys: [await publicPem(key)] }, server.root);
+    await server.call("POST", "auth/jwt/role/r", { role_type: "jwt", user_claim: "sub", bound_subject: "svc" }, server.root);
+    const jwt = await sign(key, { sub: "svc", iat: now(), exp: now() + 60 });
+    const login = await server.call("POST", "auth/jwt/login", { role: "r", jwt });
+    expect(login.status).toBe(200);
+    const entries = device.entries().filter((entry) => entry.request?.path === "auth/jwt/login");
+    expect(entries.map((entry) => entry.type)).toEqual(["request", "response"]);
+    for (const entry of entries) expect(entry.request.data.jwt).toMatch(/^hmac-sha256:/);
+    const text = device.lines.join("\n");
+    expect(text).not.toContain(jwt);
+    expect(text).not.toContain(login.body.auth.client_token);
   });
 });

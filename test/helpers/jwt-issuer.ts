@@ -6,6 +6,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import "reflect-metadata";
+import { X509CertificateGenerator } from "@peculiar/x509";
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 
 export interface SigningKey {
@@ -22,6 +24,20 @@ export async function signingKey(alg: string, kid = `${alg.toLowerCase()}-${Math
 
 export function publicPem(key: SigningKey): Promise<string> {
   return exportSPKI(key.publicKey);
+}
+
+/** A self-signed certificate for an RS256 or ES256 key (clients such as hvac take pem_keys as certificates only). */
+export async function certificatePem(key: SigningKey): Promise<string> {
+  const algorithm = key.alg === "RS256" ? { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } : { name: "ECDSA", hash: "SHA-256" };
+  const certificate = await X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01",
+    name: "CN=service account signer",
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    signingAlgorithm: algorithm,
+    keys: { privateKey: key.privateKey, publicKey: key.publicKey },
+  });
+  return certificate.toString("pem");
 }
 
 /** A signed token; `header` overrides the protected header (a missing kid, a forged alg). */
