@@ -172,6 +172,13 @@ describe("jwt auth: a JWKS endpoint, GitHub Actions-shaped tokens", () => {
       expect((await login(h, { role: "deploy", jwt: forged })).status).toBe(400);
     }
     expect(issuer.jwksFetches).toBe(before + 1);
+    // Once the interval has passed, the next unknown kid is looked up again.
+    h.advance(11);
+    clockOffset += 11;
+    const next = await signingKey("ES384");
+    issuer.keys = [key, next];
+    expect((await login(h, { role: "deploy", jwt: await sign(next, githubClaims()) })).status).toBe(200);
+    expect(issuer.jwksFetches).toBe(before + 2);
   });
 });
 

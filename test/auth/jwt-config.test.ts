@@ -10,9 +10,9 @@ import { customCaTransport } from "../../adapters/node/server/custom-ca-transpor
 import { jwt } from "../../src/builtin/jwt/jwt.js";
 import type { AuthRequest } from "../../src/sdk/auth.js";
 import { setCustomCaTransport } from "../../src/sdk/outbound-http.js";
-import type { MountEntry, Storage } from "../../src/sdk/types.js";
 import { type Json, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
 import { type KeyServer, publicPem, type SigningKey, sign, signingKey, startKeyServer } from "../helpers/jwt-issuer.js";
+import { memoryStorage, testMount } from "../helpers/memory-storage.js";
 import { makeCertificates } from "../helpers/test-certificates.js";
 
 type Server = Awaited<ReturnType<typeof unsealedServer>>;
@@ -162,6 +162,30 @@ describe("jwt config and roles", () => {
   });
 });
 
+describe("jwt tokens renew as Vault's do", () => {
+  it("a periodic role's token renews to its period, past any max TTL; token_num_uses limits its uses", async () => {
+    const key = await signingKey("ES256");
+    const h = await unsealedServer();
+    await h.call("POST", "sys/auth/jwt", { type: "jwt" }, h.root);
+    await h.call("POST", "auth/jwt/config", { jwt_validation_pubkeys: await publicPem(key) }, h.root);
+    await h.call("POST", "auth/jwt/role/p", { role_type: "jwt", user_claim: "sub", bound_subject: "svc", token_period: "10m", token_max_ttl: "15m" }, h.root);
+    const login = await h.call("POST", "auth/jwt/login", { role: "p", jwt: await sign(key, { sub: "svc", iat: now(), exp: now() + 60 }) });
+    expect(login.body.auth.lease_duration).toBe(600);
+    const token = login.body.auth.client_token;
+    for (let round = 0; round < 3; round++) {
+      h.advance(500);
+      const renewed = await h.call("POST", "auth/token/renew-self", {}, token);
+      expect(renewed.body.auth.lease_duration).toBe(600);
+    }
+    await h.call("POST", "auth/jwt/role/once", { role_type: "jwt", user_claim: "sub", bound_subject: "svc", token_num_uses: 1 }, h.root);
+    const clock = now() + 1500;
+    const once = await h.call("POST", "auth/jwt/login", { role: "once", jwt: await sign(key, { sub: "svc", iat: clock, exp: clock + 60 }) });
+    const single = once.body.auth.client_token;
+    expect((await h.call("GET", "auth/token/lookup-self", undefined, single)).status).toBe(200);
+    expect((await h.call("GET", "auth/token/lookup-self", undefined, single)).status).toBe(403);
+  });
+});
+
 describe("jwt: OIDC discovery with EKS-shaped tokens, and a JWKS behind an operator's CA", () => {
   let issuer: KeyServer;
   let key: SigningKey;
@@ -238,17 +262,7 @@ describe("what a jwt login hands the identity layer", () => {
   it("names the alias by the user claim (a JSON pointer where asked), with the metadata, and the groups claim as group aliases", async () => {
     const key = await signingKey("EdDSA");
     const storage = memoryStorage();
-    const mount: MountEntry = {
-      path: "jwt/",
-      type: "jwt",
-      description: "",
-      accessor: "auth_jwt_1",
-      uuid: "identity-test",
-      config: { default_lease_ttl: 0, max_lease_ttl: 0 },
-      options: {},
-      local: false,
-      seal_wrap: false,
-    };
+    const mount = testMount("jwt");
     const request = (operation: AuthRequest["operation"], path: string, data: Json): AuthRequest => ({
       operation,
       path,
@@ -288,14 +302,3 @@ describe("what a jwt login hands the identity layer", () => {
     );
   });
 });
-
-function memoryStorage(): Storage {
-  const entries = new Map<string, Uint8Array>();
-  return {
-    get: async (key) => entries.get(key) ?? null,
-    put: async (key, value) => void entries.set(key, value),
-    delete: async (key) => void entries.delete(key),
-    list: async (prefix) =>
-      [...new Set([...entries.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length).replace(/\/.*/s, "/")))].sort(),
-  };
-}

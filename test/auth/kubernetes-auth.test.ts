@@ -9,9 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { customCaTransport } from "../../adapters/node/server/custom-ca-transport.js";
+import { kubernetes } from "../../src/builtin/kubernetes/kubernetes.js";
+import type { AuthRequest } from "../../src/sdk/auth.js";
 import { setCustomCaTransport } from "../../src/sdk/outbound-http.js";
 import { recordingDevice, serverWithAuditSink } from "../helpers/audited-server.js";
 import { type Json, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
+import { memoryStorage, testMount } from "../helpers/memory-storage.js";
 import { type KeyServer, publicPem, type SigningKey, sign, signingKey, startKeyServer } from "../helpers/jwt-issuer.js";
 import { makeCertificates } from "../helpers/test-certificates.js";
 
@@ -295,6 +298,24 @@ describe("kubernetes auth against a TokenReview endpoint", () => {
     });
     expect(read.audience).toBeUndefined();
     expect((await h.call("LIST", "auth/kubernetes/role", undefined, h.root)).body.data.keys).toEqual(["aud", "payments-api"]);
+  });
+
+  it("names the alias by the service account's UID, or namespace/name with alias_name_source, with Vault's alias metadata", async () => {
+    const storage = memoryStorage();
+    const mount = testMount("kubernetes");
+    const request = (path: string, data: Json): AuthRequest => ({ operation: "update", path, data, storage, mount, now: Date.now() });
+    await kubernetes.handle(request("config", { kubernetes_host: cluster.url }));
+    await kubernetes.handle(request("role/by-uid", { bound_service_account_names: "api", bound_service_account_namespaces: "payments" }));
+    await kubernetes.handle(
+      request("role/by-name", { bound_service_account_names: "api", bound_service_account_namespaces: "payments", alias_name_source: "serviceaccount_name" }),
+    );
+    const jwt = await sign(saKey, projectedClaims());
+    const metadata = { service_account_name: "api", service_account_namespace: "payments", service_account_uid: UID, service_account_secret_name: "" };
+    expect((await kubernetes.login(request("login", { role: "by-uid", jwt }))).alias).toEqual({ name: UID, metadata });
+    const byName = await kubernetes.login(request("login", { role: "by-name", jwt }));
+    expect(byName.alias).toEqual({ name: "payments/api", metadata });
+    expect(byName.displayName).toBe("payments-api");
+    expect(byName.groupAliases).toBeUndefined();
   });
 
   it("trusts kubernetes_ca_cert for an HTTPS API server, and only it", async () => {
