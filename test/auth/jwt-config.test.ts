@@ -129,7 +129,7 @@ describe("jwt config and roles", () => {
     expect((await h.call("LIST", "auth/jwt/role/", undefined, h.root)).body.data.keys).toEqual(["dev"]);
     expect(await h.call("POST", "auth/jwt/oidc/auth_url", { role: "dev", redirect_uri: "http://localhost:8250/oidc/callback" })).toEqual({
       status: 400,
-      body: { errors: ['the OIDC browser flow (role_type "oidc") is not supported by Strongbox: log in with a JWT at auth/<mount>/login'] },
+      body: { errors: ["OIDC login is not configured for this mount"] },
     });
   });
 

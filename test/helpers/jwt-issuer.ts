@@ -75,7 +75,13 @@ export async function startKeyServer(keys: SigningKey[], options: { tls?: { cert
         return reply(200, { keys: jwks });
       }
       if (request.url === "/.well-known/openid-configuration") {
-        return reply(200, { issuer: state.url, jwks_uri: `${state.url}/.well-known/jwks.json`, id_token_signing_alg_values_supported: ["RS256"] });
+        return reply(200, {
+          issuer: state.url,
+          jwks_uri: `${state.url}/.well-known/jwks.json`,
+          authorization_endpoint: `${state.url}/authorize`,
+          token_endpoint: `${state.url}/token`,
+          id_token_signing_alg_values_supported: ["RS256"],
+        });
       }
       reply(404, { error: "not found" });
     });

@@ -4,7 +4,7 @@
  * (config.ts, keys.ts), its registered claims with the role's leeways (sdk/jws.ts), then the
  * role's bound claims, and the issued token carries the role's token settings and the claims the
  * role maps to metadata. Mount storage: `config`, `role/<name>` (names lower-cased, see names.ts).
- * The OIDC browser flow (`oidc/auth_url`, `oidc/callback`) is not built: those paths say so.
+ * `role_type = "oidc"` roles log in through the browser flow instead (oidc-flow.ts).
  */
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
 import { authMethod, type AuthRequest, type LoginGrant } from "../../sdk/auth.js";
@@ -14,10 +14,11 @@ import { VAULT_LEASE_TTLS } from "../../sdk/lease-ttls.js";
 import { canonicalName, requireCanonicalName } from "../../sdk/names.js";
 import { listResponse, notFound } from "../../sdk/responses.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
-import { checkBoundClaims, getClaim, groupNames, mappedMetadata } from "./claims.js";
 import { describeConfig, readConfig, writeConfig } from "./config.js";
+import { grantFor } from "./grant.js";
 import { verificationKeys } from "./keys.js";
-import { deleteRole, describeRole, listRoles, readRole, tokenSettingsOf, writeRole } from "./role.js";
+import { authUrl, callback } from "./oidc-flow.js";
+import { deleteRole, describeRole, listRoles, readRole, writeRole } from "./role.js";
 
 const ROLE_NAME = "role name";
 
@@ -41,6 +42,7 @@ export const jwt = authMethod({
         },
       },
     },
+    { pattern: "oidc/auth_url", unauthenticated: true, operations: { update: authUrl } },
     // LIST auth/<mount>/role, with or without the trailing slash.
     { pattern: "role", operations: { list: listRoleNames } },
     { pattern: "role/", operations: { list: listRoleNames } },
@@ -68,17 +70,13 @@ export const jwt = authMethod({
   ],
   logins: [
     { pattern: "login", operations: { update: login } },
-    { pattern: "oidc/auth_url", operations: { update: browserFlowNotBuilt } },
-    { pattern: "oidc/callback", operations: { read: browserFlowNotBuilt, update: browserFlowNotBuilt } },
+    // The provider sends the browser back with a GET; with response_mode form_post, a POST.
+    { pattern: "oidc/callback", operations: { read: callback, update: callback } },
   ],
 });
 
 async function listRoleNames({ storage }: AuthRequest) {
   return listResponse(await listRoles(storage));
-}
-
-async function browserFlowNotBuilt(): Promise<never> {
-  throw new LogicalError(400, 'the OIDC browser flow (role_type "oidc") is not supported by Strongbox: log in with a JWT at auth/<mount>/login');
 }
 
 /** Vault's pathLogin: its checks in its order, each refusal with its text and no token. */
@@ -125,35 +123,5 @@ async function login(request: AuthRequest): Promise<LoginGrant> {
     throw new LogicalError(400, "audience claim found in JWT but no audiences bound to the role");
   }
 
-  const { alias, groups } = identity(claims, roleName, role);
-  try {
-    checkBoundClaims(role.bound_claims, role.bound_claims_type, claims);
-  } catch (error) {
-    throw new LogicalError(400, `error validating claims: ${(error as Error).message}`);
-  }
-  return {
-    settings: tokenSettingsOf(role),
-    metadata: { ...alias.metadata },
-    displayName: alias.name,
-    alias,
-    groupAliases: groups,
-  };
-}
-
-/** Vault's createIdentity: the user claim names the alias, mapped claims and the role are its metadata. */
-function identity(claims: Record<string, unknown>, roleName: string, role: NonNullable<Awaited<ReturnType<typeof readRole>>>) {
-  try {
-    const userClaim = role.user_claim_json_pointer
-      ? getClaim(claims, role.user_claim)
-      : Object.hasOwn(claims, role.user_claim)
-        ? claims[role.user_claim]
-        : undefined;
-    if (userClaim === undefined || userClaim === null) throw new Error(`claim ${JSON.stringify(role.user_claim)} not found in token`);
-    if (typeof userClaim !== "string") throw new Error(`claim ${JSON.stringify(role.user_claim)} could not be converted to string`);
-    const metadata = { ...mappedMetadata(claims, role.claim_mappings), role: roleName };
-    const groups = role.groups_claim === "" ? [] : groupNames(claims, role.groups_claim);
-    return { alias: { name: userClaim, metadata }, groups };
-  } catch (error) {
-    throw new LogicalError(400, (error as Error).message);
-  }
+  return grantFor(claims, roleName, role);
 }

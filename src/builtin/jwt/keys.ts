@@ -79,13 +79,21 @@ export async function fetchJwks(url: string, caPem: string): Promise<JWK[]> {
   return keys.filter((key): key is JWK => typeof key === "object" && key !== null && ["RSA", "EC", "OKP"].includes((key as JWK).kty ?? ""));
 }
 
+export interface DiscoveryDocument {
+  jwks_uri: string;
+  /** For the browser flow; empty when the provider publishes none. */
+  authorization_endpoint: string;
+  token_endpoint: string;
+}
+
 /** An OIDC discovery document, whose issuer must be the discovery URL itself (as go-oidc insists). */
-export async function fetchDiscovery(issuer: string, caPem: string): Promise<{ jwks_uri: string }> {
-  const document = (await getJson(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, caPem)) as { issuer?: unknown; jwks_uri?: unknown };
+export async function fetchDiscovery(issuer: string, caPem: string): Promise<DiscoveryDocument> {
+  const document = (await getJson(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, caPem)) as Record<string, unknown>;
   if (document.issuer !== issuer)
     throw new Error(`issuer did not match the returned issuer, expected ${JSON.stringify(issuer)} got ${JSON.stringify(document.issuer)}`);
   if (typeof document.jwks_uri !== "string" || document.jwks_uri === "") throw new Error("discovery document has no jwks_uri");
-  return { jwks_uri: document.jwks_uri };
+  const text = (name: string) => (typeof document[name] === "string" ? (document[name] as string) : "");
+  return { jwks_uri: document.jwks_uri, authorization_endpoint: text("authorization_endpoint"), token_endpoint: text("token_endpoint") };
 }
 
 async function getJson(url: string, caPem: string): Promise<unknown> {
