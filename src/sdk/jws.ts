@@ -63,7 +63,7 @@ export async function verifiedClaims(token: string, keys: readonly JWK[], failur
   for (const key of keys) {
     if (!keyFits(key, alg) || (kid !== undefined && key.kid !== undefined && key.kid !== kid)) continue;
     try {
-      const { payload } = await compactVerify(token, await importJWK(key, alg), { algorithms: [alg] });
+      const { payload } = await compactVerify(token, await imported(key, alg), { algorithms: [alg] });
       return claimsOf(payload);
     } catch (error) {
       if (error instanceof TokenInvalid) throw error;
@@ -84,6 +84,17 @@ export function unverifiedClaims(token: string, algorithms: readonly string[]): 
     throw new TokenInvalid("error parsing token: illegal base64 data");
   }
   return claimsOf(bytes);
+}
+
+/** Imported keys by JWK object: a mount's cached key set is imported once, not on every login. */
+const importedKeys = new WeakMap<JWK, Map<string, Promise<CryptoKey | Uint8Array>>>();
+
+function imported(key: JWK, alg: string): Promise<CryptoKey | Uint8Array> {
+  let byAlg = importedKeys.get(key);
+  if (!byAlg) importedKeys.set(key, (byAlg = new Map()));
+  let importing = byAlg.get(alg);
+  if (!importing) byAlg.set(alg, (importing = importJWK(key, alg)));
+  return importing;
 }
 
 function claimsOf(payload: Uint8Array): Record<string, unknown> {
