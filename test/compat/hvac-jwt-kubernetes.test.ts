@@ -124,6 +124,25 @@ describe("hvac and the CLI: jwt and kubernetes auth", () => {
     });
   });
 
+  it("hvac: an oidc mount's oidc_authorization_url_request answers the provider's URL with state, nonce and PKCE", async () => {
+    const run = await runHvac(
+      [
+        "client.sys.enable_auth_method(method_type='oidc')",
+        `client.auth.oidc.configure(oidc_discovery_url=${JSON.stringify(issuer.url)}, oidc_client_id='strongbox', oidc_client_secret='s', path='oidc')`,
+        "client.auth.oidc.create_role(name='web', user_claim='email', allowed_redirect_uris=['http://localhost:8250/oidc/callback'], role_type='oidc', path='oidc')",
+        "url = client.auth.oidc.oidc_authorization_url_request(role='web', redirect_uri='http://localhost:8250/oidc/callback', path='oidc')['data']['auth_url']",
+        "print(json.dumps({'url': url}))",
+      ].join("\n"),
+      { VAULT_ADDR: server.addr, VAULT_TOKEN: server.rootToken },
+    );
+    expect(run.stderr).toBe("");
+    const url = new URL(JSON.parse(run.stdout).url);
+    expect(`${url.origin}${url.pathname}`).toBe(`${issuer.url}/authorize`);
+    expect(url.searchParams.get("client_id")).toBe("strongbox");
+    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(url.searchParams.get("state")).toMatch(/^st_/);
+  });
+
   it("the CLI: login -method=jwt role=… jwt=… and -method=kubernetes, the token stored for later commands; a refusal stores none", async () => {
     const root = { VAULT_ADDR: server.addr, VAULT_TOKEN: server.rootToken, HOME: home };
     const user = { VAULT_ADDR: server.addr, HOME: home };
