@@ -5,7 +5,9 @@
 import type { AuthMethod } from "../sdk/auth.js";
 import type { SecretsEngineFactory } from "../sdk/types.js";
 import { approle } from "./approle/approle.js";
+import { jwt } from "./jwt/jwt.js";
 import { kvEngine } from "./kv/index.js";
+import { kubernetes } from "./kubernetes/kubernetes.js";
 import { userpass } from "./userpass/userpass.js";
 
 export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
@@ -15,4 +17,7 @@ export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
 export const AUTH_METHODS: Record<string, AuthMethod> = {
   userpass,
   approle,
+  jwt,
+  oidc: jwt,
+  kubernetes,
 };

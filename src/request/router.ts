@@ -192,7 +192,9 @@ export class Router {
 
   async #login(state: LogicalState, { mounted, relative }: { mounted: MountedAuth; relative: string }, request: CoreRequest): Promise<HandlerResult> {
     const { operation, data, clientAddress, clientCertificates } = request;
-    if (operation !== "update" && operation !== "create") throw unsupportedOperation(request.path, operation);
+    // A GET login only where the method declares one (the OIDC callback the browser is sent back to).
+    const readable = operation === "read" && mounted.method.loginTakesRead?.(relative) === true;
+    if (operation !== "update" && operation !== "create" && !readable) throw unsupportedOperation(request.path, operation);
     let grant;
     try {
       grant = await mounted.method.login({

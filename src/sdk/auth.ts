@@ -48,6 +48,8 @@ export interface AuthMethod {
    */
   lockoutAlias(request: AuthRequest): string | null;
   login(request: AuthRequest): Promise<LoginGrant>;
+  /** Whether the login endpoint at `path` also takes a read (GET); logins are writes otherwise. */
+  loginTakesRead?(path: string): boolean;
   handle(request: AuthRequest): Promise<HandlerResult>;
   /**
    * Vault's existence check: whether the object a write targets exists (so the write needs the
@@ -77,6 +79,7 @@ export function authMethod(spec: AuthMethodSpec): AuthMethod {
     isLoginPath: (path) => logins.match(path) !== null,
     lockoutAlias: spec.lockoutAlias ?? (() => null),
     login: (request) => logins.handle(request, fullPath(request)),
+    loginTakesRead: (path) => logins.match(path)?.endpoint.operations.read !== undefined,
     handle: (request) => endpoints.handle(request, fullPath(request)),
     exists: (request) => endpoints.exists(request),
     endpoint: (path) => (logins.match(path) ? { unauthenticated: true } : (endpoints.match(path)?.endpoint ?? null)),

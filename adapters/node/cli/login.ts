@@ -5,6 +5,7 @@
  *     strongbox login [TOKEN | -]                                    the token method
  *     strongbox login -method=userpass username=U [password=P]       prompts for a missing password
  *     strongbox login -method=approle role_id=R secret_id=S
+ *     strongbox login -method=jwt [role=R] jwt=TOKEN                 also -method=kubernetes (role needed)
  */
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,9 +37,14 @@ Usage: strongbox login [options] [TOKEN | KEY=VALUE...]
 
   With AppRole:
 
-      $ strongbox login -method=approle role_id=... secret_id=...`,
+      $ strongbox login -method=approle role_id=... secret_id=...
+
+  With a signed JWT (jwt, or kubernetes with a service account token):
+
+      $ strongbox login -method=jwt role=deploy jwt=eyJ...
+      $ strongbox login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token`,
   flags: {
-    method: { kind: "string", usage: "Auth method: token (default), userpass or approle.", placeholder: "type" },
+    method: { kind: "string", usage: "Auth method: token (default), userpass, approle, jwt or kubernetes.", placeholder: "type" },
     path: { kind: "string", usage: "Where the auth method is enabled (default: the method's name).", placeholder: "path" },
     "no-store": { kind: "bool", usage: "Do not store the token in ~/.vault-token." },
     "token-only": { kind: "bool", usage: "Print only the token (implies -no-store)." },
@@ -132,7 +138,14 @@ async function loginRequest(
         throw new UsageError("approle needs role_id=ID (and secret_id=ID unless the role does not bind one)");
       return { path: `auth/${mount}/login`, body: data, secrets: typeof data.secret_id === "string" ? [data.secret_id] : [] };
     }
+    case "jwt":
+    case "kubernetes": {
+      if (typeof data.jwt !== "string" || data.jwt.trim() === "") throw new UsageError(`${method} needs jwt=TOKEN (or jwt=@FILE)`);
+      if (method === "kubernetes" && (typeof data.role !== "string" || data.role === "")) throw new UsageError("kubernetes needs role=NAME");
+      const jwt = data.jwt.trim();
+      return { path: `auth/${mount}/login`, body: { ...data, jwt }, secrets: [jwt] };
+    }
     default:
-      throw new UsageError(`unknown auth method ${JSON.stringify(method)} (use token, userpass or approle)`);
+      throw new UsageError(`unknown auth method ${JSON.stringify(method)} (use token, userpass, approle, jwt or kubernetes)`);
   }
 }

@@ -24,6 +24,8 @@ import { ClusterForwarder } from "./forwarder.js";
 import { parseArgs, UsageError } from "../cli/flags.js";
 import { type RunningListener, splitHostPort, startApiListener } from "./http-listener.js";
 import { installTestHooks } from "./test-hooks.js";
+import { customCaTransport } from "./custom-ca-transport.js";
+import { setCustomCaTransport } from "../../../src/sdk/outbound-http.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
 import type { Backend } from "../../../src/physical/backend.js";
 import type { HABackend } from "../../../src/physical/ha.js";
@@ -147,6 +149,8 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const addresses = new BoundAddresses();
   let clusterListeners: ClusterListeners | undefined;
   const audit = new AuditBroker(nodeAuditSinks, logger, metrics, config.allowAuditLogPrefixing);
+  // Auth methods fetching keys or TokenReviews from servers behind an operator-given CA.
+  setCustomCaTransport(customCaTransport);
   const core = new Core({
     observability: { audit, metrics },
     physical,
