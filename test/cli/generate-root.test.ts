@@ -32,6 +32,20 @@ describe("strongbox operator generate-root", () => {
     expect(JSON.parse(lookup.stdout).data.policies).toEqual(["root"]);
   });
 
+  it("makes an OTP of its own with -generate-otp, which -init -otp then uses", async () => {
+    const env = { VAULT_ADDR: server.addr };
+    const made = await runCli(["operator", "generate-root", "-generate-otp"], {});
+    expect(made.code).toBe(0);
+    const otp = made.stdout.trim();
+    expect(otp).toMatch(/^[A-Za-z0-9]{28}$/);
+    expect((await runCli(["operator", "generate-root", "-generate-otp"], {})).stdout.trim()).not.toBe(otp);
+    const init = await runCli(["operator", "generate-root", "-init", `-otp=${otp}`, "-format=json"], env);
+    expect(JSON.parse(init.stdout)).toMatchObject({ started: true, otp: "" });
+    const done = JSON.parse((await runCli(["operator", "generate-root", "-format=json", "-"], env, `${server.unsealKey}\n`)).stdout);
+    const decoded = await runCli(["operator", "generate-root", `-decode=${done.encoded_token}`, `-otp=${otp}`], {});
+    expect(decoded.stdout.trim()).toMatch(/^hvs\./);
+  });
+
   it("says what is missing: -decode without -otp, a share with no attempt", async () => {
     const env = { VAULT_ADDR: server.addr };
     const noOtp = await runCli(["operator", "generate-root", "-decode=abc"], {});

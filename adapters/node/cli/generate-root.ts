@@ -1,5 +1,6 @@
 /** `strongbox operator generate-root`: a new root token from a threshold of operator key shares. */
-import { decodeWithOtp } from "../../../src/seal/generate-root.js";
+import { randomBase62 } from "../../../src/sdk/encoding.js";
+import { decodeWithOtp, ROOT_TOKEN_OTP_LENGTH } from "../../../src/seal/generate-root.js";
 import { attempt, CliError, type Command, defineCommand, EXIT_LOCAL_ERROR, EXIT_OK, expectArgs, FORMAT_FLAG } from "./command.js";
 import { readSecret } from "./input.js";
 import { jsonText, mapTable } from "./output.js";
@@ -24,11 +25,17 @@ Usage: strongbox operator generate-root [options] [KEY]
 
       $ strongbox operator generate-root -decode=ENCODED -otp=OTP
 
+  To choose the OTP yourself (Vault's CLI flow), make one and start with it:
+
+      $ strongbox operator generate-root -generate-otp
+      $ strongbox operator generate-root -init -otp=OTP
+
   -status shows the attempt's progress, -cancel discards it.`,
   flags: {
     init: { kind: "bool", usage: "Start a root token generation attempt." },
     otp: { kind: "string", usage: "With -init: use this OTP (28 characters) instead of the server's. With -decode: the attempt's OTP." },
     decode: { kind: "string", usage: `Decode this encoded token with -otp and print the root token ("-" reads it from stdin). Needs no server.` },
+    "generate-otp": { kind: "bool", usage: "Print a new random OTP for -init -otp. Needs no server." },
     nonce: { kind: "string", usage: "The attempt's nonce (default: the one the server reports)." },
     status: { kind: "bool", usage: "Print the current attempt's progress." },
     cancel: { kind: "bool", usage: "Discard the current attempt and the shares given." },
@@ -36,6 +43,11 @@ Usage: strongbox operator generate-root [options] [KEY]
   },
   async run({ flags, args, io, format, client, out }) {
     const print = (body: Record<string, unknown>) => out(format === "json" ? jsonText(body) : mapTable(body));
+    if (flags["generate-otp"]) {
+      expectArgs(args, 0, 0);
+      out(randomBase62(ROOT_TOKEN_OTP_LENGTH));
+      return EXIT_OK;
+    }
     if (flags.decode !== undefined) {
       expectArgs(args, 0, 0);
       if (!flags.otp) throw new CliError("-decode needs -otp: the OTP the attempt was started with", EXIT_LOCAL_ERROR);
