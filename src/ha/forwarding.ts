@@ -32,6 +32,10 @@ export interface Forwarder {
 export interface ForwardingCounters {
   forwarded: number;
   fallbacks: number;
+  /** Requests held while no active node was known (a hand-over), how long in all, and how many now. */
+  held: number;
+  heldMs: number;
+  holding: number;
 }
 
 /**

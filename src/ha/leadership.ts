@@ -89,7 +89,7 @@ const HEARTBEAT_EXPIRY_MS = 30_000;
  * sys/ha-status reports. Runs from unseal to seal.
  */
 export class Leadership {
-  readonly forwarding: ForwardingCounters = { forwarded: 0, fallbacks: 0 };
+  readonly forwarding: ForwardingCounters = { forwarded: 0, fallbacks: 0, held: 0, heldMs: 0, holding: 0 };
   readonly #ha: HAOptions;
   readonly #host: LeadershipHost;
   readonly #logger: Logger;

@@ -49,42 +49,59 @@ export async function routeFromStandby(
   /** Where the last forward failed, and whether that target may serve it after a pause. */
   let failed: { target: Advertisement; retryable: boolean; error: unknown } | null = null;
   let unconnectedRetries = 0;
-  for (let first = true; ; first = false) {
-    if (!first) leadership.forgetLeader();
-    const view = await lookUp(leadership, logger);
-    if (view?.isSelf) return routing.serveHere(body);
-    const target = view?.advertisement ?? null;
-    if (!target) {
-      // Holding waits for an active to appear, which a node that cannot read the lock store would
-      // not see: a client held here is one not retrying on a node that can serve it.
-      if (!view) return noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
-      if (Date.now() >= deadline) return noActiveKnown();
-      await pause();
-      continue;
+  let heldSince: number | null = null;
+  try {
+    return await route();
+  } finally {
+    if (heldSince !== null) {
+      counters.held++;
+      counters.heldMs += Date.now() - heldSince;
+      counters.holding--;
     }
-    if (failed && sameTerm(target, failed.target)) {
-      // Failed in transit: only a new active (or certificate) is worth a retry. Not delivered: the
-      // target is handing over or restarting its listener; try again shortly, within the bound.
-      if (!failed.retryable || Date.now() >= deadline) return fallBack(request, target, counters, logger, failed.error);
-      await pause();
-    }
-    if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
-    try {
-      const response = await forwarder!.forward(request, body, target, clientAddress, clientPort);
-      counters.forwarded++;
-      return response;
-    } catch (error) {
-      if (error instanceof NotDeliveredError) {
-        // Refused while handing over: wait for the next active. No connection: try once more, then
-        // redirect, so a broken channel costs a client no more than one pause.
-        failed = { target, retryable: error.handingOver || unconnectedRetries++ === 0, error };
+  }
+
+  async function route(): Promise<Response> {
+    for (let first = true; ; first = false) {
+      if (!first) leadership.forgetLeader();
+      const view = await lookUp(leadership, logger);
+      if (view?.isSelf) return routing.serveHere(body);
+      const target = view?.advertisement ?? null;
+      if (!target) {
+        // Holding waits for an active to appear, which a node that cannot read the lock store would
+        // not see: a client held here is one not retrying on a node that can serve it.
+        if (!view) return noActiveKnown("the HA lock store cannot be reached from this node; retry shortly");
+        if (Date.now() >= deadline) return noActiveKnown();
+        if (heldSince === null) {
+          heldSince = Date.now();
+          counters.holding++;
+        }
+        await pause();
         continue;
       }
-      failed = { target, retryable: false, error };
-      // A read is safe to repeat once on a new active (or a re-issued certificate); a write may
-      // have been applied, so it is redirected rather than sent again.
-      if (IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && changedRetries++ === 0) continue;
-      redirectOnly = true;
+      if (failed && sameTerm(target, failed.target)) {
+        // Failed in transit: only a new active (or certificate) is worth a retry. Not delivered: the
+        // target is handing over or restarting its listener; try again shortly, within the bound.
+        if (!failed.retryable || Date.now() >= deadline) return fallBack(request, target, counters, logger, failed.error);
+        await pause();
+      }
+      if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
+      try {
+        const response = await forwarder!.forward(request, body, target, clientAddress, clientPort);
+        counters.forwarded++;
+        return response;
+      } catch (error) {
+        if (error instanceof NotDeliveredError) {
+          // Refused while handing over: wait for the next active. No connection: try once more, then
+          // redirect, so a broken channel costs a client no more than one pause.
+          failed = { target, retryable: error.handingOver || unconnectedRetries++ === 0, error };
+          continue;
+        }
+        failed = { target, retryable: false, error };
+        // A read is safe to repeat once on a new active (or a re-issued certificate); a write may
+        // have been applied, so it is redirected rather than sent again.
+        if (IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && changedRetries++ === 0) continue;
+        redirectOnly = true;
+      }
     }
   }
 }

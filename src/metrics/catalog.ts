@@ -49,6 +49,24 @@ export const METRIC_CATALOG = {
     help: "Requests this standby could not forward and redirected (307) instead",
     labels: [],
   },
+  strongbox_ha_standby_held_requests_total: {
+    kind: "counter",
+    vault: "strongbox.ha.standby_held_requests",
+    help: "Requests this standby held while no active node was known (a hand-over), until one was or the hold ran out",
+    labels: [],
+  },
+  strongbox_ha_standby_hold_seconds_total: {
+    kind: "counter",
+    vault: "strongbox.ha.standby_hold_seconds",
+    help: "Seconds requests spent held by this standby while no active node was known, summed",
+    labels: [],
+  },
+  strongbox_ha_standby_holding_requests: {
+    kind: "gauge",
+    vault: "strongbox.ha.standby_holding_requests",
+    help: "Requests this standby is holding now, waiting for an active node",
+    labels: [],
+  },
   strongbox_ha_standby_heartbeat_age_seconds: {
     kind: "gauge",
     vault: "strongbox.ha.standby_heartbeat_age",

@@ -5,7 +5,7 @@ export interface NodeStatus {
   readonly sealed: boolean;
   isActive(): boolean;
   readonly leadership: {
-    forwarding: { forwarded: number; fallbacks: number };
+    forwarding: { forwarded: number; fallbacks: number; held: number; heldMs: number; holding: number };
     heartbeatAges(): { nodeId: string; hostname: string; ageMs: number }[];
   } | null;
 }
@@ -20,6 +20,9 @@ export function recordNodeState(core: NodeStatus, metrics: Metrics): void {
   if (!leadership) return;
   metrics.setCount("strongbox_ha_forwarded_requests_total", leadership.forwarding.forwarded);
   metrics.setCount("strongbox_ha_forwarding_fallbacks_total", leadership.forwarding.fallbacks);
+  metrics.setCount("strongbox_ha_standby_held_requests_total", leadership.forwarding.held);
+  metrics.setCount("strongbox_ha_standby_hold_seconds_total", leadership.forwarding.heldMs / 1000);
+  metrics.setGauge("strongbox_ha_standby_holding_requests", leadership.forwarding.holding);
   metrics.clearGauge("strongbox_ha_standby_heartbeat_age_seconds");
   if (!active) return;
   for (const { nodeId, hostname, ageMs } of leadership.heartbeatAges()) {
