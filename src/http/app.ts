@@ -43,6 +43,11 @@ export interface RequestEnv {
   forwarded?: boolean;
   /** The listener's `max_request_size` in bytes (`Infinity`: none). */
   maxRequestSize?: number;
+  /**
+   * The TLS client certificate chain (DER, leaf first): from the API listener's own handshake, or
+   * for a forwarded request, the chain the standby's listener received. Never from a client header.
+   */
+  clientCertificates?: Uint8Array[];
 }
 
 /** The Vault HTTP API as a Hono app; runtime adapters serve it. */
@@ -98,6 +103,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         clientAddress: client,
         clientPort: c.env?.clientPort,
         wrapTtl,
+        clientCertificates: c.env?.clientCertificates,
       };
       if (core.leadership && !core.isActive()) {
         // A body is the active's to parse (a standby passes its bytes on), unless its endpoint lets a standby answer it.
