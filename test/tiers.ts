@@ -23,6 +23,7 @@ export const STORE_FILES = [
   "test/seal/migration.test.ts",
   "test/seal/migration-ha.test.ts",
   "test/seal/moto-server.test.ts",
+  "test/http/aws-auth.test.ts",
 ];
 
 /** Real strongbox processes (dev servers, the CLI, multi-node clusters) and the scripts that start them. */

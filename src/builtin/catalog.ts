@@ -5,6 +5,7 @@
 import type { AuthMethod } from "../sdk/auth.js";
 import type { SecretsEngineFactory } from "../sdk/types.js";
 import { approle } from "./approle/approle.js";
+import { aws } from "./aws/aws.js";
 import { cert } from "./cert/cert.js";
 import { kvEngine } from "./kv/index.js";
 import { userpass } from "./userpass/userpass.js";
@@ -16,5 +17,6 @@ export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
 export const AUTH_METHODS: Record<string, AuthMethod> = {
   userpass,
   approle,
+  aws,
   cert,
 };
