@@ -115,7 +115,14 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
               ? await core.leadership.standbyRead({ ...request, data: await parseRequestBody(await body()) })
               : undefined;
         if (local !== undefined) return respond(path, local);
-        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
+        return await routeFromStandby(
+          standbyRouting(core.leadership, c.req.raw, c.env),
+          c.req.raw,
+          client,
+          c.env?.clientPort,
+          await body(),
+          c.env?.clientCertificates,
+        );
       }
       if (OPERATOR_KEY_PATHS.has(path)) {
         // A DELETE's nonce may come in the body or the query; the audit entry shows what was given (hashed).
@@ -134,7 +141,9 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       if (error instanceof StandbyError && core.leadership) {
         if (c.env?.forwarded) return notServedHere();
         return body()
-          .then((bytes) => routeFromStandby(standbyRouting(core.leadership!, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, bytes))
+          .then((bytes) =>
+            routeFromStandby(standbyRouting(core.leadership!, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, bytes, c.env?.clientCertificates),
+          )
           .catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);

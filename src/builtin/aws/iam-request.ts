@@ -115,9 +115,10 @@ function decodeHeaders(value: unknown): SignedRequest["headers"] {
 }
 
 /**
- * Where the signed request goes, after the header checks Vault makes (the server ID, signed and
- * present) and the ones Strongbox adds: a SigV4 signature over `host` for the very host it will be
- * sent to, and a signed body hash, when given, that is the hash of the body sent.
+ * Where the signed request goes (`sts_endpoint`, or the client's region's STS), after the header
+ * checks Vault makes (the server ID, present and signed; only signed or allowed headers) and the
+ * ones Strongbox adds: a SigV4 signature for STS that covers `host`, and a signed body hash, when
+ * given, that is the hash of the body sent.
  */
 export async function checkSignedRequest(request: SignedRequest, settings: StsSettings): Promise<URL> {
   const header = (name: string) => request.headers.get(name)?.values.join(",") ?? "";
@@ -138,19 +139,11 @@ export async function checkSignedRequest(request: SignedRequest, settings: StsSe
   for (const [key, { name }] of request.headers) if (!allowed.has(key)) throw new LogicalError(400, `invalid request header: ${name}`);
   if (!signed.includes("host")) throw new LogicalError(400, "the iam request's signature does not cover the host header");
 
-  const endpoint = new URL(settings.use_sts_region_from_client ? `https://sts.${region}.amazonaws.com` : settings.sts_endpoint || DEFAULT_STS_ENDPOINT);
-  const signedHost = header("host") || request.url.host;
-  if (signedHost.toLowerCase() !== endpoint.host.toLowerCase()) {
-    throw new LogicalError(
-      400,
-      `the iam request is signed for host "${signedHost}", but this mount sends it to "${endpoint.host}" (config/client sts_endpoint)`,
-    );
-  }
   const bodyHash = header("x-amz-content-sha256");
   if (bodyHash !== "" && bodyHash !== "UNSIGNED-PAYLOAD" && bodyHash.toLowerCase() !== (await sha256Hex(request.body))) {
     throw new LogicalError(400, "iam_request_body does not match the body the request was signed with (X-Amz-Content-Sha256)");
   }
-  return endpoint;
+  return new URL(settings.use_sts_region_from_client ? `https://sts.${region}.amazonaws.com` : settings.sts_endpoint || DEFAULT_STS_ENDPOINT);
 }
 
 function serverIdProblem(provided: string, required: string, authorization: string, signedList: string | undefined): string | null {
@@ -161,7 +154,11 @@ function serverIdProblem(provided: string, required: string, authorization: stri
   return null;
 }
 
-/** Sends the request to STS (never following a redirect) and reads the caller from its answer. */
+/**
+ * Sends the request to STS (never following a redirect) and reads the caller from its answer. The
+ * Host header is the endpoint's (fetch sets it): a request signed for another host (Vault's
+ * transparent-proxy setup) reaches STS with a Host its signature does not cover, and STS refuses it.
+ */
 export async function callerIdentity(request: SignedRequest, endpoint: URL): Promise<CallerIdentity> {
   const headers = new Headers();
   for (const [key, { values }] of request.headers) if (!TRANSPORT_HEADERS.has(key)) for (const value of values) headers.append(key, value);
