@@ -31,6 +31,7 @@ export const CLUSTER_FILES = [
   "test/audit/audit-devices.test.ts",
   "test/audit/audit-ha.test.ts",
   "test/cli/auth-e2e.test.ts",
+  "test/cli/auth-aws-cert-e2e.test.ts",
   "test/cli/e2e.test.ts",
   "test/cli/generate-root.test.ts",
   "test/compat/hvac-*.test.ts",
