@@ -118,6 +118,9 @@ describe("cert auth method", () => {
     const refused = await login([web, intermediate], { name: "web" });
     expect(refused.body).toEqual({ errors: ["no chain matching all constraints could be found for this login certificate"] });
     expect(await attempt({ allowed_names: "web.example.com" })).toBe(200);
+    await attempt({ allowed_metadata_extensions: "1.2.3.4.5,1.2.3.4.9" });
+    const withExtensions = await login([web, intermediate], { name: "web" });
+    expect(withExtensions.body.auth.metadata).toMatchObject({ "1-2-3-4-5": "team-a", "1-2-3-4-9": "" });
   });
 
   it("refuses a certificate a CRL revokes, and accepts it again once the CRL is deleted", async () => {

@@ -19,6 +19,7 @@ import {
   colonHex,
   commonName,
   decimalSerial,
+  extensionText,
   isCa,
   keyIdentifiers,
   type LeafConstraints,
@@ -246,10 +247,12 @@ function grantFor(name: string, entry: CertEntry, leaf: x509.X509Certificate, co
     allowed_uri_sans: _u,
     allowed_organizational_units: _o,
     required_extensions: _r,
-    allowed_metadata_extensions: _m,
+    allowed_metadata_extensions,
     ...settings
   } = entry;
   const metadata: Record<string, string> = {
+    // As Vault: each allowed extension under its OID with dashes (policy templates cannot take dots), "" when absent.
+    ...Object.fromEntries(allowed_metadata_extensions.map((oid) => [oid.replaceAll(".", "-"), extensionText(leaf, oid) ?? ""])),
     cert_name: name,
     common_name: commonName(leaf),
     serial_number: decimalSerial(leaf),

@@ -123,8 +123,14 @@ function hasExtension(leaf: x509.X509Certificate, required: string): boolean {
   if (separator < 0) return false;
   const oid = required.slice(0, separator);
   const pattern = required.slice(separator + 1);
+  const text = extensionText(leaf, oid);
+  return text !== null && glob(pattern, text);
+}
+
+/** The text of the leaf's extension `oid` read as an ASN.1 string ("" when it is not one); null when absent. */
+export function extensionText(leaf: x509.X509Certificate, oid: string): string | null {
   const extension = leaf.extensions.find((candidate) => candidate.type === oid);
-  return extension !== undefined && glob(pattern, derString(new Uint8Array(extension.value)));
+  return extension ? derString(new Uint8Array(extension.value)) : null;
 }
 
 /** The text of a DER-encoded UTF8String, PrintableString or IA5String; "" for anything else. */
