@@ -25,6 +25,7 @@ import {
   type LeafConstraints,
   meetsConstraints,
   parsePemCertificates,
+  parseTrustedPem,
   revokedSerials,
 } from "./chain.js";
 
@@ -190,7 +191,7 @@ async function login(request: AuthRequest): Promise<LoginGrant> {
   for (const name of names) {
     const entry = await readEntry(storage, name);
     if (!entry) continue;
-    const chains = await trustedChains(leaf, intermediates, parsePemCertificates(entry.certificate), now);
+    const chains = await trustedChains(leaf, intermediates, parseTrustedPem(entry.certificate), now);
     if (chains.length === 0) continue;
     trusted = true;
     if (!meetsConstraints(leaf, entry)) continue;

@@ -5,6 +5,7 @@
  */
 import "reflect-metadata"; // @peculiar/x509 resolves its services through tsyringe, which needs it first.
 import * as x509 from "@peculiar/x509";
+import { LruCache } from "../../sdk/lru.js";
 
 /** Chains longer than this are not followed: no real PKI needs more, and each link costs a signature check. */
 const MAX_CHAIN_LENGTH = 8;
@@ -18,6 +19,19 @@ export interface LeafConstraints {
   allowed_uri_sans: string[];
   allowed_organizational_units: string[];
   required_extensions: string[];
+}
+
+/** Trusted entries' certificates, parsed once: a login tries every entry, and parsing dominates its cost. */
+const parsedEntries = new LruCache<string, x509.X509Certificate[]>(256);
+
+/** `parsePemCertificates`, remembered for PEM text seen before (entries' certificates; never a client's). */
+export function parseTrustedPem(pem: string): x509.X509Certificate[] {
+  let parsed = parsedEntries.get(pem);
+  if (!parsed) {
+    parsed = parsePemCertificates(pem);
+    parsedEntries.set(pem, parsed);
+  }
+  return parsed;
 }
 
 /** Every certificate in PEM text (a bundle holds several); unparsable blocks are skipped. */
