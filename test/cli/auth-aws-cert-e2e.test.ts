@@ -182,23 +182,40 @@ describe("aws and cert logins end to end (TLS listeners, a forwarding standby, t
     expect(wrongServer.stderr).toContain(`expected "${SERVER_ID}" but got "elsewhere"`);
   });
 
-  it("hvac: iam_login and cert login, as its integration tests call them", async () => {
+  it("hvac: configure, roles and logins of both methods, as its integration tests call them", async () => {
     const script = `
-paths = ${JSON.stringify({ ca: serverCerts.caFile, cert: files.cert, key: files.key, tls: `https://127.0.0.1:${tlsPorts[active.index]}` })}
-aws = client.auth.aws.iam_login(${JSON.stringify(alice.credentials.accessKeyId)}, ${JSON.stringify(alice.credentials.secretAccessKey)}, header_value=${JSON.stringify(SERVER_ID)}, role="app", use_token=False)
+paths = ${JSON.stringify({ ca: serverCerts.caFile, cert: files.cert, key: files.key, caPem: clientCa.pem, tls: `https://127.0.0.1:${tlsPorts[active.index]}` })}
+aws = client.auth.aws
+aws.configure_identity_integration(iam_alias="full_arn")
+identity = aws.read_identity_integration()
+aws.create_role("hvac-role", auth_type="iam", bound_iam_principal_arn=[${JSON.stringify(alice.arn)}], policies=["app-read"], resolve_aws_unique_ids=False, ttl="10m")
+login = aws.iam_login(${JSON.stringify(alice.credentials.accessKeyId)}, ${JSON.stringify(alice.credentials.secretAccessKey)}, header_value=${JSON.stringify(SERVER_ID)}, role="hvac-role", use_token=False)
+aws_roles = aws.list_roles()["keys"]
+role = aws.read_role("hvac-role")
+aws.delete_role("hvac-role")
+config = aws.read_config()
+certs = client.auth.cert
+certs.create_ca_certificate_role("hvac-cert", paths["caPem"], allowed_common_names="web.example.com", token_policies=["app-read"])
+certs.configure_tls_certificate(disable_binding=True)
+read = certs.read_ca_certificate_role("hvac-cert")
 tls = hvac.Client(url=paths["tls"], verify=paths["ca"])
-cert = tls.auth.cert.login(name="web", cert_pem=paths["cert"], key_pem=paths["key"], use_token=False)
-roles = client.auth.cert.list_certificate_roles()
-print(json.dumps({"aws": aws["auth"], "cert": cert["auth"], "roles": roles["data"]["keys"], "role": client.auth.aws.read_role("app"), "aws_roles": client.auth.aws.list_roles()["keys"]}))
+cert = tls.auth.cert.login(name="hvac-cert", cert_pem=paths["cert"], key_pem=paths["key"], use_token=False)
+names = certs.list_certificate_roles()["data"]["keys"]
+certs.delete_certificate_role("hvac-cert")
+print(json.dumps({"identity": identity, "aws": login["auth"], "aws_roles": aws_roles, "role": role, "config": config, "read": read["data"], "cert": cert["auth"], "names": names}))
 `;
     const run = await runHvac(script, { VAULT_ADDR: active.apiAddr, VAULT_TOKEN: cluster.rootToken });
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
-    expect(out.aws.metadata.client_arn).toBe(alice.arn);
-    expect(out.cert.metadata.common_name).toBe("web.example.com");
-    expect(out.roles).toEqual(["web"]);
-    expect(out.role).toMatchObject({ auth_type: "iam", bound_iam_principal_arn: [alice.arn] });
-    expect(out.aws_roles).toEqual(["app"]);
+    expect(out.identity).toMatchObject({ iam_alias: "full_arn" });
+    expect(out.aws.metadata).toMatchObject({ client_arn: alice.arn, role: "hvac-role" });
+    expect(out.aws.lease_duration).toBe(600);
+    expect(out.aws_roles).toEqual(["app", "hvac-role"]);
+    expect(out.role).toMatchObject({ auth_type: "iam", bound_iam_principal_arn: [alice.arn], resolve_aws_unique_ids: false, token_policies: ["app-read"] });
+    expect(out.config).toMatchObject({ sts_endpoint: moto, iam_server_id_header_value: SERVER_ID });
+    expect(out.read).toMatchObject({ allowed_common_names: ["web.example.com"], token_policies: ["app-read"] });
+    expect(out.cert.metadata).toMatchObject({ cert_name: "hvac-cert", common_name: "web.example.com" });
+    expect(out.names).toEqual(["hvac-cert", "web"]);
     await expectScopedReads(out.aws.client_token);
     await expectScopedReads(out.cert.client_token);
   });
