@@ -24,6 +24,8 @@ export interface IssueOptions {
   /** Signs the certificate; self-signed when absent. */
   issuer?: Issued;
   ca?: boolean;
+  /** A CA's pathLenConstraint. */
+  pathLength?: number;
   sans?: x509.JsonGeneralNames;
   extensions?: x509.Extension[];
   notBefore?: Date;
@@ -34,7 +36,7 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   const keys = (await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
   const serialNumber = (serialCounter++).toString(16).padStart(4, "0");
   const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(options.ca === true, undefined, true),
+    new x509.BasicConstraintsExtension(options.ca === true, options.pathLength, true),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ...(options.issuer ? [await x509.AuthorityKeyIdentifierExtension.create(options.issuer.keys.publicKey)] : []),
     ...(options.ca

@@ -1,3 +1,5 @@
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
 import { beforeAll, describe, expect, it } from "vitest";
 import { crlRevoking, type Issued, issue, textExtension } from "../helpers/test-pki.js";
 import { type InProcessServer, type Json, PERMISSION_DENIED, unsealedServer } from "../helpers/in-process-server.js";
@@ -148,6 +150,26 @@ describe("cert auth method", () => {
     expect(await login([pinned], { name: "pinned" }, "192.168.1.1")).toEqual({ status: 403, body: PERMISSION_DENIED });
     const lookalike = await issue({ subject: "CN=pinned" });
     expect((await login([lookalike], { name: "pinned" }, "10.1.2.3")).status).toBe(400);
+  });
+
+  it("refuses chains that break a CA's path length, or carry a critical extension it cannot check", async () => {
+    const { call, root: token } = server;
+    const strictRoot = await issue({ subject: "CN=Strict Root", ca: true, pathLength: 0 });
+    const strictMid = await issue({ subject: "CN=Strict Mid", ca: true, issuer: strictRoot });
+    const underMid = await issue({ subject: "CN=under-mid", issuer: strictMid });
+    const direct = await issue({ subject: "CN=direct", issuer: strictRoot });
+    await call("POST", "auth/cert/certs/strict", { certificate: strictRoot.pem }, token);
+    expect((await login([direct], { name: "strict" })).status).toBe(200);
+    expect(await login([underMid, strictMid], { name: "strict" })).toEqual({
+      status: 400,
+      body: { errors: ["invalid certificate or no client certificate supplied"] },
+    });
+    const demanding = await issue({
+      subject: "CN=demanding",
+      issuer: strictRoot,
+      extensions: [new x509.Extension("1.2.3.4.99", true, new Uint8Array([5, 0]))],
+    });
+    expect((await login([demanding], { name: "strict" })).status).toBe(400);
   });
 
   it("answers bad input with Vault's 400s, never a 500", async () => {

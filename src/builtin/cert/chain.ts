@@ -52,8 +52,26 @@ export function isCa(certificate: x509.X509Certificate): boolean {
   return certificate.getExtension(x509.BasicConstraintsExtension)?.ca === true;
 }
 
-function validAt(certificate: x509.X509Certificate, now: Date): boolean {
-  return certificate.notBefore <= now && now <= certificate.notAfter;
+/**
+ * Critical extensions this verifier understands (basic constraints, key usages, names, key IDs,
+ * policies). A certificate with any other critical extension, name constraints included, is not
+ * used: what it demands would go unchecked (Go's verifier refuses them too).
+ */
+const HANDLED_CRITICAL_EXTENSIONS = new Set(["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.17", "2.5.29.14", "2.5.29.35", "2.5.29.32"]);
+
+/** Valid at `now` and demanding nothing unchecked. */
+function usable(certificate: x509.X509Certificate, now: Date): boolean {
+  return (
+    certificate.notBefore <= now &&
+    now <= certificate.notAfter &&
+    certificate.extensions.every((extension) => !extension.critical || HANDLED_CRITICAL_EXTENSIONS.has(extension.type))
+  );
+}
+
+/** Whether `ca` may sign a chain with `belowIntermediates` CA certificates between it and the leaf (pathLenConstraint). */
+function pathAllows(ca: x509.X509Certificate, belowIntermediates: number): boolean {
+  const limit = ca.getExtension(x509.BasicConstraintsExtension)?.pathLength;
+  return limit === undefined || belowIntermediates <= limit;
 }
 
 async function signedBy(certificate: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
@@ -67,7 +85,8 @@ async function signedBy(certificate: x509.X509Certificate, issuer: x509.X509Cert
 
 /**
  * Every chain from `leaf` to one of `anchors` (a trusted CA), through the client's `intermediates`:
- * each link signed by the next, valid at `now`, every issuer a CA. Leaf first, anchor last.
+ * each link signed by the next, valid at `now`, every issuer a CA whose path length allows the CAs
+ * below it, no unhandled critical extension anywhere. Leaf first, anchor last.
  */
 export async function chainsToAnchors(
   leaf: x509.X509Certificate,
@@ -75,16 +94,18 @@ export async function chainsToAnchors(
   anchors: x509.X509Certificate[],
   now: Date,
 ): Promise<x509.X509Certificate[][]> {
-  if (!validAt(leaf, now)) return [];
+  if (!usable(leaf, now)) return [];
   const found: x509.X509Certificate[][] = [];
   const extend = async (chain: x509.X509Certificate[]): Promise<void> => {
     const last = chain[chain.length - 1]!;
+    // The CAs already in the chain (all but the leaf) sit below the next issuer.
+    const below = chain.length - 1;
     for (const anchor of anchors) {
-      if (isCa(anchor) && validAt(anchor, now) && (await signedBy(last, anchor))) found.push([...chain, anchor]);
+      if (isCa(anchor) && usable(anchor, now) && pathAllows(anchor, below) && (await signedBy(last, anchor))) found.push([...chain, anchor]);
     }
     if (chain.length >= MAX_CHAIN_LENGTH) return;
     for (const next of intermediates) {
-      if (chain.some((link) => link.equal(next)) || !isCa(next) || !validAt(next, now)) continue;
+      if (chain.some((link) => link.equal(next)) || !isCa(next) || !usable(next, now) || !pathAllows(next, below)) continue;
       if (await signedBy(last, next)) await extend([...chain, next]);
     }
   };
