@@ -154,6 +154,22 @@ describe("aws auth method, IAM login (against moto's STS and IAM)", () => {
     expect(answer.body.auth).toBeUndefined();
   });
 
+  it("renews while the role exists and still binds the principal, as Vault re-checks", async () => {
+    const { call, root } = server;
+    await call("POST", "auth/aws/role/renewing", { bound_iam_principal_arn: alice.arn, token_policies: "dev-read", token_ttl: "10m" }, root);
+    const answer = await login({ role: "renewing", ...(await signedLoginFields(alice.credentials, { stsUrl: moto, serverId: SERVER_ID })) });
+    const token = answer.body.auth.client_token;
+    expect((await call("POST", "auth/token/renew-self", {}, token)).status).toBe(200);
+    await call("POST", "auth/aws/role/renewing", { bound_iam_principal_arn: bob.arn }, root);
+    expect((await call("POST", "auth/token/renew-self", {}, token)).body).toEqual({
+      errors: [`role no longer bound to ARN "arn:aws:iam::123456789012:user/alice-${suffix}"`],
+    });
+    await call("POST", "auth/aws/role/renewing", { bound_iam_principal_arn: "arn:aws:iam::123456789012:user/team/*" }, root);
+    expect((await call("POST", "auth/token/renew-self", {}, token)).status).toBe(200);
+    await call("DELETE", "auth/aws/role/renewing", undefined, root);
+    expect((await call("POST", "auth/token/renew-self", {}, token)).body).toEqual({ errors: ["role entry not found"] });
+  });
+
   it("answers malformed login fields and role writes with Vault's 400s", async () => {
     const { call, root } = server;
     expectRefused(await login({}), 400, "didn't supply required authentication values");

@@ -186,6 +186,34 @@ describe("cert auth method", () => {
     expect(garbage.status).toBe(400);
   });
 
+  it("renews only with the login's certificate (unless disable_binding), while the entry exists with the same policies", async () => {
+    const { call, root: token } = server;
+    const renewSelf = async (clientToken: string, chain: Issued[]) => {
+      const response = await server.app.fetch(
+        new Request("http://strongbox.test/v1/auth/token/renew-self", { method: "POST", headers: { "x-vault-token": clientToken }, body: "{}" }),
+        { clientAddress: "127.0.0.1", clientCertificates: chain.map((link) => link.der) },
+      );
+      return { status: response.status, body: (await response.json()) as Json };
+    };
+    await call("POST", "auth/cert/certs/renewable", { certificate: root.pem, token_policies: "web-read", token_ttl: "1h" }, token);
+    const loggedIn = await login([web, intermediate], { name: "renewable" });
+    expect(loggedIn.status, JSON.stringify(loggedIn.body)).toBe(200);
+    const clientToken = loggedIn.body.auth.client_token;
+    expect((await renewSelf(clientToken, [web, intermediate])).status).toBe(200);
+    expect(await renewSelf(clientToken, [])).toEqual({ status: 400, body: { errors: ["no client certificate found"] } });
+    const sibling = await issue({ subject: "CN=web.example.com", issuer: intermediate, sans: [{ type: "dns", value: "web.example.com" }] });
+    expect((await renewSelf(clientToken, [sibling, intermediate])).body).toEqual({
+      errors: ["client identity during renewal not matching client identity used during login"],
+    });
+    await call("POST", "auth/cert/config", { disable_binding: true }, token);
+    expect((await renewSelf(clientToken, [])).status).toBe(200);
+    await call("POST", "auth/cert/certs/renewable", { token_policies: "web-read,other" }, token);
+    expect((await renewSelf(clientToken, [])).body).toEqual({ errors: ["policies have changed, not renewing"] });
+    await call("DELETE", "auth/cert/certs/renewable", undefined, token);
+    expect((await renewSelf(clientToken, [])).status).toBe(400);
+    await call("POST", "auth/cert/config", { disable_binding: false }, token);
+  });
+
   it("keeps config with Vault's defaults", async () => {
     const { call, root: token } = server;
     expect((await call("GET", "auth/cert/config", undefined, token)).body.data).toMatchObject({

@@ -8,7 +8,7 @@
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
 import { canonicalName } from "../../sdk/names.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
-import { type AuthRequest, authMethod, type LoginGrant } from "../../sdk/auth.js";
+import { type AuthRenewRequest, type AuthRequest, authMethod, type LoginGrant } from "../../sdk/auth.js";
 import type { TokenSettings } from "../../sdk/token-settings.js";
 import { deleteClient, readClient, readClientConfig, readIdentity, readIdentityConfig, writeClient, writeIdentity } from "./config.js";
 import { callerIdentity, canonicalArn, checkSignedRequest, decodeSignedRequest, globbedMatch, loginKind, parseIamArn } from "./iam-request.js";
@@ -32,7 +32,24 @@ export const aws = authMethod({
     { pattern: "role/:role", exists: roleExists, operations: { read: showRole, update: writeRole, delete: deleteRole } },
   ],
   logins: [{ pattern: "login", operations: { update: login } }],
+  renew,
 });
+
+/** Vault's renewal check: the role still exists and still binds the principal the token logged in as. */
+async function renew({ storage, metadata }: AuthRenewRequest): Promise<void> {
+  const roleName = metadata.role ?? "";
+  const role = roleName === "" ? null : await readRole(storage, roleName);
+  if (!role) throw new LogicalError(400, "role entry not found");
+  const canonical = metadata.canonical_arn ?? "";
+  let entity: ReturnType<typeof parseIamArn>;
+  try {
+    entity = parseIamArn(canonical);
+  } catch (error) {
+    throw new LogicalError(400, `error parsing ARN ${JSON.stringify(canonical)}: ${(error as Error).message}`);
+  }
+  const refused = new LogicalError(400, `role no longer bound to ARN ${JSON.stringify(canonical)}`);
+  await requireBoundPrincipal(role, metadata.client_user_id ?? "", entity, await readClientConfig(storage), refused);
+}
 
 async function login(request: AuthRequest): Promise<LoginGrant> {
   const { data, storage, clientAddress } = request;
@@ -54,7 +71,8 @@ async function login(request: AuthRequest): Promise<LoginGrant> {
 
   // An assumed role's caller ID is "<role's unique ID>:<session name>".
   const callerUniqueId = caller.userId.split(":")[0]!;
-  await requireBoundPrincipal(role, roleName, caller.arn, callerUniqueId, entity, config);
+  const refused = new LogicalError(400, `IAM Principal ${JSON.stringify(caller.arn)} does not belong to the role ${JSON.stringify(roleName)}`);
+  await requireBoundPrincipal(role, callerUniqueId, entity, config, refused);
   if (role.token_bound_cidrs.length > 0 && !addressInBlocks(clientAddress, parseCidrList(role.token_bound_cidrs, "token_bound_cidrs"))) {
     throw permissionDenied();
   }
@@ -85,16 +103,14 @@ async function login(request: AuthRequest): Promise<LoginGrant> {
  */
 async function requireBoundPrincipal(
   role: RoleEntry,
-  roleName: string,
-  callerArn: string,
   callerUniqueId: string,
   entity: ReturnType<typeof parseIamArn>,
   config: Awaited<ReturnType<typeof readClientConfig>>,
+  refused: LogicalError,
 ): Promise<void> {
   if (role.bound_iam_principal_arn.length === 0) return;
   if (role.resolve_aws_unique_ids && role.bound_iam_principal_id.includes(callerUniqueId)) return;
   if (!role.resolve_aws_unique_ids && role.bound_iam_principal_arn.includes(canonicalArn(entity))) return;
-  const refused = new LogicalError(400, `IAM Principal ${JSON.stringify(callerArn)} does not belong to the role ${JSON.stringify(roleName)}`);
   const wildcards = role.bound_iam_principal_arn.filter((arn) => arn.endsWith("*"));
   if (wildcards.length === 0) throw refused;
   let fullArn: string;

@@ -11,9 +11,9 @@ import { parseCount, parseFlag } from "../../sdk/fields.js";
 import { canonicalName, requireCanonicalName } from "../../sdk/names.js";
 import { listResponse, notFound } from "../../sdk/responses.js";
 import { LogicalError, permissionDenied, type Storage } from "../../sdk/types.js";
-import { type AuthRequest, authMethod, type LoginGrant } from "../../sdk/auth.js";
+import { type AuthRenewRequest, type AuthRequest, authMethod, type LoginGrant } from "../../sdk/auth.js";
 import type { Params } from "../../sdk/framework.js";
-import { defaultTokenSettings, stringList, type TokenSettings, updateTokenSettings } from "../../sdk/token-settings.js";
+import { defaultTokenSettings, policyList, stringList, type TokenSettings, updateTokenSettings } from "../../sdk/token-settings.js";
 import {
   chainsToAnchors,
   colonHex,
@@ -91,6 +91,7 @@ export const cert = authMethod({
     { pattern: "config", operations: { read: async ({ storage }) => ({ data: { ...(await readConfig(storage)) } }), update: writeConfig } },
   ],
   logins: [{ pattern: "login", operations: { update: login } }],
+  renew,
 });
 
 async function listKeys(storage: Storage, prefix: string) {
@@ -191,17 +192,52 @@ async function login(request: AuthRequest): Promise<LoginGrant> {
   for (const name of names) {
     const entry = await readEntry(storage, name);
     if (!entry) continue;
-    const chains = await trustedChains(leaf, intermediates, parseTrustedPem(entry.certificate), now);
-    if (chains.length === 0) continue;
+    const verdict = await judge(entry, leaf, intermediates, revoked, now);
+    if (verdict === "untrusted") continue;
     trusted = true;
-    if (!meetsConstraints(leaf, entry)) continue;
-    if (chains.every((chain) => chain.some((link) => revoked.has(decimalSerial(link))))) continue;
+    if (verdict !== "accepted") continue;
     if (entry.token_bound_cidrs.length > 0 && !addressInBlocks(clientAddress, parseCidrList(entry.token_bound_cidrs, "token_bound_cidrs"))) {
       throw permissionDenied();
     }
     return grantFor(name, entry, leaf, await readConfig(storage));
   }
   throw new LogicalError(400, trusted ? NO_MATCHING_CHAIN : NO_TRUSTED_CHAIN);
+}
+
+/** Whether `entry` trusts the presented chain ("untrusted"), and if so whether it accepts this leaf (constraints, CRLs). */
+async function judge(
+  entry: CertEntry,
+  leaf: x509.X509Certificate,
+  intermediates: x509.X509Certificate[],
+  revoked: Set<string>,
+  now: Date,
+): Promise<"untrusted" | "refused" | "accepted"> {
+  const chains = await trustedChains(leaf, intermediates, parseTrustedPem(entry.certificate), now);
+  if (chains.length === 0) return "untrusted";
+  if (!meetsConstraints(leaf, entry)) return "refused";
+  return chains.every((chain) => chain.some((link) => revoked.has(decimalSerial(link)))) ? "refused" : "accepted";
+}
+
+/**
+ * Vault's renewal check: the entry still exists with the token's policies and, unless
+ * `disable_binding`, the renewal presents a certificate the entry still accepts, with the key
+ * identifiers of the one the token logged in with (both: stricter than Vault, which takes either).
+ */
+async function renew({ storage, metadata, policies, clientCertificates, now }: AuthRenewRequest): Promise<void> {
+  const name = metadata.cert_name ?? "";
+  const entry = name === "" ? null : await readEntry(storage, name);
+  if (!entry) throw new LogicalError(400, `certificate entry ${JSON.stringify(name)} no longer exists; not renewing`);
+  if (!(await readConfig(storage)).disable_binding) {
+    const [leaf, ...intermediates] = parseChain(clientCertificates ?? []);
+    if (!leaf) throw new LogicalError(400, "no client certificate found");
+    if ((await judge(entry, leaf, intermediates, await revokedSet(storage), new Date(now))) !== "accepted") throw new LogicalError(400, NO_MATCHING_CHAIN);
+    const ids = keyIdentifiers(leaf);
+    if (colonHex(ids.subject) !== metadata.subject_key_id || colonHex(ids.authority) !== metadata.authority_key_id) {
+      throw new LogicalError(400, "client identity during renewal not matching client identity used during login");
+    }
+  }
+  const withoutDefault = (list: string[]) => policyList(list.filter((policy) => policy !== "default")).join(",");
+  if (withoutDefault(entry.token_policies) !== withoutDefault(policies)) throw new LogicalError(400, "policies have changed, not renewing");
 }
 
 async function trustedChains(leaf: x509.X509Certificate, intermediates: x509.X509Certificate[], entryCerts: x509.X509Certificate[], now: Date) {
