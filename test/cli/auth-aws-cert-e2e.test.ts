@@ -33,7 +33,7 @@ describe("aws and cert logins end to end (TLS listeners, a forwarding standby, t
   let alice: IamPrincipal;
   let bob: IamPrincipal;
   const tlsPorts: number[] = [];
-  const files = { cert: "", key: "" };
+  const files = { cert: "", key: "", clientCa: "" };
 
   const tlsLogin = (node: ClusterNode, options: { withCert: boolean; headers?: Record<string, string> }) =>
     rawRequest({
@@ -61,6 +61,9 @@ describe("aws and cert logins end to end (TLS listeners, a forwarding standby, t
     client = await issue({ subject: "CN=web.example.com", issuer: clientCa, sans: [{ type: "dns", value: "web.example.com" }] });
     files.cert = join(dir, "client.pem");
     files.key = join(dir, "client-key.pem");
+    // hvac reads a role's certificate from a file (it tries the argument as a path first).
+    files.clientCa = join(dir, "client-ca.pem");
+    writeFileSync(files.clientCa, clientCa.pem);
     writeFileSync(files.cert, client.pem);
     writeFileSync(files.key, client.keyPem, { mode: 0o600 });
     moto = kmsEndpoint();
@@ -184,7 +187,7 @@ describe("aws and cert logins end to end (TLS listeners, a forwarding standby, t
 
   it("hvac: configure, roles and logins of both methods, as its integration tests call them", async () => {
     const script = `
-paths = ${JSON.stringify({ ca: serverCerts.caFile, cert: files.cert, key: files.key, caPem: clientCa.pem, tls: `https://127.0.0.1:${tlsPorts[active.index]}` })}
+paths = ${JSON.stringify({ ca: serverCerts.caFile, cert: files.cert, key: files.key, clientCa: files.clientCa, tls: `https://127.0.0.1:${tlsPorts[active.index]}` })}
 aws = client.auth.aws
 aws.configure_identity_integration(iam_alias="full_arn")
 identity = aws.read_identity_integration()
@@ -195,7 +198,7 @@ role = aws.read_role("hvac-role")
 aws.delete_role("hvac-role")
 config = aws.read_config()
 certs = client.auth.cert
-certs.create_ca_certificate_role("hvac-cert", paths["caPem"], allowed_common_names="web.example.com", token_policies=["app-read"])
+certs.create_ca_certificate_role("hvac-cert", paths["clientCa"], allowed_common_names="web.example.com", token_policies=["app-read"])
 certs.configure_tls_certificate(disable_binding=True)
 read = certs.read_ca_certificate_role("hvac-cert")
 tls = hvac.Client(url=paths["tls"], verify=paths["ca"])
