@@ -1,5 +1,5 @@
 import { type Acl, authorise, invalidToken } from "../logical/acl.js";
-import { handleSysAuth, isSysAuthPath, issueLoginToken } from "../logical/auth/auth-routes.js";
+import { checkRenewal, handleSysAuth, isSysAuthPath, issueLoginToken } from "../logical/auth/auth-routes.js";
 import type { MountedAuth } from "../logical/auth/auth-table.js";
 import { canonicalRequestPath } from "../logical/canonical-path.js";
 import { addressInBlocks, parseCidrList } from "../sdk/cidr.js";
@@ -270,7 +270,7 @@ export class Router {
     const { tokens, mounts, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("auth/token/")) {
-      const beforeRenew = (entry: TokenEntry) => this.#beforeRenew(state, entry, request);
+      const beforeRenew = (entry: TokenEntry) => checkRenewal(state.auths, entry, request, this.node.now());
       return handleTokenRequest(tokens, state.tokenRoles, { ...request, path: path.slice("auth/token/".length) }, caller, acl.hasSudo(path), beforeRenew);
     }
     if (path.startsWith("auth/")) {
@@ -297,21 +297,6 @@ export class Router {
     const { mounted, relative } = route;
     const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
     return result && { ...result, mount_type: mounted.entry.type };
-  }
-
-  /** The issuing auth method's say on renewing a token it issued at login (its path is that login's). */
-  async #beforeRenew({ auths }: LogicalState, entry: TokenEntry, request: CoreRequest): Promise<void> {
-    const mounted = entry.path.startsWith("auth/") ? auths.route(entry.path.slice("auth/".length))?.mounted : undefined;
-    if (!mounted?.method.renew) return;
-    await mounted.method.renew({
-      storage: mounted.storage,
-      mount: mounted.entry,
-      now: this.node.now(),
-      metadata: entry.meta ?? {},
-      policies: entry.policies,
-      clientAddress: request.clientAddress,
-      clientCertificates: request.clientCertificates,
-    });
   }
 
   /** Every sys/ endpoint but the unauthenticated ones (served before the token check). */
