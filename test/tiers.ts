@@ -23,6 +23,7 @@ export const STORE_FILES = [
   "test/seal/migration.test.ts",
   "test/seal/migration-ha.test.ts",
   "test/seal/moto-server.test.ts",
+  "test/http/aws-auth.test.ts",
 ];
 
 /** Real strongbox processes (dev servers, the CLI, multi-node clusters) and the scripts that start them. */
@@ -30,6 +31,7 @@ export const CLUSTER_FILES = [
   "test/audit/audit-devices.test.ts",
   "test/audit/audit-ha.test.ts",
   "test/cli/auth-e2e.test.ts",
+  "test/cli/auth-aws-cert-e2e.test.ts",
   "test/cli/e2e.test.ts",
   "test/cli/generate-root.test.ts",
   "test/compat/hvac-*.test.ts",

@@ -6,6 +6,8 @@ import type { AuthMethod } from "../sdk/auth.js";
 import type { SecretsEngineFactory } from "../sdk/types.js";
 import { approle } from "./approle/approle.js";
 import { jwt } from "./jwt/jwt.js";
+import { aws } from "./aws/aws.js";
+import { cert } from "./cert/cert.js";
 import { kvEngine } from "./kv/index.js";
 import { kubernetes } from "./kubernetes/kubernetes.js";
 import { userpass } from "./userpass/userpass.js";
@@ -20,4 +22,6 @@ export const AUTH_METHODS: Record<string, AuthMethod> = {
   jwt,
   oidc: jwt,
   kubernetes,
+  aws,
+  cert,
 };

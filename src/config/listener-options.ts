@@ -46,8 +46,10 @@ export const LISTENER_OPTION_KEYS = new Set([
 export const REFUSED_LISTENER_KEYS: Record<string, string> = {
   custom_response_headers: "custom response headers are not implemented; remove it (a proxy in front can add headers)",
   max_request_duration: "requests are not cancelled after a duration; remove it",
-  x_forwarded_for_client_cert_header: "there is no cert auth method to pass a forwarded client certificate to; remove it",
-  x_forwarded_for_client_cert_header_decoders: "there is no cert auth method to pass a forwarded client certificate to; remove it",
+  x_forwarded_for_client_cert_header:
+    "client certificates passed by a proxy in a header are not accepted (the cert auth method takes the listener's own TLS handshake only); remove it",
+  x_forwarded_for_client_cert_header_decoders:
+    "client certificates passed by a proxy in a header are not accepted (the cert auth method takes the listener's own TLS handshake only); remove it",
   max_json_depth: "JSON shape limits are not implemented (max_request_size bounds bodies); remove it",
   max_json_string_value_length: "JSON shape limits are not implemented (max_request_size bounds bodies); remove it",
   max_json_object_entry_count: "JSON shape limits are not implemented (max_request_size bounds bodies); remove it",
@@ -151,12 +153,13 @@ function tlsOptions(raw: Record<string, RawOption>, where: string, tlsDisable: b
     const { value, at } = raw.tls_client_ca_file;
     if (!requireClientCert) {
       throw new ConfigError(
-        `${at} only takes effect with tls_require_and_verify_client_cert = true (client certificates are otherwise not requested); set that, or remove it`,
+        `${at} only takes effect with tls_require_and_verify_client_cert = true (without it, client certificates are asked for but judged by the cert auth method, not this CA); set that, or remove it`,
       );
     }
     out.tlsClientCaFile = requireString(value, at);
   }
   if (requireClientCert) out.tlsRequireClientCert = true;
+  if (disable && requireBool(disable.value, disable.at)) out.tlsDisableClientCerts = true;
   return out;
 }
 

@@ -35,6 +35,8 @@ export interface ListenerConfig {
   /** `tls_require_and_verify_client_cert`: the handshake fails without a client certificate that chains to `tlsClientCaFile` (or the system CAs). */
   tlsRequireClientCert?: boolean;
   tlsClientCaFile?: string;
+  /** `tls_disable_client_certs`: no client certificate is asked for (the cert auth method then has none to judge). */
+  tlsDisableClientCerts?: boolean;
   /** `x_forwarded_for_*`: when to take the client address from X-Forwarded-For. */
   xForwardedFor?: ForwardedForConfig;
   /** `proxy_protocol_*`: a PROXY protocol header before TLS/HTTP carries the client address. */

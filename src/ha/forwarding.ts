@@ -15,8 +15,18 @@ export interface Heartbeat {
 
 /** A standby's channel to the active node (the adapter provides it: the core opens no sockets). */
 export interface Forwarder {
-  /** Resolves with the active's response unchanged; rejects on any failure to get one. */
-  forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response>;
+  /**
+   * Resolves with the active's response unchanged; rejects on any failure to get one. The client's
+   * address, port and TLS certificate chain travel with it (the active trusts them from a standby only).
+   */
+  forward(
+    request: Request,
+    body: Uint8Array,
+    advertisement: Advertisement,
+    clientAddress: string | undefined,
+    clientPort?: number,
+    clientCertificates?: Uint8Array[],
+  ): Promise<Response>;
   /** Tells the active this standby is alive; rejects when the active did not take it. */
   heartbeat(advertisement: Advertisement, heartbeat: Heartbeat): Promise<void>;
   /**

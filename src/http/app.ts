@@ -43,6 +43,11 @@ export interface RequestEnv {
   forwarded?: boolean;
   /** The listener's `max_request_size` in bytes (`Infinity`: none). */
   maxRequestSize?: number;
+  /**
+   * The TLS client certificate chain (DER, leaf first): from the API listener's own handshake, or
+   * for a forwarded request, the chain the standby's listener received. Never from a client header.
+   */
+  clientCertificates?: Uint8Array[];
 }
 
 /** The Vault HTTP API as a Hono app; runtime adapters serve it. */
@@ -81,6 +86,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         clientAddress: client,
         clientPort: c.env?.clientPort,
         wrapTtl: undefined as string | undefined,
+        clientCertificates: c.env?.clientCertificates,
       };
       const serveNode = async () => {
         const call: NodeCall = {
@@ -121,7 +127,14 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
               ? await core.leadership.standbyRead({ ...request, data: await parseRequestBody(await body()) })
               : undefined;
         if (local !== undefined) return respond(path, local);
-        return await routeFromStandby(standbyRouting(core.leadership, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, await body());
+        return await routeFromStandby(
+          standbyRouting(core.leadership, c.req.raw, c.env),
+          c.req.raw,
+          client,
+          c.env?.clientPort,
+          await body(),
+          c.env?.clientCertificates,
+        );
       }
       if (nodeEndpoint?.operatorKey) return await serveNode();
       // Refused for its token whatever the body says: the router answers (and audits) it without the body.
@@ -133,7 +146,9 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
       if (error instanceof StandbyError && core.leadership) {
         if (c.env?.forwarded) return notServedHere();
         return body()
-          .then((bytes) => routeFromStandby(standbyRouting(core.leadership!, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, bytes))
+          .then((bytes) =>
+            routeFromStandby(standbyRouting(core.leadership!, c.req.raw, c.env), c.req.raw, client, c.env?.clientPort, bytes, c.env?.clientCertificates),
+          )
           .catch((e) => errorFromThrown(e, logger));
       }
       return errorFromThrown(error, logger);

@@ -39,6 +39,8 @@ export async function routeFromStandby(
   clientPort: number | undefined,
   /** The body's bytes, read from `request` within its limit; passed on unparsed. */
   body: Uint8Array,
+  /** The TLS client certificate chain this node's listener received (the cert auth method's login needs it on the active). */
+  clientCertificates?: Uint8Array[],
 ): Promise<Response> {
   const { leadership, logger, holdMs } = routing;
   const { forwarder, forwarding: counters } = leadership;
@@ -86,7 +88,7 @@ export async function routeFromStandby(
       }
       if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
       try {
-        const response = await forwarder!.forward(request, body, target, clientAddress, clientPort);
+        const response = await forwarder!.forward(request, body, target, clientAddress, clientPort, clientCertificates);
         counters.forwarded++;
         return response;
       } catch (error) {

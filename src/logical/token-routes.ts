@@ -22,7 +22,15 @@ const WRITE: Operation[] = ["create", "update"];
  * which unlocks what Vault reserves to it (orphans via no_parent, chosen IDs, periodic tokens,
  * policies outside the caller's own).
  */
-export async function handleTokenRequest(tokens: TokenStore, roles: TokenRoles, request: TokenRequest, caller: Caller, sudo: boolean): Promise<HandlerResult> {
+export async function handleTokenRequest(
+  tokens: TokenStore,
+  roles: TokenRoles,
+  request: TokenRequest,
+  caller: Caller,
+  sudo: boolean,
+  /** The issuing auth method's check of a renewal (Vault's renew callback); throws to refuse it. */
+  beforeRenew?: (entry: TokenEntry) => Promise<void>,
+): Promise<HandlerResult> {
   const { path, operation, data } = request;
   const expect = (...allowed: Operation[]) => {
     if (!allowed.includes(operation)) throw unsupportedOperation(`auth/token/${path}`, operation);
@@ -69,6 +77,7 @@ export async function handleTokenRequest(tokens: TokenStore, roles: TokenRoles, 
       const entry = path === "renew-self" ? caller : await tokens.lookup(token);
       if (!entry) throw new LogicalError(400, "invalid token");
       const increment = tokenDurations({ ttl: data.increment }).ttl;
+      await beforeRenew?.(entry);
       const renewed = await tokens.renew(entry, increment);
       return { auth: tokens.authBlock(renewed, token) };
     }

@@ -267,7 +267,7 @@ export class Router {
     const { mounts, auths } = state;
     const { path, operation, data } = request;
     if (path.startsWith("sys/") || path.startsWith("auth/token/")) {
-      return SYS_ENDPOINTS.handle({ ...request, state, caller, sudo: acl.hasSudo(path), node: this.node, audit: this.#audit }, path);
+      return SYS_ENDPOINTS.handle({ ...request, state, caller, sudo: acl.hasSudo(path), node: this.node, audit: this.#audit, now: this.node.now() }, path);
     }
     if (path.startsWith("auth/")) {
       const route = auths.route(path.slice("auth/".length));

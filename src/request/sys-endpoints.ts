@@ -10,7 +10,7 @@
 import type { AuditBroker } from "../audit/broker.js";
 import type { NodeState } from "../audit/node-state.js";
 import { handleSysAudit } from "../audit/sys-audit.js";
-import { handleSysAuth } from "../logical/auth/auth-routes.js";
+import { checkRenewal, handleSysAuth } from "../logical/auth/auth-routes.js";
 import { handlePolicyRequest } from "../logical/policy/policy-routes.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
 import { tokenAcl, withIdentityPoliciesShown } from "../logical/identity/request-identity.js";
@@ -31,6 +31,8 @@ export interface SysCall extends CoreRequest {
   sudo: boolean;
   node: SysNode;
   audit: AuditBroker;
+  /** Epoch milliseconds of the request (the core's clock). */
+  now: number;
 }
 
 /** The node-level operations sys endpoints reach (the router's node). */
@@ -59,13 +61,10 @@ const leases = family((call) => handleSysLeases(call.state.tokens, call));
 const audit = family((call) => handleSysAudit(call.state.audit, call.audit, call.path, call.operation, call.data));
 const wrapping = family((call) => handleSysWrapping(call.state, call));
 const tokens = family(async (call) => {
-  const result = await handleTokenRequest(
-    call.state.tokens,
-    call.state.tokenRoles,
-    { ...call, path: call.path.slice("auth/token/".length) },
-    call.caller,
-    call.sudo,
-  );
+  const relative = { ...call, path: call.path.slice("auth/token/".length) };
+  // A token's renewal asks the auth method that issued it whether the login still stands.
+  const beforeRenew = (entry: TokenEntry) => checkRenewal(call.state.auths, entry, call, call.now);
+  const result = await handleTokenRequest(call.state.tokens, call.state.tokenRoles, relative, call.caller, call.sudo, beforeRenew);
   return withIdentityPoliciesShown(call.state.identity, result);
 });
 const uiMounts = family(async (call) => mountInfo(call.state.mounts, call.path));

@@ -18,6 +18,20 @@ export interface AuthRequest {
   clientCertificates?: Uint8Array[];
 }
 
+/** A renewal of a token this method issued: the method may refuse it (throw), as Vault's renew callbacks do. */
+export interface AuthRenewRequest {
+  storage: Storage;
+  mount: MountEntry;
+  now: number;
+  /** The token's metadata, as its login set it. */
+  metadata: Record<string, string>;
+  /** The token's policies, "default" included when it has it. */
+  policies: string[];
+  clientAddress?: string;
+  /** The TLS client certificate chain of the renewal request (DER, leaf first). */
+  clientCertificates?: Uint8Array[];
+}
+
 /** A successful login: what the token the core issues should carry. */
 export interface LoginGrant {
   /** Policies before "default" is added. */
@@ -58,6 +72,8 @@ export interface AuthMethod {
   exists(request: AuthRequest): Promise<boolean | null>;
   /** What the endpoint serving `path` declares, or null (see framework.ts). */
   endpoint?(path: string): EndpointFlags | null;
+  /** Checked before a token this method issued is renewed; throws to refuse the renewal. */
+  renew?(request: AuthRenewRequest): Promise<void>;
 }
 
 export interface AuthMethodSpec {
@@ -67,6 +83,7 @@ export interface AuthMethodSpec {
   logins: Endpoint<AuthRequest, LoginGrant>[];
   canonicalPath?(path: string): string;
   lockoutAlias?(request: AuthRequest): string | null;
+  renew?(request: AuthRenewRequest): Promise<void>;
 }
 
 /** An auth method served from its declared endpoints. */
@@ -83,6 +100,7 @@ export function authMethod(spec: AuthMethodSpec): AuthMethod {
     handle: (request) => endpoints.handle(request, fullPath(request)),
     exists: (request) => endpoints.exists(request),
     endpoint: (path) => (logins.match(path) ? { unauthenticated: true } : (endpoints.match(path)?.endpoint ?? null)),
+    ...(spec.renew && { renew: spec.renew }),
   };
 }
 

@@ -62,7 +62,8 @@ export function updateTokenSettings(current: TokenSettings, data: Record<string,
   const cidrs = value("token_bound_cidrs");
   if (cidrs !== undefined) next.token_bound_cidrs = cidrList("token_bound_cidrs", cidrs);
   const type = value("token_type");
-  if (type !== undefined) {
+  // "" is Vault's unset (hvac sends it by default): the type stays as it was.
+  if (type !== undefined && type !== "") {
     if (type !== "default" && type !== "service" && type !== "default-service") {
       throw new LogicalError(400, `"token_type" ${JSON.stringify(type)} is not supported: Strongbox issues service tokens only`);
     }

@@ -32,11 +32,13 @@ describe("listener TLS settings", () => {
     });
     expect(listener({ tls_require_and_verify_client_cert: true }).tlsClientCaFile).toBeUndefined();
     expect(listener({ tls_disable_client_certs: true }).tlsRequireClientCert).toBeUndefined();
+    expect(listener({ tls_disable_client_certs: true }).tlsDisableClientCerts).toBe(true);
+    expect(listener({}).tlsDisableClientCerts).toBeUndefined();
   });
 
   it("refuses client-certificate settings that would do nothing or contradict each other", () => {
     expect(refusal({ tls_client_ca_file: "/tls/ca.pem" })).toBe(
-      `${at}: "tls_client_ca_file" only takes effect with tls_require_and_verify_client_cert = true (client certificates are otherwise not requested); set that, or remove it`,
+      `${at}: "tls_client_ca_file" only takes effect with tls_require_and_verify_client_cert = true (without it, client certificates are asked for but judged by the cert auth method, not this CA); set that, or remove it`,
     );
     expect(refusal({ tls_require_and_verify_client_cert: true, tls_disable_client_certs: true })).toBe(
       `${at}: tls_disable_client_certs and tls_require_and_verify_client_cert are mutually exclusive; set at most one to true`,
@@ -150,6 +152,6 @@ describe("other Vault listener settings", () => {
     );
     expect(refusal({ max_request_duration: "90s" })).toMatch(/"max_request_duration" is not supported: requests are not cancelled/);
     expect(refusal({ require_request_header: true })).toMatch(/"require_request_header" is not supported: it is a Vault Agent\/Proxy listener setting/);
-    expect(refusal({ x_forwarded_for_client_cert_header: "X-Client-Cert" })).toMatch(/no cert auth method/);
+    expect(refusal({ x_forwarded_for_client_cert_header: "X-Client-Cert" })).toMatch(/passed by a proxy in a header are not accepted/);
   });
 });

@@ -44,6 +44,7 @@ export async function serverWithAuditSink(sink: AuditSink, { allowPrefixing = fa
   const init = await call("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
   await call("PUT", "sys/unseal", { key: init.body.keys_base64[0] });
   return {
+    app,
     call,
     root: init.body.root_token as string,
     unsealKey: init.body.keys_base64[0] as string,

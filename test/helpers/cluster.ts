@@ -41,6 +41,8 @@ export interface NodeSetup {
   env?: NodeJS.ProcessEnv;
   /** Extra HCL inside the node's listener stanza (e.g. its telemetry block). */
   listenerConfig?: string;
+  /** Extra HCL appended to this node's config after `ClusterOptions.extraConfig` (e.g. a second listener). */
+  nodeConfig?: string;
 }
 
 export interface Cluster {
@@ -146,6 +148,7 @@ listener "tcp" {
 ${setup.clusterAddress ? `  cluster_address = "${setup.clusterAddress}"\n` : ""}${setup.listenerConfig ? `  ${setup.listenerConfig}\n` : ""}}
 api_addr = "${apiAddr}"
 ${setup.clusterAddr ? `cluster_addr = "${setup.clusterAddr}"\n` : ""}${node.extraConfig ?? options.extraConfig ?? ""}
+${setup.nodeConfig ?? ""}
 `,
     );
   };

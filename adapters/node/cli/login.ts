@@ -6,6 +6,8 @@
  *     strongbox login -method=userpass username=U [password=P]       prompts for a missing password
  *     strongbox login -method=approle role_id=R secret_id=S
  *     strongbox login -method=jwt [role=R] jwt=TOKEN                 also -method=kubernetes (role needed)
+ *     strongbox login -method=aws [role=R] [header_value=V] [region=R]  signs with the AWS credential chain
+ *     strongbox login -method=cert [name=N]                           with -client-cert and -client-key
  */
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +17,7 @@ import { attempt, CliError, type CliIO, type Command, defineCommand, EXIT_LOCAL_
 import { readLine, readSecret } from "./input.js";
 import { parseKvData } from "./kv.js";
 import { printSecret } from "./secret-output.js";
+import { awsLoginBody } from "./aws-login.js";
 
 const TOKEN_FILE = ".vault-token";
 
@@ -42,9 +45,18 @@ Usage: strongbox login [options] [TOKEN | KEY=VALUE...]
   With a signed JWT (jwt, or kubernetes with a service account token):
 
       $ strongbox login -method=jwt role=deploy jwt=eyJ...
-      $ strongbox login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token`,
+      $ strongbox login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token
+
+  With AWS IAM credentials (the AWS SDK's default chain, or aws_access_key_id=...
+  aws_secret_access_key=...), optionally naming the role and the server ID header:
+
+      $ strongbox login -method=aws role=dev header_value=vault.example.com
+
+  With a TLS client certificate (optionally naming the trusted certificate entry):
+
+      $ strongbox login -method=cert -client-cert=client.pem -client-key=client-key.pem name=web`,
   flags: {
-    method: { kind: "string", usage: "Auth method: token (default), userpass, approle, jwt or kubernetes.", placeholder: "type" },
+    method: { kind: "string", usage: "Auth method: token (default), userpass, approle, jwt, kubernetes, aws or cert.", placeholder: "type" },
     path: { kind: "string", usage: "Where the auth method is enabled (default: the method's name).", placeholder: "path" },
     "no-store": { kind: "bool", usage: "Do not store the token in ~/.vault-token." },
     "token-only": { kind: "bool", usage: "Print only the token (implies -no-store)." },
@@ -77,7 +89,7 @@ Usage: strongbox login [options] [TOKEN | KEY=VALUE...]
       };
     } else {
       const data = await parseKvData(args, () => readLine(io.stdin));
-      const request = await loginRequest(io, method, mount, data);
+      const request = await loginRequest(io, method, mount, data, client().config.tls.cert !== undefined);
       body = (await attempt(`logging in with ${method}`, () => client().request("POST", request.path, { body: request.body, secrets: request.secrets }))).body;
     }
     const token: string | undefined = body?.auth?.client_token;
@@ -125,6 +137,7 @@ async function loginRequest(
   method: string,
   mount: string,
   data: Record<string, unknown>,
+  hasClientCertificate: boolean,
 ): Promise<{ path: string; body: Record<string, unknown>; secrets: string[] }> {
   switch (method) {
     case "userpass": {
@@ -145,7 +158,12 @@ async function loginRequest(
       const jwt = data.jwt.trim();
       return { path: `auth/${mount}/login`, body: { ...data, jwt }, secrets: [jwt] };
     }
+    case "aws":
+      return { path: `auth/${mount}/login`, ...(await awsLoginBody(data, io.env)) };
+    case "cert":
+      if (!hasClientCertificate) throw new UsageError("cert needs a client certificate: -client-cert and -client-key (VAULT_CLIENT_CERT, VAULT_CLIENT_KEY)");
+      return { path: `auth/${mount}/login`, body: data, secrets: [] };
     default:
-      throw new UsageError(`unknown auth method ${JSON.stringify(method)} (use token, userpass, approle, jwt or kubernetes)`);
+      throw new UsageError(`unknown auth method ${JSON.stringify(method)} (use token, userpass, approle, jwt, kubernetes, aws or cert)`);
   }
 }

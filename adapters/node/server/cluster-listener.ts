@@ -8,6 +8,8 @@ import type { Advertisement } from "../../../src/ha/advertisement.js";
 import type { RequestEnv } from "../../../src/http/app.js";
 import type { Logger } from "../../../src/sdk/logger.js";
 import {
+  decodeCertificateChain,
+  FORWARDED_CLIENT_CERTIFICATES_HEADER,
   FORWARDED_CLIENT_HEADER,
   FORWARDED_CLIENT_PORT_HEADER,
   FORWARDING_ALPN,
@@ -133,6 +135,7 @@ export class ClusterListeners {
       this.#fetch(request, {
         clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined,
         clientPort: Number(request.headers.get(FORWARDED_CLIENT_PORT_HEADER)) || undefined,
+        clientCertificates: decodeCertificateChain(request.headers.get(FORWARDED_CLIENT_CERTIFICATES_HEADER)),
         forwarded: true,
       }),
     );

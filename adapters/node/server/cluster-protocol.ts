@@ -16,6 +16,28 @@ export const FORWARDED_CLIENT_HEADER = "x-strongbox-forwarded-client";
 /** ...and its source port (audit entries' remote_port). */
 export const FORWARDED_CLIENT_PORT_HEADER = "x-strongbox-forwarded-client-port";
 
+/**
+ * ...and the TLS client certificate chain its listener received (base64 DER, leaf first, comma
+ * separated), for the cert auth method's login. Read only by the cluster listener: the API
+ * listener never looks at it, and a standby drops any a client sent before forwarding.
+ */
+export const FORWARDED_CLIENT_CERTIFICATES_HEADER = "x-strongbox-forwarded-client-certificates";
+
+/** The chain as the header carries it; at most this many certificates are taken from it. */
+const MAX_FORWARDED_CERTIFICATES = 10;
+
+export function encodeCertificateChain(chain: Uint8Array[]): string {
+  return chain.map((der) => Buffer.from(der).toString("base64")).join(",");
+}
+
+export function decodeCertificateChain(header: string | null): Uint8Array[] | undefined {
+  if (!header) return undefined;
+  return header
+    .split(",")
+    .slice(0, MAX_FORWARDED_CERTIFICATES)
+    .map((item) => new Uint8Array(Buffer.from(item.trim(), "base64")));
+}
+
 /** Served by the cluster listener itself, never by the API. */
 export const HEARTBEAT_PATH = "/cluster/heartbeat";
 /**

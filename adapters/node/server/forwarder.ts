@@ -6,12 +6,17 @@ import { splitLines } from "../../../src/ha/read-lease-protocol.js";
 import { type Forwarder, type Heartbeat, NOT_SERVED_HEADER, NOT_SERVED_STATUS, NotDeliveredError } from "../../../src/ha/forwarding.js";
 import {
   clientTlsOptions,
+  encodeCertificateChain,
+  FORWARDED_CLIENT_CERTIFICATES_HEADER,
   FORWARDED_CLIENT_HEADER,
   FORWARDED_CLIENT_PORT_HEADER,
   HEARTBEAT_PATH,
   HOP_BY_HOP_HEADERS,
   READ_LEASE_PATH,
 } from "./cluster-protocol.js";
+
+/** Headers only this standby sets: a client's own are dropped, never passed on as the standby's word. */
+const STANDBY_SET_HEADERS = new Set([FORWARDED_CLIENT_HEADER, FORWARDED_CLIENT_PORT_HEADER, FORWARDED_CLIENT_CERTIFICATES_HEADER]);
 
 /** A forwarded request that gets no answer within this long falls back to a redirect. */
 const FORWARD_TIMEOUT_MS = 30_000;
@@ -26,14 +31,22 @@ export class ClusterForwarder implements Forwarder {
   /** Sessions whose connection was established: only on those can a request have been sent. */
   readonly #connected = new WeakSet<ClientHttp2Session>();
 
-  async forward(request: Request, body: Uint8Array, advertisement: Advertisement, clientAddress: string | undefined, clientPort?: number): Promise<Response> {
+  async forward(
+    request: Request,
+    body: Uint8Array,
+    advertisement: Advertisement,
+    clientAddress: string | undefined,
+    clientPort?: number,
+    clientCertificates?: Uint8Array[],
+  ): Promise<Response> {
     const url = new URL(request.url);
     const headers: OutgoingHttpHeaders = { ":method": request.method, ":path": url.pathname + url.search };
     request.headers.forEach((value, name) => {
-      if (!HOP_BY_HOP_HEADERS.has(name) && name !== FORWARDED_CLIENT_HEADER && name !== FORWARDED_CLIENT_PORT_HEADER) headers[name] = value;
+      if (!HOP_BY_HOP_HEADERS.has(name) && !STANDBY_SET_HEADERS.has(name)) headers[name] = value;
     });
     if (clientAddress) headers[FORWARDED_CLIENT_HEADER] = clientAddress;
     if (clientPort) headers[FORWARDED_CLIENT_PORT_HEADER] = String(clientPort);
+    if (clientCertificates && clientCertificates.length > 0) headers[FORWARDED_CLIENT_CERTIFICATES_HEADER] = encodeCertificateChain(clientCertificates);
     const { status, responseHeaders, responseBody } = await this.#exchange(advertisement, headers, body, FORWARD_TIMEOUT_MS);
     if (status === NOT_SERVED_STATUS && responseHeaders.has(NOT_SERVED_HEADER)) {
       throw new NotDeliveredError("the node is no longer active and did not serve the request", true);

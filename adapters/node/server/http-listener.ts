@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { createSecureContext, createServer as createTlsServer, type TlsOptions, type TLSSocket } from "node:tls";
+import { createSecureContext, createServer as createTlsServer, type DetailedPeerCertificate, type TlsOptions, TLSSocket } from "node:tls";
 import { readFile } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { joinHostPort, splitHostPort as parseHostPort } from "../../../src/config/listener.js";
@@ -57,6 +57,7 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
         clientPort: client.port,
         unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
         maxRequestSize: config.maxRequestSize,
+        clientCertificates: peerCertificateChain(socket),
       });
       // Decided when the answer is ready, not when the request came, so requests inside when the
       // drain began close their connection too. Node then sends `Connection: close` and closes it.
@@ -111,6 +112,25 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
   };
 }
 
+/**
+ * The certificates the TLS client presented (DER, leaf first), or undefined when it sent none. The
+ * handshake proved the client holds the leaf's key; whether the chain is trusted is the cert auth
+ * method's (or, with tls_require_and_verify_client_cert, the handshake's) judgement.
+ */
+function peerCertificateChain(socket: unknown): Uint8Array[] | undefined {
+  const tls = socket instanceof ListMethodSocket ? socket.underlying : socket;
+  if (!(tls instanceof TLSSocket)) return undefined;
+  const chain: Uint8Array[] = [];
+  const seen = new Set<string>();
+  let current: DetailedPeerCertificate | undefined = tls.getPeerCertificate(true);
+  while (current?.raw && !seen.has(current.fingerprint256)) {
+    seen.add(current.fingerprint256);
+    chain.push(new Uint8Array(current.raw));
+    current = current.issuerCertificate;
+  }
+  return chain.length > 0 ? chain : undefined;
+}
+
 /** Node keeps the raw socket a TLS server wrapped here (since its first releases; there is no public accessor). */
 type TlsSocketWithParent = TLSSocket & { _parent?: Socket };
 
@@ -125,6 +145,8 @@ async function tlsServerOptions(config: ListenerConfig): Promise<TlsOptions> {
     ...(config.tlsPreferServerCipherSuites && { honorCipherOrder: true }),
     // The handshake itself fails without a certificate that chains to the CA (the system CAs when none is set).
     ...(config.tlsRequireClientCert && { requestCert: true, rejectUnauthorized: true }),
+    // As Vault: a client certificate is asked for but not required, and the cert auth method judges it.
+    ...(!config.tlsRequireClientCert && !config.tlsDisableClientCerts && { requestCert: true, rejectUnauthorized: false }),
     ...(config.tlsClientCaFile !== undefined && { ca: await readConfigFile(config, config.tlsClientCaFile, "tls_client_ca_file") }),
   };
   try {

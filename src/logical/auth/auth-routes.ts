@@ -1,5 +1,5 @@
 /** `sys/auth[/<path>[/tune]]`, `sys/locked-users[/<accessor>/unlock/<alias>]`, and the token a successful login is issued. */
-import type { TokenStore } from "../token-store.js";
+import type { TokenEntry, TokenStore } from "../token-store.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation, unsupportedOperation } from "../../sdk/types.js";
 import { describeMount } from "../mounts.js";
 import { type AuthTable, supportsLockout } from "./auth-table.js";
@@ -81,6 +81,29 @@ async function handleLockedUsers(auths: AuthTable, { operation, path, data }: Sy
   if (operation !== "update" && operation !== "create") throw unsupported();
   await auths.unlockUser(match[1]!, match[2]!);
   return null;
+}
+
+/**
+ * The issuing auth method's say on renewing a token it issued at login (the token's path is that
+ * login's): Vault's renew callback. Throws to refuse; tokens no auth method issued pass.
+ */
+export async function checkRenewal(
+  auths: AuthTable,
+  entry: TokenEntry,
+  request: { clientAddress?: string; clientCertificates?: Uint8Array[] },
+  now: number,
+): Promise<void> {
+  const mounted = entry.path.startsWith("auth/") ? auths.route(entry.path.slice("auth/".length))?.mounted : undefined;
+  if (!mounted?.method.renew) return;
+  await mounted.method.renew({
+    storage: mounted.storage,
+    mount: mounted.entry,
+    now,
+    metadata: entry.meta ?? {},
+    policies: entry.policies,
+    clientAddress: request.clientAddress,
+    clientCertificates: request.clientCertificates,
+  });
 }
 
 /**
