@@ -24,7 +24,15 @@ describe("transit keys", () => {
       expect(created.status, type).toBe(200);
       const read = await call("GET", `keys/shape-${type}`);
       expect(read.status).toBe(200);
-      expect(read.body.data).toMatchObject({ name: `shape-${type}`, type, latest_version: 1, min_decryption_version: 1, min_encryption_version: 0, deletion_allowed: false, exportable: false });
+      expect(read.body.data).toMatchObject({
+        name: `shape-${type}`,
+        type,
+        latest_version: 1,
+        min_decryption_version: 1,
+        min_encryption_version: 0,
+        deletion_allowed: false,
+        exportable: false,
+      });
       const version = read.body.data.keys["1"];
       if (symmetric.includes(type)) {
         expect(typeof version).toBe("number");
@@ -117,7 +125,10 @@ describe("transit keys", () => {
 
   it("deletes a key only once deletion_allowed is set", async () => {
     await call("POST", "keys/doomed");
-    expect(await call("DELETE", "keys/doomed")).toMatchObject({ status: 400, body: { errors: ["error deleting policy doomed: deletion is not allowed for this key"] } });
+    expect(await call("DELETE", "keys/doomed")).toMatchObject({
+      status: 400,
+      body: { errors: ["error deleting policy doomed: deletion is not allowed for this key"] },
+    });
     expect((await call("GET", "keys/doomed")).status).toBe(200);
     await call("POST", "keys/doomed/config", { deletion_allowed: true });
     expect((await call("DELETE", "keys/doomed")).status).toBe(204);

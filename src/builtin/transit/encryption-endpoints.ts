@@ -106,6 +106,8 @@ async function encryptHandler(keyring: Keyring, request: LogicalRequest, name: s
   }
   const loaded = key;
   await eachItem(items, async (item, index) => {
+    // Only Vault's first convergent scheme took a client nonce; every key here derives it or draws it.
+    if (text(item.input, "nonce") !== "") throw new LogicalError(400, "nonce provided when not allowed");
     const { ciphertext, version } = await encrypt(
       loaded,
       integer(item.input, "key_version"),
