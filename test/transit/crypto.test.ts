@@ -4,11 +4,26 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
+import { decodeBase64, encodeBase64 } from "../../src/builtin/transit/inputs.js";
 import { type InProcessServer, unsealedServer } from "../helpers/in-process-server.js";
 
 const b64 = (bytes: string | Buffer) => Buffer.from(bytes).toString("base64");
 const unb64 = (text: string) => Buffer.from(text, "base64");
 const payload = (versioned: string) => versioned.replace(/^vault:v\d+:/, "");
+
+describe("transit's base64", () => {
+  it("encodes and decodes as Node's Buffer does, and refuses what Go's StdEncoding refuses", () => {
+    for (let length = 0; length < 70; length++) {
+      const bytes = new Uint8Array(Array.from({ length }, (_, index) => (index * 97 + length * 31) % 256));
+      const text = Buffer.from(bytes).toString("base64");
+      expect(encodeBase64(bytes)).toBe(text);
+      expect(decodeBase64(text)).toEqual(bytes);
+    }
+    expect(decodeBase64("YWJj ZA==")).toBe("illegal base64 data at input byte 4");
+    expect(decodeBase64("YWJjZA")).toBe("illegal base64 data at input byte 6");
+    expect(decodeBase64("YW-j")).toBe("illegal base64 data at input byte 2");
+  });
+});
 
 describe("transit cryptography", () => {
   let server: InProcessServer;

@@ -3,9 +3,9 @@
  * `vault:v<version>:` + base64(nonce ‖ ciphertext ‖ tag) for the AEAD types, + base64(RSA-OAEP
  * SHA-256 ciphertext) for RSA keys.
  */
-import { fromBase64, toBase64 } from "../../sdk/encoding.js";
+import { fromBase64 } from "../../sdk/encoding.js";
 import { LogicalError } from "../../sdk/types.js";
-import { splitVersioned } from "./inputs.js";
+import { decodeBase64, encodeBase64, splitVersioned } from "./inputs.js";
 import type { LoadedKey } from "./keyring.js";
 import { pemBody } from "./material.js";
 import { type AeadKey, type AeadType, aeadKey, deriveKey, hmac, NONCE_BYTES, open, randomBytes, seal } from "./primitives.js";
@@ -57,19 +57,15 @@ export async function encrypt(
     const nonce = hmacKey ? (await hmac("sha2-256", hmacKey, plaintext)).subarray(0, NONCE_BYTES) : randomBytes(NONCE_BYTES);
     sealed = await seal(aead, nonce, plaintext, associatedData);
   }
-  return { ciphertext: `vault:v${version}:${toBase64(sealed)}`, version };
+  return { ciphertext: `vault:v${version}:${encodeBase64(sealed)}`, version };
 }
 
 export async function decrypt(key: LoadedKey, context: Uint8Array, ciphertext: string, associatedData?: Uint8Array): Promise<Uint8Array> {
   if (key.info.kind !== "aead" && key.info.kind !== "rsa") throw new LogicalError(400, `message decryption not supported for key type ${key.policy.type}`);
   const split = splitVersioned(ciphertext, "ciphertext");
   const version = decryptionVersion(key, split.version, "ciphertext");
-  let sealed: Uint8Array;
-  try {
-    sealed = fromBase64(split.payload);
-  } catch {
-    throw new LogicalError(400, "invalid ciphertext: could not decode base64");
-  }
+  const sealed = decodeBase64(split.payload);
+  if (typeof sealed === "string") throw new LogicalError(400, "invalid ciphertext: could not decode base64");
   if (key.info.kind === "rsa") {
     const privateKey = await key.prepared(`oaep-private/${version}`, () => importRsa(key, version, "pkcs8", "decrypt"));
     try {

@@ -4,7 +4,7 @@ import type { Endpoint } from "../../sdk/framework.js";
 import { parseFlag } from "../../sdk/fields.js";
 import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
 import { decrypt, encrypt, requireConsistentContext } from "./cipher.js";
-import { base64Field, batchInput, decodeBase64, has, integer, text } from "./inputs.js";
+import { base64Field, batchInput, decodeBase64, encodeBase64, has, integer, text } from "./inputs.js";
 import { createPolicy, type Keyring, LoadedKey } from "./keyring.js";
 import { randomBytes } from "./primitives.js";
 
@@ -44,17 +44,23 @@ function itemsOf(data: Record<string, unknown>, required: string, missing: strin
   return { items, batch: batch !== null };
 }
 
-/** Runs `work` on every item still without an error, keeping each item's error as its answer. */
+/**
+ * Runs `work` on every item still without an error, all at once (WebCrypto calls overlap on its
+ * thread pool, so a batch costs far less than its items one after another), keeping each item's
+ * error as its answer.
+ */
 async function eachItem(items: Item[], work: (item: Item, index: number) => Promise<Record<string, unknown>>): Promise<void> {
-  for (const [index, item] of items.entries()) {
-    if (item.error !== undefined) continue;
-    try {
-      item.output = await work(item, index);
-    } catch (error) {
-      if (!(error instanceof LogicalError)) throw error;
-      item.error = error.message;
-    }
-  }
+  await Promise.all(
+    items.map(async (item, index) => {
+      if (item.error !== undefined) return;
+      try {
+        item.output = await work(item, index);
+      } catch (error) {
+        if (!(error instanceof LogicalError)) throw error;
+        item.error = error.message;
+      }
+    }),
+  );
 }
 
 /** Vault's answer: the single item's fields or its error; a batch's results, with 400 when any item failed. */
@@ -142,7 +148,7 @@ async function decryptHandler(keyring: Keyring, request: LogicalRequest, name: s
   const key = await requireKey(keyring, request, name);
   await eachItem(items, async (item, index) => {
     const plaintext = await decrypt(key, item.context, text(item.input, "ciphertext"), associatedData(key, item.input, index, batch));
-    return { plaintext: toBase64(plaintext) };
+    return { plaintext: encodeBase64(plaintext) };
   });
   return answer(items, batch);
 }

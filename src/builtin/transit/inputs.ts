@@ -28,28 +28,52 @@ export function integer(data: Record<string, unknown>, field: string): number {
   return parseCount(field, value) ?? 0;
 }
 
-const BASE64_ALPHABET = /[A-Za-z0-9+/]/;
+const STANDARD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * Standard base64, padded, as Go's base64.StdEncoding decodes it; a failure is Go's text
  * ("illegal base64 data at input byte N"), which Vault returns to the client.
  */
 export function decodeBase64(value: string): Uint8Array | string {
-  let end = value.length;
-  let padding = 0;
-  while (end > 0 && value[end - 1] === "=" && padding < 2) {
-    end--;
-    padding++;
-  }
-  for (let i = 0; i < end; i++) {
-    if (!BASE64_ALPHABET.test(value[i]!)) return `illegal base64 data at input byte ${i}`;
-  }
-  if (value.length % 4 !== 0 || end % 4 === 1) return `illegal base64 data at input byte ${end}`;
+  if (!STANDARD_BASE64.test(value) || value.length % 4 !== 0) return `illegal base64 data at input byte ${firstBadByte(value)}`;
+  let binary: string;
   try {
-    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+    binary = atob(value);
   } catch {
-    return `illegal base64 data at input byte ${end}`;
+    return `illegal base64 data at input byte ${value.length}`;
   }
+  // A plain loop: Uint8Array.from with a callback costs several times more on kilobyte inputs.
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** Where Go's decoder stops: the first character outside the alphabet, or the end of a short input. */
+function firstBadByte(value: string): number {
+  const padding = /={1,2}$/.exec(value)?.[0].length ?? 0;
+  const body = value.length - padding;
+  for (let i = 0; i < body; i++) {
+    if (!/[A-Za-z0-9+/]/.test(value[i]!)) return i;
+  }
+  return body;
+}
+
+const BASE64_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** Standard padded base64; a table walk, a few times cheaper than btoa over a binary string on kilobyte values. */
+export function encodeBase64(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const group = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += BASE64_DIGITS[group >> 18]! + BASE64_DIGITS[(group >> 12) & 63]! + BASE64_DIGITS[(group >> 6) & 63]! + BASE64_DIGITS[group & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest > 0) {
+    const group = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
+    out += BASE64_DIGITS[group >> 18]! + BASE64_DIGITS[(group >> 12) & 63]! + (rest === 2 ? BASE64_DIGITS[(group >> 6) & 63]! : "=") + "=";
+  }
+  return out;
 }
 
 /** `decodeBase64` that answers 400 with `prefix` before Go's text (or `message` instead of it). */
