@@ -158,6 +158,19 @@ describe("transit keys", () => {
     ]);
   });
 
+  it("rotates a key whose auto_rotate_period has passed at its next encrypt", async () => {
+    await call("POST", "keys/aging", { auto_rotate_period: "1h", exportable: true, allow_plaintext_backup: true });
+    expect((await call("GET", "keys/aging")).body.data.auto_rotate_period).toBe(3600);
+    expect((await call("POST", "encrypt/aging", { plaintext: b64("fresh") })).body.data.key_version).toBe(1);
+    // A restored copy whose only version was made two hours ago.
+    const backup = JSON.parse(Buffer.from((await call("GET", "backup/aging")).body.data.backup, "base64").toString());
+    backup.policy.keys["1"].creation_time = new Date(Date.now() - 2 * 3600_000).toISOString();
+    await call("POST", "restore/aged", { backup: Buffer.from(JSON.stringify(backup)).toString("base64") });
+    expect((await call("POST", "encrypt/aged", { plaintext: b64("old") })).body.data.key_version).toBe(2);
+    expect((await call("POST", "encrypt/aged", { plaintext: b64("old") })).body.data.key_version).toBe(2);
+    expect((await call("GET", "keys/aged")).body.data.latest_version).toBe(2);
+  });
+
   it("serves and stores cache-config", async () => {
     expect((await call("GET", "cache-config")).body.data).toEqual({ size: 0 });
     expect((await call("POST", "cache-config", { size: 3 })).body.errors).toEqual(["size must be 0 or a value greater or equal to 10"]);

@@ -5,7 +5,7 @@ import { parseFlag } from "../../sdk/fields.js";
 import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
 import { decrypt, encrypt, requireConsistentContext } from "./cipher.js";
 import { base64Field, batchInput, decodeBase64, encodeBase64, has, integer, text } from "./inputs.js";
-import { createPolicy, type Keyring, LoadedKey } from "./keyring.js";
+import { createPolicy, type Keyring, LoadedKey, rotated } from "./keyring.js";
 import { randomBytes } from "./primitives.js";
 
 /** One item of a batch (or the single request): its fields as given, and its answer. */
@@ -110,7 +110,7 @@ async function encryptHandler(keyring: Keyring, request: LogicalRequest, name: s
     key = created.key;
     if (!created.created) warnings = ["Attempted creation of the key during the encrypt operation, but it was created beforehand"];
   }
-  const loaded = key;
+  const loaded = await rotatedIfDue(keyring, request, key);
   await eachItem(items, async (item, index) => {
     // Only Vault's first convergent scheme took a client nonce; every key here derives it or draws it.
     if (text(item.input, "nonce") !== "") throw new LogicalError(400, "nonce provided when not allowed");
@@ -140,6 +140,23 @@ async function upsert(keyring: Keyring, request: LogicalRequest, name: string, d
     const policy = await createPolicy(name, settings, new Date());
     return { policy, result: { key: new LoadedKey(policy), created: true } };
   });
+}
+
+/**
+ * Vault rotates keys with `auto_rotate_period` from a periodic task; here an encrypt (a write, so
+ * always on the active) rotates a key whose latest version is older than the period, then uses it.
+ */
+async function rotatedIfDue(keyring: Keyring, request: LogicalRequest, key: LoadedKey): Promise<LoadedKey> {
+  const due = (policy: LoadedKey["policy"]) =>
+    policy.auto_rotate_period > 0 && Date.now() - Date.parse(policy.keys[String(policy.latest_version)]!.creation_time) >= policy.auto_rotate_period * 1000;
+  if (!due(key.policy)) return key;
+  const policy = await keyring.update<LoadedKey["policy"]>(request.storage, key.policy.name, async (current) => {
+    if (!current) throw new LogicalError(400, "encryption key not found");
+    if (!due(current)) return { unchanged: current };
+    const next = await rotated(current, new Date());
+    return { policy: next, result: next };
+  });
+  return (await keyring.get(request.storage, policy.name)) ?? new LoadedKey(policy);
 }
 
 async function decryptHandler(keyring: Keyring, request: LogicalRequest, name: string): Promise<HandlerResult> {
