@@ -185,6 +185,10 @@ describe("transit cryptography", () => {
     expect(batch.batch_results[0]).toMatchObject({ reference: "r" });
     expect(batch.batch_results[1].error).toMatch(/^unable to decode input as base64/);
     expect((await call("POST", "verify/mac-aes", { input: b64("x"), hmac: "vault:v9:AAAA" })).body.errors).toEqual(["invalid HMAC: version is too new"]);
+    expect((await call("POST", "verify/mac-aes", { input: b64("x"), hmac: "v1:AAAA" })).body.errors).toEqual(["invalid HMAC to verify: no prefix"]);
+    expect((await call("POST", "hmac/mac-aes", { input: b64("x"), key_version: 3 })).body.errors).toEqual([
+      "key version does not exist; latest key version is 1",
+    ]);
     expect((await call("POST", "verify/mac-aes", { input: b64("x") })).body.errors).toEqual(["neither a 'signature' nor an 'hmac' were given to verify"]);
   });
 

@@ -204,6 +204,10 @@ describe("transit backup and restore", () => {
     expect((await onTarget("POST", "restore/renamed", { backup })).status).toBe(204);
     expect((await onTarget("POST", "decrypt/renamed", { ciphertext: old })).body.data.plaintext).toBe(b64("before"));
     expect((await onTarget("POST", "restore", { backup: "bm90IGEgYmFja3Vw" })).body.errors).toEqual(["invalid backup: not a transit key backup"]);
+    const stripped = JSON.parse(Buffer.from(backup, "base64").toString());
+    delete stripped.policy.keys["1"].key;
+    const hollow = Buffer.from(JSON.stringify(stripped)).toString("base64");
+    expect((await onTarget("POST", "restore/hollow", { backup: hollow })).body.errors).toEqual(["invalid backup: not a transit key backup"]);
     expect((await onTarget("POST", "restore", {})).body.errors).toEqual(["'backup' must be supplied"]);
   });
 });

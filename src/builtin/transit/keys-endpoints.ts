@@ -307,7 +307,19 @@ function parseBackup(backup: string): StoredPolicy {
     Number.isSafeInteger(policy.latest_version) &&
     typeof policy.keys === "object" &&
     policy.keys !== null &&
-    Object.values(policy.keys).every((entry) => typeof entry === "object" && entry !== null && typeof entry.hmac_key === "string");
+    [policy.min_decryption_version, policy.min_encryption_version, policy.min_available_version, policy.auto_rotate_period].every(Number.isSafeInteger) &&
+    Object.hasOwn(policy.keys, String(policy.latest_version)) &&
+    Object.values(policy.keys).every((entry) => validVersion(policy.type, entry));
   if (!valid) throw new LogicalError(400, "invalid backup: not a transit key backup");
   return policy;
+}
+
+/** A stored version carries what its type's operations read. */
+function validVersion(type: string, entry: unknown): boolean {
+  if (typeof entry !== "object" || entry === null) return false;
+  const fields = entry as Record<string, unknown>;
+  const strings = (...names: string[]) => names.every((name) => typeof fields[name] === "string");
+  if (!strings("hmac_key", "creation_time")) return false;
+  const kind = KEY_TYPES[type]!.kind;
+  return kind === "ecdsa" || kind === "rsa" ? strings("private_key", "public_key") : kind === "ed25519" ? strings("key", "public_key") : strings("key");
 }

@@ -3,7 +3,7 @@ import { fromBase64, toBase64 } from "../../sdk/encoding.js";
 import type { Endpoint } from "../../sdk/framework.js";
 import { parseFlag } from "../../sdk/fields.js";
 import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
-import { decryptionVersion, encryptionVersion } from "./cipher.js";
+import { decryptionVersion } from "./cipher.js";
 import { batchInput, decodeBase64, has, integer, splitVersioned, text } from "./inputs.js";
 import type { Keyring, LoadedKey } from "./keyring.js";
 import { constantTimeEqual, hmac, type HashAlgorithm, isHashAlgorithm } from "./primitives.js";
@@ -143,7 +143,9 @@ async function hmacHandler(keyring: Keyring, request: LogicalRequest, params: Re
   if (requested !== 0 && requested !== key.policy.latest_version && minimum > 0 && requested < minimum) {
     throw new LogicalError(400, "cannot generate HMAC: version is too old (disallowed by policy)");
   }
-  const version = requested === 0 ? key.policy.latest_version : encryptionVersion(key, requested, "encryption");
+  if (requested < 0) throw new LogicalError(400, "key version does not exist (cannot be negative)");
+  if (requested > key.policy.latest_version) throw new LogicalError(400, `key version does not exist; latest key version is ${key.policy.latest_version}`);
+  const version = requested === 0 ? key.policy.latest_version : requested;
   const algorithm = hashAlgorithmOf(data, params);
   if (algorithm === "none") throw new LogicalError(400, `unsupported algorithm "none"`);
   const macKey = await hmacKeyFor(key, version);
@@ -175,6 +177,7 @@ async function hmacVerify(
     run(async () => {
       const message = decodedInput(input);
       const given = text(input, "hmac");
+      if (!given.startsWith("vault:v")) throw new LogicalError(400, "invalid HMAC to verify: no prefix");
       const split = splitVersioned(given, "HMAC");
       const decoded = decodeBase64(split.payload);
       if (typeof decoded === "string") throw new LogicalError(400, `unable to decode verification HMAC as base64: ${decoded}`);
