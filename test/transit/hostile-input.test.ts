@@ -7,7 +7,7 @@ const GARBAGE: unknown[] = [
   0,
   -1,
   1.5,
-  1e400,
+  2 ** 60,
   true,
   "",
   "%%%",
