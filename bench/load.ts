@@ -4,6 +4,9 @@ import { median, percentile, round } from "./stats.js";
 export interface LoadOptions {
   url: string;
   headers?: Record<string, string>;
+  /** GET without a body unless given (a POST load sends `body` with every request). */
+  method?: "GET" | "POST";
+  body?: string;
   connections: number;
   durationSeconds: number;
 }
@@ -59,7 +62,14 @@ function runAutocannon(targets: LoadOptions[], latencies: number[]): Promise<aut
       (options) =>
         new Promise<autocannon.Result>((resolve, reject) => {
           const instance = autocannon(
-            { url: options.url, headers: options.headers, connections: options.connections, pipelining: 1, duration: options.durationSeconds },
+            {
+              url: options.url,
+              headers: options.headers,
+              ...(options.method ? { method: options.method, body: options.body } : {}),
+              connections: options.connections,
+              pipelining: 1,
+              duration: options.durationSeconds,
+            },
             (error, done) => (error ? reject(error) : resolve(done)),
           );
           instance.on("response", (_client, statusCode, _bytes, responseTime) => {

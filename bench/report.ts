@@ -19,6 +19,7 @@ export const BENCH_ORDER = [
   "memory",
   "edge",
   "cache",
+  "transit",
 ];
 
 /** One benchmark's outcome: a table for people, `data` for the JSON file. */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
- * failover-etcd, failover-zookeeper (the lock in etcd / ZooKeeper), handover, forwarding, standby-reads, efficiency, memory, edge, cache; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
+ * failover-etcd, failover-zookeeper (the lock in etcd / ZooKeeper), handover, forwarding, standby-reads, efficiency, memory, edge, cache, transit; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
@@ -18,6 +18,7 @@ import { startTsChild, type TsChild } from "./processes.js";
 import { BENCH_ORDER as ORDER, type BenchReport, describeMachine, formatReport, writeResults } from "./report.js";
 import { mountKvV2 } from "./setup.js";
 import { benchStandbyReads } from "./standby-reads.js";
+import { benchTransit } from "./transit.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -95,6 +96,7 @@ try {
   }
   if (wanted("cache")) reports.push(await benchCache({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, plan));
   if (wanted("efficiency")) reports.push(await benchEfficiency(plan, memory));
+  if (wanted("transit")) reports.push(await benchTransit(plan));
   if (memory.samples.length > 0) reports.push(memory.report());
 } finally {
   await s3?.stop();

@@ -43,6 +43,7 @@ export const CLUSTER_FILES = [
   "test/ha/identity-ha.test.ts",
   "test/ha/lock-stores-cluster.test.ts",
   "test/ha/standby-reads.test.ts",
+  "test/ha/transit-ha.test.ts",
   "test/ha/zero-downtime.test.ts",
   "test/http/system-lease-ttls.test.ts",
   "test/infra/entrypoint.test.ts",

@@ -10,10 +10,12 @@ import { aws } from "./aws/aws.js";
 import { cert } from "./cert/cert.js";
 import { kvEngine } from "./kv/index.js";
 import { kubernetes } from "./kubernetes/kubernetes.js";
+import { transitEngine } from "./transit/index.js";
 import { userpass } from "./userpass/userpass.js";
 
 export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
   kv: kvEngine,
+  transit: transitEngine,
 };
 
 export const AUTH_METHODS: Record<string, AuthMethod> = {

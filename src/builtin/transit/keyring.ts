@@ -1,0 +1,169 @@
+/**
+ * A mount's named keys: stored at `policy/<name>` in the mount's storage (inside the barrier), kept
+ * decoded in a cache with the WebCrypto keys made from them, and written one at a time per name.
+ *
+ * The cache belongs to one engine instance. Every write goes through this instance (writes reach
+ * the active only), which replaces the entry under the name's lock; a standby builds a new engine
+ * instance per write generation, so its cache never outlives what it read.
+ */
+import { decodeJson, encodeJson } from "../../sdk/encoding.js";
+import { KeyedLock } from "../../sdk/keyed-lock.js";
+import { SizedLru } from "../../sdk/lru.js";
+import { LogicalError, type Storage } from "../../sdk/types.js";
+import { generateVersion, KEY_TYPES, type KeyTypeInfo, type KeyVersion } from "./material.js";
+
+export interface StoredPolicy {
+  name: string;
+  type: string;
+  derived: boolean;
+  /** "hkdf_sha256" when derived: the only derivation new keys get, as in Vault since 0.x. */
+  kdf?: string;
+  convergent_encryption: boolean;
+  /** As Vault shows it: -1 for keys created with per-version convergent versions. */
+  convergent_version?: number;
+  exportable: boolean;
+  allow_plaintext_backup: boolean;
+  deletion_allowed: boolean;
+  /** Seconds; 0 = never. */
+  auto_rotate_period: number;
+  key_size?: number;
+  latest_version: number;
+  min_decryption_version: number;
+  min_encryption_version: number;
+  min_available_version: number;
+  keys: Record<string, KeyVersion>;
+  backup_info?: { time: string; version: number };
+  restore_info?: { time: string; version: number };
+}
+
+/** A key as loaded: the stored policy (never modified) and what was prepared from it. */
+export class LoadedKey {
+  readonly info: KeyTypeInfo;
+  readonly #prepared = new Map<string, Promise<unknown>>();
+
+  constructor(readonly policy: StoredPolicy) {
+    this.info = KEY_TYPES[policy.type]!;
+  }
+
+  /** `make()` once per `id` for this loading of the key (an imported CryptoKey, say). */
+  prepared<T>(id: string, make: () => Promise<T>): Promise<T> {
+    let value = this.#prepared.get(id) as Promise<T> | undefined;
+    if (!value) {
+      value = make();
+      this.#prepared.set(id, value);
+      // A failed preparation is not kept: the next request tries again.
+      value.catch(() => this.#prepared.delete(id));
+    }
+    return value;
+  }
+
+  /** The stored version, or Vault's error when trimmed or never made. */
+  version(version: number): KeyVersion {
+    const entry = Object.hasOwn(this.policy.keys, String(version)) ? this.policy.keys[String(version)] : undefined;
+    if (!entry) throw new LogicalError(400, "no such key version");
+    return entry;
+  }
+}
+
+export interface KeySettings {
+  type: string;
+  derived: boolean;
+  convergent: boolean;
+  exportable: boolean;
+  allowPlaintextBackup: boolean;
+  autoRotatePeriod: number;
+  keySize: number;
+}
+
+const POLICY_PREFIX = "policy/";
+const DEFAULT_CACHE_ENTRIES = 10_000;
+
+export class Keyring {
+  readonly #locks = new KeyedLock();
+  #cache = cacheOf(DEFAULT_CACHE_ENTRIES);
+  /** Counts writes, so a read that raced one does not cache what it read before it. */
+  #writes = 0;
+
+  resize(entries: number): void {
+    this.#cache = cacheOf(entries > 0 ? entries : DEFAULT_CACHE_ENTRIES);
+  }
+
+  async get(storage: Storage, name: string): Promise<LoadedKey | null> {
+    const cached = this.#cache.get(name);
+    if (cached) return cached;
+    const writesBefore = this.#writes;
+    const bytes = await storage.get(POLICY_PREFIX + name);
+    if (!bytes) return null;
+    const loaded = new LoadedKey(decodeJson<StoredPolicy>(bytes));
+    if (writesBefore === this.#writes) this.#cache.set(name, loaded, 0);
+    return loaded;
+  }
+
+  async list(storage: Storage): Promise<string[]> {
+    return (await storage.list(POLICY_PREFIX)).filter((key) => !key.endsWith("/"));
+  }
+
+  /**
+   * Runs `change` on the current policy (null when absent) under the name's lock; what it returns
+   * is stored (null deletes) and becomes the cached key.
+   */
+  async update<T>(
+    storage: Storage,
+    name: string,
+    change: (current: StoredPolicy | null) => Promise<{ policy: StoredPolicy | null; result: T } | { unchanged: T }>,
+  ): Promise<T> {
+    return this.#locks.run(name, async () => {
+      const bytes = await storage.get(POLICY_PREFIX + name);
+      const outcome = await change(bytes ? decodeJson<StoredPolicy>(bytes) : null);
+      if ("unchanged" in outcome) return outcome.unchanged;
+      this.#writes++;
+      this.#cache.delete(name);
+      try {
+        if (outcome.policy) await storage.put(POLICY_PREFIX + name, encodeJson(outcome.policy));
+        else await storage.delete(POLICY_PREFIX + name);
+      } finally {
+        // A read that began during the write may have seen either value: it must not cache it.
+        this.#writes++;
+      }
+      if (outcome.policy) this.#cache.set(name, new LoadedKey(outcome.policy), 0);
+      return outcome.result;
+    });
+  }
+}
+
+function cacheOf(entries: number): SizedLru<LoadedKey> {
+  return new SizedLru({ entries, bytes: Number.POSITIVE_INFINITY });
+}
+
+function newPolicy(name: string, settings: KeySettings): StoredPolicy {
+  return {
+    name,
+    type: settings.type,
+    derived: settings.derived,
+    ...(settings.derived ? { kdf: "hkdf_sha256" } : {}),
+    convergent_encryption: settings.convergent,
+    ...(settings.convergent ? { convergent_version: -1 } : {}),
+    exportable: settings.exportable,
+    allow_plaintext_backup: settings.allowPlaintextBackup,
+    deletion_allowed: false,
+    auto_rotate_period: settings.autoRotatePeriod,
+    ...(settings.type === "hmac" ? { key_size: settings.keySize } : {}),
+    latest_version: 0,
+    min_decryption_version: 1,
+    min_encryption_version: 0,
+    min_available_version: 0,
+    keys: {},
+  };
+}
+
+/** A new key with its first version. */
+export async function createPolicy(name: string, settings: KeySettings, now: Date): Promise<StoredPolicy> {
+  return rotated(newPolicy(name, settings), now);
+}
+
+/** `policy` with one more version, the new latest. */
+export async function rotated(policy: StoredPolicy, now: Date): Promise<StoredPolicy> {
+  const version = await generateVersion(policy.type, policy.key_size ?? 0, policy.convergent_encryption, now);
+  const latest = policy.latest_version + 1;
+  return { ...policy, latest_version: latest, keys: { ...policy.keys, [String(latest)]: version } };
+}
