@@ -6,10 +6,12 @@ import type { AuthMethod } from "../sdk/auth.js";
 import type { SecretsEngineFactory } from "../sdk/types.js";
 import { approle } from "./approle/approle.js";
 import { kvEngine } from "./kv/index.js";
+import { pkiEngine } from "./pki/index.js";
 import { userpass } from "./userpass/userpass.js";
 
 export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
   kv: kvEngine,
+  pki: pkiEngine,
 };
 
 export const AUTH_METHODS: Record<string, AuthMethod> = {
