@@ -256,10 +256,7 @@ async function signSelfIssued(request: LogicalRequest, issuerRef: string): Promi
     publicKey: presented.publicKey,
     signingKey: signer.key.privateKey,
     signingAlgorithm: signer.key.algorithm,
-    extensions: [
-      ...presented.extensions.filter((extension) => extension.type !== "2.5.29.35"),
-      new x509.AuthorityKeyIdentifierExtension(signer.keyId, false),
-    ],
+    extensions: [...presented.extensions.filter((extension) => extension.type !== "2.5.29.35"), new x509.AuthorityKeyIdentifierExtension(signer.keyId, false)],
   });
   return { data: { certificate: certificate.toString("pem").trim(), issuing_ca: issuer.certificate } };
 }

@@ -16,7 +16,18 @@ import { certificateSerial, parseCertificate } from "./certs.js";
 import { importPrivateKey, publicKeyDer } from "./keys.js";
 import { signerFor } from "./issuers.js";
 import { stringField } from "./roles.js";
-import { type CrlConfig, type CrlEntry, DEFAULT_CRL_CONFIG, type IssuerEntry, normalizeSerial, PkiStore, readJson, requestSerial, type RevokedEntry, writeJson } from "./store.js";
+import {
+  type CrlConfig,
+  type CrlEntry,
+  DEFAULT_CRL_CONFIG,
+  type IssuerEntry,
+  normalizeSerial,
+  PkiStore,
+  readJson,
+  requestSerial,
+  type RevokedEntry,
+  writeJson,
+} from "./store.js";
 
 /** One CRL build at a time per mount on this node (the CRL number must not be handed out twice). */
 const crlBuilds = new KeyedLock();
@@ -175,7 +186,8 @@ export const crlEndpoints: Endpoint<LogicalRequest>[] = [
           config[field] = text;
         }
         for (const field of FLAG_FIELDS) config[field] = parseFlag(field, data[field]) ?? config[field];
-        if (config.enable_delta && !config.auto_rebuild) throw new LogicalError(400, "Delta CRLs cannot be enabled when auto rebuilding is disabled as the complete CRL is always regenerated!");
+        if (config.enable_delta && !config.auto_rebuild)
+          throw new LogicalError(400, "Delta CRLs cannot be enabled when auto rebuilding is disabled as the complete CRL is always regenerated!");
         await writeJson(storage, "config/crl", { ...DEFAULT_CRL_CONFIG, ...config });
         await rebuildAllCrls(store, mount.uuid);
         return { data: crlConfigData(config) };

@@ -38,13 +38,15 @@ export function pkiEngine(_mount: MountEntry, context: EngineContext): SecretsEn
     {
       pattern: "issuer/:ref/issue/:role",
       operations: {
-        update: async (request, { ref, role }) => issueCertificate(request, await requireRole(request.storage, role!), ref!, { useCsr: false, verbatim: false }, system),
+        update: async (request, { ref, role }) =>
+          issueCertificate(request, await requireRole(request.storage, role!), ref!, { useCsr: false, verbatim: false }, system),
       },
     },
     {
       pattern: "issuer/:ref/sign/:role",
       operations: {
-        update: async (request, { ref, role }) => issueCertificate(request, await requireRole(request.storage, role!), ref!, { useCsr: true, verbatim: false }, system),
+        update: async (request, { ref, role }) =>
+          issueCertificate(request, await requireRole(request.storage, role!), ref!, { useCsr: true, verbatim: false }, system),
       },
     },
     {

@@ -6,7 +6,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { effectiveMountTtls, type LeaseTtls } from "../../sdk/lease-ttls.js";
-import { formatDuration, parseCount, parseFlag, parseNonNegativeDuration } from "../../sdk/fields.js";
+import { formatDuration, formatTime, parseCount, parseFlag, parseNonNegativeDuration } from "../../sdk/fields.js";
 import { toBase64 } from "../../sdk/encoding.js";
 import { type LogicalRequest, type LogicalResponse, LogicalError, type MountEntry } from "../../sdk/types.js";
 import { buildCertificate, certificateSerial, extKeyUsageOid, keyUsageFlags, type Sans, subjectName, unixSeconds } from "./certs.js";
@@ -72,7 +72,7 @@ export function validity(
     else if (issuer.behavior !== "permit") {
       throw new LogicalError(
         400,
-        `cannot satisfy request, as TTL would result in notAfter of ${notAfter.toISOString()} that is beyond the expiration of the CA certificate at ${issuer.certificate.notAfter.toISOString()}`,
+        `cannot satisfy request, as TTL would result in notAfter of ${formatTime(notAfter.getTime())} that is beyond the expiration of the CA certificate at ${formatTime(issuer.certificate.notAfter.getTime())}`,
       );
     }
   }
@@ -272,7 +272,10 @@ function subjectFor(role: RoleEntry, data: Record<string, unknown>, csr?: x509.P
 async function requestedSans(role: RoleEntry, data: Record<string, unknown>, csr?: x509.Pkcs10CertificateRequest): Promise<Sans> {
   const fromCsr = csr && role.use_csr_sans;
   const sans: Sans = fromCsr ? csrSans(csr) : { dns: [], emails: [], ips: [], uris: [] };
-  const commonName = csr && role.use_csr_common_name ? csr.subjectName.getField("CN")[0] || stringField("common_name", data.common_name) : stringField("common_name", data.common_name);
+  const commonName =
+    csr && role.use_csr_common_name
+      ? csr.subjectName.getField("CN")[0] || stringField("common_name", data.common_name)
+      : stringField("common_name", data.common_name);
   if (commonName && !(parseFlag("exclude_cn_from_sans", data.exclude_cn_from_sans) ?? false)) {
     if (commonName.includes("@")) sans.emails.push(commonName);
     else if (isDnsName(commonName)) sans.dns.push(commonName);

@@ -208,7 +208,8 @@ export const manageEndpoints: Endpoint<LogicalRequest>[] = [
         const store = new PkiStore(storage);
         const key = { ...(await store.resolveKey(ref!)) };
         const name = checkObjectName(stringField("key_name", data.key_name), "key");
-        if (name !== "" && (await store.keys()).some((other) => other.name === name && other.id !== key.id)) throw new LogicalError(400, "key name already in use");
+        if (name !== "" && (await store.keys()).some((other) => other.name === name && other.id !== key.id))
+          throw new LogicalError(400, "key name already in use");
         key.name = name;
         await store.putKey(key);
         return { data: await keyData(key) };
@@ -244,4 +245,3 @@ export const manageEndpoints: Endpoint<LogicalRequest>[] = [
     },
   },
 ];
-

@@ -129,12 +129,12 @@ function roleName(raw: string): string {
 }
 
 export function parseRole(data: Record<string, unknown>): RoleEntry {
-  const flags = Object.fromEntries(
-    Object.entries(FLAG_DEFAULTS).map(([field, fallback]) => [field, parseFlag(field, data[field]) ?? fallback]),
-  ) as { [K in keyof typeof FLAG_DEFAULTS]: boolean };
-  const lists = Object.fromEntries(
-    Object.entries(LIST_DEFAULTS).map(([field, fallback]) => [field, stringList(field, data[field]) ?? [...fallback]]),
-  ) as { [K in keyof typeof LIST_DEFAULTS]: string[] };
+  const flags = Object.fromEntries(Object.entries(FLAG_DEFAULTS).map(([field, fallback]) => [field, parseFlag(field, data[field]) ?? fallback])) as {
+    [K in keyof typeof FLAG_DEFAULTS]: boolean;
+  };
+  const lists = Object.fromEntries(Object.entries(LIST_DEFAULTS).map(([field, fallback]) => [field, stringList(field, data[field]) ?? [...fallback]])) as {
+    [K in keyof typeof LIST_DEFAULTS]: string[];
+  };
   const key_type = stringField("key_type", data.key_type, "rsa");
   const requestedBits = parseCount("key_bits", data.key_bits) ?? 0;
   const key_bits = checkKeyParameters(key_type, requestedBits, true);

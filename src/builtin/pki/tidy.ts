@@ -107,7 +107,12 @@ export function tidyEndpoints(): Endpoint<LogicalRequest>[] {
           const store = new PkiStore(storage);
           run(store, mount.uuid, safetyBuffer * 1000).then(
             () => {
-              status = { ...status, state: "Finished", time_finished: formatTime(Date.now()), message: "Tidying of certificate store and revoked certificates complete" };
+              status = {
+                ...status,
+                state: "Finished",
+                time_finished: formatTime(Date.now()),
+                message: "Tidying of certificate store and revoked certificates complete",
+              };
             },
             (error: unknown) => {
               status = { ...status, state: "Error", error: error instanceof Error ? error.message : String(error), time_finished: formatTime(Date.now()) };
