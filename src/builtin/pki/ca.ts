@@ -197,10 +197,8 @@ async function signIntermediate(request: LogicalRequest, issuerRef: string, syst
     sans = caSans(data, fields.common_name);
   }
   const notBeforeDuration = parseNonNegativeDuration("not_before_duration", data.not_before_duration) ?? 30;
-  const times = validity(data, { ttl: 0, maxTtl: 0, notBeforeDuration }, request.mount, system, {
-    certificate: issuerCert,
-    behavior: issuer.leaf_not_after_behavior,
-  });
+  // As Vault: an intermediate may outlive the issuer signing it, whatever the issuer's leaf_not_after_behavior.
+  const times = validity(data, { ttl: 0, maxTtl: 0, notBeforeDuration }, request.mount, system);
   const certificate = await buildCertificate(
     {
       subject,
