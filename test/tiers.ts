@@ -39,6 +39,7 @@ export const CLUSTER_FILES = [
   "test/ha/cluster.test.ts",
   "test/ha/forwarding.test.ts",
   "test/ha/lock-stores-cluster.test.ts",
+  "test/ha/pki-ha.test.ts",
   "test/ha/standby-reads.test.ts",
   "test/ha/zero-downtime.test.ts",
   "test/http/system-lease-ttls.test.ts",
