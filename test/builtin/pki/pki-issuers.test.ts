@@ -148,12 +148,13 @@ describe("pki issuers and keys", () => {
   });
 
   it("tidies certificates expired past the safety buffer, answering 202 as Vault", async () => {
-    await server.call("POST", "pki/roles/brief", { allow_any_name: true, ttl: "3s" }, server.root);
+    await server.call("POST", "pki/roles/brief", { allow_any_name: true, ttl: "4s", key_type: "ec" }, server.root);
     const brief = await server.call("POST", "pki/issue/brief", { common_name: "brief.test" }, server.root);
+    const revoked = await server.call("POST", "pki/revoke", { serial_number: brief.body.data.serial_number }, server.root);
+    expect(revoked.body.data?.state).toBe("revoked");
     const lasting = await server.call("POST", "pki/issue/any", { common_name: "lasting.test" }, server.root);
-    expect((await server.call("POST", "pki/revoke", { serial_number: brief.body.data.serial_number }, server.root)).status).toBe(200);
-    // Revocation refuses certificates within 2 s of expiry (as Vault), so brief.test lives 3 s; then one more second of safety buffer.
-    await new Promise((resolve) => setTimeout(resolve, 4200));
+    // Revocation refuses certificates within 2 s of expiry (as Vault), so brief.test lives 4 s; then one more second of safety buffer.
+    await new Promise((resolve) => setTimeout(resolve, 5200));
     const tidy = await server.callText("POST", "pki/tidy", { tidy_cert_store: true, tidy_revoked_certs: true, safety_buffer: "1s" }, server.root);
     expect(tidy.status).toBe(202);
     expect(JSON.parse(tidy.text).warnings).toEqual([
