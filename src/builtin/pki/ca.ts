@@ -10,7 +10,7 @@ import { parseCount, parseFlag, parseNonNegativeDuration } from "../../sdk/field
 import type { Endpoint } from "../../sdk/framework.js";
 import type { LeaseTtls } from "../../sdk/lease-ttls.js";
 import { type LogicalRequest, LogicalError, type LogicalResponse } from "../../sdk/types.js";
-import { buildCertificate, certificateSerial, type Sans, subjectName, unixSeconds } from "./certs.js";
+import { buildCertificate, certificateSerial, type Sans, type Signer, subjectName, unixSeconds } from "./certs.js";
 import { rebuildCrl } from "./crl.js";
 import { checkKeyParameters, exportPrivateKey, generateKey, type KeyMaterial, pemEncode, usableKey } from "./keys.js";
 import { csrSans, formatCertificate, issuerUrls, outputFormat, parseCsr, validity } from "./issue.js";
@@ -55,6 +55,7 @@ function caSubject(data: Record<string, unknown>) {
 }
 
 function caSans(data: Record<string, unknown>, commonName: string): Sans {
+  if (parseFlag("use_pss", data.use_pss)) throw new LogicalError(400, "use_pss is not supported by this server");
   const sans: Sans = { dns: [], emails: [], ips: [], uris: [] };
   const names = [...(parseFlag("exclude_cn_from_sans", data.exclude_cn_from_sans) ? [] : [commonName]), ...(stringList("alt_names", data.alt_names) ?? [])];
   for (const name of names.filter((n) => n !== "")) {
@@ -245,18 +246,29 @@ async function signSelfIssued(request: LogicalRequest, issuerRef: string): Promi
   if (presented.subject !== presented.issuer) throw new LogicalError(400, "given certificate is not self-issued");
   const issuer = await store.resolveIssuer(issuerRef);
   const { signer } = await signerFor(store, issuer);
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: presented.serialNumber,
-    subject: presented.subjectName,
-    issuer: signer.name,
-    notBefore: presented.notBefore,
-    notAfter: presented.notAfter,
-    publicKey: presented.publicKey,
-    signingKey: signer.key.privateKey,
-    signingAlgorithm: signer.key.algorithm,
-    extensions: [...presented.extensions.filter((extension) => extension.type !== "2.5.29.35"), new x509.AuthorityKeyIdentifierExtension(signer.keyId, false)],
-  });
+  const certificate = await resign(presented, signer);
   return { data: { certificate: certificate.toString("pem").trim(), issuing_ca: issuer.certificate } };
+}
+
+async function resign(presented: x509.X509Certificate, signer: Signer): Promise<x509.X509Certificate> {
+  try {
+    return await x509.X509CertificateGenerator.create({
+      serialNumber: presented.serialNumber,
+      subject: presented.subjectName,
+      issuer: signer.name,
+      notBefore: presented.notBefore,
+      notAfter: presented.notAfter,
+      publicKey: presented.publicKey,
+      signingKey: signer.key.privateKey,
+      signingAlgorithm: signer.key.algorithm,
+      extensions: [
+        ...presented.extensions.filter((extension) => extension.type !== "2.5.29.35"),
+        new x509.AuthorityKeyIdentifierExtension(signer.keyId, false),
+      ],
+    });
+  } catch (error) {
+    throw new LogicalError(400, `error signing the certificate: ${(error as Error).message}`);
+  }
 }
 
 async function importCa(request: LogicalRequest, field: string): Promise<LogicalResponse> {

@@ -131,19 +131,21 @@ export async function importPrivateKey(pem: string): Promise<KeyMaterial> {
   const block = pemBlocks(pem).find((b) => b.label.endsWith("PRIVATE KEY"));
   if (!block) throw new LogicalError(400, "no private key found in the PEM bundle");
   let pkcs8: Uint8Array<ArrayBuffer>;
+  let info: PrivateKeyInfo;
   try {
     pkcs8 = toPkcs8(block.label, block.der);
+    info = AsnConvert.parse(pkcs8, PrivateKeyInfo);
   } catch {
     throw new LogicalError(400, "error parsing the private key: not a valid key");
   }
-  const info = AsnConvert.parse(pkcs8, PrivateKeyInfo);
   const oid = info.privateKeyAlgorithm.algorithm;
   let material: KeyMaterial;
   if (oid === RSA_OID) {
     const imported = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, true, ["sign"]);
     material = { type: "rsa", bits: (imported.algorithm as RsaHashedKeyAlgorithm).modulusLength, pkcs8: toBase64(pkcs8) };
   } else if (oid === id_ecPublicKey) {
-    const curveOid = AsnConvert.parse(info.privateKeyAlgorithm.parameters!, ECParameters).namedCurve;
+    const parameters = info.privateKeyAlgorithm.parameters;
+    const curveOid = parameters ? AsnConvert.parse(parameters, ECParameters).namedCurve : undefined;
     const bits = Number(Object.keys(CURVES).find((b) => CURVES[Number(b)]!.oid === curveOid));
     if (!bits) throw new LogicalError(400, "unsupported elliptic curve in the private key");
     material = { type: "ec", bits, pkcs8: toBase64(pkcs8) };

@@ -151,6 +151,10 @@ export function parseRole(data: Record<string, unknown>): RoleEntry {
     issuer_ref: stringField("issuer_ref", data.issuer_ref) || "default",
     cn_validations: checkCnValidations(lists.cn_validations),
   };
+  // Options this server does not implement are refused rather than ignored (see docs/pki.md).
+  for (const field of ["use_pss", "allowed_domains_template", "allowed_uri_sans_template", "allow_token_displayname"] as const) {
+    if (role[field]) throw new LogicalError(400, `${field} is not supported by this server`);
+  }
   if (role.max_ttl > 0 && role.ttl > role.max_ttl) throw new LogicalError(400, `"ttl" value must be less than "max_ttl" value`);
   for (const oid of role.ext_key_usage_oids) {
     if (!/^\d+(\.\d+)+$/.test(oid)) throw new LogicalError(400, `"${oid}" could not be parsed as a valid oid for an extended key usage`);
@@ -185,7 +189,7 @@ export async function readRole(storage: Storage, name: string): Promise<RoleEntr
 
 /** The role `issue/`, `sign/` name, or Vault's 400 "unknown role". */
 export async function requireRole(storage: Storage, name: string): Promise<RoleEntry> {
-  const role = await readRole(storage, name);
+  const role = /^\w(([\w.-]+)?\w)?$/.test(name) ? await readRole(storage, name) : null;
   if (!role) throw new LogicalError(400, `unknown role: ${name}`);
   return role;
 }
