@@ -14,10 +14,10 @@ import { buildCertificate, certificateSerial, type Sans, type Signer, subjectNam
 import { rebuildCrl } from "./crl.js";
 import { checkKeyParameters, exportPrivateKey, generateKey, type KeyMaterial, pemEncode, usableKey } from "./keys.js";
 import { csrSans, formatCertificate, issuerUrls, outputFormat, parseCsr, validity } from "./issue.js";
-import { addIssuer, addKey, importBundle, signerFor } from "./issuers.js";
+import { addIssuer, addKey, checkUniqueName, importBundle, signerFor } from "./issuers.js";
 import { checkIpAddress, isDnsName } from "./names.js";
 import { signatureBits, stringField, stringList } from "./roles.js";
-import { type KeyEntry, normalizeSerial, PkiStore, writeJson } from "./store.js";
+import { checkObjectName, type KeyEntry, normalizeSerial, PkiStore, writeJson } from "./store.js";
 
 const NO_AIA_WARNING =
   "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for systems to find missing certificates in the chain or to validate revocation status of certificates. Consider updating /config/urls or the newly generated issuer with this information.";
@@ -91,6 +91,8 @@ async function generateRoot(request: LogicalRequest, type: string, system: Lease
   const subjectFields = caSubject(data);
   const sans = caSans(data, subjectFields.common_name);
   const issuerName = stringField("issuer_name", data.issuer_name);
+  // Checked before the key is made, so a refused name leaves no key behind.
+  await checkUniqueName(store, "issuer", checkObjectName(issuerName, "issuer"));
   const key = await caKey(store, kind, data);
   const usable = await usableKey(key, signatureBits(key.type, parseCount("signature_bits", data.signature_bits) ?? 0));
   const notBeforeDuration = parseNonNegativeDuration("not_before_duration", data.not_before_duration) ?? 30;

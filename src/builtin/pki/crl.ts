@@ -165,6 +165,8 @@ export const crlEndpoints: Endpoint<LogicalRequest>[] = [
   { pattern: "revoke-with-key", operations: { update: (request) => revoke(request, true) } },
   {
     pattern: "crl/rotate",
+    // A read that writes (the new CRL): the active answers it.
+    standby: false,
     operations: {
       read: async ({ storage, mount }) => {
         await rebuildAllCrls(new PkiStore(storage), mount.uuid);

@@ -20,7 +20,7 @@ export async function addKey(store: PkiStore, material: KeyMaterial, name: strin
   return entry;
 }
 
-async function checkUniqueName(store: PkiStore, what: "issuer" | "key", name: string): Promise<void> {
+export async function checkUniqueName(store: PkiStore, what: "issuer" | "key", name: string): Promise<void> {
   if (name === "") return;
   const taken = what === "issuer" ? (await store.issuers()).some((i) => i.name === name) : (await store.keys()).some((k) => k.name === name);
   if (taken) throw new LogicalError(400, `${what} name already in use`);
