@@ -36,15 +36,14 @@ export function envelope(result: HandlerResult, topLevel?: Record<string, unknow
 }
 
 /**
- * Vault's raw responses: an engine that sets `http_status_code` in its data (a CA certificate,
- * a CRL) is answered with `http_raw_body` as the body and `http_content_type` as its type, not
+ * Vault's raw responses: a result marked `raw` (a CA certificate, a CRL) is answered with `http_raw_body` as the body and `http_content_type` as its type, not
  * an envelope. The body is base64 text of the bytes, as Vault's JSON carries []byte; text that
  * is not base64 is sent as it is (Vault's RespondWithStatusCode puts JSON text there). Null
  * when the result is no raw response.
  */
 export function rawResponse(result: HandlerResult): Response | null {
   const data = result?.data;
-  if (!data || data.http_status_code === undefined) return null;
+  if (!result?.raw || !data) return null;
   const status = Number(data.http_status_code);
   if (!Number.isInteger(status) || status < 200 || status > 599) return errorResponse(500, "cannot decode status code");
   if (status === 204) return new Response(null, { status });

@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 /** Vault's raw response: the body as is with its content type; 204 when there is nothing to send. */
 export function rawResponse(body: Uint8Array | string | null, contentType: string): LogicalResponse {
   const bytes = typeof body === "string" ? encoder.encode(body) : (body ?? new Uint8Array());
-  return { data: { http_content_type: contentType, http_raw_body: toBase64(bytes), http_status_code: bytes.length > 0 ? 200 : 204 } };
+  return { raw: true, data: { http_content_type: contentType, http_raw_body: toBase64(bytes), http_status_code: bytes.length > 0 ? 200 : 204 } };
 }
 
 const PEM_CHAIN = "application/pem-certificate-chain";

@@ -48,7 +48,7 @@ const INACTIVE: TidyStatus = {
 /** Vault's 202 answer: its response envelope as a raw JSON body (logical.RespondWithStatusCode). */
 function accepted(warnings: string[]): LogicalResponse {
   const envelope = { request_id: "", lease_id: "", renewable: false, lease_duration: 0, data: null, wrap_info: null, warnings, auth: null };
-  return { data: { http_content_type: "application/json", http_status_code: 202, http_raw_body: stringifyJson(envelope) } };
+  return { raw: true, data: { http_content_type: "application/json", http_status_code: 202, http_raw_body: stringifyJson(envelope) } };
 }
 
 /** One mount's tidy: its status, and the run under way (one at a time). */
