@@ -73,6 +73,20 @@ describe("pki issuers and keys", () => {
     expect((await server.call("DELETE", "pki/key/spare", undefined, server.root)).status).toBe(204);
   });
 
+  it("generates a root from an existing key (key_ref), P-521, that openssl verifies", async () => {
+    await server.call("POST", "sys/mounts/existing", { type: "pki" }, server.root);
+    const key = await server.call("POST", "existing/keys/generate/internal", { key_type: "ec", key_bits: 521, key_name: "p521" }, server.root);
+    expect(key.body.data.private_key).toBeUndefined();
+    const root = await server.call("POST", "existing/root/generate/existing", { common_name: "From Existing", key_ref: "p521", ttl: "24h" }, server.root);
+    expect(root.status).toBe(200);
+    expect(root.body.data.key_id).toBe(key.body.data.key_id);
+    const text = files.openssl("x509", "-noout", "-text", "-in", files.write("p521.pem", root.body.data.certificate));
+    expect(text).toContain("ecdsa-with-SHA512");
+    expect(text).toContain("NIST CURVE: P-521");
+    const missing = await server.call("POST", "existing/root/generate/existing", { common_name: "x", key_ref: "nope" }, server.root);
+    expect(missing).toEqual({ status: 400, body: { errors: ["unable to find PKI key for reference: nope"] } });
+  });
+
   it("imports a CA bundle made by openssl (config/ca) and issues from it", async () => {
     await server.call("POST", "sys/mounts/imported", { type: "pki" }, server.root);
     files.openssl(
