@@ -11,6 +11,7 @@ import { crlEndpoints } from "./crl.js";
 import { fetchEndpoints } from "./fetch.js";
 import { issueCertificate, verbatimRole } from "./issue.js";
 import { manageEndpoints } from "./manage.js";
+import { ocspEndpoints } from "./ocsp.js";
 import { requireRole, roleEndpoints } from "./roles.js";
 import { tidyEndpoints } from "./tidy.js";
 
@@ -63,6 +64,15 @@ export function pkiEngine(_mount: MountEntry, context: EngineContext): SecretsEn
     },
   ];
   return secretsEngine({
-    endpoints: [...fetchEndpoints, ...caEndpoints(system), ...manageEndpoints, ...roleEndpoints, ...issuing, ...crlEndpoints, ...tidyEndpoints()],
+    endpoints: [
+      ...fetchEndpoints,
+      ...caEndpoints(system),
+      ...manageEndpoints,
+      ...roleEndpoints,
+      ...issuing,
+      ...crlEndpoints,
+      ...ocspEndpoints,
+      ...tidyEndpoints(),
+    ],
   });
 }

@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, createServer, type Server } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,6 +155,29 @@ describe("pki intermediate chain and revocation", () => {
     expect(config.body.data).toMatchObject({ expiry: "72h", disable: false, auto_rebuild: false, auto_rebuild_grace_period: "12h" });
     const bad = await server.call("POST", "pki_int/config/crl", { expiry: "soon" }, server.root);
     expect(bad).toEqual({ status: 400, body: { errors: ["given expiry could not be decoded: soon"] } });
+  });
+
+  it("answers OCSP (GET, no token): good, then revoked; openssl verifies the response against the chain", async () => {
+    const leaf = await issueLeaf("ocsp.svc.test");
+    const ask = async (name: string) => {
+      files.write(`${name}-leaf.pem`, leaf.certificate);
+      files.openssl("ocsp", "-issuer", files.write("ocsp-int.pem", intermediatePem), "-cert", `${name}-leaf.pem`, "-no_nonce", "-reqout", `${name}.req`);
+      const request = Buffer.from(readFileSync(join(files.dir, `${name}.req`))).toString("base64");
+      const response = await server.app.fetch(new Request(`http://strongbox.test/v1/pki_int/ocsp/${encodeURIComponent(request)}`));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("application/ocsp-response");
+      files.write(`${name}.resp`, new Uint8Array(await response.arrayBuffer()));
+      files.write("ocsp-chain.pem", `${intermediatePem}\n${rootPem}\n`);
+      const args = ["ocsp", "-respin", `${name}.resp`, "-issuer", "ocsp-int.pem", "-cert", `${name}-leaf.pem`, "-CAfile", "ocsp-chain.pem", "-no_nonce"];
+      const checked = spawnSync("openssl", args, { cwd: files.dir, encoding: "utf8" });
+      expect(checked.stderr).toContain("Response verify OK");
+      return checked.stdout;
+    };
+    expect(await ask("good")).toMatch(/good-leaf.pem: good/);
+    await server.call("POST", "pki_int/revoke", { serial_number: leaf.serial_number }, server.root);
+    expect(await ask("revoked")).toMatch(/revoked-leaf.pem: revoked/);
+    const garbage = await server.app.fetch(new Request("http://strongbox.test/v1/pki_int/ocsp/bm90LW9jc3A="));
+    expect(new Uint8Array(await garbage.arrayBuffer())).toEqual(new Uint8Array([0x30, 0x03, 0x0a, 0x01, 0x01])); // malformedRequest
   });
 
   it("writes config/urls into the certificates issued afterwards", async () => {
