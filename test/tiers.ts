@@ -42,6 +42,7 @@ export const CLUSTER_FILES = [
   "test/ha/forwarding.test.ts",
   "test/ha/identity-ha.test.ts",
   "test/ha/lock-stores-cluster.test.ts",
+  "test/ha/pki-ha.test.ts",
   "test/ha/standby-reads.test.ts",
   "test/ha/transit-ha.test.ts",
   "test/ha/zero-downtime.test.ts",

@@ -11,11 +11,13 @@ import { cert } from "./cert/cert.js";
 import { kvEngine } from "./kv/index.js";
 import { kubernetes } from "./kubernetes/kubernetes.js";
 import { transitEngine } from "./transit/index.js";
+import { pkiEngine } from "./pki/index.js";
 import { userpass } from "./userpass/userpass.js";
 
 export const SECRETS_ENGINES: Record<string, SecretsEngineFactory> = {
   kv: kvEngine,
   transit: transitEngine,
+  pki: pkiEngine,
 };
 
 export const AUTH_METHODS: Record<string, AuthMethod> = {

@@ -1,7 +1,7 @@
 import { SealedError } from "../barrier/types.js";
 import { FencedError } from "../physical/ha.js";
 import type { Logger } from "../sdk/logger.js";
-import { stringifyJson } from "../sdk/encoding.js";
+import { fromBase64, stringifyJson } from "../sdk/encoding.js";
 import { type HandlerResult, LogicalError } from "../sdk/types.js";
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
@@ -33,6 +33,33 @@ export function envelope(result: HandlerResult, topLevel?: Record<string, unknow
     auth: result.auth ?? null,
     mount_type: result.mount_type ?? "",
   });
+}
+
+/**
+ * Vault's raw responses: a result marked `raw` (a CA certificate, a CRL) is answered with `http_raw_body` as the body and `http_content_type` as its type, not
+ * an envelope. The body is base64 text of the bytes, as Vault's JSON carries []byte; text that
+ * is not base64 is sent as it is (Vault's RespondWithStatusCode puts JSON text there). Null
+ * when the result is no raw response.
+ */
+export function rawResponse(result: HandlerResult): Response | null {
+  const data = result?.data;
+  if (!result?.raw || !data) return null;
+  const status = Number(data.http_status_code);
+  if (!Number.isInteger(status) || status < 200 || status > 599) return errorResponse(500, "cannot decode status code");
+  if (status === 204) return new Response(null, { status });
+  const contentType = data.http_content_type;
+  if (typeof contentType !== "string") return errorResponse(500, "no content type given");
+  const rawBody = data.http_raw_body;
+  let body: Uint8Array<ArrayBuffer>;
+  if (typeof rawBody !== "string") body = new Uint8Array();
+  else {
+    try {
+      body = fromBase64(rawBody);
+    } catch {
+      body = new TextEncoder().encode(rawBody);
+    }
+  }
+  return new Response(body, { status, headers: { "content-type": contentType } });
 }
 
 /** Maps any thrown error to Vault's error shape; unexpected ones are logged and hidden. */

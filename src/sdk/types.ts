@@ -58,6 +58,12 @@ export interface LogicalResponse {
   wrap_info?: Record<string, unknown> | null;
   /** Set by the router: the type of the mount that answered. */
   mount_type?: string;
+  /**
+   * Vault's raw response: `data` carries `http_status_code`, `http_content_type` and
+   * `http_raw_body`, sent as the bare HTTP response. Only an engine sets it, so stored user data
+   * holding those keys (a KV secret) is never mistaken for one.
+   */
+  raw?: boolean;
 }
 
 /** Result of handling: a response body (200), or `null` meaning 204 No Content. */
