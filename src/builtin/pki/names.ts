@@ -5,6 +5,7 @@
  */
 import { LogicalError } from "../../sdk/types.js";
 import type { RoleEntry } from "./roles.js";
+import { globMatch } from "../../sdk/glob.js";
 
 const LABEL = "([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const HOSTNAME = new RegExp(`^(\\*\\.)?(${LABEL}\\.)*${LABEL}\\.?$`);
@@ -71,22 +72,6 @@ function isHostname(name: string): boolean {
 
 function equalFold(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-/** Vault's glob (ryanuber/go-glob): `*` matches any run of characters, nothing else is special. */
-export function globMatch(pattern: string, subject: string): boolean {
-  if (pattern === "*") return true;
-  const parts = pattern.split("*");
-  if (parts.length === 1) return pattern === subject;
-  if (!subject.startsWith(parts[0]!)) return false;
-  let position = parts[0]!.length;
-  for (let i = 1; i < parts.length - 1; i++) {
-    const found = subject.indexOf(parts[i]!, position);
-    if (found < 0) return false;
-    position = found + parts[i]!.length;
-  }
-  const last = parts[parts.length - 1]!;
-  return subject.length - last.length >= position && subject.endsWith(last);
 }
 
 /** Vault's common name check: the domain rules, then `cn_validations` (email or hostname, or "disabled"). */

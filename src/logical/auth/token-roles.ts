@@ -10,6 +10,7 @@ import { requireCanonicalName } from "../../sdk/names.js";
 import type { CreateTokenOptions, TokenEntry } from "../token-store.js";
 import { type HandlerResult, LogicalError, type Operation, type Storage, unsupportedOperation } from "../../sdk/types.js";
 import { cidrList, policyList, stringList } from "../../sdk/token-settings.js";
+import { globMatch } from "../../sdk/glob.js";
 
 export interface TokenRole {
   allowed_policies: string[];
@@ -132,15 +133,6 @@ function describeRole(name: string, role: TokenRole): Record<string, unknown> {
   };
 }
 
-/** Vault's glob: `*` matches any run of characters, anywhere in the pattern. */
-function globMatches(pattern: string, name: string): boolean {
-  const source = pattern
-    .split("*")
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`^${source}$`).test(name);
-}
-
 /**
  * The policies a token created under `role` gets: those requested (by default the role's allowed
  * policies, or when it allows none, the caller's); each must be allowed by the role (or, when it
@@ -149,8 +141,8 @@ function globMatches(pattern: string, name: string): boolean {
  */
 export function rolePolicies(role: TokenRole, requested: string[] | undefined, caller: TokenEntry, sudo: boolean, noDefaultPolicy: boolean): string[] {
   const restrictsPolicies = role.allowed_policies.length > 0 || role.allowed_policies_glob.length > 0;
-  const allowed = (policy: string) => role.allowed_policies.includes(policy) || role.allowed_policies_glob.some((glob) => globMatches(glob, policy));
-  const disallowed = (policy: string) => role.disallowed_policies.includes(policy) || role.disallowed_policies_glob.some((glob) => globMatches(glob, policy));
+  const allowed = (policy: string) => role.allowed_policies.includes(policy) || role.allowed_policies_glob.some((glob) => globMatch(glob, policy));
+  const disallowed = (policy: string) => role.disallowed_policies.includes(policy) || role.disallowed_policies_glob.some((glob) => globMatch(glob, policy));
   let policies = policyList(requested ?? (restrictsPolicies ? role.allowed_policies : caller.policies));
   if (policies.includes("root") && !caller.policies.includes("root"))
     throw new LogicalError(400, "root tokens may not be created without parent token being root");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { commonNameAllowed, firstDisallowedName, globMatch } from "../../../src/builtin/pki/names.js";
+import { commonNameAllowed, firstDisallowedName } from "../../../src/builtin/pki/names.js";
+import { globMatch } from "../../../src/sdk/glob.js";
 import { parseRole } from "../../../src/builtin/pki/roles.js";
 
 const allowed = (fields: Record<string, unknown>, name: string) => firstDisallowedName(parseRole(fields), [name]) === null;
