@@ -4,7 +4,7 @@ import { StandbyError } from "../ha/standby-error.js";
 import { type Logger, silentLogger } from "../sdk/logger.js";
 import { parseFlag } from "../sdk/fields.js";
 import { type HandlerResult, LogicalError, type Operation } from "../sdk/types.js";
-import { envelope, errorFromThrown, errorResponse, json, rawResponse } from "./respond.js";
+import { envelope, errorFromThrown, errorResponse, rawResponse } from "./respond.js";
 import { BodyTooLarge, declaresTooLarge, decodeRequestPath, parseRequestBody, readBody, SMALL_BODY_LIMIT } from "./request-body.js";
 import { METRICS_PATH, serveMetrics } from "./metrics-endpoint.js";
 import type { MetricsExporter } from "../metrics/metrics.js";
@@ -172,8 +172,6 @@ function isLoginPath(path: string): boolean {
 }
 
 function respond(path: string, result: HandlerResult): Response {
-  // OIDC discovery documents are plain JSON, as OIDC clients and JOSE libraries read them.
-  if (path.startsWith("identity/oidc/.well-known/") && result?.data) return json(result.data);
   return rawResponse(result) ?? envelope(result, repeatsDataAtTopLevel(path) ? (result?.data ?? undefined) : undefined);
 }
 

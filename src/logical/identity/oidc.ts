@@ -8,7 +8,7 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import type { Endpoint } from "../../sdk/framework.js";
 import { parseNonNegativeDuration } from "../../sdk/fields.js";
-import { decodeJson, encodeJson, fromBase64, randomBase62, randomUuid } from "../../sdk/encoding.js";
+import { decodeJson, encodeJson, fromBase64, randomBase62, randomUuid, toBase64 } from "../../sdk/encoding.js";
 import { KeyedLock } from "../../sdk/keyed-lock.js";
 import { listResponse, notFound } from "../../sdk/responses.js";
 import { type HandlerResult, LogicalError } from "../../sdk/types.js";
@@ -286,22 +286,26 @@ export class OidcProvider {
   }
 
   async #jwks({ now }: IdentityRequest): Promise<HandlerResult> {
-    return { data: { keys: await this.#publishedKeys(now) } };
+    return jsonDocument({ keys: await this.#publishedKeys(now) });
   }
 
   async #discovery({ now }: IdentityRequest): Promise<HandlerResult> {
     const issuer = await this.#issuer();
     const keys = await this.#publishedKeys(now);
-    return {
-      data: {
-        issuer,
-        jwks_uri: `${issuer}/.well-known/keys`,
-        response_types_supported: ["id_token"],
-        subject_types_supported: ["public"],
-        id_token_signing_alg_values_supported: [...new Set(keys.map((key) => key.alg))].length > 0 ? [...new Set(keys.map((key) => key.alg))] : ["RS256"],
-      },
-    };
+    const algorithms = [...new Set(keys.map((key) => key.alg))];
+    return jsonDocument({
+      issuer,
+      jwks_uri: `${issuer}/.well-known/keys`,
+      response_types_supported: ["id_token"],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: algorithms.length > 0 ? algorithms : ["RS256"],
+    });
   }
+}
+
+/** A discovery document as OIDC clients and JOSE libraries read it: bare JSON, no Vault envelope (a raw response). */
+function jsonDocument(document: Record<string, unknown>): HandlerResult {
+  return { raw: true, data: { http_status_code: 200, http_content_type: "application/json", http_raw_body: toBase64(encodeJson(document)) } };
 }
 
 async function newSigningKey(algorithm: Algorithm): Promise<NamedKey["signing"]> {
