@@ -39,6 +39,7 @@ export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
         activeTime: NEVER_ACTIVE,
         leaderAddress: leader.active ? leader.apiAddr.origin : "",
         leaderClusterAddress: "",
+        performanceStandby: false,
       }),
       200,
       NO_STORE,
@@ -49,7 +50,7 @@ export function createEdgeApp(): Hono<{ Bindings: EdgeEnv }> {
     const leader = await leaderFor(c.env);
     if (!leader.active) return unavailable(leader.reason);
     // A node holds the lock only while unsealed (sealed nodes never contend), hence initialized.
-    return c.json(healthBody({ initialized: true, sealed: false, standby: false, clusterId: "" }), 200, NO_STORE);
+    return c.json(healthBody({ initialized: true, sealed: false, standby: false, performanceStandby: false, clusterId: "" }), 200, NO_STORE);
   });
 
   app.all("/v1/*", async (c) => {

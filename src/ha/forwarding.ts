@@ -11,6 +11,8 @@ export interface Heartbeat {
   /** The standby's forwarding counters, so fallbacks to 307 are visible cluster-wide. */
   forwarded_requests: number;
   forwarding_fallbacks: number;
+  /** Whether the standby answers reads itself (standby_reads); absent from older nodes. */
+  performance_standby?: boolean;
 }
 
 /** A standby's channel to the active node (the adapter provides it: the core opens no sockets). */

@@ -147,6 +147,11 @@ export class Leadership {
     return this.#reads.answersWrite(request);
   }
 
+  /** Whether this node, as a standby, answers reads itself (`standby_reads`: a performance standby). */
+  get servesReads(): boolean {
+    return this.#reads !== null;
+  }
+
   /** As a standby: the state its own sys/metrics is authorised from (standby-reads.ts). */
   standbyState(): Promise<NodeState> {
     return currentStandbyState(this.#reads, this.#host.barrier, this.#host.logical);
@@ -418,6 +423,7 @@ export class Leadership {
         version: VERSION,
         forwarded_requests: this.forwarding.forwarded,
         forwarding_fallbacks: this.forwarding.fallbacks,
+        performance_standby: this.servesReads,
       });
     } catch (error) {
       // The active may have changed, or re-issued its certificate: look again next time.

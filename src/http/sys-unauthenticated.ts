@@ -56,6 +56,7 @@ async function leader(core: Core): Promise<Record<string, unknown>> {
     activeTime: view.isSelf && advertisement ? advertisement.active_time : NEVER_ACTIVE,
     leaderAddress: advertisement?.api_addr ?? "",
     leaderClusterAddress: advertisement?.cluster_addr ?? "",
+    performanceStandby: !view.isSelf && core.leadership?.servesReads === true,
   });
 }
 
@@ -91,7 +92,9 @@ function health(core: Core, query: URLSearchParams, head: boolean): Response {
     return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback;
   };
   const standby = initialized && !core.sealed && !core.isActive();
-  const standbyOk = ["", "true", "1"].includes(query.get("standbyok") ?? "false");
+  // A standby that answers reads itself is Vault Enterprise's performance standby (code 473).
+  const performanceStandby = standby && core.leadership?.servesReads === true;
+  const flag = (name: string) => ["", "true", "1"].includes(query.get(name) ?? "false");
   const status =
     known === false
       ? code("uninitcode", 501)
@@ -99,13 +102,13 @@ function health(core: Core, query: URLSearchParams, head: boolean): Response {
         ? code("sealedcode", 503)
         : core.draining
           ? code("drainingcode", 503)
-          : standby
-            ? standbyOk
-              ? 200
-              : code("standbycode", 429)
-            : code("activecode", 200);
+          : performanceStandby && !flag("perfstandbyok")
+            ? code("performancestandbycode", 473)
+            : standby && !performanceStandby && !flag("standbyok")
+              ? code("standbycode", 429)
+              : code("activecode", 200);
   const body = {
-    ...healthBody({ initialized, sealed: core.sealed, standby, clusterId: initialized && !core.sealed ? core.clusterId : "" }),
+    ...healthBody({ initialized, sealed: core.sealed, standby, performanceStandby, clusterId: initialized && !core.sealed ? core.clusterId : "" }),
     draining: core.draining,
   };
   return head ? new Response(null, { status }) : json(body, status);

@@ -4,12 +4,18 @@ import { VERSION } from "../sdk/version.js";
  * Vault's sys/health and sys/leader bodies, shared by the nodes and the edge Worker (which answers
  * both from the lock record), so the two never drift apart.
  */
-export function healthBody(state: { initialized: boolean; sealed: boolean; standby: boolean; clusterId: string }): Record<string, unknown> {
+export function healthBody(state: {
+  initialized: boolean;
+  sealed: boolean;
+  standby: boolean;
+  performanceStandby: boolean;
+  clusterId: string;
+}): Record<string, unknown> {
   return {
     initialized: state.initialized,
     sealed: state.sealed,
     standby: state.standby,
-    performance_standby: false,
+    performance_standby: state.performanceStandby,
     replication_performance_mode: "disabled",
     replication_dr_mode: "disabled",
     server_time_utc: Math.floor(Date.now() / 1000),
@@ -31,6 +37,7 @@ export function leaderBody(view: {
   activeTime: string;
   leaderAddress: string;
   leaderClusterAddress: string;
+  performanceStandby: boolean;
 }): Record<string, unknown> {
   return {
     ha_enabled: view.haEnabled,
@@ -38,7 +45,7 @@ export function leaderBody(view: {
     active_time: view.activeTime,
     leader_address: view.leaderAddress,
     leader_cluster_address: view.leaderClusterAddress,
-    performance_standby: false,
+    performance_standby: view.performanceStandby,
     performance_standby_last_remote_wal: 0,
   };
 }

@@ -49,6 +49,28 @@ describe("standby reads", () => {
     }
   });
 
+  it("says it is a performance standby: sys/health 473 unless perfstandbyok, sys/leader and sys/ha-status say so", async () => {
+    const standby = standbys[0]!;
+    const health = await api(standby, "GET", "sys/health");
+    expect(health.status).toBe(473);
+    expect(health.body).toMatchObject({ standby: true, performance_standby: true });
+    expect((await api(standby, "GET", "sys/health?perfstandbyok=true")).status).toBe(200);
+    expect((await api(standby, "GET", "sys/health?standbyok=true")).status).toBe(473);
+    expect((await api(standby, "GET", "sys/health?performancestandbycode=299")).status).toBe(299);
+    expect((await api(active, "GET", "sys/health")).body).toMatchObject({ standby: false, performance_standby: false });
+    expect((await api(standby, "GET", "sys/leader")).body).toMatchObject({ is_self: false, performance_standby: true });
+    expect((await api(active, "GET", "sys/leader")).body).toMatchObject({ is_self: true, performance_standby: false });
+    await waitFor(
+      async () => {
+        const nodes = (await api(active, "GET", "sys/ha-status", undefined, root())).body.data.nodes as Record<string, unknown>[];
+        const reported = nodes.filter((node) => node.active_node === false);
+        return reported.length === standbys.length && reported.every((node) => node.performance_standby === true) ? true : null;
+      },
+      20_000,
+      "every standby to report serving reads in sys/ha-status",
+    );
+  });
+
   it("forwards a read when the client asks for the active with X-Vault-Forward: active-node", async () => {
     const read = await api(standbys[0]!, "GET", "secret/data/app", undefined, root(), { ...LOCAL_ONLY, "X-Vault-Forward": "active-node" });
     expect(read.status).toBe(307);
