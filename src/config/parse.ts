@@ -42,7 +42,6 @@ const VAULT_KEYS_NOT_USED = new Set([
   "default_max_request_duration",
   "detect_deadlocks",
   "disable_mlock",
-  "disable_performance_standby",
   "disable_printable_check",
   "disable_sealwrap",
   "disable_sentinel_trace",
@@ -86,6 +85,7 @@ interface Merged {
   cacheSize?: number;
   disableCache?: boolean;
   standbyReads?: boolean;
+  disablePerformanceStandby?: FromFile<boolean>;
   allowAuditLogPrefixing?: boolean;
   defaultLeaseTtl?: FromFile<number>;
   maxLeaseTtl?: FromFile<number>;
@@ -134,7 +134,7 @@ export function parseServerConfig(sources: ConfigSource[], env: Env, storageType
     shutdownDelayMs: merged.shutdownDelayMs ?? 0,
     ...(merged.cacheSize !== undefined && { cacheSize: merged.cacheSize }),
     ...(merged.disableCache !== undefined && { disableCache: merged.disableCache }),
-    standbyReads: merged.standbyReads ?? false,
+    standbyReads: resolveStandbyReads(merged.standbyReads, merged.disablePerformanceStandby),
     allowAuditLogPrefixing: merged.allowAuditLogPrefixing ?? false,
     ...((merged.defaultLeaseTtl || merged.maxLeaseTtl) && { leaseTtls: resolveLeaseTtls(merged.defaultLeaseTtl, merged.maxLeaseTtl) }),
     ...(merged.telemetry && { telemetry: merged.telemetry }),
@@ -196,6 +196,10 @@ function readSource(source: ConfigSource, merged: Merged, storageTypes: StorageT
         break;
       case "standby_reads":
         merged.standbyReads = requireBool(value, at);
+        break;
+      // Vault Enterprise's switch for the same thing, the other way round.
+      case "disable_performance_standby":
+        merged.disablePerformanceStandby = { value: requireBool(value, at), file };
         break;
       case "allow_audit_log_prefixing":
         merged.allowAuditLogPrefixing = requireBool(value, at);
@@ -304,4 +308,14 @@ function resolveLogLevel(env: Env, fromFile: FromFile<string> | undefined): LogL
 
 function knownTypes(storageTypes: StorageTypes): string {
   return Object.keys(storageTypes).sort().join(", ");
+}
+
+/** `standby_reads`, or Vault's `disable_performance_standby` saying the opposite; both must agree. */
+function resolveStandbyReads(standbyReads: boolean | undefined, disable: FromFile<boolean> | undefined): boolean {
+  if (disable && standbyReads !== undefined && standbyReads === disable.value) {
+    throw new ConfigError(
+      `${disable.file}: "disable_performance_standby" = ${disable.value} contradicts "standby_reads" = ${standbyReads}; set one of them (they are the same switch)`,
+    );
+  }
+  return standbyReads ?? (disable ? !disable.value : false);
 }

@@ -488,6 +488,16 @@ describe("parseServerConfig: standby_reads", () => {
   it("rejects anything else, naming the file and the key", () => {
     expect(errorOf({ standby_reads: "sometimes" })).toMatch(/^config\.hcl: "standby_reads" must be/);
   });
+
+  it("takes Vault's disable_performance_standby as the same switch the other way round, and refuses the two disagreeing", () => {
+    expect(parse({ disable_performance_standby: false })).toMatchObject({ standbyReads: true });
+    expect(parse({ disable_performance_standby: true })).toMatchObject({ standbyReads: false });
+    expect(parse({ disable_performance_standby: true, standby_reads: false })).toMatchObject({ standbyReads: false });
+    expect(errorOf({ disable_performance_standby: true, standby_reads: true })).toMatch(
+      /^config\.hcl: "disable_performance_standby" = true contradicts "standby_reads" = true/,
+    );
+    expect(errorOf({ disable_performance_standby: "no" })).toMatch(/^config\.hcl: "disable_performance_standby" must be/);
+  });
 });
 
 describe("parseServerConfig: allow_audit_log_prefixing", () => {
