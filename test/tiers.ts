@@ -35,6 +35,7 @@ export const CLUSTER_FILES = [
   "test/cli/e2e.test.ts",
   "test/cli/generate-root.test.ts",
   "test/compat/hvac-*.test.ts",
+  "test/identity/identity-jwt-e2e.test.ts",
   "test/compat/node-vault*.test.ts",
   "test/edge/edge.test.ts",
   "test/fuzz/api-fuzz.test.ts",
