@@ -104,6 +104,22 @@ export function authMethod(spec: AuthMethodSpec): AuthMethod {
   };
 }
 
+/**
+ * Vault's renewal check for methods whose logins name a role (jwt, kubernetes): the role in the
+ * token's metadata still exists and still grants the token's policies ("default" aside).
+ */
+export function roleStillGrants(
+  readRole: (storage: Storage, name: string) => Promise<Pick<TokenSettings, "token_policies"> | null>,
+): (request: AuthRenewRequest) => Promise<void> {
+  return async ({ storage, metadata, policies }) => {
+    const name = metadata.role ?? "";
+    const role = name === "" ? null : await readRole(storage, name);
+    if (!role) throw new LogicalError(400, `role ${JSON.stringify(name)} no longer exists; not renewing`);
+    const named = (list: string[]) => [...new Set(list.filter((policy) => policy !== "default"))].sort().join(",");
+    if (named(role.token_policies) !== named(policies)) throw new LogicalError(400, "policies have changed, not renewing");
+  };
+}
+
 /** Wrong credentials (a 400, as Vault answers): counted toward the caller's lockout. */
 export class InvalidCredentials extends LogicalError {
   constructor(message: string) {

@@ -103,6 +103,26 @@ describe("jwt auth: a JWKS endpoint, GitHub Actions-shaped tokens", () => {
     expect(renewed.body.auth.lease_duration).toBeLessThanOrEqual(3600 - 300);
   });
 
+  it("refuses to renew once the login's role is gone or grants other policies, as Vault does", async () => {
+    const role = (token_policies: string[]) => ({
+      role_type: "jwt",
+      user_claim: "actor",
+      bound_audiences: ["https://github.com/octo-org"],
+      token_policies,
+      token_ttl: "10m",
+    });
+    await h.call("POST", "auth/jwt/role/renewal", role(["deployer"]), h.root);
+    const token = (await login(h, { role: "renewal", jwt: await sign(key, githubClaims()) })).body.auth.client_token;
+    expect((await h.call("POST", "auth/token/renew-self", {}, token)).status).toBe(200);
+    await h.call("POST", "auth/jwt/role/renewal", role(["deployer", "more"]), h.root);
+    expect(await h.call("POST", "auth/token/renew-self", {}, token)).toMatchObject({ status: 400, body: { errors: ["policies have changed, not renewing"] } });
+    await h.call("DELETE", "auth/jwt/role/renewal", undefined, h.root);
+    expect(await h.call("POST", "auth/token/renew-self", {}, token)).toMatchObject({
+      status: 400,
+      body: { errors: ['role "renewal" no longer exists; not renewing'] },
+    });
+  });
+
   const refusals: [string, () => Promise<string>, string][] = [
     [
       "an expired token",

@@ -228,6 +228,18 @@ describe("kubernetes auth against a TokenReview endpoint", () => {
     });
   });
 
+  it("refuses to renew once the login's role is gone or grants other policies", async () => {
+    const role = (token_policies: string[]) => ({ bound_service_account_names: "*", bound_service_account_namespaces: "*", token_policies });
+    await h.call("POST", "auth/kubernetes/role/renewal", role(["reader"]), h.root);
+    const login = await h.call("POST", "auth/kubernetes/login", { role: "renewal", jwt: await sign(saKey, projectedClaims()) });
+    const token = login.body.auth.client_token;
+    expect((await h.call("POST", "auth/token/renew-self", {}, token)).status).toBe(200);
+    await h.call("POST", "auth/kubernetes/role/renewal", role(["writer"]), h.root);
+    expect(await h.call("POST", "auth/token/renew-self", {}, token)).toMatchObject({ status: 400, body: { errors: ["policies have changed, not renewing"] } });
+    await h.call("DELETE", "auth/kubernetes/role/renewal", undefined, h.root);
+    expect((await h.call("POST", "auth/token/renew-self", {}, token)).body.errors).toEqual(['role "renewal" no longer exists; not renewing']);
+  });
+
   it("checks the audience on the token and asks the API server for it", async () => {
     await h.call("POST", "auth/kubernetes/role/aud", { bound_service_account_names: "*", bound_service_account_namespaces: "*", audience: "vault" }, h.root);
     expect(await h.call("POST", "auth/kubernetes/login", { role: "aud", jwt: await sign(saKey, projectedClaims()) })).toEqual({

@@ -7,7 +7,7 @@
  * `role_type = "oidc"` roles log in through the browser flow instead (oidc-flow.ts).
  */
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
-import { authMethod, type AuthRequest, type LoginGrant } from "../../sdk/auth.js";
+import { authMethod, type AuthRequest, type LoginGrant, roleStillGrants } from "../../sdk/auth.js";
 import { trimTrailingSlashes } from "../../sdk/fields.js";
 import { audiences, checkClaims, SIGNING_ALGORITHMS, TokenInvalid, verifiedClaims } from "../../sdk/jws.js";
 import { VAULT_LEASE_TTLS } from "../../sdk/lease-ttls.js";
@@ -23,6 +23,7 @@ import { deleteRole, describeRole, listRoles, readRole, writeRole } from "./role
 const ROLE_NAME = "role name";
 
 export const jwt = authMethod({
+  renew: roleStillGrants(readRole),
   canonicalPath(path) {
     const match = /^role\/([^/]+)(\/.*)?$/.exec(path);
     return match ? `role/${canonicalName(match[1]!, ROLE_NAME)}${trimTrailingSlashes(match[2] ?? "")}` : path;

@@ -6,7 +6,7 @@
  * Vault's Kubernetes method stores them).
  */
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
-import { authMethod, type AuthRequest, type LoginGrant } from "../../sdk/auth.js";
+import { authMethod, type AuthRequest, type LoginGrant, roleStillGrants } from "../../sdk/auth.js";
 import { trimTrailingSlashes } from "../../sdk/fields.js";
 import { globMatch } from "../../sdk/glob.js";
 import { audiences, checkClaims, TokenInvalid, unverifiedClaims, verifiedClaims, publicKeyFromPem } from "../../sdk/jws.js";
@@ -34,6 +34,7 @@ const ROLE_NAME = "role name";
 const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"];
 
 export const kubernetes = authMethod({
+  renew: roleStillGrants(readRole),
   canonicalPath(path) {
     const match = /^role\/([^/]+)(\/.*)?$/.exec(path);
     return match ? `role/${canonicalName(match[1]!, ROLE_NAME)}${trimTrailingSlashes(match[2] ?? "")}` : path;
