@@ -99,7 +99,8 @@ export function authMethod(spec: AuthMethodSpec): AuthMethod {
     loginTakesRead: (path) => logins.match(path)?.endpoint.operations.read !== undefined,
     handle: (request) => endpoints.handle(request, fullPath(request)),
     exists: (request) => endpoints.exists(request),
-    endpoint: (path) => (logins.match(path) ? { unauthenticated: true } : (endpoints.match(path)?.endpoint ?? null)),
+    // A login issues a token (a write) and may need state only the active holds (a pending OIDC login): never a standby's.
+    endpoint: (path) => (logins.match(path) ? { unauthenticated: true, standby: false } : (endpoints.match(path)?.endpoint ?? null)),
     ...(spec.renew && { renew: spec.renew }),
   };
 }

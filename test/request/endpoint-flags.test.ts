@@ -69,5 +69,10 @@ describe("a standby's read router", () => {
     expect(router.standbyMayAnswer({ operation: "read", path: "sys/key-status" })).toBe(false);
     expect(router.standbyMayAnswer({ operation: "read", path: "sys/no-such-endpoint" })).toBe(false);
     expect(router.standbyMayAnswer({ operation: "update", path: "sys/policies/acl/default" })).toBe(false);
+    // A login endpoint is the active's even when read (jwt's oidc/callback is a GET).
+    await setup.auths.enable("jwt", { type: "jwt" });
+    const withJwt = standbyRouter(now, {})(await loadNodeState(storage, { now }), () => Promise.reject(new Error("a node-level operation")));
+    expect(withJwt.standbyMayAnswer({ operation: "read", path: "auth/jwt/oidc/callback" })).toBe(false);
+    expect(withJwt.standbyMayAnswer({ operation: "read", path: "auth/jwt/role/deploy" })).toBe(true);
   });
 });
