@@ -153,7 +153,7 @@ export class Router {
     }
     if (declaredFlags(state, request.path).unauthenticated) {
       await audit.beforeOperation();
-      return this.#dispatchUnauthenticated(state, request);
+      return this.#dispatchToMount(state, request);
     }
     if (!request.token) throw permissionDenied();
     const caller = await state.tokens.lookup(request.token);
@@ -241,12 +241,31 @@ export class Router {
     await authorise(acl, { path, operation, exists, sudo: declaredFlags(state, path).sudo === true });
   }
 
-  /** An engine's or auth method's endpoint that needs no token (a CA certificate, OIDC discovery). */
-  async #dispatchUnauthenticated({ mounts, auths, identity }: LogicalState, request: CoreRequest): Promise<HandlerResult> {
+  async #dispatch(state: NodeState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
     const { path, operation, data } = request;
-    if (path.startsWith(IDENTITY_MOUNT_PATH)) return identity.handle({ operation, path: path.slice(IDENTITY_MOUNT_PATH.length), data, now: this.node.now() });
+    if (path.startsWith("sys/") || path.startsWith("auth/token/")) {
+      return SYS_ENDPOINTS.handle({ ...request, state, caller, sudo: acl.hasSudo(path), node: this.node, audit: this.#audit, now: this.node.now() }, path);
+    }
+    if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
+      const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
+      return result && { ...result, mount_type: "cubbyhole" };
+    }
+    return this.#dispatchToMount(state, request, caller.entity_id);
+  }
+
+  /**
+   * Identity's, an auth method's or a secrets engine's endpoint: for a caller (acting for `entityId`),
+   * or for nobody when the endpoint needs no token (a CA certificate, OIDC discovery).
+   */
+  async #dispatchToMount({ mounts, auths, identity }: LogicalState, request: CoreRequest, entityId?: string): Promise<HandlerResult> {
+    const { path, operation, data } = request;
+    if (`${path}/`.startsWith(IDENTITY_MOUNT_PATH)) {
+      return identity.handle({ operation, path: path.slice(IDENTITY_MOUNT_PATH.length), data, now: this.node.now(), entityId });
+    }
     if (path.startsWith("auth/")) {
-      const { mounted, relative } = auths.route(path.slice("auth/".length))!;
+      const route = auths.route(path.slice("auth/".length));
+      if (!route) throw noHandler(path);
+      const { mounted, relative } = route;
       const now = this.node.now();
       return mounted.method.handle({
         operation,
@@ -257,39 +276,6 @@ export class Router {
         now,
         clientAddress: request.clientAddress,
       });
-    }
-    const { mounted, relative } = mounts.route(path)!;
-    const result = await mounted.engine.handle({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry });
-    return result && { ...result, mount_type: mounted.entry.type };
-  }
-
-  async #dispatch(state: NodeState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
-    const { mounts, auths } = state;
-    const { path, operation, data } = request;
-    if (path.startsWith("sys/") || path.startsWith("auth/token/")) {
-      return SYS_ENDPOINTS.handle({ ...request, state, caller, sudo: acl.hasSudo(path), node: this.node, audit: this.#audit, now: this.node.now() }, path);
-    }
-    if (path.startsWith("auth/")) {
-      const route = auths.route(path.slice("auth/".length));
-      if (!route) throw noHandler(path);
-      const { mounted, relative } = route;
-      return mounted.method.handle({
-        operation,
-        path: relative,
-        data,
-        storage: mounted.storage,
-        mount: mounted.entry,
-        now: this.node.now(),
-        clientAddress: request.clientAddress,
-      });
-    }
-    if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) {
-      const result = await state.cubbyhole.handle(caller.hash, { operation, path: path.slice(CUBBYHOLE_MOUNT_PATH.length), data });
-      return result && { ...result, mount_type: "cubbyhole" };
-    }
-    if (`${path}/`.startsWith(IDENTITY_MOUNT_PATH)) {
-      const relative = path.slice(IDENTITY_MOUNT_PATH.length);
-      return state.identity.handle({ operation, path: relative, data, now: this.node.now(), entityId: caller.entity_id });
     }
     const route = mounts.route(path);
     if (!route) throw noHandler(path);
