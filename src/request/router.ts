@@ -151,7 +151,8 @@ export class Router {
       await audit.beforeOperation();
       return this.#login(state, login, request);
     }
-    if (declaredFlags(state, request.path).unauthenticated) {
+    const flags = declaredFlags(state, request.path);
+    if (flags.unauthenticated) {
       await audit.beforeOperation();
       return this.#dispatchToMount(state, request);
     }
@@ -173,7 +174,7 @@ export class Router {
     const exhausted = await state.tokens.use(caller);
     try {
       const acl = await state.policies.acl(withIdentityPolicies(caller.policies, identity), identityTemplating(identity));
-      await this.#authorise(state, acl, request, caller);
+      await this.#authorise(state, acl, request, caller, flags.sudo === true);
       await audit.beforeOperation();
       return await this.#dispatch(state, request, caller, acl);
     } finally {
@@ -216,7 +217,7 @@ export class Router {
     return issueLoginToken(state, mounted.entry, relative, grant, this.node.now());
   }
 
-  async #authorise(state: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken): Promise<void> {
+  async #authorise(state: LogicalState, acl: Acl, request: CoreRequest, caller: CallerToken, sudo: boolean): Promise<void> {
     const { mounts, auths, cubbyhole } = state;
     const { path, operation, data } = request;
     if (path.startsWith(UI_MOUNTS_PREFIX)) {
@@ -238,7 +239,7 @@ export class Router {
       const { mounted, relative } = route;
       return (await mounted.engine.exists?.({ operation, path: relative, data, storage: mounted.storage, mount: mounted.entry })) ?? null;
     };
-    await authorise(acl, { path, operation, exists, sudo: declaredFlags(state, path).sudo === true });
+    await authorise(acl, { path, operation, exists, sudo });
   }
 
   async #dispatch(state: NodeState, request: CoreRequest, caller: CallerToken, acl: Acl): Promise<HandlerResult> {
