@@ -10,6 +10,7 @@
 import type { AuditBroker } from "../audit/broker.js";
 import type { NodeState } from "../audit/node-state.js";
 import { handleSysAudit } from "../audit/sys-audit.js";
+import { CUBBYHOLE_MOUNT_PATH } from "../logical/cubbyhole.js";
 import { checkRenewal, handleSysAuth } from "../logical/auth/auth-routes.js";
 import { handlePolicyRequest } from "../logical/policy/policy-routes.js";
 import { handleTokenRequest } from "../logical/token-routes.js";
@@ -139,6 +140,6 @@ export const SYS_ENDPOINTS = new Endpoints<SysCall>([
  */
 export function declaredFlags(state: LogicalState, path: string): EndpointFlags {
   if (path.startsWith("sys/") || path.startsWith("auth/token/")) return SYS_ENDPOINTS.match(path)?.endpoint ?? NODE_LOCAL;
-  if (`${path}/`.startsWith("cubbyhole/")) return {};
+  if (`${path}/`.startsWith(CUBBYHOLE_MOUNT_PATH)) return {};
   return endpointFlags(state, path);
 }
