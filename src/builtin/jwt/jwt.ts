@@ -8,11 +8,10 @@
  */
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
 import { authMethod, type AuthRequest, type LoginGrant, roleStillGrants } from "../../sdk/auth.js";
-import { trimTrailingSlashes } from "../../sdk/fields.js";
 import { audiences, checkClaims, SIGNING_ALGORITHMS, TokenInvalid, verifiedClaims } from "../../sdk/jws.js";
-import { VAULT_LEASE_TTLS } from "../../sdk/lease-ttls.js";
-import { canonicalName, requireCanonicalName } from "../../sdk/names.js";
-import { listResponse, notFound } from "../../sdk/responses.js";
+import { canonicalName } from "../../sdk/names.js";
+import { canonicalRolePath, ROLE_NAME, roleEndpoints } from "../../sdk/role-endpoints.js";
+import { notFound } from "../../sdk/responses.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
 import { describeConfig, readConfig, writeConfig } from "./config.js";
 import { grantFor } from "./grant.js";
@@ -20,14 +19,11 @@ import { verificationKeys } from "./keys.js";
 import { authUrl, callback } from "./oidc-flow.js";
 import { deleteRole, describeRole, listRoles, readRole, writeRole } from "./role.js";
 
-const ROLE_NAME = "role name";
+const roles = { readRole, writeRole, deleteRole, listRoles, describeRole };
 
 export const jwt = authMethod({
   renew: roleStillGrants(readRole),
-  canonicalPath(path) {
-    const match = /^role\/([^/]+)(\/.*)?$/.exec(path);
-    return match ? `role/${canonicalName(match[1]!, ROLE_NAME)}${trimTrailingSlashes(match[2] ?? "")}` : path;
-  },
+  canonicalPath: canonicalRolePath,
   endpoints: [
     {
       pattern: "config",
@@ -44,30 +40,7 @@ export const jwt = authMethod({
       },
     },
     { pattern: "oidc/auth_url", unauthenticated: true, operations: { update: authUrl } },
-    // LIST auth/<mount>/role, with or without the trailing slash.
-    { pattern: "role", operations: { list: listRoleNames } },
-    { pattern: "role/", operations: { list: listRoleNames } },
-    {
-      pattern: "role/:name",
-      exists: async ({ storage }, { name }) => (await readRole(storage, requireCanonicalName(name!, ROLE_NAME))) !== null,
-      operations: {
-        read: async ({ storage }, { name }) => {
-          const role = await readRole(storage, requireCanonicalName(name!, ROLE_NAME));
-          if (!role) throw notFound();
-          return { data: describeRole(role) };
-        },
-        update: async ({ storage, data, mount }, { name }) => {
-          const canonical = requireCanonicalName(name!, ROLE_NAME);
-          const maxLeaseTtl = mount.config.max_lease_ttl || VAULT_LEASE_TTLS.maxSeconds;
-          const warnings = await writeRole(storage, canonical, await readRole(storage, canonical), data, maxLeaseTtl);
-          return warnings.length > 0 ? { warnings } : null;
-        },
-        delete: async ({ storage }, { name }) => {
-          await deleteRole(storage, requireCanonicalName(name!, ROLE_NAME));
-          return null;
-        },
-      },
-    },
+    ...roleEndpoints(roles),
   ],
   logins: [
     { pattern: "login", operations: { update: login } },
@@ -75,10 +48,6 @@ export const jwt = authMethod({
     { pattern: "oidc/callback", operations: { read: callback, update: callback } },
   ],
 });
-
-async function listRoleNames({ storage }: AuthRequest) {
-  return listResponse(await listRoles(storage));
-}
 
 /** Vault's pathLogin: its checks in its order, each refusal with its text and no token. */
 async function login(request: AuthRequest): Promise<LoginGrant> {

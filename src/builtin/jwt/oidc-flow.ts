@@ -11,6 +11,7 @@ import type { AuthRequest, LoginGrant } from "../../sdk/auth.js";
 import { randomBase62, toBase64 } from "../../sdk/encoding.js";
 import { checkClaims, SIGNING_ALGORITHMS, TokenInvalid, verifiedClaims } from "../../sdk/jws.js";
 import { canonicalName } from "../../sdk/names.js";
+import { ROLE_NAME } from "../../sdk/role-endpoints.js";
 import { outboundHttp } from "../../sdk/outbound-http.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
 import { type JwtConfig, readConfig } from "./config.js";
@@ -45,7 +46,7 @@ export async function authUrl({ storage, data, mount, now }: AuthRequest) {
   if (requested === "") throw new LogicalError(400, "missing role");
   const redirectUri = typeof data.redirect_uri === "string" ? data.redirect_uri : "";
   if (redirectUri === "") throw new LogicalError(400, "missing redirect_uri");
-  const roleName = canonicalName(requested, "role name");
+  const roleName = canonicalName(requested, ROLE_NAME);
   const role = await readRole(storage, roleName);
   if (!role) throw new LogicalError(400, `role ${JSON.stringify(requested)} could not be found`);
   const empty = { data: { auth_url: "" } };

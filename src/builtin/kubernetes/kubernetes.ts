@@ -7,12 +7,11 @@
  */
 import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
 import { authMethod, type AuthRequest, type LoginGrant, roleStillGrants } from "../../sdk/auth.js";
-import { trimTrailingSlashes } from "../../sdk/fields.js";
 import { globMatch } from "../../sdk/glob.js";
 import { audiences, checkClaims, TokenInvalid, unverifiedClaims, verifiedClaims, publicKeyFromPem } from "../../sdk/jws.js";
-import { VAULT_LEASE_TTLS } from "../../sdk/lease-ttls.js";
-import { canonicalName, requireCanonicalName } from "../../sdk/names.js";
-import { listResponse, notFound } from "../../sdk/responses.js";
+import { canonicalName } from "../../sdk/names.js";
+import { canonicalRolePath, ROLE_NAME, roleEndpoints } from "../../sdk/role-endpoints.js";
+import { notFound } from "../../sdk/responses.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
 import {
   deleteRole,
@@ -29,16 +28,14 @@ import {
 } from "./settings.js";
 import { reviewToken } from "./token-review.js";
 
-const ROLE_NAME = "role name";
 /** Vault's Kubernetes method takes these (no EdDSA: Kubernetes does not sign with it). */
 const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"];
 
+const roles = { readRole, writeRole, deleteRole, listRoles, describeRole };
+
 export const kubernetes = authMethod({
   renew: roleStillGrants(readRole),
-  canonicalPath(path) {
-    const match = /^role\/([^/]+)(\/.*)?$/.exec(path);
-    return match ? `role/${canonicalName(match[1]!, ROLE_NAME)}${trimTrailingSlashes(match[2] ?? "")}` : path;
-  },
+  canonicalPath: canonicalRolePath,
   endpoints: [
     {
       pattern: "config",
@@ -54,37 +51,10 @@ export const kubernetes = authMethod({
         },
       },
     },
-    // LIST auth/<mount>/role, with or without the trailing slash.
-    { pattern: "role", operations: { list: listRoleNames } },
-    { pattern: "role/", operations: { list: listRoleNames } },
-    {
-      pattern: "role/:name",
-      exists: async ({ storage }, { name }) => (await readRole(storage, requireCanonicalName(name!, ROLE_NAME))) !== null,
-      operations: {
-        read: async ({ storage }, { name }) => {
-          const role = await readRole(storage, requireCanonicalName(name!, ROLE_NAME));
-          if (!role) throw notFound();
-          return { data: describeRole(role) };
-        },
-        update: async ({ storage, data, mount }, { name }) => {
-          const canonical = requireCanonicalName(name!, ROLE_NAME);
-          const maxLeaseTtl = mount.config.max_lease_ttl || VAULT_LEASE_TTLS.maxSeconds;
-          const warnings = await writeRole(storage, canonical, await readRole(storage, canonical), data, maxLeaseTtl);
-          return warnings.length > 0 ? { warnings } : null;
-        },
-        delete: async ({ storage }, { name }) => {
-          await deleteRole(storage, requireCanonicalName(name!, ROLE_NAME));
-          return null;
-        },
-      },
-    },
+    ...roleEndpoints(roles),
   ],
   logins: [{ pattern: "login", operations: { update: login } }],
 });
-
-async function listRoleNames({ storage }: AuthRequest) {
-  return listResponse(await listRoles(storage));
-}
 
 /** Vault's pathLogin, its checks in its order. */
 async function login({ storage, data, now, clientAddress }: AuthRequest): Promise<LoginGrant> {
