@@ -5,9 +5,9 @@
  * store's key for it), never under the token itself.
  */
 import { isPlainObject } from "../sdk/fields.js";
-import { decodeJson, encodeJson, randomBase62, randomUuid } from "../sdk/encoding.js";
+import { decodeJson, encodeJson } from "../sdk/encoding.js";
 import { listPrefix, notFound } from "../sdk/responses.js";
-import { deleteTree } from "./mounts.js";
+import { builtinMount, deleteTree } from "./mounts.js";
 import { storageView } from "./storage-view.js";
 import { type HandlerResult, LogicalError, type MountEntry, type Operation, type Storage, unsupportedOperation } from "../sdk/types.js";
 
@@ -31,25 +31,9 @@ export class Cubbyhole {
 
   /** Opens the cubbyhole over the barrier, creating its mount entry the first time. */
   static async open(barrier: Storage): Promise<Cubbyhole> {
-    const bytes = await barrier.get(MOUNT_ENTRY_KEY);
-    let entry: MountEntry;
-    if (bytes) {
-      entry = decodeJson<MountEntry>(bytes);
-    } else {
-      entry = {
-        path: CUBBYHOLE_MOUNT_PATH,
-        type: "cubbyhole",
-        description: "per-token private secret storage",
-        accessor: `cubbyhole_${randomBase62(8).toLowerCase()}`,
-        uuid: randomUuid(),
-        config: { default_lease_ttl: 0, max_lease_ttl: 0 },
-        options: {},
-        local: true,
-        seal_wrap: false,
-      };
-      await barrier.put(MOUNT_ENTRY_KEY, encodeJson(entry));
-    }
-    return new Cubbyhole(storageView(barrier, `logical/${entry.uuid}/`), entry);
+    const made = { path: CUBBYHOLE_MOUNT_PATH, type: "cubbyhole", description: "per-token private secret storage", local: true };
+    const { entry, storage } = await builtinMount(barrier, MOUNT_ENTRY_KEY, made);
+    return new Cubbyhole(storage, entry);
   }
 
   /** A request to `cubbyhole/<path>` by the token whose HMAC is `tokenHash`. */

@@ -226,3 +226,30 @@ export function describeMount(entry: MountEntry): Record<string, unknown> {
     uuid: entry.uuid,
   };
 }
+
+/**
+ * A mount the core serves itself (cubbyhole/, identity/): its entry, kept at `key` behind the
+ * barrier and made the first time, and the storage below it.
+ */
+export async function builtinMount(
+  barrier: Storage,
+  key: string,
+  made: Pick<MountEntry, "path" | "type" | "description" | "local">,
+): Promise<{ entry: MountEntry; storage: Storage }> {
+  const bytes = await barrier.get(key);
+  let entry: MountEntry;
+  if (bytes) {
+    entry = decodeJson<MountEntry>(bytes);
+  } else {
+    entry = {
+      ...made,
+      accessor: `${made.type}_${randomBase62(8).toLowerCase()}`,
+      uuid: randomUuid(),
+      config: { default_lease_ttl: 0, max_lease_ttl: 0 },
+      options: {},
+      seal_wrap: false,
+    };
+    await barrier.put(key, encodeJson(entry));
+  }
+  return { entry, storage: storageView(barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };
+}

@@ -3,10 +3,9 @@
  * `identity/...` here (like `cubbyhole/`); its endpoints are declared with sdk/framework.ts so the
  * router reads their flags (the OIDC discovery documents need no token and standbys answer them).
  */
-import { decodeJson, encodeJson, randomBase62, randomUuid } from "../../sdk/encoding.js";
 import { Endpoints } from "../../sdk/framework.js";
 import type { EndpointFlags, HandlerResult, MountEntry, Storage } from "../../sdk/types.js";
-import { storageView } from "../storage-view.js";
+import { builtinMount } from "../mounts.js";
 import { entityEndpoints } from "./entity-endpoints.js";
 import type { IdentityRequest } from "./fields.js";
 import { groupEndpoints } from "./group-endpoints.js";
@@ -33,25 +32,9 @@ export class Identity {
 
   /** Opens the identity store over the barrier, creating its mount entry the first time; entries load on first use. */
   static async open(barrier: Storage, mounts: MountLookup): Promise<Identity> {
-    const bytes = await barrier.get(MOUNT_ENTRY_KEY);
-    let entry: MountEntry;
-    if (bytes) {
-      entry = decodeJson<MountEntry>(bytes);
-    } else {
-      entry = {
-        path: IDENTITY_MOUNT_PATH,
-        type: "identity",
-        description: "identity store",
-        accessor: `identity_${randomBase62(8).toLowerCase()}`,
-        uuid: randomUuid(),
-        config: { default_lease_ttl: 0, max_lease_ttl: 0 },
-        options: {},
-        local: false,
-        seal_wrap: false,
-      };
-      await barrier.put(MOUNT_ENTRY_KEY, encodeJson(entry));
-    }
-    return new Identity(storageView(barrier, `logical/${entry.uuid}/`), entry, mounts);
+    const made = { path: IDENTITY_MOUNT_PATH, type: "identity", description: "identity store", local: false };
+    const { entry, storage } = await builtinMount(barrier, MOUNT_ENTRY_KEY, made);
+    return new Identity(storage, entry, mounts);
   }
 
   /** A request to `identity/<path>`. */
