@@ -47,7 +47,7 @@ export async function routeFromStandby(
   const deadline = Date.now() + holdMs;
   const optedOut = !forwarder || request.headers.get("x-vault-no-request-forwarding") !== null;
   let redirectOnly = optedOut;
-  let changedRetries = 0;
+  let readRetries = 0;
   /** Where the last forward failed, and whether that target may serve it after a pause. */
   let failed: { target: Advertisement; retryable: boolean; error: unknown } | null = null;
   let unconnectedRetries = 0;
@@ -98,11 +98,12 @@ export async function routeFromStandby(
           failed = { target, retryable: error.handingOver || unconnectedRetries++ === 0, error };
           continue;
         }
-        failed = { target, retryable: false, error };
-        // A read is safe to repeat once on a new active (or a re-issued certificate); a write may
-        // have been applied, so it is redirected rather than sent again.
-        if (IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && changedRetries++ === 0) continue;
-        redirectOnly = true;
+        // A read is safe to repeat once, on a fresh connection to the same active too (a heartbeat
+        // that timed out under load drops the session and fails the reads on it); a write may have
+        // been applied, so it is redirected rather than sent again.
+        const repeatable = IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && readRetries++ === 0;
+        failed = { target, retryable: repeatable, error };
+        if (!repeatable) redirectOnly = true;
       }
     }
   }

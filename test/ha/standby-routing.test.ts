@@ -81,6 +81,36 @@ describe("standby routing", () => {
     expect(b.leadership?.forwarding).toMatchObject({ forwarded: 1, fallbacks: 1, held: 0 });
   });
 
+  it("sends a read that failed in transit once more on a fresh connection, and redirects a write", async () => {
+    const methods: string[] = [];
+    let failures = 1;
+    const forwarder: Forwarder = {
+      forward: async (request) => {
+        methods.push(request.method);
+        // The session dropped under the request (as a heartbeat timeout drops it): it was sent.
+        if (failures-- > 0) throw new Error("the cluster stream closed without an answer");
+        return new Response("from the active", { status: 200 });
+      },
+      heartbeat: async () => {},
+      readLease: () => {
+        throw new Error("no read leases in this test");
+      },
+      close: () => {},
+    };
+    const { b, token } = await pair(forwarder);
+    const app = createApp({ core: b, maxRequestSize: 1024, standbyHoldMs: 5_000 });
+
+    const read = await app.fetch(request("http://b.example:8200/v1/secret/data/x", token));
+    expect(read.status).toBe(200);
+    expect(methods).toEqual(["GET", "GET"]);
+
+    failures = 1;
+    const write = await app.fetch(new Request("http://b.example:8200/v1/secret/data/x", { method: "POST", headers: { "x-vault-token": token }, body: "{}" }));
+    expect(write.status).toBe(307);
+    expect(methods).toEqual(["GET", "GET", "POST"]);
+    expect(b.leadership?.forwarding).toMatchObject({ forwarded: 1, fallbacks: 1 });
+  });
+
   it("answers 503 with Retry-After when no active node is known", async () => {
     const physical = new InmemBackend();
     const neverGranted: HABackend = {
