@@ -5,7 +5,7 @@ import { parseFlag } from "../../sdk/fields.js";
 import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
 import { decrypt, encrypt, requireConsistentContext } from "./cipher.js";
 import { base64Field, batchInput, decodeBase64, encodeBase64, has, integer, text } from "./inputs.js";
-import { createPolicy, type Keyring, LoadedKey, rotated } from "./keyring.js";
+import { createPolicy, type Keyring, LoadedKey, rotatable, rotated } from "./keyring.js";
 import { randomBytes } from "./primitives.js";
 
 /** One item of a batch (or the single request): its fields as given, and its answer. */
@@ -148,7 +148,9 @@ async function upsert(keyring: Keyring, request: LogicalRequest, name: string, d
  */
 async function rotatedIfDue(keyring: Keyring, request: LogicalRequest, key: LoadedKey): Promise<LoadedKey> {
   const due = (policy: LoadedKey["policy"]) =>
-    policy.auto_rotate_period > 0 && Date.now() - Date.parse(policy.keys[String(policy.latest_version)]!.creation_time) >= policy.auto_rotate_period * 1000;
+    policy.auto_rotate_period > 0 &&
+    rotatable(policy) &&
+    Date.now() - Date.parse(policy.keys[String(policy.latest_version)]!.creation_time) >= policy.auto_rotate_period * 1000;
   if (!due(key.policy)) return key;
   const policy = await keyring.update<LoadedKey["policy"]>(request.storage, key.policy.name, async (current) => {
     if (!current) throw new LogicalError(400, "encryption key not found");

@@ -11,6 +11,7 @@ import { parseCount } from "../../sdk/fields.js";
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { type HandlerResult, type LogicalRequest, LogicalError, noHandler, type SecretsEngine } from "../../sdk/types.js";
 import { encryptionEndpoints } from "./encryption-endpoints.js";
+import { importEndpoints } from "./import-endpoints.js";
 import { base64Field, KEY_NAME, text } from "./inputs.js";
 import { Keyring } from "./keyring.js";
 import { keysEndpoints } from "./keys-endpoints.js";
@@ -26,6 +27,7 @@ export function transitEngine(): SecretsEngine {
   let cacheConfigured = false;
   const endpoints: Endpoint<LogicalRequest>[] = [
     ...keysEndpoints(keyring),
+    ...importEndpoints(keyring),
     ...encryptionEndpoints(keyring),
     ...signingEndpoints(keyring),
     { pattern: "hash/:urlalgorithm?", standby: true, operations: { update: hashHandler } },

@@ -32,6 +32,9 @@ export interface StoredPolicy {
   min_encryption_version: number;
   min_available_version: number;
   keys: Record<string, KeyVersion>;
+  /** BYOK: the latest material came from outside, and whether Strongbox may rotate it. */
+  imported_key?: boolean;
+  allow_imported_key_rotation?: boolean;
   backup_info?: { time: string; version: number };
   restore_info?: { time: string; version: number };
 }
@@ -163,7 +166,15 @@ export async function createPolicy(name: string, settings: KeySettings, now: Dat
 
 /** `policy` with one more version, the new latest. */
 export async function rotated(policy: StoredPolicy, now: Date): Promise<StoredPolicy> {
+  if (!rotatable(policy)) throw new LogicalError(400, `imported key ${policy.name} does not allow rotation within Vault`);
   const version = await generateVersion(policy.type, policy.key_size ?? 0, policy.convergent_encryption, now);
   const latest = policy.latest_version + 1;
-  return { ...policy, latest_version: latest, keys: { ...policy.keys, [String(latest)]: version } };
+  // As Vault: once rotated here, the latest material is no longer imported.
+  const imported = policy.imported_key ? { imported_key: false } : {};
+  return { ...policy, ...imported, latest_version: latest, keys: { ...policy.keys, [String(latest)]: version } };
+}
+
+/** Whether Strongbox may make a new version: an imported key only if its importer allowed it. */
+export function rotatable(policy: StoredPolicy): boolean {
+  return !policy.imported_key || policy.allow_imported_key_rotation === true;
 }

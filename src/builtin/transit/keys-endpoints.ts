@@ -65,7 +65,8 @@ export async function describe(key: LoadedKey, context?: Uint8Array): Promise<Re
     supports_signing: supportsSigning(info),
     supports_derivation: supportsDerivation(info),
     auto_rotate_period: policy.auto_rotate_period,
-    imported_key: false,
+    imported_key: policy.imported_key ?? false,
+    ...(policy.imported_key ? { imported_key_allow_rotation: policy.allow_imported_key_rotation ?? false } : {}),
     ...(policy.key_size ? { key_size: policy.key_size } : {}),
     ...(policy.backup_info ? { backup_info: policy.backup_info } : {}),
     ...(policy.restore_info ? { restore_info: policy.restore_info } : {}),
@@ -104,7 +105,7 @@ async function readKey(keyring: Keyring, { storage, data }: LogicalRequest, name
   return { data: await describe(key, context) };
 }
 
-function keySettings(data: Record<string, unknown>): KeySettings {
+export function keySettings(data: Record<string, unknown>): KeySettings {
   const type = text(data, "type", "aes256-gcm96");
   const info = KEY_TYPES[type];
   if (!info) throw new LogicalError(400, `unknown key type ${type}`);
