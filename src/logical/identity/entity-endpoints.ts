@@ -3,7 +3,7 @@ import type { Endpoint } from "../../sdk/framework.js";
 import { parseFlag } from "../../sdk/fields.js";
 import { listResponse } from "../../sdk/responses.js";
 import { type HandlerResult, LogicalError } from "../../sdk/types.js";
-import { type IdentityRequest, metadataField, oneCriterion, policiesField, stringField, stringListField, time } from "./fields.js";
+import { aliasTarget, type IdentityRequest, lookUp, metadataField, policiesField, stringField, stringListField, time } from "./fields.js";
 import { type Entity, type EntityAlias, type IdentityStore, newEntityAlias } from "./store.js";
 
 type IdentityEndpoint = Endpoint<IdentityRequest>;
@@ -173,18 +173,13 @@ async function mergeEntities(store: IdentityStore, { data, now }: IdentityReques
 }
 
 async function upsertAlias(store: IdentityStore, { data, now }: IdentityRequest, id: string): Promise<HandlerResult> {
-  const name = stringField(data, "name");
-  const accessorGiven = stringField(data, "mount_accessor");
   const canonicalGiven = stringField(data, "canonical_id") || stringField(data, "entity_id");
   const customMetadata = metadataField(data, "custom_metadata");
   return store.write(async () => {
     const existing = id ? store.entityAlias(id) : null;
     if (id && !existing) throw new LogicalError(400, "invalid alias ID provided");
-    const accessor = accessorGiven || existing?.mount_accessor || "";
-    if (!accessor) throw new LogicalError(400, "missing mount_accessor");
+    const { accessor, aliasName } = aliasTarget(data, existing);
     store.requireMount(accessor);
-    const aliasName = name || existing?.name || "";
-    if (!aliasName) throw new LogicalError(400, "missing alias name");
     const holder = store.entityAliasByName(accessor, aliasName);
     if (holder && holder.id !== existing?.id) {
       if (!existing && (!canonicalGiven || canonicalGiven === holder.canonical_id)) {
@@ -214,28 +209,12 @@ async function upsertAlias(store: IdentityStore, { data, now }: IdentityRequest,
 
 async function lookupEntity(store: IdentityStore, { data }: IdentityRequest): Promise<HandlerResult> {
   await store.load();
-  const criterion = oneCriterion(data);
-  let entity: Entity | null;
-  switch (criterion) {
-    case "name":
-      entity = store.entityByName(stringField(data, "name"));
-      break;
-    case "id":
-      entity = store.entity(stringField(data, "id"));
-      break;
-    case "alias_id": {
-      const alias = store.entityAlias(stringField(data, "alias_id"));
-      entity = alias && store.entity(alias.canonical_id);
-      break;
-    }
-    case "alias": {
-      const alias = store.entityAliasByName(stringField(data, "alias_mount_accessor"), stringField(data, "alias_name"));
-      entity = alias && store.entity(alias.canonical_id);
-      break;
-    }
-    default:
-      throw new LogicalError(400, "missing lookup criteria: name, id, alias_id, or alias_name with alias_mount_accessor");
-  }
+  const entity = lookUp(data, {
+    byName: (name) => store.entityByName(name),
+    byId: (id) => store.entity(id),
+    aliasById: (id) => store.entityAlias(id),
+    aliasByName: (accessor, name) => store.entityAliasByName(accessor, name),
+  });
   return entity ? { data: describeEntity(store, entity) } : null;
 }
 

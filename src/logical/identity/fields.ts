@@ -65,8 +65,42 @@ export function time(epochMs: number): string {
   return formatTime(epochMs);
 }
 
+/** How lookup/entity and lookup/group find their object, and its aliases' owner. */
+export interface LookupFinders<T> {
+  byName(name: string): T | null;
+  byId(id: string): T | null;
+  aliasById(id: string): { canonical_id: string } | null;
+  aliasByName(mountAccessor: string, name: string): { canonical_id: string } | null;
+}
+
+/** The object the one lookup criterion given names; null when none matches. */
+export function lookUp<T>(data: Record<string, unknown>, find: LookupFinders<T>): T | null {
+  const owner = (alias: { canonical_id: string } | null) => alias && find.byId(alias.canonical_id);
+  switch (oneCriterion(data)) {
+    case "name":
+      return find.byName(stringField(data, "name"));
+    case "id":
+      return find.byId(stringField(data, "id"));
+    case "alias_id":
+      return owner(find.aliasById(stringField(data, "alias_id")));
+    case "alias":
+      return owner(find.aliasByName(stringField(data, "alias_mount_accessor"), stringField(data, "alias_name")));
+    default:
+      throw new LogicalError(400, "missing lookup criteria: name, id, alias_id, or alias_name with alias_mount_accessor");
+  }
+}
+
+/** An alias write's mount accessor and name: the request's, else the existing alias's; both required. */
+export function aliasTarget(data: Record<string, unknown>, existing: { mount_accessor: string; name: string } | null): { accessor: string; aliasName: string } {
+  const accessor = stringField(data, "mount_accessor") || existing?.mount_accessor || "";
+  if (!accessor) throw new LogicalError(400, "missing mount_accessor");
+  const aliasName = stringField(data, "name") || existing?.name || "";
+  if (!aliasName) throw new LogicalError(400, "missing alias name");
+  return { accessor, aliasName };
+}
+
 /** Exactly one lookup criterion of those given, as lookup/entity and lookup/group insist. */
-export function oneCriterion(data: Record<string, unknown>): "name" | "id" | "alias_id" | "alias" | null {
+function oneCriterion(data: Record<string, unknown>): "name" | "id" | "alias_id" | "alias" | null {
   const given = (field: string) => stringField(data, field) !== "";
   const criteria = [
     given("name") && "name",

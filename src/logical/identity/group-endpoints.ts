@@ -2,7 +2,7 @@
 import type { Endpoint } from "../../sdk/framework.js";
 import { listResponse } from "../../sdk/responses.js";
 import { type HandlerResult, LogicalError } from "../../sdk/types.js";
-import { type IdentityRequest, metadataField, oneCriterion, policiesField, stringField, stringListField, time } from "./fields.js";
+import { aliasTarget, type IdentityRequest, lookUp, metadataField, policiesField, stringField, stringListField, time } from "./fields.js";
 import type { Group, GroupAlias, GroupType, IdentityStore } from "./store.js";
 import { randomUuid } from "../../sdk/encoding.js";
 
@@ -149,17 +149,12 @@ function refuseCycle(store: IdentityStore, groupId: string, memberId: string): v
 }
 
 async function upsertGroupAlias(store: IdentityStore, { data, now }: IdentityRequest, id: string): Promise<HandlerResult> {
-  const name = stringField(data, "name");
-  const accessorGiven = stringField(data, "mount_accessor");
   const canonicalGiven = stringField(data, "canonical_id");
   return store.write(async () => {
     const existing = id ? store.groupAlias(id) : null;
     if (id && !existing) throw new LogicalError(400, "invalid group alias ID");
-    const accessor = accessorGiven || existing?.mount_accessor || "";
-    if (!accessor) throw new LogicalError(400, "missing mount_accessor");
+    const { accessor, aliasName } = aliasTarget(data, existing);
     store.requireMount(accessor);
-    const aliasName = name || existing?.name || "";
-    if (!aliasName) throw new LogicalError(400, "missing alias name");
     const holder = store.groupAliasByName(accessor, aliasName);
     if (holder && holder.id !== existing?.id) throw new LogicalError(400, "combination of mount accessor and alias name is already in use");
     const canonicalId = canonicalGiven || existing?.canonical_id || "";
@@ -182,27 +177,12 @@ async function upsertGroupAlias(store: IdentityStore, { data, now }: IdentityReq
 
 async function lookupGroup(store: IdentityStore, { data }: IdentityRequest): Promise<HandlerResult> {
   await store.load();
-  let group: Group | null;
-  switch (oneCriterion(data)) {
-    case "name":
-      group = store.groupByName(stringField(data, "name"));
-      break;
-    case "id":
-      group = store.group(stringField(data, "id"));
-      break;
-    case "alias_id": {
-      const alias = store.groupAlias(stringField(data, "alias_id"));
-      group = alias && store.group(alias.canonical_id);
-      break;
-    }
-    case "alias": {
-      const alias = store.groupAliasByName(stringField(data, "alias_mount_accessor"), stringField(data, "alias_name"));
-      group = alias && store.group(alias.canonical_id);
-      break;
-    }
-    default:
-      throw new LogicalError(400, "missing lookup criteria: name, id, alias_id, or alias_name with alias_mount_accessor");
-  }
+  const group = lookUp(data, {
+    byName: (name) => store.groupByName(name),
+    byId: (id) => store.group(id),
+    aliasById: (id) => store.groupAlias(id),
+    aliasByName: (accessor, name) => store.groupAliasByName(accessor, name),
+  });
   return group ? { data: describeGroup(store, group) } : null;
 }
 
