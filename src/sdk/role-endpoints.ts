@@ -1,6 +1,7 @@
 /**
- * The `role` and `role/:name` endpoints of an auth method whose logins name a role (jwt,
- * kubernetes): list, read, write, delete, with role names in canonical form (names.ts).
+ * The `config`, `role` and `role/:name` endpoints of an auth method whose logins name a role (jwt,
+ * kubernetes): the mount's one configuration, and roles listed, read, written and deleted with
+ * their names in canonical form (names.ts).
  */
 import type { AuthRequest } from "./auth.js";
 import type { Endpoint } from "./framework.js";
@@ -19,6 +20,31 @@ export interface RoleStore<R> {
   deleteRole(storage: Storage, name: string): Promise<void>;
   listRoles(storage: Storage): Promise<string[]>;
   describeRole(role: R): Record<string, unknown>;
+}
+
+export interface ConfigStore<C> {
+  readConfig(storage: Storage): Promise<C | null>;
+  /** Writes the configuration from the request's fields, checking them. */
+  writeConfig(storage: Storage, data: Record<string, unknown>): Promise<unknown>;
+  describeConfig(config: C): Record<string, unknown>;
+}
+
+/** `config`: read (404 until written) and write. */
+export function configEndpoint<C>(config: ConfigStore<C>): Endpoint<AuthRequest> {
+  return {
+    pattern: "config",
+    operations: {
+      read: async ({ storage }) => {
+        const stored = await config.readConfig(storage);
+        if (!stored) throw notFound();
+        return { data: config.describeConfig(stored) };
+      },
+      update: async ({ storage, data }) => {
+        await config.writeConfig(storage, data);
+        return null;
+      },
+    },
+  };
 }
 
 /** `role/<name>...` with the name in canonical form, so the ACL judges the path that is stored. */

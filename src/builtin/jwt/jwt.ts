@@ -10,8 +10,7 @@ import { addressInBlocks, parseCidrList } from "../../sdk/cidr.js";
 import { authMethod, type AuthRequest, type LoginGrant, roleStillGrants } from "../../sdk/auth.js";
 import { audiences, checkClaims, SIGNING_ALGORITHMS, TokenInvalid, verifiedClaims } from "../../sdk/jws.js";
 import { canonicalName } from "../../sdk/names.js";
-import { canonicalRolePath, ROLE_NAME, roleEndpoints } from "../../sdk/role-endpoints.js";
-import { notFound } from "../../sdk/responses.js";
+import { canonicalRolePath, configEndpoint, ROLE_NAME, roleEndpoints } from "../../sdk/role-endpoints.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
 import { describeConfig, readConfig, writeConfig } from "./config.js";
 import { grantFor } from "./grant.js";
@@ -25,20 +24,7 @@ export const jwt = authMethod({
   renew: roleStillGrants(readRole),
   canonicalPath: canonicalRolePath,
   endpoints: [
-    {
-      pattern: "config",
-      operations: {
-        read: async ({ storage }) => {
-          const config = await readConfig(storage);
-          if (!config) throw notFound();
-          return { data: describeConfig(config) };
-        },
-        update: async ({ storage, data }) => {
-          await writeConfig(storage, data);
-          return null;
-        },
-      },
-    },
+    configEndpoint({ readConfig, writeConfig, describeConfig }),
     { pattern: "oidc/auth_url", unauthenticated: true, operations: { update: authUrl } },
     ...roleEndpoints(roles),
   ],

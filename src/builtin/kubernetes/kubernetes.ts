@@ -10,8 +10,7 @@ import { authMethod, type AuthRequest, type LoginGrant, roleStillGrants } from "
 import { globMatch } from "../../sdk/glob.js";
 import { audiences, checkClaims, TokenInvalid, unverifiedClaims, verifiedClaims, publicKeyFromPem } from "../../sdk/jws.js";
 import { canonicalName } from "../../sdk/names.js";
-import { canonicalRolePath, ROLE_NAME, roleEndpoints } from "../../sdk/role-endpoints.js";
-import { notFound } from "../../sdk/responses.js";
+import { canonicalRolePath, configEndpoint, ROLE_NAME, roleEndpoints } from "../../sdk/role-endpoints.js";
 import { LogicalError, permissionDenied } from "../../sdk/types.js";
 import {
   deleteRole,
@@ -36,23 +35,7 @@ const roles = { readRole, writeRole, deleteRole, listRoles, describeRole };
 export const kubernetes = authMethod({
   renew: roleStillGrants(readRole),
   canonicalPath: canonicalRolePath,
-  endpoints: [
-    {
-      pattern: "config",
-      operations: {
-        read: async ({ storage }) => {
-          const config = await readConfig(storage);
-          if (!config) throw notFound();
-          return { data: describeConfig(config) };
-        },
-        update: async ({ storage, data }) => {
-          await writeConfig(storage, data);
-          return null;
-        },
-      },
-    },
-    ...roleEndpoints(roles),
-  ],
+  endpoints: [configEndpoint({ readConfig, writeConfig, describeConfig }), ...roleEndpoints(roles)],
   logins: [{ pattern: "login", operations: { update: login } }],
 });
 
