@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FileServer, startFileServer } from "../helpers/file-server.js";
+import { runHvac } from "../helpers/hvac.js";
 
 /** The top-level default_lease_ttl / max_lease_ttl of a real server process, as tokens, mounts and tune see them. */
 describe("system lease TTLs from the configuration (real process)", () => {
@@ -53,6 +54,31 @@ describe("system lease TTLs from the configuration (real process)", () => {
     await api("POST", "auth/userpass/users/amy", { password: "pw", token_ttl: "0" });
     const byDefault = await api("POST", "auth/userpass/login/amy", { password: "pw" }, "");
     expect(byDefault.body.auth.lease_duration).toBe(9000);
+  });
+
+  it("tunes through hvac as its own tests do: mount and auth maxima above the system's, a default above its max refused", async () => {
+    const script = [
+      "client.sys.enable_secrets_engine('kv', path='hvac-tuned')",
+      "client.sys.tune_mount_configuration(path='hvac-tuned', default_lease_ttl='90m', max_lease_ttl='10h', description='tuned by hvac')",
+      "mount = client.sys.read_mount_configuration(path='hvac-tuned')['data']",
+      "client.sys.enable_auth_method('userpass', path='hvac-users')",
+      "client.sys.tune_auth_method(path='hvac-users', default_lease_ttl='3h', max_lease_ttl='12h')",
+      "auth = client.sys.read_auth_method_tuning(path='hvac-users')['data']",
+      "try:",
+      "    client.sys.tune_mount_configuration(path='hvac-tuned', default_lease_ttl='11h')",
+      "    refused = None",
+      "except hvac.exceptions.InvalidRequest as error:",
+      "    refused = str(error)",
+      "after = client.sys.read_mount_configuration(path='hvac-tuned')['data']",
+      "print(json.dumps({'mount': mount, 'auth': auth, 'refused': refused, 'after': after['default_lease_ttl']}))",
+    ].join("\n");
+    const run = await runHvac(script, { VAULT_ADDR: node.server.apiAddr, VAULT_TOKEN: root });
+    expect(run.code, run.stderr).toBe(0);
+    const tuned = JSON.parse(run.stdout);
+    expect(tuned.mount).toMatchObject({ default_lease_ttl: 5400, max_lease_ttl: 36000, description: "tuned by hvac" });
+    expect(tuned.auth).toMatchObject({ default_lease_ttl: 10800, max_lease_ttl: 43200 });
+    expect(tuned.refused).toContain("cannot be greater than the max lease TTL");
+    expect(tuned.after).toBe(5400);
   });
 
   it("gives tokens the system default TTL and caps them at the system max", async () => {

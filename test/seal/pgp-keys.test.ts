@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFileServer, type FileServer } from "../helpers/file-server.js";
 import { awskmsStanza, createKmsKey, kmsEndpoint } from "../helpers/kms.js";
+import { runHvac } from "../helpers/hvac.js";
 import { runCli } from "../helpers/server-process.js";
 
 interface Holder {
@@ -157,6 +158,10 @@ describe("Shamir seal: PGP-encrypted unseal keys and root token", () => {
       keys: { [first!]: [done.body.keys[0]], [second!]: [done.body.keys[1]] },
       keys_base64: { [first!]: [done.body.keys_base64[0]], [second!]: [done.body.keys_base64[1]] },
     });
+    // hvac reads the same backup, as its own rekey tests do.
+    const viaHvac = await runHvac("print(json.dumps(client.sys.read_backup_keys()))", { VAULT_ADDR: node.server.apiAddr, VAULT_TOKEN: rootToken });
+    expect(viaHvac.code, viaHvac.stderr).toBe(0);
+    expect(JSON.parse(viaHvac.stdout).data).toEqual(backup.body.data);
     shares = [decrypt(holders[0]!, backup.body.data.keys_base64[first!][0])!, decrypt(holders[1]!, backup.body.data.keys_base64[second!][0])!];
     expect((await node.api("PUT", "sys/seal", undefined, rootToken)).status).toBe(204);
     await node.api("PUT", "sys/unseal", { key: shares[0] });
