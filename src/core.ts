@@ -6,7 +6,7 @@ import { type HAOptions, Leadership, type LeaderView } from "./ha/leadership.js"
 import { SwitchableBackend } from "./ha/switchable-backend.js";
 import { type Logger, silentLogger } from "./sdk/logger.js";
 import { randomUuid } from "./sdk/encoding.js";
-import { ExpirySweep } from "./logical/expiry-sweep.js";
+import { Housekeeping } from "./logical/housekeeping.js";
 import { loadLogicalState, type LogicalOptions } from "./logical/state.js";
 import { loadNodeState, type NodeState } from "./audit/node-state.js";
 import { LogicalError } from "./sdk/types.js";
@@ -61,7 +61,7 @@ export class Core {
   #draining = false;
   #initialized: boolean | null = null; // until storage first answers
   #clusterId = "";
-  readonly #expirySweep: ExpirySweep;
+  readonly #housekeeping: Housekeeping;
   readonly operatorKeys: OperatorKeyOperations;
   /** Where requests enter (the active serves them; a standby throws StandbyError), each counted in flight. */
   readonly requests: RequestEntry;
@@ -80,7 +80,7 @@ export class Core {
     this.storageType = options.storageType;
     this.#logger = (options.logger ?? silentLogger).named("core");
     this.#logical = { now: options.now ?? Date.now, leaseTtls: options.leaseTtls };
-    this.#expirySweep = new ExpirySweep(() => (this.isActive() ? (this.#state?.tokens ?? null) : null), this.#logger);
+    this.#housekeeping = new Housekeeping(() => (this.isActive() ? this.#state : null), this.#logical.now, this.#logger);
     this.#leadership = options.ha
       ? new Leadership(options.ha, {
           physical: this.#physical,
@@ -244,7 +244,7 @@ export class Core {
     if (!this.#leadership) this.#cache?.begin();
     this.#logger.info("vault is unsealed");
     this.#leadership?.start();
-    this.#expirySweep.start();
+    this.#housekeeping.start();
   }
 
   #sealAfter(error: unknown): never {
@@ -270,7 +270,7 @@ export class Core {
   async seal({ fromRequest = false } = {}): Promise<void> {
     if (this.sealed) return;
     // Let the requests inside finish, then release the lock before sealing, so a standby takes over at once.
-    this.#expirySweep.stop();
+    this.#housekeeping.stop();
     await this.#leadership?.stop(() => this.#settled(fromRequest));
     this.#state = null;
     this.#cache?.end();

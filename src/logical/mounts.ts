@@ -170,6 +170,19 @@ export class MountTable {
     if (conflict) throw new LogicalError(400, `path is already in use at ${conflict.entry.path}`);
   }
 
+  /** Runs every engine's scheduled work; one engine's failure neither stops the others nor is lost. */
+  async periodic(now: Date): Promise<{ mount: string; error: unknown }[]> {
+    const failures: { mount: string; error: unknown }[] = [];
+    for (const { entry, engine, storage } of this.#mounts) {
+      try {
+        await engine.periodic?.(storage, entry, now);
+      } catch (error) {
+        failures.push({ mount: entry.path, error });
+      }
+    }
+    return failures;
+  }
+
   #attach(entry: MountEntry): Mounted {
     const engine = SECRETS_ENGINES[entry.type]!(entry, { leaseTtls: this.leaseTtls });
     return { entry, engine, storage: storageView(this.#barrier, `${MOUNT_DATA_PREFIX}${entry.uuid}/`) };

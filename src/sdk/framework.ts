@@ -132,6 +132,8 @@ export interface SecretsEngineSpec {
   endpoints: Endpoint<LogicalRequest>[];
   /** Called once when the mount is enabled. */
   initialize?(storage: Storage, mount: MountEntry): Promise<void>;
+  /** Scheduled work, on the active node about once a minute (SecretsEngine.periodic). */
+  periodic?(storage: Storage, mount: MountEntry, now: Date): Promise<void>;
 }
 
 /** A secrets engine served from its declared endpoints. */
@@ -139,6 +141,7 @@ export function secretsEngine(spec: SecretsEngineSpec): SecretsEngine {
   const table = new Endpoints(spec.endpoints);
   return {
     initialize: spec.initialize,
+    periodic: spec.periodic,
     handle: (request) => table.handle(request, request.mount.path + request.path),
     exists: (request) => table.exists(request),
     endpoint: (path) => table.match(path)?.endpoint ?? null,

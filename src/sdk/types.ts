@@ -107,6 +107,11 @@ export interface SecretsEngine {
   exists?(request: LogicalRequest): Promise<boolean | null>;
   /** What the endpoint serving `path` (relative to the mount) declares, or null (see framework.ts). */
   endpoint?(path: string): EndpointFlags | null;
+  /**
+   * Vault's PeriodicFunc: scheduled work such as key rotation, called about once a minute on the
+   * active node only (it may write).
+   */
+  periodic?(storage: Storage, mount: MountEntry, now: Date): Promise<void>;
 }
 
 /** What the core must know of an endpoint before calling it (declared in framework.ts's `Endpoint`). */

@@ -5,7 +5,7 @@ import { parseFlag } from "../../sdk/fields.js";
 import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
 import { decrypt, encrypt, requireConsistentContext } from "./cipher.js";
 import { base64Field, batchInput, decodeBase64, encodeBase64, has, integer, text } from "./inputs.js";
-import { createPolicy, type Keyring, LoadedKey, rotatable, rotated } from "./keyring.js";
+import { createPolicy, type Keyring, LoadedKey, rotationDue } from "./keyring.js";
 import { randomBytes } from "./primitives.js";
 
 /** One item of a batch (or the single request): its fields as given, and its answer. */
@@ -143,22 +143,14 @@ async function upsert(keyring: Keyring, request: LogicalRequest, name: string, d
 }
 
 /**
- * Vault rotates keys with `auto_rotate_period` from a periodic task; here an encrypt (a write, so
- * always on the active) rotates a key whose latest version is older than the period, then uses it.
+ * Keys due for rotation rotate from the engine's periodic task (index.ts) within a minute; an
+ * encrypt that comes first (a write, so on the active) rotates the key itself and uses the new version.
  */
 async function rotatedIfDue(keyring: Keyring, request: LogicalRequest, key: LoadedKey): Promise<LoadedKey> {
-  const due = (policy: LoadedKey["policy"]) =>
-    policy.auto_rotate_period > 0 &&
-    rotatable(policy) &&
-    Date.now() - Date.parse(policy.keys[String(policy.latest_version)]!.creation_time) >= policy.auto_rotate_period * 1000;
-  if (!due(key.policy)) return key;
-  const policy = await keyring.update<LoadedKey["policy"]>(request.storage, key.policy.name, async (current) => {
-    if (!current) throw new LogicalError(400, "encryption key not found");
-    if (!due(current)) return { unchanged: current };
-    const next = await rotated(current, new Date());
-    return { policy: next, result: next };
-  });
-  return (await keyring.get(request.storage, policy.name)) ?? new LoadedKey(policy);
+  if (!rotationDue(key.policy, new Date())) return key;
+  const current = await keyring.rotateIfDue(request.storage, key.policy.name, new Date());
+  if (!current) throw new LogicalError(400, "encryption key not found");
+  return current;
 }
 
 async function decryptHandler(keyring: Keyring, request: LogicalRequest, name: string): Promise<HandlerResult> {

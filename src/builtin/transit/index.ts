@@ -13,7 +13,7 @@ import { type HandlerResult, type LogicalRequest, LogicalError, noHandler, type 
 import { encryptionEndpoints } from "./encryption-endpoints.js";
 import { importEndpoints } from "./import-endpoints.js";
 import { base64Field, KEY_NAME, text } from "./inputs.js";
-import { Keyring } from "./keyring.js";
+import { Keyring, rotationDue } from "./keyring.js";
 import { keysEndpoints } from "./keys-endpoints.js";
 import { digest, isHashAlgorithm, randomBytes } from "./primitives.js";
 import { signingEndpoints } from "./signing-endpoints.js";
@@ -47,7 +47,16 @@ export function transitEngine(): SecretsEngine {
       },
     },
   ];
-  const engine = secretsEngine({ endpoints: endpoints.map(withKeyName) });
+  const engine = secretsEngine({
+    endpoints: endpoints.map(withKeyName),
+    // Vault's periodic rotation: keys with auto_rotate_period rotate even if nothing encrypts with them.
+    periodic: async (storage, _mount, now) => {
+      for (const name of await keyring.list(storage)) {
+        const key = await keyring.get(storage, name);
+        if (key && rotationDue(key.policy, now)) await keyring.rotateIfDue(storage, name, now);
+      }
+    },
+  });
   return {
     ...engine,
     handle: async (request) => {

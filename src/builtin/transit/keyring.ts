@@ -102,6 +102,16 @@ export class Keyring {
     return loaded;
   }
 
+  /** Rotates `name` if its rotation is due at `now` (checked again under the name's lock); the key as it then is. */
+  async rotateIfDue(storage: Storage, name: string, now: Date): Promise<LoadedKey | null> {
+    const policy = await this.update<StoredPolicy | null>(storage, name, async (current) => {
+      if (!current || !rotationDue(current, now)) return { unchanged: current };
+      const next = await rotated(current, now);
+      return { policy: next, result: next };
+    });
+    return policy && ((await this.get(storage, name)) ?? new LoadedKey(policy));
+  }
+
   async list(storage: Storage): Promise<string[]> {
     return (await storage.list(POLICY_PREFIX)).filter((key) => !key.endsWith("/"));
   }
@@ -172,6 +182,13 @@ export async function rotated(policy: StoredPolicy, now: Date): Promise<StoredPo
   // As Vault: once rotated here, the latest material is no longer imported.
   const imported = policy.imported_key ? { imported_key: false } : {};
   return { ...policy, ...imported, latest_version: latest, keys: { ...policy.keys, [String(latest)]: version } };
+}
+
+/** Whether `auto_rotate_period` asks for a new version at `now`. */
+export function rotationDue(policy: StoredPolicy, now: Date): boolean {
+  if (policy.auto_rotate_period <= 0 || !rotatable(policy)) return false;
+  const latest = policy.keys[String(policy.latest_version)];
+  return latest !== undefined && now.getTime() - Date.parse(latest.creation_time) >= policy.auto_rotate_period * 1000;
 }
 
 /** Whether Strongbox may make a new version: an imported key only if its importer allowed it. */

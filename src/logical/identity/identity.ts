@@ -20,6 +20,7 @@ const MOUNT_ENTRY_KEY = "core/identity-mount";
 export class Identity {
   readonly store: IdentityStore;
   readonly #endpoints: Endpoints<IdentityRequest>;
+  readonly #oidc: OidcProvider;
 
   private constructor(
     storage: Storage,
@@ -27,7 +28,8 @@ export class Identity {
     mounts: MountLookup,
   ) {
     this.store = new IdentityStore(storage, mounts);
-    this.#endpoints = new Endpoints([...entityEndpoints(this.store), ...groupEndpoints(this.store), ...new OidcProvider(this.store).endpoints()]);
+    this.#oidc = new OidcProvider(this.store);
+    this.#endpoints = new Endpoints([...entityEndpoints(this.store), ...groupEndpoints(this.store), ...this.#oidc.endpoints()]);
   }
 
   /** Opens the identity store over the barrier, creating its mount entry the first time; entries load on first use. */
@@ -35,6 +37,11 @@ export class Identity {
     const made = { path: IDENTITY_MOUNT_PATH, type: "identity", description: "identity store", local: false };
     const { entry, storage } = await builtinMount(barrier, MOUNT_ENTRY_KEY, made);
     return new Identity(storage, entry, mounts);
+  }
+
+  /** Scheduled work on the active node: identity token keys rotate when due. */
+  periodic(now: Date): Promise<void> {
+    return this.#oidc.periodic(now.getTime());
   }
 
   /** A request to `identity/<path>`. */

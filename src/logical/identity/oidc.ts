@@ -54,6 +54,11 @@ export class OidcProvider {
 
   constructor(private readonly store: IdentityStore) {}
 
+  /** Rotates every key whose rotation is due, so a key nobody signs with still rotates on schedule. */
+  async periodic(now: number): Promise<void> {
+    for (const name of await this.#names("oidc/key/")) await this.#current(name, now);
+  }
+
   endpoints(): Endpoint<IdentityRequest>[] {
     return [
       { pattern: "oidc/config", operations: { read: () => this.#readConfig(), update: (request) => this.#writeConfig(request) } },
