@@ -76,13 +76,13 @@ async function revokedEntries(store: PkiStore, keep: (entry: RevokedEntry) => bo
  * `auto_rebuild`, a CRL within its grace period of expiry is rebuilt first (on a standby the write
  * sends the read to the active).
  */
-export async function currentCrl(store: PkiStore, ref: string, mountId: string): Promise<Uint8Array | null> {
+export async function currentCrl(store: PkiStore, ref: string, mountId: string, now = Date.now()): Promise<Uint8Array | null> {
   const issuer = await store.findIssuer(ref);
   if (!issuer) return null;
   let entry = await readJson<CrlEntry>(store.storage, `crls/${issuer.id}`);
   const config = await store.crlConfig();
   const grace = (durationSeconds(config.auto_rebuild_grace_period) ?? 12 * 3600) * 1000;
-  if (!entry || (config.auto_rebuild && entry.next_update - grace <= Date.now())) entry = await rebuildCrl(store, issuer, mountId);
+  if (!entry || (config.auto_rebuild && entry.next_update - grace <= now)) entry = await rebuildCrl(store, issuer, mountId);
   return entry ? fromBase64(entry.der) : null;
 }
 

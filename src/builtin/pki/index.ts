@@ -7,12 +7,13 @@ import { secretsEngine } from "../../sdk/framework.js";
 import type { EngineContext, LogicalRequest, MountEntry, SecretsEngine } from "../../sdk/types.js";
 import type { Endpoint } from "../../sdk/framework.js";
 import { caEndpoints } from "./ca.js";
-import { crlEndpoints } from "./crl.js";
+import { crlEndpoints, currentCrl } from "./crl.js";
 import { fetchEndpoints } from "./fetch.js";
 import { issueCertificate, verbatimRole } from "./issue.js";
 import { manageEndpoints } from "./manage.js";
 import { ocspEndpoints } from "./ocsp.js";
 import { requireRole, roleEndpoints } from "./roles.js";
+import { PkiStore } from "./store.js";
 import { tidyEndpoints } from "./tidy.js";
 
 export function pkiEngine(_mount: MountEntry, context: EngineContext): SecretsEngine {
@@ -74,5 +75,11 @@ export function pkiEngine(_mount: MountEntry, context: EngineContext): SecretsEn
       ...ocspEndpoints,
       ...tidyEndpoints(),
     ],
+    // As Vault's periodic CRL rebuild: with auto_rebuild, a CRL nobody fetches is still renewed before it expires.
+    periodic: async (storage, mount, now) => {
+      const store = new PkiStore(storage);
+      if (!(await store.crlConfig()).auto_rebuild) return;
+      for (const issuer of await store.issuers()) await currentCrl(store, issuer.id, mount.uuid, now.getTime());
+    },
   });
 }
