@@ -116,6 +116,23 @@ export async function open(key: AeadKey, sealed: Uint8Array, associatedData?: Ui
   }
 }
 
+/**
+ * AEAD nonces are cut from random bytes drawn a few kilobytes at a time, each handed out once: a
+ * getRandomValues call per nonce cost as much as the AES itself on a 1 KB item. Nonces are
+ * public (every ciphertext starts with its own), so holding some in advance discloses nothing.
+ */
+const NONCE_POOL_BYTES = NONCE_BYTES * 341;
+let noncePool: Uint8Array = new Uint8Array(0);
+let noncePoolUsed = 0;
+
+export function randomNonce(): Uint8Array {
+  if (noncePoolUsed === noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_BYTES);
+    noncePoolUsed = 0;
+  }
+  return noncePool.subarray(noncePoolUsed, (noncePoolUsed += NONCE_BYTES));
+}
+
 export function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
   // getRandomValues fills at most 65 536 bytes per call.
