@@ -25,6 +25,11 @@ describe("transit's base64", () => {
     expect(decodeBase64("YWJj ZA==")).toBe("illegal base64 data at input byte 4");
     expect(decodeBase64("YWJjZA")).toBe("illegal base64 data at input byte 6");
     expect(decodeBase64("YW-j")).toBe("illegal base64 data at input byte 2");
+    // Whitespace atob would skip, where the length still divides by four.
+    expect(decodeBase64("YWJj ZA=")).toBe("illegal base64 data at input byte 4");
+    expect(decodeBase64("YW\nj")).toBe("illegal base64 data at input byte 2");
+    expect(decodeBase64("    ")).toBe("illegal base64 data at input byte 0");
+    expect(decodeBase64("YWJjZGVm\tAAA")).toBe("illegal base64 data at input byte 8");
   });
 });
 
