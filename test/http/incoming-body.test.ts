@@ -101,6 +101,28 @@ describe("request bodies read from Node's stream", () => {
   });
 });
 
+describe("the listener's env", () => {
+  it("carries a reader of the body's bytes under the limit the core asks for", async () => {
+    const seen: { bytes?: string; refused?: number }[] = [];
+    const listener = await startApiListener(
+      { type: "tcp", address: "127.0.0.1:0", clusterAddress: "127.0.0.1:0", tlsDisable: true, maxRequestSize: LIMIT },
+      async (request, env) => {
+        const bytes = await env.readBody!(request.headers.get("x-limit") ? Number(request.headers.get("x-limit")) : LIMIT).catch((error) => error);
+        seen.push(bytes instanceof Uint8Array ? { bytes: new TextDecoder().decode(bytes) } : { refused: bytes.status });
+        return new Response(null, { status: 204 });
+      },
+    );
+    try {
+      const post = (body: string, headers: Record<string, string> = {}) => fetch(`http://${listener.address}/v1/x`, { method: "POST", body, headers });
+      expect((await post('{"a":"ü"}')).status).toBe(204);
+      expect((await post("0123456789", { "x-limit": "9" })).status).toBe(204);
+      expect(seen).toEqual([{ bytes: '{"a":"ü"}' }, { refused: 413 }]);
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
 describe("readBody", () => {
   it("takes the runtime's reader, under the path's limit, without touching the Request's body", async () => {
     const poisoned = new ReadableStream({
