@@ -106,7 +106,7 @@ export async function benchTransit(plan: LoadPlan): Promise<BenchReport> {
       rows,
       notes: [
         `autocannon, ${plan.connections} connections, ${plan.durationSeconds} s per run, ${plan.rounds} rounds of every row after a ${plan.warmupSeconds} s warm-up each; medians.`,
-        "Both tokens are policy-bound (token lookup and ACL on every request). The key is cached decrypted with its imported WebCrypto AES key; each item costs one AES-GCM call on WebCrypto plus base64 and JSON of 1 KB.",
+        "Both tokens are policy-bound (token lookup and ACL on every request). The key is cached decrypted; each item costs one synchronous AES-GCM call (node:crypto, which the Node server installs in place of WebCrypto's thread-pool job) plus base64 and JSON of 1 KB.",
         "Server CPU: the server process's user + system time during the run ÷ answers (÷ items for the per-item column).",
         "The random row is a POST whose handler draws 32 bytes: the difference between it and the KV read is what the HTTP stack and router spend on any write before an engine runs, and the encrypt row's excess over it is transit's own cost.",
       ],

@@ -48,6 +48,11 @@ export interface RequestEnv {
    * for a forwarded request, the chain the standby's listener received. Never from a client header.
    */
   clientCertificates?: Uint8Array[];
+  /**
+   * The body's bytes read by the runtime, refused with BodyTooLarge past `limit`, in place of
+   * reading the `Request`'s body stream (which a runtime may have to build just for that).
+   */
+  readBody?: (limit: number) => Promise<Uint8Array>;
 }
 
 /** The Vault HTTP API as a Hono app; runtime adapters serve it. */
@@ -61,14 +66,14 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
     logger: logger.named("forwarding"),
     holdMs: options.standbyHoldMs ?? 0,
     // Became active while the request was held: serve it as any request to the active.
-    serveHere: async (body) => app.fetch(rebuildRequest(request, body), env),
+    serveHere: async (body) => app.fetch(rebuildRequest(request, body), { ...env, readBody: undefined }),
   });
 
   app.all("/v1/*", async (c) => {
     const client = c.env?.clientAddress;
     let rawBody: Uint8Array | undefined;
     let limit = options.maxRequestSize;
-    const body = async () => (rawBody ??= await readBody(c.req.raw, limit));
+    const body = async () => (rawBody ??= await readBody(c.req.raw, limit, c.env?.readBody));
     try {
       const url = new URL(c.req.url);
       const path = decodeRequestPath(url.pathname);

@@ -1,5 +1,6 @@
 import { JsonSyntaxError, MAX_JSON_DEPTH, parseScannedJson } from "../sdk/encoding.js";
 import { LogicalError } from "../sdk/types.js";
+import { PIECE_BYTES, parseJsonInPieces } from "./json-pieces.js";
 
 /**
  * The body limit of requests read without a caller's token (init, unseal, logins, operator key
@@ -42,11 +43,14 @@ export function declaresTooLarge(request: Request, limit: number): boolean {
 
 /**
  * The request's body bytes, refused with a 413 as soon as its Content-Length or the bytes received
- * pass `limit`: the rest is never buffered (the stream is cancelled).
+ * pass `limit`: the rest is never buffered (the stream is cancelled). `readRaw`, when the runtime
+ * gives one, reads the bytes in place of the body stream, under the same limit.
  */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  if (hasNoBody(request) || !request.body) return new Uint8Array(0);
+export async function readBody(request: Request, limit: number, readRaw?: (limit: number) => Promise<Uint8Array>): Promise<Uint8Array> {
+  if (hasNoBody(request)) return new Uint8Array(0);
   if (declaresTooLarge(request, limit)) throw new BodyTooLarge();
+  if (readRaw) return readRaw(limit);
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -74,35 +78,49 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
  * A request body as Vault reads it: empty is `{}`, otherwise a JSON object. Numbers are kept
  * exact (a secret's 12345678901234567890 must not come back rounded); nesting is bounded, and so
  * is the number of values. A large body is scanned and decoded in slices with the event loop free
- * in between, so only the final JSON.parse runs in one go, over at most MAX_JSON_VALUES values.
+ * in between, so only the final JSON.parse runs in one go, over at most MAX_JSON_VALUES values;
+ * when it holds only plain numbers it is parsed from its bytes in pieces (json-pieces.ts).
  */
 export async function parseRequestBody(bytes: Uint8Array): Promise<Record<string, unknown>> {
   if (bytes.length === 0) return {}; // every GET
   const scan = new JsonScan();
-  const decoder = new TextDecoder();
-  const parts: string[] = [];
   for (let from = 0; from < bytes.length; from += SCAN_SLICE) {
     if (from > 0) await yieldToEventLoop();
-    const slice = bytes.subarray(from, Math.min(bytes.length, from + SCAN_SLICE));
-    if (!scan.scan(slice)) {
+    if (!scan.scan(bytes.subarray(from, Math.min(bytes.length, from + SCAN_SLICE)))) {
       throw new LogicalError(400, `failed to parse JSON input: more than ${MAX_JSON_VALUES} values (objects, arrays, members and elements)`);
     }
-    parts.push(decoder.decode(slice, { stream: true }));
   }
-  parts.push(decoder.decode());
-  const text = parts.length === 1 ? parts[0]! : parts.join("");
-  if (text.trim() === "") return {};
+  const plain = !scan.mayHoldInexactNumber && scan.deepest <= MAX_JSON_DEPTH;
+  const pieces = plain && bytes.length > PIECE_BYTES ? parseJsonInPieces(bytes) : null;
   let parsed: unknown;
-  try {
-    parsed = parseScannedJson(text, !scan.mayHoldInexactNumber && scan.deepest <= MAX_JSON_DEPTH);
-  } catch (error) {
-    if (error instanceof JsonSyntaxError) throw new LogicalError(400, `failed to parse JSON input: ${error.message}`);
-    throw error;
+  if (pieces) {
+    parsed = pieces.value;
+  } else {
+    const text = await decodeInSlices(bytes);
+    if (text.trim() === "") return {};
+    try {
+      parsed = parseScannedJson(text, plain);
+    } catch (error) {
+      if (error instanceof JsonSyntaxError) throw new LogicalError(400, `failed to parse JSON input: ${error.message}`);
+      throw error;
+    }
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new LogicalError(400, "failed to parse JSON input: the body must be a JSON object");
   }
   return parsed as Record<string, unknown>;
+}
+
+async function decodeInSlices(bytes: Uint8Array): Promise<string> {
+  if (bytes.length <= SCAN_SLICE) return new TextDecoder().decode(bytes);
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  for (let from = 0; from < bytes.length; from += SCAN_SLICE) {
+    if (from > 0) await yieldToEventLoop();
+    parts.push(decoder.decode(bytes.subarray(from, Math.min(bytes.length, from + SCAN_SLICE)), { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -134,9 +152,21 @@ class JsonScan {
     for (let i = 0; i < bytes.length; i++) {
       const code = bytes[i]!;
       if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (code === BACKSLASH) this.#escaped = true;
-        else if (code === QUOTE) this.#inString = false;
+        if (this.#escaped) {
+          this.#escaped = false;
+          continue;
+        }
+        // Strings are most of a large body: jump to the next quote, escaped when an odd run of backslashes ends there.
+        const quote = bytes.indexOf(QUOTE, i);
+        const runEnd = quote < 0 ? bytes.length : quote;
+        let backslashes = 0;
+        while (runEnd - 1 - backslashes >= i && bytes[runEnd - 1 - backslashes] === BACKSLASH) backslashes++;
+        if (quote < 0) {
+          this.#escaped = backslashes % 2 === 1;
+          break;
+        }
+        if (backslashes % 2 === 0) this.#inString = false;
+        i = quote;
         continue;
       }
       if ((code >= 0x30 && code <= 0x39) || code === 0x2e /* . */) {

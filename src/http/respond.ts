@@ -1,13 +1,14 @@
 import { SealedError } from "../barrier/types.js";
 import { FencedError } from "../physical/ha.js";
 import type { Logger } from "../sdk/logger.js";
-import { fromBase64, stringifyJson } from "../sdk/encoding.js";
+import { fromBase64 } from "../sdk/encoding.js";
 import { type HandlerResult, LogicalError } from "../sdk/types.js";
+import { jsonBody } from "./json-body.js";
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
 export function json(body: unknown, status = 200): Response {
-  return new Response(stringifyJson(body), { status, headers: JSON_HEADERS });
+  return new Response(jsonBody(body), { status, headers: JSON_HEADERS });
 }
 
 /** Vault's `{"errors":[...]}`; an empty message means an empty list (how Vault answers a missing secret). */

@@ -19,9 +19,17 @@ describe("transit's base64", () => {
       expect(encodeBase64(bytes)).toBe(text);
       expect(decodeBase64(text)).toEqual(bytes);
     }
+    // Every 12-bit group of digits, at every offset within a 3-byte group.
+    const everyGroup = Uint8Array.from({ length: 3 * 4096 + 2 }, (_, index) => (index * 37 + (index >> 8) * 11) % 256);
+    for (let from = 0; from < 3; from++) expect(encodeBase64(everyGroup.subarray(from))).toBe(Buffer.from(everyGroup.subarray(from)).toString("base64"));
     expect(decodeBase64("YWJj ZA==")).toBe("illegal base64 data at input byte 4");
     expect(decodeBase64("YWJjZA")).toBe("illegal base64 data at input byte 6");
     expect(decodeBase64("YW-j")).toBe("illegal base64 data at input byte 2");
+    // Whitespace atob would skip, where the length still divides by four.
+    expect(decodeBase64("YWJj ZA=")).toBe("illegal base64 data at input byte 4");
+    expect(decodeBase64("YW\nj")).toBe("illegal base64 data at input byte 2");
+    expect(decodeBase64("    ")).toBe("illegal base64 data at input byte 0");
+    expect(decodeBase64("YWJjZGVm\tAAA")).toBe("illegal base64 data at input byte 8");
   });
 });
 

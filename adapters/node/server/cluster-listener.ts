@@ -19,6 +19,7 @@ import {
   sha256Fingerprint,
 } from "./cluster-protocol.js";
 import { splitHostPort } from "./http-listener.js";
+import { incomingBodyReader } from "./incoming-body.js";
 
 type FetchHandler = (request: Request, env: RequestEnv) => Response | Promise<Response>;
 
@@ -131,12 +132,13 @@ export class ClusterListeners {
   }
 
   #handler(): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
-    const forwarded = getRequestListener((request) =>
+    const forwarded = getRequestListener((request, env) =>
       this.#fetch(request, {
         clientAddress: request.headers.get(FORWARDED_CLIENT_HEADER) ?? undefined,
         clientPort: Number(request.headers.get(FORWARDED_CLIENT_PORT_HEADER)) || undefined,
         clientCertificates: decodeCertificateChain(request.headers.get(FORWARDED_CLIENT_CERTIFICATES_HEADER)),
         forwarded: true,
+        readBody: incomingBodyReader(env.incoming),
       }),
     );
     return (request, response) => {

@@ -10,6 +10,7 @@ import type { RequestEnv } from "../../../src/http/app.js";
 import { type ClientPeer, resolveForwardedFor } from "../../../src/http/forwarded-for.js";
 import { errorResponse } from "../../../src/http/respond.js";
 import { addressInBlocks } from "../../../src/sdk/cidr.js";
+import { incomingBodyReader } from "./incoming-body.js";
 import { ListMethodSocket } from "./list-method.js";
 import { parseProxyHeader, type ProxiedPeer, type ProxyHeaderResult } from "./proxy-protocol.js";
 
@@ -58,6 +59,7 @@ export async function startApiListener(config: ListenerConfig, fetch: FetchHandl
         unauthenticatedMetrics: config.unauthenticatedMetricsAccess === true,
         maxRequestSize: config.maxRequestSize,
         clientCertificates: peerCertificateChain(socket),
+        readBody: incomingBodyReader(env.incoming),
       });
       // Decided when the answer is ready, not when the request came, so requests inside when the
       // drain began close their connection too. Node then sends `Connection: close` and closes it.

@@ -26,6 +26,8 @@ import { type RunningListener, splitHostPort, startApiListener } from "./http-li
 import { installTestHooks } from "./test-hooks.js";
 import { customCaTransport } from "./custom-ca-transport.js";
 import { setCustomCaTransport } from "../../../src/sdk/outbound-http.js";
+import { setSyncAesGcm } from "../../../src/sdk/aes-gcm.js";
+import { nodeAesGcm } from "./node-aes-gcm.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
 import type { Backend } from "../../../src/physical/backend.js";
 import type { HABackend } from "../../../src/physical/ha.js";
@@ -151,6 +153,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const audit = new AuditBroker(nodeAuditSinks, logger, metrics, config.allowAuditLogPrefixing);
   // Auth methods fetching keys or TokenReviews from servers behind an operator-given CA.
   setCustomCaTransport(customCaTransport);
+  setSyncAesGcm(nodeAesGcm);
   const core = new Core({
     observability: { audit, metrics },
     physical,

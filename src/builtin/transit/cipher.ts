@@ -8,7 +8,7 @@ import { LogicalError } from "../../sdk/types.js";
 import { decodeBase64, encodeBase64, splitVersioned } from "./inputs.js";
 import type { LoadedKey } from "./keyring.js";
 import { pemBody } from "./material.js";
-import { type AeadKey, type AeadType, aeadKey, deriveKey, hmac, NONCE_BYTES, open, randomBytes, seal } from "./primitives.js";
+import { type AeadKey, type AeadType, aeadKey, deriveKey, hmac, NONCE_BYTES, open, randomNonce, seal } from "./primitives.js";
 
 export const TOO_OLD = "ciphertext or signature version is disallowed by policy (too old)";
 const MISSING_CONTEXT =
@@ -54,7 +54,7 @@ export async function encrypt(
     const convergent = key.policy.convergent_encryption;
     const { aead, hmacKey } = await aeadFor(key, version, context, convergent ? CONVERGENT_HMAC_BYTES : 0);
     // Convergent: the same plaintext under the same context gives the same nonce, hence the same ciphertext.
-    const nonce = hmacKey ? (await hmac("sha2-256", hmacKey, plaintext)).subarray(0, NONCE_BYTES) : randomBytes(NONCE_BYTES);
+    const nonce = hmacKey ? (await hmac("sha2-256", hmacKey, plaintext)).subarray(0, NONCE_BYTES) : randomNonce();
     sealed = await seal(aead, nonce, plaintext, associatedData);
   }
   return { ciphertext: `vault:v${version}:${encodeBase64(sealed)}`, version };

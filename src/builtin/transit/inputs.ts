@@ -35,13 +35,16 @@ const STANDARD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * ("illegal base64 data at input byte N"), which Vault returns to the client.
  */
 export function decodeBase64(value: string): Uint8Array | string {
-  if (!STANDARD_BASE64.test(value) || value.length % 4 !== 0) return `illegal base64 data at input byte ${firstBadByte(value)}`;
+  if (value.length % 4 !== 0) return `illegal base64 data at input byte ${firstBadByte(value)}`;
   let binary: string;
   try {
     binary = atob(value);
   } catch {
-    return `illegal base64 data at input byte ${value.length}`;
+    return `illegal base64 data at input byte ${STANDARD_BASE64.test(value) ? value.length : firstBadByte(value)}`;
   }
+  // atob skips ASCII whitespace, which Go refuses; skipped, it leaves fewer bytes than the digits make.
+  const padding = value.endsWith("==") ? 2 : value.endsWith("=") ? 1 : 0;
+  if (binary.length !== (value.length / 4) * 3 - padding) return `illegal base64 data at input byte ${firstBadByte(value)}`;
   // A plain loop: Uint8Array.from with a callback costs several times more on kilobyte inputs.
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
@@ -58,22 +61,36 @@ function firstBadByte(value: string): number {
   return body;
 }
 
-const BASE64_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_DIGITS = new TextEncoder().encode("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+/** The two base64 digits of every 12-bit value, laid out as bytes so a Uint16Array copy keeps their order on any platform. */
+const BASE64_DIGIT_PAIRS = new Uint16Array(Uint8Array.from({ length: 8192 }, (_, i) => BASE64_DIGITS[i % 2 === 0 ? (i >> 1) >> 6 : (i >> 1) & 63]!).buffer);
+const PADDING = 0x3d;
+const asciiDecoder = new TextDecoder();
 
-/** Standard padded base64; a table walk, a few times cheaper than btoa over a binary string on kilobyte values. */
+/**
+ * Standard padded base64. The digits are written as bytes, two at a time from a table, and made a
+ * string once: several times cheaper than btoa over a binary string or a string built digit by digit.
+ */
 export function encodeBase64(bytes: Uint8Array): string {
-  let out = "";
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  const pairs = new Uint16Array(out.buffer);
+  let pair = 0;
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const group = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += BASE64_DIGITS[group >> 18]! + BASE64_DIGITS[(group >> 12) & 63]! + BASE64_DIGITS[(group >> 6) & 63]! + BASE64_DIGITS[group & 63]!;
+    pairs[pair++] = BASE64_DIGIT_PAIRS[group >> 12]!;
+    pairs[pair++] = BASE64_DIGIT_PAIRS[group & 4095]!;
   }
   const rest = bytes.length - i;
   if (rest > 0) {
     const group = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
-    out += BASE64_DIGITS[group >> 18]! + BASE64_DIGITS[(group >> 12) & 63]! + (rest === 2 ? BASE64_DIGITS[(group >> 6) & 63]! : "=") + "=";
+    const at = pair * 2;
+    out[at] = BASE64_DIGITS[group >> 18]!;
+    out[at + 1] = BASE64_DIGITS[(group >> 12) & 63]!;
+    out[at + 2] = rest === 2 ? BASE64_DIGITS[(group >> 6) & 63]! : PADDING;
+    out[at + 3] = PADDING;
   }
-  return out;
+  return asciiDecoder.decode(out);
 }
 
 /** `decodeBase64` that answers 400 with `prefix` before Go's text (or `message` instead of it). */

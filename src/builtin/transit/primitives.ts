@@ -8,6 +8,7 @@ import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_224, sha3_256, sha3_384, sha3_512 } from "@noble/hashes/sha3.js";
+import { syncAesGcm } from "../../sdk/aes-gcm.js";
 import { LogicalError } from "../../sdk/types.js";
 
 export const HASH_ALGORITHMS = ["sha1", "sha2-224", "sha2-256", "sha2-384", "sha2-512", "sha3-224", "sha3-256", "sha3-384", "sha3-512"] as const;
@@ -80,10 +81,16 @@ export async function aeadKey(type: AeadType, raw: Uint8Array): Promise<AeadKey>
   return { type, raw, aes: await crypto.subtle.importKey("raw", raw as BufferSource, "AES-GCM", false, ["encrypt", "decrypt"]) };
 }
 
+/** Go's AEAD error text, which Vault returns as is. */
+const AUTHENTICATION_FAILED = "cipher: message authentication failed";
+
 /** nonce ‖ ciphertext ‖ tag, Vault's layout for its AEAD key types. */
 export async function seal(key: AeadKey, nonce: Uint8Array, plaintext: Uint8Array, associatedData?: Uint8Array): Promise<Uint8Array> {
   let sealed: Uint8Array;
-  if (key.aes) {
+  const sync = key.aes && syncAesGcm();
+  if (sync) {
+    sealed = sync.seal(key.raw, nonce, plaintext, associatedData);
+  } else if (key.aes) {
     const params: AesGcmParams = { name: "AES-GCM", iv: nonce as BufferSource, ...(associatedData ? { additionalData: associatedData as BufferSource } : {}) };
     sealed = new Uint8Array(await crypto.subtle.encrypt(params, key.aes, plaintext as BufferSource));
   } else {
@@ -100,6 +107,12 @@ export async function open(key: AeadKey, sealed: Uint8Array, associatedData?: Ui
   if (sealed.length < NONCE_BYTES) throw new LogicalError(400, "invalid ciphertext length");
   const nonce = sealed.subarray(0, NONCE_BYTES);
   const body = sealed.subarray(NONCE_BYTES);
+  const sync = key.aes && syncAesGcm();
+  if (sync) {
+    const opened = sync.open(key.raw, nonce, body, associatedData);
+    if (!opened) throw new LogicalError(400, AUTHENTICATION_FAILED);
+    return opened;
+  }
   try {
     if (key.aes) {
       const params: AesGcmParams = {
@@ -111,9 +124,25 @@ export async function open(key: AeadKey, sealed: Uint8Array, associatedData?: Ui
     }
     return chacha20poly1305(key.raw, nonce, associatedData).decrypt(body);
   } catch {
-    // Go's AEAD error text, which Vault returns as is.
-    throw new LogicalError(400, "cipher: message authentication failed");
+    throw new LogicalError(400, AUTHENTICATION_FAILED);
   }
+}
+
+/**
+ * AEAD nonces are cut from random bytes drawn a few kilobytes at a time, each handed out once: a
+ * getRandomValues call per nonce cost as much as the AES itself on a 1 KB item. Nonces are
+ * public (every ciphertext starts with its own), so holding some in advance discloses nothing.
+ */
+const NONCE_POOL_BYTES = NONCE_BYTES * 341;
+let noncePool: Uint8Array = new Uint8Array(0);
+let noncePoolUsed = 0;
+
+export function randomNonce(): Uint8Array {
+  if (noncePoolUsed === noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_BYTES);
+    noncePoolUsed = 0;
+  }
+  return noncePool.subarray(noncePoolUsed, (noncePoolUsed += NONCE_BYTES));
 }
 
 export function randomBytes(length: number): Uint8Array {
