@@ -10,8 +10,8 @@ type Mode = "active alone" | "spread, forwarded" | "spread, standby reads";
 const MODES: Mode[] = ["active alone", "spread, forwarded", "spread, standby reads"];
 
 /**
- * The same KV v2 read load (same total connections) three ways on a cluster with
- * `standby_reads = true`: all to the active; spread over the three nodes with
+ * The same KV v2 read load (same total connections) three ways on a default cluster (standby
+ * reads on): all to the active; spread over the three nodes with
  * `X-Vault-Forward: active-node` (standbys forward every read, as without standby reads); spread
  * with standbys answering themselves. Also the active's CPU time per 1000 reads of the cluster.
  */
