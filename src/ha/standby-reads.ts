@@ -1,5 +1,5 @@
 /**
- * Standby reads (`standby_reads = true`): a standby answers read-only requests itself, from storage
+ * Standby reads (`standby_reads`, on by default): a standby answers read-only requests itself, from storage
  * through the barrier, with the same router and ACL as the active; everything else is forwarded.
  *
  * Why no answer is stale: the storage backends are strongly consistent (DynamoDB reads with
