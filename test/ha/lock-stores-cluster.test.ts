@@ -1,6 +1,6 @@
 /**
  * Three real node processes with the HA lock in etcd or ZooKeeper (started by the global setup):
- * one active, standbys forwarding and redirecting, failover after kill -9, and a SIGSTOPped
+ * one active, standbys answering reads (the default), forwarding and redirecting writes, failover after kill -9, and a SIGSTOPped
  * active that never leaves two actives behind when it wakes.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
