@@ -88,7 +88,9 @@ export class StandbyReads {
 
   /** The answer, or undefined when the request must go to the active (it needs a write). */
   async serve(request: CoreRequest): Promise<HandlerResult | undefined> {
-    if (this.#hint()?.standbyMayAnswer(request) === false) return undefined;
+    // Reads always ask the current view, so a mount enabled on the active is read here at once.
+    const isRead = request.operation === "read" || request.operation === "list";
+    if (!isRead && this.#hint()?.standbyMayAnswer(request) === false) return undefined;
     try {
       const router = await this.#router();
       // Decided before any work: an endpoint a standby may not answer goes to the active.
