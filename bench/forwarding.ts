@@ -16,7 +16,9 @@ export interface LoadPlan {
 
 /**
  * The same KV v2 read load against the active node directly and through a standby, which forwards
- * every request to the active over the mTLS HTTP/2 cluster channel.
+ * every request to the active over the mTLS HTTP/2 cluster channel: the reads carry
+ * `X-Vault-Forward: active-node`, since a standby answers reads itself by default (standby reads
+ * has its own benchmark).
  */
 export async function benchForwarding(cluster: Cluster, plan: LoadPlan, memory: MemoryRecorder): Promise<BenchReport> {
   const active = await cluster.waitForActive();
@@ -28,7 +30,7 @@ export async function benchForwarding(cluster: Cluster, plan: LoadPlan, memory: 
 
   const load = (port: number) => ({
     url: `http://127.0.0.1:${port}/v1/${READ_PATH}`,
-    headers: { "x-vault-token": token },
+    headers: { "x-vault-token": token, "x-vault-forward": "active-node" },
     connections: plan.connections,
   });
   const direct = load(active.port);
@@ -76,6 +78,7 @@ export async function benchForwarding(cluster: Cluster, plan: LoadPlan, memory: 
     notes: [
       `autocannon, ${plan.connections} connections, ${plan.durationSeconds} s per run, ${plan.rounds} runs per target interleaved (direct, forwarded, …) after a ${plan.warmupSeconds} s warm-up each; medians.`,
       "Each read: a policy-bound token (token lookup + ACL) reading one KV v2 secret; data in the S3 stand-in, so every read costs the active several S3 GETs.",
+      "Every read carries X-Vault-Forward: active-node, so the standby forwards it (by default a standby answers reads itself; see the standby-reads benchmark).",
       "Latencies come from every response's own timing (sub-millisecond), not autocannon's whole-millisecond histogram.",
       "All processes share the machine's cores: forwarded, the standby's work competes with the active's for CPU, which separate hosts would not.",
     ],

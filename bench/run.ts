@@ -69,7 +69,7 @@ try {
   }
   if (wanted("standby-reads")) {
     const stores = { dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket };
-    const cluster = await startCluster(stores, { size: 3, extraConfig: "standby_reads = true\n" });
+    const cluster = await startCluster(stores, { size: 3 });
     try {
       await mountKvV2(await cluster.waitForActive(), cluster.rootToken);
       reports.push(await benchStandbyReads(cluster, plan));

@@ -10,8 +10,8 @@ type Mode = "active alone" | "spread, forwarded" | "spread, standby reads";
 const MODES: Mode[] = ["active alone", "spread, forwarded", "spread, standby reads"];
 
 /**
- * The same KV v2 read load (same total connections) three ways on a cluster with
- * `standby_reads = true`: all to the active; spread over the three nodes with
+ * The same KV v2 read load (same total connections) three ways on a default cluster (standby
+ * reads on): all to the active; spread over the three nodes with
  * `X-Vault-Forward: active-node` (standbys forward every read, as without standby reads); spread
  * with standbys answering themselves. Also the active's CPU time per 1000 reads of the cluster.
  */
@@ -81,7 +81,7 @@ export async function benchStandbyReads(cluster: Cluster, plan: LoadPlan): Promi
     ],
     notes: [
       `autocannon (in this process: ${round(generatorCpu.microseconds / generatorCpu.requests, 1)} µs of CPU per request in this run, which the spread loads take from the nodes since they need both cores), ${total} connections in all (${perNode} per node when spread), ${plan.durationSeconds} s per run, ${plan.rounds} runs per load interleaved after a ${plan.warmupSeconds} s warm-up each; medians.`,
-      "Each read: a policy-bound token reading one KV v2 secret. Data in the S3 stand-in, lock in DynamoDB Local, all on this machine.",
+      'Each read: a policy-bound token reading one KV v2 secret. Data in the S3 stand-in, lock in DynamoDB Local, all on this machine. A default cluster (standby reads on); "spread, forwarded" sends X-Vault-Forward: active-node, what every read costs with standby_reads = false.',
       "A standby keeps what it read while the active's write generation, learnt through its read lease (pushed by the active before each write is acknowledged), stays the same; the active serves from its read cache.",
       "All processes (three nodes, the storage stand-ins, the load generator) share the machine's cores, so spreading reads adds no CPU here as separate hosts would.",
       `With standby reads, the active answered ${activeShare} % of the spread reads (equal connections per node; closed-loop clients give a faster node more).`,

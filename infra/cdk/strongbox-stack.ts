@@ -4,7 +4,8 @@
  * serve.
  *
  * Tasks auto-unseal (KMS), so every running task is either the active node or an unsealed standby
- * that forwards to it. The health check counts both as healthy (`standbyok`), and a sealed or
+ * that answers reads and forwards the rest to it. The health check counts both as healthy
+ * (`standbyok`, `perfstandbyok`), and a sealed or
  * draining node as unhealthy (503), so ECS owns the target groups: it registers each task, waits
  * for it to turn healthy during deployments, replaces a task that stays sealed, and deregisters a
  * task before stopping it.

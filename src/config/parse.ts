@@ -310,12 +310,15 @@ function knownTypes(storageTypes: StorageTypes): string {
   return Object.keys(storageTypes).sort().join(", ");
 }
 
-/** `standby_reads`, or Vault's `disable_performance_standby` saying the opposite; both must agree. */
+/**
+ * `standby_reads`, or Vault's `disable_performance_standby` saying the opposite; both must agree.
+ * On when neither is set: standbys are performance standbys, as in Vault Enterprise.
+ */
 function resolveStandbyReads(standbyReads: boolean | undefined, disable: FromFile<boolean> | undefined): boolean {
   if (disable && standbyReads !== undefined && standbyReads === disable.value) {
     throw new ConfigError(
       `${disable.file}: "disable_performance_standby" = ${disable.value} contradicts "standby_reads" = ${standbyReads}; set one of them (they are the same switch)`,
     );
   }
-  return standbyReads ?? (disable ? !disable.value : false);
+  return standbyReads ?? (disable ? !disable.value : true);
 }

@@ -103,7 +103,7 @@ export interface ServerConfig {
   cacheSize?: number;
   /** `disable_cache = true`: every read goes to storage. */
   disableCache?: boolean;
-  /** `standby_reads = true`: standbys answer read-only requests from storage (off by default; docs/ha.md says why). */
+  /** `standby_reads` (on by default; `false` or `disable_performance_standby = true` turns it off): standbys answer read-only requests from storage. */
   standbyReads: boolean;
   /** `allow_audit_log_prefixing = true`: audit devices may take a `prefix` (off by default, as Vault ≥ 1.20.1). */
   allowAuditLogPrefixing: boolean;

@@ -124,11 +124,14 @@ export class Leadership {
       ha.standbyReads && forwarder
         ? new ReadLease(async (receive, closed) => {
             const { advertisement } = await this.leader();
+            // Stopped meanwhile (sealing, shutting down): a channel opened now could outlive the
+            // forwarder's close and keep the process from exiting.
+            if (this.#stopped) throw new Error("stopped: no read lease");
             if (!advertisement || this.isActive()) throw new Error("no active node to lease from");
             return forwarder.readLease(advertisement, receive, closed);
           })
         : null;
-    const generation = async () => (this.#lease && !this.isActive() ? this.#lease.generation() : null);
+    const generation = async () => (this.#lease && !this.#stopped && !this.isActive() ? this.#lease.generation() : null);
     this.#reads = ha.standbyReads ? new StandbyReads(generation, host.barrier, host.logical, host.standbyRouter, host.cacheLimits) : null;
   }
 

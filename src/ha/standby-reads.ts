@@ -1,5 +1,5 @@
 /**
- * Standby reads (`standby_reads = true`): a standby answers read-only requests itself, from storage
+ * Standby reads (`standby_reads`, on by default): a standby answers read-only requests itself, from storage
  * through the barrier, with the same router and ACL as the active; everything else is forwarded.
  *
  * Why no answer is stale: the storage backends are strongly consistent (DynamoDB reads with
@@ -21,7 +21,14 @@ import { loadNodeState, type NodeState } from "../audit/node-state.js";
 import { type CoreRequest, type HandlerResult, LogicalError, type Storage } from "../sdk/types.js";
 import { aroundWrites, type Backend } from "../physical/backend.js";
 import { CachedBackend } from "../physical/cache.js";
+import { monotonicClock } from "../physical/ha.js";
 import type { CacheLimits } from "../sdk/lru.js";
+
+/**
+ * How long the router of an earlier view may still say which requests go to the active: a mount
+ * enabled since is then answered here at most this much later (until then forwarded, always right).
+ */
+const ROUTE_HINT_MS = 1_000;
 
 /** Answers requests; for standby reads, one per view, over the view's state. */
 export interface RequestHandler {
@@ -62,6 +69,8 @@ export class StandbyReads {
   readonly #cache: CachedBackend | null;
   /** The view of the newest generation seen; reused by reads that see the same one. */
   #current: ReadView | null = null;
+  /** The router last built and when: tells, without a lease or a state load, what goes to the active. */
+  #routeHint: { router: RequestHandler; builtAt: number } | null = null;
 
   constructor(
     /** The active's write generation while this standby's read lease runs; null when it holds none. */
@@ -79,6 +88,9 @@ export class StandbyReads {
 
   /** The answer, or undefined when the request must go to the active (it needs a write). */
   async serve(request: CoreRequest): Promise<HandlerResult | undefined> {
+    // Reads always ask the current view, so a mount enabled on the active is read here at once.
+    const isRead = request.operation === "read" || request.operation === "list";
+    if (!isRead && this.#hint()?.standbyMayAnswer(request) === false) return undefined;
     try {
       const router = await this.#router();
       // Decided before any work: an endpoint a standby may not answer goes to the active.
@@ -92,13 +104,27 @@ export class StandbyReads {
 
   /** Whether `request`, a write, is one the endpoint serving it lets a standby answer. */
   async answersWrite(request: Pick<CoreRequest, "operation" | "path">): Promise<boolean> {
-    return request.operation === "update" && (await this.#router()).standbyMayAnswer(request);
+    if (request.operation !== "update") return false;
+    return (this.#hint() ?? (await this.#router())).standbyMayAnswer(request);
+  }
+
+  /**
+   * A recent router, to send on what the standby may not answer without asking for a lease and
+   * loading the state of a new generation (each forwarded write makes one). Its yes is checked
+   * again by the current view's router before anything is answered; its no forwards, always right.
+   */
+  #hint(): RequestHandler | null {
+    const hint = this.#routeHint;
+    return hint && monotonicClock.now() - hint.builtAt < ROUTE_HINT_MS ? hint.router : null;
   }
 
   async #router(): Promise<RequestHandler> {
     const view = await this.#view();
     const state = await this.#stateOf(view);
-    view.router ??= this.routerFor(state, () => Promise.reject(new WriteOnStandby()));
+    if (!view.router) {
+      view.router = this.routerFor(state, () => Promise.reject(new WriteOnStandby()));
+      this.#routeHint = { router: view.router, builtAt: monotonicClock.now() };
+    }
     return view.router;
   }
 
@@ -110,6 +136,7 @@ export class StandbyReads {
   /** Drops what the views hold (decrypted entries): on sealing and on becoming active. */
   forget(): void {
     this.#current = null;
+    this.#routeHint = null;
     this.#cache?.end();
   }
 

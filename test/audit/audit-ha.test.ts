@@ -33,8 +33,9 @@ describe("audit in an HA cluster", () => {
     dir = mkdtempSync(join(tmpdir(), "strongbox-audit-ha-"));
     cluster = await startCluster(
       { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
-      // Headers are optional with use_always: the cluster's own setup requests send none.
-      { size: 2, nodeSetup: () => ({ listenerConfig: 'proxy_protocol_behavior = "use_always"' }) },
+      // Headers are optional with use_always: the cluster's own setup requests send none. Standby reads
+      // off: these tests follow a read the standby forwards into the active's audit log.
+      { size: 2, extraConfig: "standby_reads = false\n", nodeSetup: () => ({ listenerConfig: 'proxy_protocol_behavior = "use_always"' }) },
     );
     active = await cluster.waitForActive();
     standby = cluster.nodes.find((node) => node !== active)!;

@@ -72,8 +72,7 @@ export class ChaosCluster {
       cluster = await startCluster(stores, {
         size: options.size,
         storage: options.storage,
-        // Clients start at a random node, so standbys answer reads themselves: the checker's stale-read rule covers them.
-        extraConfig: "standby_reads = true\n",
+        // Clients start at a random node and standbys answer reads themselves (the default): the checker's stale-read rule covers them.
         async nodeSetup({ index }) {
           const clusterListenerPort = await freePort();
           const { storage } = options;

@@ -87,7 +87,7 @@ describe("loadServerConfig", () => {
       ui: true,
       standbyHoldMs: 5000,
       shutdownDelayMs: 0,
-      standbyReads: false,
+      standbyReads: true,
       allowAuditLogPrefixing: false,
       telemetry: { prometheusRetentionMs: 86_400_000, disableHostname: false },
       files: [file],

@@ -59,7 +59,7 @@ describe("parseServerConfig: shapes", () => {
     ui: true,
     standbyHoldMs: 5000,
     shutdownDelayMs: 0,
-    standbyReads: false,
+    standbyReads: true,
     allowAuditLogPrefixing: false,
     files: ["config.hcl"],
     warnings: [],
@@ -479,10 +479,11 @@ describe("parseServerConfig: log_level", () => {
 });
 
 describe("parseServerConfig: standby_reads", () => {
-  it("is off unless set, and takes Vault's booleans", () => {
-    expect(parse({})).toMatchObject({ standbyReads: false });
+  it("is on unless turned off (standbys are performance standbys, as in Vault Enterprise), and takes Vault's booleans", () => {
+    expect(parse({})).toMatchObject({ standbyReads: true });
+    expect(parse({ standby_reads: false })).toMatchObject({ standbyReads: false });
+    expect(parse({ standby_reads: "false" })).toMatchObject({ standbyReads: false });
     expect(parse({ standby_reads: true })).toMatchObject({ standbyReads: true });
-    expect(parse({ standby_reads: "true" })).toMatchObject({ standbyReads: true });
   });
 
   it("rejects anything else, naming the file and the key", () => {

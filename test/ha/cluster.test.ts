@@ -21,13 +21,13 @@ describe("HA mode: election, advertisement and standby redirects", () => {
     await cluster?.stop();
   });
 
-  it("has exactly one active node; standbys report it and answer health with 429", async () => {
+  it("has exactly one active node; standbys report it and, serving reads by default, answer health with 473", async () => {
     for (const node of standbys()) {
       const leader = await api(node, "GET", "sys/leader");
-      expect(leader.body).toMatchObject({ ha_enabled: true, is_self: false, leader_address: active.apiAddr });
+      expect(leader.body).toMatchObject({ ha_enabled: true, is_self: false, leader_address: active.apiAddr, performance_standby: true });
       expect(leader.body.leader_cluster_address).toMatch(/^https:\/\//);
-      expect((await api(node, "GET", "sys/health")).status).toBe(429);
-      expect((await api(node, "GET", "sys/health?standbyok=true")).status).toBe(200);
+      expect((await api(node, "GET", "sys/health")).status).toBe(473);
+      expect((await api(node, "GET", "sys/health?perfstandbyok=true")).status).toBe(200);
     }
     expect((await api(active, "GET", "sys/health")).status).toBe(200);
     expect((await api(active, "GET", "sys/leader")).body).toMatchObject({ ha_enabled: true, is_self: true });
@@ -35,8 +35,11 @@ describe("HA mode: election, advertisement and standby redirects", () => {
 
   it("redirects from every standby to the active's api_addr with the original path and query", async () => {
     const noForwarding = { "X-Vault-No-Request-Forwarding": "true" };
+    // A standby answers reads itself unless the client asks for the active (Vault Enterprise's header).
+    const toActive = { ...noForwarding, "X-Vault-Forward": "active-node" };
     for (const node of standbys()) {
-      const read = await api(node, "GET", "secret/data/app?version=2", undefined, cluster.rootToken, noForwarding);
+      expect((await api(node, "GET", "secret/data/app?version=2", undefined, cluster.rootToken, noForwarding)).status).toBe(404);
+      const read = await api(node, "GET", "secret/data/app?version=2", undefined, cluster.rootToken, toActive);
       expect(read.status).toBe(307);
       expect(read.headers.get("location")).toBe(`${active.apiAddr}/v1/secret/data/app?version=2`);
       const write = await api(node, "PUT", "secret/data/app", { data: { a: 1 } }, cluster.rootToken, noForwarding);
@@ -99,7 +102,10 @@ describe("HA mode: election, advertisement and standby redirects", () => {
     }
     for (const node of standbys()) {
       await waitFor(async () => ((await api(node, "GET", "sys/leader")).body.leader_address === newApiAddr ? true : null), 10_000, "the new api_addr");
-      const redirected = await api(node, "GET", "sys/mounts", undefined, cluster.rootToken, { "X-Vault-No-Request-Forwarding": "1" });
+      const redirected = await api(node, "GET", "sys/mounts", undefined, cluster.rootToken, {
+        "X-Vault-No-Request-Forwarding": "1",
+        "X-Vault-Forward": "active-node",
+      });
       expect(redirected.headers.get("location")).toBe(`${newApiAddr}/v1/sys/mounts`);
     }
   });

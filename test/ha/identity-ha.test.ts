@@ -7,7 +7,7 @@ import { startKvCluster } from "../helpers/kv-cluster.js";
 const LOCAL_ONLY = { "X-Vault-No-Request-Forwarding": "true" };
 const ISSUER = "https://strongbox.example";
 
-/** Three real node processes (S3 data, DynamoDB lock) with `standby_reads = true`. */
+/** Three real node processes (S3 data, DynamoDB lock) with standby reads (the default). */
 describe("identity on an HA cluster", () => {
   let cluster: Cluster;
   let active: ClusterNode;
@@ -16,7 +16,6 @@ describe("identity on an HA cluster", () => {
 
   beforeAll(async () => {
     ({ cluster, active } = await startKvCluster({
-      extraConfig: "standby_reads = true\n",
       lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" },
     }));
   }, 90_000);

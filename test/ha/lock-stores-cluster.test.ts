@@ -1,6 +1,6 @@
 /**
  * Three real node processes with the HA lock in etcd or ZooKeeper (started by the global setup):
- * one active, standbys forwarding and redirecting, failover after kill -9, and a SIGSTOPped
+ * one active, standbys answering reads (the default), forwarding and redirecting writes, failover after kill -9, and a SIGSTOPped
  * active that never leaves two actives behind when it wakes.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -57,14 +57,16 @@ for (const setup of setups) {
       }
     });
 
-    it("forwards from standbys, or redirects with 307 when asked not to forward", async () => {
+    it("answers reads on standbys (the write just acknowledged included), forwards writes, or redirects them with 307 when asked not to forward", async () => {
       const [first, second] = standbys();
+      const noForwarding = { "X-Vault-No-Request-Forwarding": "true" };
       const write = await api(first!, "PUT", "secret/data/app", { data: { password: "before-failover" } }, cluster.rootToken);
       expect(write.status).toBe(200);
-      const read = await api(second!, "GET", "secret/data/app", undefined, cluster.rootToken);
+      // Standby reads are on by default: answered by the standby itself, so also when forwarding is refused.
+      const read = await api(second!, "GET", "secret/data/app", undefined, cluster.rootToken, noForwarding);
       expect(read.status).toBe(200);
       expect(read.body.data.data).toEqual({ password: "before-failover" });
-      const redirected = await api(second!, "GET", "secret/data/app", undefined, cluster.rootToken, { "X-Vault-No-Request-Forwarding": "true" });
+      const redirected = await api(second!, "PUT", "secret/data/app", { data: { password: "redirected" } }, cluster.rootToken, noForwarding);
       expect(redirected.status).toBe(307);
       expect(redirected.headers.get("location")).toBe(`${active.apiAddr}/v1/secret/data/app`);
     });
@@ -119,7 +121,7 @@ for (const setup of setups) {
       );
       expect(samples.filter((actives) => actives.length > 1)).toEqual([]);
       expect(await activesAmong(running())).toEqual([active]);
-      // Through the woken node: forwarded to the new active (a 307 or 503 while it learns of it is retried).
+      // Through the woken node, now a standby answering reads itself: the write made while it slept (a 307 or 503 while it learns of the new active is retried).
       const read = await waitFor(
         async () => {
           const answer = await api(frozen, "GET", "secret/data/app", undefined, cluster.rootToken);

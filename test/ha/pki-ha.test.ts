@@ -6,7 +6,7 @@ import { scratch } from "../builtin/pki/pki-fixtures.js";
 /** A standby answering locally never needs the active: with forwarding refused, it answers anyway. */
 const LOCAL_ONLY = { "X-Vault-No-Request-Forwarding": "true" };
 
-/** Three real node processes (S3 data, DynamoDB lock) with `standby_reads = true`, and a pki mount. */
+/** Three real node processes (S3 data, DynamoDB lock) with standby reads (the default), and a pki mount. */
 describe("pki across failovers", () => {
   let cluster: Cluster;
   let active: ClusterNode;
@@ -16,7 +16,6 @@ describe("pki across failovers", () => {
 
   beforeAll(async () => {
     ({ cluster, active } = await startKvCluster({
-      extraConfig: "standby_reads = true\n",
       lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" },
     }));
     files = scratch();

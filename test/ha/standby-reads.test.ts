@@ -1,11 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { api, type Cluster, type ClusterNode, waitFor } from "../helpers/cluster.js";
 import { startKvCluster } from "../helpers/kv-cluster.js";
+import { parsePrometheusText, sampleValue } from "../helpers/prometheus-text.js";
 
 /** A standby that answers locally never needs the active: with forwarding refused, it answers anyway. */
 const LOCAL_ONLY = { "X-Vault-No-Request-Forwarding": "true" };
 
-/** Three real node processes (S3 data, DynamoDB lock) with `standby_reads = true`. */
+/**
+ * Three real node processes (S3 data, DynamoDB lock) with no `standby_reads` key in their config:
+ * standby reads are the default.
+ */
 describe("standby reads", () => {
   let cluster: Cluster;
   let active: ClusterNode;
@@ -14,7 +21,6 @@ describe("standby reads", () => {
   beforeAll(async () => {
     // A long lease: these tests are about reads, and a loaded machine must not move leadership under them.
     ({ cluster, active } = await startKvCluster({
-      extraConfig: "standby_reads = true\n",
       lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" },
     }));
   }, 90_000);
@@ -29,6 +35,54 @@ describe("standby reads", () => {
   });
 
   const root = () => cluster.rootToken;
+
+  /** A node's Prometheus samples, scraped with the root token (a standby answers sys/metrics itself). */
+  const scrape = async (node: ClusterNode) => {
+    const response = await fetch(`http://127.0.0.1:${node.port}/v1/sys/metrics?format=prometheus`, { headers: { "x-vault-token": root() } });
+    expect(response.status).toBe(200);
+    return parsePrometheusText(await response.text()).samples;
+  };
+
+  it("by default answers a KV read on a standby without forwarding it, audits it there, and never serves a value older than an acknowledged write", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "strongbox-standby-reads-"));
+    const auditFile = join(dir, "audit.log");
+    try {
+      expect((await api(active, "PUT", "sys/audit/file", { type: "file", options: { file_path: auditFile } }, root())).status).toBe(204);
+      expect((await api(active, "PUT", "secret/data/default", { data: { n: 0, password: "standby-read-secret" } }, root())).status).toBe(200);
+      const forwardedBefore = await Promise.all(standbys.map(async (node) => sampleValue(await scrape(node), "strongbox_ha_forwarded_requests_total") ?? 0));
+      const activeReadsOf = async () => sampleValue(await scrape(active), "vault_core_handle_request_count", { operation: "read", mount: "secret/" }) ?? 0;
+      const activeReadsBefore = await activeReadsOf();
+
+      // No header asks for anything: the client reads as any Vault client does.
+      const first = await api(standbys[0]!, "GET", "secret/data/default", undefined, root());
+      expect(first.status).toBe(200);
+      expect(first.body.data.data).toEqual({ n: 0, password: "standby-read-secret" });
+      // Each write acknowledged by the active is what the very next standby read answers.
+      for (let n = 1; n <= 20; n++) {
+        expect((await api(active, "PUT", "secret/data/default", { data: { n } }, root())).status).toBe(200);
+        const read = await api(standbys[n % 2]!, "GET", "secret/data/default", undefined, root());
+        expect([n, read.status, read.body.data.data]).toEqual([n, 200, { n }]);
+      }
+
+      const forwardedAfter = await Promise.all(standbys.map(async (node) => sampleValue(await scrape(node), "strongbox_ha_forwarded_requests_total") ?? 0));
+      expect(forwardedAfter).toEqual(forwardedBefore);
+      expect(await activeReadsOf()).toBe(activeReadsBefore);
+      // Answered by the standbys, so audited by them: the file device every node opened from the audit table.
+      expect(sampleValue(await scrape(standbys[0]!), "vault_core_handle_request_count", { operation: "read", mount: "secret/" })).toBeGreaterThanOrEqual(1);
+      const text = readFileSync(auditFile, "utf8");
+      expect(text).not.toContain("standby-read-secret");
+      const audited = text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+        .filter((entry) => entry.request.path === "secret/data/default" && entry.request.operation === "read");
+      // The active answered no read of it, so every one of these 42 entries (21 reads) was written by a standby.
+      expect(audited).toHaveLength(42);
+    } finally {
+      await api(active, "DELETE", "sys/audit/file", undefined, root());
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("answers reads, lists and token lookups itself, and still sends writes to the active", async () => {
     expect((await api(active, "PUT", "secret/data/app", { data: { colour: "blue" } }, root())).status).toBe(200);

@@ -18,7 +18,6 @@ describe("transit in a cluster", () => {
 
   beforeAll(async () => {
     ({ cluster, active } = await startKvCluster({
-      extraConfig: "standby_reads = true\n",
       lockOptions: { ha_lease_duration: "6s", ha_renew_interval: "1s", ha_retry_interval: "500ms" },
     }));
     expect((await api(active, "POST", "sys/mounts/transit", { type: "transit" }, root())).status).toBe(204);

@@ -7,7 +7,7 @@ const HEALTH_POLL_MS = 100;
 
 /**
  * A network load balancer in front of the nodes, as in the deployment: it polls
- * `sys/health?standbyok=true` and sends new connections only to nodes answering 200; a connection
+ * `sys/health?standbyok=true&perfstandbyok=true` and sends new connections only to nodes answering 200; a connection
  * it already opened stays on its node until one side closes it.
  */
 export class Balancer {
@@ -43,7 +43,7 @@ export class Balancer {
     while (this.#polling) {
       await Promise.all(
         this.nodes.map(async (node) => {
-          const healthy = await fetch(`${node.apiAddr}/v1/sys/health?standbyok=true`, { signal: AbortSignal.timeout(2_000) }).then(
+          const healthy = await fetch(`${node.apiAddr}/v1/sys/health?standbyok=true&perfstandbyok=true`, { signal: AbortSignal.timeout(2_000) }).then(
             (r) => r.status === 200,
             () => false,
           );

@@ -121,7 +121,7 @@ describe("npm start: the local 3-node cluster", () => {
       "a standby to take over",
     );
     await waitForOutput(launcher, new RegExp(`failover: .*${active.name} → ${takeover.name}, took \\d+\\.\\d\\d s`), 10_000);
-    // Through the node that is neither the old nor the new active: a standby forwarding to the new one.
+    // Through the node that is neither the old nor the new active: a standby answering the read itself, with the new active.
     const through = takeover.name === reader!.name ? writer! : reader!;
     const read = await nodeVault({ endpoint: through.apiAddr, token: rootToken }).read("secret/data/hello");
     expect(read.data.data).toEqual({ value: "world" });

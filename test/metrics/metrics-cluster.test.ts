@@ -44,8 +44,10 @@ describe("sys/metrics in an HA cluster", () => {
     expect(before.every((sample) => !("host" in sample.labels))).toBe(true);
     const forwardedBefore = sampleValue(before, "strongbox_ha_forwarded_requests_total") ?? 0;
 
-    // Not a sys/ path: the scrapes themselves are sys/ reads the standby does handle.
-    for (let i = 0; i < 3; i++) expect((await api(standby, "GET", "auth/token/lookup-self", undefined, cluster.rootToken)).status).toBe(200);
+    // Not a sys/ path: the scrapes themselves are sys/ reads the standby does handle. A standby answers
+    // reads itself by default; the client asks for the active (Vault Enterprise's header) to have them forwarded.
+    const toActive = { "X-Vault-Forward": "active-node" };
+    for (let i = 0; i < 3; i++) expect((await api(standby, "GET", "auth/token/lookup-self", undefined, cluster.rootToken, toActive)).status).toBe(200);
     const after = await scrape(standby);
     expect(sampleValue(after, "strongbox_ha_forwarded_requests_total")).toBe(forwardedBefore + 3);
     expect(sampleValue(after, "strongbox_ha_forwarding_fallbacks_total")).toBe(0);

@@ -11,11 +11,12 @@ const stores = { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: injec
 
 const RECOVERY_INIT = { recovery_shares: 3, recovery_threshold: 2 };
 
+/** Until `node` is an unsealed standby; it serves reads by default, so health says 473 (a performance standby). */
 async function waitUnsealedStandby(node: ClusterNode): Promise<void> {
   await waitFor(
     async () => {
       const health = await api(node, "GET", "sys/health");
-      return health.status === 429 && health.body.sealed === false && health.body.standby === true ? true : null;
+      return health.status === 473 && health.body.sealed === false && health.body.standby === true ? true : null;
     },
     20_000,
     `node ${node.index} unsealed and standing by`,

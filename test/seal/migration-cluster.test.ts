@@ -19,11 +19,12 @@ async function sealStatus(node: ClusterNode) {
   return (await api(node, "GET", "sys/seal-status")).body;
 }
 
+/** Until `node` is an unsealed standby; it serves reads by default, so health says 473 (a performance standby). */
 async function waitUnsealedStandby(node: ClusterNode): Promise<void> {
   await waitFor(
     async () => {
       const health = await api(node, "GET", "sys/health");
-      return health.status === 429 && health.body.sealed === false ? true : null;
+      return health.status === 473 && health.body.sealed === false ? true : null;
     },
     20_000,
     `node ${node.index} unsealed and standing by`,

@@ -26,8 +26,9 @@ async function unsealWith(node: ClusterNode, keys: string[]): Promise<Record<str
   return status;
 }
 
+/** Until `node` is a standby; it serves reads by default, so health says 473 (a performance standby). */
 async function waitStandby(node: ClusterNode): Promise<void> {
-  await waitFor(async () => ((await api(node, "GET", "sys/health")).status === 429 ? true : null), 20_000, `node ${node.index} standing by`);
+  await waitFor(async () => ((await api(node, "GET", "sys/health")).status === 473 ? true : null), 20_000, `node ${node.index} standing by`);
 }
 
 describe("rekey in a Shamir HA cluster (2 nodes)", () => {

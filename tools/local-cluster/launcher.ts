@@ -321,7 +321,7 @@ export class LocalCluster {
       `    embedded S3:   ${this.#s3!.endpoint} (bucket "${S3_BUCKET}")    embedded DynamoDB: ${this.#dynamodb!.endpoint} (table "${LOCK_TABLE}")`,
       ...this.#nodes.filter((node) => node.ports.fallbackNote).map((node) => `    note:          ${node.name}: ${node.ports.fallbackNote}`),
       "",
-      "Try it from another shell in this folder (any node will do: standbys forward to the active node):",
+      "Try it from another shell in this folder (any node will do: standbys answer reads themselves and forward writes to the active node):",
       `    export VAULT_ADDR=${(active ?? view.nodes[0]!).apiAddr}`,
       `    export VAULT_TOKEN=${token}`,
       "    npx strongbox kv put secret/hello value=world",

@@ -78,7 +78,9 @@ export class ClusterMonitor {
     if (this.launcherView(node).starting) return "starting";
     try {
       // Codes chosen so every state answers 200 with the same body.
-      const { body } = await callNode(node.apiAddr, "GET", "sys/health?standbyok=true&sealedcode=200&uninitcode=200", { timeoutMs: PROBE_TIMEOUT_MS });
+      const { body } = await callNode(node.apiAddr, "GET", "sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200", {
+        timeoutMs: PROBE_TIMEOUT_MS,
+      });
       if (!body.initialized || body.sealed) return "sealed";
       return body.standby ? "standby" : "active";
     } catch {

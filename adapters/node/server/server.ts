@@ -127,7 +127,7 @@ function devConfig(listenAddress: string): ServerConfig {
     ui: false,
     standbyHoldMs: DEFAULT_STANDBY_HOLD_MS,
     shutdownDelayMs: 0,
-    standbyReads: false,
+    standbyReads: true,
     allowAuditLogPrefixing: false,
     files: [],
     warnings: [],
