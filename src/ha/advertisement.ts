@@ -22,9 +22,12 @@ const PREFIX = "core/leader/";
 
 export async function writeAdvertisement(barrier: Storage, advertisement: Advertisement): Promise<void> {
   await barrier.put(PREFIX + advertisement.node_id, encodeJson(advertisement));
-  // Earlier actives' entries are stale now; removing them keeps their keys out of storage.
+}
+
+/** Earlier actives' entries are stale once `current` has advertised; removing them keeps their keys out of storage. */
+export async function removeStaleAdvertisements(barrier: Storage, current: string): Promise<void> {
   for (const nodeId of await barrier.list(PREFIX)) {
-    if (nodeId !== advertisement.node_id) await barrier.delete(PREFIX + nodeId);
+    if (nodeId !== current) await barrier.delete(PREFIX + nodeId);
   }
 }
 

@@ -8,7 +8,7 @@ import type { CacheLimits } from "../sdk/lru.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
 import { VERSION } from "../sdk/version.js";
 import type { BoundAddresses } from "./addresses.js";
-import { type Advertisement, readAdvertisement, writeAdvertisement } from "./advertisement.js";
+import { type Advertisement, readAdvertisement, removeStaleAdvertisements, writeAdvertisement } from "./advertisement.js";
 import { Election } from "./election.js";
 import type { AuditBroker } from "../audit/broker.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -114,6 +114,8 @@ export class Leadership {
   readonly #grants = new ReadLeaseGrants(() => this.#grantable());
   /** While active: this term's count of writes (standby-generation.ts). */
   #writeGeneration: WriteGeneration | null = null;
+  /** Requests held here for want of an active, woken the moment this node becomes it. */
+  readonly #waitingForActive = new Set<() => void>();
 
   constructor(ha: HAOptions, host: LeadershipHost) {
     this.#ha = ha;
@@ -254,7 +256,34 @@ export class Leadership {
     const generation = new WriteGeneration(hold.epoch);
     barrierStorage.target = generation.counting(termStorage, (written) => this.#grants.written(written));
     this.#writeGeneration = generation;
-    await this.#host.prepareActive(hold);
+    // The term's certificate and cluster listener do not depend on the reloaded state: ready them
+    // meanwhile, as both are on the way to the first request served. Both settle before anything
+    // is thrown, so a failed activation never leaves a listener starting behind our back.
+    const [announcing, preparing] = await Promise.allSettled([this.#startClusterListener(hold.epoch), this.#host.prepareActive(hold)]);
+    if (announcing.status === "rejected") throw announcing.reason;
+    if (preparing.status === "rejected") throw preparing.reason;
+    const advertisement = announcing.value;
+    await writeAdvertisement(barrier, advertisement);
+    if (this.#host.sealed()) throw new Error("sealed while becoming active");
+    this.#heartbeats.clear();
+    this.#advertisement = advertisement;
+    this.forgetLeader();
+    this.#wakeHeldRequests();
+    // Earlier terms' entries only need to go, not to go first: standbys read the current holder's.
+    removeStaleAdvertisements(barrier, advertisement.node_id).catch((error) => {
+      this.#logger.warn("could not remove earlier active nodes' advertisements; the next active removes them", { error: String(error) });
+    });
+    // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
+    ha.forwarder?.close();
+    this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
+    ha.metrics?.increment("strongbox_ha_lock_acquisitions_total");
+    ha.metrics?.setGauge("strongbox_ha_last_takeover_ms", this.#host.logical.now() - heldAt);
+    this.#scheduleIdentityRenewal(advertisement);
+  }
+
+  /** This term's advertisement, with the cluster listener up for its certificate. */
+  async #startClusterListener(epoch: number): Promise<Advertisement> {
+    const ha = this.#ha;
     const now = new Date(this.#host.logical.now());
     const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
     const { apiAddr, clusterAddr } = ha.addresses.current;
@@ -264,21 +293,11 @@ export class Leadership {
       cluster_addr: clusterAddr,
       cluster_cert: identity.certificatePem,
       cluster_key: identity.privateKeyPem,
-      epoch: hold.epoch,
+      epoch,
       active_time: rfc3339(now),
     };
     await ha.onActive?.(advertisement);
-    await writeAdvertisement(barrier, advertisement);
-    if (this.#host.sealed()) throw new Error("sealed while becoming active");
-    this.#heartbeats.clear();
-    this.#advertisement = advertisement;
-    this.forgetLeader();
-    // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
-    ha.forwarder?.close();
-    this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
-    ha.metrics?.increment("strongbox_ha_lock_acquisitions_total");
-    ha.metrics?.setGauge("strongbox_ha_last_takeover_ms", this.#host.logical.now() - heldAt);
-    this.#scheduleIdentityRenewal(advertisement);
+    return advertisement;
   }
 
   /** A term can outlast its certificate: re-issue and re-advertise at two thirds of its lifetime. */
@@ -358,6 +377,21 @@ export class Leadership {
   #forgetReads(): void {
     this.#reads?.forget();
     this.#lease?.release();
+  }
+
+  /**
+   * Calls `listener` once, when this node next becomes active, so a request held here is served
+   * at once rather than at its next look; returns a function that stops waiting.
+   */
+  onceActive(listener: () => void): () => void {
+    this.#waitingForActive.add(listener);
+    return () => this.#waitingForActive.delete(listener);
+  }
+
+  #wakeHeldRequests(): void {
+    const waiting = [...this.#waitingForActive];
+    this.#waitingForActive.clear();
+    for (const wake of waiting) wake();
   }
 
   /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */
