@@ -178,6 +178,7 @@ export class Leadership {
         ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)),
         {
           becomeActive: (hold) => this.#becomeActive(hold),
+          active: () => this.#wakeHeldRequests(),
           becomeStandby: (reason) => this.#becomeStandby(reason),
         },
         {
@@ -268,7 +269,6 @@ export class Leadership {
     this.#heartbeats.clear();
     this.#advertisement = advertisement;
     this.forgetLeader();
-    this.#wakeHeldRequests();
     // Earlier terms' entries only need to go, not to go first: standbys read the current holder's.
     removeStaleAdvertisements(barrier, advertisement.node_id).catch((error) => {
       this.#logger.warn("could not remove earlier active nodes' advertisements; the next active removes them", { error: String(error) });
