@@ -8,7 +8,7 @@ import type { CacheLimits } from "../sdk/lru.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
 import { VERSION } from "../sdk/version.js";
 import type { BoundAddresses } from "./addresses.js";
-import { type Advertisement, readAdvertisement, removeStaleAdvertisements, writeAdvertisement } from "./advertisement.js";
+import { type Advertisement, newAdvertisement, readAdvertisement, removeStaleAdvertisements, writeAdvertisement } from "./advertisement.js";
 import { Election } from "./election.js";
 import type { AuditBroker } from "../audit/broker.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -257,22 +257,18 @@ export class Leadership {
     const generation = new WriteGeneration(hold.epoch);
     barrierStorage.target = generation.counting(termStorage, (written) => this.#grants.written(written));
     this.#writeGeneration = generation;
-    // The term's certificate and cluster listener do not depend on the reloaded state: ready them
-    // meanwhile, as both are on the way to the first request served. Both settle before anything
-    // is thrown, so a failed activation never leaves a listener starting behind our back.
+    // The certificate and cluster listener need none of the reloaded state: ready them meanwhile. Both
+    // settle before anything is thrown, so a failed activation leaves no listener starting behind it.
     const [announcing, preparing] = await Promise.allSettled([this.#startClusterListener(hold.epoch), this.#host.prepareActive(hold)]);
-    if (announcing.status === "rejected") throw announcing.reason;
-    if (preparing.status === "rejected") throw preparing.reason;
-    const advertisement = announcing.value;
+    for (const settled of [preparing, announcing]) if (settled.status === "rejected") throw settled.reason;
+    const advertisement = (announcing as PromiseFulfilledResult<Advertisement>).value;
     await writeAdvertisement(barrier, advertisement);
     if (this.#host.sealed()) throw new Error("sealed while becoming active");
     this.#heartbeats.clear();
     this.#advertisement = advertisement;
     this.forgetLeader();
     // Earlier terms' entries only need to go, not to go first: standbys read the current holder's.
-    removeStaleAdvertisements(barrier, advertisement.node_id).catch((error) => {
-      this.#logger.warn("could not remove earlier active nodes' advertisements; the next active removes them", { error: String(error) });
-    });
+    removeStaleAdvertisements(barrier, ha.nodeId).catch((error) => this.#logger.warn("could not remove stale advertisements", { error: String(error) }));
     // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
     ha.forwarder?.close();
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
@@ -281,22 +277,11 @@ export class Leadership {
     this.#scheduleIdentityRenewal(advertisement);
   }
 
-  /** This term's advertisement, with the cluster listener up for its certificate. */
+  /** This term's advertisement (a fresh cluster identity), with the cluster listener up for its certificate. */
   async #startClusterListener(epoch: number): Promise<Advertisement> {
-    const ha = this.#ha;
-    const now = new Date(this.#host.logical.now());
-    const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
-    const { apiAddr, clusterAddr } = ha.addresses.current;
-    const advertisement: Advertisement = {
-      node_id: ha.nodeId,
-      api_addr: apiAddr,
-      cluster_addr: clusterAddr,
-      cluster_cert: identity.certificatePem,
-      cluster_key: identity.privateKeyPem,
-      epoch,
-      active_time: rfc3339(now),
-    };
-    await ha.onActive?.(advertisement);
+    const { nodeId, addresses, identityValidityMs = DEFAULT_IDENTITY_VALIDITY_MS } = this.#ha;
+    const advertisement = await newAdvertisement(nodeId, addresses.current, epoch, identityValidityMs, new Date(this.#host.logical.now()));
+    await this.#ha.onActive?.(advertisement);
     return advertisement;
   }
 
@@ -379,19 +364,15 @@ export class Leadership {
     this.#lease?.release();
   }
 
-  /**
-   * Calls `listener` once, when this node next becomes active, so a request held here is served
-   * at once rather than at its next look; returns a function that stops waiting.
-   */
+  /** Calls `listener` once, when this node next becomes active (a held request is served at once); returns a function that stops waiting. */
   onceActive(listener: () => void): () => void {
     this.#waitingForActive.add(listener);
     return () => this.#waitingForActive.delete(listener);
   }
 
   #wakeHeldRequests(): void {
-    const waiting = [...this.#waitingForActive];
+    for (const wake of this.#waitingForActive) wake();
     this.#waitingForActive.clear();
-    for (const wake of waiting) wake();
   }
 
   /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */
