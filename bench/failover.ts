@@ -4,7 +4,7 @@ import { api, type Cluster, type ClusterNode, type ClusterStores, startCluster, 
 import { startEtcd } from "../test/helpers/etcd-server.js";
 import { startZooKeeper } from "../test/helpers/zookeeper-server.js";
 import type { LockTimings } from "../src/physical/ha.js";
-import { defaultLockTimings, renewDeadlineMs } from "../src/physical/lease.js";
+import { renewDeadlineMs } from "../src/physical/lease.js";
 import type { BenchReport } from "./report.js";
 import { sleep } from "./processes.js";
 import { mountKvV2 } from "./setup.js";
@@ -142,10 +142,6 @@ function timingsText({ leaseMs, renewIntervalMs, retryIntervalMs }: LockTimings)
   return `${leaseMs}/${renewIntervalMs}/${retryIntervalMs}`;
 }
 
-function sameTimings(a: LockTimings, b: LockTimings): boolean {
-  return a.leaseMs === b.leaseMs && a.renewIntervalMs === b.renewIntervalMs && a.retryIntervalMs === b.retryIntervalMs;
-}
-
 /** The first port the kernel may hand out to outgoing connections (Linux's default: 32768). */
 function ephemeralPortsStart(): number {
   try {
@@ -248,7 +244,7 @@ function marginNote({ name, timings }: (typeof COMPARED_TIMINGS)[number]): strin
   const deadline = renewDeadlineMs(timings);
   const { leaseMs, renewIntervalMs, retryIntervalMs } = timings;
   return (
-    `${timingsText(timings)} (${name}${sameTimings(timings, defaultLockTimings) ? ", the server's default" : ""}): the holder stops acting as active ${deadline} ms after the write behind its last renewal, ` +
+    `${timingsText(timings)} (${name}): the holder stops acting as active ${deadline} ms after the write behind its last renewal, ` +
     `${leaseMs - deadline} ms before any contender may take over (${leaseMs} ms after it first saw that version); ${Math.floor(deadline / renewIntervalMs)} renewals every ${renewIntervalMs} ms fit before that deadline, ` +
     `so a renewal may fail or stall for up to ${deadline - renewIntervalMs} ms without a leadership change; contenders read the record every ${retryIntervalMs} ms; expected crash failover ≈ lease − renew/2 + retry/2 + takeover ≈ ${leaseMs - renewIntervalMs / 2 + retryIntervalMs / 2} ms + takeover.`
   );
