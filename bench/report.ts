@@ -8,19 +8,7 @@ const RESULTS_PAGE = fileURLToPath(new URL("../docs/benchmark-results.md", impor
 const RECORDED_BY_HAND = `${RESULTS_DIR}recorded-by-hand.md`;
 
 /** Every benchmark, in the order `npm run bench` runs them and the pages list them. */
-export const BENCH_ORDER = [
-  "failover",
-  "failover-etcd",
-  "failover-zookeeper",
-  "handover",
-  "forwarding",
-  "standby-reads",
-  "efficiency",
-  "memory",
-  "edge",
-  "cache",
-  "transit",
-];
+export const BENCH_ORDER = ["failover", "handover", "forwarding", "standby-reads", "efficiency", "memory", "edge", "cache", "transit"];
 
 /** One benchmark's outcome: a table for people, `data` for the JSON file. */
 export interface BenchReport {

@@ -1,12 +1,10 @@
 /**
- * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
- * failover-etcd, failover-zookeeper (the lock in etcd / ZooKeeper), handover, forwarding, standby-reads, efficiency, memory, edge, cache, transit; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
+ * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover (the
+ * lock in DynamoDB, etcd and ZooKeeper, under the old and the candidate HA timings), handover, forwarding, standby-reads, efficiency, memory, edge, cache, transit; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
  */
 import { startCluster } from "../test/helpers/cluster.js";
 import { type RunningDynamoDBLocal, startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
-import { startEtcd } from "../test/helpers/etcd-server.js";
-import { startZooKeeper } from "../test/helpers/zookeeper-server.js";
 import { benchCache } from "./cache.js";
 import { benchEdge } from "./edge.js";
 import { benchEfficiency } from "./efficiency.js";
@@ -51,15 +49,15 @@ try {
   if (["failover", "handover", "forwarding", "standby-reads", "edge", "cache"].some(wanted)) {
     dynamodb = await startDynamoDBLocal();
   }
-  if (dynamodb || wanted("failover-etcd") || wanted("failover-zookeeper")) {
-    s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
+  if (dynamodb) s3 = await startTsChild<{ endpoint: string; bucket: string }>("./s3-process.ts");
+  if (wanted("failover")) {
+    reports.push(await benchFailover({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, failoverTrials));
   }
-  if (wanted("failover") || wanted("handover") || wanted("forwarding") || wanted("edge")) {
+  if (wanted("handover") || wanted("forwarding") || wanted("edge")) {
     const cluster = await startCluster({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, { size: 3 });
     try {
       const active = await cluster.waitForActive();
       await mountKvV2(active, cluster.rootToken);
-      if (wanted("failover")) reports.push(await benchFailover(cluster, failoverTrials));
       if (wanted("handover")) reports.push(await benchHandover(cluster, handoverPlan));
       if (wanted("forwarding")) reports.push(await benchForwarding(cluster, plan, memory));
       if (wanted("edge")) reports.push(await benchEdge(cluster, dynamodb!.endpoint, quick));
@@ -75,23 +73,6 @@ try {
       reports.push(await benchStandbyReads(cluster, plan));
     } finally {
       await cluster.stop();
-    }
-  }
-  for (const lock of ["etcd", "zookeeper"] as const) {
-    if (!wanted(`failover-${lock}`)) continue;
-    const store = lock === "etcd" ? await startEtcd() : await startZooKeeper();
-    const lockStores =
-      lock === "etcd" ? { etcdEndpoint: (store as { endpoint: string }).endpoint } : { zookeeperAddress: (store as { address: string }).address };
-    const cluster = await startCluster(
-      { dynamodbEndpoint: "", s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket, ...lockStores },
-      { size: 3, haStorage: lock },
-    );
-    try {
-      await mountKvV2(await cluster.waitForActive(), cluster.rootToken);
-      reports.push(await benchFailover(cluster, failoverTrials, lock));
-    } finally {
-      await cluster.stop();
-      await store.stop();
     }
   }
   if (wanted("cache")) reports.push(await benchCache({ dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket }, plan));

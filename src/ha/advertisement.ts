@@ -1,5 +1,6 @@
-import { decodeJson, encodeJson } from "../sdk/encoding.js";
+import { decodeJson, encodeJson, rfc3339 } from "../sdk/encoding.js";
 import type { Storage } from "../sdk/types.js";
+import { generateClusterIdentity } from "./identity.js";
 
 /**
  * The active node's entry in encrypted storage (through the barrier), read by unsealed standbys:
@@ -20,11 +21,34 @@ export interface Advertisement {
 
 const PREFIX = "core/leader/";
 
+/** A new active term's advertisement, with a fresh cluster identity valid for `validityMs` from `now`. */
+export async function newAdvertisement(
+  nodeId: string,
+  { apiAddr, clusterAddr }: { apiAddr: string; clusterAddr: string },
+  epoch: number,
+  validityMs: number,
+  now: Date,
+): Promise<Advertisement> {
+  const identity = await generateClusterIdentity(validityMs, now);
+  return {
+    node_id: nodeId,
+    api_addr: apiAddr,
+    cluster_addr: clusterAddr,
+    cluster_cert: identity.certificatePem,
+    cluster_key: identity.privateKeyPem,
+    epoch,
+    active_time: rfc3339(now),
+  };
+}
+
 export async function writeAdvertisement(barrier: Storage, advertisement: Advertisement): Promise<void> {
   await barrier.put(PREFIX + advertisement.node_id, encodeJson(advertisement));
-  // Earlier actives' entries are stale now; removing them keeps their keys out of storage.
+}
+
+/** Earlier actives' entries are stale once `current` has advertised; removing them keeps their keys out of storage. */
+export async function removeStaleAdvertisements(barrier: Storage, current: string): Promise<void> {
   for (const nodeId of await barrier.list(PREFIX)) {
-    if (nodeId !== advertisement.node_id) await barrier.delete(PREFIX + nodeId);
+    if (nodeId !== current) await barrier.delete(PREFIX + nodeId);
   }
 }
 

@@ -15,6 +15,8 @@ export interface LockWatch {
 export interface ElectionHooks {
   /** Prepares the node to serve as active under `hold`; throwing gives the term up. */
   becomeActive(hold: LockHold): Promise<void>;
+  /** Runs synchronously once the node is active: `becomeActive` succeeded and the hold is recorded. */
+  active(): void;
   /** Runs synchronously the moment the hold is lost or released: nothing is served as active after it. */
   becomeStandby(reason: string): void;
 }
@@ -120,7 +122,10 @@ export class Election {
       try {
         await this.#hooks.becomeActive(hold);
         // Stopped meanwhile (SIGTERM, seal): stop() found nothing to release, so give it up here.
-        if (hold.held() && !stopping.aborted) this.#hold = hold;
+        if (hold.held() && !stopping.aborted) {
+          this.#hold = hold;
+          this.#hooks.active();
+        }
       } catch (error) {
         this.#logger.error("could not become active; giving up the lock", { error: String(error) });
         // Storage refusing activation will likely refuse it again: don't spin on acquire → fail → release.

@@ -8,7 +8,7 @@ import type { CacheLimits } from "../sdk/lru.js";
 import { type HABackend, isFenceable, type LockHold } from "../physical/ha.js";
 import { VERSION } from "../sdk/version.js";
 import type { BoundAddresses } from "./addresses.js";
-import { type Advertisement, readAdvertisement, writeAdvertisement } from "./advertisement.js";
+import { type Advertisement, newAdvertisement, readAdvertisement, removeStaleAdvertisements, writeAdvertisement } from "./advertisement.js";
 import { Election } from "./election.js";
 import type { AuditBroker } from "../audit/broker.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -114,6 +114,8 @@ export class Leadership {
   readonly #grants = new ReadLeaseGrants(() => this.#grantable());
   /** While active: this term's count of writes (standby-generation.ts). */
   #writeGeneration: WriteGeneration | null = null;
+  /** Requests held here for want of an active, woken the moment this node becomes it. */
+  readonly #waitingForActive = new Set<() => void>();
 
   constructor(ha: HAOptions, host: LeadershipHost) {
     this.#ha = ha;
@@ -179,6 +181,7 @@ export class Leadership {
         ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)),
         {
           becomeActive: (hold) => this.#becomeActive(hold),
+          active: () => this.#wakeHeldRequests(),
           becomeStandby: (reason) => this.#becomeStandby(reason),
         },
         {
@@ -257,31 +260,32 @@ export class Leadership {
     const generation = new WriteGeneration(hold.epoch);
     barrierStorage.target = generation.counting(termStorage, (written) => this.#grants.written(written));
     this.#writeGeneration = generation;
-    await this.#host.prepareActive(hold);
-    const now = new Date(this.#host.logical.now());
-    const identity = await generateClusterIdentity(ha.identityValidityMs ?? DEFAULT_IDENTITY_VALIDITY_MS, now);
-    const { apiAddr, clusterAddr } = ha.addresses.current;
-    const advertisement: Advertisement = {
-      node_id: ha.nodeId,
-      api_addr: apiAddr,
-      cluster_addr: clusterAddr,
-      cluster_cert: identity.certificatePem,
-      cluster_key: identity.privateKeyPem,
-      epoch: hold.epoch,
-      active_time: rfc3339(now),
-    };
-    await ha.onActive?.(advertisement);
+    // The certificate and cluster listener need none of the reloaded state: ready them meanwhile. Both
+    // settle before anything is thrown, so a failed activation leaves no listener starting behind it.
+    const [announcing, preparing] = await Promise.allSettled([this.#startClusterListener(hold.epoch), this.#host.prepareActive(hold)]);
+    for (const settled of [preparing, announcing]) if (settled.status === "rejected") throw settled.reason;
+    const advertisement = (announcing as PromiseFulfilledResult<Advertisement>).value;
     await writeAdvertisement(barrier, advertisement);
     if (this.#host.sealed()) throw new Error("sealed while becoming active");
     this.#heartbeats.clear();
     this.#advertisement = advertisement;
     this.forgetLeader();
+    // Earlier terms' entries only need to go, not to go first: standbys read the current holder's.
+    removeStaleAdvertisements(barrier, ha.nodeId).catch((error) => this.#logger.warn("could not remove stale advertisements", { error: String(error) }));
     // Forwards still waiting on the previous active (paused, cut off) fail now and are routed again.
     ha.forwarder?.close();
     this.#logger.info("acquired lock, enabling active operation", { epoch: hold.epoch });
     ha.metrics?.increment("strongbox_ha_lock_acquisitions_total");
     ha.metrics?.setGauge("strongbox_ha_last_takeover_ms", this.#host.logical.now() - heldAt);
     this.#scheduleIdentityRenewal(advertisement);
+  }
+
+  /** This term's advertisement (a fresh cluster identity), with the cluster listener up for its certificate. */
+  async #startClusterListener(epoch: number): Promise<Advertisement> {
+    const { nodeId, addresses, identityValidityMs = DEFAULT_IDENTITY_VALIDITY_MS } = this.#ha;
+    const advertisement = await newAdvertisement(nodeId, addresses.current, epoch, identityValidityMs, new Date(this.#host.logical.now()));
+    await this.#ha.onActive?.(advertisement);
+    return advertisement;
   }
 
   /** A term can outlast its certificate: re-issue and re-advertise at two thirds of its lifetime. */
@@ -361,6 +365,17 @@ export class Leadership {
   #forgetReads(): void {
     this.#reads?.forget();
     this.#lease?.release();
+  }
+
+  /** Calls `listener` once, when this node next becomes active (a held request is served at once); returns a function that stops waiting. */
+  onceActive(listener: () => void): () => void {
+    this.#waitingForActive.add(listener);
+    return () => this.#waitingForActive.delete(listener);
+  }
+
+  #wakeHeldRequests(): void {
+    for (const wake of this.#waitingForActive) wake();
+    this.#waitingForActive.clear();
   }
 
   /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */

@@ -5,7 +5,10 @@ import type { Logger } from "../sdk/logger.js";
 import { errorResponse } from "./respond.js";
 import { sameHostAndPort } from "./vault-shapes.js";
 
-/** How often a held request looks for the new active again (the leader view's cache is dropped first). */
+/**
+ * How often a held request looks for the new active again (the leader view's cache is dropped
+ * first); it looks at once when this node becomes the active.
+ */
 const HOLD_POLL_MS = 50;
 
 /** Methods that change nothing: sending one twice is harmless, so any failed forward may be retried. */
@@ -77,14 +80,14 @@ export async function routeFromStandby(
           heldSince = Date.now();
           counters.holding++;
         }
-        await pause();
+        await pause(leadership);
         continue;
       }
       if (failed && sameTerm(target, failed.target)) {
         // Failed in transit: only a new active (or certificate) is worth a retry. Not delivered: the
         // target is handing over or restarting its listener; try again shortly, within the bound.
         if (!failed.retryable || Date.now() >= deadline) return fallBack(request, target, counters, logger, failed.error);
-        await pause();
+        await pause(leadership);
       }
       if (redirectOnly) return optedOut ? redirectToActive(request, target) : fallBack(request, target, counters, logger, failed?.error);
       try {
@@ -109,8 +112,16 @@ export async function routeFromStandby(
   }
 }
 
-function pause(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+function pause(leadership: Leadership): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      stopWaiting();
+      resolve();
+    };
+    const timer = setTimeout(wake, HOLD_POLL_MS);
+    const stopWaiting = leadership.onceActive(wake);
+  });
 }
 
 /** The leader view, or null when the lock store does not answer this node (held like no active). */

@@ -123,6 +123,19 @@ describe("hold, don't fail", () => {
     expect(((await read.json()) as { data: { data: unknown } }).data.data).toEqual({ value: 7 });
   });
 
+  it("wakes what waits on this node becoming active, once it is, and not what stopped waiting", async () => {
+    const {
+      cores: [a, b],
+    } = await nodes(["a", "b"]);
+    const woken: string[] = [];
+    b!.leadership!.onceActive(() => woken.push(`waiting, active: ${b!.isActive()}`));
+    const stopWaiting = b!.leadership!.onceActive(() => woken.push("stopped waiting"));
+    stopWaiting();
+    await a!.seal();
+    await waitFor(async () => (b!.isActive() ? true : null), 5_000, "b active");
+    expect(woken).toEqual(["waiting, active: true"]);
+  });
+
   it("sends a write again after a forward that provably never reached the active, and only then", async () => {
     const sent: Advertisement[] = [];
     let refusals = 1;
