@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { api, type Cluster, type ClusterNode, type ClusterStores, startCluster, waitFor } from "../test/helpers/cluster.js";
 import { startEtcd } from "../test/helpers/etcd-server.js";
 import { startZooKeeper } from "../test/helpers/zookeeper-server.js";
@@ -142,34 +140,6 @@ function timingsText({ leaseMs, renewIntervalMs, retryIntervalMs }: LockTimings)
   return `${leaseMs}/${renewIntervalMs}/${retryIntervalMs}`;
 }
 
-/** The first port the kernel may hand out to outgoing connections (Linux's default: 32768). */
-function ephemeralPortsStart(): number {
-  try {
-    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * A free port below the ephemeral range for a node's cluster listener. That listener is bound only
- * while its node is active, and the default (API port + 1, in the ephemeral range) was taken by an
- * outgoing connection between terms in a long run: the node then served as active without a
- * cluster listener, and standbys could not forward to it.
- */
-async function clusterPort(): Promise<number> {
-  const below = ephemeralPortsStart();
-  for (;;) {
-    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
-
 /** Mounts secret/ as KV v2 on the active, asking again if leadership moved in between (a 307). */
 async function mountOnActive(cluster: Cluster): Promise<void> {
   await waitFor(
@@ -196,7 +166,6 @@ async function runCluster(stores: ClusterStores, lock: LockStore, timings: LockT
   const cluster = await startCluster(stores, {
     size: 3,
     haStorage: lock,
-    nodeSetup: async () => ({ clusterAddress: `127.0.0.1:${await clusterPort()}` }),
     lockOptions: {
       ha_lease_duration: `${timings.leaseMs}ms`,
       ha_renew_interval: `${timings.renewIntervalMs}ms`,

@@ -1,6 +1,6 @@
 import { type Cluster, type ClusterNode, type ClusterStores, startCluster } from "../helpers/cluster.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
-import { freePort } from "../helpers/free-port.js";
+import { freeFixedPort } from "../helpers/free-port.js";
 import type { Incarnation } from "./transitions.js";
 
 const SKEW_PRELOAD = new URL("../helpers/skew-clock.mjs", import.meta.url).href;
@@ -74,7 +74,7 @@ export class ChaosCluster {
         storage: options.storage,
         // Clients start at a random node and standbys answer reads themselves (the default): the checker's stale-read rule covers them.
         async nodeSetup({ index }) {
-          const clusterListenerPort = await freePort();
+          const clusterListenerPort = await freeFixedPort();
           const { storage } = options;
           const lockTarget =
             storage === "etcd" ? stores.etcdEndpoint! : storage === "zookeeper" ? `http://${stores.zookeeperAddress}` : stores.dynamodbEndpoint;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createIamUser, type IamPrincipal } from "../helpers/aws-iam-login.js";
 import { api, type Cluster, type ClusterNode, startCluster } from "../helpers/cluster.js";
-import { freePort } from "../helpers/free-port.js";
+import { freeFixedPort, freePort } from "../helpers/free-port.js";
 import { runHvac } from "../helpers/hvac.js";
 import { kmsEndpoint } from "../helpers/kms.js";
 import { rawRequest } from "../helpers/raw-client.js";
@@ -72,7 +72,7 @@ describe("aws and cert logins end to end (TLS listeners, a forwarding standby, t
     bob = await createIamUser(moto, `e2e-bob-${suffix}`);
 
     for (let i = 0; i < 2; i++) tlsPorts.push(await freePort());
-    const tlsClusterPorts = [await freePort(), await freePort()];
+    const tlsClusterPorts = [await freeFixedPort(), await freeFixedPort()];
     cluster = await startCluster(
       { dynamodbEndpoint: inject("dynamodbEndpoint"), s3Endpoint: inject("s3Endpoint"), s3Bucket: inject("s3Bucket") },
       {

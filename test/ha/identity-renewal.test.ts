@@ -13,7 +13,7 @@ import { silentLogger } from "../../src/sdk/logger.js";
 import { monotonicClock } from "../../src/physical/ha.js";
 import { InmemHABackend } from "../../src/physical/inmem-ha.js";
 import { waitFor } from "../helpers/cluster.js";
-import { freePort } from "../helpers/free-port.js";
+import { freeFixedPort } from "../helpers/free-port.js";
 
 const VALIDITY_MS = 3_000;
 const stops: (() => Promise<void>)[] = [];
@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 async function node(name: string, store: InmemHABackend) {
-  const clusterPort = await freePort();
+  const clusterPort = await freeFixedPort();
   const forwarder = new ClusterForwarder();
   let listeners: ClusterListeners | undefined;
   const core = new Core({

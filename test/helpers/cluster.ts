@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./free-port.js";
+import { freeFixedPort, freePort } from "./free-port.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
 
 export interface ClusterStores {
@@ -33,7 +33,7 @@ export interface NodeSetup {
   /** The etcd client URL / ZooKeeper host:port this node uses (default: the shared one). */
   etcdEndpoint?: string;
   zookeeperAddress?: string;
-  /** The cluster listener's own host:port (default: API port + 1). */
+  /** The cluster listener's own host:port (default: a free port below the ephemeral range, see free-port.ts). */
   clusterAddress?: string;
   /** The cluster_addr other nodes are told, e.g. a proxy in front of `clusterAddress`. */
   clusterAddr?: string;
@@ -98,6 +98,7 @@ export async function startCluster(stores: ClusterStores, options: ClusterOption
   for (let index = 0; index < options.size; index++) {
     const port = await freePort();
     const setup = (await options.nodeSetup?.({ index, port })) ?? {};
+    setup.clusterAddress ??= `127.0.0.1:${await freeFixedPort()}`;
     nodes.push({ index, port, apiAddr: `http://127.0.0.1:${port}`, configFile: join(dir, `node${index}.hcl`), process: null, setup });
   }
 

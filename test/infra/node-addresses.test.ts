@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { waitFor } from "../helpers/cluster.js";
-import { freePort } from "../helpers/free-port.js";
+import { freeFixedPort, freePort } from "../helpers/free-port.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 import { type WranglerDev, startWranglerDev } from "../helpers/wrangler-dev.js";
 
@@ -114,7 +114,7 @@ describe("node addresses clients can reach and verify", { timeout: 120_000 }, ()
     const files = await certificates(dir);
     ca = readFileSync(files.ca, "utf8");
     for (const name of ["a", "b"]) {
-      const [port, clusterPort] = [await freePort(), await freePort()];
+      const [port, clusterPort] = [await freePort(), await freeFixedPort()];
       const apiAddr = `https://${API_NAME}:${port}`;
       const configFile = join(dir, `${name}.hcl`);
       writeFileSync(
