@@ -50,6 +50,7 @@ function acquire(lock: HALock, id: number): void {
       if (acquisition.cancel.signal.aborted || current !== acquisition) return void hold.release().catch(() => {});
       shared.holding(id, () => hold.certainForMs());
       send({ type: "acquired", id, epoch: hold.epoch });
+      hold.onRenewed?.((renewal) => send({ type: "renewed", id, ...renewal }));
       const onLost = () => {
         shared.lost();
         const reason = acquisition.lostReason ?? String((hold.lost.reason as Error)?.message ?? hold.lost.reason);
