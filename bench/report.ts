@@ -20,7 +20,12 @@ export const BENCH_ORDER = [
   "edge",
   "cache",
   "transit",
+  "soak",
+  "soak-fast",
 ];
+
+/** Run only when named (ten minutes each): `npm run bench -- soak soak-fast`. */
+export const ON_REQUEST_ONLY = ["soak", "soak-fast"];
 
 /** One benchmark's outcome: a table for people, `data` for the JSON file. */
 export interface BenchReport {
