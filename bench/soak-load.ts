@@ -20,7 +20,8 @@ const MIX: [Operation, number][] = [
 ];
 /** Keys the writes cycle through, so versions do not pile up on one key. */
 const WRITE_KEYS = 64;
-const REQUEST_TIMEOUT_MS = 10_000;
+/** hvac's default: a request slower than this is one its clients would see fail. */
+const REQUEST_TIMEOUT_MS = 30_000;
 /** Past this many requests in flight the generator waits: a saturated cluster is measured, not flooded. */
 const MAX_IN_FLIGHT = 48;
 const STEER_INTERVAL_MS = 5_000;
@@ -131,7 +132,9 @@ function safeCpu(pid: number): number {
  * its children); null keeps the rate fixed (when the stores are some other process's children).
  */
 export async function runMixedLoad(targets: LoadTargets, seconds: number, initialRate: number, targetCpuPercent: number | null): Promise<LoadSummary> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 24 });
+  // With an agent timeout Node closes an idle socket a second before the server's Keep-Alive hint
+  // says it will; without one it keeps it, and a request sent as the server closes it gets ECONNRESET.
+  const agent = new Agent({ keepAlive: true, maxSockets: 24, timeout: 2 * REQUEST_TIMEOUT_MS });
   const start = performance.now();
   const end = start + seconds * 1000;
   const latencies = new Map<Operation, number[]>(MIX.map(([operation]) => [operation, []]));
@@ -145,13 +148,23 @@ export async function runMixedLoad(targets: LoadTargets, seconds: number, initia
   const pending = new Set<Promise<void>>();
 
   const meter = cpuMeter();
+  let answered = 0;
+  let saturated = false;
   const steer = setInterval(() => {
     const { own, machine } = meter();
     ownShares.push(own);
     machineShares.push(machine);
+    const answeredPerSecond = answered / (STEER_INTERVAL_MS / 1000);
+    const wasSaturated = saturated;
+    answered = 0;
+    saturated = false;
     if (targetCpuPercent === null) return;
     // Half-way toward the rate that would give the target, at most ×1.5 or ×0.67 per step: steady, not jumpy.
-    const wanted = rate * (targetCpuPercent / Math.max(1, own));
+    let wanted = rate * (targetCpuPercent / Math.max(1, own));
+    // No more when the cluster did not keep up, or the machine is already busier than the target
+    // (other work on a shared host): more load would only queue, and measure the queue.
+    if (wanted > rate && (wasSaturated || machine >= targetCpuPercent + 15)) wanted = rate;
+    if (wasSaturated) wanted = Math.min(wanted, answeredPerSecond);
     rate = Math.min(MAX_RATE, Math.max(MIN_RATE, Math.min(rate * 1.5, Math.max(rate / 1.5, (rate + wanted) / 2))));
   }, STEER_INTERVAL_MS);
 
@@ -195,12 +208,14 @@ export async function runMixedLoad(targets: LoadTargets, seconds: number, initia
     const now = performance.now();
     due = Math.min(due + ((now - last) / 1000) * rate, rate); // never more than a second's backlog
     last = now;
+    if (due >= 1 && inFlight >= MAX_IN_FLIGHT) saturated = true;
     while (due >= 1 && inFlight < MAX_IN_FLIGHT) {
       due--;
       inFlight++;
       issued++;
       const request = one(pick()).finally(() => {
         inFlight--;
+        answered++;
         pending.delete(request);
       });
       pending.add(request);

@@ -8,7 +8,7 @@
  * holder's deadline (the strongbox_ha_lock_renewal* metrics, scraped from every node every 5 s).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { api, type ClusterNode, type ClusterStores, startCluster, waitFor } from "../test/helpers/cluster.js";
 import { renewDeadlineMs } from "../src/physical/lease.js";
@@ -59,6 +59,8 @@ export interface SoakResult {
   timings: SoakTimings;
   lock: { leaseMs: number; renewIntervalMs: number; retryIntervalMs: number; renewDeadlineMs: number };
   seconds: number;
+  /** The machine's 1, 5 and 15-minute load averages when the load started and when it ended. */
+  loadAverage: { start: number[]; end: number[] };
   load: LoadSummary;
   stallsSent: number;
   /** Acquisitions of the lock during the load (every one a change of leader: nothing caused one). */
@@ -193,6 +195,7 @@ export async function runSoak(stores: ClusterStores, options: SoakOptions): Prom
       }
     };
 
+    const loadAverageStart = loadavg();
     const targets = { ports: nodes.map((node) => node.port), activeIndex: () => active, rootToken, readToken };
     const [load] = await Promise.all([
       runMixedLoad(targets, options.seconds, options.initialRate, options.targetCpuPercent),
@@ -200,6 +203,7 @@ export async function runSoak(stores: ClusterStores, options: SoakOptions): Prom
       injectStalls(),
       scrapeEvery(),
     ]);
+    const loadAverageEnd = loadavg();
     const final = await Promise.all(nodes.map((node) => scrape(node, rootToken)));
     record(final);
 
@@ -221,6 +225,7 @@ export async function runSoak(stores: ClusterStores, options: SoakOptions): Prom
       timings: options.timings,
       lock: { leaseMs, renewIntervalMs, retryIntervalMs, renewDeadlineMs: renewDeadlineMs(SOAK_TIMINGS[options.timings]) },
       seconds: options.seconds,
+      loadAverage: { start: loadAverageStart.map((l) => round(l, 2)), end: loadAverageEnd.map((l) => round(l, 2)) },
       load,
       stallsSent,
       leadershipChanges: delta("acquisitions"),
@@ -291,6 +296,7 @@ export async function benchSoak(stores: ClusterStores, timings: SoakTimings, sec
     columns: [
       "lease / renew / retry (ms)",
       "run (s)",
+      "load average (1 min) start → end",
       "requests/s",
       "soak CPU % of machine (mean, min–max)",
       "machine busy %",
@@ -306,6 +312,7 @@ export async function benchSoak(stores: ClusterStores, timings: SoakTimings, sec
       [
         `${lock.leaseMs} / ${lock.renewIntervalMs} / ${lock.retryIntervalMs}`,
         result.seconds,
+        `${result.loadAverage.start[0]} → ${result.loadAverage.end[0]}`,
         load.requestsPerSecond,
         `${load.ownCpuPercent.mean} (${load.ownCpuPercent.min}–${load.ownCpuPercent.max})`,
         load.machineBusyPercent.mean,
@@ -322,7 +329,7 @@ export async function benchSoak(stores: ClusterStores, timings: SoakTimings, sec
       "3 nodes, S3 stand-in for data, DynamoDB Local for the lock (renewed from each node's lock worker thread), `standby_reads = true`.",
       `Load: 60 % KV v2 reads through the standbys (policy-bound token), 25 % KV v2 writes and 15 % token creations (ttl 1m) through every node; the rate is steered every 5 s so this process and its children (nodes, DynamoDB Local, S3) use 70 % of the machine's CPU; it ended at ${load.finalRate} requests/s.`,
       "Injected by bench/soak-preload.mjs (NODE_OPTIONS --import, not in the product): ~8 MB/s of small objects kept ~3 s in every node's main thread; a 50–200 ms busy-wait of the active's main event loop (SIGUSR2) every 1–5 s.",
-      "Leadership changes: lock acquisitions during the load, from every node's strongbox_ha_lock_acquisitions_total (nothing kills or steps down a node, so each is spurious); failed requests: any answer not 2xx, or a transport error.",
+      "Leadership changes: lock acquisitions during the load, from every node's strongbox_ha_lock_acquisitions_total (nothing kills or steps down a node, so each is spurious); failed requests: any answer not 2xx, or a transport error (30 s timeout, hvac's default). Load average: the 1-minute figure when the load started and ended (others' work on a shared host included).",
       `Renewal figures: strongbox_ha_lock_renewal (the worst node's quantiles), and the term's slowest renewal and least margin (strongbox_ha_lock_renewal_*), scraped every 5 s. The margin is how long before the holder's deadline (${lock.renewDeadlineMs} ms = ⅔ of the lease after the previous renewal was sent) a renewal succeeded; at 0 the active steps down. ${renewal.renewals} renewals.`,
       ...(failuresBy.length ? [`Failed requests: ${failuresBy.join("; ")}.`] : []),
       ...(result.lossReasons.length ? [`Terms lost: ${result.lossReasons.join(" | ")}`] : []),
