@@ -226,11 +226,12 @@ class LeaseHold implements LockHold {
             );
           }
           const renewedAt = clock.now();
-          this.#onRenewed?.({ latencyMs: renewedAt - roundStart, marginMs: this.#deadline - renewedAt });
+          const marginMs = this.#deadline - renewedAt;
           this.#version = next;
           this.#pending = null;
           base = roundStart;
           this.#deadline = roundStart + this.#deadlineMs;
+          this.#onRenewed?.({ latencyMs: renewedAt - roundStart, marginMs });
           break;
         }
       }

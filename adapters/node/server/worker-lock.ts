@@ -164,6 +164,11 @@ export class LockWorker {
     return this.#shared.endedMsAgo(id);
   }
 
+  /** Tells the worker to release hold `id`, which this thread has given up already; nobody waits on it. */
+  abandon(id: number): void {
+    this.#post({ type: "release", id });
+  }
+
   release(id: number): Promise<void> {
     if (this.#gone) return Promise.reject(this.#gone);
     return new Promise((resolve, reject) => {
@@ -242,6 +247,9 @@ class WorkerHold implements LockHold {
     // the hold ended matters to whoever reads the log (the term ended then, not now).
     const endedMsAgo = this.worker.endedMsAgo(this.id) ?? 0;
     this.lose(`the HA lock worker's hold is no longer certain (passed ${Math.round(endedMsAgo)} ms ago)`);
+    // The worker may have renewed it just now, unpublished: it must stop renewing a hold this node no
+    // longer serves under, or the record keeps changing and nobody, this node included, takes the lock.
+    this.worker.abandon(this.id);
     return false;
   }
 
