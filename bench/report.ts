@@ -22,10 +22,11 @@ export const BENCH_ORDER = [
   "transit",
   "soak",
   "soak-fast",
+  "soak-long",
 ];
 
-/** Run only when named (ten minutes each): `npm run bench -- soak soak-fast`. */
-export const ON_REQUEST_ONLY = ["soak", "soak-fast"];
+/** Run only when named (ten minutes each): `npm run bench -- soak soak-fast soak-long`. */
+export const ON_REQUEST_ONLY = ["soak", "soak-fast", "soak-long"];
 
 /** One benchmark's outcome: a table for people, `data` for the JSON file. */
 export interface BenchReport {

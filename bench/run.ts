@@ -2,8 +2,9 @@
  * `npm run bench [-- NAME… ] [-- --quick]`: runs the benchmarks (all by default: failover,
  * failover-etcd, failover-zookeeper (the lock in etcd / ZooKeeper), handover, forwarding, standby-reads, efficiency, memory, edge, cache, transit; `cache` also runs efficiency), prints each table and writes bench/results/<name>.json and
  * bench/results/latest.md. `--quick` shortens every run, for trying the benchmarks out only.
- * The soaks run only when named: `soak` (default lock timings) and `soak-fast` (the ≤ 1 s failover
- * candidate), 10 minutes each; `SOAK_SECONDS=N` (or `--quick`: 60 s) shortens them.
+ * The soaks run only when named: `soak` (default lock timings), `soak-fast` (the ≤ 1 s failover
+ * candidate) and `soak-long` (twice the default lease), 10 minutes each; `SOAK_SECONDS=N` (or
+ * `--quick`: 60 s) shortens them.
  */
 import { startCluster } from "../test/helpers/cluster.js";
 import { type RunningDynamoDBLocal, startDynamoDBLocal } from "../test/helpers/dynamodb-local.js";
@@ -52,7 +53,7 @@ const memory = new MemoryRecorder();
 let dynamodb: RunningDynamoDBLocal | null = null;
 let s3: TsChild<{ endpoint: string; bucket: string }> | null = null;
 try {
-  if (["failover", "handover", "forwarding", "standby-reads", "edge", "cache", "soak", "soak-fast"].some(wanted)) {
+  if (["failover", "handover", "forwarding", "standby-reads", "edge", "cache", "soak", "soak-fast", "soak-long"].some(wanted)) {
     dynamodb = await startDynamoDBLocal();
   }
   if (dynamodb || wanted("failover-etcd") || wanted("failover-zookeeper")) {
@@ -98,8 +99,8 @@ try {
       await store.stop();
     }
   }
-  for (const timings of ["default", "fast"] as const) {
-    if (!wanted(timings === "default" ? "soak" : "soak-fast")) continue;
+  for (const timings of ["default", "fast", "long"] as const) {
+    if (!wanted(timings === "default" ? "soak" : `soak-${timings}`)) continue;
     const stores = { dynamodbEndpoint: dynamodb!.endpoint, s3Endpoint: s3!.info.endpoint, s3Bucket: s3!.info.bucket };
     reports.push(await benchSoak(stores, timings, soakSeconds));
   }
