@@ -213,6 +213,7 @@ export async function runSoak(stores: ClusterStores, options: SoakOptions): Prom
     };
 
     const loadAverageStart = loadavg();
+    const loadStartedAt = new Date().toISOString();
     const targets = { ports: nodes.map((node) => node.port), activeIndex: () => active, rootToken, readToken };
     const [load] = await Promise.all([
       runMixedLoad(targets, options.seconds, options.initialRate, options.targetCpuPercent),
@@ -234,7 +235,8 @@ export async function runSoak(stores: ClusterStores, options: SoakOptions): Prom
         node.process
           ?.output()
           .split("\n")
-          .filter((line) => line.includes("stopped active operation"))
+          // Log lines start with their ISO time: only the terms lost while the load ran.
+          .filter((line) => line.includes("stopped active operation") && line.slice(0, 24) >= loadStartedAt)
           .map((line) => `node ${node.index}: ${line.slice(0, 400)}`) ?? [],
     );
     const { leaseMs, renewIntervalMs, retryIntervalMs } = SOAK_TIMINGS[options.timings];
