@@ -8,7 +8,23 @@ const RESULTS_PAGE = fileURLToPath(new URL("../docs/benchmark-results.md", impor
 const RECORDED_BY_HAND = `${RESULTS_DIR}recorded-by-hand.md`;
 
 /** Every benchmark, in the order `npm run bench` runs them and the pages list them. */
-export const BENCH_ORDER = ["failover", "handover", "forwarding", "standby-reads", "efficiency", "memory", "edge", "cache", "transit"];
+export const BENCH_ORDER = [
+  "failover",
+  "handover",
+  "forwarding",
+  "standby-reads",
+  "efficiency",
+  "memory",
+  "edge",
+  "cache",
+  "transit",
+  "soak",
+  "soak-fast",
+  "soak-long",
+];
+
+/** Run only when named (ten minutes each): `npm run bench -- soak soak-fast soak-long`. */
+export const ON_REQUEST_ONLY = ["soak", "soak-fast", "soak-long"];
 
 /** One benchmark's outcome: a table for people, `data` for the JSON file. */
 export interface BenchReport {

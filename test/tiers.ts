@@ -67,5 +67,5 @@ export const CLUSTER_FILES = [
   "test/listener/listener-process.test.ts",
 ];
 
-/** The short fault-injection run (`npm run chaos` runs the long one). */
-export const CHAOS_FILES = ["test/chaos/chaos.test.ts"];
+/** The short fault-injection runs (`npm run chaos` and `npm run bench -- soak` run the long ones). */
+export const CHAOS_FILES = ["test/chaos/chaos.test.ts", "test/chaos/soak.test.ts"];

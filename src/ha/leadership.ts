@@ -21,6 +21,7 @@ import { ReadLease } from "./read-lease.js";
 import { type Grantable, type LeaseChannelEnd, ReadLeaseGrants } from "./read-lease-grants.js";
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
 import { StandbyError } from "./standby-error.js";
+import { termRenewalRecorder } from "./renewal-metrics.js";
 
 export interface HAOptions {
   backend: HABackend;
@@ -251,6 +252,7 @@ export class Leadership {
     const heldAt = this.#host.logical.now();
     const { physical, barrierStorage, barrier } = this.#host;
     const ha = this.#ha;
+    if (ha.metrics) hold.onRenewed?.(termRenewalRecorder(ha.metrics));
     // Same store for data and lock: make every write of this term conditional on our epoch.
     // Otherwise check the hold before each write. Either way a handler that outlives the term cannot write.
     const termStorage =

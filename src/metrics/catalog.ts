@@ -31,6 +31,24 @@ export const METRIC_CATALOG = {
     help: "Times this node stopped being active (lost the lock, stepped down or sealed)",
     labels: [],
   },
+  strongbox_ha_lock_renewal: {
+    kind: "summary",
+    vault: "strongbox.ha.lock_renewal",
+    help: "HA lock renewals by this node as active (ms), from the round's first attempt to its success",
+    labels: [],
+  },
+  strongbox_ha_lock_renewal_slowest_ms: {
+    kind: "gauge",
+    vault: "strongbox.ha.lock_renewal_slowest",
+    help: "The slowest HA lock renewal of this node's current (or last) term as active (ms)",
+    labels: [],
+  },
+  strongbox_ha_lock_renewal_margin_min_ms: {
+    kind: "gauge",
+    vault: "strongbox.ha.lock_renewal_margin_min",
+    help: "The least time left before the renewal deadline when a renewal succeeded, in this node's current (or last) term (ms); at 0 the term ends",
+    labels: [],
+  },
   strongbox_ha_last_takeover_ms: {
     kind: "gauge",
     vault: "strongbox.ha.last_takeover",

@@ -49,6 +49,16 @@ export interface LockHold {
    * so a waiting node takes over at once. Rejects if storage did not answer; the lease then runs out.
    */
   release(): Promise<void>;
+  /** Calls `listener` after each successful renewal (holds that renew a lease; others never call it). */
+  onRenewed?(listener: (renewal: LockRenewal) => void): void;
+}
+
+/** One successful renewal, for the metrics operators watch to see how near a term came to lapsing. */
+export interface LockRenewal {
+  /** From sending the round's first attempt to its success (retries included). */
+  latencyMs: number;
+  /** How long before the holder's deadline the renewal succeeded: the closer to 0, the nearer the term came to ending. */
+  marginMs: number;
 }
 
 /** Lease timings, all in milliseconds. */

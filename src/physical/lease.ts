@@ -15,7 +15,7 @@
  * A write whose outcome is unknown (timeout, reset) is retried with the same new version and
  * accepts either version, so a write that did land is recognised rather than taken for a loss.
  */
-import { type Clock, type HALock, type LockHold, type LockTimings, LockLostError } from "./ha.js";
+import { type Clock, type HALock, type LockHold, type LockRenewal, type LockTimings, LockLostError } from "./ha.js";
 import type { StorageOptions } from "./options.js";
 
 export interface LockLeaseRecord {
@@ -144,6 +144,7 @@ class LeaseHold implements LockHold {
   #pending: string | null = null;
   readonly #renewing: Promise<void>;
   #released = false;
+  #onRenewed: ((renewal: LockRenewal) => void) | null = null;
 
   constructor(
     private readonly store: LockLeaseStore,
@@ -171,6 +172,10 @@ class LeaseHold implements LockHold {
 
   certainForMs(): number {
     return this.held() ? this.#deadline - this.clock.now() : 0;
+  }
+
+  onRenewed(listener: (renewal: LockRenewal) => void): void {
+    this.#onRenewed = listener;
   }
 
   async release(): Promise<void> {
@@ -220,10 +225,13 @@ class LeaseHold implements LockHold {
               `the lock record changed: another node took the lock${lateMs > 0 ? ` (noticed after the renewal deadline, which passed ${Math.round(lateMs)} ms ago)` : ""}`,
             );
           }
+          const renewedAt = clock.now();
+          const marginMs = this.#deadline - renewedAt;
           this.#version = next;
           this.#pending = null;
           base = roundStart;
           this.#deadline = roundStart + this.#deadlineMs;
+          this.#onRenewed?.({ latencyMs: renewedAt - roundStart, marginMs });
           break;
         }
       }

@@ -125,6 +125,21 @@ describe("LockWorker: the HA lock held from a worker thread", () => {
     expect(next.epoch).toBe(hold.epoch + 1);
   });
 
+  it("has the worker release a hold this thread gave up on its own reading, so the lock is not kept from everyone", async () => {
+    const worker = await startWorker(10 * LEASE_MS);
+    const lock = worker.lock("core/lock", "node-a");
+    const hold = await lock.acquire();
+    // As when this thread reads a deadline that ran out just before the worker published a late renewal.
+    const readsExpired = worker as unknown as { certainForMs(id: number): number };
+    readsExpired.certainForMs = () => 0;
+    expect(hold.held()).toBe(false);
+    delete (readsExpired as { certainForMs?: unknown }).certainForMs;
+    // Still renewed in the worker unless released there: the record would change every renewal and never be claimable.
+    const next = await Promise.race([lock.acquire().catch(() => null), new Promise<null>((resolve) => setTimeout(() => resolve(null), 10 * LEASE_MS))]);
+    expect(next?.epoch).toBe(hold.epoch + 1);
+    expect(next?.held()).toBe(true);
+  });
+
   it("rejects an aborted acquisition with the signal's reason; the holder keeps the lock", async () => {
     const worker = await startWorker(10 * LEASE_MS);
     const holder = await worker.lock("core/lock", "node-a").acquire();

@@ -50,6 +50,12 @@ function acquire(lock: HALock, id: number): void {
       if (acquisition.cancel.signal.aborted || current !== acquisition) return void hold.release().catch(() => {});
       shared.holding(id, () => hold.certainForMs());
       send({ type: "acquired", id, epoch: hold.epoch });
+      hold.onRenewed?.((renewal) => {
+        // Published now, not at the next tick: a renewal that came late in the term must reach the
+        // main thread before the deadline it had read runs out.
+        if (current === acquisition) shared.holding(id, () => hold.certainForMs());
+        send({ type: "renewed", id, ...renewal });
+      });
       const onLost = () => {
         shared.lost();
         const reason = acquisition.lostReason ?? String((hold.lost.reason as Error)?.message ?? hold.lost.reason);

@@ -14,7 +14,7 @@ import { Worker } from "node:worker_threads";
 import { ConfigError, type LogLevel, type StorageConfig } from "../../../src/config/types.js";
 import type { Logger } from "../../../src/sdk/logger.js";
 import type { Backend } from "../../../src/physical/backend.js";
-import { type HABackend, type HALock, type LockHold, LockLostError } from "../../../src/physical/ha.js";
+import { type HABackend, type HALock, type LockHold, LockLostError, type LockRenewal } from "../../../src/physical/ha.js";
 import { StorageOptions } from "../../../src/physical/options.js";
 import { SharedHold } from "./shared-hold.js";
 
@@ -35,6 +35,7 @@ export type FromLockWorker =
   | { type: "failed"; message: string }
   | { type: "acquired"; id: number; epoch: number }
   | { type: "acquire-failed"; id: number; message: string }
+  | ({ type: "renewed"; id: number } & LockRenewal)
   | { type: "lost"; id: number; reason: string }
   | { type: "released"; id: number; error?: string };
 
@@ -163,6 +164,11 @@ export class LockWorker {
     return this.#shared.endedMsAgo(id);
   }
 
+  /** Tells the worker to release hold `id`, which this thread has given up already; nobody waits on it. */
+  abandon(id: number): void {
+    this.#post({ type: "release", id });
+  }
+
   release(id: number): Promise<void> {
     if (this.#gone) return Promise.reject(this.#gone);
     return new Promise((resolve, reject) => {
@@ -187,6 +193,8 @@ export class LockWorker {
     } else if (message.type === "acquire-failed") {
       this.#acquiring.get(message.id)?.reject(new Error(message.message));
       this.#acquiring.delete(message.id);
+    } else if (message.type === "renewed") {
+      this.#holds.get(message.id)?.renewed({ latencyMs: message.latencyMs, marginMs: message.marginMs });
     } else if (message.type === "lost") {
       const hold = this.#holds.get(message.id);
       this.#holds.delete(message.id);
@@ -222,6 +230,7 @@ export class LockWorker {
 class WorkerHold implements LockHold {
   readonly lost: AbortSignal;
   readonly #lost = new AbortController();
+  #onRenewed: ((renewal: LockRenewal) => void) | null = null;
 
   constructor(
     private readonly worker: LockWorker,
@@ -238,6 +247,9 @@ class WorkerHold implements LockHold {
     // the hold ended matters to whoever reads the log (the term ended then, not now).
     const endedMsAgo = this.worker.endedMsAgo(this.id) ?? 0;
     this.lose(`the HA lock worker's hold is no longer certain (passed ${Math.round(endedMsAgo)} ms ago)`);
+    // The worker may have renewed it just now, unpublished: it must stop renewing a hold this node no
+    // longer serves under, or the record keeps changing and nobody, this node included, takes the lock.
+    this.worker.abandon(this.id);
     return false;
   }
 
@@ -248,6 +260,15 @@ class WorkerHold implements LockHold {
   release(): Promise<void> {
     this.lose("the lock was released");
     return this.worker.release(this.id);
+  }
+
+  onRenewed(listener: (renewal: LockRenewal) => void): void {
+    this.#onRenewed = listener;
+  }
+
+  /** The worker renewed the lease; its figures are as the worker's clock saw them. */
+  renewed(renewal: LockRenewal): void {
+    this.#onRenewed?.(renewal);
   }
 
   lose(reason: string): void {
