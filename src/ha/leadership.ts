@@ -22,6 +22,7 @@ import { type Grantable, type LeaseChannelEnd, ReadLeaseGrants } from "./read-le
 import { type SwitchableBackend, writableWhileHeld } from "./switchable-backend.js";
 import { StandbyError } from "./standby-error.js";
 import { termRenewalRecorder } from "./renewal-metrics.js";
+import { ActiveWaiters } from "./active-waiters.js";
 
 export interface HAOptions {
   backend: HABackend;
@@ -116,7 +117,7 @@ export class Leadership {
   /** While active: this term's count of writes (standby-generation.ts). */
   #writeGeneration: WriteGeneration | null = null;
   /** Requests held here for want of an active, woken the moment this node becomes it. */
-  readonly #waitingForActive = new Set<() => void>();
+  readonly #waitingForActive = new ActiveWaiters();
 
   constructor(ha: HAOptions, host: LeadershipHost) {
     this.#ha = ha;
@@ -182,7 +183,7 @@ export class Leadership {
         ha.backend.lockWith(LOCK_KEY, encodeLockValue(ha.nodeId, apiAddr)),
         {
           becomeActive: (hold) => this.#becomeActive(hold),
-          active: () => this.#wakeHeldRequests(),
+          active: () => this.#waitingForActive.wake(),
           becomeStandby: (reason) => this.#becomeStandby(reason),
         },
         {
@@ -371,13 +372,7 @@ export class Leadership {
 
   /** Calls `listener` once, when this node next becomes active (a held request is served at once); returns a function that stops waiting. */
   onceActive(listener: () => void): () => void {
-    this.#waitingForActive.add(listener);
-    return () => this.#waitingForActive.delete(listener);
-  }
-
-  #wakeHeldRequests(): void {
-    for (const wake of this.#waitingForActive) wake();
-    this.#waitingForActive.clear();
+    return this.#waitingForActive.add(listener);
   }
 
   /** Drops the cached view of the active, so the next `leader()` reads the lock and the advertisement again. */

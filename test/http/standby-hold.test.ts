@@ -15,6 +15,8 @@ function standby(lookups: number) {
     forwarding,
     forwarder: { forward: async () => new Response("from the active") },
     forgetLeader: () => {},
+    // Never becomes active itself: a held request wakes only at its next look.
+    onceActive: () => () => {},
     leader: async () => {
       holdingSeen.push(forwarding.holding);
       return asked++ < lookups ? { isSelf: false, advertisement: null } : { isSelf: false, advertisement: active };
