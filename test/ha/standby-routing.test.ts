@@ -28,6 +28,18 @@ async function pair(forwarder?: Forwarder) {
   return { a, b, token: init.root_token };
 }
 
+/** A forwarder whose forwards `forward` answers; no heartbeats or read leases. */
+function forwarderThat(forward: Forwarder["forward"]): Forwarder {
+  return {
+    forward,
+    heartbeat: async () => {},
+    readLease: () => {
+      throw new Error("no read leases in this test");
+    },
+    close: () => {},
+  };
+}
+
 function request(url: string, token: string, headers: Record<string, string> = {}): Request {
   return new Request(url, { headers: { "x-vault-token": token, ...headers } });
 }
@@ -52,18 +64,11 @@ describe("standby routing", () => {
   it("forwards when it can, redirects on request or on failure, and counts both", async () => {
     const seen: Advertisement[] = [];
     let failing = false;
-    const forwarder: Forwarder = {
-      forward: async (_request, _body, advertisement) => {
-        seen.push(advertisement);
-        if (failing) throw new Error("connection refused");
-        return new Response("from the active", { status: 200 });
-      },
-      heartbeat: async () => {},
-      readLease: () => {
-        throw new Error("no read leases in this test");
-      },
-      close: () => {},
-    };
+    const forwarder = forwarderThat(async (_request, _body, advertisement) => {
+      seen.push(advertisement);
+      if (failing) throw new Error("connection refused");
+      return new Response("from the active", { status: 200 });
+    });
     const { b, token } = await pair(forwarder);
     const app = createApp({ core: b, maxRequestSize: 1024 });
 
@@ -84,19 +89,12 @@ describe("standby routing", () => {
   it("sends a read that failed in transit once more on a fresh connection, and redirects a write", async () => {
     const methods: string[] = [];
     let failures = 1;
-    const forwarder: Forwarder = {
-      forward: async (request) => {
-        methods.push(request.method);
-        // The session dropped under the request (as a heartbeat timeout drops it): it was sent.
-        if (failures-- > 0) throw new Error("the cluster stream closed without an answer");
-        return new Response("from the active", { status: 200 });
-      },
-      heartbeat: async () => {},
-      readLease: () => {
-        throw new Error("no read leases in this test");
-      },
-      close: () => {},
-    };
+    const forwarder = forwarderThat(async (request) => {
+      methods.push(request.method);
+      // The session dropped under the request (as a heartbeat timeout drops it): it was sent.
+      if (failures-- > 0) throw new Error("the cluster stream closed without an answer");
+      return new Response("from the active", { status: 200 });
+    });
     const { b, token } = await pair(forwarder);
     const app = createApp({ core: b, maxRequestSize: 1024, standbyHoldMs: 5_000 });
 
