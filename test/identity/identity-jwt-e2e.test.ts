@@ -3,20 +3,14 @@
  * the `jwt` auth method of the same server, which finds the keys through OIDC discovery over HTTP
  * (as hvac's JWT tests use Vault's own provider as the issuer).
  */
+import { api as nodeApi } from "../helpers/cluster.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../helpers/dev-server.js";
 
 describe("an identity token logs in to the jwt auth method through OIDC discovery", () => {
   let server: DevServer;
-  const api = async (method: string, path: string, body?: unknown, token = server.rootToken) => {
-    const response = await fetch(`${server.addr}/v1/${path}`, {
-      method,
-      headers: token ? { "x-vault-token": token } : {},
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = (method: string, path: string, body?: unknown, token = server.rootToken) =>
+    nodeApi({ port: Number(new URL(server.addr).port) }, method, path, body, token);
 
   beforeAll(async () => {
     server = await startDevServer();
