@@ -39,6 +39,13 @@ describe("response bodies serialised piece by piece", () => {
     expect(Buffer.from(bytes as Uint8Array).equals(Buffer.from(JSON.stringify(body)))).toBe(true);
   });
 
+  it("give JSON.stringify's text whatever the elements' sizes, which set how many go in one run", () => {
+    const sizes = [10, 60_000, 3, 200_000, 1, 1, 5_000, 0];
+    const keys = Array.from({ length: 300 }, (_, index) => ({ id: index, pad: "x".repeat(sizes[index % sizes.length]!) }));
+    const body = { data: { keys: [...keys, ...Array.from({ length: 3000 }, (_, index) => index)] } };
+    expect(text(jsonBody(body))).toBe(JSON.stringify(body));
+  });
+
   it("serialise other bodies whole, as before", () => {
     for (const body of [{ errors: ["x"] }, { data: { keys: ["a", "b"] } }, { data: null }, [1, 2], "text", null]) {
       expect(jsonBody(body)).toBe(JSON.stringify(body));

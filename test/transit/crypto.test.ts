@@ -21,7 +21,19 @@ describe("transit's base64", () => {
     }
     // Every 12-bit group of digits, at every offset within a 3-byte group.
     const everyGroup = Uint8Array.from({ length: 3 * 4096 + 2 }, (_, index) => (index * 37 + (index >> 8) * 11) % 256);
-    for (let from = 0; from < 3; from++) expect(encodeBase64(everyGroup.subarray(from))).toBe(Buffer.from(everyGroup.subarray(from)).toString("base64"));
+    for (let from = 0; from < 3; from++) {
+      const text = Buffer.from(everyGroup.subarray(from)).toString("base64");
+      expect(encodeBase64(everyGroup.subarray(from))).toBe(text);
+      expect(encodeBase64(everyGroup.subarray(from), "vault:v12:")).toBe(`vault:v12:${text}`);
+      expect(encodeBase64(everyGroup.subarray(from), "vault:v1:")).toBe(`vault:v1:${text}`);
+      expect(decodeBase64(text)).toEqual(everyGroup.subarray(from));
+    }
+    // Past the reused scratch array, both ways.
+    const large = Uint8Array.from({ length: 100_000 }, (_, index) => (index * 131) % 251);
+    const largeText = Buffer.from(large).toString("base64");
+    expect(encodeBase64(large, "vault:v3:")).toBe(`vault:v3:${largeText}`);
+    expect(decodeBase64(largeText)).toEqual(large);
+    expect(decodeBase64(`${largeText.slice(0, 90_000)}-${largeText.slice(90_001)}`)).toBe("illegal base64 data at input byte 90000");
     expect(decodeBase64("YWJj ZA==")).toBe("illegal base64 data at input byte 4");
     expect(decodeBase64("YWJjZA")).toBe("illegal base64 data at input byte 6");
     expect(decodeBase64("YW-j")).toBe("illegal base64 data at input byte 2");
@@ -30,6 +42,11 @@ describe("transit's base64", () => {
     expect(decodeBase64("YW\nj")).toBe("illegal base64 data at input byte 2");
     expect(decodeBase64("    ")).toBe("illegal base64 data at input byte 0");
     expect(decodeBase64("YWJjZGVm\tAAA")).toBe("illegal base64 data at input byte 8");
+    // Outside ASCII, in the padded last group, and padding where digits belong.
+    expect(decodeBase64("YWJj€A==")).toBe("illegal base64 data at input byte 4");
+    expect(decodeBase64("YWJjZ_==")).toBe("illegal base64 data at input byte 5");
+    expect(decodeBase64("YW=j")).toBe("illegal base64 data at input byte 2");
+    expect(decodeBase64("====")).toBe("illegal base64 data at input byte 0");
   });
 });
 

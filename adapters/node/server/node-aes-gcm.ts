@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import type { SyncAesGcm } from "../../../src/sdk/aes-gcm.js";
+import { pooledBytes } from "../../../src/sdk/byte-pool.js";
 
 const TAG_BYTES = 16;
 
@@ -9,12 +10,11 @@ export const nodeAesGcm: SyncAesGcm = {
     const cipher = createCipheriv(algorithm(key), key, nonce, { authTagLength: TAG_BYTES });
     if (associatedData) cipher.setAAD(associatedData);
     const head = cipher.update(plaintext);
-    const tail = cipher.final();
-    const tag = cipher.getAuthTag();
-    const out = new Uint8Array(head.length + tail.length + TAG_BYTES);
+    // GCM is a stream cipher: final() has no bytes to add, only the tag to compute.
+    cipher.final();
+    const out = pooledBytes(head.length + TAG_BYTES);
     out.set(head);
-    out.set(tail, head.length);
-    out.set(tag, head.length + tail.length);
+    out.set(cipher.getAuthTag(), head.length);
     return out;
   },
   open(key, nonce, sealed, associatedData) {
@@ -22,16 +22,14 @@ export const nodeAesGcm: SyncAesGcm = {
     const decipher = createDecipheriv(algorithm(key), key, nonce, { authTagLength: TAG_BYTES });
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     if (associatedData) decipher.setAAD(associatedData);
-    const head = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
     try {
-      const tail = decipher.final();
-      const out = new Uint8Array(head.length + tail.length);
-      out.set(head);
-      out.set(tail, head.length);
-      return out;
+      decipher.final();
     } catch {
       return null;
     }
+    // A plain view: a Buffer's slice() shares bytes where Uint8Array's copies them.
+    return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length);
   },
 };
 

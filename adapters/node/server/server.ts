@@ -28,6 +28,7 @@ import { customCaTransport } from "./custom-ca-transport.js";
 import { setCustomCaTransport } from "../../../src/sdk/outbound-http.js";
 import { setSyncAesGcm } from "../../../src/sdk/aes-gcm.js";
 import { nodeAesGcm } from "./node-aes-gcm.js";
+import { tuneV8ForServing } from "./v8-flags.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
 import type { Backend } from "../../../src/physical/backend.js";
 import type { HABackend } from "../../../src/physical/ha.js";
@@ -54,6 +55,7 @@ export async function runServer(args: string[]): Promise<number> {
     );
     return 1;
   }
+  tuneV8ForServing();
   let running: Awaited<ReturnType<typeof startNode>>;
   try {
     running = await startNode(flags);

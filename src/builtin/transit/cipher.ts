@@ -57,7 +57,7 @@ export async function encrypt(
     const nonce = hmacKey ? (await hmac("sha2-256", hmacKey, plaintext)).subarray(0, NONCE_BYTES) : randomNonce();
     sealed = await seal(aead, nonce, plaintext, associatedData);
   }
-  return { ciphertext: `vault:v${version}:${encodeBase64(sealed)}`, version };
+  return { ciphertext: encodeBase64(sealed, `vault:v${version}:`), version };
 }
 
 export async function decrypt(key: LoadedKey, context: Uint8Array, ciphertext: string, associatedData?: Uint8Array): Promise<Uint8Array> {

@@ -9,6 +9,7 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_224, sha3_256, sha3_384, sha3_512 } from "@noble/hashes/sha3.js";
 import { syncAesGcm } from "../../sdk/aes-gcm.js";
+import { pooledBytes } from "../../sdk/byte-pool.js";
 import { LogicalError } from "../../sdk/types.js";
 
 export const HASH_ALGORITHMS = ["sha1", "sha2-224", "sha2-256", "sha2-384", "sha2-512", "sha3-224", "sha3-256", "sha3-384", "sha3-512"] as const;
@@ -96,7 +97,7 @@ export async function seal(key: AeadKey, nonce: Uint8Array, plaintext: Uint8Arra
   } else {
     sealed = chacha20poly1305(key.raw, nonce, associatedData).encrypt(plaintext);
   }
-  const out = new Uint8Array(nonce.length + sealed.length);
+  const out = pooledBytes(nonce.length + sealed.length);
   out.set(nonce);
   out.set(sealed, nonce.length);
   return out;
