@@ -70,7 +70,13 @@ function answer(items: Item[], batch: boolean, warnings?: string[]): HandlerResu
     if (item!.error !== undefined) throw new LogicalError(400, item!.error);
     return { data: item!.output!, ...(warnings ? { warnings } : {}) };
   }
-  const results = items.map((item) => ({ ...(item.error !== undefined ? { error: item.error } : item.output), reference: text(item.input, "reference") }));
+  // The output gains its reference in place: spreading it into a new object was among a batch item's larger costs.
+  const results = items.map((item) => {
+    const reference = text(item.input, "reference");
+    if (item.error !== undefined) return { error: item.error, reference };
+    item.output!.reference = reference;
+    return item.output!;
+  });
   if (items.some((item) => item.error !== undefined)) throw new LogicalError(400, "", { data: { batch_results: results } });
   return { data: { batch_results: results }, ...(warnings ? { warnings } : {}) };
 }

@@ -29,6 +29,7 @@ export function integer(data: Record<string, unknown>, field: string): number {
   return parseCount(field, value) ?? 0;
 }
 
+const NO_BYTES = new Uint8Array(0);
 const STANDARD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
@@ -36,6 +37,8 @@ const STANDARD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * ("illegal base64 data at input byte N"), which Vault returns to the client.
  */
 export function decodeBase64(value: string): Uint8Array | string {
+  // Most often an absent context: one shared array, as nothing can be written to an empty one.
+  if (value === "") return NO_BYTES;
   if (value.length % 4 !== 0) return `illegal base64 data at input byte ${firstBadByte(value)}`;
   return (value.length <= SCRATCH_BYTES ? decodeDigits(value) : null) ?? decodeWithAtob(value);
 }
