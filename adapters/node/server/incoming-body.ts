@@ -11,12 +11,18 @@ const EMPTY = new Uint8Array(0);
  * small write's handling. Past the limit the stream is paused and left unread: the listener drains
  * or closes the connection after the 413, as it does for any body left unread.
  */
-export function incomingBodyReader(incoming: Readable & { method?: string }): (limit: number) => Promise<Uint8Array> {
+export function incomingBodyReader(incoming: Readable & { method?: string; complete?: boolean }): (limit: number) => Promise<Uint8Array> {
   return (limit) =>
     new Promise((resolve, reject) => {
       // As the web `Request` the listener would build: a GET or HEAD carries no body.
       if (incoming.method === "GET" || incoming.method === "HEAD" || incoming.readableEnded) return resolve(EMPTY);
       if (incoming.destroyed) return reject(new Error("the request's connection closed before its body was read"));
+      // The whole body came with the request (most writes): take it from the stream's buffer now,
+      // rather than switching the stream to flowing and waiting for its data and end events.
+      if (incoming.complete && incoming.readableLength <= limit) {
+        const buffered = incoming.read() as Buffer | null;
+        return resolve(buffered ? new Uint8Array(buffered.buffer, buffered.byteOffset, buffered.length) : EMPTY);
+      }
       const chunks: Buffer[] = [];
       let length = 0;
       const settle = () => {
