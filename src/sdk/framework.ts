@@ -48,18 +48,37 @@ interface Compiled<Req extends RoutedRequest, Res> {
   endpoint: Endpoint<Req, Res>;
   regex: RegExp;
   names: string[];
+  /** The pattern's first segment when it is literal, else null. */
+  first: string | null;
 }
 
 /** A list of endpoints, matched in the order given (put literal paths before patterns that would take them). */
 export class Endpoints<Req extends RoutedRequest, Res = HandlerResult> {
-  readonly #compiled: Compiled<Req, Res>[];
+  /**
+   * The endpoints a path may match, in the order given, by the path's first segment: those whose
+   * pattern starts with that literal or with a parameter. A request is matched several times (its
+   * flags, its existence check, its handler), each time against a few patterns instead of all.
+   */
+  readonly #byFirstSegment = new Map<string, Compiled<Req, Res>[]>();
+  /** For a first segment no pattern names: the patterns that start with a parameter. */
+  readonly #open: Compiled<Req, Res>[];
 
   constructor(readonly list: readonly Endpoint<Req, Res>[]) {
-    this.#compiled = list.map((endpoint) => compile(endpoint));
+    const compiled = list.map((endpoint) => compile(endpoint));
+    this.#open = compiled.filter((entry) => entry.first === null);
+    for (const literal of new Set(compiled.map((entry) => entry.first))) {
+      if (literal !== null)
+        this.#byFirstSegment.set(
+          literal,
+          compiled.filter((entry) => entry.first === literal || entry.first === null),
+        );
+    }
   }
 
   match(path: string): Match<Req, Res> | null {
-    for (const { endpoint, regex, names } of this.#compiled) {
+    const slash = path.indexOf("/");
+    const candidates = this.#byFirstSegment.get(slash < 0 ? path : path.slice(0, slash)) ?? this.#open;
+    for (const { endpoint, regex, names } of candidates) {
       const found = regex.exec(path);
       if (!found) continue;
       const params: Params = {};
@@ -121,7 +140,8 @@ function compile<Req extends RoutedRequest, Res>(endpoint: Endpoint<Req, Res>): 
     const capture = kind === "*" ? "(.+)" : "([^/]+)";
     source += optional ? `(?:${separator}${capture})?` : separator + capture;
   });
-  return { endpoint, regex: new RegExp(`^${source}$`), names };
+  const first = segments[0]!;
+  return { endpoint, regex: new RegExp(`^${source}$`), names, first: /^[:*]/.test(first) ? null : first };
 }
 
 function escapeRegex(text: string): string {

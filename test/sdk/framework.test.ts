@@ -48,6 +48,21 @@ describe("declared endpoints", () => {
     expect(await table.exists({ operation: "list", path: "keys" })).toBeNull();
   });
 
+  it("keeps the order given between literal first segments and patterns that start with a parameter", () => {
+    const mixed = new Endpoints<Req>([
+      { pattern: ":scope/config", operations: { read: echo } },
+      { pattern: "roles/:name", operations: { read: echo } },
+      { pattern: ":scope/:name", operations: { read: echo } },
+      { pattern: "roles", operations: { list: echo } },
+    ]);
+    expect(mixed.match("roles/config")?.endpoint.pattern).toBe(":scope/config");
+    expect(mixed.match("roles/web")?.endpoint.pattern).toBe("roles/:name");
+    expect(mixed.match("other/web")?.endpoint.pattern).toBe(":scope/:name");
+    expect(mixed.match("roles")?.endpoint.pattern).toBe("roles");
+    expect(mixed.match("other")).toBeNull();
+    expect(mixed.match("")).toBeNull();
+  });
+
   it("refuses a pattern whose wildcard is not last", () => {
     expect(() => new Endpoints<Req>([{ pattern: "a/*rest/b", operations: {} }])).toThrow(/must be the last segment/);
     expect(() => new Endpoints<Req>([{ pattern: "a/:x?/b", operations: {} }])).toThrow(/must be the last segment/);
