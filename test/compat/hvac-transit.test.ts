@@ -3,6 +3,7 @@
  * and signatures checked by OpenSSL (`openssl dgst -verify`, `openssl pkeyutl -verify`).
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -140,6 +141,11 @@ describe("transit through hvac and OpenSSL against a dev server", () => {
     expect(await verifyWith("ossl-rsa", pkcs1, ["dgst", "-sha512"])).toMatchObject({ code: 0, output: "Verified OK\n" });
     const tampered = `vault:v1:${Buffer.from(Buffer.from(pkcs1.slice(9), "base64").map((byte, index) => (index === 5 ? byte ^ 1 : byte))).toString("base64")}`;
     expect((await verifyWith("ossl-rsa", tampered, ["dgst", "-sha512"])).code).toBe(1);
+    // Over a digest the client made: the server process's raw RSA (node:crypto) signs it.
+    const digest = createHash("sha256").update("signed by strongbox, checked by openssl").digest("base64");
+    const prehashed = (await api("POST", "transit/sign/ossl-rsa/sha2-256", { input: digest, prehashed: true, signature_algorithm: "pkcs1v15" })).data
+      .signature as string;
+    expect(await verifyWith("ossl-rsa", prehashed, ["dgst", "-sha256"])).toMatchObject({ code: 0, output: "Verified OK\n" });
 
     await api("POST", "transit/keys/ossl-ed", { type: "ed25519" });
     const ed = (await api("POST", "transit/sign/ossl-ed", { input })).data.signature as string;

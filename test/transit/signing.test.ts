@@ -1,6 +1,12 @@
 /** Transit signatures verified with Node's crypto, and exported signing keys loaded by it. */
+import { execFileSync } from "node:child_process";
 import { createHash, createPrivateKey, createPublicKey, constants, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { nodeRsaDigestSigning } from "../../adapters/node/server/node-rsa-digest.js";
+import { setRsaDigestSigning } from "../../src/sdk/rsa-digest.js";
 import { type InProcessServer, unsealedServer } from "../helpers/in-process-server.js";
 
 const b64 = (bytes: string | Buffer) => Buffer.from(bytes).toString("base64");
@@ -92,6 +98,46 @@ describe("transit signing", () => {
     expect((await call("POST", "sign/rsa-2048", { input: b64(message), salt_length: "lots" })).body.errors).toEqual([
       "salt length neither 'auto', 'hash', nor an int: lots",
     ]);
+  });
+
+  it("signs a digest the client hashed with RSA PKCS #1 v1.5 where the runtime has raw RSA, as OpenSSL verifies against the message", async () => {
+    const digest = createHash("sha256").update(message).digest();
+    const prehashed = { input: b64(digest), prehashed: true, signature_algorithm: "pkcs1v15" };
+    expect((await call("POST", "sign/rsa-2048", prehashed)).body.errors).toEqual(["prehashed input is not supported for RSA keys by this runtime"]);
+    setRsaDigestSigning(nodeRsaDigestSigning);
+    try {
+      const signature = (await data("sign/rsa-2048", prehashed)).signature as string;
+      // PKCS #1 v1.5 is deterministic: the same bytes as signing the message itself.
+      expect(signature).toBe((await data("sign/rsa-2048", { input: b64(message), signature_algorithm: "pkcs1v15" })).signature);
+      const dir = mkdtempSync(join(tmpdir(), "strongbox-rsa-digest-"));
+      try {
+        writeFileSync(join(dir, "key.pem"), (await publicKeyOf("rsa-2048")).export({ type: "spki", format: "pem" }));
+        writeFileSync(join(dir, "message"), message);
+        writeFileSync(join(dir, "signature"), unb64(payload(signature)));
+        const verified = execFileSync("openssl", ["dgst", "-sha256", "-verify", "key.pem", "-signature", "signature", "message"], {
+          cwd: dir,
+          encoding: "utf8",
+        });
+        expect(verified.trim()).toBe("Verified OK");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      expect((await data("verify/rsa-2048", { ...prehashed, signature })).valid).toBe(true);
+      const tampered = `vault:v1:${b64(Buffer.from(unb64(payload(signature)).map((byte, index) => (index === 9 ? byte ^ 1 : byte))))}`;
+      expect((await data("verify/rsa-2048", { ...prehashed, signature: tampered })).valid).toBe(false);
+      // hash_algorithm=none signs the input as given: here the DigestInfo the sha2-256 signature covered.
+      const digestInfo = Buffer.concat([Buffer.from("3031300d060960864801650304020105000420", "hex"), digest]);
+      expect((await data("sign/rsa-2048", { ...prehashed, input: b64(digestInfo), hash_algorithm: "none" })).signature).toBe(signature);
+      const refusals: [Record<string, unknown>, string][] = [
+        [{ ...prehashed, signature_algorithm: "pss" }, "prehashed input is supported for RSA keys only with signature_algorithm=pkcs1v15"],
+        [{ ...prehashed, input: b64(digest.subarray(1)) }, "crypto/rsa: input must be hashed message"],
+        [{ ...prehashed, hash_algorithm: "sha3-256" }, "hash algorithm sha3-256 is not supported for RSA keys"],
+        [{ ...prehashed, input: b64(Buffer.alloc(250, 7)), hash_algorithm: "none" }, "crypto/rsa: message too long for RSA key size"],
+      ];
+      for (const [body, error] of refusals) expect(await call("POST", "sign/rsa-2048", body)).toMatchObject({ status: 400, body: { errors: [error] } });
+    } finally {
+      setRsaDigestSigning(null);
+    }
   });
 
   it("refuses what it cannot sign with Vault's errors", async () => {

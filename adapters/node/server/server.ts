@@ -28,6 +28,8 @@ import { customCaTransport } from "./custom-ca-transport.js";
 import { setCustomCaTransport } from "../../../src/sdk/outbound-http.js";
 import { setSyncAesGcm } from "../../../src/sdk/aes-gcm.js";
 import { nodeAesGcm } from "./node-aes-gcm.js";
+import { setRsaDigestSigning } from "../../../src/sdk/rsa-digest.js";
+import { nodeRsaDigestSigning } from "./node-rsa-digest.js";
 import { tuneV8ForServing } from "./v8-flags.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
 import type { Backend } from "../../../src/physical/backend.js";
@@ -156,6 +158,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   // Auth methods fetching keys or TokenReviews from servers behind an operator-given CA.
   setCustomCaTransport(customCaTransport);
   setSyncAesGcm(nodeAesGcm);
+  setRsaDigestSigning(nodeRsaDigestSigning);
   const core = new Core({
     observability: { audit, metrics },
     physical,

@@ -7,6 +7,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { fromBase64, toBase64 } from "../../sdk/encoding.js";
+import { rsaDigestSigning } from "../../sdk/rsa-digest.js";
 import { LogicalError } from "../../sdk/types.js";
 import { decryptionVersion, encryptionVersion } from "./cipher.js";
 import { fromBase64Url, splitVersioned, toBase64Url } from "./inputs.js";
@@ -59,6 +60,10 @@ export async function sign(
       break;
     }
     case "rsa": {
+      if (options.prehashed) {
+        raw = signRsaDigest(key, version, input, options);
+        break;
+      }
       const { algorithm, hash } = rsaParameters(options);
       const privateKey = await key.prepared(`rsa-sign/${algorithm.name}/${hash}/${version}`, () =>
         crypto.subtle.importKey("pkcs8", fromBase64(key.version(version).private_key!) as BufferSource, { name: algorithm.name, hash }, false, ["sign"]),
@@ -94,6 +99,7 @@ export async function verify(key: LoadedKey, context: Uint8Array, input: Uint8Ar
       return crypto.subtle.verify("Ed25519", imported, raw as BufferSource, input as BufferSource);
     }
     case "rsa": {
+      if (options.prehashed) return rsaDigestSigner(options).verify(pemBody(key.version(version).public_key!), digestInfo(input, options), raw);
       const { algorithm, hash } = rsaParameters(options);
       const publicKey = await key.prepared(`rsa-verify/${algorithm.name}/${hash}/${version}`, () =>
         crypto.subtle.importKey("spki", pemBody(key.version(version).public_key!) as BufferSource, { name: algorithm.name, hash }, false, ["verify"]),
@@ -181,9 +187,53 @@ function importEd25519Private(seed: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey("pkcs8", ed25519Pkcs8(seed) as BufferSource, "Ed25519", false, ["sign"]);
 }
 
+/**
+ * The DigestInfo prefix of each hash RSASSA-PKCS1-v1_5 signs a digest of (RFC 8017 §9.2, note 1):
+ * the DER of the digest's algorithm and the header of its octet string, which the digest completes.
+ */
+const DIGEST_INFO_PREFIXES: Partial<Record<HashAlgorithm, string>> = {
+  sha1: "3021300906052b0e03021a05000414",
+  "sha2-224": "302d300d06096086480165030402040500041c",
+  "sha2-256": "3031300d060960864801650304020105000420",
+  "sha2-384": "3041300d060960864801650304020205000430",
+  "sha2-512": "3051300d060960864801650304020305000440",
+};
+
+/** A prehashed RSA signature, PKCS #1 v1.5 over the client's digest, as Go's SignPKCS1v15 makes it. */
+function signRsaDigest(key: LoadedKey, version: number, input: Uint8Array, options: SignatureOptions): Uint8Array {
+  const signer = rsaDigestSigner(options);
+  const encoded = digestInfo(input, options);
+  try {
+    return signer.sign(fromBase64(key.version(version).private_key!), encoded);
+  } catch {
+    throw new LogicalError(400, "crypto/rsa: message too long for RSA key size");
+  }
+}
+
+function rsaDigestSigner(options: SignatureOptions) {
+  // PSS over a given digest needs raw RSA with PSS encoding, which neither WebCrypto nor the runtime hook offers.
+  if ((options.signatureAlgorithm || "pss") !== "pkcs1v15") {
+    throw new LogicalError(400, "prehashed input is supported for RSA keys only with signature_algorithm=pkcs1v15");
+  }
+  const signer = rsaDigestSigning();
+  if (!signer) throw new LogicalError(400, "prehashed input is not supported for RSA keys by this runtime");
+  return signer;
+}
+
+/** The bytes PKCS #1 v1.5 signs for a client's digest: its DigestInfo, or the input as given for hash_algorithm=none. */
+function digestInfo(input: Uint8Array, options: SignatureOptions): Uint8Array {
+  if (options.hash === "none") return input;
+  const prefix = DIGEST_INFO_PREFIXES[options.hash];
+  if (!prefix) throw new LogicalError(400, `hash algorithm ${options.hash} is not supported for RSA keys`);
+  if (input.length !== digestLength(options.hash)) throw new LogicalError(400, "crypto/rsa: input must be hashed message");
+  const encoded = new Uint8Array(prefix.length / 2 + input.length);
+  for (let i = 0; i < prefix.length / 2; i++) encoded[i] = Number.parseInt(prefix.slice(2 * i, 2 * i + 2), 16);
+  encoded.set(input, prefix.length / 2);
+  return encoded;
+}
+
 function rsaParameters(options: SignatureOptions): { algorithm: { name: string }; hash: string } {
   // WebCrypto signs only what it hashes itself, with the SHA-1 and SHA-2 family.
-  if (options.prehashed) throw new LogicalError(400, "prehashed input is not supported for RSA keys");
   const hash = options.hash === "none" ? undefined : WEBCRYPTO_HASH[options.hash];
   if (!hash) throw new LogicalError(400, `hash algorithm ${options.hash} is not supported for RSA keys`);
   switch (options.signatureAlgorithm || "pss") {

@@ -1,0 +1,21 @@
+import { constants, privateEncrypt, publicDecrypt } from "node:crypto";
+import type { RsaDigestSigning } from "../../../src/sdk/rsa-digest.js";
+
+/** RSASSA-PKCS1-v1_5 of pre-encoded bytes with OpenSSL's RSA, for src/sdk/rsa-digest.ts. */
+export const nodeRsaDigestSigning: RsaDigestSigning = {
+  sign(pkcs8, encoded) {
+    const key = { key: Buffer.from(pkcs8), format: "der", type: "pkcs8", padding: constants.RSA_PKCS1_PADDING } as const;
+    return new Uint8Array(privateEncrypt(key, encoded));
+  },
+  verify(spki, encoded, signature) {
+    const key = { key: Buffer.from(spki), format: "der", type: "spki", padding: constants.RSA_PKCS1_PADDING } as const;
+    let recovered: Buffer;
+    try {
+      recovered = publicDecrypt(key, signature);
+    } catch {
+      // Not a PKCS #1 type 1 block under this key: a wrong key, length or signature.
+      return false;
+    }
+    return Buffer.from(encoded).equals(recovered);
+  },
+};
