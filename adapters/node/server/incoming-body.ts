@@ -1,3 +1,4 @@
+import { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import { BodyTooLarge } from "../../../src/http/request-body.js";
 
@@ -11,15 +12,19 @@ const EMPTY = new Uint8Array(0);
  * small write's handling. Past the limit the stream is paused and left unread: the listener drains
  * or closes the connection after the 413, as it does for any body left unread.
  */
-export function incomingBodyReader(incoming: Readable & { method?: string; complete?: boolean }): (limit: number) => Promise<Uint8Array> {
+export function incomingBodyReader(incoming: Readable & { method?: string; aborted?: boolean }): (limit: number) => Promise<Uint8Array> {
   return (limit) =>
     new Promise((resolve, reject) => {
       // As the web `Request` the listener would build: a GET or HEAD carries no body.
-      if (incoming.method === "GET" || incoming.method === "HEAD" || incoming.readableEnded) return resolve(EMPTY);
-      if (incoming.destroyed) return reject(new Error("the request's connection closed before its body was read"));
+      if (incoming.method === "GET" || incoming.method === "HEAD") return resolve(EMPTY);
+      // Checked before `readableEnded`: an HTTP/2 stream the client reset half-way reads as ended.
+      if (incoming.destroyed || incoming.aborted) return reject(new Error("the request's connection closed before its body was read"));
+      if (incoming.readableEnded) return resolve(EMPTY);
       // The whole body came with the request (most writes): take it from the stream's buffer now,
-      // rather than switching the stream to flowing and waiting for its data and end events.
-      if (incoming.complete && incoming.readableLength <= limit) {
+      // rather than switching the stream to flowing and waiting for its data and end events. Only
+      // HTTP/1's `complete` means that: an HTTP/2 request (the cluster listener's) is also
+      // "complete" when its stream was reset half-way.
+      if (incoming instanceof IncomingMessage && incoming.complete && incoming.readableLength <= limit) {
         const buffered = incoming.read() as Buffer | null;
         return resolve(buffered ? new Uint8Array(buffered.buffer, buffered.byteOffset, buffered.length) : EMPTY);
       }
