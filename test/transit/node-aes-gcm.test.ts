@@ -1,10 +1,10 @@
 /**
- * The Node adapter's synchronous AES-GCM (src/sdk/aes-gcm.ts) gives WebCrypto's bytes exactly, so
+ * The Node adapter's synchronous AES-GCM (src/sdk/platform-crypto.ts) gives WebCrypto's bytes exactly, so
  * ciphertexts made either way open either way, and refuses what WebCrypto refuses.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeAesGcm } from "../../adapters/node/server/node-aes-gcm.js";
-import { setSyncAesGcm } from "../../src/sdk/aes-gcm.js";
+import { installPlatformCrypto } from "../../src/sdk/platform-crypto.js";
 import { unsealedServer } from "../helpers/in-process-server.js";
 
 const bytes = (length: number, seed: number) => Uint8Array.from({ length }, (_, index) => (index * 31 + seed) % 256);
@@ -16,7 +16,7 @@ async function webCryptoSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint
 }
 
 describe("node:crypto AES-GCM", () => {
-  afterEach(() => setSyncAesGcm(null));
+  afterEach(() => installPlatformCrypto({}));
 
   it("seals as WebCrypto does and opens WebCrypto's ciphertexts, 128- and 256-bit, with and without associated data", async () => {
     for (const keyBytes of [16, 32]) {
@@ -55,15 +55,15 @@ describe("node:crypto AES-GCM", () => {
       const plaintext = Buffer.from(bytes(1024, 5)).toString("base64");
       const associated = Buffer.from("aad").toString("base64");
       const batch = { batch_input: [{ plaintext }, { plaintext, associated_data: associated }] };
-      setSyncAesGcm(nodeAesGcm);
+      installPlatformCrypto({ aesGcm: nodeAesGcm });
       const byNode = (await call(`encrypt/${type}`, batch)).body.data.batch_results;
-      setSyncAesGcm(null);
+      installPlatformCrypto({});
       const byWebCrypto = (await call(`encrypt/${type}`, batch)).body.data.batch_results;
       for (const [sealedWith, opener] of [
-        [byNode, null],
+        [byNode, undefined],
         [byWebCrypto, nodeAesGcm],
       ] as const) {
-        setSyncAesGcm(opener);
+        installPlatformCrypto({ aesGcm: opener });
         const opened = await call(`decrypt/${type}`, {
           batch_input: [{ ciphertext: sealedWith[0].ciphertext }, { ciphertext: sealedWith[1].ciphertext, associated_data: associated }],
         });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nodeRsaDigestSigning } from "../../adapters/node/server/node-rsa-digest.js";
-import { setRsaDigestSigning } from "../../src/sdk/rsa-digest.js";
+import { installPlatformCrypto } from "../../src/sdk/platform-crypto.js";
 import { type InProcessServer, unsealedServer } from "../helpers/in-process-server.js";
 
 const b64 = (bytes: string | Buffer) => Buffer.from(bytes).toString("base64");
@@ -104,7 +104,7 @@ describe("transit signing", () => {
     const digest = createHash("sha256").update(message).digest();
     const prehashed = { input: b64(digest), prehashed: true, signature_algorithm: "pkcs1v15" };
     expect((await call("POST", "sign/rsa-2048", prehashed)).body.errors).toEqual(["prehashed input is not supported for RSA keys by this runtime"]);
-    setRsaDigestSigning(nodeRsaDigestSigning);
+    installPlatformCrypto({ rsaDigest: nodeRsaDigestSigning });
     try {
       const signature = (await data("sign/rsa-2048", prehashed)).signature as string;
       // PKCS #1 v1.5 is deterministic: the same bytes as signing the message itself.
@@ -136,7 +136,7 @@ describe("transit signing", () => {
       ];
       for (const [body, error] of refusals) expect(await call("POST", "sign/rsa-2048", body)).toMatchObject({ status: 400, body: { errors: [error] } });
     } finally {
-      setRsaDigestSigning(null);
+      installPlatformCrypto({});
     }
   });
 

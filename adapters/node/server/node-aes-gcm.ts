@@ -1,10 +1,10 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import type { SyncAesGcm } from "../../../src/sdk/aes-gcm.js";
+import type { SyncAesGcm } from "../../../src/sdk/platform-crypto.js";
 import { pooledBytes } from "../../../src/sdk/byte-pool.js";
 
 const TAG_BYTES = 16;
 
-/** AES-GCM (128- or 256-bit keys, 16-byte tags) from node:crypto, for src/sdk/aes-gcm.ts. */
+/** AES-GCM (128- or 256-bit keys, 16-byte tags) from node:crypto, for src/sdk/platform-crypto.ts. */
 export const nodeAesGcm: SyncAesGcm = {
   seal(key, nonce, plaintext, associatedData) {
     const cipher = createCipheriv(algorithm(key), key, nonce, { authTagLength: TAG_BYTES });

@@ -1,7 +1,7 @@
 import { constants, privateEncrypt, publicDecrypt } from "node:crypto";
-import type { RsaDigestSigning } from "../../../src/sdk/rsa-digest.js";
+import type { RsaDigestSigning } from "../../../src/sdk/platform-crypto.js";
 
-/** RSASSA-PKCS1-v1_5 of pre-encoded bytes with OpenSSL's RSA, for src/sdk/rsa-digest.ts. */
+/** RSASSA-PKCS1-v1_5 of pre-encoded bytes with OpenSSL's RSA, for src/sdk/platform-crypto.ts. */
 export const nodeRsaDigestSigning: RsaDigestSigning = {
   sign(pkcs8, encoded) {
     const key = { key: Buffer.from(pkcs8), format: "der", type: "pkcs8", padding: constants.RSA_PKCS1_PADDING } as const;

@@ -26,9 +26,8 @@ import { type RunningListener, splitHostPort, startApiListener } from "./http-li
 import { installTestHooks } from "./test-hooks.js";
 import { customCaTransport } from "./custom-ca-transport.js";
 import { setCustomCaTransport } from "../../../src/sdk/outbound-http.js";
-import { setSyncAesGcm } from "../../../src/sdk/aes-gcm.js";
 import { nodeAesGcm } from "./node-aes-gcm.js";
-import { setRsaDigestSigning } from "../../../src/sdk/rsa-digest.js";
+import { installPlatformCrypto } from "../../../src/sdk/platform-crypto.js";
 import { nodeRsaDigestSigning } from "./node-rsa-digest.js";
 import { tuneV8ForServing } from "./v8-flags.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
@@ -157,8 +156,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const audit = new AuditBroker(nodeAuditSinks, logger, metrics, config.allowAuditLogPrefixing);
   // Auth methods fetching keys or TokenReviews from servers behind an operator-given CA.
   setCustomCaTransport(customCaTransport);
-  setSyncAesGcm(nodeAesGcm);
-  setRsaDigestSigning(nodeRsaDigestSigning);
+  installPlatformCrypto({ aesGcm: nodeAesGcm, rsaDigest: nodeRsaDigestSigning });
   const core = new Core({
     observability: { audit, metrics },
     physical,

@@ -8,7 +8,7 @@ import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_224, sha3_256, sha3_384, sha3_512 } from "@noble/hashes/sha3.js";
-import { syncAesGcm } from "../../sdk/aes-gcm.js";
+import { platformCrypto } from "../../sdk/platform-crypto.js";
 import { pooledBytes } from "../../sdk/byte-pool.js";
 import { LogicalError } from "../../sdk/types.js";
 
@@ -88,7 +88,7 @@ const AUTHENTICATION_FAILED = "cipher: message authentication failed";
 /** nonce ‖ ciphertext ‖ tag, Vault's layout for its AEAD key types. */
 export async function seal(key: AeadKey, nonce: Uint8Array, plaintext: Uint8Array, associatedData?: Uint8Array): Promise<Uint8Array> {
   let sealed: Uint8Array;
-  const sync = key.aes && syncAesGcm();
+  const sync = key.aes && platformCrypto().aesGcm;
   if (sync) {
     sealed = sync.seal(key.raw, nonce, plaintext, associatedData);
   } else if (key.aes) {
@@ -108,7 +108,7 @@ export async function open(key: AeadKey, sealed: Uint8Array, associatedData?: Ui
   if (sealed.length < NONCE_BYTES) throw new LogicalError(400, "invalid ciphertext length");
   const nonce = sealed.subarray(0, NONCE_BYTES);
   const body = sealed.subarray(NONCE_BYTES);
-  const sync = key.aes && syncAesGcm();
+  const sync = key.aes && platformCrypto().aesGcm;
   if (sync) {
     const opened = sync.open(key.raw, nonce, body, associatedData);
     if (!opened) throw new LogicalError(400, AUTHENTICATION_FAILED);

@@ -7,7 +7,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { fromBase64, toBase64 } from "../../sdk/encoding.js";
-import { rsaDigestSigning } from "../../sdk/rsa-digest.js";
+import { platformCrypto } from "../../sdk/platform-crypto.js";
 import { LogicalError } from "../../sdk/types.js";
 import { decryptionVersion, encryptionVersion } from "./cipher.js";
 import { fromBase64Url, splitVersioned, toBase64Url } from "./inputs.js";
@@ -215,7 +215,7 @@ function rsaDigestSigner(options: SignatureOptions) {
   if ((options.signatureAlgorithm || "pss") !== "pkcs1v15") {
     throw new LogicalError(400, "prehashed input is supported for RSA keys only with signature_algorithm=pkcs1v15");
   }
-  const signer = rsaDigestSigning();
+  const signer = platformCrypto().rsaDigest;
   if (!signer) throw new LogicalError(400, "prehashed input is not supported for RSA keys by this runtime");
   return signer;
 }
