@@ -363,6 +363,11 @@ function decimalValue(text: string): { negative: boolean; digits: string; expone
   return digits === "" ? { negative: false, digits, exponent: 0 } : { negative, digits, exponent };
 }
 
+/** The bytes of hex text of even length (checked by the caller, or made by {@link toHex}). */
+export function fromHex(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(text.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -381,9 +386,7 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
 
 /** Decodes hex or standard base64 (how Vault accepts unseal keys); null when it is neither. */
 export function decodeKey(text: string): Uint8Array | null {
-  if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) {
-    return Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16));
-  }
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) return fromHex(text);
   try {
     return fromBase64(text);
   } catch {

@@ -22,7 +22,7 @@ import {
 } from "@peculiar/asn1-ocsp";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
-import { fromBase64, toHex } from "../../sdk/encoding.js";
+import { fromBase64, fromHex, toHex } from "../../sdk/encoding.js";
 import { durationSeconds } from "../../sdk/fields.js";
 import type { Endpoint } from "../../sdk/framework.js";
 import type { LogicalRequest, LogicalResponse } from "../../sdk/types.js";
@@ -97,7 +97,7 @@ async function answer(request: LogicalRequest, encoded: string): Promise<Logical
     );
   }
   const { signer } = await signerFor(store, issuer);
-  const keyId = Uint8Array.from(signer.keyId.match(/../g)!, (pair) => Number.parseInt(pair, 16));
+  const keyId = fromHex(signer.keyId);
   const tbs = new ResponseData({ responderID: new ResponderID({ byKey: new KeyHash(keyId) }), producedAt: now, responses });
   const tbsDer = AsnConvert.serialize(tbs);
   const algorithm = signer.key.algorithm;

@@ -6,7 +6,7 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
-import { fromBase64, toBase64 } from "../../sdk/encoding.js";
+import { fromBase64, fromHex, toBase64 } from "../../sdk/encoding.js";
 import { platformCrypto } from "../../sdk/platform-crypto.js";
 import { LogicalError } from "../../sdk/types.js";
 import { decryptionVersion, encryptionVersion } from "./cipher.js";
@@ -191,12 +191,12 @@ function importEd25519Private(seed: Uint8Array): Promise<CryptoKey> {
  * The DigestInfo prefix of each hash RSASSA-PKCS1-v1_5 signs a digest of (RFC 8017 §9.2, note 1):
  * the DER of the digest's algorithm and the header of its octet string, which the digest completes.
  */
-const DIGEST_INFO_PREFIXES: Partial<Record<HashAlgorithm, string>> = {
-  sha1: "3021300906052b0e03021a05000414",
-  "sha2-224": "302d300d06096086480165030402040500041c",
-  "sha2-256": "3031300d060960864801650304020105000420",
-  "sha2-384": "3041300d060960864801650304020205000430",
-  "sha2-512": "3051300d060960864801650304020305000440",
+const DIGEST_INFO_PREFIXES: Partial<Record<HashAlgorithm, Uint8Array>> = {
+  sha1: fromHex("3021300906052b0e03021a05000414"),
+  "sha2-224": fromHex("302d300d06096086480165030402040500041c"),
+  "sha2-256": fromHex("3031300d060960864801650304020105000420"),
+  "sha2-384": fromHex("3041300d060960864801650304020205000430"),
+  "sha2-512": fromHex("3051300d060960864801650304020305000440"),
 };
 
 /** A prehashed RSA signature, PKCS #1 v1.5 over the client's digest, as Go's SignPKCS1v15 makes it. */
@@ -226,9 +226,9 @@ function digestInfo(input: Uint8Array, options: SignatureOptions): Uint8Array {
   const prefix = DIGEST_INFO_PREFIXES[options.hash];
   if (!prefix) throw new LogicalError(400, `hash algorithm ${options.hash} is not supported for RSA keys`);
   if (input.length !== digestLength(options.hash)) throw new LogicalError(400, "crypto/rsa: input must be hashed message");
-  const encoded = new Uint8Array(prefix.length / 2 + input.length);
-  for (let i = 0; i < prefix.length / 2; i++) encoded[i] = Number.parseInt(prefix.slice(2 * i, 2 * i + 2), 16);
-  encoded.set(input, prefix.length / 2);
+  const encoded = new Uint8Array(prefix.length + input.length);
+  encoded.set(prefix);
+  encoded.set(input, prefix.length);
   return encoded;
 }
 
