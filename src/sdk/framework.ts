@@ -66,12 +66,12 @@ export class Endpoints<Req extends RoutedRequest, Res = HandlerResult> {
   constructor(readonly list: readonly Endpoint<Req, Res>[]) {
     const compiled = list.map((endpoint) => compile(endpoint));
     this.#open = compiled.filter((entry) => entry.first === null);
-    for (const literal of new Set(compiled.map((entry) => entry.first))) {
-      if (literal !== null)
-        this.#byFirstSegment.set(
-          literal,
-          compiled.filter((entry) => entry.first === literal || entry.first === null),
-        );
+    for (const { first } of compiled) {
+      if (first === null || this.#byFirstSegment.has(first)) continue;
+      this.#byFirstSegment.set(
+        first,
+        compiled.filter((entry) => entry.first === first || entry.first === null),
+      );
     }
   }
 
