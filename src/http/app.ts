@@ -142,9 +142,9 @@ export function createApp(options: AppOptions): Hono<{ Bindings: RequestEnv }> {
         );
       }
       if (nodeEndpoint?.operatorKey) return await serveNode();
-      // Refused for its token whatever the body says: the router answers (and audits) it without the body.
-      if (takesBody && (await core.requests.refusesToken(path, request.token))) return respond(path, await core.requests.handle(request));
-      request.data = takesBody ? await parseRequestBody(await body()) : queryData(url.searchParams);
+      // The router reads the body only once the token is found live: an anonymous client's is never parsed.
+      if (takesBody) return respond(path, await core.requests.handle({ ...request, body: async () => parseRequestBody(await body()) }));
+      request.data = queryData(url.searchParams);
       return respond(path, await core.requests.handle(request));
     } catch (error) {
       // Lost the lock while handling: the request was not served as active, so route it.

@@ -117,15 +117,6 @@ export class Router {
     return standbyMayAnswer(declaredFlags(state, canonicalRequestPath(state.auths, request.path)), request.operation);
   }
 
-  /** See Core.refusesToken. */
-  async refusesToken(path: string, token: string): Promise<boolean> {
-    if (!this.node.isActive()) return false;
-    const state = this.node.state();
-    const canonical = canonicalRequestPath(state.auths, path);
-    if (isUnauthenticatedWrapping(canonical) || loginRoute(state, canonical) || declaredFlags(state, canonical).unauthenticated) return false;
-    return !token || !(await state.tokens.lookup(token));
-  }
-
   /** A request served without a token (sys/rekey/*, sys/generate-root/*): a request entry before `serve`, a response entry after. */
   async audited(request: CoreRequest, serve: () => Promise<HandlerResult>): Promise<HandlerResult> {
     const audit = new AuditTrail(this.#audit, this.node.state(), request);
@@ -141,6 +132,7 @@ export class Router {
   }
 
   async #handleAudited(state: NodeState, request: CoreRequest, audit: AuditTrail): Promise<HandlerResult> {
+    if (isUnauthenticatedWrapping(request.path)) await takeBody(request);
     const unauthenticated = beforeAuthentication(state, request);
     if (unauthenticated) {
       await audit.beforeOperation();
@@ -148,11 +140,13 @@ export class Router {
     }
     const login = loginRoute(state, request.path);
     if (login) {
+      await takeBody(request);
       await audit.beforeOperation();
       return this.#login(state, login, request);
     }
     const flags = declaredFlags(state, request.path);
     if (flags.unauthenticated) {
+      await takeBody(request);
       await audit.beforeOperation();
       return this.#dispatchToMount(state, request);
     }
@@ -170,6 +164,7 @@ export class Router {
     // Policies of the entity's groups apply at once, to tokens already issued; a disabled entity's tokens do nothing.
     const identity = caller.entity_id ? await state.identity.view(caller.entity_id) : null;
     if (identity?.entity.disabled) throw permissionDenied();
+    await takeBody(request);
     // The use counts even when the request is then denied; the last use revokes the token afterwards.
     const exhausted = await state.tokens.use(caller);
     try {
@@ -287,14 +282,21 @@ export class Router {
 }
 
 /** The router's entry points, each counted by `inFlight`, so a departing active waits for the requests inside. */
-export type RequestEntry = Pick<Router, "handle" | "audited" | "refusesToken">;
+export type RequestEntry = Pick<Router, "handle" | "audited">;
 
 export function trackedEntry(router: Router, inFlight: { track<T>(work: () => Promise<T>): Promise<T> }): RequestEntry {
   return {
     handle: (request) => inFlight.track(() => router.handle(request)),
     audited: (request, serve) => inFlight.track(() => router.audited(request, serve)),
-    refusesToken: (path, token) => inFlight.track(() => router.refusesToken(path, token)),
   };
+}
+
+/** Reads the request's body into `data`, once. */
+async function takeBody(request: CoreRequest): Promise<void> {
+  const { body } = request;
+  if (!body) return;
+  request.body = undefined;
+  request.data = await body();
 }
 
 /** The auth method and path of a login request (e.g. auth/userpass/login/alice), or null. */

@@ -24,6 +24,12 @@ export interface CoreRequest {
   /** API path without "/v1/", e.g. "secret/data/foo". */
   path: string;
   data: Record<string, unknown>;
+  /**
+   * A write's body, read and parsed when the router asks: once the request's token is found live,
+   * or at once where none is needed. A caller refused for its token never makes the node read or
+   * parse a body. `data` holds the result from then on.
+   */
+  body?: () => Promise<Record<string, unknown>>;
   token: string;
   /** The client's IP address, filled in by the HTTP adapter when the runtime exposes it (CIDR bindings). */
   clientAddress?: string;

@@ -52,7 +52,9 @@ export async function encrypt(
     }
   } else {
     const convergent = key.policy.convergent_encryption;
-    const { aead, hmacKey } = await aeadFor(key, version, context, convergent ? CONVERGENT_HMAC_BYTES : 0);
+    const { aead, hmacKey } = key.policy.derived
+      ? await derivedAead(key, version, context, convergent ? CONVERGENT_HMAC_BYTES : 0)
+      : { aead: storedAead(key, version) };
     // Convergent: the same plaintext under the same context gives the same nonce, hence the same ciphertext.
     const nonce = hmacKey ? (await hmac("sha2-256", hmacKey, plaintext)).subarray(0, NONCE_BYTES) : randomNonce();
     sealed = await seal(aead, nonce, plaintext, associatedData);
@@ -74,22 +76,22 @@ export async function decrypt(key: LoadedKey, context: Uint8Array, ciphertext: s
       throw new LogicalError(400, "failed to RSA decrypt the ciphertext: crypto/rsa: decryption error");
     }
   }
-  const { aead } = await aeadFor(key, version, context, 0);
+  const aead = key.policy.derived ? (await derivedAead(key, version, context, 0)).aead : storedAead(key, version);
   return open(aead, sealed, associatedData);
 }
 
-/** The AEAD key of `version` (derived from `context` for derived keys), and the convergent HMAC key when asked for. */
-async function aeadFor(key: LoadedKey, version: number, context: Uint8Array, hmacBytes: number): Promise<{ aead: AeadKey; hmacKey?: Uint8Array }> {
-  const type = key.policy.type as AeadType;
-  const keyBytes = key.info.keyBytes!;
-  if (!key.policy.derived) {
-    const entry = key.version(version);
-    return { aead: await key.prepared(`aead/${version}`, () => aeadKey(type, fromBase64(entry.key!))) };
-  }
+/** A derived key's AEAD key for `context`, and the convergent HMAC key when asked for. */
+async function derivedAead(key: LoadedKey, version: number, context: Uint8Array, hmacBytes: number): Promise<{ aead: AeadKey; hmacKey?: Uint8Array }> {
   if (context.length === 0) throw new LogicalError(400, MISSING_CONTEXT);
+  const keyBytes = key.info.keyBytes!;
   // HKDF output is a stream: the first keyBytes are the same whether or not the HMAC key follows.
   const derived = await deriveKey(fromBase64(key.version(version).key!), context, keyBytes + hmacBytes);
-  return { aead: await aeadKey(type, derived.subarray(0, keyBytes)), ...(hmacBytes > 0 ? { hmacKey: derived.subarray(keyBytes) } : {}) };
+  return { aead: aeadKey(key.policy.type as AeadType, derived.subarray(0, keyBytes)), ...(hmacBytes > 0 ? { hmacKey: derived.subarray(keyBytes) } : {}) };
+}
+
+/** A key version used as stored (not derived), decoded once per loading of the key. */
+function storedAead(key: LoadedKey, version: number): AeadKey {
+  return key.kept(`aead/${version}`, () => aeadKey(key.policy.type as AeadType, fromBase64(key.version(version).key!)));
 }
 
 function importRsa(key: LoadedKey, version: number, format: "spki" | "pkcs8", usage: "encrypt" | "decrypt"): Promise<CryptoKey> {

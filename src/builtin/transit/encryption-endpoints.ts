@@ -50,17 +50,19 @@ function itemsOf(data: Record<string, unknown>, required: string, missing: strin
  * error as its answer.
  */
 async function eachItem(items: Item[], work: (item: Item, index: number) => Promise<Record<string, unknown>>): Promise<void> {
-  await Promise.all(
-    items.map(async (item, index) => {
-      if (item.error !== undefined) return;
-      try {
-        item.output = await work(item, index);
-      } catch (error) {
-        if (!(error instanceof LogicalError)) throw error;
-        item.error = error.message;
-      }
-    }),
-  );
+  // Most requests are one item: no array of promises to gather.
+  if (items.length === 1) return settle(items[0]!, 0, work);
+  await Promise.all(items.map((item, index) => settle(item, index, work)));
+}
+
+async function settle(item: Item, index: number, work: (item: Item, index: number) => Promise<Record<string, unknown>>): Promise<void> {
+  if (item.error !== undefined) return;
+  try {
+    item.output = await work(item, index);
+  } catch (error) {
+    if (!(error instanceof LogicalError)) throw error;
+    item.error = error.message;
+  }
 }
 
 /** Vault's answer: the single item's fields or its error; a batch's results, with 400 when any item failed. */

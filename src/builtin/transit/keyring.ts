@@ -42,19 +42,24 @@ export interface StoredPolicy {
 /** A key as loaded: the stored policy (never modified) and what was prepared from it. */
 export class LoadedKey {
   readonly info: KeyTypeInfo;
-  readonly #prepared = new Map<string, Promise<unknown>>();
+  readonly #prepared = new Map<string, unknown>();
 
   constructor(readonly policy: StoredPolicy) {
     this.info = KEY_TYPES[policy.type]!;
   }
 
-  /** `make()` once per `id` for this loading of the key (an imported CryptoKey, say). */
+  /** `make()` once per `id` for this loading of the key (a version's decoded bytes, say). */
+  kept<T>(id: string, make: () => T): T {
+    if (!this.#prepared.has(id)) this.#prepared.set(id, make());
+    return this.#prepared.get(id) as T;
+  }
+
+  /** As `kept`, for what takes a promise to make (an imported CryptoKey); a failed one is made again next time. */
   prepared<T>(id: string, make: () => Promise<T>): Promise<T> {
     let value = this.#prepared.get(id) as Promise<T> | undefined;
     if (!value) {
       value = make();
       this.#prepared.set(id, value);
-      // A failed preparation is not kept: the next request tries again.
       value.catch(() => this.#prepared.delete(id));
     }
     return value;

@@ -70,16 +70,22 @@ export const NONCE_BYTES = 12;
 
 export type AeadType = "aes128-gcm96" | "aes256-gcm96" | "chacha20-poly1305";
 
-/** An AEAD key ready for use: AES keys are imported into WebCrypto once and kept. */
+/**
+ * An AEAD key ready for use. AES needs only its bytes where the platform does AES-GCM itself; for
+ * WebCrypto it is imported on first use and kept with the key.
+ */
 export interface AeadKey {
   type: AeadType;
   raw: Uint8Array;
-  aes?: CryptoKey;
+  webCrypto?: Promise<CryptoKey>;
 }
 
-export async function aeadKey(type: AeadType, raw: Uint8Array): Promise<AeadKey> {
-  if (type === "chacha20-poly1305") return { type, raw };
-  return { type, raw, aes: await crypto.subtle.importKey("raw", raw as BufferSource, "AES-GCM", false, ["encrypt", "decrypt"]) };
+export function aeadKey(type: AeadType, raw: Uint8Array): AeadKey {
+  return { type, raw };
+}
+
+function webCryptoKey(key: AeadKey): Promise<CryptoKey> {
+  return (key.webCrypto ??= crypto.subtle.importKey("raw", key.raw as BufferSource, "AES-GCM", false, ["encrypt", "decrypt"]));
 }
 
 /** Go's AEAD error text, which Vault returns as is. */
@@ -88,14 +94,20 @@ const AUTHENTICATION_FAILED = "cipher: message authentication failed";
 /** nonce ‖ ciphertext ‖ tag, Vault's layout for its AEAD key types. */
 export async function seal(key: AeadKey, nonce: Uint8Array, plaintext: Uint8Array, associatedData?: Uint8Array): Promise<Uint8Array> {
   let sealed: Uint8Array;
-  const sync = key.aes && platformCrypto().aesGcm;
-  if (sync) {
-    sealed = sync.seal(key.raw, nonce, plaintext, associatedData);
-  } else if (key.aes) {
-    const params: AesGcmParams = { name: "AES-GCM", iv: nonce as BufferSource, ...(associatedData ? { additionalData: associatedData as BufferSource } : {}) };
-    sealed = new Uint8Array(await crypto.subtle.encrypt(params, key.aes, plaintext as BufferSource));
-  } else {
+  if (key.type === "chacha20-poly1305") {
     sealed = chacha20poly1305(key.raw, nonce, associatedData).encrypt(plaintext);
+  } else {
+    const sync = platformCrypto().aesGcm;
+    if (sync) {
+      sealed = sync.seal(key.raw, nonce, plaintext, associatedData);
+    } else {
+      const params: AesGcmParams = {
+        name: "AES-GCM",
+        iv: nonce as BufferSource,
+        ...(associatedData ? { additionalData: associatedData as BufferSource } : {}),
+      };
+      sealed = new Uint8Array(await crypto.subtle.encrypt(params, await webCryptoKey(key), plaintext as BufferSource));
+    }
   }
   const out = pooledBytes(nonce.length + sealed.length);
   out.set(nonce);
@@ -108,22 +120,20 @@ export async function open(key: AeadKey, sealed: Uint8Array, associatedData?: Ui
   if (sealed.length < NONCE_BYTES) throw new LogicalError(400, "invalid ciphertext length");
   const nonce = sealed.subarray(0, NONCE_BYTES);
   const body = sealed.subarray(NONCE_BYTES);
-  const sync = key.aes && platformCrypto().aesGcm;
+  const sync = key.type !== "chacha20-poly1305" && platformCrypto().aesGcm;
   if (sync) {
     const opened = sync.open(key.raw, nonce, body, associatedData);
     if (!opened) throw new LogicalError(400, AUTHENTICATION_FAILED);
     return opened;
   }
   try {
-    if (key.aes) {
-      const params: AesGcmParams = {
-        name: "AES-GCM",
-        iv: nonce as BufferSource,
-        ...(associatedData ? { additionalData: associatedData as BufferSource } : {}),
-      };
-      return new Uint8Array(await crypto.subtle.decrypt(params, key.aes, body as BufferSource));
-    }
-    return chacha20poly1305(key.raw, nonce, associatedData).decrypt(body);
+    if (key.type === "chacha20-poly1305") return chacha20poly1305(key.raw, nonce, associatedData).decrypt(body);
+    const params: AesGcmParams = {
+      name: "AES-GCM",
+      iv: nonce as BufferSource,
+      ...(associatedData ? { additionalData: associatedData as BufferSource } : {}),
+    };
+    return new Uint8Array(await crypto.subtle.decrypt(params, await webCryptoKey(key), body as BufferSource));
   } catch {
     throw new LogicalError(400, AUTHENTICATION_FAILED);
   }
