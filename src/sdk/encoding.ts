@@ -372,7 +372,29 @@ export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * The runtime's own base64, where it has one faster than JavaScript (Node's Buffer is native code:
+ * on a kilobyte it takes a quarter of the time of the code here). Installed by the runtime's
+ * adapter. `decode` may be as lenient as Buffer's: its callers check what comes out.
+ */
+export interface RuntimeBase64 {
+  encode(bytes: Uint8Array): string;
+  decode(text: string): Uint8Array;
+}
+
+let runtimeBase64: RuntimeBase64 | null = null;
+
+/** Installed once by a runtime adapter at start-up (tests install and remove it). */
+export function installRuntimeBase64(codec: RuntimeBase64 | null): void {
+  runtimeBase64 = codec;
+}
+
+export function installedRuntimeBase64(): RuntimeBase64 | null {
+  return runtimeBase64;
+}
+
 export function toBase64(bytes: Uint8Array): string {
+  if (runtimeBase64) return runtimeBase64.encode(bytes);
   let binary = "";
   // Chunks keep String.fromCharCode's argument list short for megabyte values.
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

@@ -3,15 +3,24 @@
  * rebuilt, HMACs recomputed, signatures verified and exported keys loaded with Node's crypto.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeBase64 } from "../../adapters/node/server/node-base64.js";
 import { decodeBase64, encodeBase64 } from "../../src/builtin/transit/inputs.js";
+import { installRuntimeBase64, toBase64 } from "../../src/sdk/encoding.js";
 import { type InProcessServer, unsealedServer } from "../helpers/in-process-server.js";
 
 const b64 = (bytes: string | Buffer) => Buffer.from(bytes).toString("base64");
 const unb64 = (text: string) => Buffer.from(text, "base64");
 const payload = (versioned: string) => versioned.replace(/^vault:v\d+:/, "");
 
-describe("transit's base64", () => {
+// With the Node server's codec (Buffer, lenient) and without it (the core's own): the same bytes and the same refusals.
+describe.each([
+  ["the core's codec", null],
+  ["Node's Buffer", nodeBase64],
+])("transit's base64 with %s", (_, codec) => {
+  beforeAll(() => installRuntimeBase64(codec));
+  afterAll(() => installRuntimeBase64(null));
+
   it("encodes and decodes as Node's Buffer does, and refuses what Go's StdEncoding refuses", () => {
     for (let length = 0; length < 70; length++) {
       const bytes = new Uint8Array(Array.from({ length }, (_, index) => (index * 97 + length * 31) % 256));
@@ -47,6 +56,11 @@ describe("transit's base64", () => {
     expect(decodeBase64("YWJjZ_==")).toBe("illegal base64 data at input byte 5");
     expect(decodeBase64("YW=j")).toBe("illegal base64 data at input byte 2");
     expect(decodeBase64("====")).toBe("illegal base64 data at input byte 0");
+    // Text Buffer decodes to the full length though Go refuses it: the URL alphabet, padding inside.
+    expect(decodeBase64("YW-_")).toBe("illegal base64 data at input byte 2");
+    expect(decodeBase64("YQ==YQ==")).toBe("illegal base64 data at input byte 2");
+    expect(decodeBase64("=YWJ")).toBe("illegal base64 data at input byte 0");
+    expect(toBase64(everyGroup)).toBe(Buffer.from(everyGroup).toString("base64"));
   });
 });
 

@@ -28,6 +28,8 @@ import { customCaTransport } from "./custom-ca-transport.js";
 import { setCustomCaTransport } from "../../../src/sdk/outbound-http.js";
 import { nodeAesGcm } from "./node-aes-gcm.js";
 import { installPlatformCrypto } from "../../../src/sdk/platform-crypto.js";
+import { installRuntimeBase64 } from "../../../src/sdk/encoding.js";
+import { nodeBase64 } from "./node-base64.js";
 import { nodeRsaDigestSigning } from "./node-rsa-digest.js";
 import { tuneV8ForServing } from "./v8-flags.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
@@ -157,6 +159,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   // Auth methods fetching keys or TokenReviews from servers behind an operator-given CA.
   setCustomCaTransport(customCaTransport);
   installPlatformCrypto({ aesGcm: nodeAesGcm, rsaDigest: nodeRsaDigestSigning });
+  installRuntimeBase64(nodeBase64);
   const core = new Core({
     observability: { audit, metrics },
     physical,
