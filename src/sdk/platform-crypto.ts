@@ -1,7 +1,8 @@
 /**
  * Crypto that WebCrypto cannot give transit, from the runtime's own platform library, installed by
  * its adapter at start-up (adapters/node: node:crypto's, the OpenSSL its WebCrypto uses). Without
- * them, transit runs AES-GCM through WebCrypto and refuses RSA over a client's digest.
+ * them, transit runs AES-GCM through WebCrypto and refuses RSA over a client's digest and BYOK's
+ * RSA-OAEP with SHA-224.
  */
 export interface PlatformCrypto {
   /**
@@ -16,6 +17,11 @@ export interface PlatformCrypto {
    * audited npm library does raw RSA.
    */
   rsaDigest?: RsaDigestSigning;
+  /**
+   * RSA-OAEP with a hash WebCrypto's RSA-OAEP lacks: SHA-224, which Vault's BYOK import and
+   * byok-export accept for the ephemeral AES key.
+   */
+  rsaOaep?: RsaOaepAnyHash;
 }
 
 export interface SyncAesGcm {
@@ -30,6 +36,14 @@ export interface RsaDigestSigning {
   sign(pkcs8: Uint8Array, encoded: Uint8Array): Uint8Array;
   /** Whether `signature` is the SPKI key's signature of exactly `encoded`. */
   verify(spki: Uint8Array, encoded: Uint8Array, signature: Uint8Array): boolean;
+}
+
+/** `hash` is named as WebCrypto names hashes ("SHA-224"); MGF1 uses the same hash and the label is empty, as Go's OAEP. */
+export interface RsaOaepAnyHash {
+  /** `plaintext` encrypted to the SPKI key. */
+  encrypt(spki: Uint8Array, plaintext: Uint8Array, hash: string): Uint8Array;
+  /** The plaintext of `ciphertext` under the PKCS #8 key; throws when it does not decrypt. */
+  decrypt(pkcs8: Uint8Array, ciphertext: Uint8Array, hash: string): Uint8Array;
 }
 
 let installed: PlatformCrypto = {};

@@ -7,7 +7,7 @@ import { fromBase64 } from "../../sdk/encoding.js";
 import { LogicalError } from "../../sdk/types.js";
 import { decodeBase64, encodeBase64, splitVersioned } from "./inputs.js";
 import type { LoadedKey } from "./keyring.js";
-import { pemBody } from "./material.js";
+import { hasPrivateKey, pemBody } from "./material.js";
 import { type AeadKey, type AeadType, aeadKey, deriveKey, hmac, NONCE_BYTES, open, randomNonce, seal } from "./primitives.js";
 
 export const TOO_OLD = "ciphertext or signature version is disallowed by policy (too old)";
@@ -69,6 +69,7 @@ export async function decrypt(key: LoadedKey, context: Uint8Array, ciphertext: s
   const sealed = decodeBase64(split.payload);
   if (typeof sealed === "string") throw new LogicalError(400, "invalid ciphertext: could not decode base64");
   if (key.info.kind === "rsa") {
+    if (!hasPrivateKey(key.version(version))) throw new LogicalError(400, "cannot decrypt ciphertext, key version does not have a private counterpart");
     const privateKey = await key.prepared(`oaep-private/${version}`, () => importRsa(key, version, "pkcs8", "decrypt"));
     try {
       return new Uint8Array(await crypto.subtle.decrypt({ name: "RSA-OAEP" }, privateKey, sealed as BufferSource));

@@ -1,35 +1,32 @@
 /**
- * BYOK: `wrapping_key`, `keys/:name/import` and `keys/:name/import_version`. A client wraps its key
- * material as Vault's CLI does: a fresh AES-256 key, RSA-OAEP-encrypted to the mount's wrapping key
- * (512 bytes), followed by the material wrapped under that AES key with AES-KWP (RFC 5649).
- * Symmetric material is raw bytes; asymmetric material is PKCS #8 DER.
+ * BYOK: `wrapping_key`, `keys/:name/import`, `keys/:name/import_version` and `byok-export/`. A key
+ * comes in wrapped to the mount's wrapping key (key-wrap.ts), or as a public key alone; it leaves,
+ * wrapped the same way, to an RSA key of the mount, usually another mount's wrapping key imported
+ * here as a public key, so that mount can import it.
  */
-import { aeskwp } from "@noble/ciphers/aes.js";
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
-import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
-import { decodeJson, encodeJson, fromBase64, rfc3339, toBase64 } from "../../sdk/encoding.js";
+import { decodeJson, encodeJson, fromBase64, toBase64 } from "../../sdk/encoding.js";
 import type { Endpoint } from "../../sdk/framework.js";
 import { parseFlag } from "../../sdk/fields.js";
 import { KeyedLock } from "../../sdk/keyed-lock.js";
 import { type HandlerResult, type LogicalRequest, LogicalError, type Storage } from "../../sdk/types.js";
-import { decodeBase64, has, text } from "./inputs.js";
-import type { Keyring, StoredPolicy } from "./keyring.js";
-import { keySettings } from "./keys-endpoints.js";
-import { concat, HMAC_MAX_KEY_BYTES, HMAC_MIN_KEY_BYTES, KEY_TYPES, type KeyVersion, pem } from "./material.js";
-import { randomBytes } from "./primitives.js";
+import { completedVersion, importsPublicKey, privateVersion, publicVersion } from "./imported-material.js";
+import { decodeBase64, has, integer, text } from "./inputs.js";
+import { oaepHash, unwrapKeyMaterial, wrapKeyMaterial } from "./key-wrap.js";
+import type { Keyring, LoadedKey, StoredPolicy } from "./keyring.js";
+import { keySettings, versionsToExport } from "./keys-endpoints.js";
+import { ed25519Pkcs8, hasPrivateKey, KEY_TYPES, type KeyVersion, pem, pemBody, supportsSigning } from "./material.js";
 
 const WRAPPING_KEY = "import/wrapping-key";
 /** An RSA-OAEP ciphertext under the 4096-bit wrapping key. */
 const WRAPPED_AES_KEY_BYTES = 512;
-const ED25519_OID = "1.3.101.112";
-/** OAEP's hash, by Vault's names; WebCrypto has no SHA-224. */
-const OAEP_HASHES: Record<string, string> = { SHA1: "SHA-1", SHA256: "SHA-256", SHA384: "SHA-384", SHA512: "SHA-512" };
 
 interface StoredWrappingKey {
   private_key: string;
   public_key: string;
 }
+
+/** What an import request carries: wrapped material (private or symmetric), or a public key alone. */
+type Imported = { material: Uint8Array } | { publicKey: string };
 
 export function importEndpoints(keyring: Keyring): Endpoint<LogicalRequest>[] {
   const wrapping = new WrappingKey();
@@ -44,6 +41,7 @@ export function importEndpoints(keyring: Keyring): Endpoint<LogicalRequest>[] {
     },
     { pattern: "keys/:name/import", operations: { update: named((request, name) => importKey(keyring, wrapping, request, name)) } },
     { pattern: "keys/:name/import_version", operations: { update: named((request, name) => importVersion(keyring, wrapping, request, name)) } },
+    { pattern: "byok-export/:destination/:source/:version?", operations: { read: (request, params) => byokExport(keyring, request, params) } },
   ];
 }
 
@@ -69,59 +67,61 @@ class WrappingKey {
     });
   }
 
-  /** The key material inside `ciphertext`; any failure is the client's (a wrong key, hash or layout). */
+  /** The key material inside `ciphertext`, wrapped to this mount's wrapping key with `hash_function`. */
   async unwrap(storage: Storage, data: Record<string, unknown>): Promise<Uint8Array> {
-    const hashName = text(data, "hash_function", "SHA256").toUpperCase();
-    const hash = OAEP_HASHES[hashName];
-    if (!hash) {
-      throw new LogicalError(
-        400,
-        hashName === "SHA224" ? "hash function SHA224 is not supported here; use SHA1, SHA256, SHA384 or SHA512" : `unknown hash function: ${hashName}`,
-      );
-    }
+    const hash = oaepHash(text(data, "hash_function", "SHA256"));
     const ciphertext = decodeBase64(text(data, "ciphertext"));
     if (typeof ciphertext === "string") throw new LogicalError(400, ciphertext);
     if (ciphertext.length <= WRAPPED_AES_KEY_BYTES) throw new LogicalError(400, "provided ciphertext is too short");
     const stored = await storage.get(WRAPPING_KEY);
     if (!stored) throw new LogicalError(400, "error importing key: the wrapping key has not been read yet; read wrapping_key first");
-    const privateKey = await crypto.subtle.importKey(
-      "pkcs8",
-      fromBase64(decodeJson<StoredWrappingKey>(stored).private_key) as BufferSource,
-      { name: "RSA-OAEP", hash },
-      false,
-      ["decrypt"],
-    );
-    let aesKey: Uint8Array;
-    try {
-      aesKey = new Uint8Array(await crypto.subtle.decrypt({ name: "RSA-OAEP" }, privateKey, ciphertext.subarray(0, WRAPPED_AES_KEY_BYTES) as BufferSource));
-    } catch {
-      throw new LogicalError(400, "crypto/rsa: decryption error");
-    }
-    try {
-      if (aesKey.length !== 32) throw new LogicalError(400, "expected ephemeral AES key to be 256-bit");
-      try {
-        return aeskwp(aesKey).decrypt(ciphertext.subarray(WRAPPED_AES_KEY_BYTES));
-      } catch {
-        throw new LogicalError(400, "kwp: failed to unwrap key");
-      }
-    } finally {
-      aesKey.fill(0);
-    }
+    return unwrapKeyMaterial(fromBase64(decodeJson<StoredWrappingKey>(stored).private_key), ciphertext, WRAPPED_AES_KEY_BYTES, hash);
   }
 }
 
-async function importKey(keyring: Keyring, wrapping: WrappingKey, { storage, data }: LogicalRequest, name: string): Promise<HandlerResult> {
+/**
+ * As Vault tells the two imports apart: `ciphertext` present means wrapped material (and wins over
+ * `public_key`); anything else is a public key, refused for types that have none.
+ */
+async function importedFrom(wrapping: WrappingKey, { storage, data }: LogicalRequest, type: string): Promise<Imported> {
+  if (has(data, "ciphertext")) return { material: await wrapping.unwrap(storage, data) };
+  if (!importsPublicKey(type)) throw new LogicalError(400, "provided type does not support public_key import");
+  return { publicKey: text(data, "public_key") };
+}
+
+/** A new version of a `type` key (derived or not) from what was imported. */
+function newVersion(type: string, derived: boolean, imported: Imported): Promise<KeyVersion> {
+  if ("material" in imported) return privateVersion(type, imported.material);
+  // A derived Ed25519 key signs with keys derived from a secret; a public key cannot stand in for it.
+  if (derived && KEY_TYPES[type]!.kind === "ed25519") {
+    throw new LogicalError(
+      400,
+      "unable to import only public key for derived Ed25519 key: imported key should not be an Ed25519 key pair but is instead an HKDF key",
+    );
+  }
+  return publicVersion(type, imported.publicKey);
+}
+
+async function importKey(keyring: Keyring, wrapping: WrappingKey, request: LogicalRequest, name: string): Promise<HandlerResult> {
+  const { storage, data } = request;
   if (has(data, "convergent_encryption")) throw new LogicalError(400, "import cannot be used on keys with convergent encryption enabled");
   const allowRotation = parseFlag("allow_rotation", data.allow_rotation) ?? false;
-  const settings = keySettings({ ...data, key_size: undefined });
+  // Vault's import takes the type in any case.
+  const type = text(data, "type", "aes256-gcm96");
+  if (!Object.hasOwn(KEY_TYPES, type.toLowerCase())) throw new LogicalError(400, `unknown key type: ${type}`);
+  const settings = keySettings({ ...data, type: type.toLowerCase(), key_size: undefined });
   if (settings.autoRotatePeriod > 0 && !allowRotation) throw new LogicalError(400, "allow_rotation must be set to true if auto-rotation is enabled");
-  requireCiphertext(data);
-  if (await keyring.get(storage, name)) {
-    throw new LogicalError(400, "the import path cannot be used with an existing key; use import-version to rotate an existing imported key");
+  const existing = "the import path cannot be used with an existing key; use import-version to rotate an existing imported key";
+  if (await keyring.get(storage, name)) throw new LogicalError(400, existing);
+  const imported = await importedFrom(wrapping, request, settings.type);
+  let version: KeyVersion;
+  try {
+    version = await newVersion(settings.type, settings.derived, imported);
+  } catch (error) {
+    throw error instanceof LogicalError ? new LogicalError(400, `error importing key: ${error.message}`) : error;
   }
-  const version = await versionFrom(settings.type, await wrapping.unwrap(storage, data));
   await keyring.update(storage, name, async (current) => {
-    if (current) throw new LogicalError(400, "the import path cannot be used with an existing key; use import-version to rotate an existing imported key");
+    if (current) throw new LogicalError(400, existing);
     const policy: StoredPolicy = {
       name,
       type: settings.type,
@@ -146,17 +146,38 @@ async function importKey(keyring: Keyring, wrapping: WrappingKey, { storage, dat
   return null;
 }
 
-async function importVersion(keyring: Keyring, wrapping: WrappingKey, { storage, data }: LogicalRequest, name: string): Promise<HandlerResult> {
-  requireCiphertext(data);
-  // Vault's `version` fills in the private half of a version imported as a public key only; no
-  // version here lacks one, so naming a version can only be a mistake.
-  if (has(data, "version")) throw new LogicalError(400, "every version of this key has its private key; omit version to import a new one");
-  const material = await wrapping.unwrap(storage, data);
-  await keyring.update(storage, name, async (current) => {
-    if (!current) throw new LogicalError(400, `no key found with name ${name}; to import a new key, use the import/ endpoint`);
-    if (!current.imported_key) throw new LogicalError(400, "the import_version endpoint can only be used with an imported key");
-    if (current.convergent_encryption) throw new LogicalError(400, "import_version cannot be used on keys with convergent encryption enabled");
-    const version = await versionFrom(current.type, material);
+/**
+ * A new version from outside; or, as Vault, the private key of a version imported as a public key:
+ * the one `version` names, or the latest when no version is named and it lacks its private key
+ * (when that private key does not match it, it becomes a new version instead).
+ */
+async function importVersion(keyring: Keyring, wrapping: WrappingKey, request: LogicalRequest, name: string): Promise<HandlerResult> {
+  const { storage, data } = request;
+  const requireImportable = (policy: StoredPolicy | null | undefined): StoredPolicy => {
+    if (!policy) throw new LogicalError(400, `no key found with name ${name}; to import a new key, use the import/ endpoint`);
+    if (!policy.imported_key) throw new LogicalError(400, "the import_version endpoint can only be used with an imported key");
+    if (policy.convergent_encryption) throw new LogicalError(400, "import_version cannot be used on keys with convergent encryption enabled");
+    return policy;
+  };
+  const { type } = requireImportable((await keyring.get(storage, name))?.policy);
+  const imported = await importedFrom(wrapping, request, type);
+  const named = has(data, "version") ? integer(data, "version") : undefined;
+  await keyring.update(storage, name, async (found) => {
+    const current = requireImportable(found);
+    const completing = named ?? current.latest_version;
+    const entry = Object.hasOwn(current.keys, String(completing)) ? current.keys[String(completing)] : undefined;
+    if (named !== undefined) {
+      if (!entry) throw new LogicalError(400, "no such key version");
+      if (!importsPublicKey(current.type)) throw new LogicalError(400, "provided type does not support importing key versions");
+      if (hasPrivateKey(entry)) throw new LogicalError(400, "private key imported, key version cannot be updated");
+      if (!("material" in imported)) throw new LogicalError(400, "cannot add a public key to a key version that already has a public key set");
+      return { policy: withVersion(current, named, await completedVersion(current.type, entry, imported.material)), result: null };
+    }
+    if ("material" in imported && entry && !hasPrivateKey(entry)) {
+      const completed = await completedVersion(current.type, entry, imported.material).catch(() => null);
+      if (completed) return { policy: withVersion(current, completing, completed), result: null };
+    }
+    const version = await newVersion(current.type, current.derived, imported);
     if (current.type === "hmac" && fromBase64(version.key!).length !== current.key_size) {
       throw new LogicalError(
         400,
@@ -164,69 +185,53 @@ async function importVersion(keyring: Keyring, wrapping: WrappingKey, { storage,
       );
     }
     const latest = current.latest_version + 1;
-    return { policy: { ...current, latest_version: latest, keys: { ...current.keys, [String(latest)]: version } }, result: null };
+    return { policy: { ...withVersion(current, latest, version), latest_version: latest }, result: null };
   });
   return null;
 }
 
-function requireCiphertext(data: Record<string, unknown>): void {
-  if (has(data, "public_key")) throw new LogicalError(400, "importing only a public key is not supported; import the private key with ciphertext");
-  if (text(data, "ciphertext") === "") throw new LogicalError(400, "missing ciphertext");
+function withVersion(policy: StoredPolicy, number: number, version: KeyVersion): StoredPolicy {
+  return { ...policy, keys: { ...policy.keys, [String(number)]: version } };
 }
 
-/** A stored key version made of imported material of `type`, checked as Vault checks it. */
-async function versionFrom(type: string, material: Uint8Array): Promise<KeyVersion> {
-  const info = KEY_TYPES[type]!;
-  const version: KeyVersion = { hmac_key: toBase64(randomBytes(32)), creation_time: rfc3339(new Date()) };
-  switch (info.kind) {
+/**
+ * Vault's byok-export: the `source` key's versions, each wrapped to the latest version of the RSA
+ * key `destination` in the format `keys/:name/import` reads. A key of any other type cannot receive
+ * it; the source must be exportable, as for `export/`.
+ */
+async function byokExport(keyring: Keyring, { storage, data }: LogicalRequest, params: Record<string, string>): Promise<HandlerResult> {
+  const destination = await keyring.get(storage, params.destination!);
+  if (!destination) throw new LogicalError(400, "no such destination key to export to");
+  const source = await keyring.get(storage, params.source!);
+  if (!source) throw new LogicalError(400, "no such source key for export");
+  const { policy } = source;
+  if (!policy.exportable) throw new LogicalError(400, "key is not exportable");
+  const versions = versionsToExport(policy, params.version);
+  const hash = oaepHash(text(data, "hash", "SHA256"));
+  const spki = wrappingKeyOf(destination);
+  const keys: Record<string, string> = {};
+  for (const version of versions) keys[version] = await wrapKeyMaterial(spki, exportedMaterial(source, policy.keys[version]!), hash);
+  return { data: { name: policy.name, type: policy.type, keys } };
+}
+
+/** The SPKI of the destination's latest version, which only an RSA key can wrap to. */
+function wrappingKeyOf(destination: LoadedKey): Uint8Array {
+  const { policy, info } = destination;
+  if (!supportsSigning(info)) throw new LogicalError(400, `message signing not supported for key type ${policy.type}`);
+  if (info.kind !== "rsa") throw new LogicalError(400, "unsupported key type in use; must be a rsa key");
+  return pemBody(destination.version(policy.latest_version).public_key!);
+}
+
+/** A version's material as an import reads it: raw bytes for symmetric keys, PKCS #8 for the others. */
+function exportedMaterial(key: LoadedKey, version: KeyVersion): Uint8Array {
+  if (!hasPrivateKey(version)) throw new LogicalError(400, "requested version for export does not contain a private part");
+  switch (key.info.kind) {
     case "aead":
-      if (material.length !== info.keyBytes) throw new LogicalError(400, `invalid key size ${material.length} bytes for key type ${type}`);
-      version.key = toBase64(material);
-      return version;
     case "hmac":
-      if (material.length < HMAC_MIN_KEY_BYTES || material.length > HMAC_MAX_KEY_BYTES) {
-        throw new LogicalError(400, `invalid key size ${material.length} bytes for key type ${type}`);
-      }
-      version.key = version.hmac_key = toBase64(material);
-      return version;
-    case "ed25519": {
-      const seed = ed25519Seed(material);
-      const publicKey = ed25519.getPublicKey(seed);
-      version.key = toBase64(concat(seed, publicKey));
-      version.public_key = toBase64(publicKey);
-      return version;
-    }
-    case "ecdsa":
-    case "rsa": {
-      const algorithm = info.kind === "ecdsa" ? { name: "ECDSA", namedCurve: info.curve!.name } : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-      let privateKey: CryptoKey;
-      try {
-        privateKey = await crypto.subtle.importKey("pkcs8", material as BufferSource, algorithm, true, ["sign"]);
-      } catch {
-        throw new LogicalError(400, `error parsing asymmetric key: not a PKCS #8 private key of type ${type}`);
-      }
-      const bits = (privateKey.algorithm as RsaHashedKeyAlgorithm).modulusLength;
-      if (info.kind === "rsa" && bits !== info.modulusBits) throw new LogicalError(400, `invalid key size ${bits} bits for key type ${type}`);
-      const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-      delete jwk.d;
-      for (const field of ["p", "q", "dp", "dq", "qi"] as const) delete jwk[field];
-      const publicKey = await crypto.subtle.importKey("jwk", { ...jwk, key_ops: ["verify"] }, algorithm, true, ["verify"]);
-      version.private_key = toBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", privateKey)));
-      version.public_key = pem("PUBLIC KEY", new Uint8Array(await crypto.subtle.exportKey("spki", publicKey)));
-      return version;
-    }
-  }
-}
-
-/** The 32-byte seed inside an Ed25519 PKCS #8 key (RFC 8410: an OCTET STRING inside the OCTET STRING). */
-function ed25519Seed(material: Uint8Array): Uint8Array {
-  try {
-    const info = AsnConvert.parse(material, PrivateKeyInfo);
-    if (info.privateKeyAlgorithm.algorithm !== ED25519_OID) throw new Error("not Ed25519");
-    const seed = new Uint8Array(AsnConvert.parse(info.privateKey.buffer, OctetString).buffer);
-    if (seed.length !== 32) throw new Error("not a 32-byte seed");
-    return seed;
-  } catch {
-    throw new LogicalError(400, "error parsing asymmetric key: not a PKCS #8 Ed25519 private key");
+      return fromBase64(version.key!);
+    case "ed25519":
+      return ed25519Pkcs8(fromBase64(version.key!).subarray(0, 32));
+    default:
+      return fromBase64(version.private_key!);
   }
 }

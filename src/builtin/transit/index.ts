@@ -75,11 +75,16 @@ async function cacheSize(storage: LogicalRequest["storage"]): Promise<number> {
   return bytes ? decodeJson<{ size: number }>(bytes).size : 0;
 }
 
-/** Vault routes only names matching `\w(([\w-.]+)?\w)?`; any other name has no handler. */
+/** The path parameters that name keys. */
+const KEY_NAME_PARAMS = ["name", "destination", "source"];
+
+/** Vault routes only key names matching `\w(([\w-.]+)?\w)?`; any other name has no handler. */
 function withKeyName(endpoint: Endpoint<LogicalRequest>): Endpoint<LogicalRequest> {
-  if (!endpoint.pattern.includes(":name")) return endpoint;
+  if (!KEY_NAME_PARAMS.some((param) => endpoint.pattern.includes(`:${param}`))) return endpoint;
   const check = (request: LogicalRequest, params: Record<string, string>) => {
-    if (params.name !== undefined && !KEY_NAME.test(params.name)) throw noHandler(request.mount.path + request.path);
+    for (const param of KEY_NAME_PARAMS) {
+      if (params[param] !== undefined && !KEY_NAME.test(params[param])) throw noHandler(request.mount.path + request.path);
+    }
   };
   const operations = Object.fromEntries(
     Object.entries(endpoint.operations).map(([operation, handler]) => [

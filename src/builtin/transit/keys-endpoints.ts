@@ -251,17 +251,21 @@ async function exportKey(keyring: Keyring, { storage, data }: LogicalRequest, pa
   if (exportType === "encryption-key" && !supportsEncryption(info)) throw new LogicalError(400, "encryption not supported for the key");
   if (exportType === "signing-key" && !supportsSigning(info)) throw new LogicalError(400, "signing not supported for the key");
   if (exportType === "public-key" && !supportsSigning(info)) throw new LogicalError(400, `unknown key type ${policy.type} for export type public-key`);
-  let versions = Object.keys(policy.keys);
-  if (params.version !== undefined) {
-    const requested = params.version === "latest" ? policy.latest_version : Number(params.version.replace(/^v/, ""));
-    if (!/^v?\d{1,15}$/.test(params.version) && params.version !== "latest") throw new LogicalError(400, "invalid key version");
-    if (requested < policy.min_decryption_version) throw new LogicalError(400, "version for export is below minimum decryption version");
-    if (!Object.hasOwn(policy.keys, String(requested))) throw new LogicalError(400, "version does not exist or cannot be found");
-    versions = [String(requested)];
-  }
   const keys: Record<string, string> = {};
-  for (const version of versions) keys[version] = exportVersion(policy.type, policy.keys[version]!, exportType as ExportType, format);
+  for (const version of versionsToExport(policy, params.version)) {
+    keys[version] = exportVersion(policy.type, policy.keys[version]!, exportType as ExportType, format);
+  }
   return { data: { name: policy.name, type: policy.type, keys } };
+}
+
+/** The versions `export/` and `byok-export/` hand out: all, or the one the path names (a number, `v<number>` or `latest`). */
+export function versionsToExport(policy: StoredPolicy, requested: string | undefined): string[] {
+  if (requested === undefined) return Object.keys(policy.keys);
+  if (!/^v?\d{1,15}$/.test(requested) && requested !== "latest") throw new LogicalError(400, "invalid key version");
+  const version = requested === "latest" ? policy.latest_version : Number(requested.replace(/^v/, ""));
+  if (version < policy.min_decryption_version) throw new LogicalError(400, "version for export is below minimum decryption version");
+  if (!Object.hasOwn(policy.keys, String(version))) throw new LogicalError(400, "version does not exist or cannot be found");
+  return [String(version)];
 }
 
 /** The backup: base64 of the key's stored JSON, which `restore/` reads back (on any Strongbox cluster). */
@@ -320,7 +324,10 @@ function validVersion(type: string, entry: unknown): boolean {
   if (typeof entry !== "object" || entry === null) return false;
   const fields = entry as Record<string, unknown>;
   const strings = (...names: string[]) => names.every((name) => typeof fields[name] === "string");
+  // A version imported as a public key has no private key to restore.
+  const optional = (name: string) => fields[name] === undefined || typeof fields[name] === "string";
   if (!strings("hmac_key", "creation_time")) return false;
   const kind = KEY_TYPES[type]!.kind;
-  return kind === "ecdsa" || kind === "rsa" ? strings("private_key", "public_key") : kind === "ed25519" ? strings("key", "public_key") : strings("key");
+  if (kind === "ecdsa" || kind === "rsa") return strings("public_key") && optional("private_key");
+  return kind === "ed25519" ? strings("public_key") && optional("key") : strings("key");
 }

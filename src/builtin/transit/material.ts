@@ -50,13 +50,18 @@ export interface KeyVersion {
   key?: string;
   /** Every version has one, for `hmac/` (for type hmac it is `key`). */
   hmac_key: string;
-  /** ECDSA and RSA: the private key, PKCS #8 DER. */
+  /** ECDSA and RSA: the private key, PKCS #8 DER. Absent (as `key` is for Ed25519) in a version imported as a public key. */
   private_key?: string;
   /** ECDSA and RSA: PEM SubjectPublicKeyInfo; Ed25519: the raw public key. */
   public_key?: string;
   /** RFC 3339. */
   creation_time: string;
   convergent_version?: number;
+}
+
+/** Whether a version can sign and decrypt: false for one imported as a public key alone. */
+export function hasPrivateKey(version: KeyVersion): boolean {
+  return version.key !== undefined || version.private_key !== undefined;
 }
 
 export async function generateVersion(type: string, keySize: number, convergent: boolean, now: Date): Promise<KeyVersion> {
@@ -127,6 +132,9 @@ export function exportVersion(type: string, version: KeyVersion, exportType: Exp
     if (format === "der" || format === "pem") throw new LogicalError(400, "unknown format for HMAC key; supported values are `` or `raw`");
     return version.key!;
   }
+  // As Vault: a version imported as a public key exports its private key as "".
+  const privateExport = exportType === "encryption-key" || exportType === "signing-key";
+  if (privateExport && !hasPrivateKey(version) && (info.kind === "ed25519" || format !== "raw")) return "";
   if (info.kind === "ed25519") {
     const raw = exportType === "public-key" ? fromBase64(version.public_key!) : fromBase64(version.key!);
     if (format === "" || format === "raw") return toBase64(raw);

@@ -12,7 +12,7 @@ import { LogicalError } from "../../sdk/types.js";
 import { decryptionVersion, encryptionVersion } from "./cipher.js";
 import { fromBase64Url, splitVersioned, toBase64Url } from "./inputs.js";
 import type { LoadedKey } from "./keyring.js";
-import { ed25519Pkcs8, ed25519Spki, pemBody } from "./material.js";
+import { ed25519Pkcs8, ed25519Spki, hasPrivateKey, pemBody } from "./material.js";
 import { deriveKey, digest, digestLength, type HashAlgorithm, WEBCRYPTO_HASH } from "./primitives.js";
 
 export interface SignatureOptions {
@@ -45,6 +45,7 @@ export async function sign(
   options: SignatureOptions,
 ): Promise<{ signature: string; version: number; publicKey?: Uint8Array }> {
   const version = encryptionVersion(key, requestedVersion, "signing");
+  if (!hasPrivateKey(key.version(version))) throw new LogicalError(400, "requested version for signing does not contain a private part");
   let raw: Uint8Array;
   let publicKey: Uint8Array | undefined;
   switch (key.info.kind) {
