@@ -158,6 +158,28 @@ describe("transit keys", () => {
     ]);
   });
 
+  it("stops encrypt from creating keys once config/keys disables upsert, for that mount only, kept in its storage", async () => {
+    const strict = (method: string, path: string, body?: unknown) => server.call(method, `strict/${path}`, body, server.root);
+    expect((await server.call("POST", "sys/mounts/strict", { type: "transit" }, server.root)).status).toBe(204);
+    expect((await strict("GET", "config/keys")).body.data).toEqual({ disable_upsert: false });
+    expect(await strict("POST", "config/keys", { disable_upsert: true })).toMatchObject({ status: 200, body: { data: { disable_upsert: true } } });
+
+    expect(await strict("POST", "encrypt/missing", { plaintext: b64("x") })).toMatchObject({ status: 400, body: { errors: ["encryption key not found"] } });
+    expect((await strict("GET", "keys/missing")).status).toBe(404);
+    // The type is checked first, as Vault does.
+    expect((await strict("POST", "encrypt/missing", { plaintext: b64("x"), type: "rsa-2048" })).body.errors).toEqual(["unknown key type rsa-2048"]);
+    expect((await strict("POST", "keys/present", {})).status).toBe(200);
+    expect((await strict("POST", "encrypt/present", { plaintext: b64("x") })).status).toBe(200);
+    expect((await call("POST", "encrypt/elsewhere", { plaintext: b64("x") })).status).toBe(200);
+
+    // Kept at Vault's path in the mount's storage (beneath the barrier), not in the engine's memory.
+    const { uuid } = (await server.call("GET", "sys/mounts", undefined, server.root)).body.data["strict/"];
+    expect(await server.physical.list(`logical/${uuid}/config/`)).toContain("keys");
+    // Writing it without the field turns upsert back on, as Vault's default does.
+    expect((await strict("POST", "config/keys", {})).body.data).toEqual({ disable_upsert: false });
+    expect((await strict("POST", "encrypt/missing", { plaintext: b64("x") })).status).toBe(200);
+  });
+
   it("rotates a key whose auto_rotate_period has passed at its next encrypt", async () => {
     await call("POST", "keys/aging", { auto_rotate_period: "1h", exportable: true, allow_plaintext_backup: true });
     expect((await call("GET", "keys/aging")).body.data.auto_rotate_period).toBe(3600);

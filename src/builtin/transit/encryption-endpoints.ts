@@ -1,8 +1,11 @@
-/** `encrypt/`, `decrypt/`, `rewrap/` and `datakey/`: single items or `batch_input`, as Vault answers them. */
-import { toBase64 } from "../../sdk/encoding.js";
+/**
+ * `encrypt/`, `decrypt/`, `rewrap/` and `datakey/`: single items or `batch_input`, as Vault answers
+ * them; and `config/keys`, whose `disable_upsert` stops encrypt from creating missing keys.
+ */
+import { decodeJson, encodeJson, toBase64 } from "../../sdk/encoding.js";
 import type { Endpoint } from "../../sdk/framework.js";
 import { parseFlag } from "../../sdk/fields.js";
-import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
+import { type HandlerResult, type LogicalRequest, LogicalError, type Storage } from "../../sdk/types.js";
 import { decrypt, encrypt, requireConsistentContext } from "./cipher.js";
 import { base64Field, batchInput, decodeBase64, encodeBase64, has, integer, text } from "./inputs.js";
 import { createPolicy, type Keyring, LoadedKey, rotationDue } from "./keyring.js";
@@ -17,6 +20,8 @@ interface Item {
 }
 
 const UPSERT_TYPES = new Set(["aes128-gcm96", "aes256-gcm96", "chacha20-poly1305"]);
+/** The mount-wide key settings Vault keeps at the same path. */
+const KEYS_CONFIG = "config/keys";
 
 export function encryptionEndpoints(keyring: Keyring): Endpoint<LogicalRequest>[] {
   return [
@@ -28,7 +33,24 @@ export function encryptionEndpoints(keyring: Keyring): Endpoint<LogicalRequest>[
     { pattern: "decrypt/:name", standby: true, operations: { update: (request, { name }) => decryptHandler(keyring, request, name!) } },
     { pattern: "rewrap/:name", operations: { update: (request, { name }) => rewrapHandler(keyring, request, name!) } },
     { pattern: "datakey/:plaintext/:name", operations: { update: (request, { plaintext, name }) => datakeyHandler(keyring, request, plaintext!, name!) } },
+    {
+      pattern: "config/keys",
+      operations: {
+        read: async ({ storage }) => ({ data: { disable_upsert: await upsertDisabled(storage) } }),
+        update: async ({ storage, data }) => {
+          // As Vault's field: absent means false.
+          const disableUpsert = parseFlag("disable_upsert", data.disable_upsert) ?? false;
+          if (disableUpsert !== (await upsertDisabled(storage))) await storage.put(KEYS_CONFIG, encodeJson({ disable_upsert: disableUpsert }));
+          return { data: { disable_upsert: disableUpsert } };
+        },
+      },
+    },
   ];
+}
+
+async function upsertDisabled(storage: Storage): Promise<boolean> {
+  const bytes = await storage.get(KEYS_CONFIG);
+  return bytes ? decodeJson<{ disable_upsert: boolean }>(bytes).disable_upsert : false;
 }
 
 /** The items of a request: `batch_input`, or the request's own fields as one item (`required` must be present). */
@@ -142,6 +164,8 @@ async function upsert(keyring: Keyring, request: LogicalRequest, name: string, d
   if (!UPSERT_TYPES.has(type)) {
     throw new LogicalError(400, type.startsWith("ecdsa-") ? `key type ${type} not supported for this operation` : `unknown key type ${type}`);
   }
+  // Vault answers as for any missing key once the mount disables upsert.
+  if (await upsertDisabled(request.storage)) throw new LogicalError(400, "encryption key not found");
   return keyring.update<{ key: LoadedKey; created: boolean }>(request.storage, name, async (current) => {
     if (current) return { unchanged: { key: new LoadedKey(current), created: false } };
     const settings = { type, derived, convergent, exportable: false, allowPlaintextBackup: false, autoRotatePeriod: 0, keySize: 0 };

@@ -3,7 +3,8 @@
  * service, with named keys that never leave the barrier unless made exportable. Same paths,
  * fields, errors and ciphertext format as Vault (`vault:v<version>:<base64>`).
  *
- * Storage (the mount's, inside the barrier): `policy/<name>` per key (keyring.ts), `config/cache`.
+ * Storage (the mount's, inside the barrier): `policy/<name>` per key (keyring.ts), `config/cache`,
+ * `config/keys` (encryption-endpoints.ts), `import/wrapping-key` (import-endpoints.ts).
  */
 import { toBase64, toHex } from "../../sdk/encoding.js";
 import { type Endpoint, secretsEngine } from "../../sdk/framework.js";
