@@ -12,6 +12,12 @@ const BATCH = 100;
 /** Goals from the issue: an encrypt within 1.5× a warm KV read's CPU; a batch item within 20 µs. */
 const SINGLE_RATIO_GOAL = 1.5;
 const BATCH_ITEM_GOAL_US = 20;
+/**
+ * The single-encrypt ratio is judged on back-to-back pairs (a KV run, then an encrypt run): on a
+ * shared two-vCPU host a row's CPU per answer drifts by a tenth or more over a minute, and a pair
+ * sees the same drift on both sides. Runs of `plan.durationSeconds` ÷ 3 (at least 1 s).
+ */
+const PAIRS = 8;
 
 /**
  * Transit encrypt and decrypt (aes256-gcm96, 1 KB plaintexts) on one `server -dev` node, single
@@ -70,6 +76,15 @@ export async function benchTransit(plan: LoadPlan): Promise<BenchReport> {
           .join(", ")}\n`,
       );
     }
+    const pairRatios: number[] = [];
+    const pairSeconds = Math.max(1, Math.round(plan.durationSeconds / 3));
+    const kvRun = { ...targets["KV v2 read"]!.load, durationSeconds: pairSeconds };
+    const encryptRun = { ...targets["transit encrypt, 1 KB"]!.load, durationSeconds: pairSeconds };
+    for (let pair = 0; pair < PAIRS; pair++) {
+      const kvCpu = await cpuPerAnswer(dev.child.pid!, kvRun);
+      pairRatios.push((await cpuPerAnswer(dev.child.pid!, encryptRun)) / kvCpu);
+    }
+    process.stderr.write(`  transit pairs (encrypt ÷ KV): ${pairRatios.map((ratio) => round(ratio, 2)).join(", ")}\n`);
     const rows: (string | number)[][] = [];
     const perItem: Record<string, number> = {};
     for (const [name, { items }] of Object.entries(targets)) {
@@ -87,9 +102,19 @@ export async function benchTransit(plan: LoadPlan): Promise<BenchReport> {
         round(cpuPerAnswer / items, 1),
       ]);
     }
-    const ratio = round(perItem["transit encrypt, 1 KB"]! / perItem["KV v2 read"]!, 2);
+    const ratio = round(median(pairRatios), 2);
+    const rowRatio = round(perItem["transit encrypt, 1 KB"]! / perItem["KV v2 read"]!, 2);
     const batchItem = round(Math.max(perItem[`transit encrypt, batch of ${BATCH} × 1 KB`]!, perItem[`transit decrypt, batch of ${BATCH} × 1 KB`]!), 1);
-    rows.push([`encrypt CPU ÷ KV read CPU (goal ≤ ${SINGLE_RATIO_GOAL})`, ratio, "", "", "", "", ratio <= SINGLE_RATIO_GOAL ? "met" : "**not met**"]);
+    rows.push([
+      `encrypt CPU ÷ KV read CPU, median of ${PAIRS} back-to-back pairs (goal ≤ ${SINGLE_RATIO_GOAL})`,
+      ratio,
+      "",
+      "",
+      "",
+      "",
+      ratio <= SINGLE_RATIO_GOAL ? "met" : "**not met**",
+    ]);
+    rows.push(["encrypt CPU ÷ KV read CPU, of the two rows' medians above", rowRatio, "", "", "", "", ""]);
     rows.push([
       `batch CPU per item, worse of the two (goal ≤ ${BATCH_ITEM_GOAL_US} µs)`,
       batchItem,
@@ -106,15 +131,24 @@ export async function benchTransit(plan: LoadPlan): Promise<BenchReport> {
       rows,
       notes: [
         `autocannon, ${plan.connections} connections, ${plan.durationSeconds} s per run, ${plan.rounds} rounds of every row after a ${plan.warmupSeconds} s warm-up each; medians.`,
+        `The single-encrypt goal is judged on ${PAIRS} pairs run after the rounds: a ${pairSeconds} s KV read run, then a ${pairSeconds} s encrypt run, each pair's ratio of CPU per answer, and their median. On a shared two-vCPU host a row's CPU drifts by a tenth or more within a minute; a pair sees the same drift on both sides. The ratio of the rows' medians is shown below it.`,
         "Both tokens are policy-bound (token lookup and ACL on every request). The key is cached decrypted; each item costs one synchronous AES-GCM call (node:crypto, which the Node server installs in place of WebCrypto's thread-pool job) plus base64 and JSON of 1 KB.",
         "Server CPU: the server process's user + system time during the run ÷ answers (÷ items for the per-item column).",
         "The random row is a POST whose handler draws 32 bytes: the difference between it and the KV read is what the HTTP stack and router spend on any write before an engine runs, and the encrypt row's excess over it is transit's own cost.",
       ],
-      data: { plan, runs, cpu },
+      data: { plan, runs, cpu, pairRatios },
     };
   } finally {
     await dev.stop();
   }
+}
+
+/** Server CPU (user + system) per answer during one load run. */
+async function cpuPerAnswer(pid: number, load: LoadOptions): Promise<number> {
+  const before = cpuMicroseconds(pid);
+  const result = await runLoad(load);
+  if (result.failures > 0) throw new Error(`${load.url}: ${result.failures} non-2xx answers or errors under load`);
+  return (cpuMicroseconds(pid) - before) / result.requests;
 }
 
 async function prepareTransitToken(node: { port: number }, rootToken: string): Promise<string> {
