@@ -24,6 +24,11 @@ type AsymmetricKind = "rsa" | "ecdsa" | "ed25519";
 /** Which half of a key pair was given, as Go's type names end. */
 type Half = "PrivateKey" | "PublicKey";
 
+/** The key kind an algorithm OID names, or undefined for any other. */
+function kindOf(oid: string): AsymmetricKind | undefined {
+  return oid === RSA_OID ? "rsa" : oid === EC_OID ? "ecdsa" : oid === ED25519_OID ? "ed25519" : undefined;
+}
+
 /** Whether Vault imports a public key alone for this type. */
 export function importsPublicKey(type: string): boolean {
   const kind = KEY_TYPES[type]?.kind;
@@ -62,7 +67,7 @@ export async function publicVersion(type: string, text: string): Promise<KeyVers
     throw new LogicalError(400, "error parsing public key: x509: malformed SubjectPublicKeyInfo");
   }
   const oid = spki.algorithm.algorithm;
-  const kind = oid === RSA_OID ? "rsa" : oid === EC_OID ? "ecdsa" : oid === ED25519_OID ? "ed25519" : undefined;
+  const kind = kindOf(oid);
   if (!kind) throw new LogicalError(400, "error parsing public key: x509: unknown public key algorithm");
   const curveOid = kind === "ecdsa" ? namedCurve(spki.algorithm.parameters) : undefined;
   if (kind === "ecdsa" && !knownCurve(curveOid)) throw new LogicalError(400, "error parsing public key: x509: unsupported elliptic curve");
@@ -109,7 +114,7 @@ async function privateParts(type: string, material: Uint8Array): Promise<Pick<Ke
     throw new LogicalError(400, "error parsing asymmetric key: x509: not a PKCS #8 private key");
   }
   const oid = pkcs8.privateKeyAlgorithm.algorithm;
-  const kind = oid === RSA_OID ? "rsa" : oid === EC_OID ? "ecdsa" : oid === ED25519_OID ? "ed25519" : undefined;
+  const kind = kindOf(oid);
   if (!kind) throw new LogicalError(400, `error parsing asymmetric key: x509: PKCS#8 wrapping contained private key with unknown algorithm: ${oid}`);
   const curveOid = kind === "ecdsa" ? namedCurve(pkcs8.privateKeyAlgorithm.parameters) : undefined;
   if (kind === "ecdsa" && !knownCurve(curveOid)) throw new LogicalError(400, "error parsing asymmetric key: x509: unknown elliptic curve");
