@@ -1,8 +1,8 @@
 /**
  * Crypto that WebCrypto cannot give transit, from the runtime's own platform library, installed by
  * its adapter at start-up (adapters/node: node:crypto's, the OpenSSL its WebCrypto uses). Without
- * them, transit runs AES-GCM through WebCrypto and refuses RSA over a client's digest and BYOK's
- * RSA-OAEP with SHA-224.
+ * them, transit runs AES-GCM through WebCrypto and refuses RSA over a client's digest, RSA with
+ * SHA-224 or SHA-3, and BYOK's RSA-OAEP with SHA-224.
  */
 export interface PlatformCrypto {
   /**
@@ -22,6 +22,11 @@ export interface PlatformCrypto {
    * byok-export accept for the ephemeral AES key.
    */
   rsaOaep?: RsaOaepAnyHash;
+  /**
+   * RSA signatures (PSS or PKCS #1 v1.5) of a message with a hash WebCrypto's RSA lacks: SHA-224
+   * and SHA-3, which Vault's `hash_algorithm` offers for RSA keys.
+   */
+  rsaSigning?: RsaSigningAnyHash;
 }
 
 export interface SyncAesGcm {
@@ -44,6 +49,14 @@ export interface RsaOaepAnyHash {
   encrypt(spki: Uint8Array, plaintext: Uint8Array, hash: string): Uint8Array;
   /** The plaintext of `ciphertext` under the PKCS #8 key; throws when it does not decrypt. */
   decrypt(pkcs8: Uint8Array, ciphertext: Uint8Array, hash: string): Uint8Array;
+}
+
+/** `hash` is named as WebCrypto would name it ("SHA-224", "SHA3-256"); a `saltLength` means PSS (MGF1 with the same hash), none PKCS #1 v1.5. */
+export interface RsaSigningAnyHash {
+  /** The PKCS #8 key's signature of `message`. */
+  sign(pkcs8: Uint8Array, hash: string, message: Uint8Array, saltLength?: number): Uint8Array;
+  /** Whether `signature` is the SPKI key's signature of `message`. */
+  verify(spki: Uint8Array, hash: string, message: Uint8Array, signature: Uint8Array, saltLength?: number): boolean;
 }
 
 let installed: PlatformCrypto = {};

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { nodeRsaDigestSigning } from "../../adapters/node/server/node-rsa-digest.js";
+import { nodeRsaDigestSigning, nodeRsaSigning } from "../../adapters/node/server/node-rsa-digest.js";
 import { installPlatformCrypto } from "../../src/sdk/platform-crypto.js";
 import { type InProcessServer, unsealedServer } from "../helpers/in-process-server.js";
 
@@ -98,6 +98,51 @@ describe("transit signing", () => {
     expect((await call("POST", "sign/rsa-2048", { input: b64(message), salt_length: "lots" })).body.errors).toEqual([
       "salt length neither 'auto', 'hash', nor an int: lots",
     ]);
+  });
+
+  it("signs with RSA over SHA-224 and SHA-3 where the runtime has the hash, as OpenSSL verifies", async () => {
+    const sha3 = { input: b64(message), hash_algorithm: "sha3-256" };
+    expect(await call("POST", "sign/rsa-2048", sha3)).toMatchObject({
+      status: 400,
+      body: { errors: ["hash algorithm sha3-256 is not supported for RSA keys"] },
+    });
+    installPlatformCrypto({ rsaSigning: nodeRsaSigning });
+    const dir = mkdtempSync(join(tmpdir(), "strongbox-rsa-hashes-"));
+    try {
+      writeFileSync(join(dir, "key.pem"), (await publicKeyOf("rsa-2048")).export({ type: "spki", format: "pem" }));
+      writeFileSync(join(dir, "message"), message);
+      const opensslVerifies = (hash: string, signature: string, padding: string[]) => {
+        writeFileSync(join(dir, "signature"), unb64(payload(signature)));
+        const args = ["dgst", `-${hash}`, ...padding, "-verify", "key.pem", "-signature", "signature", "message"];
+        return execFileSync("openssl", args, { cwd: dir, encoding: "utf8" }).trim();
+      };
+      for (const [hash, openssl] of [
+        ["sha2-224", "sha224"],
+        ["sha3-256", "sha3-256"],
+        ["sha3-512", "sha3-512"],
+      ] as const) {
+        const pss = (await data(`sign/rsa-2048/${hash}`, { input: b64(message) })).signature as string;
+        // Salt "auto" when signing is the longest the key allows, as Go's PSSSaltLengthAuto.
+        expect(opensslVerifies(openssl, pss, ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:max"]), hash).toBe("Verified OK");
+        expect((await data(`verify/rsa-2048/${hash}`, { input: b64(message), signature: pss })).valid).toBe(true);
+        expect((await data(`verify/rsa-2048/${hash}`, { input: b64("another message"), signature: pss })).valid).toBe(false);
+        const hashSalt = (await data(`sign/rsa-2048/${hash}`, { input: b64(message), salt_length: "hash" })).signature as string;
+        expect(opensslVerifies(openssl, hashSalt, ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"])).toBe("Verified OK");
+        expect((await data(`verify/rsa-2048/${hash}`, { input: b64(message), signature: hashSalt })).valid).toBe(true);
+        const pkcs1 = (await data(`sign/rsa-2048/${hash}`, { input: b64(message), signature_algorithm: "pkcs1v15" })).signature as string;
+        expect(opensslVerifies(openssl, pkcs1, [])).toBe("Verified OK");
+        expect((await data(`verify/rsa-2048/${hash}`, { input: b64(message), signature: pkcs1, signature_algorithm: "pkcs1v15" })).valid).toBe(true);
+        // A PKCS #1 v1.5 signature is not a PSS one.
+        expect((await data(`verify/rsa-2048/${hash}`, { input: b64(message), signature: pkcs1 })).valid).toBe(false);
+      }
+      expect(await call("POST", "sign/rsa-2048/sha3-256", { input: b64(message), signature_algorithm: "pss2" })).toMatchObject({
+        status: 400,
+        body: { errors: ["unsupported rsa signature algorithm pss2"] },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      installPlatformCrypto({});
+    }
   });
 
   it("signs a digest the client hashed with RSA PKCS #1 v1.5 where the runtime has raw RSA, as OpenSSL verifies against the message", async () => {

@@ -1,5 +1,6 @@
-import { constants, privateEncrypt, publicDecrypt } from "node:crypto";
-import type { RsaDigestSigning } from "../../../src/sdk/platform-crypto.js";
+import { constants, privateEncrypt, publicDecrypt, sign, verify } from "node:crypto";
+import type { RsaDigestSigning, RsaSigningAnyHash } from "../../../src/sdk/platform-crypto.js";
+import { opensslName } from "./node-rsa-oaep.js";
 
 /** RSASSA-PKCS1-v1_5 of pre-encoded bytes with OpenSSL's RSA, for src/sdk/platform-crypto.ts. */
 export const nodeRsaDigestSigning: RsaDigestSigning = {
@@ -19,3 +20,17 @@ export const nodeRsaDigestSigning: RsaDigestSigning = {
     return Buffer.from(encoded).equals(recovered);
   },
 };
+
+/** RSA-PSS and RSASSA-PKCS1-v1_5 with any hash OpenSSL has, for src/sdk/platform-crypto.ts. */
+export const nodeRsaSigning: RsaSigningAnyHash = {
+  sign(pkcs8, hash, message, saltLength) {
+    return new Uint8Array(sign(opensslName(hash), message, { key: Buffer.from(pkcs8), format: "der", type: "pkcs8", ...padding(saltLength) }));
+  },
+  verify(spki, hash, message, signature, saltLength) {
+    return verify(opensslName(hash), message, { key: Buffer.from(spki), format: "der", type: "spki", ...padding(saltLength) }, signature);
+  },
+};
+
+function padding(saltLength: number | undefined) {
+  return saltLength === undefined ? { padding: constants.RSA_PKCS1_PADDING } : { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength };
+}

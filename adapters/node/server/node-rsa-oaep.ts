@@ -13,7 +13,7 @@ export const nodeRsaOaep: RsaOaepAnyHash = {
   },
 };
 
-/** "SHA-224" → "sha224". */
-function opensslName(hash: string): string {
-  return hash.replace("-", "").toLowerCase();
+/** "SHA-224" → "sha224", "SHA3-256" → "sha3-256". */
+export function opensslName(hash: string): string {
+  return hash.startsWith("SHA3-") ? hash.toLowerCase() : hash.replace("-", "").toLowerCase();
 }

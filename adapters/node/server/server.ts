@@ -30,7 +30,7 @@ import { nodeAesGcm } from "./node-aes-gcm.js";
 import { installPlatformCrypto } from "../../../src/sdk/platform-crypto.js";
 import { installRuntimeBase64 } from "../../../src/sdk/encoding.js";
 import { nodeBase64 } from "./node-base64.js";
-import { nodeRsaDigestSigning } from "./node-rsa-digest.js";
+import { nodeRsaDigestSigning, nodeRsaSigning } from "./node-rsa-digest.js";
 import { nodeRsaOaep } from "./node-rsa-oaep.js";
 import { tuneV8ForServing } from "./v8-flags.js";
 import { LockWorker, lockingInWorker, lockStanza, locksInWorker, stallTimeoutMs } from "./worker-lock.js";
@@ -159,7 +159,7 @@ async function startNode(flags: ServerFlags): Promise<{ logger: Logger; stop(): 
   const audit = new AuditBroker(nodeAuditSinks, logger, metrics, config.allowAuditLogPrefixing);
   // Auth methods fetching keys or TokenReviews from servers behind an operator-given CA.
   setCustomCaTransport(customCaTransport);
-  installPlatformCrypto({ aesGcm: nodeAesGcm, rsaDigest: nodeRsaDigestSigning, rsaOaep: nodeRsaOaep });
+  installPlatformCrypto({ aesGcm: nodeAesGcm, rsaDigest: nodeRsaDigestSigning, rsaOaep: nodeRsaOaep, rsaSigning: nodeRsaSigning });
   installRuntimeBase64(nodeBase64);
   const core = new Core({
     observability: { audit, metrics },

@@ -27,8 +27,23 @@ const NOBLE_HASHES = {
   "sha3-512": sha3_512,
 } as const;
 
+/** Each hash named as WebCrypto names hashes, also for those it lacks (the runtime hooks take these names). */
+export const HASH_NAMES: Record<HashAlgorithm, string> = {
+  sha1: "SHA-1",
+  "sha2-224": "SHA-224",
+  "sha2-256": "SHA-256",
+  "sha2-384": "SHA-384",
+  "sha2-512": "SHA-512",
+  "sha3-224": "SHA3-224",
+  "sha3-256": "SHA3-256",
+  "sha3-384": "SHA3-384",
+  "sha3-512": "SHA3-512",
+};
+
 /** WebCrypto's name for the hashes it has. */
-export const WEBCRYPTO_HASH: Partial<Record<HashAlgorithm, string>> = { sha1: "SHA-1", "sha2-256": "SHA-256", "sha2-384": "SHA-384", "sha2-512": "SHA-512" };
+export const WEBCRYPTO_HASH: Partial<Record<HashAlgorithm, string>> = Object.fromEntries(
+  (["sha1", "sha2-256", "sha2-384", "sha2-512"] as const).map((hash) => [hash, HASH_NAMES[hash]]),
+);
 
 export function isHashAlgorithm(name: string): name is HashAlgorithm {
   return (HASH_ALGORITHMS as readonly string[]).includes(name);

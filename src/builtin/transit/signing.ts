@@ -7,13 +7,13 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { fromBase64, fromHex, toBase64 } from "../../sdk/encoding.js";
-import { platformCrypto } from "../../sdk/platform-crypto.js";
+import { platformCrypto, type RsaSigningAnyHash } from "../../sdk/platform-crypto.js";
 import { LogicalError } from "../../sdk/types.js";
 import { decryptionVersion, encryptionVersion } from "./cipher.js";
 import { fromBase64Url, splitVersioned, toBase64Url } from "./inputs.js";
 import type { LoadedKey } from "./keyring.js";
 import { ed25519Pkcs8, ed25519Spki, hasPrivateKey, pemBody } from "./material.js";
-import { deriveKey, digest, digestLength, type HashAlgorithm, WEBCRYPTO_HASH } from "./primitives.js";
+import { deriveKey, digest, digestLength, HASH_NAMES, type HashAlgorithm, WEBCRYPTO_HASH } from "./primitives.js";
 
 export interface SignatureOptions {
   hash: HashAlgorithm | "none";
@@ -46,6 +46,22 @@ export async function sign(
 ): Promise<{ signature: string; version: number; publicKey?: Uint8Array }> {
   const version = encryptionVersion(key, requestedVersion, "signing");
   if (!hasPrivateKey(key.version(version))) throw new LogicalError(400, "requested version for signing does not contain a private part");
+  const { raw, publicKey } = await signatureBytes(key, version, context, input, options);
+  const encoded = options.marshaling === "jws" ? toBase64Url(raw) : toBase64(raw);
+  return { signature: `vault:v${version}:${encoded}`, version, ...(publicKey ? { publicKey } : {}) };
+}
+
+/**
+ * The signature itself, by an existing `version` that holds its private key (callers check both
+ * their own way); `publicKey` is a derived Ed25519 key's.
+ */
+export async function signatureBytes(
+  key: LoadedKey,
+  version: number,
+  context: Uint8Array,
+  input: Uint8Array,
+  options: SignatureOptions,
+): Promise<{ raw: Uint8Array; publicKey?: Uint8Array }> {
   let raw: Uint8Array;
   let publicKey: Uint8Array | undefined;
   switch (key.info.kind) {
@@ -65,6 +81,12 @@ export async function sign(
         raw = signRsaDigest(key, version, input, options);
         break;
       }
+      const platform = platformRsaSigning(options);
+      if (platform) {
+        const saltLength = rsaPadding(options) === "pss" ? pssSaltLengths(key, options, "sign")[0] : undefined;
+        raw = platform.signer.sign(fromBase64(key.version(version).private_key!), platform.hash, input, saltLength);
+        break;
+      }
       const { algorithm, hash } = rsaParameters(options);
       const privateKey = await key.prepared(`rsa-sign/${algorithm.name}/${hash}/${version}`, () =>
         crypto.subtle.importKey("pkcs8", fromBase64(key.version(version).private_key!) as BufferSource, { name: algorithm.name, hash }, false, ["sign"]),
@@ -76,8 +98,7 @@ export async function sign(
     default:
       throw new LogicalError(400, `key type ${key.policy.type} does not support signing`);
   }
-  const encoded = options.marshaling === "jws" ? toBase64Url(raw) : toBase64(raw);
-  return { signature: `vault:v${version}:${encoded}`, version, ...(publicKey ? { publicKey } : {}) };
+  return { raw, ...(publicKey ? { publicKey } : {}) };
 }
 
 export async function verify(key: LoadedKey, context: Uint8Array, input: Uint8Array, signature: string, options: SignatureOptions): Promise<boolean> {
@@ -101,6 +122,12 @@ export async function verify(key: LoadedKey, context: Uint8Array, input: Uint8Ar
     }
     case "rsa": {
       if (options.prehashed) return rsaDigestSigner(options).verify(pemBody(key.version(version).public_key!), digestInfo(input, options), raw);
+      const platform = platformRsaSigning(options);
+      if (platform) {
+        const spki = pemBody(key.version(version).public_key!);
+        if (rsaPadding(options) === "pkcs1v15") return platform.signer.verify(spki, platform.hash, input, raw);
+        return pssSaltLengths(key, options, "verify").some((saltLength) => platform.signer.verify(spki, platform.hash, input, raw, saltLength));
+      }
       const { algorithm, hash } = rsaParameters(options);
       const publicKey = await key.prepared(`rsa-verify/${algorithm.name}/${hash}/${version}`, () =>
         crypto.subtle.importKey("spki", pemBody(key.version(version).public_key!) as BufferSource, { name: algorithm.name, hash }, false, ["verify"]),
@@ -234,17 +261,23 @@ function digestInfo(input: Uint8Array, options: SignatureOptions): Uint8Array {
 }
 
 function rsaParameters(options: SignatureOptions): { algorithm: { name: string }; hash: string } {
-  // WebCrypto signs only what it hashes itself, with the SHA-1 and SHA-2 family.
+  // WebCrypto signs only what it hashes itself, with the SHA-1 and SHA-2 family (SHA-224 aside).
   const hash = options.hash === "none" ? undefined : WEBCRYPTO_HASH[options.hash];
   if (!hash) throw new LogicalError(400, `hash algorithm ${options.hash} is not supported for RSA keys`);
-  switch (options.signatureAlgorithm || "pss") {
-    case "pss":
-      return { algorithm: { name: "RSA-PSS" }, hash };
-    case "pkcs1v15":
-      return { algorithm: { name: "RSASSA-PKCS1-v1_5" }, hash };
-    default:
-      throw new LogicalError(400, `unsupported rsa signature algorithm ${options.signatureAlgorithm}`);
-  }
+  return { algorithm: { name: rsaPadding(options) === "pss" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5" }, hash };
+}
+
+function rsaPadding(options: SignatureOptions): "pss" | "pkcs1v15" {
+  const padding = options.signatureAlgorithm || "pss";
+  if (padding !== "pss" && padding !== "pkcs1v15") throw new LogicalError(400, `unsupported rsa signature algorithm ${options.signatureAlgorithm}`);
+  return padding;
+}
+
+/** The runtime's RSA signer and the hash's name for it, where WebCrypto lacks the hash (SHA-224, SHA-3); else null. */
+function platformRsaSigning(options: SignatureOptions): { signer: RsaSigningAnyHash; hash: string } | null {
+  if (options.hash === "none" || WEBCRYPTO_HASH[options.hash]) return null;
+  const signer = platformCrypto().rsaSigning;
+  return signer ? { signer, hash: HASH_NAMES[options.hash] } : null;
 }
 
 /** PSS salt lengths to use: one to sign; for verifying "auto", the two any signer uses (longest, digest-sized). */
