@@ -47,6 +47,9 @@ const FIELDS = [
   "format",
   "bytes",
   "size",
+  "version",
+  "csr",
+  "certificate_chain",
 ];
 const PATHS = [
   "keys/aes",
@@ -62,6 +65,8 @@ const PATHS = [
   "sign/rsa",
   "verify/rsa",
   "sign/ed",
+  "keys/ec/csr",
+  "keys/ed/set-certificate",
   "hmac/aes",
   "verify/aes",
   "hash",

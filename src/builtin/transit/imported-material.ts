@@ -25,7 +25,7 @@ type AsymmetricKind = "rsa" | "ecdsa" | "ed25519";
 type Half = "PrivateKey" | "PublicKey";
 
 /** The key kind an algorithm OID names, or undefined for any other. */
-function kindOf(oid: string): AsymmetricKind | undefined {
+export function kindOf(oid: string): AsymmetricKind | undefined {
   return oid === RSA_OID ? "rsa" : oid === EC_OID ? "ecdsa" : oid === ED25519_OID ? "ed25519" : undefined;
 }
 

@@ -11,6 +11,7 @@ import { type Endpoint, secretsEngine } from "../../sdk/framework.js";
 import { parseCount } from "../../sdk/fields.js";
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { type HandlerResult, type LogicalRequest, LogicalError, noHandler, type SecretsEngine } from "../../sdk/types.js";
+import { certificateEndpoints } from "./certificate-endpoints.js";
 import { encryptionEndpoints } from "./encryption-endpoints.js";
 import { importEndpoints } from "./import-endpoints.js";
 import { base64Field, KEY_NAME, text } from "./inputs.js";
@@ -31,6 +32,7 @@ export function transitEngine(): SecretsEngine {
     ...importEndpoints(keyring),
     ...encryptionEndpoints(keyring),
     ...signingEndpoints(keyring),
+    ...certificateEndpoints(keyring),
     { pattern: "hash/:urlalgorithm?", standby: true, operations: { update: hashHandler } },
     { pattern: "random/:source/:urlbytes", standby: true, operations: { update: randomHandler } },
     { pattern: "random/:source?", standby: true, operations: { update: randomHandler } },

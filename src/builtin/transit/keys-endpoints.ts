@@ -5,6 +5,7 @@ import { parseFlag, parseNonNegativeDuration } from "../../sdk/fields.js";
 import { listResponse, notFound } from "../../sdk/responses.js";
 import { type HandlerResult, type LogicalRequest, LogicalError } from "../../sdk/types.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { certificateChainText } from "./certificates.js";
 import { base64Field, has, integer, KEY_NAME, text } from "./inputs.js";
 import { createPolicy, type Keyring, type KeySettings, LoadedKey, rotated, type StoredPolicy } from "./keyring.js";
 import {
@@ -88,7 +89,7 @@ export async function describe(key: LoadedKey, context?: Uint8Array): Promise<Re
       publicKey = context?.length ? toBase64(ed25519.getPublicKey(await deriveKey(fromBase64(entry.key!), context, 32))) : "";
     }
     const name = info.kind === "ecdsa" ? info.curve!.goName : info.kind === "rsa" ? policy.type : "ed25519";
-    keys[version] = { name, public_key: publicKey, certificate_chain: "", creation_time: entry.creation_time };
+    keys[version] = { name, public_key: publicKey, certificate_chain: certificateChainText(entry), creation_time: entry.creation_time };
   }
   data.keys = keys;
   return data;
@@ -247,13 +248,26 @@ async function exportKey(keyring: Keyring, { storage, data }: LogicalRequest, pa
   const key = await keyring.get(storage, params.name!);
   if (!key) throw notFound();
   const { policy, info } = key;
-  if (!policy.exportable && exportType !== "public-key") throw new LogicalError(400, "private key material is not exportable");
+  // Public keys and certificate chains are public: a key that is not exportable hands them out too.
+  if (!policy.exportable && exportType !== "public-key" && exportType !== "certificate-chain") {
+    throw new LogicalError(400, "private key material is not exportable");
+  }
   if (exportType === "encryption-key" && !supportsEncryption(info)) throw new LogicalError(400, "encryption not supported for the key");
   if (exportType === "signing-key" && !supportsSigning(info)) throw new LogicalError(400, "signing not supported for the key");
   if (exportType === "public-key" && !supportsSigning(info)) throw new LogicalError(400, `unknown key type ${policy.type} for export type public-key`);
+  if (exportType === "certificate-chain" && !supportsSigning(info))
+    throw new LogicalError(400, "certificate chain not supported for keys that do not support signing");
   const keys: Record<string, string> = {};
   for (const version of versionsToExport(policy, params.version)) {
-    keys[version] = exportVersion(policy.type, policy.keys[version]!, exportType as ExportType, format);
+    const entry = policy.keys[version]!;
+    if (exportType !== "certificate-chain") {
+      keys[version] = exportVersion(policy.type, entry, exportType as Exclude<ExportType, "certificate-chain">, format);
+    } else if (entry.certificate_chain?.length) {
+      keys[version] = certificateChainText(entry);
+    } else {
+      // Vault answers 500 here; a version the client picked without a chain is the client's mistake.
+      throw new LogicalError(400, "selected key version does not have a certificate chain imported");
+    }
   }
   return { data: { name: policy.name, type: policy.type, keys } };
 }
@@ -327,6 +341,8 @@ function validVersion(type: string, entry: unknown): boolean {
   // A version imported as a public key has no private key to restore.
   const optional = (name: string) => fields[name] === undefined || typeof fields[name] === "string";
   if (!strings("hmac_key", "creation_time")) return false;
+  const chain = fields.certificate_chain;
+  if (chain !== undefined && !(Array.isArray(chain) && chain.every((der) => typeof der === "string"))) return false;
   const kind = KEY_TYPES[type]!.kind;
   if (kind === "ecdsa" || kind === "rsa") return strings("public_key") && optional("private_key");
   return kind === "ed25519" ? strings("public_key") && optional("key") : strings("key");

@@ -57,6 +57,8 @@ export interface KeyVersion {
   /** RFC 3339. */
   creation_time: string;
   convergent_version?: number;
+  /** Signing types: the certificates `set-certificate` stored for this version, base64 DER, leaf first. */
+  certificate_chain?: string[];
 }
 
 /** Whether a version can sign and decrypt: false for one imported as a public key alone. */
@@ -118,11 +120,11 @@ export function pemBody(text: string): Uint8Array {
   return fromBase64(text.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
 }
 
-export const EXPORT_TYPES = ["encryption-key", "signing-key", "hmac-key", "public-key"] as const;
+export const EXPORT_TYPES = ["encryption-key", "signing-key", "hmac-key", "public-key", "certificate-chain"] as const;
 export type ExportType = (typeof EXPORT_TYPES)[number];
 
 /** A version's key in the form Vault's `export/` returns for `exportType` and `format` ("", raw, der, pem). */
-export function exportVersion(type: string, version: KeyVersion, exportType: ExportType, format: string): string {
+export function exportVersion(type: string, version: KeyVersion, exportType: Exclude<ExportType, "certificate-chain">, format: string): string {
   const info = KEY_TYPES[type]!;
   if (exportType === "hmac-key") {
     if (format === "der" || format === "pem") throw new LogicalError(400, "unknown format for HMAC key; supported values are `` or `raw`");
