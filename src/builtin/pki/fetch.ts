@@ -10,7 +10,7 @@ import { listResponse, notFound } from "../../sdk/responses.js";
 import type { LogicalRequest, LogicalResponse } from "../../sdk/types.js";
 import { currentCrl } from "./crl.js";
 import { certificateDer } from "./issuers.js";
-import { pemEncode } from "./keys.js";
+import { pemEncode } from "../../sdk/pem.js";
 import { type IssuerEntry, PkiStore, requestSerial } from "./store.js";
 
 const encoder = new TextEncoder();

@@ -8,7 +8,8 @@ import * as x509 from "@peculiar/x509";
 import { toBase64 } from "../../sdk/encoding.js";
 import { LogicalError } from "../../sdk/types.js";
 import { parseCertificate, type Signer, subjectKeyId } from "./certs.js";
-import { importPrivateKey, type KeyMaterial, pemBlocks, pemEncode, publicKeyDer, usableKey } from "./keys.js";
+import { pemBlocks, pemEncode } from "../../sdk/pem.js";
+import { importPrivateKey, type KeyMaterial, publicKeyDer, usableKey } from "./keys.js";
 import { checkObjectName, type IssuerEntry, type KeyEntry, newId, type PkiStore, writeJson } from "./store.js";
 
 /** Stores a key under a new id; the first key becomes the default. */

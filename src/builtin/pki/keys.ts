@@ -10,6 +10,7 @@ import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { fromBase64, toBase64 } from "../../sdk/encoding.js";
+import { pemBlocks, pemEncode } from "../../sdk/pem.js";
 import { LogicalError } from "../../sdk/types.js";
 
 export type KeyType = "rsa" | "ec" | "ed25519";
@@ -193,29 +194,4 @@ export function describePublicKey(publicKey: x509.PublicKey): Pick<KeyMaterial, 
     return { type: "rsa", bits };
   }
   throw new LogicalError(400, `Unknown key type in CSR: ${algorithm.name}`);
-}
-
-export interface PemBlock {
-  label: string;
-  der: Uint8Array<ArrayBuffer>;
-}
-
-/** Every PEM block in `text`, in order; text between blocks is ignored, as Go's pem.Decode does. */
-export function pemBlocks(text: string): PemBlock[] {
-  const blocks: PemBlock[] = [];
-  const pattern = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  for (const match of text.matchAll(pattern)) {
-    try {
-      blocks.push({ label: match[1]!, der: fromBase64(match[2]!.replace(/\s+/g, "")) });
-    } catch {
-      throw new LogicalError(400, "error parsing PEM: invalid base64 in a block");
-    }
-  }
-  return blocks;
-}
-
-/** PEM without a trailing newline, as Vault returns its certificates. */
-export function pemEncode(der: Uint8Array, label: string): string {
-  const lines = toBase64(der).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----`;
 }

@@ -20,7 +20,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { fromBase64, toBase64 } from "../../sdk/encoding.js";
 import { LogicalError } from "../../sdk/types.js";
-import { type PemBlock, pemBlocks } from "../pki/keys.js";
+import { type PemBlock, pemBlocks } from "../../sdk/pem.js";
 import { kindOf } from "./imported-material.js";
 import type { LoadedKey } from "./keyring.js";
 import { ed25519Spki, hasPrivateKey, type KeyVersion, pem, pemBody } from "./material.js";

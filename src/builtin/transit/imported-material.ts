@@ -10,8 +10,8 @@ import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { rfc3339, toBase64 } from "../../sdk/encoding.js";
+import { pemBlocks } from "../../sdk/pem.js";
 import { LogicalError } from "../../sdk/types.js";
-import { decodeBase64 } from "./inputs.js";
 import { concat, HMAC_MAX_KEY_BYTES, HMAC_MIN_KEY_BYTES, KEY_TYPES, type KeyTypeInfo, type KeyVersion, pem } from "./material.js";
 import { randomBytes } from "./primitives.js";
 
@@ -192,11 +192,13 @@ function ed25519Seed(pkcs8: PrivateKeyInfo): Uint8Array {
   throw new LogicalError(400, "error parsing asymmetric key: x509: invalid Ed25519 private key");
 }
 
-/** The DER of the first PEM block in `text` (any label, as Go's pem.Decode), or null. */
+/** The DER of the first PEM block in `text`, or null (none, or not base64, or empty). */
 function pemBlock(text: string): Uint8Array | null {
-  const block = /-----BEGIN ([^-\n]*)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
-  if (!block) return null;
-  const body = block[2]!.replace(/\s+/g, "");
-  const der = decodeBase64(body);
-  return typeof der === "string" || der.length === 0 ? null : new Uint8Array(der);
+  let der: Uint8Array | undefined;
+  try {
+    der = pemBlocks(text)[0]?.der;
+  } catch {
+    return null;
+  }
+  return der?.length ? der : null;
 }

@@ -7,6 +7,7 @@ import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromBase64, rfc3339, toBase64 } from "../../sdk/encoding.js";
+import { pemEncode } from "../../sdk/pem.js";
 import { LogicalError } from "../../sdk/types.js";
 import { randomBytes } from "./primitives.js";
 
@@ -111,8 +112,7 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 
 /** PEM as Go's pem.EncodeToMemory writes it: 64-character lines and a final newline. */
 export function pem(label: string, der: Uint8Array): string {
-  const lines = toBase64(der).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  return `${pemEncode(der, label)}\n`;
 }
 
 /** The DER inside the first PEM block of `text`. */
