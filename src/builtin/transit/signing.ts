@@ -2,7 +2,8 @@
  * Signatures with ECDSA, Ed25519 and RSA keys, in Vault's format (`vault:v<version>:` + base64, or
  * base64url for `marshaling_algorithm=jws`). WebCrypto signs wherever it has the algorithm; @noble
  * signs what it lacks: ECDSA over a digest the client hashed (or a hash WebCrypto does not have),
- * and Ed25519 on runtimes without it.
+ * and Ed25519 on runtimes without it. RSA that WebCrypto cannot do (over a client's digest, or with
+ * SHA-224 or SHA-3) goes to the runtime's hooks (platform-crypto.ts) where the adapter installs them.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
