@@ -66,12 +66,10 @@ export async function publicVersion(type: string, text: string): Promise<KeyVers
   } catch {
     throw new LogicalError(400, "error parsing public key: x509: malformed SubjectPublicKeyInfo");
   }
-  const oid = spki.algorithm.algorithm;
-  const kind = kindOf(oid);
-  if (!kind) throw new LogicalError(400, "error parsing public key: x509: unknown public key algorithm");
-  const curveOid = kind === "ecdsa" ? namedCurve(spki.algorithm.parameters) : undefined;
-  if (kind === "ecdsa" && !knownCurve(curveOid)) throw new LogicalError(400, "error parsing public key: x509: unsupported elliptic curve");
-  requireType(type, info, kind, curveOid, "PublicKey");
+  const kind = checkedKind(type, spki.algorithm, "PublicKey", {
+    algorithm: "error parsing public key: x509: unknown public key algorithm",
+    curve: "error parsing public key: x509: unsupported elliptic curve",
+  });
   const version = freshVersion();
   if (kind === "ed25519") {
     const raw = new Uint8Array(spki.subjectPublicKey);
@@ -113,12 +111,10 @@ async function privateParts(type: string, material: Uint8Array): Promise<Pick<Ke
   } catch {
     throw new LogicalError(400, "error parsing asymmetric key: x509: not a PKCS #8 private key");
   }
-  const oid = pkcs8.privateKeyAlgorithm.algorithm;
-  const kind = kindOf(oid);
-  if (!kind) throw new LogicalError(400, `error parsing asymmetric key: x509: PKCS#8 wrapping contained private key with unknown algorithm: ${oid}`);
-  const curveOid = kind === "ecdsa" ? namedCurve(pkcs8.privateKeyAlgorithm.parameters) : undefined;
-  if (kind === "ecdsa" && !knownCurve(curveOid)) throw new LogicalError(400, "error parsing asymmetric key: x509: unknown elliptic curve");
-  requireType(type, info, kind, curveOid, "PrivateKey");
+  const kind = checkedKind(type, pkcs8.privateKeyAlgorithm, "PrivateKey", {
+    algorithm: `error parsing asymmetric key: x509: PKCS#8 wrapping contained private key with unknown algorithm: ${pkcs8.privateKeyAlgorithm.algorithm}`,
+    curve: "error parsing asymmetric key: x509: unknown elliptic curve",
+  });
   if (kind === "ed25519") {
     const seed = ed25519Seed(pkcs8);
     const publicKey = ed25519.getPublicKey(seed);
@@ -141,8 +137,22 @@ async function privateParts(type: string, material: Uint8Array): Promise<Pick<Ke
   };
 }
 
-/** Vault's check that the key given is of the key's type (and curve), naming what was found as Go does. */
-function requireType(type: string, info: KeyTypeInfo, kind: AsymmetricKind, curveOid: string | undefined, half: Half): void {
+/**
+ * The kind of key `algorithm` names, once Vault's checks pass: an algorithm and curve Go knows
+ * (refused with the texts in `unknown`, which differ by half), of the key's type and curve (naming
+ * what was found as Go does).
+ */
+function checkedKind(
+  type: string,
+  algorithm: { algorithm: string; parameters?: ArrayBuffer | null },
+  half: Half,
+  unknown: { algorithm: string; curve: string },
+): AsymmetricKind {
+  const info = KEY_TYPES[type]!;
+  const kind = kindOf(algorithm.algorithm);
+  if (!kind) throw new LogicalError(400, unknown.algorithm);
+  const curveOid = kind === "ecdsa" ? namedCurve(algorithm.parameters) : undefined;
+  if (kind === "ecdsa" && !knownCurve(curveOid)) throw new LogicalError(400, unknown.curve);
   if (kind !== info.kind) {
     const found = kind === "ed25519" ? `ed25519.${half}` : `*${kind}.${half}`;
     throw new LogicalError(400, `invalid key type: expected ${type}, got ${found}`);
@@ -150,6 +160,7 @@ function requireType(type: string, info: KeyTypeInfo, kind: AsymmetricKind, curv
   if (kind === "ecdsa" && curveOid !== info.curve!.oid) {
     throw new LogicalError(400, `invalid curve: expected ${info.curve!.goName}, got ${curveName(curveOid)}`);
   }
+  return kind;
 }
 
 /** Vault compares RSA sizes in bytes: a 2047-bit modulus is an rsa-2048 key. */
