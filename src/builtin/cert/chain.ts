@@ -6,6 +6,7 @@
 import "reflect-metadata"; // @peculiar/x509 resolves its services through tsyringe, which needs it first.
 import * as x509 from "@peculiar/x509";
 import { LruCache } from "../../sdk/lru.js";
+import { derFromText, pemBlocks } from "../../sdk/pem.js";
 
 /** Chains longer than this are not followed: no real PKI needs more, and each link costs a signature check. */
 const MAX_CHAIN_LENGTH = 8;
@@ -36,11 +37,11 @@ export function parseTrustedPem(pem: string): x509.X509Certificate[] {
 
 /** Every certificate in PEM text (a bundle holds several); unparsable blocks are skipped. */
 export function parsePemCertificates(pem: string): x509.X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   const certificates: x509.X509Certificate[] = [];
-  for (const block of blocks) {
+  for (const block of pemBlocks(pem)) {
+    if (block.label !== "CERTIFICATE") continue;
     try {
-      certificates.push(new x509.X509Certificate(block));
+      certificates.push(new x509.X509Certificate(block.der));
     } catch {
       // Not a certificate: the caller reports an entry without any.
     }
@@ -203,8 +204,10 @@ export function glob(pattern: string, value: string): boolean {
 
 /** The decimal serial numbers a PEM (or DER) CRL revokes; null when it is not a CRL. */
 export function revokedSerials(crl: string): string[] | null {
+  const der = derFromText(crl);
+  if (!der) return null;
   try {
-    return new x509.X509Crl(crl).entries.map((entry) => decimalSerial(entry));
+    return new x509.X509Crl(der).entries.map((entry) => decimalSerial(entry));
   } catch {
     return null;
   }

@@ -2,6 +2,7 @@
 import { decodeJson, encodeJson } from "../../sdk/encoding.js";
 import { formatDuration, parseFlag } from "../../sdk/fields.js";
 import { publicKeyFromPem } from "../../sdk/jws.js";
+import { pemBlocks } from "../../sdk/pem.js";
 import { defaultTokenSettings, stringList, type TokenSettings, updateTokenSettings } from "../../sdk/token-settings.js";
 import { LogicalError, type Storage } from "../../sdk/types.js";
 
@@ -25,7 +26,6 @@ export interface KubernetesRole extends TokenSettings {
 
 const CONFIG_KEY = "config";
 const ROLE_PREFIX = "role/";
-const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+?-----END [A-Z0-9 ]+-----/;
 
 export async function readConfig(storage: Storage): Promise<KubernetesConfig | null> {
   const bytes = await storage.get(CONFIG_KEY);
@@ -50,7 +50,7 @@ export async function writeConfig(storage: Storage, data: Record<string, unknown
   };
   if (config.kubernetes_host === "") throw new LogicalError(400, "no host provided");
   if (!/^https?:\/\//i.test(config.kubernetes_host)) throw new LogicalError(400, `"kubernetes_host" must be an http:// or https:// URL`);
-  if (config.kubernetes_ca_cert !== "" && !PEM_BLOCK.test(config.kubernetes_ca_cert)) {
+  if (config.kubernetes_ca_cert !== "" && !pemBlocks(config.kubernetes_ca_cert).some((block) => block.label === "CERTIFICATE")) {
     throw new LogicalError(400, "The provided CA PEM data contains no valid certificates");
   }
   for (const pem of config.pem_keys) {

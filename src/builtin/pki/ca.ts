@@ -12,7 +12,7 @@ import type { LeaseTtls } from "../../sdk/lease-ttls.js";
 import { type LogicalRequest, LogicalError, type LogicalResponse } from "../../sdk/types.js";
 import { buildCertificate, certificateSerial, type Sans, type Signer, subjectName, unixSeconds } from "./certs.js";
 import { rebuildCrl } from "./crl.js";
-import { pemEncode } from "../../sdk/pem.js";
+import { derFromText, pemEncode } from "../../sdk/pem.js";
 import { checkKeyParameters, exportPrivateKey, generateKey, type KeyMaterial, usableKey } from "./keys.js";
 import { csrSans, formatCertificate, issuerUrls, outputFormat, parseCsr, validity } from "./issue.js";
 import { addIssuer, addKey, checkUniqueName, importBundle, signerFor } from "./issuers.js";
@@ -241,7 +241,9 @@ async function signSelfIssued(request: LogicalRequest, issuerRef: string): Promi
   if (blocks !== 1) throw new LogicalError(400, `${blocks} certificates found in PEM file, expected 1`);
   let presented: x509.X509Certificate;
   try {
-    presented = new x509.X509Certificate(text.trim());
+    const der = derFromText(text);
+    if (!der) throw new Error("no PEM data found");
+    presented = new x509.X509Certificate(der);
   } catch (error) {
     throw new LogicalError(400, `error parsing certificate: ${(error as Error).message}`);
   }

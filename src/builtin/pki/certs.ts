@@ -7,6 +7,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { toHex } from "../../sdk/encoding.js";
+import { derFromText } from "../../sdk/pem.js";
 import { LogicalError } from "../../sdk/types.js";
 import type { UsableKey } from "./keys.js";
 import type { UrlsConfig } from "./store.js";
@@ -168,8 +169,10 @@ export async function subjectKeyId(certificate: x509.X509Certificate): Promise<s
 
 /** Parses a PEM or DER certificate; 400 when it is not one. */
 export function parseCertificate(input: string | Uint8Array<ArrayBuffer>): x509.X509Certificate {
+  const der = typeof input === "string" ? derFromText(input) : input;
   try {
-    return new x509.X509Certificate(input);
+    if (!der) throw new Error("no PEM data");
+    return new x509.X509Certificate(der);
   } catch {
     throw new LogicalError(400, "unable to parse certificate");
   }

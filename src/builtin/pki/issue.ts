@@ -8,8 +8,9 @@ import * as x509 from "@peculiar/x509";
 import { effectiveMountTtls, type LeaseTtls } from "../../sdk/lease-ttls.js";
 import { formatDuration, formatTime, parseCount, parseFlag, parseNonNegativeDuration } from "../../sdk/fields.js";
 import { toBase64 } from "../../sdk/encoding.js";
+import { derFromText } from "../../sdk/pem.js";
 import { type LogicalRequest, type LogicalResponse, LogicalError, type MountEntry } from "../../sdk/types.js";
-import { buildCertificate, certificateSerial, extKeyUsageOid, keyUsageFlags, type Sans, subjectName, unixSeconds } from "./certs.js";
+import { buildCertificate, certificateSerial, extKeyUsageOid, keyUsageFlags, parseCertificate, type Sans, subjectName, unixSeconds } from "./certs.js";
 import { checkKeyParameters, describePublicKey, exportPrivateKey, generateKey, type KeyMaterial, usableKey } from "./keys.js";
 import { signerFor, certificateDer } from "./issuers.js";
 import { checkIpAddress, checkIpSans, checkUriSans, commonNameAllowed, firstDisallowedName, isDnsName } from "./names.js";
@@ -82,9 +83,11 @@ export function validity(
 /** A CSR from its PEM field, signature checked. */
 export async function parseCsr(value: unknown): Promise<x509.Pkcs10CertificateRequest> {
   if (typeof value !== "string" || value.trim() === "") throw new LogicalError(400, `"csr" is empty`);
+  const der = derFromText(value);
   let csr: x509.Pkcs10CertificateRequest;
   try {
-    csr = new x509.Pkcs10CertificateRequest(value.trim());
+    if (!der) throw new Error("no PEM data found");
+    csr = new x509.Pkcs10CertificateRequest(der);
   } catch (error) {
     throw new LogicalError(400, `certificate request could not be parsed: ${(error as Error).message}`);
   }
@@ -220,7 +223,7 @@ export async function issueCertificate(
 }
 
 function isRoot(pem: string): boolean {
-  const cert = new x509.X509Certificate(pem);
+  const cert = parseCertificate(pem);
   return cert.subject === cert.issuer;
 }
 

@@ -140,6 +140,22 @@ describe("pki under hostile input", () => {
     expect(failures).toEqual([]);
   }, 600_000);
 
+  // @peculiar/x509's PEM pattern backtracks exponentially on header-like continuation lines: given
+  // the text, one such field of under 300 bytes held the event loop for minutes.
+  it("answers at once PEM with crafted header lines, in every field a PEM parser reads", async () => {
+    const crafted = (label: string) => `-----BEGIN ${label}-----\na: b\n${" c: d\n".repeat(34)}!`;
+    const cases: [string, string, string, string][] = [
+      ["sign/r", "csr", "CERTIFICATE REQUEST", "certificate request could not be parsed: no PEM data found"],
+      ["sign-verbatim", "csr", "CERTIFICATE REQUEST", "certificate request could not be parsed: no PEM data found"],
+      ["revoke", "certificate", "CERTIFICATE", "unable to parse certificate"],
+      ["root/sign-self-issued", "certificate", "CERTIFICATE", "error parsing certificate: no PEM data found"],
+    ];
+    for (const [path, field, label, error] of cases) {
+      const { status, body } = await server.call("POST", `pki/${path}`, { [field]: crafted(label) }, server.root);
+      expect([path, status, body.errors]).toEqual([path, 400, [error]]);
+    }
+  });
+
   it("answers hostile reads with a 4xx or an empty 204, never a 500", async () => {
     for (const path of READ_PATHS) {
       const { status } = await server.callText("GET", `pki/${path}`, undefined, server.root);
