@@ -20,7 +20,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { fromBase64, toBase64 } from "../../sdk/encoding.js";
 import { LogicalError } from "../../sdk/types.js";
-import { type PemBlock, pemBlocks } from "../../sdk/pem.js";
+import { pemBlocks } from "../../sdk/pem.js";
 import { kindOf } from "./imported-material.js";
 import type { LoadedKey } from "./keyring.js";
 import { ed25519Spki, hasPrivateKey, type KeyVersion, pem, pemBody } from "./material.js";
@@ -49,12 +49,7 @@ interface ChainCertificate {
 /** The template's PEM (first block, any label, as Go's pem.Decode reads it) parsed as a request; undefined for "". */
 export function parseRequestTemplate(text: string): RequestTemplate | undefined {
   if (text === "") return undefined;
-  let der: Uint8Array | undefined;
-  try {
-    der = pemBlocks(text)[0]?.der;
-  } catch {
-    der = undefined;
-  }
+  const der = pemBlocks(text)[0]?.der;
   if (!der) throw new LogicalError(400, "could not decode PEM certificate request");
   try {
     const request = AsnConvert.parse(der, CertificationRequest);
@@ -134,12 +129,7 @@ function publicKeyInfo(key: LoadedKey, entry: KeyVersion): Uint8Array {
  * each parsed. Refusals are Vault's.
  */
 export function parseCertificateChain(text: string): ChainCertificate[] {
-  let blocks: PemBlock[];
-  try {
-    blocks = pemBlocks(text);
-  } catch {
-    blocks = [];
-  }
+  const blocks = pemBlocks(text);
   if (blocks.length === 0 && text.trim() !== "") throw new LogicalError(400, "could not decode PEM block in certificate chain");
   const certificates = blocks.filter((block) => block.label === "CERTIFICATE" || block.label === "X509 CERTIFICATE");
   if (certificates.length === 0) throw new LogicalError(400, "provided certificate chain did not contain any valid PEM certificate");

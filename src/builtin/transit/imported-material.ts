@@ -203,13 +203,8 @@ function ed25519Seed(pkcs8: PrivateKeyInfo): Uint8Array {
   throw new LogicalError(400, "error parsing asymmetric key: x509: invalid Ed25519 private key");
 }
 
-/** The DER of the first PEM block in `text`, or null (none, or not base64, or empty). */
+/** The DER of the first PEM block in `text`, or null (none, or an empty one). */
 function pemBlock(text: string): Uint8Array | null {
-  let der: Uint8Array | undefined;
-  try {
-    der = pemBlocks(text)[0]?.der;
-  } catch {
-    return null;
-  }
+  const der = pemBlocks(text)[0]?.der;
   return der?.length ? der : null;
 }
