@@ -20,7 +20,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { fromBase64, toBase64 } from "../../sdk/encoding.js";
 import { LogicalError } from "../../sdk/types.js";
-import { pemBlocks } from "../../sdk/pem.js";
+import { pemBlocks, pemEncode } from "../../sdk/pem.js";
 import { kindOf } from "./imported-material.js";
 import type { LoadedKey } from "./keyring.js";
 import { ed25519Spki, hasPrivateKey, type KeyVersion, pem, pemBody } from "./material.js";
@@ -180,5 +180,5 @@ function isCa(certificate: Certificate): boolean | undefined {
 
 /** The chain as Vault shows it (key read, `export/certificate-chain/`): each certificate's PEM, trimmed, one after another; "" without one. */
 export function certificateChainText(entry: KeyVersion): string {
-  return (entry.certificate_chain ?? []).map((der) => pem("CERTIFICATE", fromBase64(der)).trim()).join("\n");
+  return (entry.certificate_chain ?? []).map((der) => pemEncode(fromBase64(der), "CERTIFICATE")).join("\n");
 }

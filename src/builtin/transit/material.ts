@@ -7,7 +7,7 @@ import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromBase64, rfc3339, toBase64 } from "../../sdk/encoding.js";
-import { pemEncode } from "../../sdk/pem.js";
+import { pemBlocks, pemEncode } from "../../sdk/pem.js";
 import { LogicalError } from "../../sdk/types.js";
 import { randomBytes } from "./primitives.js";
 
@@ -115,9 +115,11 @@ export function pem(label: string, der: Uint8Array): string {
   return `${pemEncode(der, label)}\n`;
 }
 
-/** The DER inside the first PEM block of `text`. */
+/** The DER inside the first PEM block of `text` (a stored public key, written by {@link pem}). */
 export function pemBody(text: string): Uint8Array {
-  return fromBase64(text.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
+  const block = pemBlocks(text)[0];
+  if (!block) throw new Error("a stored public key is not PEM");
+  return block.der;
 }
 
 export const EXPORT_TYPES = ["encryption-key", "signing-key", "hmac-key", "public-key", "certificate-chain"] as const;
